@@ -1,0 +1,4 @@
+use target_android as _;
+use target_ios as _;
+
+fn main() {}

@@ -1,0 +1,461 @@
+//! JSON bodies of the HTTP API v1, shared by `distd` (which serves them) and `dist` (which
+//! reads them). Every route lives under `/api/v1`; auth is `Authorization: Bearer <token>`.
+//!
+//! | method and path | scope | body -> answer |
+//! |---|---|---|
+//! | `GET /healthz` (no prefix, no auth) | - | -> [`Health`] |
+//! | `GET /token` | any | -> [`WhoAmI`] |
+//! | `POST /tokens` | admin | [`TokenCreate`] -> 201 [`TokenCreated`] |
+//! | `GET /tokens` | admin | -> [`TokenList`] |
+//! | `POST /tokens/{id}/revoke` | admin | -> [`TokenInfo`] |
+//! | `POST /apps` | admin | [`AppCreate`] -> 201 [`App`] (409 if the slug exists) |
+//! | `GET /apps`, `GET /apps/{app}` | read | -> [`AppList`], [`App`] |
+//! | `PUT /apps/{app}/identity` | admin | [`IdentityRules`] -> [`App`] |
+//! | `POST /apps/{app}/releases` | publish | [`ReleaseCreate`] -> 201 or 200 [`ReleaseCreated`] (409 on other digests) |
+//! | `GET /apps/{app}/releases` | read | -> [`ReleaseList`] |
+//! | `GET /releases/{id}` | read | -> [`Release`] |
+//! | `POST /releases/{id}/publish` | publish | -> [`PublishResult`] (422 with findings when blocked) |
+//! | `POST /releases/{id}/revoke` | admin | [`RevokeRequest`] -> [`Release`] |
+//! | `DELETE /releases/{id}` | publish | -> 204 (drafts only; 409 otherwise) |
+//! | `HEAD /blobs/sha256/{hex}` | publish | 200 + Content-Length, or 404 (+ `Upload-Offset` if a partial upload is held) |
+//! | `PUT /blobs/sha256/{hex}` | publish | streamed bytes -> 201 [`BlobInfo`] new, 200 present, 400 mismatch |
+//! | `POST /artifacts/{id}/attach` | publish | -> [`Artifact`] with its inspection |
+//! | `GET /artifacts/{id}` | read | -> [`Artifact`] |
+//! | `GET /artifacts/{id}/download` | download | bytes, Range, Content-Disposition |
+//! | `GET /apps/{app}/channels`, `.../channels/{name}` | read | -> [`ChannelList`], [`Channel`] |
+//! | `POST /apps/{app}/channels/{name}/promote` | promote | [`PromoteRequest`] -> [`ChannelMove`] |
+//! | `POST /apps/{app}/channels/{name}/rollback` | promote | -> [`ChannelMove`] |
+//! | `GET /apps/{app}/channels/{name}/history` | read | -> [`ChannelHistory`] |
+//! | `GET /audit?action=&app=&actor=&after=&limit=` | admin | -> [`AuditList`] |
+//! | `GET /audit/verify` | admin | -> [`AuditVerify`] |
+//! | `GET /d/{app}/{channel}/{platform}[/{arch}]` (no prefix) | download | the artifact bytes |
+//!
+//! Resumable uploads: a `PUT` carries `Upload-Length: <total>`; to resume, send
+//! `Upload-Offset: <n>` where n is the offset `HEAD` reported, and the remaining bytes. A
+//! wrong offset is a 409 whose `Upload-Offset` header says the right one.
+//!
+//! Errors are `{"error":{"code":"...","message":"..."}}` ([`ErrorBody`]), with the codes in
+//! [`ErrorCode`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::identity::IdentityRules;
+use crate::manifest::Source;
+use crate::{
+    AppSlug, Arch, Build, ChannelName, FileName, Finding, Inspection, InstallMode, Kind,
+    PlatformId, Sha256, Version,
+};
+
+pub const API_PREFIX: &str = "/api/v1";
+/// Header naming the total size of a blob upload.
+pub const UPLOAD_LENGTH: &str = "upload-length";
+/// Header naming where a resumed upload continues, and where the server's copy ends.
+pub const UPLOAD_OFFSET: &str = "upload-offset";
+/// Prefix of every token secret.
+pub const TOKEN_PREFIX: &str = "dist_";
+
+/// Stable error codes; the HTTP status follows from the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: malformed JSON, unknown field, bad header.
+    BadRequest,
+    /// 400: the uploaded bytes do not hash to the digest in the URL.
+    DigestMismatch,
+    /// 400: the uploaded byte count is not the declared size.
+    SizeMismatch,
+    /// 401: no token, unknown, expired or revoked token.
+    Unauthorized,
+    /// 403: the token lacks the scope, app or channel.
+    Forbidden,
+    /// 404
+    NotFound,
+    /// 409: exists with other content, not a draft, wrong upload offset.
+    Conflict,
+    /// 413
+    PayloadTooLarge,
+    /// 422: well-formed but refused: error findings, a file no target recognises.
+    ValidationFailed,
+    /// 500
+    Internal,
+    /// 503: shutting down, disk full.
+    Unavailable,
+}
+
+impl ErrorCode {
+    pub fn status(self) -> u16 {
+        match self {
+            Self::BadRequest | Self::DigestMismatch | Self::SizeMismatch => 400,
+            Self::Unauthorized => 401,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::Conflict => 409,
+            Self::PayloadTooLarge => 413,
+            Self::ValidationFailed => 422,
+            Self::Internal => 500,
+            Self::Unavailable => 503,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Findings that blocked a publish, when that is the error.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+    pub platforms: Vec<String>,
+}
+
+// ---- tokens ----
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Everything, tokens and identity rules included.
+    Admin,
+    /// Create drafts, upload blobs, attach artifacts, publish, delete drafts.
+    Publish,
+    /// Move channels (optionally only the token's channels).
+    Promote,
+    /// List and show apps, releases, channels.
+    Read,
+    /// Download artifacts.
+    Download,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 5] = [
+        Self::Admin,
+        Self::Publish,
+        Self::Promote,
+        Self::Read,
+        Self::Download,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Publish => "publish",
+            Self::Promote => "promote",
+            Self::Read => "read",
+            Self::Download => "download",
+        }
+    }
+}
+
+impl std::str::FromStr for Scope {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown scope {s:?}; scopes are admin, publish, promote, read, download")
+            })
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenCreate {
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    /// Limit the token to one app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<AppSlug>,
+    /// Limit promote rights to these channels (empty: any channel).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub channels: Vec<ChannelName>,
+    /// RFC 3339 expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    pub id: String,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    pub app: Option<AppSlug>,
+    pub channels: Vec<ChannelName>,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub last_used_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenCreated {
+    pub schema_version: u32,
+    pub token: TokenInfo,
+    /// Shown once; the server keeps only its SHA-256.
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenList {
+    pub schema_version: u32,
+    pub tokens: Vec<TokenInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhoAmI {
+    pub schema_version: u32,
+    pub token: TokenInfo,
+}
+
+// ---- apps ----
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppCreate {
+    pub slug: AppSlug,
+    pub name: String,
+    /// Platforms this app ships; empty means any linked platform.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<PlatformId>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub identity: IdentityRules,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct App {
+    pub slug: AppSlug,
+    pub name: String,
+    pub platforms: Vec<PlatformId>,
+    pub identity: IdentityRules,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppList {
+    pub schema_version: u32,
+    pub apps: Vec<App>,
+}
+
+// ---- releases and artifacts ----
+
+/// One artifact of a draft: a file (by digest) or a link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactSpec {
+    /// Absent for a TestFlight link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<FileName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<Sha256>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<PlatformId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<Arch>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install: Option<InstallMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub testflight_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseCreate {
+    pub version: Version,
+    pub build: Build,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    pub artifacts: Vec<ArtifactSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReleaseStatus {
+    Draft,
+    Published,
+    Revoked,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Artifact {
+    pub id: String,
+    pub release_id: String,
+    pub platform: Option<PlatformId>,
+    pub kind: Option<Kind>,
+    pub file_name: Option<FileName>,
+    pub size: Option<u64>,
+    pub sha256: Option<Sha256>,
+    pub arch: Option<Arch>,
+    pub install_mode: Option<InstallMode>,
+    pub testflight_url: Option<String>,
+    /// True once the blob is attached and inspected.
+    pub attached: bool,
+    pub inspection: Option<Inspection>,
+    pub download_url: Option<String>,
+    pub install_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Release {
+    pub id: String,
+    pub app: AppSlug,
+    pub version: Version,
+    pub build: Build,
+    pub notes: Option<String>,
+    pub source: Option<Source>,
+    pub status: ReleaseStatus,
+    pub created_at: String,
+    pub published_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub revoke_reason: Option<String>,
+    pub url: String,
+    pub artifacts: Vec<Artifact>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseCreated {
+    pub schema_version: u32,
+    /// False when an identical release already existed.
+    pub created: bool,
+    pub release: Release,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseList {
+    pub schema_version: u32,
+    pub releases: Vec<Release>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublishResult {
+    pub schema_version: u32,
+    pub release: Release,
+    /// Every finding considered (warnings and info included).
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRequest {
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobInfo {
+    pub sha256: Sha256,
+    pub size: u64,
+    /// False when the server already had it.
+    pub created: bool,
+}
+
+// ---- channels ----
+
+/// Per-channel policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelPolicy {
+    /// Warning codes that block promotion to this channel (`*` for every warning).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocking_warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    pub app: AppSlug,
+    pub name: ChannelName,
+    pub release_id: Option<String>,
+    pub updated_at: String,
+    pub policy: ChannelPolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelList {
+    pub schema_version: u32,
+    pub channels: Vec<Channel>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromoteRequest {
+    pub release_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelMove {
+    pub schema_version: u32,
+    pub channel: Channel,
+    pub previous_release_id: Option<String>,
+    /// Findings the move considered (continuity, policy).
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelHistoryEntry {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    /// `promote` or `rollback`.
+    pub action: String,
+    pub from_release_id: Option<String>,
+    pub to_release_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelHistory {
+    pub schema_version: u32,
+    pub history: Vec<ChannelHistoryEntry>,
+}
+
+// ---- audit ----
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub seq: i64,
+    pub at: String,
+    /// `tok_...:name`, `system` or `anonymous`.
+    pub actor: String,
+    /// `release.create`, `blob.upload`, `channel.promote`, `auth.denied`, ...
+    pub action: String,
+    pub app: Option<String>,
+    pub subject: Option<String>,
+    pub details: serde_json::Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditList {
+    pub schema_version: u32,
+    pub events: Vec<AuditEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditVerify {
+    pub schema_version: u32,
+    pub ok: bool,
+    pub checked: u64,
+    /// The first row that does not verify (edited, or after a gap).
+    pub first_bad_seq: Option<i64>,
+    pub message: String,
+}

@@ -1,0 +1,170 @@
+//! An app's identity rules: what every artifact of a platform must be to publish.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Finding, Inspection, PlatformId};
+
+/// Rules per platform id.
+pub type IdentityRules = BTreeMap<PlatformId, PlatformRules>;
+
+/// Each list, when not empty, is an allow-list. Values are compared exactly, except that an
+/// identity ending in `.*` matches any identity under that prefix.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformRules {
+    /// Bundle ids, Android packages, deb/rpm names, MSIX identity names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<String>,
+    /// Apple team ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub team_ids: Vec<String>,
+    /// Pinned signer certificate SHA-256 values (lowercase hex): every signer must be one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signer_sha256: Vec<String>,
+    /// Windows publishers (Authenticode or MSIX subject).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub publishers: Vec<String>,
+}
+
+fn identity_matches(pattern: &str, identity: &str) -> bool {
+    match pattern.strip_suffix(".*") {
+        Some(prefix) => identity
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('.')),
+        None => pattern == identity,
+    }
+}
+
+impl PlatformRules {
+    pub fn is_empty(&self) -> bool {
+        self.identities.is_empty()
+            && self.team_ids.is_empty()
+            && self.signer_sha256.is_empty()
+            && self.publishers.is_empty()
+    }
+
+    /// The generic check: identity, signer pins, team id (profile or `details.team_id`) and
+    /// publisher (`details.publisher`).
+    pub fn check(&self, i: &Inspection) -> Vec<Finding> {
+        let mut out = Vec::new();
+        if !self.identities.is_empty() {
+            match &i.identity {
+                Some(id) if self.identities.iter().any(|p| identity_matches(p, id)) => {}
+                Some(id) => out.push(Finding::error(
+                    "identity.mismatch",
+                    format!(
+                        "{}: identity {id} is not one the app allows ({})",
+                        i.file,
+                        self.identities.join(", ")
+                    ),
+                )),
+                None => out.push(Finding::error(
+                    "identity.missing",
+                    format!(
+                        "{}: no identity could be read, and the app requires one of {}",
+                        i.file,
+                        self.identities.join(", ")
+                    ),
+                )),
+            }
+        }
+        if !self.signer_sha256.is_empty() {
+            if i.signature.signers.is_empty() {
+                out.push(Finding::error(
+                    "identity.signer_missing",
+                    format!("{}: unsigned, but the app pins signer certificates", i.file),
+                ));
+            }
+            for s in &i.signature.signers {
+                if !self
+                    .signer_sha256
+                    .iter()
+                    .any(|p| p.eq_ignore_ascii_case(&s.sha256))
+                {
+                    out.push(Finding::error(
+                        "identity.signer_not_pinned",
+                        format!(
+                            "{}: signer {} (certificate SHA-256 {}) is not pinned for this app",
+                            i.file, s.subject, s.sha256
+                        ),
+                    ));
+                }
+            }
+        }
+        if !self.team_ids.is_empty() {
+            let team = i.profile.as_ref().map(|p| p.team_id.clone()).or_else(|| {
+                i.details
+                    .get("team_id")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            });
+            match team {
+                Some(t) if self.team_ids.contains(&t) => {}
+                Some(t) => out.push(Finding::error(
+                    "identity.team_mismatch",
+                    format!(
+                        "{}: team {t} is not one the app allows ({})",
+                        i.file,
+                        self.team_ids.join(", ")
+                    ),
+                )),
+                None => out.push(Finding::error(
+                    "identity.team_missing",
+                    format!(
+                        "{}: no team id could be read, and the app requires one of {}",
+                        i.file,
+                        self.team_ids.join(", ")
+                    ),
+                )),
+            }
+        }
+        if !self.publishers.is_empty() {
+            let publisher = i.details.get("publisher").and_then(|v| v.as_str());
+            if !publisher.is_some_and(|p| self.publishers.iter().any(|a| a == p)) {
+                out.push(Finding::error(
+                    "identity.publisher_mismatch",
+                    format!(
+                        "{}: publisher {} is not one the app allows ({})",
+                        i.file,
+                        publisher.unwrap_or("(none)"),
+                        self.publishers.join(", ")
+                    ),
+                ));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards() {
+        assert!(identity_matches("com.acme.*", "com.acme.app"));
+        assert!(!identity_matches("com.acme.*", "com.acmex.app"));
+        assert!(!identity_matches("com.acme.*", "com.acme"));
+        assert!(identity_matches("com.acme", "com.acme"));
+    }
+
+    #[test]
+    fn mismatch_is_an_error() {
+        let mut i = Inspection::new(
+            "a.apk",
+            1,
+            "android".parse().unwrap(),
+            "apk".parse().unwrap(),
+        );
+        i.identity = Some("com.other".into());
+        let rules = PlatformRules {
+            identities: vec!["com.acme".into()],
+            ..Default::default()
+        };
+        let f = rules.check(&i);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].code, "identity.mismatch");
+    }
+}

@@ -1,0 +1,37 @@
+//! The bottom of the dist workspace: domain newtypes, the `Target` contract and its registry,
+//! the Inspection JSON contract, the `dist.json` manifest and the HTTP API types that `distd`
+//! and `dist` share.
+//!
+//! This crate owns *shapes and rules*, not behaviour: it never opens a socket, a database or a
+//! path on disk. The only I/O it does is through `Read + Seek` handed to it (to build a
+//! [`Probe`] for detection). Platform knowledge lives in `targets/*`, which register
+//! themselves with [`inventory`] and are found through [`registry()`]; nothing here names a
+//! platform by hand.
+
+pub mod api;
+pub mod html;
+pub mod identity;
+pub mod inspection;
+pub mod install;
+pub mod limits;
+pub mod manifest;
+pub mod probe;
+pub mod registry;
+pub mod types;
+
+pub use identity::{IdentityRules, PlatformRules};
+pub use inspection::{
+    Finding, Inspected, Inspection, Parse, Profile, ProfileType, Severity, Signature,
+    SignatureState, Signer,
+};
+pub use install::{ActionKind, ArtifactView, Client, ClientOs, Document, InstallAction, Links};
+pub use limits::Limits;
+pub use probe::Probe;
+pub use registry::{
+    DetectError, Detection, InspectContext, InspectError, KindInfo, ReadSeek, Registry, Target,
+    TargetRegistration, registry,
+};
+pub use types::*;
+
+/// The one schema version of `dist.json`, the Inspection JSON and every JSON output.
+pub const SCHEMA_VERSION: u32 = 1;

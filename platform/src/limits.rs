@@ -1,0 +1,31 @@
+//! Bounds every reader applies to untrusted artifacts.
+
+/// Caps applied while reading an artifact. A file that exceeds one is refused with a finding,
+/// never allowed to exhaust memory or time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Entries in one archive's index.
+    pub max_entries: usize,
+    /// Decompressed bytes of a single member a parser reads into memory
+    /// (Info.plist, AndroidManifest.xml, a provisioning profile, resources.arsc).
+    pub max_member_bytes: u64,
+    /// Decompressed bytes a parser may stream through a digest while verifying
+    /// (JAR digests, code-signature pages). Caps zip bombs.
+    pub max_streamed_bytes: u64,
+    /// Nesting of containers (fat Mach-O in an IPA, a plist in CMS, ...).
+    pub max_depth: u32,
+    /// Length of any single structure read out of a file (a string pool, a certificate list).
+    pub max_structure_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_entries: 200_000,
+            max_member_bytes: 64 * 1024 * 1024,
+            max_streamed_bytes: 8 * 1024 * 1024 * 1024,
+            max_depth: 8,
+            max_structure_bytes: 16 * 1024 * 1024,
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! `dist.json`, the manifest a CI job hands to `dist ci publish`. Parsed once, at the edge,
+//! into validated types; every refusal names the field.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    AppSlug, Arch, Build, ChannelName, InstallMode, PlatformId, SCHEMA_VERSION, Version,
+    validate_testflight_url,
+};
+
+/// Largest manifest accepted; a real one is a few hundred bytes.
+pub const MAX_MANIFEST_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub schema_version: u32,
+    pub app: AppSlug,
+    pub version: Version,
+    pub build: Build,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<ChannelName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    pub artifacts: Vec<ManifestArtifact>,
+}
+
+/// Where a release came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestArtifact {
+    /// Relative to the manifest's folder; may be a glob. Absent for a TestFlight link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<PlatformId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install: Option<InstallMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<Arch>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub testflight_url: Option<String>,
+}
+
+/// A manifest refused, with the JSON path of the bad field (`artifacts[1].path`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ManifestError {
+    pub field: String,
+    pub message: String,
+}
+
+impl ManifestError {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl Manifest {
+    /// Parses and validates manifest bytes.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ManifestError> {
+        if bytes.len() > MAX_MANIFEST_BYTES {
+            return Err(ManifestError::new(
+                "(file)",
+                format!(
+                    "{} bytes, more than the {MAX_MANIFEST_BYTES}-byte limit",
+                    bytes.len()
+                ),
+            ));
+        }
+        // Look at schema_version first so an old or new manifest gets the right message
+        // rather than a complaint about a field it renamed.
+        let raw: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| ManifestError::new("(file)", format!("not valid JSON: {e}")))?;
+        match raw.get("schema_version") {
+            Some(v) if v.as_u64() == Some(SCHEMA_VERSION as u64) => {}
+            Some(v) => {
+                return Err(ManifestError::new(
+                    "schema_version",
+                    format!(
+                        "{v} is not supported; this dist reads schema_version {SCHEMA_VERSION}"
+                    ),
+                ));
+            }
+            None => {
+                return Err(ManifestError::new(
+                    "schema_version",
+                    format!("missing; add \"schema_version\": {SCHEMA_VERSION}"),
+                ));
+            }
+        }
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let manifest: Manifest = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." {
+                "(file)".to_owned()
+            } else {
+                path
+            };
+            ManifestError::new(field, e.into_inner().to_string())
+        })?;
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
+    fn validate(&self) -> Result<(), ManifestError> {
+        if self.artifacts.is_empty() {
+            return Err(ManifestError::new(
+                "artifacts",
+                "empty; list at least one artifact",
+            ));
+        }
+        if self.artifacts.len() > 256 {
+            return Err(ManifestError::new("artifacts", "more than 256 entries"));
+        }
+        if let Some(notes) = &self.notes
+            && notes.len() > 64 * 1024
+        {
+            return Err(ManifestError::new("notes", "longer than 64 KiB"));
+        }
+        if let Some(source) = &self.source {
+            for (name, value) in [
+                ("commit", &source.commit),
+                ("branch", &source.branch),
+                ("ci_url", &source.ci_url),
+            ] {
+                if value
+                    .as_ref()
+                    .is_some_and(|v| v.len() > 2048 || v.chars().any(char::is_control))
+                {
+                    return Err(ManifestError::new(
+                        format!("source.{name}"),
+                        "longer than 2048 bytes or holds control characters",
+                    ));
+                }
+            }
+        }
+        for (n, a) in self.artifacts.iter().enumerate() {
+            let field = |f: &str| format!("artifacts[{n}].{f}");
+            match (&a.path, &a.testflight_url) {
+                (Some(_), Some(_)) => {
+                    return Err(ManifestError::new(
+                        field("testflight_url"),
+                        "give either path (a file) or testflight_url (a link), not both",
+                    ));
+                }
+                (None, None) => {
+                    return Err(ManifestError::new(
+                        field("path"),
+                        "missing; give a file path or a testflight_url",
+                    ));
+                }
+                (Some(path), None) => {
+                    check_relative_path(path).map_err(|m| ManifestError::new(field("path"), m))?
+                }
+                (None, Some(url)) => {
+                    validate_testflight_url(url)
+                        .map_err(|e| ManifestError::new(field("testflight_url"), e.to_string()))?;
+                    if a.install.is_some_and(|m| m != InstallMode::Testflight) {
+                        return Err(ManifestError::new(
+                            field("install"),
+                            "a testflight_url entry installs through TestFlight only",
+                        ));
+                    }
+                }
+            }
+            if a.install == Some(InstallMode::Testflight) && a.testflight_url.is_none() {
+                return Err(ManifestError::new(
+                    field("install"),
+                    "testflight needs a separate entry with \"testflight_url\"; use enterprise or artifact-only for a file",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A manifest path must stay inside the manifest's folder: relative, no `..` segment that
+/// climbs out, no drive letters or backslashes.
+pub fn check_relative_path(path: &str) -> Result<(), String> {
+    if path.is_empty() {
+        return Err("empty".into());
+    }
+    if path.starts_with('/') || path.contains('\\') || path.contains(':') || path.contains('\0') {
+        return Err(format!(
+            "{path:?} must be a relative path with '/' separators inside the manifest's folder"
+        ));
+    }
+    let mut depth: i32 = 0;
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err(format!("{path:?} escapes the manifest's folder"));
+                }
+            }
+            _ => depth += 1,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{ "schema_version": 1, "app": "acme", "version": "1.4.0", "build": "1234",
+      "notes": "optional text", "channel": "beta",
+      "source": {"commit": "abc", "branch": "main", "ci_url": "https://ci/1"},
+      "artifacts": [
+        {"path": "out/app.ipa", "platform": "ios", "install": "enterprise"},
+        {"path": "out/app-release.apk"},
+        {"path": "out/*.deb", "arch": "amd64"},
+        {"platform": "ios", "testflight_url": "https://testflight.apple.com/join/ABCDEFGH"} ] }"#;
+
+    fn err(json: &str) -> ManifestError {
+        Manifest::from_json(json.as_bytes()).unwrap_err()
+    }
+
+    #[test]
+    fn documented_example_parses() {
+        let m = Manifest::from_json(GOOD.as_bytes()).unwrap();
+        assert_eq!(m.app.as_str(), "acme");
+        assert_eq!(m.artifacts.len(), 4);
+        assert_eq!(m.artifacts[0].install, Some(InstallMode::Enterprise));
+    }
+
+    #[test]
+    fn names_the_bad_field() {
+        assert_eq!(err(&GOOD.replace("\"acme\"", "\"Acme!\"")).field, "app");
+        assert_eq!(
+            err(&GOOD.replace("\"enterprise\"", "\"magic\"")).field,
+            "artifacts[0].install"
+        );
+        assert_eq!(
+            err(&GOOD.replace("out/app-release.apk", "../../etc/passwd")).field,
+            "artifacts[1].path"
+        );
+        assert_eq!(
+            err(&GOOD.replace("out/app-release.apk", "/etc/passwd")).field,
+            "artifacts[1].path"
+        );
+        assert_eq!(
+            err(&GOOD.replace("ABCDEFGH", "x")).field,
+            "artifacts[3].testflight_url"
+        );
+        let unknown = err(&GOOD.replace("\"notes\"", "\"nots\""));
+        assert!(unknown.message.contains("unknown field"), "{unknown}");
+    }
+
+    #[test]
+    fn schema_version_messages() {
+        let e = err(&GOOD.replace("\"schema_version\": 1", "\"schema_version\": 2"));
+        assert_eq!(e.field, "schema_version");
+        assert!(e.message.contains("reads schema_version 1"), "{e}");
+        assert_eq!(err(r#"{"app":"a"}"#).field, "schema_version");
+        assert_eq!(err("not json").field, "(file)");
+    }
+
+    #[test]
+    fn paths() {
+        assert!(check_relative_path("out/a.apk").is_ok());
+        assert!(check_relative_path("out/../a.apk").is_ok());
+        assert!(check_relative_path("out/../../a.apk").is_err());
+        assert!(check_relative_path("C:/a.apk").is_err());
+        assert!(check_relative_path("out\\a.apk").is_err());
+    }
+}

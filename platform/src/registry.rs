@@ -1,0 +1,335 @@
+//! The `Target` contract and the registry that finds every linked target.
+//!
+//! # Rules of registration
+//! - A target crate registers one value with `inventory::submit!(TargetRegistration(&MyTarget))`.
+//! - Ids are unique; building the registry with two targets of one id panics at start-up, so
+//!   the mistake cannot ship.
+//! - Order of registration is undefined; the registry sorts by id.
+//! - A registration is linked only if the final binary names the target crate. Each binary
+//!   holds one `use target_xxx as _;` line per target, and a test asserts the registry holds
+//!   every expected id. Unit tests inside this crate see no targets.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::OnceLock;
+
+use crate::identity::PlatformRules;
+use crate::{
+    ArtifactView, Client, Document, Finding, Inspected, Inspection, InstallAction, InstallMode,
+    Kind, Limits, Links, PlatformId, Probe,
+};
+
+/// `Read + Seek` as one object-safe trait.
+pub trait ReadSeek: Read + Seek {}
+impl<T: Read + Seek + ?Sized> ReadSeek for T {}
+
+/// One artifact kind a target reads.
+#[derive(Debug, Clone, Copy)]
+pub struct KindInfo {
+    pub kind: &'static str,
+    /// `iOS app archive`, `Android app bundle`, ...
+    pub description: &'static str,
+    /// Whether the kind may be attached to a release (a bare provisioning profile is for
+    /// `dist inspect` only).
+    pub publishable: bool,
+}
+
+/// A target's claim on a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detection {
+    pub kind: Kind,
+    /// How sure: 100 for a structural match (an IPA's `Payload/*.app/Info.plist`), lower for
+    /// a generic container another target may know better (a plain zip). The registry picks
+    /// the highest.
+    pub confidence: u8,
+}
+
+impl Detection {
+    pub fn new(kind: &str, confidence: u8) -> Self {
+        Self {
+            kind: kind.parse().expect("target kinds are valid literals"),
+            confidence,
+        }
+    }
+}
+
+/// What a target may want to know beyond the bytes.
+#[derive(Debug, Clone)]
+pub struct InspectContext {
+    pub file_name: String,
+    pub size: u64,
+    pub limits: Limits,
+    /// Seconds since the Unix epoch, for expiry checks; fixed in tests.
+    pub now_unix: i64,
+}
+
+/// Failure to read the input at all. Malformed content is not an error: it is an
+/// [`Inspection`] with `parse: reject` and a finding.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InspectError {
+    #[error("{file}: read failed: {source}")]
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}: {kind} is not a kind the {platform} target reads")]
+    UnsupportedKind {
+        file: String,
+        platform: String,
+        kind: String,
+    },
+}
+
+/// Why no target took a file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DetectError {
+    #[error(
+        "{file}: not an artifact any linked target recognises{zip}; supported kinds: {supported}"
+    )]
+    Unrecognized {
+        file: String,
+        zip: String,
+        supported: String,
+    },
+    #[error(
+        "{file}: the manifest says platform {expected}, but the file is {detected_platform} {detected_kind}"
+    )]
+    PlatformMismatch {
+        file: String,
+        expected: String,
+        detected_platform: String,
+        detected_kind: String,
+    },
+    #[error("unknown platform {id:?}; linked platforms: {known}")]
+    UnknownPlatform { id: String, known: String },
+    #[error("{file}: read failed: {source}")]
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Inspect(#[from] InspectError),
+}
+
+/// A platform plugin: detects its artifact kinds, inspects them, and says how to install them.
+/// Everything a target returns is plain data; it never touches the network, the database or
+/// the filesystem beyond the reader it is handed.
+pub trait Target: Send + Sync + 'static {
+    /// `ios`, `android`, ...: unique across the registry.
+    fn id(&self) -> &'static str;
+    /// `iOS`, `Android`, ...
+    fn display_name(&self) -> &'static str;
+    fn kinds(&self) -> &'static [KindInfo];
+
+    /// Claims a file from its name, first and last bytes and, for zips, its index. Never from
+    /// the extension alone: a renamed file is recognised or refused for what it is.
+    fn detect(&self, probe: &Probe) -> Option<Detection>;
+
+    /// Reads the metadata of a file this target detected as `kind`. Reads only what it needs,
+    /// bounds every length by `ctx.limits`, and answers malformed input with `parse: reject`.
+    fn inspect(
+        &self,
+        input: &mut dyn ReadSeek,
+        kind: &Kind,
+        ctx: &InspectContext,
+    ) -> Result<Inspected, InspectError>;
+
+    /// The install mode an artifact takes when the manifest names none.
+    fn default_install_mode(&self, _inspection: &Inspection) -> Option<InstallMode> {
+        None
+    }
+
+    /// Findings for an explicitly chosen install mode. Platforms without modes refuse any.
+    fn check_install_mode(&self, inspection: &Inspection, mode: InstallMode) -> Vec<Finding> {
+        vec![Finding::error(
+            "install.mode_unsupported",
+            format!(
+                "{}: install mode {mode} applies to iOS artifacts only; remove \"install\" for this file",
+                inspection.file
+            ),
+        )]
+    }
+
+    /// An artifact that is a link rather than a file (a TestFlight invite). `None` when the
+    /// platform has no such thing; `Some(Err)` names what is wrong with the link.
+    fn link_artifact(&self, _url: &str) -> Option<Result<Inspection, String>> {
+        None
+    }
+
+    /// What the install page may offer for this artifact on this client.
+    fn install_actions(
+        &self,
+        artifact: &ArtifactView<'_>,
+        links: &Links,
+        client: &Client,
+    ) -> Vec<InstallAction>;
+
+    /// A document served at `{links.documents}/{name}` (an OTA manifest plist, say).
+    fn document(
+        &self,
+        _name: &str,
+        _artifact: &ArtifactView<'_>,
+        _links: &Links,
+    ) -> Option<Document> {
+        None
+    }
+
+    /// Checks an inspection against the app's identity rules for this platform.
+    fn check_identity(&self, inspection: &Inspection, rules: &PlatformRules) -> Vec<Finding> {
+        rules.check(inspection)
+    }
+
+    /// Checks that `next` may replace `current` on a channel (Android refuses an update signed
+    /// by another key). Both are of this platform and the same identity.
+    fn check_continuity(&self, _current: &Inspection, _next: &Inspection) -> Vec<Finding> {
+        Vec::new()
+    }
+
+    /// This platform's part of the install page: escaped HTML.
+    fn page_snippet(&self, artifact: &ArtifactView<'_>, actions: &[InstallAction]) -> String {
+        crate::html::default_snippet(self.display_name(), artifact, actions)
+    }
+}
+
+/// The value a target crate hands to `inventory::submit!`.
+pub struct TargetRegistration(pub &'static dyn Target);
+
+inventory::collect!(TargetRegistration);
+
+/// Every linked target, sorted by id.
+pub struct Registry {
+    targets: Vec<&'static dyn Target>,
+}
+
+/// The registry of every target linked into this binary, built once.
+pub fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        Registry::new(
+            inventory::iter::<TargetRegistration>
+                .into_iter()
+                .map(|r| r.0),
+        )
+    })
+}
+
+impl Registry {
+    /// Builds a registry from targets; panics on a duplicate id (a build mistake).
+    pub fn new(targets: impl IntoIterator<Item = &'static dyn Target>) -> Self {
+        let mut targets: Vec<&'static dyn Target> = targets.into_iter().collect();
+        targets.sort_by_key(|t| t.id());
+        for pair in targets.windows(2) {
+            assert!(
+                pair[0].id() != pair[1].id(),
+                "two targets registered the id {:?}",
+                pair[0].id()
+            );
+        }
+        Self { targets }
+    }
+
+    pub fn targets(&self) -> &[&'static dyn Target] {
+        &self.targets
+    }
+
+    pub fn ids(&self) -> Vec<&'static str> {
+        self.targets.iter().map(|t| t.id()).collect()
+    }
+
+    pub fn get(&self, id: &str) -> Result<&'static dyn Target, DetectError> {
+        self.targets
+            .iter()
+            .copied()
+            .find(|t| t.id() == id)
+            .ok_or_else(|| DetectError::UnknownPlatform {
+                id: id.to_owned(),
+                known: self.ids().join(", "),
+            })
+    }
+
+    /// `android: apk, aab; ios: ipa, ...` for messages.
+    pub fn supported_kinds(&self) -> String {
+        if self.targets.is_empty() {
+            return "none (no target crate is linked into this binary)".to_owned();
+        }
+        self.targets
+            .iter()
+            .map(|t| {
+                let kinds: Vec<&str> = t.kinds().iter().map(|k| k.kind).collect();
+                format!("{}: {}", t.id(), kinds.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Picks the target and kind for a probed file. With `expected`, a file of another
+    /// platform is refused with both names.
+    pub fn detect(
+        &self,
+        probe: &Probe,
+        expected: Option<&PlatformId>,
+    ) -> Result<(&'static dyn Target, Detection), DetectError> {
+        let best = self
+            .targets
+            .iter()
+            .filter_map(|t| t.detect(probe).map(|d| (*t, d)))
+            .max_by_key(|(_, d)| d.confidence);
+        match (best, expected) {
+            (Some((t, d)), Some(exp)) if t.id() != exp.as_str() => {
+                // The expected platform may still claim it with lower confidence (a plain zip).
+                let target = self.get(exp.as_str())?;
+                match target.detect(probe) {
+                    Some(d2) => Ok((target, d2)),
+                    None => Err(DetectError::PlatformMismatch {
+                        file: probe.file_name.clone(),
+                        expected: exp.to_string(),
+                        detected_platform: t.id().to_owned(),
+                        detected_kind: d.kind.to_string(),
+                    }),
+                }
+            }
+            (Some(found), _) => Ok(found),
+            (None, _) => Err(DetectError::Unrecognized {
+                file: probe.file_name.clone(),
+                zip: probe
+                    .zip_error
+                    .as_ref()
+                    .map(|e| {
+                        format!(" (it starts like a zip archive but does not open as one: {e})")
+                    })
+                    .unwrap_or_default(),
+                supported: self.supported_kinds(),
+            }),
+        }
+    }
+
+    /// Probes, detects and inspects a file. `sha256` in the result is left for the caller,
+    /// which streams the whole file anyway.
+    pub fn inspect<R: Read + Seek>(
+        &self,
+        file_name: &str,
+        reader: &mut R,
+        expected: Option<&PlatformId>,
+        limits: Limits,
+        now_unix: i64,
+    ) -> Result<Inspected, DetectError> {
+        let io = |source| DetectError::Io {
+            file: file_name.to_owned(),
+            source,
+        };
+        let probe = Probe::read(file_name, reader, &limits).map_err(io)?;
+        let (target, detection) = self.detect(&probe, expected)?;
+        reader.seek(SeekFrom::Start(0)).map_err(io)?;
+        let ctx = InspectContext {
+            file_name: probe.file_name.clone(),
+            size: probe.size,
+            limits,
+            now_unix,
+        };
+        let mut inspected = target.inspect(reader, &detection.kind, &ctx)?;
+        inspected.inspection.size = probe.size;
+        inspected.inspection.file = probe.file_name;
+        Ok(inspected)
+    }
+}

@@ -1,0 +1,394 @@
+//! Validated newtypes. Raw strings from manifests, HTTP bodies and files become one of these at
+//! the edge; inner code never re-checks them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a string was refused as one of the newtypes below.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {what} {value:?}: {expected}")]
+pub struct InvalidValue {
+    pub what: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+macro_rules! string_newtype {
+    ($(#[$meta:meta])* $name:ident, $what:literal, $expected:literal, $check:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidValue;
+            fn try_from(value: String) -> Result<Self, InvalidValue> {
+                let check: fn(&str) -> bool = $check;
+                if check(&value) {
+                    Ok(Self(value))
+                } else {
+                    Err(InvalidValue { what: $what, value, expected: $expected })
+                }
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = InvalidValue;
+            fn try_from(value: &str) -> Result<Self, InvalidValue> {
+                Self::try_from(value.to_owned())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = InvalidValue;
+            fn from_str(value: &str) -> Result<Self, InvalidValue> {
+                Self::try_from(value.to_owned())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+fn is_slug(s: &str, max: usize) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= max
+        && b[0].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+fn is_label(s: &str, max: usize) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= max
+        && b[0].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b'+'))
+}
+
+string_newtype!(
+    /// An app's URL-safe name: `acme`, `acme-ios-internal`.
+    AppSlug, "app slug", "1 to 64 of a-z, 0-9 and '-', starting with a letter or digit",
+    |s| is_slug(s, 64)
+);
+string_newtype!(
+    /// A user-facing version: `1.4.0`, `2.0.0-beta.1`.
+    Version, "version", "1 to 64 of A-Z, a-z, 0-9, '.', '-', '_', '+', starting with a letter or digit",
+    |s| is_label(s, 64)
+);
+string_newtype!(
+    /// A build number or label: `1234`, `2026.11.21.3`.
+    Build, "build", "1 to 64 of A-Z, a-z, 0-9, '.', '-', '_', '+', starting with a letter or digit",
+    |s| is_label(s, 64)
+);
+string_newtype!(
+    /// A channel name: `stable`, `beta`, `internal`, `nightly`, any slug.
+    ChannelName, "channel name", "1 to 64 of a-z, 0-9 and '-', starting with a letter or digit",
+    |s| is_slug(s, 64)
+);
+string_newtype!(
+    /// A platform id as a target registers it: `ios`, `android`, `macos`, `linux`, `windows`.
+    /// Open by design: a new target crate brings a new id.
+    PlatformId, "platform", "1 to 32 of a-z, 0-9 and '-'",
+    |s| is_slug(s, 32)
+);
+string_newtype!(
+    /// An artifact kind as a target declares it: `ipa`, `apk`, `aab`, `deb`, `msi`, ...
+    Kind, "artifact kind", "1 to 32 of a-z, 0-9 and '-'",
+    |s| is_slug(s, 32)
+);
+string_newtype!(
+    /// A CPU architecture label: `arm64`, `x86_64`, `amd64`, `armeabi-v7a`, `universal`.
+    Arch, "arch", "1 to 32 of A-Z, a-z, 0-9, '.', '-', '_', '+'",
+    |s| is_label(s, 32)
+);
+
+/// A file name as shown to users and in Content-Disposition: no folders, no control
+/// characters, no leading dot, at most 255 bytes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct FileName(String);
+
+impl FileName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for FileName {
+    type Error = InvalidValue;
+    fn try_from(value: String) -> Result<Self, InvalidValue> {
+        let ok = !value.is_empty()
+            && value.len() <= 255
+            && !value.starts_with('.')
+            && !value
+                .chars()
+                .any(|c| c.is_control() || matches!(c, '/' | '\\' | '"'));
+        if ok {
+            Ok(Self(value))
+        } else {
+            Err(InvalidValue {
+                what: "file name",
+                value,
+                expected: "1 to 255 bytes, no '/', '\\', '\"', control characters or leading '.'",
+            })
+        }
+    }
+}
+
+impl FromStr for FileName {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        Self::try_from(s.to_owned())
+    }
+}
+
+impl From<FileName> for String {
+    fn from(value: FileName) -> String {
+        value.0
+    }
+}
+
+impl fmt::Display for FileName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A SHA-256 digest, serialised as 64 lowercase hex characters.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Sha256([u8; 32]);
+
+impl Sha256 {
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    pub fn hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Digest of a byte slice (small inputs: certificates, manifests).
+    pub fn digest(data: &[u8]) -> Self {
+        use sha2::Digest;
+        Self(sha2::Sha256::digest(data).into())
+    }
+
+    /// Streams a reader to its end and returns (digest, byte count).
+    pub fn of_reader(reader: &mut dyn std::io::Read) -> std::io::Result<(Self, u64)> {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut total = 0u64;
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            hasher.update(&buf[..n]);
+            total += n as u64;
+        }
+        Ok((Self(hasher.finalize().into()), total))
+    }
+}
+
+impl fmt::Debug for Sha256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sha256({})", self.hex())
+    }
+}
+
+impl fmt::Display for Sha256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.hex())
+    }
+}
+
+impl FromStr for Sha256 {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        let invalid = || InvalidValue {
+            what: "sha256",
+            value: s.chars().take(80).collect(),
+            expected: "64 lowercase hex characters",
+        };
+        if s.len() != 64
+            || !s
+                .bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        {
+            return Err(invalid());
+        }
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(s, &mut out).map_err(|_| invalid())?;
+        Ok(Self(out))
+    }
+}
+
+impl TryFrom<String> for Sha256 {
+    type Error = InvalidValue;
+    fn try_from(value: String) -> Result<Self, InvalidValue> {
+        value.parse()
+    }
+}
+
+impl From<Sha256> for String {
+    fn from(value: Sha256) -> String {
+        value.hex()
+    }
+}
+
+/// How an iOS artifact reaches a device. Kept apart everywhere: a web page cannot install an
+/// arbitrary IPA on a normal iPhone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InstallMode {
+    /// A stored TestFlight link; the page opens Apple's flow.
+    Testflight,
+    /// An itms-services OTA manifest for enterprise, ad hoc or development builds.
+    Enterprise,
+    /// An authenticated download, presented as a file, not as an install.
+    ArtifactOnly,
+}
+
+impl InstallMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Testflight => "testflight",
+            Self::Enterprise => "enterprise",
+            Self::ArtifactOnly => "artifact-only",
+        }
+    }
+}
+
+impl FromStr for InstallMode {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        match s {
+            "testflight" => Ok(Self::Testflight),
+            "enterprise" => Ok(Self::Enterprise),
+            "artifact-only" => Ok(Self::ArtifactOnly),
+            _ => Err(InvalidValue {
+                what: "install mode",
+                value: s.to_owned(),
+                expected: "one of testflight, enterprise, artifact-only",
+            }),
+        }
+    }
+}
+
+impl fmt::Display for InstallMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Validates a TestFlight public link: `https://testflight.apple.com/join/<8 to 12 letters or digits>`.
+pub fn validate_testflight_url(url: &str) -> Result<(), InvalidValue> {
+    let code = url.strip_prefix("https://testflight.apple.com/join/");
+    match code {
+        Some(code)
+            if (8..=12).contains(&code.len())
+                && code.bytes().all(|c| c.is_ascii_alphanumeric()) =>
+        {
+            Ok(())
+        }
+        _ => Err(InvalidValue {
+            what: "TestFlight URL",
+            value: url.chars().take(200).collect(),
+            expected: "https://testflight.apple.com/join/ followed by the 8-character invite code",
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert!(AppSlug::try_from("acme").is_ok());
+        assert!(AppSlug::try_from("acme-2").is_ok());
+        assert!(AppSlug::try_from("-acme").is_err());
+        assert!(AppSlug::try_from("Acme").is_err());
+        assert!(AppSlug::try_from("").is_err());
+        assert!(AppSlug::try_from("a/b").is_err());
+        assert!(AppSlug::try_from("a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn versions() {
+        assert!(Version::try_from("1.4.0").is_ok());
+        assert!(Version::try_from("2.0.0-beta.1+meta").is_ok());
+        assert!(Version::try_from("../1").is_err());
+        assert!(Build::try_from("1234").is_ok());
+        assert!(Build::try_from("12 34").is_err());
+    }
+
+    #[test]
+    fn file_names() {
+        assert!(FileName::try_from("app-release.apk".to_owned()).is_ok());
+        assert!(FileName::try_from("../x".to_owned()).is_err());
+        assert!(FileName::try_from("a/b".to_owned()).is_err());
+        assert!(FileName::try_from("a\"b".to_owned()).is_err());
+        assert!(FileName::try_from(".hidden".to_owned()).is_err());
+    }
+
+    #[test]
+    fn sha256_round_trip() {
+        let d = Sha256::digest(b"abc");
+        assert_eq!(
+            d.hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(d.hex().parse::<Sha256>().unwrap(), d);
+        assert!(
+            "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"
+                .parse::<Sha256>()
+                .is_err()
+        );
+        let json = serde_json::to_string(&d).unwrap();
+        assert_eq!(serde_json::from_str::<Sha256>(&json).unwrap(), d);
+    }
+
+    #[test]
+    fn testflight_urls() {
+        assert!(validate_testflight_url("https://testflight.apple.com/join/ABCDEFGH").is_ok());
+        assert!(validate_testflight_url("http://testflight.apple.com/join/ABCDEFGH").is_err());
+        assert!(validate_testflight_url("https://testflight.apple.com/join/AB").is_err());
+        assert!(validate_testflight_url("https://evil.example/join/ABCDEFGH").is_err());
+    }
+}

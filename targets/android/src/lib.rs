@@ -1,0 +1,1 @@
+//! android target (being built).

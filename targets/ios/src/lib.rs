@@ -1,0 +1,1 @@
+//! ios target (being built).
