@@ -30,6 +30,9 @@
 //! | `GET /audit/verify` | admin | -> [`AuditVerify`] |
 //! | `GET /d/{app}/{channel}/{platform}[/{arch}]` (no prefix) | download | the artifact bytes |
 //!
+//! Both download routes send the artifact's digest in an `X-Dist-Sha256` header
+//! ([`SHA256_HEADER`]) so clients verify what they saved.
+//!
 //! Resumable uploads: a `PUT` carries `Upload-Length: <total>`; to resume, send
 //! `Upload-Offset: <n>` where n is the offset `HEAD` reported, and the remaining bytes. A
 //! wrong offset is a 409 whose `Upload-Offset` header says the right one.
@@ -53,6 +56,8 @@ pub const API_PREFIX: &str = "/api/v1";
 pub const UPLOAD_LENGTH: &str = "upload-length";
 /// Header naming where a resumed upload continues, and where the server's copy ends.
 pub const UPLOAD_OFFSET: &str = "upload-offset";
+/// Response header carrying a downloaded artifact's SHA-256 (lowercase hex).
+pub const SHA256_HEADER: &str = "x-dist-sha256";
 /// Prefix of every token secret.
 pub const TOKEN_PREFIX: &str = "dist_";
 
