@@ -1,1 +1,287 @@
-//! ios target (being built).
+//! The iOS target: detects and inspects IPAs, provisioning profiles and bare Mach-O binaries,
+//! and says honestly how an IPA may reach a device (TestFlight link, enterprise OTA over
+//! https, or a plain file download).
+//!
+//! It owns the iOS formats: zip index and members of an IPA, Info.plist (XML or binary),
+//! CMS-signed provisioning profiles, Mach-O headers and embedded code signatures, Apple's
+//! CgBI icons, and the OTA manifest plist. It must not touch the network, a database or the
+//! filesystem (beyond the reader it is handed), must not extract or execute anything, and
+//! must bound every length read from a file by `Limits` before allocating. Shapes (the
+//! Inspection contract, install actions) belong to `platform`.
+
+mod binary;
+mod bytes;
+mod certs;
+mod cgbi;
+mod codesign;
+mod install;
+mod ipa;
+mod macho;
+mod plistx;
+mod profile;
+
+use std::io::{Read, SeekFrom};
+
+use platform::{
+    ArtifactView, Client, Detection, Document, Finding, InspectContext, InspectError, Inspected,
+    Inspection, InstallAction, InstallMode, Kind, KindInfo, Links, PlatformRules, Probe, ReadSeek,
+    Target,
+};
+use serde_json::json;
+
+pub use certs::APPLE_ROOT_CA_SHA256;
+pub use cgbi::{CgbiError, to_standard_png};
+pub use install::{OtaManifest, ota_manifest_plist};
+
+/// The iOS target, registered with the platform registry.
+pub struct IosTarget;
+
+inventory::submit!(platform::TargetRegistration(&IosTarget));
+
+const KINDS: &[KindInfo] = &[
+    KindInfo {
+        kind: "ipa",
+        description: "iOS app archive",
+        publishable: true,
+    },
+    KindInfo {
+        kind: "testflight",
+        description: "TestFlight invite link",
+        publishable: true,
+    },
+    KindInfo {
+        kind: "mobileprovision",
+        description: "iOS provisioning profile",
+        publishable: false,
+    },
+    KindInfo {
+        kind: "macho",
+        description: "iOS Mach-O binary",
+        publishable: false,
+    },
+];
+
+impl Target for IosTarget {
+    fn id(&self) -> &'static str {
+        "ios"
+    }
+
+    fn display_name(&self) -> &'static str {
+        "iOS"
+    }
+
+    fn kinds(&self) -> &'static [KindInfo] {
+        KINDS
+    }
+
+    fn detect(&self, probe: &Probe) -> Option<Detection> {
+        detect(probe)
+    }
+
+    fn inspect(
+        &self,
+        input: &mut dyn ReadSeek,
+        kind: &Kind,
+        ctx: &InspectContext,
+    ) -> Result<Inspected, InspectError> {
+        let io = |source| InspectError::Io {
+            file: ctx.file_name.clone(),
+            source,
+        };
+        input.seek(SeekFrom::Start(0)).map_err(io)?;
+        match kind.as_str() {
+            "ipa" => Ok(ipa::inspect(input, ctx)),
+            "mobileprovision" => inspect_profile(input, ctx).map_err(io),
+            "macho" => inspect_macho(input, ctx).map_err(io),
+            other => Err(InspectError::UnsupportedKind {
+                file: ctx.file_name.clone(),
+                platform: "ios".into(),
+                kind: other.into(),
+            }),
+        }
+    }
+
+    fn default_install_mode(&self, inspection: &Inspection) -> Option<InstallMode> {
+        install::default_mode(inspection)
+    }
+
+    fn check_install_mode(&self, inspection: &Inspection, mode: InstallMode) -> Vec<Finding> {
+        install::check_mode(inspection, mode)
+    }
+
+    fn link_artifact(&self, url: &str) -> Option<Result<Inspection, String>> {
+        Some(install::testflight_link(url))
+    }
+
+    fn install_actions(
+        &self,
+        artifact: &ArtifactView<'_>,
+        links: &Links,
+        client: &Client,
+    ) -> Vec<InstallAction> {
+        install::actions(artifact, links, client)
+    }
+
+    fn document(&self, name: &str, artifact: &ArtifactView<'_>, links: &Links) -> Option<Document> {
+        install::document(name, artifact, links)
+    }
+
+    fn check_identity(&self, inspection: &Inspection, rules: &PlatformRules) -> Vec<Finding> {
+        let mut out = rules.check(inspection);
+        // The generic check reads the profile's team; the code signature's team must be
+        // allowed too (a profile of one team cannot vouch for a binary signed by another).
+        if !rules.team_ids.is_empty()
+            && let Some(team) = inspection
+                .details
+                .get("code_signature")
+                .and_then(|c| c.get("team_id"))
+                .and_then(|t| t.as_str())
+            && !rules.team_ids.iter().any(|t| t == team)
+        {
+            out.push(Finding::error(
+                "identity.team_mismatch",
+                format!(
+                    "{}: the code signature's team {team} is not one the app allows ({})",
+                    inspection.file,
+                    rules.team_ids.join(", ")
+                ),
+            ));
+        }
+        out
+    }
+}
+
+fn detect(probe: &Probe) -> Option<Detection> {
+    if probe.zip_entries.is_some() {
+        return probe
+            .any_entry(ipa::is_main_info_plist)
+            .then(|| Detection::new("ipa", 100));
+    }
+    let head = &probe.head;
+    if profile::looks_like_profile(head) {
+        return Some(Detection::new(
+            "mobileprovision",
+            if head.first() == Some(&0x30) { 100 } else { 90 },
+        ));
+    }
+    macho_detect(head).map(|c| Detection::new("macho", c))
+}
+
+/// Confidence that `head` starts an iOS-family Mach-O: 100 when the first slice's load
+/// commands name an iOS-family platform, 40 when they cannot be seen, none for macOS.
+fn macho_detect(head: &[u8]) -> Option<u8> {
+    let slice_start = match macho::fat_arches(head) {
+        Some(arches) => {
+            let (off, size, _, _) = *arches.iter().min_by_key(|a| a.0)?;
+            let table_end = 8 + arches.len() as u64 * 20;
+            if off < table_end || size < 28 {
+                return None;
+            }
+            off
+        }
+        None => {
+            macho::thin_magic(bytes::u32_at(head, 0, false)?)?;
+            0
+        }
+    };
+    let Some(h) = head.get(slice_start as usize..) else {
+        return Some(40);
+    };
+    let Some((be, _, _, _, ncmds, sizeofcmds, hlen)) = macho::thin_header(h) else {
+        // A fat table whose first slice is visible but is not Mach-O.
+        return (h.len() < 4).then_some(40);
+    };
+    let Some(cmds) = h.get(hlen..hlen + sizeofcmds as usize) else {
+        return Some(40);
+    };
+    match macho::parse_load_commands(cmds, ncmds, be) {
+        Ok(f) => match f.platform {
+            Some(macho::PLATFORM_MACOS | macho::PLATFORM_MACCATALYST) => None,
+            Some(_) => Some(100),
+            None => Some(40),
+        },
+        Err(_) => Some(40),
+    }
+}
+
+fn new_inspection(ctx: &InspectContext, kind: &str) -> Inspection {
+    Inspection::new(
+        &ctx.file_name,
+        ctx.size,
+        "ios".parse().expect("literal platform id"),
+        kind.parse().expect("literal kind"),
+    )
+}
+
+fn inspect_profile(input: &mut dyn ReadSeek, ctx: &InspectContext) -> std::io::Result<Inspected> {
+    let mut i = new_inspection(ctx, "mobileprovision");
+    let limit = ctx.limits.max_structure_bytes;
+    if ctx.size > limit {
+        i.reject(
+            "ios.profile.too_large",
+            format!("{} bytes, more than the limit of {limit}", ctx.size),
+        );
+        return Ok(i.into());
+    }
+    let mut data = Vec::new();
+    input.take(limit).read_to_end(&mut data)?;
+    let p = profile::read(&data, ctx.now_unix);
+    i.identity = p.app_id.clone();
+    i.display_name = p.app_id_name.clone();
+    i.profile = p.profile.clone();
+    i.signature = p.signature.clone();
+    for (code, msg) in &p.rejects {
+        i.reject(code, msg.clone());
+    }
+    i.findings.extend(p.findings);
+    if let serde_json::Value::Object(m) = p.details {
+        i.details = m;
+    }
+    Ok(i.into())
+}
+
+fn inspect_macho(input: &mut dyn ReadSeek, ctx: &InspectContext) -> std::io::Result<Inspected> {
+    let mut i = new_inspection(ctx, "macho");
+    let m = match macho::scan(&mut *input, &ctx.limits) {
+        Ok(m) => m,
+        Err(e) => {
+            i.reject("ios.macho.malformed", e.to_string());
+            return Ok(i.into());
+        }
+    };
+    i.archs = Some(m.archs());
+    i.min_os = m.slices.iter().find_map(|s| s.min_os.clone());
+    input.seek(SeekFrom::Start(0))?;
+    let report = binary::check(&m, &mut *input, None, None, ctx.now_unix, &ctx.limits);
+    i.identity = report.identifier.clone();
+    i.signature = report.signature;
+    i.findings.extend(report.findings);
+    if m.slices
+        .iter()
+        .all(|s| matches!(s.arch.as_str(), "x86_64" | "i386" | "x86_64h"))
+    {
+        i.findings.push(Finding::warning(
+            "ios.build.simulator",
+            "only simulator architectures (x86_64, i386)",
+        ));
+    }
+    i.details.insert("fat".into(), json!(m.fat));
+    i.details.insert(
+        "slices".into(),
+        json!(
+            m.slices
+                .iter()
+                .map(|s| json!({
+                    "arch": s.arch, "offset": s.offset, "filetype": s.filetype,
+                    "platform": s.platform, "min_os": s.min_os, "sdk": s.sdk,
+                    "encrypted": s.encrypted, "signed": s.signature.is_some(),
+                }))
+                .collect::<Vec<_>>()
+        ),
+    );
+    if let Some(t) = &report.team_id {
+        i.details.insert("team_id".into(), json!(t));
+    }
+    i.details.insert("code_signature".into(), report.details);
+    Ok(i.into())
+}

@@ -1,0 +1,474 @@
+//! The three iOS delivery modes, kept apart: a TestFlight link, an enterprise OTA install
+//! (itms-services, https only) and a plain file download that installs nothing.
+
+use platform::{
+    ActionKind, ArtifactView, Client, ClientOs, Document, Finding, Inspection, InstallAction,
+    InstallMode, Links, Parse, ProfileType, Signature,
+};
+use plist::{Dictionary, Value};
+use serde_json::json;
+
+pub fn default_mode(i: &Inspection) -> Option<InstallMode> {
+    match i.kind.as_str() {
+        "testflight" => Some(InstallMode::Testflight),
+        "ipa" => Some(match i.profile.as_ref().map(|p| p.profile_type) {
+            Some(ProfileType::Enterprise | ProfileType::Adhoc | ProfileType::Development) => {
+                InstallMode::Enterprise
+            }
+            Some(ProfileType::Appstore) | None => InstallMode::ArtifactOnly,
+        }),
+        _ => None,
+    }
+}
+
+pub fn check_mode(i: &Inspection, mode: InstallMode) -> Vec<Finding> {
+    let file = &i.file;
+    let mut out = Vec::new();
+    match (i.kind.as_str(), mode) {
+        ("testflight", InstallMode::Testflight) => {}
+        ("testflight", _) => out.push(Finding::error(
+            "ios.install.mode_unfit",
+            format!("{file}: a TestFlight link installs through TestFlight only, not {mode}"),
+        )),
+        ("ipa", InstallMode::Testflight) => out.push(Finding::error(
+            "ios.install.mode_unfit",
+            format!(
+                "{file}: an IPA file cannot be delivered through TestFlight by dist; upload it to App Store Connect and add a separate entry with testflight_url"
+            ),
+        )),
+        ("ipa", InstallMode::Enterprise) => match &i.profile {
+            None => out.push(Finding::error(
+                "ios.install.profile_missing",
+                format!("{file}: enterprise (OTA) install needs an embedded provisioning profile, and this IPA has none"),
+            )),
+            Some(p) => match p.profile_type {
+                ProfileType::Appstore => out.push(Finding::error(
+                    "ios.install.profile_unfit",
+                    format!(
+                        "{file}: the App Store profile {:?} cannot install over the air; use artifact-only, or re-sign with an ad hoc or enterprise profile",
+                        p.name
+                    ),
+                )),
+                ProfileType::Adhoc | ProfileType::Development => out.push(Finding::info(
+                    "ios.install.devices_only",
+                    format!(
+                        "{file}: the {} profile lets only its {} registered device(s) install",
+                        if p.profile_type == ProfileType::Adhoc { "ad hoc" } else { "development" },
+                        p.devices
+                    ),
+                )),
+                ProfileType::Enterprise => {}
+            },
+        },
+        ("ipa", InstallMode::ArtifactOnly) => {}
+        (kind, _) => out.push(Finding::error(
+            "ios.install.not_publishable",
+            format!("{file}: a {kind} is for dist inspect only and has no install mode"),
+        )),
+    }
+    out
+}
+
+pub fn testflight_link(url: &str) -> Result<Inspection, String> {
+    platform::validate_testflight_url(url).map_err(|e| e.to_string())?;
+    let mut i = Inspection::new(
+        url.rsplit('/').next().unwrap_or(url),
+        0,
+        "ios".parse().expect("literal platform id"),
+        "testflight".parse().expect("literal kind"),
+    );
+    i.parse = Parse::Ok;
+    i.signature = Signature::unknown();
+    i.details.insert("testflight_url".into(), json!(url));
+    Ok(i)
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn url_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn mode_of(a: &ArtifactView<'_>) -> InstallMode {
+    a.install_mode
+        .or_else(|| a.inspection.and_then(default_mode))
+        .unwrap_or(if a.kind.as_str() == "testflight" {
+            InstallMode::Testflight
+        } else {
+            InstallMode::ArtifactOnly
+        })
+}
+
+pub fn actions(a: &ArtifactView<'_>, links: &Links, client: &Client) -> Vec<InstallAction> {
+    let on_device = matches!(client.os, ClientOs::Ios | ClientOs::Ipados);
+    let elsewhere = (!on_device)
+        .then(|| "Open this page on the iPhone or iPad that should install the app.".to_owned());
+    let kind = a.kind.as_str();
+    if kind != "ipa" && kind != "testflight" {
+        let mut d = InstallAction::download(links, format!("Download {kind} file"));
+        d.primary = true;
+        d.caveats
+            .push("For inspection only: this file is not an installable app.".into());
+        return vec![d];
+    }
+    let profile = a.inspection.and_then(|i| i.profile.as_ref());
+    match mode_of(a) {
+        InstallMode::Testflight => {
+            let mut caveats = vec![
+                "Needs Apple's TestFlight app; the invite may be limited in testers or closed by the team.".to_owned(),
+            ];
+            caveats.extend(elsewhere);
+            vec![InstallAction {
+                kind: ActionKind::OpenUrl,
+                label: "Open in TestFlight".into(),
+                url: a.testflight_url.map(str::to_owned),
+                command: None,
+                available: a.testflight_url.is_some(),
+                reason: a
+                    .testflight_url
+                    .is_none()
+                    .then(|| "No TestFlight link is stored for this release.".to_owned()),
+                caveats,
+                primary: true,
+            }]
+        }
+        InstallMode::Enterprise => {
+            let mut caveats = Vec::new();
+            match profile.map(|p| p.profile_type) {
+                Some(ProfileType::Enterprise) => caveats.push(
+                    "After installing, trust the developer in Settings > General > VPN & Device Management before the app opens.".to_owned(),
+                ),
+                Some(ProfileType::Adhoc | ProfileType::Development) => caveats.push(format!(
+                    "Installs only on the {} device(s) registered in the provisioning profile.",
+                    profile.map(|p| p.devices).unwrap_or(0)
+                )),
+                _ => {}
+            }
+            caveats.extend(elsewhere);
+            let expired = a
+                .inspection
+                .is_some_and(|i| i.findings.iter().any(|f| f.code == "ios.profile.expired"));
+            let (available, reason, url) = if !links.is_https() {
+                (
+                    false,
+                    Some("iOS refuses over-the-air installs from plain http links; serve dist over https (an https:// public URL) to enable this install.".to_owned()),
+                    None,
+                )
+            } else if expired {
+                (
+                    false,
+                    Some(
+                        "The provisioning profile has expired; iOS would refuse the install."
+                            .to_owned(),
+                    ),
+                    None,
+                )
+            } else {
+                (
+                    true,
+                    None,
+                    Some(format!(
+                        "itms-services://?action=download-manifest&url={}",
+                        url_encode(&links.document("manifest.plist"))
+                    )),
+                )
+            };
+            let mut dl = InstallAction::download(links, "Download IPA file");
+            dl.caveats.push(
+                "A file for Xcode or Apple Configurator; it does not install by tapping.".into(),
+            );
+            vec![
+                InstallAction {
+                    kind: ActionKind::ItmsServices,
+                    label: "Install on this device".into(),
+                    url,
+                    command: None,
+                    available,
+                    reason,
+                    caveats,
+                    primary: true,
+                },
+                dl,
+            ]
+        }
+        InstallMode::ArtifactOnly => {
+            let mut dl = InstallAction::download(links, "Download IPA file");
+            dl.primary = true;
+            dl.caveats.push(
+                "This is a file, not an install: tapping it on an iPhone or iPad will not install the app. Install through TestFlight or the App Store, or with Xcode or Apple Configurator.".into(),
+            );
+            if profile.is_some_and(|p| p.profile_type == ProfileType::Appstore) {
+                dl.caveats.push(
+                    "Signed with an App Store profile: only App Store Connect can deliver it to devices.".into(),
+                );
+            }
+            vec![dl]
+        }
+    }
+}
+
+/// What an OTA manifest names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtaManifest<'a> {
+    /// Absolute https URL of the IPA.
+    pub software_package: &'a str,
+    /// Absolute https URL of a PNG icon (57 px and 512 px entries both use it).
+    pub icon: Option<&'a str>,
+    pub bundle_identifier: &'a str,
+    pub bundle_version: &'a str,
+    pub title: &'a str,
+}
+
+/// The itms-services manifest plist (XML). URLs must be absolute https URLs: iOS ignores
+/// anything else.
+pub fn ota_manifest_plist(m: &OtaManifest<'_>) -> Result<Vec<u8>, String> {
+    for url in std::iter::once(m.software_package).chain(m.icon) {
+        if !url.starts_with("https://") {
+            return Err(format!(
+                "{url:?} is not an absolute https URL; iOS installs over https only"
+            ));
+        }
+    }
+    let asset = |kind: &str, url: &str| {
+        let mut d = Dictionary::new();
+        d.insert("kind".into(), Value::String(kind.into()));
+        d.insert("url".into(), Value::String(url.into()));
+        Value::Dictionary(d)
+    };
+    let mut assets = vec![asset("software-package", m.software_package)];
+    if let Some(icon) = m.icon {
+        assets.push(asset("display-image", icon));
+        assets.push(asset("full-size-image", icon));
+    }
+    let mut metadata = Dictionary::new();
+    metadata.insert(
+        "bundle-identifier".into(),
+        Value::String(m.bundle_identifier.into()),
+    );
+    metadata.insert(
+        "bundle-version".into(),
+        Value::String(m.bundle_version.into()),
+    );
+    metadata.insert("kind".into(), Value::String("software".into()));
+    metadata.insert("title".into(), Value::String(m.title.into()));
+    let mut item = Dictionary::new();
+    item.insert("assets".into(), Value::Array(assets));
+    item.insert("metadata".into(), Value::Dictionary(metadata));
+    let mut root = Dictionary::new();
+    root.insert("items".into(), Value::Array(vec![Value::Dictionary(item)]));
+    let mut out = Vec::new();
+    plist::to_writer_xml(&mut out, &Value::Dictionary(root)).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+pub fn document(name: &str, a: &ArtifactView<'_>, links: &Links) -> Option<Document> {
+    if name != "manifest.plist" || a.kind.as_str() != "ipa" {
+        return None;
+    }
+    let i = a.inspection?;
+    let bundle_identifier = i.identity.as_deref()?;
+    let bundle_version = i.version.as_deref().or(i.build.as_deref())?;
+    let title = if a.app_name.is_empty() {
+        i.display_name.as_deref().unwrap_or(bundle_identifier)
+    } else {
+        a.app_name
+    };
+    let body = ota_manifest_plist(&OtaManifest {
+        software_package: &links.download,
+        icon: links.icon.as_deref(),
+        bundle_identifier,
+        bundle_version,
+        title,
+    })
+    .ok()?;
+    Some(Document {
+        content_type: "application/xml",
+        body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use platform::Profile;
+
+    fn links(base: &str) -> Links {
+        Links {
+            base: base.into(),
+            download: format!("{base}/d/abc/App.ipa"),
+            icon: Some(format!("{base}/d/abc/icon.png")),
+            documents: format!("{base}/docs/abc"),
+        }
+    }
+
+    fn ipa(ptype: Option<ProfileType>) -> Inspection {
+        let mut i = Inspection::new("App.ipa", 1, "ios".parse().unwrap(), "ipa".parse().unwrap());
+        i.identity = Some("com.acme.app".into());
+        i.version = Some("1.2 & <3>".into());
+        i.profile = ptype.map(|t| Profile {
+            profile_type: t,
+            name: "P".into(),
+            team_id: "T".into(),
+            uuid: "u".into(),
+            expires: "2030-01-01T00:00:00Z".into(),
+            devices: 2,
+            provisions_all_devices: t == ProfileType::Enterprise,
+            get_task_allow: false,
+        });
+        i
+    }
+
+    fn view<'a>(i: &'a Inspection, kind: &'a platform::Kind) -> ArtifactView<'a> {
+        ArtifactView {
+            id: "abc",
+            file_name: None,
+            kind,
+            size: 1,
+            sha256: None,
+            arch: None,
+            install_mode: None,
+            testflight_url: None,
+            inspection: Some(i),
+            app_name: "Acme",
+        }
+    }
+
+    #[test]
+    fn manifest_plist_round_trips() {
+        let body = ota_manifest_plist(&OtaManifest {
+            software_package: "https://x.example/a.ipa?t=1&u=2",
+            icon: Some("https://x.example/i.png"),
+            bundle_identifier: "com.acme.app",
+            bundle_version: "1.0 <beta>",
+            title: "Acme & Co",
+        })
+        .unwrap();
+        let text = String::from_utf8(body.clone()).unwrap();
+        assert!(text.contains("&amp;"), "{text}");
+        let v = Value::from_reader_xml(&body[..]).unwrap();
+        let item = &v.as_dictionary().unwrap()["items"].as_array().unwrap()[0];
+        let item = item.as_dictionary().unwrap();
+        let assets = item["assets"].as_array().unwrap();
+        let kinds: Vec<&str> = assets
+            .iter()
+            .map(|a| a.as_dictionary().unwrap()["kind"].as_string().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            ["software-package", "display-image", "full-size-image"]
+        );
+        assert_eq!(
+            assets[0].as_dictionary().unwrap()["url"].as_string(),
+            Some("https://x.example/a.ipa?t=1&u=2")
+        );
+        let md = item["metadata"].as_dictionary().unwrap();
+        assert_eq!(md["bundle-identifier"].as_string(), Some("com.acme.app"));
+        assert_eq!(md["bundle-version"].as_string(), Some("1.0 <beta>"));
+        assert_eq!(md["kind"].as_string(), Some("software"));
+        assert_eq!(md["title"].as_string(), Some("Acme & Co"));
+        assert!(
+            ota_manifest_plist(&OtaManifest {
+                software_package: "http://x.example/a.ipa",
+                icon: None,
+                bundle_identifier: "a",
+                bundle_version: "1",
+                title: "t"
+            })
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn defaults_follow_the_profile() {
+        assert_eq!(
+            default_mode(&ipa(Some(ProfileType::Adhoc))),
+            Some(InstallMode::Enterprise)
+        );
+        assert_eq!(
+            default_mode(&ipa(Some(ProfileType::Development))),
+            Some(InstallMode::Enterprise)
+        );
+        assert_eq!(
+            default_mode(&ipa(Some(ProfileType::Enterprise))),
+            Some(InstallMode::Enterprise)
+        );
+        assert_eq!(
+            default_mode(&ipa(Some(ProfileType::Appstore))),
+            Some(InstallMode::ArtifactOnly)
+        );
+        assert_eq!(default_mode(&ipa(None)), Some(InstallMode::ArtifactOnly));
+    }
+
+    #[test]
+    fn appstore_profile_in_enterprise_mode_is_an_error() {
+        let f = check_mode(&ipa(Some(ProfileType::Appstore)), InstallMode::Enterprise);
+        assert!(
+            f.iter().any(|f| f.code == "ios.install.profile_unfit"
+                && f.severity == platform::Severity::Error)
+        );
+        assert!(
+            check_mode(&ipa(Some(ProfileType::Enterprise)), InstallMode::Enterprise).is_empty()
+        );
+        assert!(!check_mode(&ipa(None), InstallMode::Testflight).is_empty());
+    }
+
+    #[test]
+    fn ota_link_only_over_https() {
+        let i = ipa(Some(ProfileType::Enterprise));
+        let kind: platform::Kind = "ipa".parse().unwrap();
+        let client = Client { os: ClientOs::Ios };
+        let a = actions(&view(&i, &kind), &links("https://dist.example"), &client);
+        assert_eq!(a[0].kind, ActionKind::ItmsServices);
+        assert!(a[0].available);
+        assert_eq!(
+            a[0].url.as_deref(),
+            Some(
+                "itms-services://?action=download-manifest&url=https%3A%2F%2Fdist.example%2Fdocs%2Fabc%2Fmanifest.plist"
+            )
+        );
+        let a = actions(&view(&i, &kind), &links("http://dist.local"), &client);
+        assert!(!a[0].available);
+        assert!(a[0].url.is_none());
+        assert!(a[0].reason.as_deref().unwrap().contains("plain http"));
+    }
+
+    #[test]
+    fn artifact_only_is_a_file() {
+        let i = ipa(Some(ProfileType::Appstore));
+        let kind: platform::Kind = "ipa".parse().unwrap();
+        let a = actions(
+            &view(&i, &kind),
+            &links("https://d.example"),
+            &Client { os: ClientOs::Ios },
+        );
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].kind, ActionKind::Download);
+        assert!(a[0].caveats[0].contains("not an install"));
+        let doc = document(
+            "manifest.plist",
+            &view(&i, &kind),
+            &links("https://d.example"),
+        )
+        .unwrap();
+        assert!(
+            String::from_utf8(doc.body)
+                .unwrap()
+                .contains("com.acme.app")
+        );
+    }
+
+    #[test]
+    fn testflight_links() {
+        let i = testflight_link("https://testflight.apple.com/join/ABCDEFGH").unwrap();
+        assert_eq!(i.kind.as_str(), "testflight");
+        assert_eq!(default_mode(&i), Some(InstallMode::Testflight));
+        assert!(testflight_link("https://example.com/join/ABCDEFGH").is_err());
+    }
+}
