@@ -1,1 +1,260 @@
-//! android target (being built).
+//! The Android target: reads APKs (`apk`) and Android App Bundles (`aab`).
+//!
+//! It owns Android knowledge only: the zip index and the few members it parses (binary
+//! `AndroidManifest.xml`, `resources.arsc`, the bundle's protobuf manifest and resource
+//! table), and the signatures: APK Signing Block v2/v3/v3.1 and JAR (v1) signatures, which it
+//! *verifies* (content digests and signatures), not just reads. It never loads a whole
+//! artifact into memory (signature checks stream entries once through digests, capped by
+//! [`platform::Limits`]), never extracts to disk and never executes anything. Storage,
+//! channels and HTTP belong to `distd`; the JSON shapes and the `Target` contract to
+//! `platform`.
+
+pub mod arsc;
+pub mod axml;
+pub mod der;
+pub mod jar;
+pub mod pb;
+pub mod sigblock;
+pub mod zipr;
+
+mod inspect;
+
+use platform::{
+    ActionKind, ArtifactView, Client, ClientOs, Detection, Finding, Inspected, InspectContext,
+    InspectError, Inspection, InstallAction, KindInfo, Links, Probe, ReadSeek, Target,
+};
+
+/// What went wrong while reading one structure. Malformed input becomes a `parse: reject`
+/// inspection carrying this message; only I/O failures surface as [`InspectError`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("read failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("malformed zip: {0}")]
+    Zip(String),
+    #[error("over a limit: {0}")]
+    Limit(String),
+    #[error("malformed binary XML: {0}")]
+    Axml(String),
+    #[error("malformed resources.arsc: {0}")]
+    Arsc(String),
+    #[error("malformed protobuf: {0}")]
+    Protobuf(String),
+    #[error("malformed DER: {0}")]
+    Der(String),
+    #[error("malformed signature: {0}")]
+    Signature(String),
+}
+
+/// The Android target, registered with the platform registry.
+pub struct AndroidTarget;
+
+inventory::submit!(platform::TargetRegistration(&AndroidTarget));
+
+const KINDS: &[KindInfo] = &[
+    KindInfo {
+        kind: "apk",
+        description: "Android application package",
+        publishable: true,
+    },
+    KindInfo {
+        kind: "aab",
+        description: "Android App Bundle (artifact only: Google Play or bundletool builds the installable APKs)",
+        publishable: true,
+    },
+];
+
+/// Decides from the zip index (and, for a zip that does not open, the name) whether a file
+/// is an APK or an App Bundle.
+pub fn detect_probe(probe: &Probe) -> Option<Detection> {
+    if let Some(_entries) = &probe.zip_entries {
+        if probe.has_entry("AndroidManifest.xml")
+            && (probe.has_entry("classes.dex") || probe.has_entry("resources.arsc"))
+        {
+            return Some(Detection::new("apk", 100));
+        }
+        if probe.has_entry("base/manifest/AndroidManifest.xml") && probe.has_entry("BundleConfig.pb")
+        {
+            return Some(Detection::new("aab", 100));
+        }
+        if probe.has_entry("AndroidManifest.xml") {
+            // A manifest with no code or resources: still an APK in shape.
+            return Some(Detection::new("apk", 60));
+        }
+        return None;
+    }
+    // A zip that does not open but is named like an APK: claim it so inspect can refuse it
+    // with a finding that says why, rather than "unrecognised".
+    let looks_zip = probe.head.starts_with(b"PK");
+    match probe.extension().as_deref() {
+        Some("apk") if looks_zip => Some(Detection::new("apk", 40)),
+        Some("aab") if looks_zip => Some(Detection::new("aab", 40)),
+        _ => None,
+    }
+}
+
+impl Target for AndroidTarget {
+    fn id(&self) -> &'static str {
+        "android"
+    }
+
+    fn display_name(&self) -> &'static str {
+        "Android"
+    }
+
+    fn kinds(&self) -> &'static [KindInfo] {
+        KINDS
+    }
+
+    fn detect(&self, probe: &Probe) -> Option<Detection> {
+        detect_probe(probe)
+    }
+
+    fn inspect(
+        &self,
+        input: &mut dyn ReadSeek,
+        kind: &platform::Kind,
+        ctx: &InspectContext,
+    ) -> Result<Inspected, InspectError> {
+        match kind.as_str() {
+            "apk" | "aab" => inspect::inspect(input, kind, ctx),
+            other => Err(InspectError::UnsupportedKind {
+                file: ctx.file_name.clone(),
+                platform: "android".into(),
+                kind: other.into(),
+            }),
+        }
+    }
+
+    fn install_actions(
+        &self,
+        artifact: &ArtifactView<'_>,
+        links: &Links,
+        client: &Client,
+    ) -> Vec<InstallAction> {
+        install_actions(artifact, links, client)
+    }
+
+    fn check_continuity(&self, current: &Inspection, next: &Inspection) -> Vec<Finding> {
+        check_continuity(current, next)
+    }
+}
+
+/// Install actions: an APK downloads to the device (side-loading) or installs over `adb`; a
+/// bundle is an artifact only.
+pub fn install_actions(
+    artifact: &ArtifactView<'_>,
+    links: &Links,
+    client: &Client,
+) -> Vec<InstallAction> {
+    let on_android = client.os == ClientOs::Android;
+    if artifact.kind.as_str() == "aab" {
+        let mut dl = InstallAction::download(links, "Download app bundle (.aab)");
+        dl.caveats.push(
+            "An Android App Bundle cannot be installed from a page: Google Play or bundletool \
+             (build-apks, then install-apks) turns it into installable APKs."
+                .into(),
+        );
+        dl.primary = true;
+        return vec![dl];
+    }
+    let test_only = artifact
+        .inspection
+        .and_then(|i| i.details.get("test_only"))
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    let mut dl = InstallAction::download(links, "Download and install APK");
+    dl.caveats.push(
+        "Android asks you to allow installs from unknown sources for your browser \
+         (Settings > Apps > Special app access > Install unknown apps) before it installs \
+         an APK from a page."
+            .into(),
+    );
+    dl.caveats.push(
+        "An update installs over an existing app only if it is signed by the same key."
+            .into(),
+    );
+    if test_only {
+        dl.available = false;
+        dl.reason = Some(
+            "The app is marked testOnly: the package installer refuses it; use adb install -t."
+                .into(),
+        );
+    }
+    dl.primary = on_android;
+    let file = artifact
+        .file_name
+        .map(|f| f.as_str().to_owned())
+        .unwrap_or_else(|| "app.apk".into());
+    let flags = if test_only { "-r -t" } else { "-r" };
+    let adb = InstallAction {
+        kind: ActionKind::CopyCommand,
+        label: "Install over USB with adb".into(),
+        url: None,
+        command: Some(format!(
+            "curl -fL -o '{file}' '{}' && adb install {flags} '{file}'",
+            links.download
+        )),
+        available: true,
+        reason: None,
+        caveats: vec!["Needs USB debugging enabled on the device and adb on the computer.".into()],
+        primary: !on_android,
+    };
+    let mut out = vec![dl, adb];
+    out.sort_by_key(|a| !a.primary);
+    out
+}
+
+/// An update must be signed by the current signer, or carry a v3 lineage that includes it.
+pub fn check_continuity(current: &Inspection, next: &Inspection) -> Vec<Finding> {
+    let cur: Vec<&str> = current
+        .signature
+        .signers
+        .iter()
+        .map(|s| s.sha256.as_str())
+        .collect();
+    let nxt: Vec<&str> = next
+        .signature
+        .signers
+        .iter()
+        .map(|s| s.sha256.as_str())
+        .collect();
+    if cur.is_empty() || nxt.is_empty() {
+        return Vec::new();
+    }
+    let same = cur.len() == nxt.len() && cur.iter().all(|c| nxt.contains(c));
+    if same {
+        return Vec::new();
+    }
+    let lineage: Vec<&str> = next
+        .details
+        .get("lineage")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|n| n.get("sha256").and_then(|s| s.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if cur.iter().all(|c| lineage.contains(c)) {
+        return vec![Finding::info(
+            "android.signer.rotated",
+            format!(
+                "{}: signed by a new key; its v3 lineage shows rotation from the current signer",
+                next.file
+            ),
+        )];
+    }
+    vec![Finding::error(
+        "android.signer.changed",
+        format!(
+            "{}: signed by {} but the current release ({}) is signed by {}; Android refuses this \
+             update over the installed app (no v3 lineage shows a rotation)",
+            next.file,
+            nxt.join(", "),
+            current.file,
+            cur.join(", ")
+        ),
+    )]
+}

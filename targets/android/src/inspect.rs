@@ -1,0 +1,646 @@
+//! `inspect` for APKs and App Bundles: index, manifest, resources, signatures, findings.
+
+use std::collections::BTreeSet;
+
+use platform::{
+    Finding, Inspected, InspectContext, InspectError, Inspection, Kind, Limits, PlatformId,
+    ReadSeek, Signature, SignatureState, Signer,
+};
+use serde_json::{Value as Json, json};
+
+use crate::axml::{Element, Value};
+use crate::der::Certificate;
+use crate::sigblock::{self, BlockSigner};
+use crate::zipr::{self, ZipIndex};
+use crate::{Error, arsc, axml, jar, pb};
+
+// Framework attribute ids (android.R.attr), which survive attribute-name obfuscation.
+const ATTR_LABEL: u32 = 0x0101_0001;
+const ATTR_ICON: u32 = 0x0101_0002;
+const ATTR_NAME: u32 = 0x0101_0003;
+const ATTR_DEBUGGABLE: u32 = 0x0101_000f;
+const ATTR_MIN_SDK: u32 = 0x0101_020c;
+const ATTR_VERSION_CODE: u32 = 0x0101_021b;
+const ATTR_VERSION_NAME: u32 = 0x0101_021c;
+const ATTR_TARGET_SDK: u32 = 0x0101_0270;
+const ATTR_TEST_ONLY: u32 = 0x0101_0272;
+const ATTR_VERSION_CODE_MAJOR: u32 = 0x0101_0576;
+
+const MAX_ELEMENTS: usize = 100_000;
+const MAX_ICON_BYTES: u64 = 4 * 1024 * 1024;
+
+pub fn inspect(
+    input: &mut dyn ReadSeek,
+    kind: &Kind,
+    ctx: &InspectContext,
+) -> Result<Inspected, InspectError> {
+    let platform = PlatformId::try_from("android").expect("literal platform id is valid");
+    let mut ins = Inspection::new(&ctx.file_name, ctx.size, platform, kind.clone());
+    let mut icon = None;
+    match run(input, kind, ctx, &mut ins, &mut icon) {
+        Ok(()) => {}
+        Err(Error::Io(e)) if e.kind() != std::io::ErrorKind::UnexpectedEof => {
+            return Err(InspectError::Io {
+                file: ctx.file_name.clone(),
+                source: e,
+            });
+        }
+        Err(e) => {
+            let code = match &e {
+                Error::Io(_) => "android.zip.truncated",
+                Error::Zip(_) => "android.zip.malformed",
+                Error::Limit(_) => "android.zip.limit",
+                Error::Axml(_) | Error::Protobuf(_) => "android.manifest.malformed",
+                Error::Arsc(_) => "android.resources.malformed",
+                Error::Der(_) | Error::Signature(_) => "android.signature.malformed",
+            };
+            ins.reject(code, e.to_string());
+        }
+    }
+    Ok(Inspected {
+        inspection: ins,
+        icon_png: icon,
+    })
+}
+
+fn run(
+    r: &mut dyn ReadSeek,
+    kind: &Kind,
+    ctx: &InspectContext,
+    ins: &mut Inspection,
+    icon: &mut Option<Vec<u8>>,
+) -> Result<(), Error> {
+    let limits = &ctx.limits;
+    let eocd = zipr::find_eocd(r, ctx.size)?;
+    let block = if kind.as_str() == "apk" {
+        sigblock::find(r, eocd.cd_offset, limits.max_structure_bytes)
+    } else {
+        Ok(None)
+    };
+    let index = match zipr::read_index(r, ctx.size, limits) {
+        Ok(i) => i,
+        Err(e) => {
+            // Still tell what signature the broken file carries, unverified.
+            if let Ok(Some(b)) = &block {
+                describe_unverified(b, ins);
+            }
+            return Err(e);
+        }
+    };
+    match kind.as_str() {
+        "aab" => inspect_aab(r, &index, limits, ins),
+        _ => inspect_apk(r, &index, block, limits, ins, icon),
+    }
+}
+
+fn signer_json(c: &Certificate) -> Signer {
+    Signer {
+        subject: c.subject.clone(),
+        sha256: c.sha256.clone(),
+    }
+}
+
+fn scheme_name(id: u32) -> &'static str {
+    match id {
+        sigblock::V2_ID => "v2",
+        sigblock::V3_ID => "v3",
+        _ => "v3.1",
+    }
+}
+
+fn describe_unverified(b: &sigblock::SigningBlock, ins: &mut Inspection) {
+    let mut sig = Signature::unknown();
+    for (id, value) in &b.pairs {
+        sig.schemes.push(scheme_name(*id).into());
+        if let Ok(signers) = sigblock::parse_signers(value, *id != sigblock::V2_ID) {
+            for s in signers {
+                if let Some(c) = s.certificates.first()
+                    && !sig.signers.iter().any(|x| x.sha256 == c.sha256)
+                {
+                    sig.signers.push(signer_json(c));
+                }
+            }
+        }
+    }
+    ins.signature = sig;
+}
+
+/// What the manifest says, whichever encoding it came in.
+#[derive(Debug, Default)]
+struct ManifestInfo {
+    package: Option<String>,
+    version_code: Option<String>,
+    version_name: Option<Value>,
+    min_sdk: Option<Value>,
+    target_sdk: Option<Value>,
+    label: Option<Value>,
+    icon: Option<Value>,
+    debuggable: bool,
+    test_only: bool,
+    permissions: Vec<String>,
+    features: Vec<String>,
+}
+
+fn manifest_info(els: &[Element]) -> ManifestInfo {
+    let mut m = ManifestInfo::default();
+    for e in els {
+        match (e.depth, e.name.as_str()) {
+            (0, "manifest") => {
+                m.package = e.attr("package", None).and_then(Value::as_string);
+                let code = e.attr("versionCode", Some(ATTR_VERSION_CODE));
+                let major = e.attr("versionCodeMajor", Some(ATTR_VERSION_CODE_MAJOR));
+                m.version_code = match (code, major) {
+                    (Some(Value::Int(c)), Some(Value::Int(mj))) if *mj != 0 => {
+                        Some((((*mj as u64) << 32) | (*c as u32 as u64)).to_string())
+                    }
+                    (Some(Value::Int(c)), _) => Some((*c as u32).to_string()),
+                    (Some(v), _) => v.as_string(),
+                    _ => None,
+                };
+                m.version_name = e.attr("versionName", Some(ATTR_VERSION_NAME)).cloned();
+            }
+            (1, "uses-sdk") => {
+                m.min_sdk = e.attr("minSdkVersion", Some(ATTR_MIN_SDK)).cloned();
+                m.target_sdk = e.attr("targetSdkVersion", Some(ATTR_TARGET_SDK)).cloned();
+            }
+            (1, "application") => {
+                m.label = e.attr("label", Some(ATTR_LABEL)).cloned();
+                m.icon = e.attr("icon", Some(ATTR_ICON)).cloned();
+                m.debuggable = e.attr("debuggable", Some(ATTR_DEBUGGABLE)) == Some(&Value::Bool(true));
+                m.test_only = e.attr("testOnly", Some(ATTR_TEST_ONLY)) == Some(&Value::Bool(true));
+            }
+            (1, "uses-permission" | "uses-permission-sdk-23" | "uses-permission-sdk-m") => {
+                if let Some(n) = e.attr("name", Some(ATTR_NAME)).and_then(Value::as_string) {
+                    m.permissions.push(n);
+                }
+            }
+            (1, "uses-feature") => {
+                if let Some(n) = e.attr("name", Some(ATTR_NAME)).and_then(Value::as_string) {
+                    m.features.push(n);
+                }
+            }
+            _ => {}
+        }
+    }
+    m
+}
+
+fn sdk_number(v: &Option<Value>) -> Option<i64> {
+    match v {
+        Some(Value::Int(i)) => Some(*i),
+        Some(Value::Str(s)) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Fills identity, versions, SDKs, label and the common details.
+fn apply_manifest(
+    m: &ManifestInfo,
+    ins: &mut Inspection,
+    resolve: &dyn Fn(u32) -> Option<String>,
+) -> Result<(), Error> {
+    let Some(package) = m.package.clone().filter(|p| !p.is_empty()) else {
+        return Err(Error::Axml("the manifest has no package attribute".into()));
+    };
+    ins.identity = Some(package);
+    ins.build = m.version_code.clone();
+    let text = |v: &Option<Value>| match v {
+        Some(Value::Ref(id)) => resolve(*id),
+        Some(v) => v.as_string(),
+        None => None,
+    };
+    ins.version = text(&m.version_name);
+    // Android's default when uses-sdk names no minimum.
+    ins.min_os = Some(text(&m.min_sdk).unwrap_or_else(|| "1".into()));
+    ins.target_sdk = text(&m.target_sdk);
+    ins.display_name = text(&m.label);
+    let mut family = BTreeSet::new();
+    for f in &m.features {
+        match f.as_str() {
+            "android.software.leanback" => family.insert("tv"),
+            "android.hardware.type.watch" => family.insert("watch"),
+            "android.hardware.type.automotive" => family.insert("automotive"),
+            _ => false,
+        };
+    }
+    if !family.is_empty() {
+        ins.device_family = Some(family.into_iter().map(str::to_owned).collect());
+    }
+    ins.details.insert("permissions".into(), json!(m.permissions));
+    ins.details.insert("features".into(), json!(m.features));
+    ins.details.insert("debuggable".into(), json!(m.debuggable));
+    ins.details.insert("test_only".into(), json!(m.test_only));
+    if m.debuggable {
+        ins.findings.push(Finding::warning(
+            "android.manifest.debuggable",
+            format!(
+                "{}: android:debuggable is true: anyone with the device can attach a debugger and read the app's data; build a release variant",
+                ins.file
+            ),
+        ));
+    }
+    if m.test_only {
+        ins.findings.push(Finding::warning(
+            "android.manifest.test_only",
+            format!(
+                "{}: android:testOnly is true: the package installer refuses it, so a tap on the download cannot install it (only adb install -t can)",
+                ins.file
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// ABIs from `lib/<abi>/` (or `<module>/lib/<abi>/` in a bundle).
+fn archs(index: &ZipIndex, bundle: bool) -> Option<Vec<String>> {
+    let mut set = BTreeSet::new();
+    for n in index.names() {
+        let rest = if bundle {
+            n.split_once('/').map(|(_, r)| r)
+        } else {
+            Some(n)
+        };
+        if let Some(abi) = rest
+            .and_then(|r| r.strip_prefix("lib/"))
+            .and_then(|r| r.split_once('/'))
+            .map(|(abi, _)| abi)
+            .filter(|abi| !abi.is_empty())
+        {
+            set.insert(abi.to_owned());
+        }
+    }
+    (!set.is_empty()).then(|| set.into_iter().collect())
+}
+
+fn inspect_apk(
+    r: &mut dyn ReadSeek,
+    index: &ZipIndex,
+    block: Result<Option<sigblock::SigningBlock>, Error>,
+    limits: &Limits,
+    ins: &mut Inspection,
+    icon: &mut Option<Vec<u8>>,
+) -> Result<(), Error> {
+    let cd = index.eocd.cd_offset;
+    let entry = index
+        .get("AndroidManifest.xml")
+        .ok_or_else(|| Error::Zip("no AndroidManifest.xml".into()))?;
+    let data = zipr::read_entry(r, entry, cd, limits.max_member_bytes)?;
+    let els = axml::parse(&data, MAX_ELEMENTS)?;
+    let m = manifest_info(&els);
+
+    let arsc_bytes = match index.get("resources.arsc") {
+        Some(e) => Some(zipr::read_entry(r, e, cd, limits.max_member_bytes)?),
+        None => None,
+    };
+    let table = match arsc_bytes.as_deref().map(arsc::Table::parse) {
+        Some(Ok(t)) => Some(t),
+        Some(Err(e)) => {
+            ins.findings.push(Finding::warning(
+                "android.resources.malformed",
+                format!("{}: {e}; the label and icon cannot be resolved", ins.file),
+            ));
+            None
+        }
+        None => None,
+    };
+    let resolve = |id: u32| table.as_ref().and_then(|t| t.resolve_string(id));
+    apply_manifest(&m, ins, &resolve)?;
+    ins.archs = archs(index, false);
+
+    // Icon: the densest PNG; an adaptive icon (anydpi XML) is noted.
+    let icon_files: Vec<(u16, String)> = match (&m.icon, &table) {
+        (Some(Value::Ref(id)), Some(t)) => t.resolve_files(*id),
+        (Some(Value::Str(s)), _) => vec![(0, s.clone())],
+        _ => Vec::new(),
+    };
+    let adaptive = icon_files.iter().any(|(_, p)| p.ends_with(".xml"));
+    let best = icon_files
+        .iter()
+        .filter(|(d, p)| p.ends_with(".png") && *d < 0xfffe)
+        .max_by_key(|(d, _)| *d);
+    ins.details.insert("adaptive_icon".into(), json!(adaptive));
+    if let Some((_, path)) = best {
+        ins.details.insert("icon".into(), json!(path));
+        if let Some(e) = index.get(path)
+            && let Ok(png) = zipr::read_entry(r, e, cd, MAX_ICON_BYTES.min(limits.max_member_bytes))
+            && png.starts_with(b"\x89PNG\r\n\x1a\n")
+        {
+            *icon = Some(png);
+        }
+    }
+
+    apk_signatures(r, index, block, limits, ins)?;
+    Ok(())
+}
+
+fn push_unique(signers: &mut Vec<Certificate>, c: &Certificate) {
+    if !signers.iter().any(|s| s.sha256 == c.sha256) {
+        signers.push(c.clone());
+    }
+}
+
+/// Verification state accumulated across schemes.
+#[derive(Default)]
+struct SigState {
+    schemes: Vec<String>,
+    signers: Vec<Certificate>,
+    failed: bool,
+    unsupported: bool,
+    problems: Vec<String>,
+}
+
+impl SigState {
+    fn finish(self, ins: &mut Inspection) {
+        let state = if self.schemes.is_empty() {
+            SignatureState::Unsigned
+        } else if self.failed {
+            SignatureState::Invalid
+        } else if self.unsupported {
+            SignatureState::Unknown
+        } else {
+            SignatureState::Signed
+        };
+        let digest_ok = match state {
+            SignatureState::Signed => Some(true),
+            SignatureState::Invalid => Some(false),
+            _ => None,
+        };
+        if state == SignatureState::Invalid {
+            let shown: Vec<&str> = self.problems.iter().take(5).map(String::as_str).collect();
+            ins.findings.push(Finding::error(
+                "android.signature.invalid",
+                format!(
+                    "{}: the signature does not verify: {}",
+                    ins.file,
+                    shown.join("; ")
+                ),
+            ));
+        } else if state == SignatureState::Unknown {
+            ins.findings.push(Finding::warning(
+                "android.signature.unverifiable",
+                format!(
+                    "{}: a signature uses an algorithm this server cannot check: {}",
+                    ins.file,
+                    self.problems.join("; ")
+                ),
+            ));
+        }
+        if self.signers.len() > 1 {
+            let names: Vec<&str> = self.signers.iter().map(|c| c.subject.as_str()).collect();
+            ins.findings.push(Finding::warning(
+                "android.signature.multiple_signers",
+                format!(
+                    "{}: signed by {} signers ({}); every future update must carry the same set",
+                    ins.file,
+                    self.signers.len(),
+                    names.join("; ")
+                ),
+            ));
+        }
+        ins.signature = Signature {
+            state,
+            schemes: self.schemes,
+            signers: self.signers.iter().map(signer_json).collect(),
+            digest_ok,
+            chain_ok: None,
+            timestamp: None,
+        };
+    }
+
+    fn jar(&mut self, r: &mut dyn ReadSeek, index: &ZipIndex, limits: &Limits) -> Result<Vec<u32>, Error> {
+        match jar::verify(r, index, limits) {
+            Ok(res) => {
+                for c in &res.signers {
+                    push_unique(&mut self.signers, c);
+                }
+                if !res.ok {
+                    self.failed = true;
+                } else if res.unsupported {
+                    self.unsupported = true;
+                }
+                if res.signers.is_empty() {
+                    self.failed = true;
+                    self.problems.push("no JAR signer could be read".into());
+                }
+                self.problems.extend(res.problems);
+                Ok(res.apk_signed_schemes)
+            }
+            Err(Error::Io(e)) if e.kind() != std::io::ErrorKind::UnexpectedEof => Err(Error::Io(e)),
+            Err(Error::Limit(l)) => Err(Error::Limit(l)),
+            Err(e) => {
+                self.failed = true;
+                self.problems.push(format!("JAR signature: {e}"));
+                Ok(Vec::new())
+            }
+        }
+    }
+}
+
+fn apk_signatures(
+    r: &mut dyn ReadSeek,
+    index: &ZipIndex,
+    block: Result<Option<sigblock::SigningBlock>, Error>,
+    limits: &Limits,
+    ins: &mut Inspection,
+) -> Result<(), Error> {
+    let mut st = SigState::default();
+    let mut declared = Vec::new();
+    if jar::present(index) {
+        st.schemes.push("v1".into());
+        declared = st.jar(r, index, limits)?;
+    }
+    let block = match block {
+        Ok(b) => b,
+        Err(Error::Io(e)) if e.kind() != std::io::ErrorKind::UnexpectedEof => {
+            return Err(Error::Io(e));
+        }
+        Err(e) => {
+            st.schemes.push("v2".into());
+            st.failed = true;
+            st.problems.push(e.to_string());
+            None
+        }
+    };
+    let mut lineage = Vec::new();
+    let mut present_ids = Vec::new();
+    if let Some(b) = &block {
+        let mut parsed: Vec<(u32, Vec<BlockSigner>)> = Vec::new();
+        for (id, value) in &b.pairs {
+            st.schemes.push(scheme_name(*id).into());
+            present_ids.push(*id);
+            match sigblock::parse_signers(value, *id != sigblock::V2_ID) {
+                Ok(s) if !s.is_empty() => parsed.push((*id, s)),
+                Ok(_) => {
+                    st.failed = true;
+                    st.problems.push(format!("{}: no signers", scheme_name(*id)));
+                }
+                Err(e) => {
+                    st.failed = true;
+                    st.problems.push(format!("{}: {e}", scheme_name(*id)));
+                }
+            }
+        }
+        let all: Vec<&BlockSigner> = parsed.iter().flat_map(|(_, s)| s.iter()).collect();
+        let (w256, w512) = sigblock::needed_digests(&all);
+        let digests = if w256 || w512 {
+            sigblock::content_digests(r, b.offset, &index.eocd, w256, w512)?
+        } else {
+            sigblock::ContentDigests::default()
+        };
+        for (id, signers) in &parsed {
+            for s in signers {
+                let res = sigblock::verify_signer(s, &digests);
+                match res.signature {
+                    crate::der::Verdict::Valid => {}
+                    crate::der::Verdict::Invalid => st.failed = true,
+                    crate::der::Verdict::Unsupported(ref why) => {
+                        st.unsupported = true;
+                        st.problems.push(format!("{}: {why}", scheme_name(*id)));
+                    }
+                }
+                st.problems
+                    .extend(res.problems.iter().map(|p| format!("{}: {p}", scheme_name(*id))));
+                if let Some(c) = s.certificates.first() {
+                    push_unique(&mut st.signers, c);
+                }
+                for n in &s.lineage {
+                    lineage.push(json!({
+                        "subject": n.certificate.subject,
+                        "sha256": n.certificate.sha256,
+                        "flags": n.flags,
+                        "verified": s.lineage_ok,
+                    }));
+                }
+                if s.lineage_ok == Some(false) {
+                    st.failed = true;
+                    st.problems
+                        .push(format!("{}: the proof-of-rotation lineage does not verify", scheme_name(*id)));
+                }
+            }
+        }
+        let ids: Vec<Json> = b.ids.iter().map(|i| json!(format!("0x{i:08x}"))).collect();
+        ins.details.insert("signing_block_ids".into(), Json::Array(ids));
+    }
+    // A v1 signature that names v2/v3 while the block lacks it: the block was stripped.
+    for d in declared {
+        let want = match d {
+            2 => sigblock::V2_ID,
+            3 => sigblock::V3_ID,
+            _ => continue,
+        };
+        if !present_ids.contains(&want) {
+            st.failed = true;
+            st.problems.push(format!(
+                "the v1 signature says the APK was signed with scheme v{d}, but that signature is missing (stripped)"
+            ));
+        }
+    }
+    if !lineage.is_empty() {
+        ins.details.insert("lineage".into(), Json::Array(lineage));
+    }
+
+    let only_v1 = st.schemes == ["v1"];
+    let has_v1 = st.schemes.iter().any(|s| s == "v1");
+    let unsigned = st.schemes.is_empty();
+    st.finish(ins);
+
+    let min = sdk_number(&ins.min_os.clone().map(Value::Str)).unwrap_or(1);
+    let target = sdk_number(&ins.target_sdk.clone().map(Value::Str));
+    if unsigned {
+        ins.findings.push(Finding::error(
+            "android.signature.unsigned",
+            format!("{}: the APK is not signed; Android refuses to install it", ins.file),
+        ));
+    } else if only_v1 && target.is_some_and(|t| t >= 30) {
+        ins.findings.push(Finding::error(
+            "android.signature.v1_only",
+            format!(
+                "{}: only a v1 (JAR) signature while targetSdk is {}: Android 11 and later refuse to install it; sign with v2 or later",
+                ins.file,
+                target.unwrap_or_default()
+            ),
+        ));
+    } else if only_v1 && min >= 24 {
+        ins.findings.push(Finding::warning(
+            "android.signature.v1_only",
+            format!(
+                "{}: only a v1 (JAR) signature while minSdk is {min}: every supported device verifies v2, which is faster and covers the whole file; sign with v2 or later",
+                ins.file
+            ),
+        ));
+    } else if !has_v1 && min < 24 {
+        ins.findings.push(Finding::warning(
+            "android.signature.no_v1_for_old_devices",
+            format!(
+                "{}: no v1 signature while minSdk is {min}: devices before Android 7.0 (API 24) cannot install it",
+                ins.file
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn inspect_aab(
+    r: &mut dyn ReadSeek,
+    index: &ZipIndex,
+    limits: &Limits,
+    ins: &mut Inspection,
+) -> Result<(), Error> {
+    let cd = index.eocd.cd_offset;
+    let entry = index
+        .get("base/manifest/AndroidManifest.xml")
+        .ok_or_else(|| Error::Zip("no base/manifest/AndroidManifest.xml".into()))?;
+    let data = zipr::read_entry(r, entry, cd, limits.max_member_bytes)?;
+    let els = pb::parse_xml(&data, MAX_ELEMENTS)?;
+    let m = manifest_info(&els);
+    let table = match index.get("base/resources.pb") {
+        Some(e) => Some(zipr::read_entry(r, e, cd, limits.max_member_bytes)?),
+        None => None,
+    };
+    let resolve = |id: u32| {
+        table
+            .as_deref()
+            .and_then(|t| pb::resolve_string(t, id).ok().flatten())
+    };
+    apply_manifest(&m, ins, &resolve)?;
+    ins.archs = archs(index, true);
+
+    let modules: Vec<String> = index
+        .names()
+        .filter_map(|n| n.strip_suffix("/manifest/AndroidManifest.xml"))
+        .filter(|m| !m.contains('/'))
+        .map(str::to_owned)
+        .collect();
+    ins.details.insert("modules".into(), json!(modules));
+    if let Some(e) = index.get("BundleConfig.pb")
+        && let Ok(cfg) = zipr::read_entry(r, e, cd, limits.max_member_bytes)
+        && let Ok(Some(v)) = pb::bundletool_version(&cfg)
+    {
+        ins.details.insert("bundletool_version".into(), json!(v));
+    }
+    ins.findings.push(Finding::info(
+        "android.bundle.artifact_only",
+        format!(
+            "{}: an Android App Bundle is not installable from a page; Google Play or bundletool builds the APKs a device installs",
+            ins.file
+        ),
+    ));
+
+    let mut st = SigState::default();
+    if jar::present(index) {
+        st.schemes.push("jar".into());
+        st.jar(r, index, limits)?;
+    }
+    let unsigned = st.schemes.is_empty();
+    st.finish(ins);
+    if unsigned {
+        ins.findings.push(Finding::warning(
+            "android.signature.unsigned",
+            format!(
+                "{}: the bundle is not signed; Google Play requires bundles signed with the upload key",
+                ins.file
+            ),
+        ));
+    }
+    Ok(())
+}
