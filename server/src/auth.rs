@@ -1,0 +1,190 @@
+//! Tokens: `dist_` + base64url(32 random bytes). Only SHA-256(secret) is stored; the lookup
+//! goes by that hash and the match is confirmed with a constant-time compare. Secrets are never
+//! logged: this module is the only one that sees them, and it returns only ids and names.
+
+use base64::Engine;
+use rusqlite::Connection;
+use sha2::Digest;
+use subtle::ConstantTimeEq;
+
+use platform::api::{Scope, TOKEN_PREFIX, TokenInfo};
+use platform::{AppSlug, ChannelName};
+
+use crate::db::{self, TokenRow};
+use crate::error::{AppError, AppResult};
+use crate::util;
+
+/// A secret longer than this is refused before hashing (a real one is 48 characters).
+const MAX_SECRET_LEN: usize = 256;
+/// `last_used_at` is written at most this often per token.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+/// A fresh secret and its stored hash.
+pub fn generate_secret() -> AppResult<(String, [u8; 32])> {
+    let mut bytes = [0u8; 32];
+    util::random_bytes(&mut bytes).map_err(|e| AppError::internal("random source", e))?;
+    let secret = format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
+    let hash = hash_secret(&secret);
+    Ok((secret, hash))
+}
+
+pub fn hash_secret(secret: &str) -> [u8; 32] {
+    sha2::Sha256::digest(secret.as_bytes()).into()
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub id: String,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    pub app: Option<String>,
+    pub channels: Vec<String>,
+    /// Whether `last_used_at` is stale enough to be written.
+    pub needs_touch: bool,
+}
+
+impl Principal {
+    /// `tok_...:name`, as the audit log records callers.
+    pub fn actor(&self) -> String {
+        format!("{}:{}", self.id, self.name)
+    }
+
+    /// Admin includes every scope.
+    pub fn has(&self, scope: Scope) -> bool {
+        self.scopes.contains(&Scope::Admin) || self.scopes.contains(&scope)
+    }
+
+    pub fn require(&self, scope: Scope) -> AppResult<()> {
+        if self.has(scope) {
+            Ok(())
+        } else {
+            let have: Vec<&str> = self.scopes.iter().map(|s| s.as_str()).collect();
+            Err(AppError::forbidden(format!(
+                "token {} has scope(s) {}; this needs {scope}",
+                self.name,
+                have.join(", ")
+            )))
+        }
+    }
+
+    /// A token limited to one app may touch only that app.
+    pub fn require_app(&self, app: &str) -> AppResult<()> {
+        match &self.app {
+            Some(only) if only != app => Err(AppError::forbidden(format!(
+                "token {} is limited to app {only}, not {app}",
+                self.name
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// A token limited to named channels may move only those.
+    pub fn require_channel(&self, channel: &str) -> AppResult<()> {
+        if self.channels.is_empty() || self.channels.iter().any(|c| c == channel) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!(
+                "token {} may promote only channel(s) {}, not {channel}",
+                self.name,
+                self.channels.join(", ")
+            )))
+        }
+    }
+}
+
+/// Extracts the secret from `Authorization: Bearer <secret>`.
+pub fn bearer(header: Option<&str>) -> Option<&str> {
+    let h = header?.trim();
+    let (scheme, rest) = h.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+}
+
+/// Finds the token for a secret; unknown, malformed, expired and revoked all answer 401 with
+/// a message that says which (the secret itself never appears).
+pub fn authenticate(c: &Connection, secret: &str) -> AppResult<Principal> {
+    if secret.len() > MAX_SECRET_LEN || !secret.starts_with(TOKEN_PREFIX) {
+        return Err(AppError::unauthorized(format!(
+            "malformed token: dist tokens start with {TOKEN_PREFIX}"
+        )));
+    }
+    let hash = hash_secret(secret);
+    let row = db::token_by_hash(c, &hash)?;
+    let row = match row {
+        Some(r) if bool::from(r.hash.as_slice().ct_eq(hash.as_slice())) => r,
+        _ => return Err(AppError::unauthorized("unknown token")),
+    };
+    if row.revoked_at.is_some() {
+        return Err(AppError::unauthorized(format!(
+            "token {} ({}) was revoked",
+            row.name, row.id
+        )));
+    }
+    let now = time::OffsetDateTime::now_utc();
+    if let Some(exp) = &row.expires_at {
+        match util::parse_time(exp) {
+            Some(t) if t > now => {}
+            _ => {
+                return Err(AppError::unauthorized(format!(
+                    "token {} ({}) expired at {exp}",
+                    row.name, row.id
+                )));
+            }
+        }
+    }
+    let needs_touch = match row.last_used_at.as_deref().and_then(util::parse_time) {
+        Some(t) => (now - t).whole_seconds() >= TOUCH_EVERY_SECS,
+        None => true,
+    };
+    let info = to_info(&row);
+    Ok(Principal {
+        id: row.id,
+        name: row.name,
+        scopes: info.scopes,
+        app: info.app.map(String::from),
+        channels: info.channels.into_iter().map(String::from).collect(),
+        needs_touch,
+    })
+}
+
+pub fn to_info(row: &TokenRow) -> TokenInfo {
+    let scopes: Vec<Scope> = serde_json::from_str(&row.scopes).unwrap_or_default();
+    let channels: Vec<ChannelName> = serde_json::from_str(&row.channels).unwrap_or_default();
+    TokenInfo {
+        id: row.id.clone(),
+        name: row.name.clone(),
+        scopes,
+        app: row.app.as_deref().and_then(|a| AppSlug::try_from(a).ok()),
+        channels,
+        created_at: row.created_at.clone(),
+        expires_at: row.expires_at.clone(),
+        revoked_at: row.revoked_at.clone(),
+        last_used_at: row.last_used_at.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_have_prefix_and_256_bits() {
+        let (s, h) = generate_secret().unwrap();
+        assert!(s.starts_with("dist_"));
+        assert_eq!(s.len(), 5 + 43);
+        assert_eq!(h, hash_secret(&s));
+        let (s2, _) = generate_secret().unwrap();
+        assert_ne!(s, s2);
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        assert_eq!(bearer(Some("Bearer dist_x")), Some("dist_x"));
+        assert_eq!(bearer(Some("bearer  dist_x ")), Some("dist_x"));
+        assert_eq!(bearer(Some("Basic abc")), None);
+        assert_eq!(bearer(None), None);
+    }
+}

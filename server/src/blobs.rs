@@ -1,0 +1,502 @@
+//! Content-addressed blob storage. [`BlobStore`] is the seam for an object store later; the
+//! local implementation keeps `DATA/blobs/sha256/<2 hex>/<hex>`.
+//!
+//! An upload streams into `DATA/uploads/`, hashed as it goes, by a blocking writer thread fed
+//! through a bounded channel (the network side never waits on the disk more than a few chunks,
+//! and a dropped request cannot leave a write half-done). Only a file whose size and digest
+//! match is fsynced, renamed into place and its folder fsynced: a crash leaves either nothing
+//! in `blobs/` or a complete blob. Uploads that declare `Upload-Length` are resumable: their
+//! bytes live in `uploads/<hex>.partial` until they complete, under a per-digest lock; a second
+//! concurrent upload of the same digest writes its own temporary file instead, and whichever
+//! finishes second finds the blob present.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::future::Future;
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use futures_util::{Stream, StreamExt};
+use sha2::Digest;
+
+use platform::Sha256;
+use platform::api::ErrorCode;
+
+use crate::error::{AppError, AppResult};
+
+/// Writes are gathered into buffers this large before reaching the file.
+const WRITE_BUFFER: usize = 1024 * 1024;
+/// Chunks in flight between the network and the writer thread.
+const CHANNEL_DEPTH: usize = 32;
+
+/// What a `put` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    Created(u64),
+    Present(u64),
+}
+
+/// One upload as the HTTP layer understood it.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadRequest {
+    pub digest: Sha256,
+    /// The declared total size (`Upload-Length`, else `Content-Length`).
+    pub total: Option<u64>,
+    /// Where these bytes start (`Upload-Offset`, default 0).
+    pub offset: u64,
+    /// Keep the bytes received so far when the upload stops short (`Upload-Length` given).
+    pub resumable: bool,
+    pub max_bytes: u64,
+}
+
+/// What fsck sees in the store.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub blobs: Vec<(Sha256, PathBuf)>,
+    pub stray: Vec<PathBuf>,
+}
+
+/// The storage seam. Everything else reaches blob bytes through this.
+pub trait BlobStore: Send + Sync + 'static {
+    /// Size of a stored blob, `None` when absent.
+    fn stat(&self, digest: &Sha256) -> io::Result<Option<u64>>;
+    /// Bytes held of an unfinished resumable upload.
+    fn partial_offset(&self, digest: &Sha256) -> Option<u64>;
+    /// Streams a body into the store, checking size and digest.
+    fn put<S, E>(
+        &self,
+        req: UploadRequest,
+        body: S,
+    ) -> impl Future<Output = AppResult<PutOutcome>> + Send
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+        E: std::fmt::Display + Send + 'static;
+    /// Stores small bytes (an icon) and returns their digest. Blocking.
+    fn put_bytes(&self, bytes: &[u8]) -> io::Result<Sha256>;
+    /// Opens a blob for reading. Blocking.
+    fn open(&self, digest: &Sha256) -> io::Result<File>;
+    /// Lists every blob and every file that has no business in the store.
+    fn scan(&self) -> io::Result<Scan>;
+}
+
+pub struct LocalBlobStore {
+    blobs: PathBuf,
+    uploads: PathBuf,
+    /// One lock per digest with a resumable upload in progress.
+    slots: Mutex<HashMap<Sha256, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl LocalBlobStore {
+    /// Creates the folders; with `clean_uploads`, removes leftovers of a previous run.
+    pub fn open(data: &Path, clean_uploads: bool) -> io::Result<Self> {
+        let blobs = data.join("blobs");
+        let uploads = data.join("uploads");
+        std::fs::create_dir_all(blobs.join("sha256"))?;
+        std::fs::create_dir_all(&uploads)?;
+        if clean_uploads {
+            for entry in std::fs::read_dir(&uploads)? {
+                let p = entry?.path();
+                if p.is_dir() {
+                    std::fs::remove_dir_all(&p)?;
+                } else {
+                    std::fs::remove_file(&p)?;
+                }
+            }
+        }
+        Ok(Self {
+            blobs,
+            uploads,
+            slots: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn path(&self, digest: &Sha256) -> PathBuf {
+        let hex = digest.hex();
+        self.blobs.join("sha256").join(&hex[..2]).join(hex)
+    }
+
+    fn partial_path(&self, digest: &Sha256) -> PathBuf {
+        self.uploads.join(format!("{}.partial", digest.hex()))
+    }
+
+    fn temp_path(&self) -> PathBuf {
+        self.uploads
+            .join(format!("tmp-{}", crate::util::new_id("up").trim_start_matches("up_")))
+    }
+
+    fn slot(&self, digest: &Sha256) -> Arc<tokio::sync::Mutex<()>> {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots.entry(*digest).or_default().clone()
+    }
+
+    fn release_slot(&self, digest: &Sha256) {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if slots.get(digest).is_some_and(|s| Arc::strong_count(s) == 1) {
+            slots.remove(digest);
+        }
+    }
+
+    /// Moves a verified, fsynced temp file into place; `Present` if another upload won.
+    fn commit(&self, tmp: &Path, digest: &Sha256, size: u64) -> io::Result<PutOutcome> {
+        let dest = self.path(digest);
+        let dir = dest.parent().unwrap_or(&self.blobs).to_path_buf();
+        let new_dir = !dir.exists();
+        std::fs::create_dir_all(&dir)?;
+        if dest.exists() {
+            std::fs::remove_file(tmp)?;
+            return Ok(PutOutcome::Present(size));
+        }
+        std::fs::rename(tmp, &dest)?;
+        sync_dir(&dir)?;
+        if new_dir {
+            sync_dir(&self.blobs.join("sha256"))?;
+        }
+        sync_dir(&self.uploads)?;
+        Ok(PutOutcome::Created(size))
+    }
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+enum Msg {
+    Data(Bytes),
+    Done,
+}
+
+struct Job {
+    req: UploadRequest,
+    path: PathBuf,
+    keep_partial: bool,
+}
+
+fn io_err(context: &str, e: io::Error) -> AppError {
+    if e.raw_os_error() == Some(28) {
+        // ENOSPC
+        return AppError::unavailable("disk full: the upload could not be stored");
+    }
+    AppError::internal(context, e)
+}
+
+/// The blocking half of an upload: writes and hashes what the channel brings.
+fn write_upload(
+    store: &LocalBlobStore,
+    job: Job,
+    mut rx: tokio::sync::mpsc::Receiver<Msg>,
+) -> AppResult<PutOutcome> {
+    let Job {
+        req,
+        path,
+        keep_partial,
+    } = job;
+    let discard = |p: &Path| {
+        let _ = std::fs::remove_file(p);
+    };
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| io_err("open upload file", e))?;
+    let mut hasher = sha2::Sha256::new();
+    if req.offset > 0 {
+        // Resume: re-hash what is already held (the handler checked its length).
+        file.set_len(req.offset)
+            .map_err(|e| io_err("truncate partial", e))?;
+        let mut buf = vec![0u8; WRITE_BUFFER];
+        let mut left = req.offset;
+        while left > 0 {
+            let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
+            let n = file
+                .read(&mut buf[..want])
+                .map_err(|e| io_err("read partial", e))?;
+            if n == 0 {
+                discard(&path);
+                return Err(AppError::conflict("the partial upload shrank; start again").with_offset(0));
+            }
+            hasher.update(&buf[..n]);
+            left -= n as u64;
+        }
+    } else {
+        file.set_len(0).map_err(|e| io_err("truncate upload", e))?;
+    }
+    file.seek(SeekFrom::Start(req.offset))
+        .map_err(|e| io_err("seek upload", e))?;
+    let limit = req.total.unwrap_or(req.max_bytes);
+    let mut w = BufWriter::with_capacity(WRITE_BUFFER, file);
+    let mut received = req.offset;
+    loop {
+        match rx.blocking_recv() {
+            Some(Msg::Data(chunk)) => {
+                received = received.saturating_add(chunk.len() as u64);
+                if received > limit {
+                    drop(w);
+                    discard(&path);
+                    return Err(match req.total {
+                        Some(t) => AppError::new(
+                            ErrorCode::SizeMismatch,
+                            format!("more bytes than the declared size of {t}; nothing was stored"),
+                        ),
+                        None => AppError::new(
+                            ErrorCode::PayloadTooLarge,
+                            format!("upload larger than the limit of {} bytes", req.max_bytes),
+                        ),
+                    });
+                }
+                hasher.update(&chunk);
+                if let Err(e) = w.write_all(&chunk) {
+                    drop(w);
+                    discard(&path);
+                    return Err(io_err("write upload", e));
+                }
+            }
+            Some(Msg::Done) => break,
+            None => {
+                // The request went away mid-body.
+                let flushed = w.flush().is_ok();
+                drop(w);
+                if !(keep_partial && flushed) {
+                    discard(&path);
+                }
+                return Err(AppError::bad_request(format!(
+                    "upload interrupted after {received} bytes"
+                )));
+            }
+        }
+    }
+    let file = match w.into_inner() {
+        Ok(f) => f,
+        Err(e) => {
+            discard(&path);
+            return Err(io_err("flush upload", e.into_error()));
+        }
+    };
+    if let Some(total) = req.total
+        && received != total
+    {
+        drop(file);
+        if keep_partial {
+            return Err(AppError::new(
+                ErrorCode::SizeMismatch,
+                format!(
+                    "received {received} of {total} bytes; send the rest with Upload-Offset: {received}"
+                ),
+            )
+            .with_offset(received));
+        }
+        discard(&path);
+        return Err(AppError::new(
+            ErrorCode::SizeMismatch,
+            format!("received {received} bytes, but the declared size is {total}; nothing was stored"),
+        ));
+    }
+    let got = Sha256::from_bytes(hasher.finalize().into());
+    if got != req.digest {
+        drop(file);
+        discard(&path);
+        return Err(AppError::new(
+            ErrorCode::DigestMismatch,
+            format!(
+                "the {received} bytes received hash to sha256 {got}, not {}; nothing was stored",
+                req.digest
+            ),
+        ));
+    }
+    if let Err(e) = file.sync_all() {
+        discard(&path);
+        return Err(io_err("fsync upload", e));
+    }
+    drop(file);
+    store.commit(&path, &req.digest, received).map_err(|e| {
+        discard(&path);
+        io_err("commit blob", e)
+    })
+}
+
+impl BlobStore for Arc<LocalBlobStore> {
+    fn stat(&self, digest: &Sha256) -> io::Result<Option<u64>> {
+        match std::fs::metadata(self.path(digest)) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn partial_offset(&self, digest: &Sha256) -> Option<u64> {
+        std::fs::metadata(self.partial_path(digest))
+            .ok()
+            .map(|m| m.len())
+    }
+
+    fn put<S, E>(
+        &self,
+        req: UploadRequest,
+        mut body: S,
+    ) -> impl Future<Output = AppResult<PutOutcome>> + Send
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+        E: std::fmt::Display + Send + 'static,
+    {
+        let store = self.clone();
+        async move {
+            if let Some(size) = store.stat(&req.digest).map_err(|e| io_err("stat blob", e))? {
+                if req.total.is_some_and(|t| t != size) {
+                    return Err(AppError::new(
+                        ErrorCode::SizeMismatch,
+                        format!(
+                            "the server has sha256 {} with {size} bytes, not the declared {}",
+                            req.digest,
+                            req.total.unwrap_or_default()
+                        ),
+                    ));
+                }
+                return Ok(PutOutcome::Present(size));
+            }
+            if let Some(t) = req.total
+                && t > req.max_bytes
+            {
+                return Err(AppError::new(
+                    ErrorCode::PayloadTooLarge,
+                    format!("declared size {t} is over the limit of {} bytes", req.max_bytes),
+                ));
+            }
+            if req.offset > 0 && !req.resumable {
+                return Err(AppError::bad_request(
+                    "Upload-Offset needs Upload-Length (the total size)",
+                ));
+            }
+            // The resumable slot, if free; else a private temp file.
+            let slot = store.slot(&req.digest);
+            let guard = if req.resumable {
+                slot.clone().try_lock_owned().ok()
+            } else {
+                None
+            };
+            drop(slot);
+            let (path, keep_partial) = match &guard {
+                Some(_) => {
+                    let path = store.partial_path(&req.digest);
+                    let held = store.partial_offset(&req.digest).unwrap_or(0);
+                    if req.offset != 0 && req.offset != held {
+                        drop(guard);
+                        store.release_slot(&req.digest);
+                        return Err(AppError::conflict(format!(
+                            "wrong Upload-Offset {}: the server holds {held} bytes of this upload",
+                            req.offset
+                        ))
+                        .with_offset(held));
+                    }
+                    (path, true)
+                }
+                None if req.offset > 0 => {
+                    let held = store.partial_offset(&req.digest).unwrap_or(0);
+                    return Err(AppError::conflict(
+                        "another upload of this digest is in progress; retry in a moment",
+                    )
+                    .with_offset(held));
+                }
+                None => (store.temp_path(), false),
+            };
+            let (tx, rx) = tokio::sync::mpsc::channel(CHANNEL_DEPTH);
+            let writer_store = store.clone();
+            let digest = req.digest;
+            let writer = tokio::task::spawn_blocking(move || {
+                let out = write_upload(
+                    &writer_store,
+                    Job {
+                        req,
+                        path,
+                        keep_partial,
+                    },
+                    rx,
+                );
+                drop(guard);
+                writer_store.release_slot(&digest);
+                out
+            });
+            let mut failed: Option<AppError> = None;
+            while let Some(frame) = body.next().await {
+                match frame {
+                    Ok(chunk) => {
+                        if tx.send(Msg::Data(chunk)).await.is_err() {
+                            break; // the writer stopped; its result says why
+                        }
+                    }
+                    Err(e) => {
+                        failed = Some(AppError::bad_request(format!(
+                            "upload interrupted: {e}"
+                        )));
+                        break;
+                    }
+                }
+            }
+            if failed.is_none() {
+                let _ = tx.send(Msg::Done).await;
+            }
+            drop(tx);
+            let out = writer
+                .await
+                .map_err(|e| AppError::internal("upload writer", e))?;
+            match (out, failed) {
+                (Ok(o), _) => Ok(o),
+                (Err(e), None) => Err(e),
+                (Err(_), Some(f)) => Err(f),
+            }
+        }
+    }
+
+    fn put_bytes(&self, bytes: &[u8]) -> io::Result<Sha256> {
+        let digest = Sha256::digest(bytes);
+        if self.stat(&digest)?.is_some() {
+            return Ok(digest);
+        }
+        let tmp = self.temp_path();
+        let mut f = File::create(&tmp)?;
+        let res = f.write_all(bytes).and_then(|_| f.sync_all());
+        drop(f);
+        if let Err(e) = res {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        self.commit(&tmp, &digest, bytes.len() as u64)?;
+        Ok(digest)
+    }
+
+    fn open(&self, digest: &Sha256) -> io::Result<File> {
+        File::open(self.path(digest))
+    }
+
+    fn scan(&self) -> io::Result<Scan> {
+        let mut scan = Scan::default();
+        for entry in std::fs::read_dir(&self.blobs)? {
+            let p = entry?.path();
+            if p.file_name().and_then(|n| n.to_str()) != Some("sha256") {
+                scan.stray.push(p);
+            }
+        }
+        for entry in std::fs::read_dir(self.blobs.join("sha256"))? {
+            let dir = entry?.path();
+            let prefix = dir.file_name().and_then(|n| n.to_str()).unwrap_or("").to_owned();
+            let prefix_ok = prefix.len() == 2
+                && prefix.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c));
+            if !prefix_ok || !dir.is_dir() {
+                scan.stray.push(dir);
+                continue;
+            }
+            for f in std::fs::read_dir(&dir)? {
+                let p = f?.path();
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                match name.parse::<Sha256>() {
+                    Ok(d) if name.starts_with(&prefix) && p.is_file() => scan.blobs.push((d, p)),
+                    _ => scan.stray.push(p),
+                }
+            }
+        }
+        scan.blobs.sort();
+        Ok(scan)
+    }
+}

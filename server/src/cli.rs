@@ -1,0 +1,335 @@
+//! The `distd` command line: `serve`, `token create`, `fsck`, `audit verify`, `backup`.
+
+use std::future::IntoFuture;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use axum::serve::ListenerExt;
+use clap::{Args, Parser, Subcommand};
+
+use platform::api::{Scope, TokenCreate};
+use platform::{AppSlug, ChannelName};
+
+use crate::blobs::LocalBlobStore;
+use crate::config;
+use crate::db::{self, Db};
+use crate::services::{AppState, tokens};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "distd",
+    version,
+    about = "dist release server: HTTP API, content-addressed artifact store, tokens, audit log",
+    after_help = "Example:\n  mkdir -p data && distd serve --data ./data --listen 127.0.0.1:8080\n\nEnvironment: DIST_DATA, DIST_LISTEN, DIST_PUBLIC_URL, DIST_MAX_UPLOAD_BYTES, DIST_LOG\n(flags > environment > DATA/config.toml > defaults)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct DataArg {
+    /// Data folder (default ./data, or DIST_DATA).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    #[command(after_help = "Example:\n  distd serve --data /srv/dist --listen 0.0.0.0:8080\n  DIST_PUBLIC_URL=https://dist.example.com distd serve")]
+    Serve {
+        #[command(flatten)]
+        data: DataArg,
+        /// Address to listen on (default 127.0.0.1:8080, or DIST_LISTEN).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Manage API tokens without the API (bootstrap).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Re-hash every blob and check every artifact's blob; exit 1 on any problem.
+    #[command(after_help = "Example:\n  distd fsck --data /srv/dist --json")]
+    Fsck {
+        #[command(flatten)]
+        data: DataArg,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Write a consistent copy of the database (SQLite online backup) while distd runs.
+    #[command(after_help = "Example:\n  distd backup --data /srv/dist --out /backups/distd-2026-11-21.sqlite3")]
+    Backup {
+        #[command(flatten)]
+        data: DataArg,
+        /// File to write; must not exist.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token and print its secret (shown once).
+    #[command(after_help = "Examples:\n  distd token create --name admin --scope admin\n  distd token create --name ci --scope publish --scope promote --app acme --channel beta --channel nightly --json")]
+    Create {
+        #[command(flatten)]
+        data: DataArg,
+        /// A name to recognise the token by.
+        #[arg(long)]
+        name: String,
+        /// admin, publish, promote, read or download; repeat for several.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<Scope>,
+        /// Limit the token to one app.
+        #[arg(long)]
+        app: Option<AppSlug>,
+        /// Limit promotion to these channels; repeat for several.
+        #[arg(long = "channel")]
+        channels: Vec<ChannelName>,
+        /// Expiry, RFC 3339 (2027-01-31T00:00:00Z).
+        #[arg(long)]
+        expires_at: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain; exit 1 if any row was edited or removed.
+    #[command(after_help = "Example:\n  distd audit verify --data /srv/dist --json")]
+    Verify {
+        #[command(flatten)]
+        data: DataArg,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("distd: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { data, listen } => serve(data.data, listen).map(|_| ExitCode::SUCCESS),
+        Command::Token(TokenCommand::Create {
+            data,
+            name,
+            scopes,
+            app,
+            channels,
+            expires_at,
+            json,
+        }) => {
+            let dir = existing_data(data.data)?;
+            let mut conn = db::open_writer(&dir.join("distd.sqlite3"))?;
+            let req = TokenCreate {
+                name,
+                scopes,
+                app,
+                channels,
+                expires_at,
+            };
+            let created = db::write_tx(&mut conn, |tx| tokens::create_in(tx, "system:cli", &req))
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&created)?);
+            } else {
+                println!("{}", created.secret);
+                eprintln!(
+                    "created token {} ({}); the secret above is shown once",
+                    created.token.id, created.token.name
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Fsck { data, json } => {
+            let dir = existing_data(data.data)?;
+            let conn = open_existing(&dir)?;
+            let store = Arc::new(LocalBlobStore::open(&dir, false)?);
+            let report = crate::fsck::run(&conn, &store)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "{} blob(s), {} bytes re-hashed; {} artifact(s) checked",
+                    report.blobs_checked, report.bytes_checked, report.artifacts_checked
+                );
+                for (label, list) in [
+                    ("corrupt", &report.corrupt),
+                    ("missing", &report.missing),
+                    ("stray", &report.stray),
+                    ("orphan (not a problem)", &report.orphans),
+                ] {
+                    for item in list.iter() {
+                        println!("{label}: {item}");
+                    }
+                }
+                println!("{}", if report.ok { "ok" } else { "PROBLEMS FOUND" });
+            }
+            Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Audit(AuditCommand::Verify { data, json }) => {
+            let dir = existing_data(data.data)?;
+            let conn = open_existing(&dir)?;
+            let v = crate::audit::verify(&conn).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!("{}", v.message);
+            }
+            Ok(if v.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Backup { data, out } => {
+            let dir = existing_data(data.data)?;
+            if out.exists() {
+                bail!("{} exists; choose a new file", out.display());
+            }
+            let conn = open_existing(&dir)?;
+            db::backup(&conn, &out).with_context(|| format!("backup to {}", out.display()))?;
+            eprintln!("wrote {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn existing_data(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let (dir, _) = config::data_dir(flag);
+    config::check_data_dir(&dir)?;
+    Ok(dir)
+}
+
+fn open_existing(dir: &Path) -> anyhow::Result<rusqlite::Connection> {
+    let path = dir.join("distd.sqlite3");
+    if !path.exists() {
+        bail!(
+            "no database at {}; is --data right? (distd serve creates it)",
+            path.display()
+        );
+    }
+    Ok(db::open_reader(&path)?)
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(config::DEFAULT_LOG));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn write_initial_token(path: &Path, secret: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(format!("{secret}\n").as_bytes())?;
+    f.sync_all()
+}
+
+fn serve(data: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
+    let cfg = config::load(data, listen)?;
+    init_logging(&cfg.log);
+    for line in &cfg.sources {
+        tracing::info!("config: {line}");
+    }
+    let db_path = cfg.db_path();
+    {
+        let mut conn = db::open_writer(&db_path)
+            .with_context(|| format!("open database {}", db_path.display()))?;
+        if let Some(created) =
+            tokens::bootstrap_admin(&mut conn).map_err(|e| anyhow::anyhow!("{}", e.message))?
+        {
+            let path = cfg.initial_token_path();
+            write_initial_token(&path, &created.secret)
+                .with_context(|| format!("write {}", path.display()))?;
+            // Printed once, on the very first start, so the operator can bootstrap.
+            tracing::warn!(
+                "no tokens existed: created admin token {} = {} (also in {}, mode 0600); store it and delete the file",
+                created.token.id,
+                created.secret,
+                path.display()
+            );
+        }
+    }
+    let store = Arc::new(LocalBlobStore::open(&cfg.data, true).context("prepare blob store")?);
+    let db = Db::open(&db_path).with_context(|| format!("open database {}", db_path.display()))?;
+    let registry = platform::registry();
+    tracing::info!("targets: {}", registry.supported_kinds());
+    let state = AppState {
+        cfg: Arc::new(cfg.clone()),
+        db,
+        blobs: store,
+        registry,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start tokio")?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(cfg.listen)
+            .await
+            .with_context(|| format!("listen on {}", cfg.listen))?
+            .tap_io(|tcp| {
+                // Without it a keep-alive client stalls ~40 ms per small response.
+                let _ = tcp.set_nodelay(true);
+            });
+        tracing::info!("listening on http://{} (public URL {})", cfg.listen, cfg.public_url);
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(listener, crate::app(state)).with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: no new connections, finishing in-flight requests");
+            let _ = stop_tx.send(());
+        });
+        tokio::select! {
+            r = server.into_future() => r.context("server")?,
+            _ = async {
+                let _ = stop_rx.await;
+                tokio::time::sleep(std::time::Duration::from_secs(20)).await;
+            } => tracing::warn!("in-flight requests did not finish in 20 s; aborting them"),
+        }
+        tracing::info!("stopped");
+        anyhow::Ok(())
+    })?;
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,709 @@
+//! SQLite: connections, migrations and every query (one function per query, each taking a
+//! connection). One writer connection behind a mutex and a few readers, all used from
+//! `spawn_blocking`; WAL lets readers run beside the writer. Nothing here knows HTTP.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
+
+use crate::error::{AppError, AppResult};
+
+/// The numbered migrations, applied in order and recorded in `schema_migrations`.
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "0001_init.sql",
+    include_str!("../../migrations/0001_init.sql"),
+)];
+
+const READERS: usize = 4;
+
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // FULL: an acknowledged write survives power loss, not only a killed process.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+/// Opens (creating if needed) the database, switches it to WAL and applies migrations.
+pub fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
+    let mut conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    configure(&conn)?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+pub fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+/// Applies every migration not yet recorded, each in its own transaction.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<Vec<i64>> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    )?;
+    let mut applied = Vec::new();
+    for (version, name, sql) in MIGRATIONS {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let done: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM schema_migrations WHERE version = ?1)",
+            [version],
+            |r| r.get(0),
+        )?;
+        if !done {
+            tx.execute_batch(sql)?;
+            tx.execute(
+                "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?1, ?2, ?3)",
+                params![version, name, crate::util::now()],
+            )?;
+            applied.push(*version);
+        }
+        tx.commit()?;
+    }
+    Ok(applied)
+}
+
+impl Db {
+    pub fn open(path: &Path) -> rusqlite::Result<Self> {
+        let writer = open_writer(path)?;
+        let readers = (0..READERS)
+            .map(|_| open_reader(path).map(Mutex::new))
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction on the writer; commits when it returns Ok.
+    pub async fn write<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> AppResult<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner
+                .writer
+                .lock()
+                .map_err(|_| AppError::internal("db", "writer mutex poisoned"))?;
+            write_tx(&mut conn, f)
+        })
+        .await
+        .map_err(|e| AppError::internal("db task", e))?
+    }
+
+    /// Runs `f` on one of the reader connections.
+    pub async fn read<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> AppResult<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let n = inner.readers.len();
+            let start = inner.next_reader.fetch_add(1, Ordering::Relaxed);
+            // Take a free reader if there is one, else wait for the one in turn.
+            for i in 0..n {
+                if let Ok(conn) = inner.readers[(start + i) % n].try_lock() {
+                    return f(&conn);
+                }
+            }
+            let conn = inner.readers[start % n]
+                .lock()
+                .map_err(|_| AppError::internal("db", "reader mutex poisoned"))?;
+            f(&conn)
+        })
+        .await
+        .map_err(|e| AppError::internal("db task", e))?
+    }
+}
+
+/// One IMMEDIATE transaction (takes the write lock at once, so a read-then-write inside it
+/// cannot race another process).
+pub fn write_tx<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Transaction<'_>) -> AppResult<T>,
+) -> AppResult<T> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let out = f(&tx)?;
+    tx.commit()?;
+    Ok(out)
+}
+
+// ---------------------------------------------------------------- rows
+
+#[derive(Debug, Clone)]
+pub struct AppRow {
+    pub slug: String,
+    pub name: String,
+    pub platforms: String,
+    pub identity: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReleaseRow {
+    pub id: String,
+    pub app: String,
+    pub version: String,
+    pub build: String,
+    pub notes: Option<String>,
+    pub source: Option<String>,
+    pub status: String,
+    pub fingerprint: String,
+    pub created_at: String,
+    pub published_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub revoke_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ArtifactRow {
+    pub id: String,
+    pub release_id: String,
+    pub position: i64,
+    pub file_name: Option<String>,
+    pub sha256: Option<String>,
+    pub size: Option<i64>,
+    pub platform: Option<String>,
+    pub arch: Option<String>,
+    pub spec_install: Option<String>,
+    pub install_mode: Option<String>,
+    pub testflight_url: Option<String>,
+    pub kind: Option<String>,
+    pub attached: bool,
+    pub inspection: Option<String>,
+    pub icon_sha256: Option<String>,
+    pub attached_at: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChannelRow {
+    pub app: String,
+    pub name: String,
+    pub release_id: Option<String>,
+    pub policy: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryRow {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub from_release_id: Option<String>,
+    pub to_release_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenRow {
+    pub id: String,
+    pub name: String,
+    pub hash: Vec<u8>,
+    pub scopes: String,
+    pub app: Option<String>,
+    pub channels: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub last_used_at: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub app: Option<String>,
+    pub subject: Option<String>,
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+// ---------------------------------------------------------------- apps
+
+const APP_COLS: &str = "slug, name, platforms, identity, created_at";
+
+fn app_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AppRow> {
+    Ok(AppRow {
+        slug: r.get(0)?,
+        name: r.get(1)?,
+        platforms: r.get(2)?,
+        identity: r.get(3)?,
+        created_at: r.get(4)?,
+    })
+}
+
+pub fn insert_app(c: &Connection, a: &AppRow) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO apps(slug, name, platforms, identity, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![a.slug, a.name, a.platforms, a.identity, a.created_at],
+    )?;
+    Ok(())
+}
+
+pub fn get_app(c: &Connection, slug: &str) -> rusqlite::Result<Option<AppRow>> {
+    c.query_row(
+        &format!("SELECT {APP_COLS} FROM apps WHERE slug = ?1"),
+        [slug],
+        app_row,
+    )
+    .optional()
+}
+
+pub fn list_apps(c: &Connection) -> rusqlite::Result<Vec<AppRow>> {
+    let mut st = c.prepare(&format!("SELECT {APP_COLS} FROM apps ORDER BY slug"))?;
+    st.query_map([], app_row)?.collect()
+}
+
+pub fn update_app_identity(c: &Connection, slug: &str, identity: &str) -> rusqlite::Result<usize> {
+    c.execute(
+        "UPDATE apps SET identity = ?2 WHERE slug = ?1",
+        params![slug, identity],
+    )
+}
+
+// ---------------------------------------------------------------- releases
+
+const RELEASE_COLS: &str = "id, app, version, build, notes, source, status, fingerprint, \
+     created_at, published_at, revoked_at, revoke_reason";
+
+fn release_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReleaseRow> {
+    Ok(ReleaseRow {
+        id: r.get(0)?,
+        app: r.get(1)?,
+        version: r.get(2)?,
+        build: r.get(3)?,
+        notes: r.get(4)?,
+        source: r.get(5)?,
+        status: r.get(6)?,
+        fingerprint: r.get(7)?,
+        created_at: r.get(8)?,
+        published_at: r.get(9)?,
+        revoked_at: r.get(10)?,
+        revoke_reason: r.get(11)?,
+    })
+}
+
+pub fn insert_release(c: &Connection, r: &ReleaseRow) -> rusqlite::Result<()> {
+    c.execute(
+        &format!("INSERT INTO releases({RELEASE_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"),
+        params![
+            r.id, r.app, r.version, r.build, r.notes, r.source, r.status, r.fingerprint,
+            r.created_at, r.published_at, r.revoked_at, r.revoke_reason
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn get_release(c: &Connection, id: &str) -> rusqlite::Result<Option<ReleaseRow>> {
+    c.query_row(
+        &format!("SELECT {RELEASE_COLS} FROM releases WHERE id = ?1"),
+        [id],
+        release_row,
+    )
+    .optional()
+}
+
+pub fn get_release_by_key(
+    c: &Connection,
+    app: &str,
+    version: &str,
+    build: &str,
+) -> rusqlite::Result<Option<ReleaseRow>> {
+    c.query_row(
+        &format!(
+            "SELECT {RELEASE_COLS} FROM releases WHERE app = ?1 AND version = ?2 AND build = ?3"
+        ),
+        params![app, version, build],
+        release_row,
+    )
+    .optional()
+}
+
+pub fn list_releases(c: &Connection, app: &str, limit: i64) -> rusqlite::Result<Vec<ReleaseRow>> {
+    let mut st = c.prepare(&format!(
+        "SELECT {RELEASE_COLS} FROM releases WHERE app = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2"
+    ))?;
+    st.query_map(params![app, limit], release_row)?.collect()
+}
+
+pub fn list_all_releases(c: &Connection) -> rusqlite::Result<Vec<ReleaseRow>> {
+    let mut st = c.prepare(&format!("SELECT {RELEASE_COLS} FROM releases ORDER BY id"))?;
+    st.query_map([], release_row)?.collect()
+}
+
+pub fn set_release_published(c: &Connection, id: &str, at: &str) -> rusqlite::Result<usize> {
+    c.execute(
+        "UPDATE releases SET status = 'published', published_at = ?2 WHERE id = ?1 AND status = 'draft'",
+        params![id, at],
+    )
+}
+
+pub fn set_release_revoked(
+    c: &Connection,
+    id: &str,
+    at: &str,
+    reason: &str,
+) -> rusqlite::Result<usize> {
+    c.execute(
+        "UPDATE releases SET status = 'revoked', revoked_at = ?2, revoke_reason = ?3 \
+         WHERE id = ?1 AND status = 'published'",
+        params![id, at, reason],
+    )
+}
+
+pub fn delete_draft(c: &Connection, id: &str) -> rusqlite::Result<usize> {
+    c.execute(
+        "DELETE FROM releases WHERE id = ?1 AND status = 'draft'",
+        [id],
+    )
+}
+
+// ---------------------------------------------------------------- artifacts
+
+const ARTIFACT_COLS: &str = "id, release_id, position, file_name, sha256, size, platform, arch, \
+     spec_install, install_mode, testflight_url, kind, attached, inspection, icon_sha256, attached_at";
+
+fn artifact_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ArtifactRow> {
+    Ok(ArtifactRow {
+        id: r.get(0)?,
+        release_id: r.get(1)?,
+        position: r.get(2)?,
+        file_name: r.get(3)?,
+        sha256: r.get(4)?,
+        size: r.get(5)?,
+        platform: r.get(6)?,
+        arch: r.get(7)?,
+        spec_install: r.get(8)?,
+        install_mode: r.get(9)?,
+        testflight_url: r.get(10)?,
+        kind: r.get(11)?,
+        attached: r.get::<_, i64>(12)? != 0,
+        inspection: r.get(13)?,
+        icon_sha256: r.get(14)?,
+        attached_at: r.get(15)?,
+    })
+}
+
+pub fn insert_artifact(c: &Connection, a: &ArtifactRow) -> rusqlite::Result<()> {
+    c.execute(
+        &format!(
+            "INSERT INTO artifacts({ARTIFACT_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)"
+        ),
+        params![
+            a.id, a.release_id, a.position, a.file_name, a.sha256, a.size, a.platform, a.arch,
+            a.spec_install, a.install_mode, a.testflight_url, a.kind, a.attached as i64,
+            a.inspection, a.icon_sha256, a.attached_at
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn list_artifacts(c: &Connection, release_id: &str) -> rusqlite::Result<Vec<ArtifactRow>> {
+    let mut st = c.prepare(&format!(
+        "SELECT {ARTIFACT_COLS} FROM artifacts WHERE release_id = ?1 ORDER BY position"
+    ))?;
+    st.query_map([release_id], artifact_row)?.collect()
+}
+
+pub fn list_all_artifacts(c: &Connection) -> rusqlite::Result<Vec<ArtifactRow>> {
+    let mut st = c.prepare(&format!("SELECT {ARTIFACT_COLS} FROM artifacts ORDER BY id"))?;
+    st.query_map([], artifact_row)?.collect()
+}
+
+pub fn get_artifact(c: &Connection, id: &str) -> rusqlite::Result<Option<ArtifactRow>> {
+    c.query_row(
+        &format!("SELECT {ARTIFACT_COLS} FROM artifacts WHERE id = ?1"),
+        [id],
+        artifact_row,
+    )
+    .optional()
+}
+
+/// Marks an artifact attached with its inspection; only while it is still unattached.
+pub fn attach_artifact(c: &Connection, a: &ArtifactRow) -> rusqlite::Result<usize> {
+    c.execute(
+        "UPDATE artifacts SET attached = 1, kind = ?2, platform = ?3, install_mode = ?4, \
+         inspection = ?5, icon_sha256 = ?6, attached_at = ?7, size = ?8 \
+         WHERE id = ?1 AND attached = 0",
+        params![
+            a.id, a.kind, a.platform, a.install_mode, a.inspection, a.icon_sha256, a.attached_at,
+            a.size
+        ],
+    )
+}
+
+// ---------------------------------------------------------------- channels
+
+const CHANNEL_COLS: &str = "app, name, release_id, policy, updated_at";
+
+fn channel_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChannelRow> {
+    Ok(ChannelRow {
+        app: r.get(0)?,
+        name: r.get(1)?,
+        release_id: r.get(2)?,
+        policy: r.get(3)?,
+        updated_at: r.get(4)?,
+    })
+}
+
+pub fn get_channel(c: &Connection, app: &str, name: &str) -> rusqlite::Result<Option<ChannelRow>> {
+    c.query_row(
+        &format!("SELECT {CHANNEL_COLS} FROM channels WHERE app = ?1 AND name = ?2"),
+        params![app, name],
+        channel_row,
+    )
+    .optional()
+}
+
+pub fn list_channels(c: &Connection, app: &str) -> rusqlite::Result<Vec<ChannelRow>> {
+    let mut st = c.prepare(&format!(
+        "SELECT {CHANNEL_COLS} FROM channels WHERE app = ?1 ORDER BY name"
+    ))?;
+    st.query_map([app], channel_row)?.collect()
+}
+
+pub fn upsert_channel_pointer(
+    c: &Connection,
+    app: &str,
+    name: &str,
+    release_id: &str,
+    at: &str,
+) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO channels(app, name, release_id, policy, updated_at) VALUES (?1, ?2, ?3, '{}', ?4) \
+         ON CONFLICT(app, name) DO UPDATE SET release_id = excluded.release_id, updated_at = excluded.updated_at",
+        params![app, name, release_id, at],
+    )?;
+    Ok(())
+}
+
+pub fn set_channel_policy(
+    c: &Connection,
+    app: &str,
+    name: &str,
+    policy: &str,
+    at: &str,
+) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO channels(app, name, release_id, policy, updated_at) VALUES (?1, ?2, NULL, ?3, ?4) \
+         ON CONFLICT(app, name) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at",
+        params![app, name, policy, at],
+    )?;
+    Ok(())
+}
+
+pub fn insert_history(c: &Connection, app: &str, channel: &str, h: &HistoryRow) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO channel_history(app, channel, at, actor, action, from_release_id, to_release_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![app, channel, h.at, h.actor, h.action, h.from_release_id, h.to_release_id],
+    )?;
+    Ok(())
+}
+
+pub fn list_history(c: &Connection, app: &str, channel: &str) -> rusqlite::Result<Vec<HistoryRow>> {
+    let mut st = c.prepare(
+        "SELECT seq, at, actor, action, from_release_id, to_release_id FROM channel_history \
+         WHERE app = ?1 AND channel = ?2 ORDER BY seq",
+    )?;
+    st.query_map(params![app, channel], |r| {
+        Ok(HistoryRow {
+            seq: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            action: r.get(3)?,
+            from_release_id: r.get(4)?,
+            to_release_id: r.get(5)?,
+        })
+    })?
+    .collect()
+}
+
+// ---------------------------------------------------------------- tokens
+
+const TOKEN_COLS: &str =
+    "id, name, hash, scopes, app, channels, created_at, expires_at, revoked_at, last_used_at";
+
+fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
+    Ok(TokenRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        hash: r.get(2)?,
+        scopes: r.get(3)?,
+        app: r.get(4)?,
+        channels: r.get(5)?,
+        created_at: r.get(6)?,
+        expires_at: r.get(7)?,
+        revoked_at: r.get(8)?,
+        last_used_at: r.get(9)?,
+    })
+}
+
+pub fn insert_token(c: &Connection, t: &TokenRow) -> rusqlite::Result<()> {
+    c.execute(
+        &format!("INSERT INTO tokens({TOKEN_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"),
+        params![
+            t.id, t.name, t.hash, t.scopes, t.app, t.channels, t.created_at, t.expires_at,
+            t.revoked_at, t.last_used_at
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn token_by_hash(c: &Connection, hash: &[u8]) -> rusqlite::Result<Option<TokenRow>> {
+    c.query_row(
+        &format!("SELECT {TOKEN_COLS} FROM tokens WHERE hash = ?1"),
+        [hash],
+        token_row,
+    )
+    .optional()
+}
+
+pub fn get_token(c: &Connection, id: &str) -> rusqlite::Result<Option<TokenRow>> {
+    c.query_row(
+        &format!("SELECT {TOKEN_COLS} FROM tokens WHERE id = ?1"),
+        [id],
+        token_row,
+    )
+    .optional()
+}
+
+pub fn list_tokens(c: &Connection) -> rusqlite::Result<Vec<TokenRow>> {
+    let mut st = c.prepare(&format!("SELECT {TOKEN_COLS} FROM tokens ORDER BY created_at, id"))?;
+    st.query_map([], token_row)?.collect()
+}
+
+pub fn count_tokens(c: &Connection) -> rusqlite::Result<i64> {
+    c.query_row("SELECT COUNT(*) FROM tokens", [], |r| r.get(0))
+}
+
+pub fn revoke_token(c: &Connection, id: &str, at: &str) -> rusqlite::Result<usize> {
+    c.execute(
+        "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+        params![id, at],
+    )
+}
+
+pub fn touch_token(c: &Connection, id: &str, at: &str) -> rusqlite::Result<usize> {
+    c.execute(
+        "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1",
+        params![id, at],
+    )
+}
+
+// ---------------------------------------------------------------- audit
+
+const AUDIT_COLS: &str = "seq, at, actor, action, app, subject, details, prev_hash, hash";
+
+fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        app: r.get(4)?,
+        subject: r.get(5)?,
+        details: r.get(6)?,
+        prev_hash: r.get(7)?,
+        hash: r.get(8)?,
+    })
+}
+
+pub fn last_audit(c: &Connection) -> rusqlite::Result<Option<(i64, String)>> {
+    c.query_row(
+        "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+}
+
+pub fn insert_audit(c: &Connection, a: &AuditRow) -> rusqlite::Result<()> {
+    c.execute(
+        &format!("INSERT INTO audit_events({AUDIT_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)"),
+        params![
+            a.seq, a.at, a.actor, a.action, a.app, a.subject, a.details, a.prev_hash, a.hash
+        ],
+    )?;
+    Ok(())
+}
+
+/// Filters for listing audit events; `None` means any.
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub action: Option<String>,
+    pub app: Option<String>,
+    pub actor: Option<String>,
+    pub after: Option<i64>,
+    pub limit: i64,
+}
+
+pub fn list_audit(c: &Connection, f: &AuditFilter) -> rusqlite::Result<Vec<AuditRow>> {
+    let mut st = c.prepare(&format!(
+        "SELECT {AUDIT_COLS} FROM audit_events \
+         WHERE (?1 IS NULL OR action = ?1) AND (?2 IS NULL OR app = ?2) \
+           AND (?3 IS NULL OR actor = ?3) AND seq > COALESCE(?4, 0) \
+         ORDER BY seq LIMIT ?5"
+    ))?;
+    st.query_map(
+        params![f.action, f.app, f.actor, f.after, f.limit],
+        audit_row,
+    )?
+    .collect()
+}
+
+/// Calls `each` on every audit row in seq order without loading them all.
+pub fn for_each_audit(
+    c: &Connection,
+    mut each: impl FnMut(AuditRow) -> bool,
+) -> rusqlite::Result<()> {
+    let mut st = c.prepare(&format!("SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq"))?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        if !each(audit_row(r)?) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+pub fn ping(c: &Connection) -> rusqlite::Result<()> {
+    c.query_row("SELECT 1", [], |_| Ok(()))
+}
+
+/// A consistent copy of the live database (SQLite online backup).
+pub fn backup(c: &Connection, out: &Path) -> rusqlite::Result<()> {
+    let mut dst = Connection::open(out)?;
+    let b = rusqlite::backup::Backup::new(c, &mut dst)?;
+    b.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
+    Ok(())
+}

@@ -1,0 +1,367 @@
+//! JSON endpoints under `/api/v1`: tokens, apps, releases, artifacts, channels, audit.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use serde::Deserialize;
+
+use platform::api::{
+    AppCreate, AppList, AuditList, ChannelHistory, ChannelList, ChannelPolicy, PromoteRequest,
+    ReleaseCreate, ReleaseCreated, ReleaseList, RevokeRequest, Scope, TokenCreate, TokenList,
+    WhoAmI,
+};
+use platform::{AppSlug, ChannelName, IdentityRules, SCHEMA_VERSION};
+
+use super::{ApiJson, ApiPath, ApiQuery, Need, authorize, check_id, deny, parse_seg};
+use crate::auth::Principal;
+use crate::db::{self, AuditFilter};
+use crate::error::{AppError, AppResult};
+use crate::services::{AppState, apps, channels, releases, tokens};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/token", get(whoami))
+        .route("/tokens", post(token_create).get(token_list))
+        .route("/tokens/{id}/revoke", post(token_revoke))
+        .route("/apps", post(app_create).get(app_list))
+        .route("/apps/{app}", get(app_show))
+        .route("/apps/{app}/identity", put(app_identity))
+        .route("/apps/{app}/releases", post(release_create).get(release_list))
+        .route("/releases/{id}", get(release_show).delete(release_delete))
+        .route("/releases/{id}/publish", post(release_publish))
+        .route("/releases/{id}/revoke", post(release_revoke))
+        .route("/artifacts/{id}", get(artifact_show))
+        .route("/artifacts/{id}/attach", post(artifact_attach))
+        .route("/apps/{app}/channels", get(channel_list))
+        .route("/apps/{app}/channels/{name}", get(channel_show))
+        .route("/apps/{app}/channels/{name}/promote", post(channel_promote))
+        .route("/apps/{app}/channels/{name}/rollback", post(channel_rollback))
+        .route("/apps/{app}/channels/{name}/history", get(channel_history))
+        .route("/apps/{app}/channels/{name}/policy", put(channel_policy))
+        .route("/audit", get(audit_list))
+        .route("/audit/verify", get(audit_verify))
+        .route("/artifacts/{id}/download", get(super::downloads::artifact_download))
+}
+
+/// Records a 403 a service raised after the endpoint's own checks (an app limit met on a
+/// release id, say) as `auth.denied`, then passes the result on.
+async fn audited<T>(
+    state: &AppState,
+    action: &str,
+    p: &Principal,
+    r: AppResult<T>,
+) -> AppResult<T> {
+    if let Err(e) = &r
+        && e.code == platform::api::ErrorCode::Forbidden
+    {
+        deny(state, action, None, Some(p), e).await;
+    }
+    r
+}
+
+fn json<T: serde::Serialize>(status: StatusCode, v: T) -> Response {
+    (status, axum::Json(v)).into_response()
+}
+
+// ---- tokens
+
+async fn whoami(State(st): State<AppState>, h: HeaderMap) -> AppResult<Response> {
+    // Any valid token may ask who it is, whatever its scopes.
+    let p = authorize(&st, &h, Need::any()).await?;
+    let info = st
+        .db
+        .read(move |c| {
+            db::get_token(c, &p.id)?
+                .map(|r| crate::auth::to_info(&r))
+                .ok_or_else(|| AppError::unauthorized("unknown token"))
+        })
+        .await?;
+    Ok(json(StatusCode::OK, WhoAmI { schema_version: SCHEMA_VERSION, token: info }))
+}
+
+async fn token_create(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiJson(body): ApiJson<TokenCreate>,
+) -> AppResult<Response> {
+    let p = authorize(&st, &h, Need::write(Scope::Admin, "token.create")).await?;
+    let created = tokens::create(&st, &p, body).await?;
+    Ok(json(StatusCode::CREATED, created))
+}
+
+async fn token_list(State(st): State<AppState>, h: HeaderMap) -> AppResult<Response> {
+    authorize(&st, &h, Need::read(Scope::Admin)).await?;
+    let list = tokens::list(&st).await?;
+    Ok(json(StatusCode::OK, TokenList { schema_version: SCHEMA_VERSION, tokens: list }))
+}
+
+async fn token_revoke(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> AppResult<Response> {
+    let p = authorize(&st, &h, Need::write(Scope::Admin, "token.revoke")).await?;
+    check_id("token", "tok_", &id)?;
+    Ok(json(StatusCode::OK, tokens::revoke(&st, &p, id).await?))
+}
+
+// ---- apps
+
+async fn app_create(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiJson(body): ApiJson<AppCreate>,
+) -> AppResult<Response> {
+    let p = authorize(&st, &h, Need::write(Scope::Admin, "app.create")).await?;
+    Ok(json(StatusCode::CREATED, apps::create(&st, &p, body).await?))
+}
+
+async fn app_list(State(st): State<AppState>, h: HeaderMap) -> AppResult<Response> {
+    let p = authorize(&st, &h, Need::read(Scope::Read)).await?;
+    let list = apps::list(&st, p.app.clone()).await?;
+    Ok(json(StatusCode::OK, AppList { schema_version: SCHEMA_VERSION, apps: list }))
+}
+
+async fn app_show(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath(app): ApiPath<String>,
+) -> AppResult<Response> {
+    let app: AppSlug = parse_seg(&app)?;
+    authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
+    Ok(json(StatusCode::OK, apps::get(&st, app.to_string()).await?))
+}
+
+async fn app_identity(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath(app): ApiPath<String>,
+    ApiJson(rules): ApiJson<IdentityRules>,
+) -> AppResult<Response> {
+    let app: AppSlug = parse_seg(&app)?;
+    let p = authorize(&st, &h, Need::write(Scope::Admin, "app.update").app(app.as_str())).await?;
+    Ok(json(StatusCode::OK, apps::update_identity(&st, &p, app.to_string(), rules).await?))
+}
+
+// ---- releases
+
+async fn release_create(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath(app): ApiPath<String>,
+    ApiJson(body): ApiJson<ReleaseCreate>,
+) -> AppResult<Response> {
+    let app: AppSlug = parse_seg(&app)?;
+    let p = authorize(&st, &h, Need::write(Scope::Publish, "release.create").app(app.as_str())).await?;
+    let (created, release) = releases::create(&st, &p, app.to_string(), body).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok(json(status, ReleaseCreated { schema_version: SCHEMA_VERSION, created, release }))
+}
+
+async fn release_list(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath(app): ApiPath<String>,
+) -> AppResult<Response> {
+    let app: AppSlug = parse_seg(&app)?;
+    authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
+    let list = releases::list(&st, app.to_string()).await?;
+    Ok(json(StatusCode::OK, ReleaseList { schema_version: SCHEMA_VERSION, releases: list }))
+}
+
+async fn release_show(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> AppResult<Response> {
+    let p = authorize(&st, &h, Need::read(Scope::Read)).await?;
+    check_id("release", "rel_", &id)?;
+    let r = releases::get(&st, id).await?;
+    p.require_app(r.app.as_str())?;
+    Ok(json(StatusCode::OK, r))
+}
+
+async fn release_publish(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> AppResult<Response> {
+    let p = authorize(&st, &h, Need::write(Scope::Publish, "release.publish")).await?;
+    check_id("release", "rel_", &id)?;
+    let r = releases::publish(&st, &p, id).await;
+    Ok(json(StatusCode::OK, audited(&st, "release.publish", &p, r).await?))
+}
+
+async fn release_revoke(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<RevokeRequest>,
+) -> AppResult<Response> {
+    let p = authorize(&st, &h, Need::write(Scope::Admin, "release.revoke")).await?;
+    check_id("release", "rel_", &id)?;
+    let r = releases::revoke(&st, &p, id, body.reason).await;
+    Ok(json(StatusCode::OK, audited(&st, "release.revoke", &p, r).await?))
+}
+
+async fn release_delete(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> AppResult<Response> {
+    let p = authorize(&st, &h, Need::write(Scope::Publish, "release.delete")).await?;
+    check_id("release", "rel_", &id)?;
+    let r = releases::delete_draft(&st, &p, id).await;
+    audited(&st, "release.delete", &p, r).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ---- artifacts
+
+async fn artifact_show(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> AppResult<Response> {
+    let p = authorize(&st, &h, Need::read(Scope::Read)).await?;
+    check_id("artifact", "art_", &id)?;
+    let (a, app) = releases::get_artifact(&st, id).await?;
+    p.require_app(&app)?;
+    Ok(json(StatusCode::OK, a))
+}
+
+async fn artifact_attach(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> AppResult<Response> {
+    let p = authorize(&st, &h, Need::write(Scope::Publish, "artifact.attach")).await?;
+    check_id("artifact", "art_", &id)?;
+    let r = releases::attach(&st, &p, id).await;
+    Ok(json(StatusCode::OK, audited(&st, "artifact.attach", &p, r).await?))
+}
+
+// ---- channels
+
+fn app_channel(app: &str, name: &str) -> AppResult<(AppSlug, ChannelName)> {
+    Ok((parse_seg(app)?, parse_seg(name)?))
+}
+
+async fn channel_list(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath(app): ApiPath<String>,
+) -> AppResult<Response> {
+    let app: AppSlug = parse_seg(&app)?;
+    authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
+    let list = channels::list(&st, app.to_string()).await?;
+    Ok(json(StatusCode::OK, ChannelList { schema_version: SCHEMA_VERSION, channels: list }))
+}
+
+async fn channel_show(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath((app, name)): ApiPath<(String, String)>,
+) -> AppResult<Response> {
+    let (app, name) = app_channel(&app, &name)?;
+    authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
+    Ok(json(StatusCode::OK, channels::get(&st, app.to_string(), name.to_string()).await?))
+}
+
+async fn channel_history(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath((app, name)): ApiPath<(String, String)>,
+) -> AppResult<Response> {
+    let (app, name) = app_channel(&app, &name)?;
+    authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
+    let history = channels::history(&st, app.to_string(), name.to_string()).await?;
+    Ok(json(StatusCode::OK, ChannelHistory { schema_version: SCHEMA_VERSION, history }))
+}
+
+async fn channel_promote(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath((app, name)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<PromoteRequest>,
+) -> AppResult<Response> {
+    let (app, name) = app_channel(&app, &name)?;
+    let p = authorize(&st, &h, Need::write(Scope::Promote, "channel.promote").app(app.as_str())).await?;
+    if let Err(e) = p.require_channel(name.as_str()) {
+        deny(&st, "channel.promote", Some(app.as_str()), Some(&p), &e).await;
+        return Err(e);
+    }
+    check_id("release", "rel_", &body.release_id)?;
+    let mv = channels::promote(&st, &p, app.to_string(), name.to_string(), body.release_id).await?;
+    Ok(json(StatusCode::OK, mv))
+}
+
+async fn channel_rollback(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath((app, name)): ApiPath<(String, String)>,
+) -> AppResult<Response> {
+    let (app, name) = app_channel(&app, &name)?;
+    let p = authorize(&st, &h, Need::write(Scope::Promote, "channel.rollback").app(app.as_str())).await?;
+    if let Err(e) = p.require_channel(name.as_str()) {
+        deny(&st, "channel.rollback", Some(app.as_str()), Some(&p), &e).await;
+        return Err(e);
+    }
+    let mv = channels::rollback(&st, &p, app.to_string(), name.to_string()).await?;
+    Ok(json(StatusCode::OK, mv))
+}
+
+async fn channel_policy(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath((app, name)): ApiPath<(String, String)>,
+    ApiJson(policy): ApiJson<ChannelPolicy>,
+) -> AppResult<Response> {
+    let (app, name) = app_channel(&app, &name)?;
+    let p = authorize(&st, &h, Need::write(Scope::Admin, "channel.policy").app(app.as_str())).await?;
+    let ch = channels::set_policy(&st, &p, app.to_string(), name.to_string(), policy).await?;
+    Ok(json(StatusCode::OK, ch))
+}
+
+// ---- audit
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    action: Option<String>,
+    app: Option<String>,
+    actor: Option<String>,
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn audit_list(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> AppResult<Response> {
+    authorize(&st, &h, Need::read(Scope::Admin)).await?;
+    let filter = AuditFilter {
+        action: q.action,
+        app: q.app,
+        actor: q.actor,
+        after: q.after,
+        limit: q.limit.unwrap_or(100).clamp(1, 1000),
+    };
+    let events = st
+        .db
+        .read(move |c| Ok(db::list_audit(c, &filter)?))
+        .await?
+        .into_iter()
+        .map(crate::audit::to_api)
+        .collect();
+    Ok(json(StatusCode::OK, AuditList { schema_version: SCHEMA_VERSION, events }))
+}
+
+async fn audit_verify(State(st): State<AppState>, h: HeaderMap) -> AppResult<Response> {
+    authorize(&st, &h, Need::read(Scope::Admin)).await?;
+    let v = st.db.read(crate::audit::verify).await?;
+    Ok(json(StatusCode::OK, v))
+}

@@ -1,0 +1,435 @@
+//! Downloads and install pages: `GET /api/v1/artifacts/{id}/download` (Range, Content-
+//! Disposition, streamed from disk), the stable channel URLs `/d/{app}/{channel}/{platform}[/{arch}]`,
+//! and the install page `/i/{artifact_id}` with its documents. These also take `?token=`,
+//! because devices follow links without headers.
+
+use std::io::SeekFrom;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+use platform::api::{SHA256_HEADER, Scope};
+use platform::html::escape;
+use platform::{AppSlug, Arch, ArtifactView, ChannelName, Client, ClientOs, Links, PlatformId, Sha256};
+
+use super::{ApiPath, ApiQuery, Need, authorize, check_id, parse_seg};
+use crate::auth::Principal;
+use crate::db::{self, ArtifactRow, ReleaseRow};
+use crate::error::{AppError, AppResult};
+use crate::services::{self, AppState, releases};
+
+/// Chunks read from disk per body frame.
+const READ_CHUNK: usize = 256 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/d/{app}/{channel}/{platform}", get(channel_download))
+        .route("/d/{app}/{channel}/{platform}/{arch}", get(channel_download_arch))
+        .route("/i/{id}", get(install_page))
+        .route("/i/{id}/{doc}", get(install_document))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenQuery {
+    token: Option<String>,
+}
+
+async fn caller(
+    st: &AppState,
+    h: &HeaderMap,
+    q: &TokenQuery,
+    app: Option<&str>,
+) -> AppResult<Principal> {
+    let mut need = Need::read(Scope::Download);
+    need.app = app;
+    need.query_token = q.token.as_deref();
+    authorize(st, h, need).await
+}
+
+/// The single range a `Range` header asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum Range {
+    Full,
+    Part(u64, u64),
+    Unsatisfiable,
+}
+
+/// `bytes=a-b`, `bytes=a-`, `bytes=-n`. Several ranges or a malformed header get the whole
+/// file (a server may ignore Range).
+fn parse_range(h: Option<&HeaderValue>, size: u64) -> Range {
+    let Some(spec) = h
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.trim().strip_prefix("bytes="))
+    else {
+        return Range::Full;
+    };
+    if spec.contains(',') {
+        return Range::Full;
+    }
+    let Some((a, b)) = spec.split_once('-') else {
+        return Range::Full;
+    };
+    let (a, b) = (a.trim(), b.trim());
+    match (a.is_empty(), b.is_empty()) {
+        (true, false) => match b.parse::<u64>() {
+            Ok(0) => Range::Unsatisfiable,
+            Ok(_) if size == 0 => Range::Unsatisfiable,
+            Ok(n) => Range::Part(size - n.min(size), size - 1),
+            Err(_) => Range::Full,
+        },
+        (false, _) => {
+            let Ok(start) = a.parse::<u64>() else {
+                return Range::Full;
+            };
+            let end = if b.is_empty() {
+                size.saturating_sub(1)
+            } else {
+                match b.parse::<u64>() {
+                    Ok(e) if e >= start => e.min(size.saturating_sub(1)),
+                    _ => return Range::Full,
+                }
+            };
+            if start >= size {
+                Range::Unsatisfiable
+            } else {
+                Range::Part(start, end)
+            }
+        }
+        (true, true) => Range::Full,
+    }
+}
+
+/// `attachment; filename="ascii"; filename*=UTF-8''percent-encoded`.
+fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut enc = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            enc.push(b as char);
+        } else {
+            enc.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{enc}")
+}
+
+/// Streams a blob with Range support; never reads it whole into memory.
+async fn serve_blob(
+    st: &AppState,
+    digest: Sha256,
+    file_name: &str,
+    h: &HeaderMap,
+) -> AppResult<Response> {
+    let path = st.blobs.path(&digest);
+    let mut file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|e| AppError::internal("open blob for download", e))?;
+    let size = file
+        .metadata()
+        .await
+        .map_err(|e| AppError::internal("stat blob", e))?
+        .len();
+    let range = parse_range(h.get(header::RANGE), size);
+    let mut res = Response::builder()
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::CONTENT_DISPOSITION, content_disposition(file_name))
+        .header(SHA256_HEADER, digest.hex())
+        .header(header::ETAG, format!("\"{}\"", digest.hex()))
+        .header(header::CACHE_CONTROL, "private, max-age=31536000, immutable");
+    let (status, start, len) = match range {
+        Range::Full => (StatusCode::OK, 0, size),
+        Range::Part(a, b) => {
+            res = res.header(header::CONTENT_RANGE, format!("bytes {a}-{b}/{size}"));
+            (StatusCode::PARTIAL_CONTENT, a, b - a + 1)
+        }
+        Range::Unsatisfiable => {
+            let mut r = AppError::new(
+                platform::api::ErrorCode::BadRequest,
+                format!("range not satisfiable: the file has {size} bytes"),
+            )
+            .into_response();
+            *r.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
+            r.headers_mut().insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&format!("bytes */{size}"))
+                    .map_err(|e| AppError::internal("header", e))?,
+            );
+            return Ok(r);
+        }
+    };
+    if start > 0 {
+        file.seek(SeekFrom::Start(start))
+            .await
+            .map_err(|e| AppError::internal("seek blob", e))?;
+    }
+    let stream = ReaderStream::with_capacity(file.take(len), READ_CHUNK);
+    res.status(status)
+        .header(header::CONTENT_LENGTH, len)
+        .body(Body::from_stream(stream))
+        .map_err(|e| AppError::internal("response", e))
+}
+
+fn downloadable(a: &ArtifactRow, r: &ReleaseRow) -> AppResult<Sha256> {
+    if r.status == "revoked" {
+        return Err(AppError::gone(format!(
+            "release {} was revoked ({}); its artifacts are no longer served",
+            r.id,
+            r.revoke_reason.as_deref().unwrap_or("no reason given")
+        )));
+    }
+    let d: Sha256 = a
+        .sha256
+        .as_deref()
+        .and_then(|d| d.parse().ok())
+        .ok_or_else(|| AppError::not_found(format!("artifact {} is a link, not a file", a.id)))?;
+    if !a.attached {
+        return Err(AppError::conflict(format!(
+            "artifact {} is not attached yet; attach it before downloading",
+            a.id
+        )));
+    }
+    Ok(d)
+}
+
+pub async fn artifact_download(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<TokenQuery>,
+) -> AppResult<Response> {
+    let p = caller(&st, &h, &q, None).await?;
+    check_id("artifact", "art_", &id)?;
+    let (a, r) = releases::artifact_and_release(&st, &p, id).await?;
+    let d = downloadable(&a, &r)?;
+    serve_blob(&st, d, a.file_name.as_deref().unwrap_or("artifact"), &h).await
+}
+
+async fn channel_download_inner(
+    st: AppState,
+    h: HeaderMap,
+    q: TokenQuery,
+    app: String,
+    channel: String,
+    platform: String,
+    arch: Option<String>,
+) -> AppResult<Response> {
+    let app: AppSlug = parse_seg(&app)?;
+    let channel: ChannelName = parse_seg(&channel)?;
+    let platform: PlatformId = parse_seg(&platform)?;
+    let arch: Option<Arch> = arch.as_deref().map(parse_seg).transpose()?;
+    caller(&st, &h, &q, Some(app.as_str())).await?;
+    let (a, r) = services::channels::resolve(
+        &st,
+        app.to_string(),
+        channel.to_string(),
+        platform.to_string(),
+        arch.map(|a| a.to_string()),
+    )
+    .await?;
+    let d = downloadable(&a, &r)?;
+    serve_blob(&st, d, a.file_name.as_deref().unwrap_or("artifact"), &h).await
+}
+
+async fn channel_download(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath((app, channel, platform)): ApiPath<(String, String, String)>,
+    ApiQuery(q): ApiQuery<TokenQuery>,
+) -> AppResult<Response> {
+    channel_download_inner(st, h, q, app, channel, platform, None).await
+}
+
+async fn channel_download_arch(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath((app, channel, platform, arch)): ApiPath<(String, String, String, String)>,
+    ApiQuery(q): ApiQuery<TokenQuery>,
+) -> AppResult<Response> {
+    channel_download_inner(st, h, q, app, channel, platform, Some(arch)).await
+}
+
+struct PageData {
+    art: ArtifactRow,
+    rel: ReleaseRow,
+    app_name: String,
+}
+
+async fn page_data(st: &AppState, p: &Principal, id: String) -> AppResult<PageData> {
+    let (art, rel) = releases::artifact_and_release(st, p, id).await?;
+    if rel.status == "revoked" {
+        return Err(AppError::gone(format!("release {} was revoked", rel.id)));
+    }
+    if !art.attached {
+        return Err(AppError::conflict(format!("artifact {} is not attached yet", art.id)));
+    }
+    let app = rel.app.clone();
+    let app_name = st
+        .db
+        .read(move |c| Ok(db::get_app(c, &app)?.map(|a| a.name).unwrap_or(app)))
+        .await?;
+    Ok(PageData { art, rel, app_name })
+}
+
+fn links(st: &AppState, id: &str, token: Option<&str>) -> Links {
+    let base = st.base().to_owned();
+    let mut download = services::download_url(&base, id);
+    if let Some(t) = token {
+        // The page was opened with ?token=; its download link must work the same way.
+        download = format!("{download}?token={t}");
+    }
+    Links {
+        documents: format!("{base}/i/{id}"),
+        download,
+        icon: None,
+        base,
+    }
+}
+
+async fn install_page(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<TokenQuery>,
+) -> AppResult<Response> {
+    let p = caller(&st, &h, &q, None).await?;
+    check_id("artifact", "art_", &id)?;
+    let d = page_data(&st, &p, id.clone()).await?;
+    let inspection = services::inspection_of(&d.art);
+    let (Some(platform), Some(kind)) = (d.art.platform.as_deref(), d.art.kind.as_ref()) else {
+        return Err(AppError::not_found(format!("artifact {id} has no install page")));
+    };
+    let target = services::target_for(st.registry, platform)?;
+    let kind: platform::Kind = parse_seg(kind)?;
+    let file_name: Option<platform::FileName> = d.art.file_name.as_deref().and_then(|f| f.parse().ok());
+    let sha: Option<Sha256> = d.art.sha256.as_deref().and_then(|s| s.parse().ok());
+    let arch: Option<Arch> = d.art.arch.as_deref().and_then(|s| s.parse().ok());
+    let view = ArtifactView {
+        id: &d.art.id,
+        file_name: file_name.as_ref(),
+        kind: &kind,
+        size: d.art.size.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+        sha256: sha.as_ref(),
+        arch: arch.as_ref(),
+        install_mode: services::parse_install(d.art.install_mode.as_deref()),
+        testflight_url: d.art.testflight_url.as_deref(),
+        inspection: inspection.as_ref(),
+        app_name: &d.app_name,
+    };
+    let links = links(&st, &id, q.token.as_deref());
+    let ua = h
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let client = Client { os: ClientOs::from_user_agent(ua) };
+    let mut actions = target.install_actions(&view, &links, &client);
+    actions.sort_by_key(|a| !a.primary);
+    let snippet = target.page_snippet(&view, &actions);
+    let title = format!("{} {} ({})", d.app_name, d.rel.version, d.rel.build);
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{t}</title></head><body><h1>{t}</h1><p>{f} &middot; {s} bytes &middot; sha256 <code>{h}</code></p>{snippet}</body></html>",
+        t = escape(&title),
+        f = escape(d.art.file_name.as_deref().unwrap_or("")),
+        s = view.size,
+        h = escape(d.art.sha256.as_deref().unwrap_or("")),
+    );
+    let mut res = Html(html).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"),
+    );
+    Ok(res)
+}
+
+async fn install_document(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath((id, doc)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<TokenQuery>,
+) -> AppResult<Response> {
+    let p = caller(&st, &h, &q, None).await?;
+    check_id("artifact", "art_", &id)?;
+    if doc.len() > 128 || doc.contains(['/', '\\']) || doc.starts_with('.') {
+        return Err(AppError::not_found("no such document"));
+    }
+    let d = page_data(&st, &p, id.clone()).await?;
+    let inspection = services::inspection_of(&d.art);
+    let (Some(platform), Some(kind)) = (d.art.platform.as_deref(), d.art.kind.as_ref()) else {
+        return Err(AppError::not_found("no such document"));
+    };
+    let target = services::target_for(st.registry, platform)?;
+    let kind: platform::Kind = parse_seg(kind)?;
+    let file_name: Option<platform::FileName> = d.art.file_name.as_deref().and_then(|f| f.parse().ok());
+    let sha: Option<Sha256> = d.art.sha256.as_deref().and_then(|s| s.parse().ok());
+    let arch: Option<Arch> = d.art.arch.as_deref().and_then(|s| s.parse().ok());
+    let view = ArtifactView {
+        id: &d.art.id,
+        file_name: file_name.as_ref(),
+        kind: &kind,
+        size: d.art.size.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+        sha256: sha.as_ref(),
+        arch: arch.as_ref(),
+        install_mode: services::parse_install(d.art.install_mode.as_deref()),
+        testflight_url: d.art.testflight_url.as_deref(),
+        inspection: inspection.as_ref(),
+        app_name: &d.app_name,
+    };
+    let links = links(&st, &id, q.token.as_deref());
+    let doc = target
+        .document(&doc, &view, &links)
+        .ok_or_else(|| AppError::not_found(format!("artifact {id} has no document {doc:?}")))?;
+    Ok(([(header::CONTENT_TYPE, doc.content_type)], doc.body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hv(s: &str) -> HeaderValue {
+        HeaderValue::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range(None, 10), Range::Full);
+        assert_eq!(parse_range(Some(&hv("bytes=0-3")), 10), Range::Part(0, 3));
+        assert_eq!(parse_range(Some(&hv("bytes=5-")), 10), Range::Part(5, 9));
+        assert_eq!(parse_range(Some(&hv("bytes=-4")), 10), Range::Part(6, 9));
+        assert_eq!(parse_range(Some(&hv("bytes=-40")), 10), Range::Part(0, 9));
+        assert_eq!(parse_range(Some(&hv("bytes=2-100")), 10), Range::Part(2, 9));
+        assert_eq!(parse_range(Some(&hv("bytes=10-")), 10), Range::Unsatisfiable);
+        assert_eq!(parse_range(Some(&hv("bytes=0-1,4-5")), 10), Range::Full);
+        assert_eq!(parse_range(Some(&hv("bytes=5-2")), 10), Range::Full);
+        assert_eq!(parse_range(Some(&hv("items=0-1")), 10), Range::Full);
+    }
+
+    #[test]
+    fn disposition_escapes() {
+        assert_eq!(
+            content_disposition("app 1.apk"),
+            "attachment; filename=\"app 1.apk\"; filename*=UTF-8''app%201.apk"
+        );
+        assert_eq!(
+            content_disposition("été.ipa"),
+            "attachment; filename=\"_t_.ipa\"; filename*=UTF-8''%C3%A9t%C3%A9.ipa"
+        );
+    }
+}

@@ -1,0 +1,444 @@
+//! Channels: a named pointer per app to a published release. Promote checks continuity (per
+//! platform and identity, through the target) and the channel's policy; rollback walks the
+//! append-only history back one move; downloads resolve through the pointer.
+
+use serde_json::json;
+
+use platform::api::{Channel, ChannelHistoryEntry, ChannelMove, ChannelPolicy};
+use platform::{Finding, SCHEMA_VERSION, Severity};
+
+use super::{AppState, inspection_of, target_for};
+use crate::audit::{self, Event};
+use crate::auth::Principal;
+use crate::db::{self, ArtifactRow, ChannelRow, HistoryRow, ReleaseRow};
+use crate::error::{AppError, AppResult};
+use crate::util;
+
+pub fn channel_to_api(r: &ChannelRow) -> Channel {
+    Channel {
+        app: r
+            .app
+            .parse()
+            .unwrap_or_else(|_| "invalid".parse().expect("literal slug")),
+        name: r
+            .name
+            .parse()
+            .unwrap_or_else(|_| "invalid".parse().expect("literal channel")),
+        release_id: r.release_id.clone(),
+        updated_at: r.updated_at.clone(),
+        policy: serde_json::from_str(&r.policy).unwrap_or_default(),
+    }
+}
+
+fn app_exists(c: &rusqlite::Connection, app: &str) -> AppResult<()> {
+    match db::get_app(c, app)? {
+        Some(_) => Ok(()),
+        None => Err(AppError::not_found(format!("app {app} not found"))),
+    }
+}
+
+pub async fn list(state: &AppState, app: String) -> AppResult<Vec<Channel>> {
+    state
+        .db
+        .read(move |c| {
+            app_exists(c, &app)?;
+            Ok(db::list_channels(c, &app)?.iter().map(channel_to_api).collect())
+        })
+        .await
+}
+
+pub async fn get(state: &AppState, app: String, name: String) -> AppResult<Channel> {
+    state
+        .db
+        .read(move |c| {
+            app_exists(c, &app)?;
+            db::get_channel(c, &app, &name)?
+                .map(|r| channel_to_api(&r))
+                .ok_or_else(|| AppError::not_found(format!("app {app} has no channel {name}")))
+        })
+        .await
+}
+
+pub async fn history(
+    state: &AppState,
+    app: String,
+    name: String,
+) -> AppResult<Vec<ChannelHistoryEntry>> {
+    state
+        .db
+        .read(move |c| {
+            app_exists(c, &app)?;
+            if db::get_channel(c, &app, &name)?.is_none() {
+                return Err(AppError::not_found(format!("app {app} has no channel {name}")));
+            }
+            Ok(db::list_history(c, &app, &name)?
+                .into_iter()
+                .map(|h| ChannelHistoryEntry {
+                    seq: h.seq,
+                    at: h.at,
+                    actor: h.actor,
+                    action: h.action,
+                    from_release_id: h.from_release_id,
+                    to_release_id: h.to_release_id,
+                })
+                .collect())
+        })
+        .await
+}
+
+/// Continuity between the channel's current release and the next, per platform + identity,
+/// and the channel's blocking warnings.
+fn move_findings(
+    state: &AppState,
+    policy: &ChannelPolicy,
+    current: &[ArtifactRow],
+    next: &[ArtifactRow],
+) -> AppResult<(Vec<Finding>, Vec<Finding>)> {
+    let mut all = Vec::new();
+    let mut blocking = Vec::new();
+    for n in next {
+        let Some(ni) = inspection_of(n) else { continue };
+        for c in current {
+            let Some(ci) = inspection_of(c) else { continue };
+            if ci.platform == ni.platform && ci.identity.is_some() && ci.identity == ni.identity {
+                let t = target_for(state.registry, ni.platform.as_str())?;
+                for f in t.check_continuity(&ci, &ni) {
+                    if f.severity == Severity::Error {
+                        blocking.push(f.clone());
+                    }
+                    all.push(f);
+                }
+            }
+        }
+        for f in ni.findings.iter().filter(|f| f.severity == Severity::Warning) {
+            if policy
+                .blocking_warnings
+                .iter()
+                .any(|w| w == "*" || *w == f.code)
+            {
+                blocking.push(f.clone());
+            }
+            all.push(f.clone());
+        }
+    }
+    Ok((all, blocking))
+}
+
+struct MovePlan {
+    channel: Option<ChannelRow>,
+    target: ReleaseRow,
+    current_arts: Vec<ArtifactRow>,
+    target_arts: Vec<ArtifactRow>,
+}
+
+async fn record_move(
+    state: &AppState,
+    p: &Principal,
+    app: String,
+    name: String,
+    plan: MovePlan,
+    action: &'static str,
+    findings: Vec<Finding>,
+) -> AppResult<ChannelMove> {
+    let actor = p.actor();
+    let expected = plan.channel.as_ref().and_then(|c| c.release_id.clone());
+    let to = plan.target.id.clone();
+    let row = state
+        .db
+        .write(move |tx| {
+            let now_ptr = db::get_channel(tx, &app, &name)?.and_then(|c| c.release_id);
+            if now_ptr != expected {
+                return Err(AppError::conflict(format!(
+                    "channel {name} moved while this request ran; retry"
+                )));
+            }
+            // The release may have been revoked since it was read.
+            let status = db::get_release(tx, &to)?.map(|r| r.status);
+            if status.as_deref() != Some("published") {
+                return Err(AppError::conflict(format!(
+                    "release {to} is not published (any more)"
+                )));
+            }
+            let at = util::now();
+            db::upsert_channel_pointer(tx, &app, &name, &to, &at)?;
+            db::insert_history(
+                tx,
+                &app,
+                &name,
+                &HistoryRow {
+                    seq: 0,
+                    at,
+                    actor: actor.clone(),
+                    action: action.to_owned(),
+                    from_release_id: expected.clone(),
+                    to_release_id: Some(to.clone()),
+                },
+            )?;
+            audit::append(
+                tx,
+                Event {
+                    actor: &actor,
+                    action: if action == "promote" { "channel.promote" } else { "channel.rollback" },
+                    app: Some(&app),
+                    subject: Some(&name),
+                    details: json!({"from": expected, "to": to}),
+                },
+            )?;
+            db::get_channel(tx, &app, &name)?
+                .ok_or_else(|| AppError::internal("channel", "vanished after write"))
+        })
+        .await?;
+    let previous = plan.channel.and_then(|c| c.release_id);
+    drop(plan.current_arts);
+    drop(plan.target_arts);
+    Ok(ChannelMove {
+        schema_version: SCHEMA_VERSION,
+        channel: channel_to_api(&row),
+        previous_release_id: previous,
+        findings,
+    })
+}
+
+pub async fn promote(
+    state: &AppState,
+    p: &Principal,
+    app: String,
+    name: String,
+    release_id: String,
+) -> AppResult<ChannelMove> {
+    let plan = {
+        let (app, name, release_id) = (app.clone(), name.clone(), release_id.clone());
+        state
+            .db
+            .read(move |c| {
+                app_exists(c, &app)?;
+                let target = db::get_release(c, &release_id)?
+                    .ok_or_else(|| AppError::not_found(format!("release {release_id} not found")))?;
+                if target.app != app {
+                    return Err(AppError::invalid(format!(
+                        "release {release_id} belongs to app {}, not {app}",
+                        target.app
+                    )));
+                }
+                match target.status.as_str() {
+                    "draft" => {
+                        return Err(AppError::conflict(format!(
+                            "release {release_id} is a draft; publish it before promoting"
+                        )));
+                    }
+                    "revoked" => {
+                        return Err(AppError::conflict(format!(
+                            "release {release_id} was revoked and cannot be promoted"
+                        )));
+                    }
+                    _ => {}
+                }
+                let channel = db::get_channel(c, &app, &name)?;
+                let current_arts = match channel.as_ref().and_then(|c| c.release_id.as_deref()) {
+                    Some(cur) => db::list_artifacts(c, cur)?,
+                    None => Vec::new(),
+                };
+                let target_arts = db::list_artifacts(c, &release_id)?;
+                Ok(MovePlan { channel, target, current_arts, target_arts })
+            })
+            .await?
+    };
+    let policy: ChannelPolicy = plan
+        .channel
+        .as_ref()
+        .and_then(|c| serde_json::from_str(&c.policy).ok())
+        .unwrap_or_default();
+    if plan.channel.as_ref().and_then(|c| c.release_id.as_deref()) == Some(release_id.as_str()) {
+        // Already there: nothing to record.
+        let row = plan.channel.clone().ok_or_else(|| AppError::internal("channel", "missing"))?;
+        let (all, _) = move_findings(state, &policy, &[], &plan.target_arts)?;
+        return Ok(ChannelMove {
+            schema_version: SCHEMA_VERSION,
+            channel: channel_to_api(&row),
+            previous_release_id: row.release_id.clone(),
+            findings: all,
+        });
+    }
+    let (all, blocking) = move_findings(state, &policy, &plan.current_arts, &plan.target_arts)?;
+    if !blocking.is_empty() {
+        return Err(AppError::invalid(format!(
+            "promotion of {release_id} to {name} blocked by {} finding(s). First: {}",
+            blocking.len(),
+            blocking[0].message
+        ))
+        .with_findings(blocking));
+    }
+    record_move(state, p, app, name, plan, "promote", all).await
+}
+
+/// The release a rollback returns to: walking history backwards, each rollback cancels the
+/// promote before it; the first promote not cancelled is undone.
+fn rollback_target(history: &[HistoryRow]) -> Option<Option<String>> {
+    let mut undone = 0usize;
+    for h in history.iter().rev() {
+        if h.action == "rollback" {
+            undone += 1;
+        } else if undone > 0 {
+            undone -= 1;
+        } else {
+            return Some(h.from_release_id.clone());
+        }
+    }
+    None
+}
+
+pub async fn rollback(
+    state: &AppState,
+    p: &Principal,
+    app: String,
+    name: String,
+) -> AppResult<ChannelMove> {
+    let plan = {
+        let (app, name) = (app.clone(), name.clone());
+        state
+            .db
+            .read(move |c| {
+                app_exists(c, &app)?;
+                let channel = db::get_channel(c, &app, &name)?
+                    .ok_or_else(|| AppError::not_found(format!("app {app} has no channel {name}")))?;
+                let history = db::list_history(c, &app, &name)?;
+                let prev = rollback_target(&history).flatten().ok_or_else(|| {
+                    AppError::conflict(format!(
+                        "channel {name} has no previous release to roll back to"
+                    ))
+                })?;
+                let target = db::get_release(c, &prev)?
+                    .ok_or_else(|| AppError::not_found(format!("release {prev} not found")))?;
+                if target.status != "published" {
+                    return Err(AppError::conflict(format!(
+                        "the previous release {prev} of channel {name} is {}; promote another release instead",
+                        target.status
+                    )));
+                }
+                Ok(MovePlan {
+                    channel: Some(channel),
+                    target,
+                    current_arts: Vec::new(),
+                    target_arts: Vec::new(),
+                })
+            })
+            .await?
+    };
+    record_move(state, p, app, name, plan, "rollback", Vec::new()).await
+}
+
+/// Sets a channel's policy (creating the channel without a release if needed).
+pub async fn set_policy(
+    state: &AppState,
+    p: &Principal,
+    app: String,
+    name: String,
+    policy: ChannelPolicy,
+) -> AppResult<Channel> {
+    let actor = p.actor();
+    let json = serde_json::to_string(&policy).map_err(|e| AppError::internal("json", e))?;
+    let row = state
+        .db
+        .write(move |tx| {
+            app_exists(tx, &app)?;
+            db::set_channel_policy(tx, &app, &name, &json, &util::now())?;
+            audit::append(
+                tx,
+                Event {
+                    actor: &actor,
+                    action: "channel.policy",
+                    app: Some(&app),
+                    subject: Some(&name),
+                    details: json!({"policy": serde_json::from_str::<serde_json::Value>(&json).unwrap_or_default()}),
+                },
+            )?;
+            db::get_channel(tx, &app, &name)?
+                .ok_or_else(|| AppError::internal("channel", "vanished after write"))
+        })
+        .await?;
+    Ok(channel_to_api(&row))
+}
+
+/// The artifact a stable channel URL names right now.
+pub async fn resolve(
+    state: &AppState,
+    app: String,
+    name: String,
+    platform: String,
+    arch: Option<String>,
+) -> AppResult<(ArtifactRow, ReleaseRow)> {
+    state
+        .db
+        .read(move |c| {
+            app_exists(c, &app)?;
+            let ch = db::get_channel(c, &app, &name)?
+                .ok_or_else(|| AppError::not_found(format!("app {app} has no channel {name}")))?;
+            let rid = ch.release_id.ok_or_else(|| {
+                AppError::not_found(format!("channel {name} of {app} points at no release yet"))
+            })?;
+            let rel = db::get_release(c, &rid)?
+                .ok_or_else(|| AppError::not_found(format!("release {rid} not found")))?;
+            if rel.status == "revoked" {
+                return Err(AppError::gone(format!(
+                    "channel {name} of {app} points at release {rid}, which was revoked ({}); roll the channel back or promote another release",
+                    rel.revoke_reason.as_deref().unwrap_or("no reason given")
+                )));
+            }
+            let arts: Vec<ArtifactRow> = db::list_artifacts(c, &rid)?
+                .into_iter()
+                .filter(|a| a.sha256.is_some() && a.attached && a.platform.as_deref() == Some(platform.as_str()))
+                .collect();
+            let chosen = match &arch {
+                Some(want) => arts.into_iter().find(|a| a.arch.as_deref() == Some(want.as_str())),
+                None if arts.len() <= 1 => arts.into_iter().next(),
+                None => {
+                    let archs: Vec<String> = arts.iter().map(|a| a.arch.clone().unwrap_or_else(|| "(none)".into())).collect();
+                    match arts.iter().position(|a| a.arch.is_none()) {
+                        Some(i) => arts.into_iter().nth(i),
+                        None => {
+                            return Err(AppError::not_found(format!(
+                                "release {rid} has several {platform} artifacts ({}); add the arch to the URL",
+                                archs.join(", ")
+                            )));
+                        }
+                    }
+                }
+            };
+            let what = match &arch {
+                Some(a) => format!("{platform}/{a}"),
+                None => platform.clone(),
+            };
+            let art = chosen.ok_or_else(|| {
+                AppError::not_found(format!("release {rid} on channel {name} has no {what} artifact"))
+            })?;
+            Ok((art, rel))
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(action: &str, from: Option<&str>, to: &str) -> HistoryRow {
+        HistoryRow {
+            seq: 0,
+            at: String::new(),
+            actor: String::new(),
+            action: action.into(),
+            from_release_id: from.map(Into::into),
+            to_release_id: Some(to.into()),
+        }
+    }
+
+    #[test]
+    fn rollback_walks_back_one_move_at_a_time() {
+        let mut hist = vec![h("promote", None, "a"), h("promote", Some("a"), "b"), h("promote", Some("b"), "c")];
+        assert_eq!(rollback_target(&hist), Some(Some("b".into())));
+        hist.push(h("rollback", Some("c"), "b"));
+        assert_eq!(rollback_target(&hist), Some(Some("a".into())));
+        hist.push(h("rollback", Some("b"), "a"));
+        assert_eq!(rollback_target(&hist), Some(None));
+        assert_eq!(rollback_target(&[]), None);
+    }
+}

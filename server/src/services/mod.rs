@@ -1,0 +1,157 @@
+//! The business rules: apps, releases and artifacts, channels, tokens. HTTP handlers and the
+//! command line call these; these call `db`, `blobs`, `audit` and the target registry. Every
+//! change and its audit event commit in one transaction.
+
+pub mod apps;
+pub mod channels;
+pub mod releases;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use platform::api::{self, ReleaseStatus};
+use platform::{Inspection, InstallMode, PlatformId, Registry};
+
+use crate::blobs::LocalBlobStore;
+use crate::config::Config;
+use crate::db::{self, ArtifactRow, Db, ReleaseRow};
+use crate::error::{AppError, AppResult};
+
+/// Everything a request needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub cfg: Arc<Config>,
+    pub db: Db,
+    pub blobs: Arc<LocalBlobStore>,
+    pub registry: &'static Registry,
+}
+
+impl AppState {
+    pub fn base(&self) -> &str {
+        &self.cfg.public_url
+    }
+}
+
+pub fn release_url(base: &str, app: &str, id: &str) -> String {
+    format!("{base}/apps/{app}/releases/{id}")
+}
+
+pub fn download_url(base: &str, artifact_id: &str) -> String {
+    format!("{base}/api/v1/artifacts/{artifact_id}/download")
+}
+
+pub fn install_url(base: &str, artifact_id: &str) -> String {
+    format!("{base}/i/{artifact_id}")
+}
+
+pub fn parse_status(s: &str) -> ReleaseStatus {
+    match s {
+        "published" => ReleaseStatus::Published,
+        "revoked" => ReleaseStatus::Revoked,
+        _ => ReleaseStatus::Draft,
+    }
+}
+
+pub fn inspection_of(a: &ArtifactRow) -> Option<Inspection> {
+    a.inspection
+        .as_deref()
+        .and_then(|j| serde_json::from_str(j).ok())
+}
+
+/// Whether an attached artifact has an install page: its target reads the kind and it may be
+/// published.
+fn installable(registry: &Registry, a: &ArtifactRow) -> bool {
+    let (Some(platform), Some(kind)) = (&a.platform, &a.kind) else {
+        return false;
+    };
+    a.attached
+        && registry.get(platform).is_ok_and(|t| {
+            t.kinds()
+                .iter()
+                .any(|k| k.kind == kind.as_str() && k.publishable)
+        })
+}
+
+pub fn artifact_to_api(registry: &Registry, base: &str, a: &ArtifactRow) -> api::Artifact {
+    let has_file = a.sha256.is_some();
+    api::Artifact {
+        id: a.id.clone(),
+        release_id: a.release_id.clone(),
+        platform: a.platform.as_deref().and_then(|p| p.parse().ok()),
+        kind: a.kind.as_deref().and_then(|k| k.parse().ok()),
+        file_name: a.file_name.as_deref().and_then(|f| f.parse().ok()),
+        size: a.size.and_then(|s| u64::try_from(s).ok()),
+        sha256: a.sha256.as_deref().and_then(|s| s.parse().ok()),
+        arch: a.arch.as_deref().and_then(|s| s.parse().ok()),
+        install_mode: a.install_mode.as_deref().and_then(|m| m.parse().ok()),
+        testflight_url: a.testflight_url.clone(),
+        attached: a.attached,
+        inspection: inspection_of(a),
+        download_url: has_file.then(|| download_url(base, &a.id)),
+        install_url: installable(registry, a).then(|| install_url(base, &a.id)),
+    }
+}
+
+pub fn release_to_api(
+    registry: &Registry,
+    base: &str,
+    r: &ReleaseRow,
+    artifacts: &[ArtifactRow],
+) -> api::Release {
+    api::Release {
+        id: r.id.clone(),
+        app: r
+            .app
+            .parse()
+            .unwrap_or_else(|_| "invalid".parse().expect("literal slug")),
+        version: r
+            .version
+            .parse()
+            .unwrap_or_else(|_| "invalid".parse().expect("literal version")),
+        build: r
+            .build
+            .parse()
+            .unwrap_or_else(|_| "invalid".parse().expect("literal build")),
+        notes: r.notes.clone(),
+        source: r.source.as_deref().and_then(|s| serde_json::from_str(s).ok()),
+        status: parse_status(&r.status),
+        created_at: r.created_at.clone(),
+        published_at: r.published_at.clone(),
+        revoked_at: r.revoked_at.clone(),
+        revoke_reason: r.revoke_reason.clone(),
+        url: release_url(base, &r.app, &r.id),
+        artifacts: artifacts
+            .iter()
+            .map(|a| artifact_to_api(registry, base, a))
+            .collect(),
+    }
+}
+
+/// Reads a release with its artifacts, as the API shows it.
+pub fn load_release(
+    c: &rusqlite::Connection,
+    registry: &Registry,
+    base: &str,
+    id: &str,
+) -> AppResult<api::Release> {
+    let r = db::get_release(c, id)?
+        .ok_or_else(|| AppError::not_found(format!("release {id} not found")))?;
+    let arts = db::list_artifacts(c, id)?;
+    Ok(release_to_api(registry, base, &r, &arts))
+}
+
+/// The platform's target, or a 422 naming the linked ones.
+pub fn target_for(
+    registry: &Registry,
+    platform: &str,
+) -> AppResult<&'static dyn platform::Target> {
+    registry.get(platform).map_err(|e| AppError::invalid(e.to_string()))
+}
+
+pub fn parse_install(s: Option<&str>) -> Option<InstallMode> {
+    s.and_then(|m| m.parse().ok())
+}
+
+pub fn platform_id(s: &str) -> Option<PlatformId> {
+    s.parse().ok()
+}

@@ -1,0 +1,631 @@
+//! Releases and artifacts: create a draft (idempotent), attach blobs (inspection by the
+//! registry's target), publish (findings and identity rules), revoke, delete a draft.
+
+use std::collections::BTreeSet;
+use std::io::BufReader;
+
+use serde_json::json;
+
+use platform::api::{self, ArtifactSpec, PublishResult, ReleaseCreate};
+use platform::{DetectError, Finding, IdentityRules, Limits, SCHEMA_VERSION, Severity, Sha256};
+
+use super::{AppState, inspection_of, load_release, target_for};
+use crate::audit::{self, Event};
+use crate::auth::Principal;
+use crate::blobs::BlobStore;
+use crate::db::{self, ArtifactRow, ReleaseRow};
+use crate::error::{AppError, AppResult};
+use crate::util;
+
+const MAX_ARTIFACTS: usize = 100;
+const MAX_NOTES: usize = 64 * 1024;
+/// Icons larger than this are not kept.
+const MAX_ICON_BYTES: usize = 4 * 1024 * 1024;
+
+/// The idempotency key of a release's content: file digests and link URLs, as a set.
+fn fingerprint(specs: &[ArtifactSpec]) -> String {
+    let set: BTreeSet<String> = specs
+        .iter()
+        .map(|s| match (&s.sha256, &s.testflight_url) {
+            (Some(d), _) => format!("sha256:{d}"),
+            (None, Some(u)) => format!("link:{u}"),
+            (None, None) => String::new(),
+        })
+        .collect();
+    set.into_iter().collect::<Vec<_>>().join("\n")
+}
+
+/// Checks the artifact list and turns it into rows (ids filled later).
+fn plan_artifacts(
+    state: &AppState,
+    app_platforms: &[String],
+    specs: &[ArtifactSpec],
+) -> AppResult<Vec<ArtifactRow>> {
+    if specs.is_empty() {
+        return Err(AppError::invalid(
+            "artifacts: a release needs at least one artifact",
+        ));
+    }
+    if specs.len() > MAX_ARTIFACTS {
+        return Err(AppError::invalid(format!(
+            "artifacts: {} listed, at most {MAX_ARTIFACTS}",
+            specs.len()
+        )));
+    }
+    let mut seen = BTreeSet::new();
+    let mut rows = Vec::new();
+    for (i, s) in specs.iter().enumerate() {
+        let at = |m: &str| AppError::invalid(format!("artifacts[{i}]: {m}"));
+        if let Some(p) = &s.platform {
+            target_for(state.registry, p.as_str()).map_err(|e| at(&e.message))?;
+            if !app_platforms.is_empty() && !app_platforms.iter().any(|a| a == p.as_str()) {
+                return Err(at(&format!(
+                    "platform {p} is not one this app ships ({})",
+                    app_platforms.join(", ")
+                )));
+            }
+        }
+        let mut row = ArtifactRow {
+            position: i as i64,
+            platform: s.platform.as_ref().map(|p| p.to_string()),
+            arch: s.arch.as_ref().map(|a| a.to_string()),
+            spec_install: s.install.map(|m| m.as_str().to_owned()),
+            ..Default::default()
+        };
+        match (&s.sha256, &s.testflight_url) {
+            (Some(d), None) => {
+                let name = s
+                    .file_name
+                    .as_ref()
+                    .ok_or_else(|| at("file_name is required for a file artifact"))?;
+                if !seen.insert(format!("sha256:{d}")) {
+                    return Err(at(&format!("sha256 {d} is listed twice")));
+                }
+                if let Some(size) = s.size
+                    && size > state.cfg.max_upload_bytes
+                {
+                    return Err(at(&format!(
+                        "size {size} is over the server's upload limit of {}",
+                        state.cfg.max_upload_bytes
+                    )));
+                }
+                row.file_name = Some(name.to_string());
+                row.sha256 = Some(d.hex());
+                row.size = s.size.and_then(|v| i64::try_from(v).ok());
+            }
+            (None, Some(url)) => {
+                if s.file_name.is_some() || s.size.is_some() {
+                    return Err(at("a link artifact has no file_name or size"));
+                }
+                if !seen.insert(format!("link:{url}")) {
+                    return Err(at(&format!("link {url} is listed twice")));
+                }
+                let targets: Vec<&'static dyn platform::Target> = match &s.platform {
+                    Some(p) => vec![target_for(state.registry, p.as_str())?],
+                    None => state.registry.targets().to_vec(),
+                };
+                let inspection = targets
+                    .iter()
+                    .find_map(|t| t.link_artifact(url))
+                    .ok_or_else(|| {
+                        at("no linked platform takes link artifacts (testflight_url) here")
+                    })?
+                    .map_err(|m| at(&m))?;
+                row.platform = Some(inspection.platform.to_string());
+                row.kind = Some(inspection.kind.to_string());
+                row.testflight_url = Some(url.clone());
+                row.install_mode = Some(
+                    s.install
+                        .unwrap_or(platform::InstallMode::Testflight)
+                        .as_str()
+                        .to_owned(),
+                );
+                row.attached = true;
+                row.attached_at = Some(util::now());
+                row.inspection = Some(
+                    serde_json::to_string(&inspection).map_err(|e| AppError::internal("json", e))?,
+                );
+            }
+            (Some(_), Some(_)) => {
+                return Err(at("give either sha256 (a file) or testflight_url (a link), not both"));
+            }
+            (None, None) => {
+                return Err(at("needs sha256 and file_name (a file) or testflight_url (a link)"));
+            }
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+pub async fn create(
+    state: &AppState,
+    p: &Principal,
+    app: String,
+    body: ReleaseCreate,
+) -> AppResult<(bool, api::Release)> {
+    if body.notes.as_ref().is_some_and(|n| n.len() > MAX_NOTES) {
+        return Err(AppError::invalid(format!(
+            "notes: longer than {MAX_NOTES} bytes"
+        )));
+    }
+    let app_row = {
+        let app = app.clone();
+        state
+            .db
+            .read(move |c| {
+                db::get_app(c, &app)?
+                    .ok_or_else(|| AppError::not_found(format!("app {app} not found")))
+            })
+            .await?
+    };
+    let platforms: Vec<String> = serde_json::from_str(&app_row.platforms).unwrap_or_default();
+    let mut arts = plan_artifacts(state, &platforms, &body.artifacts)?;
+    let release = ReleaseRow {
+        id: util::new_id("rel"),
+        app: app.clone(),
+        version: body.version.to_string(),
+        build: body.build.to_string(),
+        notes: body.notes.clone(),
+        source: match &body.source {
+            Some(s) => Some(serde_json::to_string(s).map_err(|e| AppError::internal("json", e))?),
+            None => None,
+        },
+        status: "draft".into(),
+        fingerprint: fingerprint(&body.artifacts),
+        created_at: util::now(),
+        published_at: None,
+        revoked_at: None,
+        revoke_reason: None,
+    };
+    for a in &mut arts {
+        a.id = util::new_id("art");
+        a.release_id = release.id.clone();
+    }
+    let actor = p.actor();
+    let (created, id) = state
+        .db
+        .write(move |tx| {
+            // Read and insert inside one IMMEDIATE transaction: racing creates serialise here,
+            // and the unique index is the backstop.
+            if let Some(existing) =
+                db::get_release_by_key(tx, &release.app, &release.version, &release.build)?
+            {
+                return same_or_conflict(&existing, &release.fingerprint).map(|id| (false, id));
+            }
+            db::insert_release(tx, &release)?;
+            for a in &arts {
+                db::insert_artifact(tx, a)?;
+            }
+            audit::append(
+                tx,
+                Event {
+                    actor: &actor,
+                    action: "release.create",
+                    app: Some(&release.app),
+                    subject: Some(&release.id),
+                    details: json!({
+                        "version": release.version,
+                        "build": release.build,
+                        "artifacts": arts.iter().map(|a| json!({
+                            "id": a.id, "file_name": a.file_name, "sha256": a.sha256,
+                            "testflight_url": a.testflight_url,
+                        })).collect::<Vec<_>>(),
+                    }),
+                },
+            )?;
+            Ok((true, release.id.clone()))
+        })
+        .await?;
+    let st = state.clone();
+    let rel = state
+        .db
+        .read(move |c| load_release(c, st.registry, st.base(), &id))
+        .await?;
+    Ok((created, rel))
+}
+
+fn same_or_conflict(existing: &ReleaseRow, fingerprint: &str) -> AppResult<String> {
+    if existing.fingerprint == fingerprint {
+        Ok(existing.id.clone())
+    } else {
+        Err(AppError::conflict(format!(
+            "release {} {} ({}) of {} already exists with other artifacts; use a new build number",
+            existing.version, existing.build, existing.id, existing.app
+        )))
+    }
+}
+
+pub async fn get(state: &AppState, id: String) -> AppResult<api::Release> {
+    let st = state.clone();
+    state
+        .db
+        .read(move |c| load_release(c, st.registry, st.base(), &id))
+        .await
+}
+
+pub async fn list(state: &AppState, app: String) -> AppResult<Vec<api::Release>> {
+    let st = state.clone();
+    state
+        .db
+        .read(move |c| {
+            if db::get_app(c, &app)?.is_none() {
+                return Err(AppError::not_found(format!("app {app} not found")));
+            }
+            db::list_releases(c, &app, 500)?
+                .iter()
+                .map(|r| {
+                    let arts = db::list_artifacts(c, &r.id)?;
+                    Ok(super::release_to_api(st.registry, st.base(), r, &arts))
+                })
+                .collect()
+        })
+        .await
+}
+
+pub async fn get_artifact(state: &AppState, id: String) -> AppResult<(api::Artifact, String)> {
+    let st = state.clone();
+    state
+        .db
+        .read(move |c| {
+            let a = db::get_artifact(c, &id)?
+                .ok_or_else(|| AppError::not_found(format!("artifact {id} not found")))?;
+            let r = db::get_release(c, &a.release_id)?
+                .ok_or_else(|| AppError::not_found(format!("artifact {id} not found")))?;
+            Ok((super::artifact_to_api(st.registry, st.base(), &a), r.app))
+        })
+        .await
+}
+
+/// Reads an artifact with its release; checks the caller may touch the app.
+pub async fn artifact_and_release(
+    state: &AppState,
+    p: &Principal,
+    id: String,
+) -> AppResult<(ArtifactRow, ReleaseRow)> {
+    let (a, r) = state
+        .db
+        .read(move |c| {
+            let a = db::get_artifact(c, &id)?
+                .ok_or_else(|| AppError::not_found(format!("artifact {id} not found")))?;
+            let r = db::get_release(c, &a.release_id)?
+                .ok_or_else(|| AppError::not_found(format!("artifact {id} not found")))?;
+            Ok((a, r))
+        })
+        .await?;
+    p.require_app(&r.app)?;
+    Ok((a, r))
+}
+
+pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<api::Artifact> {
+    let (art, rel) = artifact_and_release(state, p, id.clone()).await?;
+    if art.attached {
+        return Ok(super::artifact_to_api(state.registry, state.base(), &art));
+    }
+    if rel.status != "draft" {
+        return Err(AppError::conflict(format!(
+            "release {} is {}; artifacts can be attached to drafts only",
+            rel.id, rel.status
+        )));
+    }
+    let digest: Sha256 = art
+        .sha256
+        .as_deref()
+        .and_then(|d| d.parse().ok())
+        .ok_or_else(|| AppError::invalid(format!("artifact {id} is a link; nothing to attach")))?;
+    let size = state
+        .blobs
+        .stat(&digest)
+        .map_err(|e| AppError::internal("stat blob", e))?
+        .ok_or_else(|| {
+            AppError::conflict(format!(
+                "the server does not have sha256 {digest} yet; upload it first (PUT /api/v1/blobs/sha256/{digest})"
+            ))
+        })?;
+    if let Some(declared) = art.size
+        && u64::try_from(declared).ok() != Some(size)
+    {
+        return Err(AppError::invalid(format!(
+            "artifact {id} declares {declared} bytes, the blob has {size}"
+        )));
+    }
+    let st = state.clone();
+    let file_name = art.file_name.clone().unwrap_or_else(|| "artifact".into());
+    let hint = art.platform.as_deref().and_then(super::platform_id);
+    let spec_install = super::parse_install(art.spec_install.as_deref());
+    let mut row = art.clone();
+    let row = tokio::task::spawn_blocking(move || -> AppResult<ArtifactRow> {
+        let file = st
+            .blobs
+            .open(&digest)
+            .map_err(|e| AppError::internal("open blob", e))?;
+        let mut reader = BufReader::with_capacity(64 * 1024, file);
+        let inspected = st
+            .registry
+            .inspect(&file_name, &mut reader, hint.as_ref(), Limits::default(), util::now_unix())
+            .map_err(|e| match e {
+                DetectError::Io { .. } => AppError::internal("inspect", e),
+                other => AppError::invalid(other.to_string()),
+            })?;
+        let mut inspection = inspected.inspection;
+        let target = target_for(st.registry, inspection.platform.as_str())?;
+        if !target
+            .kinds()
+            .iter()
+            .any(|k| k.kind == inspection.kind.as_str() && k.publishable)
+        {
+            return Err(AppError::invalid(format!(
+                "{file_name}: a {} {} cannot be attached to a release",
+                inspection.platform, inspection.kind
+            )));
+        }
+        inspection.sha256 = Some(digest.hex());
+        let mode = match spec_install {
+            Some(m) => {
+                let f = target.check_install_mode(&inspection, m);
+                inspection.findings.extend(f);
+                Some(m)
+            }
+            None => target.default_install_mode(&inspection),
+        };
+        if let Some(png) = inspected.icon_png.filter(|p| p.len() <= MAX_ICON_BYTES) {
+            let d = st
+                .blobs
+                .put_bytes(&png)
+                .map_err(|e| AppError::internal("store icon", e))?;
+            row.icon_sha256 = Some(d.hex());
+        }
+        row.platform = Some(inspection.platform.to_string());
+        row.kind = Some(inspection.kind.to_string());
+        row.install_mode = mode.map(|m| m.as_str().to_owned());
+        row.size = i64::try_from(size).ok();
+        row.attached_at = Some(util::now());
+        row.inspection =
+            Some(serde_json::to_string(&inspection).map_err(|e| AppError::internal("json", e))?);
+        Ok(row)
+    })
+    .await
+    .map_err(|e| AppError::internal("inspect task", e))??;
+
+    let app_row = {
+        let app = rel.app.clone();
+        state
+            .db
+            .read(move |c| {
+                db::get_app(c, &app)?
+                    .ok_or_else(|| AppError::not_found(format!("app {app} not found")))
+            })
+            .await?
+    };
+    let platforms: Vec<String> = serde_json::from_str(&app_row.platforms).unwrap_or_default();
+    if let Some(pl) = &row.platform
+        && !platforms.is_empty()
+        && !platforms.contains(pl)
+    {
+        return Err(AppError::invalid(format!(
+            "{}: a {pl} artifact, but app {} ships only {}",
+            row.file_name.as_deref().unwrap_or("artifact"),
+            app_row.slug,
+            platforms.join(", ")
+        )));
+    }
+    let actor = p.actor();
+    let app = rel.app.clone();
+    let saved = state
+        .db
+        .write(move |tx| {
+            if db::attach_artifact(tx, &row)? == 0 {
+                // Attached meanwhile by another request: answer with what is stored.
+                return db::get_artifact(tx, &row.id)?
+                    .ok_or_else(|| AppError::not_found(format!("artifact {} not found", row.id)));
+            }
+            audit::append(
+                tx,
+                Event {
+                    actor: &actor,
+                    action: "artifact.attach",
+                    app: Some(&app),
+                    subject: Some(&row.id),
+                    details: json!({
+                        "release_id": row.release_id, "sha256": row.sha256,
+                        "platform": row.platform, "kind": row.kind,
+                    }),
+                },
+            )?;
+            db::get_artifact(tx, &row.id)?
+                .ok_or_else(|| AppError::not_found(format!("artifact {} not found", row.id)))
+        })
+        .await?;
+    Ok(super::artifact_to_api(state.registry, state.base(), &saved))
+}
+
+/// Every finding a publish considers: each artifact's own plus the app's identity rules.
+fn publish_findings(
+    state: &AppState,
+    identity: &IdentityRules,
+    arts: &[ArtifactRow],
+) -> AppResult<Vec<Finding>> {
+    let mut findings = Vec::new();
+    for a in arts {
+        let Some(insp) = inspection_of(a) else {
+            continue;
+        };
+        findings.extend(insp.findings.iter().cloned());
+        if insp.parse == platform::Parse::Reject && !insp.findings.iter().any(|f| f.severity == Severity::Error) {
+            findings.push(Finding::error(
+                "artifact.rejected",
+                format!("{}: the file was rejected by its reader", insp.file),
+            ));
+        }
+        if let Some(rules) = identity.get(&insp.platform) {
+            let target = target_for(state.registry, insp.platform.as_str())?;
+            findings.extend(target.check_identity(&insp, rules));
+        }
+    }
+    Ok(findings)
+}
+
+pub async fn publish(state: &AppState, p: &Principal, id: String) -> AppResult<PublishResult> {
+    let (rel, arts, app) = {
+        let id = id.clone();
+        state
+            .db
+            .read(move |c| {
+                let r = db::get_release(c, &id)?
+                    .ok_or_else(|| AppError::not_found(format!("release {id} not found")))?;
+                let arts = db::list_artifacts(c, &id)?;
+                let app = db::get_app(c, &r.app)?
+                    .ok_or_else(|| AppError::not_found(format!("app {} not found", r.app)))?;
+                Ok((r, arts, app))
+            })
+            .await?
+    };
+    p.require_app(&rel.app)?;
+    let identity: IdentityRules = serde_json::from_str(&app.identity).unwrap_or_default();
+    let findings = publish_findings(state, &identity, &arts)?;
+    match rel.status.as_str() {
+        "published" => {
+            return Ok(PublishResult {
+                schema_version: SCHEMA_VERSION,
+                release: super::release_to_api(state.registry, state.base(), &rel, &arts),
+                findings,
+            });
+        }
+        "revoked" => {
+            return Err(AppError::conflict(format!(
+                "release {id} was revoked; it cannot be published again"
+            )));
+        }
+        _ => {}
+    }
+    let missing: Vec<String> = arts
+        .iter()
+        .filter(|a| !a.attached)
+        .map(|a| format!("{} ({})", a.file_name.as_deref().unwrap_or("link"), a.id))
+        .collect();
+    if !missing.is_empty() {
+        return Err(AppError::invalid(format!(
+            "release {id} has artifacts not attached yet: {}; upload and attach them first",
+            missing.join(", ")
+        )));
+    }
+    let errors: Vec<Finding> = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .cloned()
+        .collect();
+    if !errors.is_empty() {
+        return Err(AppError::invalid(format!(
+            "publish blocked by {} error finding(s); the release stays a draft. First: {}",
+            errors.len(),
+            errors[0].message
+        ))
+        .with_findings(errors));
+    }
+    let actor = p.actor();
+    let n_findings = findings.len();
+    let st = state.clone();
+    let release = state
+        .db
+        .write(move |tx| {
+            if db::set_release_published(tx, &id, &util::now())? == 1 {
+                audit::append(
+                    tx,
+                    Event {
+                        actor: &actor,
+                        action: "release.publish",
+                        app: Some(&rel.app),
+                        subject: Some(&id),
+                        details: json!({"version": rel.version, "build": rel.build, "findings": n_findings}),
+                    },
+                )?;
+            }
+            let now = db::get_release(tx, &id)?
+                .ok_or_else(|| AppError::not_found(format!("release {id} not found")))?;
+            if now.status == "revoked" {
+                return Err(AppError::conflict(format!("release {id} was revoked")));
+            }
+            load_release(tx, st.registry, st.base(), &id)
+        })
+        .await?;
+    Ok(PublishResult {
+        schema_version: SCHEMA_VERSION,
+        release,
+        findings,
+    })
+}
+
+pub async fn revoke(
+    state: &AppState,
+    p: &Principal,
+    id: String,
+    reason: String,
+) -> AppResult<api::Release> {
+    let reason = reason.trim().to_owned();
+    if reason.is_empty() || reason.len() > 2000 {
+        return Err(AppError::invalid("reason: 1 to 2000 characters"));
+    }
+    let actor = p.actor();
+    let principal = p.clone();
+    let st = state.clone();
+    state
+        .db
+        .write(move |tx| {
+            let r = db::get_release(tx, &id)?
+                .ok_or_else(|| AppError::not_found(format!("release {id} not found")))?;
+            principal.require_app(&r.app)?;
+            match r.status.as_str() {
+                "draft" => {
+                    return Err(AppError::conflict(format!(
+                        "release {id} is a draft; delete it instead of revoking"
+                    )));
+                }
+                "revoked" => return load_release(tx, st.registry, st.base(), &id),
+                _ => {}
+            }
+            db::set_release_revoked(tx, &id, &util::now(), &reason)?;
+            audit::append(
+                tx,
+                Event {
+                    actor: &actor,
+                    action: "release.revoke",
+                    app: Some(&r.app),
+                    subject: Some(&id),
+                    details: json!({"reason": reason, "version": r.version, "build": r.build}),
+                },
+            )?;
+            load_release(tx, st.registry, st.base(), &id)
+        })
+        .await
+}
+
+pub async fn delete_draft(state: &AppState, p: &Principal, id: String) -> AppResult<()> {
+    let actor = p.actor();
+    let principal = p.clone();
+    state
+        .db
+        .write(move |tx| {
+            let r = db::get_release(tx, &id)?
+                .ok_or_else(|| AppError::not_found(format!("release {id} not found")))?;
+            principal.require_app(&r.app)?;
+            if r.status != "draft" {
+                return Err(AppError::conflict(format!(
+                    "release {id} is {}; only drafts can be deleted (revoke a published release)",
+                    r.status
+                )));
+            }
+            db::delete_draft(tx, &id)?;
+            audit::append(
+                tx,
+                Event {
+                    actor: &actor,
+                    action: "release.delete",
+                    app: Some(&r.app),
+                    subject: Some(&id),
+                    details: json!({"version": r.version, "build": r.build}),
+                },
+            )?;
+            Ok(())
+        })
+        .await
+}

@@ -1,0 +1,135 @@
+//! Tokens: create (API and `distd token create`), list, revoke. Creation returns the secret
+//! once; only its hash is stored and the audit event names the token, never the secret.
+
+use serde_json::json;
+
+use platform::SCHEMA_VERSION;
+use platform::api::{Scope, TokenCreate, TokenCreated, TokenInfo};
+use rusqlite::Connection;
+
+use super::AppState;
+use crate::audit::{self, Event};
+use crate::auth::{self, Principal};
+use crate::db::{self, TokenRow};
+use crate::error::{AppError, AppResult};
+use crate::util;
+
+/// Validates a request and inserts the token, with its audit event, in the caller's
+/// transaction.
+pub fn create_in(c: &Connection, actor: &str, req: &TokenCreate) -> AppResult<TokenCreated> {
+    let name = req.name.trim();
+    if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
+        return Err(AppError::invalid("name: 1 to 100 characters without control characters"));
+    }
+    if req.scopes.is_empty() {
+        return Err(AppError::invalid(
+            "scopes: at least one of admin, publish, promote, read, download",
+        ));
+    }
+    let mut scopes = req.scopes.clone();
+    scopes.sort();
+    scopes.dedup();
+    let mut channels: Vec<String> = req.channels.iter().map(|c| c.to_string()).collect();
+    channels.sort();
+    channels.dedup();
+    let expires_at = match &req.expires_at {
+        Some(s) => {
+            let t = util::parse_time(s).ok_or_else(|| {
+                AppError::invalid(format!("expires_at: {s:?} is not an RFC 3339 time such as 2027-01-31T00:00:00Z"))
+            })?;
+            if t <= time::OffsetDateTime::now_utc() {
+                return Err(AppError::invalid(format!("expires_at: {s} is in the past")));
+            }
+            Some(util::format_time(t))
+        }
+        None => None,
+    };
+    let (secret, hash) = auth::generate_secret()?;
+    let row = TokenRow {
+        id: util::new_id("tok"),
+        name: name.to_owned(),
+        hash: hash.to_vec(),
+        scopes: serde_json::to_string(&scopes).map_err(|e| AppError::internal("json", e))?,
+        app: req.app.as_ref().map(|a| a.to_string()),
+        channels: serde_json::to_string(&channels).map_err(|e| AppError::internal("json", e))?,
+        created_at: util::now(),
+        expires_at,
+        revoked_at: None,
+        last_used_at: None,
+    };
+    db::insert_token(c, &row)?;
+    audit::append(
+        c,
+        Event {
+            actor,
+            action: "token.create",
+            app: row.app.as_deref(),
+            subject: Some(&row.id),
+            details: json!({
+                "name": row.name,
+                "scopes": scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+                "app": row.app, "channels": channels, "expires_at": row.expires_at,
+            }),
+        },
+    )?;
+    Ok(TokenCreated {
+        schema_version: SCHEMA_VERSION,
+        token: auth::to_info(&row),
+        secret,
+    })
+}
+
+pub async fn create(state: &AppState, p: &Principal, req: TokenCreate) -> AppResult<TokenCreated> {
+    let actor = p.actor();
+    state.db.write(move |tx| create_in(tx, &actor, &req)).await
+}
+
+pub async fn list(state: &AppState) -> AppResult<Vec<TokenInfo>> {
+    state
+        .db
+        .read(|c| Ok(db::list_tokens(c)?.iter().map(auth::to_info).collect()))
+        .await
+}
+
+pub async fn revoke(state: &AppState, p: &Principal, id: String) -> AppResult<TokenInfo> {
+    let actor = p.actor();
+    state
+        .db
+        .write(move |tx| {
+            let row = db::get_token(tx, &id)?
+                .ok_or_else(|| AppError::not_found(format!("token {id} not found")))?;
+            if db::revoke_token(tx, &id, &util::now())? == 1 {
+                audit::append(
+                    tx,
+                    Event {
+                        actor: &actor,
+                        action: "token.revoke",
+                        app: row.app.as_deref(),
+                        subject: Some(&id),
+                        details: json!({"name": row.name}),
+                    },
+                )?;
+            }
+            let row = db::get_token(tx, &id)?
+                .ok_or_else(|| AppError::not_found(format!("token {id} not found")))?;
+            Ok(auth::to_info(&row))
+        })
+        .await
+}
+
+/// Creates the first admin token when the database has none. Returns its secret.
+pub fn bootstrap_admin(c: &mut Connection) -> AppResult<Option<TokenCreated>> {
+    db::write_tx(c, |tx| {
+        if db::count_tokens(tx)? > 0 {
+            return Ok(None);
+        }
+        let req = TokenCreate {
+            name: "initial-admin".into(),
+            scopes: vec![Scope::Admin],
+            app: None,
+            channels: Vec::new(),
+            expires_at: None,
+        };
+        create_in(tx, "system", &req).map(Some)
+    })
+}
