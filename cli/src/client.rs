@@ -1,0 +1,646 @@
+//! The HTTP client of distd's API v1: bearer auth, error bodies decoded into [`ApiError`],
+//! retries with backoff, and resumable streaming blob uploads.
+//!
+//! Retries: a connection that could not be opened is retried for any call (nothing reached
+//! the server); a 5xx answer, a timeout or a connection lost mid-request is retried only for
+//! calls the caller marks idempotent.
+
+use std::path::Path;
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use indicatif::ProgressBar;
+use platform::Finding;
+use platform::Sha256;
+use platform::api::{
+    API_PREFIX, BlobInfo, ErrorBody, ErrorCode, SHA256_HEADER, UPLOAD_LENGTH, UPLOAD_OFFSET,
+};
+use reqwest::{Method, Response, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use crate::exit::{Exit, Failure};
+
+/// Largest error body read from the server; the rest is ignored.
+const MAX_ERROR_BODY: usize = 1024 * 1024;
+/// Largest JSON answer read from the server (a long release list, an audit page).
+const MAX_JSON_BODY: usize = 64 * 1024 * 1024;
+/// Upload attempts for one blob (first try plus resumes).
+const UPLOAD_ATTEMPTS: u32 = 6;
+
+/// A failed API call.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// The server answered with an error status.
+    #[error("{message}")]
+    Status {
+        status: u16,
+        code: Option<ErrorCode>,
+        message: String,
+        findings: Vec<Finding>,
+        /// The `Upload-Offset` header of the answer, when there is one.
+        upload_offset: Option<u64>,
+    },
+    /// No answer after retries.
+    #[error("{0}")]
+    Network(String),
+    /// An answer that is not what API v1 promises.
+    #[error("{0}")]
+    Protocol(String),
+    /// A local file could not be read.
+    #[error("{0}")]
+    Local(String),
+}
+
+impl ApiError {
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Status { code, .. } => *code,
+            _ => None,
+        }
+    }
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::Status {
+                status,
+                code,
+                message,
+                findings,
+                ..
+            } => Failure::from_server(status, code, message, findings),
+            ApiError::Network(m) => Failure::network(m),
+            ApiError::Protocol(m) => Failure::new(Exit::Server, "protocol", m),
+            ApiError::Local(m) => Failure::usage(m),
+        }
+    }
+}
+
+/// Whether a call may be repeated after a 5xx or a lost connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    Idempotent,
+    /// Only when the connection could not be opened (the request never left).
+    ConnectOnly,
+}
+
+/// What the server holds of a blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobState {
+    Present,
+    /// Absent; `offset` bytes of an interrupted upload are held (0 when none).
+    Missing {
+        offset: u64,
+    },
+}
+
+/// How an upload went.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UploadOutcome {
+    /// False when the blob turned out to be present already (another job uploaded it).
+    pub created: bool,
+    /// Offsets the upload resumed from after an interruption.
+    pub resumed_from: Vec<u64>,
+}
+
+pub struct Api {
+    http: reqwest::Client,
+    base: url::Url,
+    token: Option<String>,
+    /// Delays between attempts; its length is the number of retries.
+    backoff: Vec<Duration>,
+    /// Prints notes (resumes, retries) to stderr.
+    pub verbose_notes: bool,
+}
+
+impl Api {
+    pub fn new(server: Option<&str>, token: Option<&str>) -> Result<Self, Failure> {
+        let server = server.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+            Failure::usage("no server given: pass --server URL or set DIST_SERVER")
+        })?;
+        let base = url::Url::parse(server.trim())
+            .map_err(|e| Failure::usage(format!("--server {server:?} is not a URL: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") || base.host().is_none() {
+            return Err(Failure::usage(format!(
+                "--server {server:?} must be an http:// or https:// URL"
+            )));
+        }
+        if let Some(t) = token
+            && (t.is_empty() || t.chars().any(|c| c.is_control() || c == ' '))
+        {
+            return Err(Failure::usage(
+                "the token is empty or holds spaces or control characters",
+            ));
+        }
+        // Only the ring provider is compiled in; install it before the first client is built.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("dist/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(300))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| Failure::usage(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            base,
+            token: token.map(str::to_owned),
+            backoff: backoff_from_env(),
+            verbose_notes: true,
+        })
+    }
+
+    pub fn base(&self) -> &url::Url {
+        &self.base
+    }
+
+    /// `{base}/api/v1/{segments...}`, each segment percent-encoded.
+    pub fn api_url(&self, segments: &[&str]) -> url::Url {
+        let mut all = API_PREFIX.trim_matches('/').split('/').collect::<Vec<_>>();
+        all.extend_from_slice(segments);
+        self.url(&all)
+    }
+
+    /// `{base}/{segments...}` (routes outside the API prefix, such as `/d/...`).
+    pub fn url(&self, segments: &[&str]) -> url::Url {
+        let mut url = self.base.clone();
+        url.set_query(None);
+        url.set_fragment(None);
+        if let Ok(mut p) = url.path_segments_mut() {
+            p.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    fn note(&self, msg: &str) {
+        if self.verbose_notes {
+            eprintln!("{msg}");
+        }
+    }
+
+    fn builder(&self, method: Method, url: url::Url) -> reqwest::RequestBuilder {
+        let b = self.http.request(method, url);
+        match &self.token {
+            Some(t) => b.bearer_auth(t),
+            None => b,
+        }
+    }
+
+    /// Sends a request built by `build` (called once per attempt), retrying per `retry`.
+    /// Answers with a success status come back; error statuses become [`ApiError::Status`].
+    pub async fn send(
+        &self,
+        retry: Retry,
+        what: &str,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Response, ApiError> {
+        let mut attempt = 0usize;
+        loop {
+            let last = attempt >= self.backoff.len();
+            match build().send().await {
+                Ok(resp) if resp.status().is_server_error() && retry == Retry::Idempotent => {
+                    if last {
+                        return Err(error_from(resp).await);
+                    }
+                    self.note(&format!(
+                        "{what}: server answered {}; retrying",
+                        resp.status()
+                    ));
+                }
+                Ok(resp) if resp.status().is_success() => return Ok(resp),
+                Ok(resp) => return Err(error_from(resp).await),
+                Err(e) => {
+                    let retriable = e.is_connect()
+                        || (retry == Retry::Idempotent && (e.is_timeout() || e.is_request()));
+                    if last || !retriable {
+                        return Err(ApiError::Network(format!(
+                            "{what}: cannot reach {} after {} attempt(s): {}",
+                            self.base,
+                            attempt + 1,
+                            error_chain(&e)
+                        )));
+                    }
+                    self.note(&format!("{what}: {}; retrying", error_chain(&e)));
+                }
+            }
+            tokio::time::sleep(self.backoff[attempt]).await;
+            attempt += 1;
+        }
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<T, ApiError> {
+        self.get_query(segments, &[]).await
+    }
+
+    pub async fn get_query<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<T, ApiError> {
+        let url = self.api_url(segments);
+        let what = format!("GET {}", url.path());
+        let resp = self
+            .send(Retry::Idempotent, &what, || {
+                self.builder(Method::GET, url.clone()).query(query)
+            })
+            .await?;
+        read_json(resp, &what).await
+    }
+
+    /// POSTs a JSON body (or none); returns the status and the decoded answer.
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        body: Option<&B>,
+        retry: Retry,
+    ) -> Result<(StatusCode, T), ApiError> {
+        let url = self.api_url(segments);
+        let what = format!("POST {}", url.path());
+        let resp = self
+            .send(retry, &what, || {
+                let b = self.builder(Method::POST, url.clone());
+                match body {
+                    Some(body) => b.json(body),
+                    None => b,
+                }
+            })
+            .await?;
+        let status = resp.status();
+        Ok((status, read_json(resp, &what).await?))
+    }
+
+    pub async fn put_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        body: &B,
+    ) -> Result<T, ApiError> {
+        let url = self.api_url(segments);
+        let what = format!("PUT {}", url.path());
+        let resp = self
+            .send(Retry::Idempotent, &what, || {
+                self.builder(Method::PUT, url.clone()).json(body)
+            })
+            .await?;
+        read_json(resp, &what).await
+    }
+
+    pub async fn delete(&self, segments: &[&str]) -> Result<(), ApiError> {
+        let url = self.api_url(segments);
+        let what = format!("DELETE {}", url.path());
+        self.send(Retry::Idempotent, &what, || {
+            self.builder(Method::DELETE, url.clone())
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// A GET whose body the caller streams (downloads).
+    pub async fn get_raw(&self, url: url::Url) -> Result<Response, ApiError> {
+        let what = format!("GET {}", url.path());
+        self.send(Retry::Idempotent, &what, || {
+            self.builder(Method::GET, url.clone())
+        })
+        .await
+    }
+
+    /// `HEAD /blobs/sha256/{hex}`.
+    pub async fn blob_head(&self, sha: &Sha256) -> Result<BlobState, ApiError> {
+        let hex = sha.hex();
+        let url = self.api_url(&["blobs", "sha256", &hex]);
+        let what = format!("HEAD {}", url.path());
+        let resp = match self
+            .send(Retry::Idempotent, &what, || {
+                self.builder(Method::HEAD, url.clone())
+            })
+            .await
+        {
+            Ok(resp) => resp,
+            Err(ApiError::Status {
+                status: 404,
+                upload_offset,
+                ..
+            }) => {
+                return Ok(BlobState::Missing {
+                    offset: upload_offset.unwrap_or(0),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        match resp.status() {
+            StatusCode::OK => Ok(BlobState::Present),
+            s => Err(ApiError::Protocol(format!(
+                "{what}: unexpected status {s} (API v1 answers 200 or 404)"
+            ))),
+        }
+    }
+
+    /// Uploads `path` as blob `sha` of `size` bytes, starting at `offset` (what the server
+    /// already holds), with a streaming `PUT`. A lost connection or a 5xx is followed by a
+    /// `HEAD` for the server's offset and a resumed `PUT` of the rest.
+    pub async fn blob_put(
+        &self,
+        path: &Path,
+        sha: &Sha256,
+        size: u64,
+        mut offset: u64,
+        progress: &ProgressBar,
+    ) -> Result<UploadOutcome, ApiError> {
+        let hex = sha.hex();
+        let url = self.api_url(&["blobs", "sha256", &hex]);
+        let what = format!("PUT {}", url.path());
+        let mut outcome = UploadOutcome::default();
+        let mut failures = 0u32;
+        let mut last_error: String;
+        loop {
+            if offset > size {
+                offset = 0;
+            }
+            if offset > 0 {
+                outcome.resumed_from.push(offset);
+            }
+            progress.set_position(offset);
+            let body = file_body(path, offset, size, progress.clone()).await?;
+            let mut req = self
+                .builder(Method::PUT, url.clone())
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .header(reqwest::header::CONTENT_LENGTH, size - offset)
+                .header(UPLOAD_LENGTH, size);
+            if offset > 0 {
+                req = req.header(UPLOAD_OFFSET, offset);
+            }
+            let result = req.body(body).send().await;
+            let failure = match result {
+                Ok(resp) if resp.status().is_success() => {
+                    let status = resp.status();
+                    let info: Option<BlobInfo> = read_json(resp, &what).await.ok();
+                    outcome.created = info
+                        .map(|i| i.created)
+                        .unwrap_or(status == StatusCode::CREATED);
+                    progress.set_position(size);
+                    return Ok(outcome);
+                }
+                Ok(resp) => match error_from(resp).await {
+                    // The server holds another amount than we thought: continue from there.
+                    ApiError::Status {
+                        status: 409,
+                        upload_offset: Some(o),
+                        ..
+                    } if failures < UPLOAD_ATTEMPTS => {
+                        self.note(&format!(
+                            "{}: the server holds {o} bytes; continuing from there",
+                            file_label(path)
+                        ));
+                        failures += 1;
+                        offset = o;
+                        continue;
+                    }
+                    e @ ApiError::Status { status: 500.., .. } => e.to_string(),
+                    e => return Err(e),
+                },
+                Err(e) => error_chain(&e),
+            };
+            failures += 1;
+            last_error = failure;
+            if failures >= UPLOAD_ATTEMPTS {
+                break;
+            }
+            self.note(&format!(
+                "{}: upload interrupted ({last_error}); asking the server how much it holds",
+                file_label(path)
+            ));
+            let delay = self
+                .backoff
+                .get(failures as usize - 1)
+                .or(self.backoff.last())
+                .copied()
+                .unwrap_or(Duration::from_millis(200));
+            tokio::time::sleep(delay).await;
+            match self.blob_head(sha).await? {
+                BlobState::Present => {
+                    // Our last attempt did arrive in full; the answer was lost.
+                    outcome.created = true;
+                    progress.set_position(size);
+                    return Ok(outcome);
+                }
+                BlobState::Missing { offset: o } => {
+                    self.note(&format!(
+                        "{}: resuming at byte {o} of {size}",
+                        file_label(path)
+                    ));
+                    offset = o;
+                }
+            }
+        }
+        Err(ApiError::Network(format!(
+            "{what}: upload of {} failed {failures} times; last error: {last_error}",
+            file_label(path)
+        )))
+    }
+}
+
+fn file_label(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// The file from `offset`, at most `size - offset` bytes (a file that grew is not sent past
+/// its declared size; one that shrank ends short and the server refuses the size).
+async fn file_body(
+    path: &Path,
+    offset: u64,
+    size: u64,
+    progress: ProgressBar,
+) -> Result<reqwest::Body, ApiError> {
+    let local = |e: std::io::Error| ApiError::Local(format!("{}: {e}", path.display()));
+    let mut file = tokio::fs::File::open(path).await.map_err(local)?;
+    file.seek(std::io::SeekFrom::Start(offset))
+        .await
+        .map_err(local)?;
+    let reader = file.take(size - offset);
+    let stream = tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024)
+        .inspect_ok(move |chunk| progress.inc(chunk.len() as u64));
+    Ok(reqwest::Body::wrap_stream(stream))
+}
+
+/// `DIST_RETRY_DELAYS_MS=200,600,1800` overrides the retry schedule (tests use short ones).
+fn backoff_from_env() -> Vec<Duration> {
+    let default = vec![
+        Duration::from_millis(250),
+        Duration::from_millis(1000),
+        Duration::from_millis(3000),
+    ];
+    match std::env::var("DIST_RETRY_DELAYS_MS") {
+        Ok(v) if !v.trim().is_empty() => {
+            let parsed: Option<Vec<Duration>> = v
+                .split(',')
+                .map(|s| s.trim().parse::<u64>().ok().map(Duration::from_millis))
+                .collect();
+            match parsed {
+                Some(d) if d.len() <= 20 => d,
+                _ => default,
+            }
+        }
+        _ => default,
+    }
+}
+
+/// The error and its causes on one line: reqwest's top-level text alone hides the reason.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+async fn read_limited(mut resp: Response, limit: usize) -> Result<Vec<u8>, reqwest::Error> {
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        let room = limit.saturating_sub(out.len());
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if out.len() >= limit {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+async fn read_json<T: DeserializeOwned>(resp: Response, what: &str) -> Result<T, ApiError> {
+    let bytes = read_limited(resp, MAX_JSON_BODY).await.map_err(|e| {
+        ApiError::Network(format!("{what}: reading the answer: {}", error_chain(&e)))
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::Protocol(format!(
+            "{what}: the answer is not the JSON API v1 promises: {e}"
+        ))
+    })
+}
+
+fn header_u64(resp: &Response, name: &str) -> Option<u64> {
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The digest a download answer announces in `X-Dist-Sha256`.
+pub fn sha256_header(resp: &Response) -> Option<Result<Sha256, String>> {
+    let v = resp.headers().get(SHA256_HEADER)?;
+    Some(
+        v.to_str()
+            .map_err(|e| e.to_string())
+            .and_then(|s| s.trim().parse::<Sha256>().map_err(|e| e.to_string())),
+    )
+}
+
+/// Decodes an error answer: the API's `{"error":{...}}` body when there is one, else the
+/// status line and the start of whatever came back (a proxy's HTML page, say).
+async fn error_from(resp: Response) -> ApiError {
+    let status = resp.status();
+    let upload_offset = header_u64(&resp, UPLOAD_OFFSET);
+    let url_path = resp.url().path().to_owned();
+    let body = read_limited(resp, MAX_ERROR_BODY).await.unwrap_or_default();
+    match serde_json::from_slice::<ErrorBody>(&body) {
+        Ok(b) => ApiError::Status {
+            status: status.as_u16(),
+            code: Some(b.error.code),
+            message: b.error.message,
+            findings: b.error.findings,
+            upload_offset,
+        },
+        Err(_) => {
+            let text: String = String::from_utf8_lossy(&body)
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect();
+            let hint = match status.as_u16() {
+                401 => " (no token, or an unknown, expired or revoked one)",
+                403 => " (the token lacks the scope, app or channel)",
+                _ => "",
+            };
+            ApiError::Status {
+                status: status.as_u16(),
+                code: None,
+                message: if text.trim().is_empty() {
+                    format!("{url_path}: HTTP {status}{hint}")
+                } else {
+                    format!("{url_path}: HTTP {status}{hint}: {}", text.trim())
+                },
+                findings: Vec::new(),
+                upload_offset,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_keep_a_base_path_and_encode_segments() {
+        let api = Api::new(Some("https://x.example/dist/"), None).unwrap();
+        assert_eq!(
+            api.api_url(&["apps", "acme", "releases"]).as_str(),
+            "https://x.example/dist/api/v1/apps/acme/releases"
+        );
+        assert_eq!(
+            api.api_url(&["releases", "rel_1/../x"]).as_str(),
+            "https://x.example/dist/api/v1/releases/rel_1%2F..%2Fx"
+        );
+        let api = Api::new(Some("http://127.0.0.1:8080"), None).unwrap();
+        assert_eq!(
+            api.url(&["d", "acme", "beta", "android"]).as_str(),
+            "http://127.0.0.1:8080/d/acme/beta/android"
+        );
+    }
+
+    #[test]
+    fn bad_servers_and_tokens_are_usage_errors() {
+        assert_eq!(Api::new(None, None).err().unwrap().exit, Exit::Usage);
+        assert_eq!(
+            Api::new(Some("ftp://x"), None).err().unwrap().exit,
+            Exit::Usage
+        );
+        assert_eq!(
+            Api::new(Some("not a url"), None).err().unwrap().exit,
+            Exit::Usage
+        );
+        assert_eq!(
+            Api::new(Some("http://x"), Some("a b")).err().unwrap().exit,
+            Exit::Usage
+        );
+    }
+
+    #[test]
+    fn api_errors_map_to_failures() {
+        let f: Failure = ApiError::Status {
+            status: 409,
+            code: Some(ErrorCode::Conflict),
+            message: "exists".into(),
+            findings: vec![],
+            upload_offset: None,
+        }
+        .into();
+        assert_eq!((f.exit, f.code.as_str()), (Exit::Conflict, "conflict"));
+        let f: Failure = ApiError::Network("down".into()).into();
+        assert_eq!((f.exit, f.code.as_str()), (Exit::Server, "network"));
+    }
+}

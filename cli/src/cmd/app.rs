@@ -1,0 +1,194 @@
+//! `dist app create|list|show|set-identity`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use platform::api::{App, AppCreate, AppList};
+use platform::{AppSlug, IdentityRules, PlatformId, PlatformRules};
+
+use crate::Ctx;
+use crate::client::Retry;
+use crate::exit::Failure;
+use crate::ui::{self, table};
+
+#[derive(Subcommand)]
+pub enum AppCommand {
+    /// Create an app (admin)
+    #[command(
+        after_help = "Example:\n  dist app create acme --name \"Acme\" --platform ios --platform android"
+    )]
+    Create(CreateArgs),
+    /// List apps
+    #[command(after_help = "Example:\n  dist app list --json")]
+    List,
+    /// Show one app with its identity rules
+    #[command(after_help = "Example:\n  dist app show acme")]
+    Show { slug: AppSlug },
+    /// Replace one platform's identity rules, or all of them from a JSON file (admin)
+    #[command(after_help = "\
+The rules are allow-lists: every artifact of the platform must match to publish. Values are
+exact; an identity ending in `.*` matches any identity under that prefix. Flags replace the
+named platform's rules and keep the others; --rules-file replaces every platform's, in the
+API's JSON form ({\"android\":{\"identities\":[...],\"signer_sha256\":[...]}}).
+
+Examples:
+  dist app set-identity acme --platform android --identity com.acme.app --signer-sha256 4f1c...
+  dist app set-identity acme --platform ios --identity 'com.acme.*' --team-id ABCDE12345
+  dist app set-identity acme --rules-file identity.json")]
+    SetIdentity(SetIdentityArgs),
+}
+
+#[derive(Args)]
+pub struct CreateArgs {
+    pub slug: AppSlug,
+    /// Display name
+    #[arg(long)]
+    pub name: String,
+    /// Platforms the app ships (default: any linked platform)
+    #[arg(long = "platform", value_name = "PLATFORM")]
+    pub platforms: Vec<PlatformId>,
+}
+
+#[derive(Args)]
+pub struct SetIdentityArgs {
+    pub slug: AppSlug,
+    /// The platform whose rules the flags replace
+    #[arg(
+        long,
+        required_unless_present = "rules_file",
+        conflicts_with = "rules_file"
+    )]
+    pub platform: Option<PlatformId>,
+    /// Allowed identity (bundle id, package name); repeatable
+    #[arg(long = "identity", value_name = "ID")]
+    pub identities: Vec<String>,
+    /// Allowed Apple team id; repeatable
+    #[arg(long = "team-id", value_name = "TEAM")]
+    pub team_ids: Vec<String>,
+    /// Pinned signer certificate SHA-256 (hex); repeatable
+    #[arg(long = "signer-sha256", value_name = "HEX")]
+    pub signer_sha256: Vec<String>,
+    /// Allowed Windows publisher; repeatable
+    #[arg(long = "publisher", value_name = "NAME")]
+    pub publishers: Vec<String>,
+    /// Every platform's rules from a JSON file
+    #[arg(long, value_name = "FILE")]
+    pub rules_file: Option<PathBuf>,
+}
+
+pub async fn run(cmd: AppCommand, ctx: &Ctx) -> anyhow::Result<()> {
+    let api = ctx.api()?;
+    match cmd {
+        AppCommand::Create(a) => {
+            let body = AppCreate {
+                slug: a.slug,
+                name: a.name,
+                platforms: a.platforms,
+                identity: IdentityRules::new(),
+            };
+            let (_, app): (_, App) = api.post(&["apps"], Some(&body), Retry::ConnectOnly).await?;
+            ctx.ui.note(&format!("created app {}", app.slug));
+            show(ctx, &app)
+        }
+        AppCommand::List => {
+            let list: AppList = api.get(&["apps"]).await?;
+            if ctx.json() {
+                return ui::print_json(&list);
+            }
+            let mut rows = vec![
+                ["SLUG", "NAME", "PLATFORMS", "CREATED"]
+                    .map(str::to_owned)
+                    .to_vec(),
+            ];
+            for a in &list.apps {
+                rows.push(vec![
+                    a.slug.to_string(),
+                    a.name.clone(),
+                    platforms(&a.platforms),
+                    a.created_at.clone(),
+                ]);
+            }
+            print!("{}", table(&rows));
+            Ok(())
+        }
+        AppCommand::Show { slug } => {
+            let app: App = api.get(&["apps", slug.as_str()]).await?;
+            show(ctx, &app)
+        }
+        AppCommand::SetIdentity(a) => {
+            let rules = match (&a.rules_file, &a.platform) {
+                (Some(path), _) => {
+                    let bytes = std::fs::read(path).map_err(|e| {
+                        Failure::usage(format!("cannot read {}: {e}", path.display()))
+                    })?;
+                    serde_json::from_slice::<IdentityRules>(&bytes).map_err(|e| {
+                        Failure::usage(format!("{}: not identity rules: {e}", path.display()))
+                    })?
+                }
+                (None, Some(platform)) => {
+                    let mut current: App = api.get(&["apps", a.slug.as_str()]).await?;
+                    let r = PlatformRules {
+                        identities: a.identities,
+                        team_ids: a.team_ids,
+                        signer_sha256: a
+                            .signer_sha256
+                            .iter()
+                            .map(|s| s.to_ascii_lowercase().replace(':', ""))
+                            .collect(),
+                        publishers: a.publishers,
+                    };
+                    if r.is_empty() {
+                        current.identity.remove(platform);
+                    } else {
+                        current.identity.insert(platform.clone(), r);
+                    }
+                    current.identity
+                }
+                (None, None) => {
+                    return Err(Failure::usage("give --platform or --rules-file").into());
+                }
+            };
+            let app: App = api
+                .put_json(&["apps", a.slug.as_str(), "identity"], &rules)
+                .await?;
+            ctx.ui
+                .note(&format!("updated identity rules of {}", app.slug));
+            show(ctx, &app)
+        }
+    }
+}
+
+fn platforms(p: &[PlatformId]) -> String {
+    if p.is_empty() {
+        "any".into()
+    } else {
+        p.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(",")
+    }
+}
+
+fn show(ctx: &Ctx, app: &App) -> anyhow::Result<()> {
+    if ctx.json() {
+        return ui::print_json(app);
+    }
+    println!("slug:      {}", app.slug);
+    println!("name:      {}", app.name);
+    println!("platforms: {}", platforms(&app.platforms));
+    println!("created:   {}", app.created_at);
+    if app.identity.is_empty() {
+        println!("identity:  (no rules)");
+    }
+    for (platform, r) in &app.identity {
+        println!("identity {platform}:");
+        for (label, values) in [
+            ("identities", &r.identities),
+            ("team ids", &r.team_ids),
+            ("signers", &r.signer_sha256),
+            ("publishers", &r.publishers),
+        ] {
+            if !values.is_empty() {
+                println!("  {label}: {}", values.join(", "));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! `dist channel list|promote|rollback|history`.
+
+use clap::Subcommand;
+use platform::api::{ChannelHistory, ChannelList, ChannelMove, PromoteRequest};
+use platform::{AppSlug, ChannelName};
+
+use crate::Ctx;
+use crate::client::Retry;
+use crate::ui::{self, or_dash, table};
+
+#[derive(Subcommand)]
+pub enum ChannelCommand {
+    /// List an app's channels and where they point
+    #[command(after_help = "Example:\n  dist channel list --app acme")]
+    List {
+        #[arg(long)]
+        app: AppSlug,
+    },
+    /// Point a channel at a published release
+    #[command(after_help = "Example:\n  dist channel promote --app acme stable rel_01J...")]
+    Promote {
+        #[arg(long)]
+        app: AppSlug,
+        channel: ChannelName,
+        release_id: String,
+    },
+    /// Move a channel back to the release it pointed at before
+    #[command(after_help = "Example:\n  dist channel rollback --app acme stable")]
+    Rollback {
+        #[arg(long)]
+        app: AppSlug,
+        channel: ChannelName,
+    },
+    /// Show a channel's moves, newest first
+    #[command(after_help = "Example:\n  dist channel history --app acme stable --json")]
+    History {
+        #[arg(long)]
+        app: AppSlug,
+        channel: ChannelName,
+    },
+}
+
+pub async fn run(cmd: ChannelCommand, ctx: &Ctx) -> anyhow::Result<()> {
+    let api = ctx.api()?;
+    match cmd {
+        ChannelCommand::List { app } => {
+            let list: ChannelList = api.get(&["apps", app.as_str(), "channels"]).await?;
+            if ctx.json() {
+                return ui::print_json(&list);
+            }
+            let mut rows = vec![
+                ["CHANNEL", "RELEASE", "UPDATED"]
+                    .map(str::to_owned)
+                    .to_vec(),
+            ];
+            for c in &list.channels {
+                rows.push(vec![
+                    c.name.to_string(),
+                    or_dash(c.release_id.as_deref()),
+                    c.updated_at.clone(),
+                ]);
+            }
+            print!("{}", table(&rows));
+            Ok(())
+        }
+        ChannelCommand::Promote {
+            app,
+            channel,
+            release_id,
+        } => {
+            let (_, mv): (_, ChannelMove) = api
+                .post(
+                    &[
+                        "apps",
+                        app.as_str(),
+                        "channels",
+                        channel.as_str(),
+                        "promote",
+                    ],
+                    Some(&PromoteRequest { release_id }),
+                    Retry::ConnectOnly,
+                )
+                .await?;
+            moved(ctx, "promoted", &mv)
+        }
+        ChannelCommand::Rollback { app, channel } => {
+            let (_, mv): (_, ChannelMove) = api
+                .post::<(), _>(
+                    &[
+                        "apps",
+                        app.as_str(),
+                        "channels",
+                        channel.as_str(),
+                        "rollback",
+                    ],
+                    None,
+                    Retry::ConnectOnly,
+                )
+                .await?;
+            moved(ctx, "rolled back", &mv)
+        }
+        ChannelCommand::History { app, channel } => {
+            let h: ChannelHistory = api
+                .get(&[
+                    "apps",
+                    app.as_str(),
+                    "channels",
+                    channel.as_str(),
+                    "history",
+                ])
+                .await?;
+            if ctx.json() {
+                return ui::print_json(&h);
+            }
+            let mut rows = vec![
+                ["SEQ", "AT", "ACTION", "FROM", "TO", "ACTOR"]
+                    .map(str::to_owned)
+                    .to_vec(),
+            ];
+            for e in &h.history {
+                rows.push(vec![
+                    e.seq.to_string(),
+                    e.at.clone(),
+                    e.action.clone(),
+                    or_dash(e.from_release_id.as_deref()),
+                    or_dash(e.to_release_id.as_deref()),
+                    e.actor.clone(),
+                ]);
+            }
+            print!("{}", table(&rows));
+            Ok(())
+        }
+    }
+}
+
+fn moved(ctx: &Ctx, verb: &str, mv: &ChannelMove) -> anyhow::Result<()> {
+    for f in &mv.findings {
+        ctx.ui.warn(&format!("{} {}", f.code, f.message));
+    }
+    if ctx.json() {
+        return ui::print_json(mv);
+    }
+    println!(
+        "{verb} {}: {} -> {}",
+        mv.channel.name,
+        mv.previous_release_id.as_deref().unwrap_or("(none)"),
+        mv.channel.release_id.as_deref().unwrap_or("(none)")
+    );
+    Ok(())
+}

@@ -1,0 +1,145 @@
+//! `dist release list|show|revoke|delete-draft`.
+
+use clap::Subcommand;
+use platform::AppSlug;
+use platform::api::{Release, ReleaseList, RevokeRequest};
+
+use crate::Ctx;
+use crate::client::Retry;
+use crate::ui::{self, human_size, or_dash, table};
+
+#[derive(Subcommand)]
+pub enum ReleaseCommand {
+    /// List an app's releases
+    #[command(after_help = "Example:\n  dist release list --app acme --json")]
+    List {
+        #[arg(long)]
+        app: AppSlug,
+    },
+    /// Show a release with its artifacts
+    #[command(after_help = "Example:\n  dist release show rel_01J...")]
+    Show { id: String },
+    /// Revoke a published release (admin); it stays on record, downloads stop
+    #[command(
+        after_help = "Example:\n  dist release revoke rel_01J... --reason \"crash on start\""
+    )]
+    Revoke {
+        id: String,
+        /// Why, for the record
+        #[arg(long)]
+        reason: String,
+    },
+    /// Delete a draft release (published ones cannot be deleted)
+    #[command(after_help = "Example:\n  dist release delete-draft rel_01J...")]
+    DeleteDraft { id: String },
+}
+
+pub async fn run(cmd: ReleaseCommand, ctx: &Ctx) -> anyhow::Result<()> {
+    let api = ctx.api()?;
+    match cmd {
+        ReleaseCommand::List { app } => {
+            let list: ReleaseList = api.get(&["apps", app.as_str(), "releases"]).await?;
+            if ctx.json() {
+                return ui::print_json(&list);
+            }
+            let mut rows = vec![
+                ["ID", "VERSION", "BUILD", "STATUS", "ARTIFACTS", "CREATED"]
+                    .map(str::to_owned)
+                    .to_vec(),
+            ];
+            for r in &list.releases {
+                rows.push(vec![
+                    r.id.clone(),
+                    r.version.to_string(),
+                    r.build.to_string(),
+                    status(r),
+                    r.artifacts.len().to_string(),
+                    r.created_at.clone(),
+                ]);
+            }
+            print!("{}", table(&rows));
+            Ok(())
+        }
+        ReleaseCommand::Show { id } => {
+            let r: Release = api.get(&["releases", &id]).await?;
+            show(ctx, &r)
+        }
+        ReleaseCommand::Revoke { id, reason } => {
+            let (_, r): (_, Release) = api
+                .post(
+                    &["releases", &id, "revoke"],
+                    Some(&RevokeRequest { reason }),
+                    Retry::Idempotent,
+                )
+                .await?;
+            ctx.ui.note(&format!("revoked {}", r.id));
+            show(ctx, &r)
+        }
+        ReleaseCommand::DeleteDraft { id } => {
+            api.delete(&["releases", &id]).await?;
+            ctx.ui.note(&format!("deleted draft {id}"));
+            if ctx.json() {
+                ui::print_json(&serde_json::json!({
+                    "schema_version": platform::SCHEMA_VERSION,
+                    "deleted": id,
+                }))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn status(r: &Release) -> String {
+    format!("{:?}", r.status).to_lowercase()
+}
+
+fn show(ctx: &Ctx, r: &Release) -> anyhow::Result<()> {
+    if ctx.json() {
+        return ui::print_json(r);
+    }
+    println!("id:        {}", r.id);
+    println!("app:       {}", r.app);
+    println!("version:   {} ({})", r.version, r.build);
+    println!("status:    {}", status(r));
+    println!("created:   {}", r.created_at);
+    if let Some(p) = &r.published_at {
+        println!("published: {p}");
+    }
+    if let Some(v) = &r.revoked_at {
+        println!(
+            "revoked:   {v} ({})",
+            r.revoke_reason.as_deref().unwrap_or("no reason")
+        );
+    }
+    println!("url:       {}", r.url);
+    let mut rows = vec![
+        [
+            "ARTIFACT", "PLATFORM", "KIND", "FILE", "SIZE", "SHA256", "FINDINGS",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    ];
+    for a in &r.artifacts {
+        rows.push(vec![
+            a.id.clone(),
+            or_dash(a.platform.as_ref().map(|p| p.as_str())),
+            or_dash(a.kind.as_ref().map(|k| k.as_str())),
+            a.file_name
+                .as_ref()
+                .map(|f| f.to_string())
+                .or_else(|| a.testflight_url.clone())
+                .unwrap_or_else(|| "-".into()),
+            a.size.map(human_size).unwrap_or_else(|| "-".into()),
+            a.sha256
+                .map(|s| s.hex()[..16].to_owned())
+                .unwrap_or_else(|| "-".into()),
+            a.inspection
+                .as_ref()
+                .map(|i| i.findings.len().to_string())
+                .unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    println!();
+    print!("{}", table(&rows));
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! `dist token create|list|revoke|whoami`.
+
+use clap::{Args, Subcommand};
+use platform::api::{Scope, TokenCreate, TokenCreated, TokenInfo, TokenList, WhoAmI};
+use platform::{AppSlug, ChannelName};
+
+use crate::Ctx;
+use crate::client::Retry;
+use crate::ui::{self, or_dash, table};
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create a token (admin); the secret is shown once
+    #[command(after_help = "\
+Scopes: admin, publish, promote, read, download. --channel limits promote rights to the named
+channels; --app limits the token to one app.
+
+Example:
+  dist token create --name ci-acme --scope publish --scope promote --scope read \\
+      --app acme --channel nightly --channel beta")]
+    Create(CreateArgs),
+    /// List tokens (admin)
+    #[command(after_help = "Example:\n  dist token list --json")]
+    List,
+    /// Revoke a token (admin)
+    #[command(after_help = "Example:\n  dist token revoke tok_01J...")]
+    Revoke { id: String },
+    /// Show the token in use
+    #[command(after_help = "Example:\n  dist token whoami")]
+    Whoami,
+}
+
+#[derive(Args)]
+pub struct CreateArgs {
+    #[arg(long)]
+    pub name: String,
+    /// Repeatable
+    #[arg(long = "scope", required = true, value_name = "SCOPE")]
+    pub scopes: Vec<Scope>,
+    /// Limit the token to one app
+    #[arg(long)]
+    pub app: Option<AppSlug>,
+    /// Limit promote rights to this channel; repeatable
+    #[arg(long = "channel", value_name = "NAME")]
+    pub channels: Vec<ChannelName>,
+    /// Expiry, RFC 3339 (2027-01-01T00:00:00Z)
+    #[arg(long, value_name = "TIME")]
+    pub expires_at: Option<String>,
+}
+
+pub async fn run(cmd: TokenCommand, ctx: &Ctx) -> anyhow::Result<()> {
+    let api = ctx.api()?;
+    match cmd {
+        TokenCommand::Create(a) => {
+            let body = TokenCreate {
+                name: a.name,
+                scopes: a.scopes,
+                app: a.app,
+                channels: a.channels,
+                expires_at: a.expires_at,
+            };
+            let (_, t): (_, TokenCreated) = api
+                .post(&["tokens"], Some(&body), Retry::ConnectOnly)
+                .await?;
+            if ctx.json() {
+                return ui::print_json(&t);
+            }
+            ctx.ui.note(&format!(
+                "created {} ({}); the secret is shown once:",
+                t.token.id, t.token.name
+            ));
+            println!("{}", t.secret);
+            Ok(())
+        }
+        TokenCommand::List => {
+            let list: TokenList = api.get(&["tokens"]).await?;
+            if ctx.json() {
+                return ui::print_json(&list);
+            }
+            let mut rows = vec![
+                [
+                    "ID",
+                    "NAME",
+                    "SCOPES",
+                    "APP",
+                    "CHANNELS",
+                    "EXPIRES",
+                    "REVOKED",
+                    "LAST USED",
+                ]
+                .map(str::to_owned)
+                .to_vec(),
+            ];
+            for t in &list.tokens {
+                rows.push(row(t));
+            }
+            print!("{}", table(&rows));
+            Ok(())
+        }
+        TokenCommand::Revoke { id } => {
+            let (_, t): (_, TokenInfo) = api
+                .post::<(), _>(&["tokens", &id, "revoke"], None, Retry::Idempotent)
+                .await?;
+            ctx.ui.note(&format!("revoked {}", t.id));
+            if ctx.json() {
+                return ui::print_json(&t);
+            }
+            Ok(())
+        }
+        TokenCommand::Whoami => {
+            let w: WhoAmI = api.get(&["token"]).await?;
+            if ctx.json() {
+                return ui::print_json(&w);
+            }
+            let t = &w.token;
+            println!("id:       {}", t.id);
+            println!("name:     {}", t.name);
+            println!("scopes:   {}", scopes(&t.scopes));
+            println!("app:      {}", or_dash(t.app.as_ref().map(|a| a.as_str())));
+            println!("channels: {}", channels(&t.channels));
+            println!("expires:  {}", or_dash(t.expires_at.as_deref()));
+            Ok(())
+        }
+    }
+}
+
+fn scopes(s: &[Scope]) -> String {
+    s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
+}
+
+fn channels(c: &[ChannelName]) -> String {
+    if c.is_empty() {
+        "any".into()
+    } else {
+        c.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",")
+    }
+}
+
+fn row(t: &TokenInfo) -> Vec<String> {
+    vec![
+        t.id.clone(),
+        t.name.clone(),
+        scopes(&t.scopes),
+        or_dash(t.app.as_ref().map(|a| a.as_str())),
+        channels(&t.channels),
+        or_dash(t.expires_at.as_deref()),
+        or_dash(t.revoked_at.as_deref()),
+        or_dash(t.last_used_at.as_deref()),
+    ]
+}
