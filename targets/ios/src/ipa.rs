@@ -201,24 +201,21 @@ pub fn inspect<R: Read + Seek>(input: R, ctx: &InspectContext) -> Inspected {
 
     // Provisioning profile.
     let profile_name = format!("{app_dir}embedded.mobileprovision");
-    let prof: Option<ProfileRead> = match read_member(
-        &mut zip,
-        &profile_name,
-        limits.max_structure_bytes,
-    ) {
-        Ok(Member::Data(d)) => Some(profile::read(&d, ctx.now_unix)),
-        Ok(Member::Missing) => {
-            i.findings.push(Finding::error(
+    let prof: Option<ProfileRead> =
+        match read_member(&mut zip, &profile_name, limits.max_structure_bytes) {
+            Ok(Member::Data(d)) => Some(profile::read(&d, ctx.now_unix)),
+            Ok(Member::Missing) => {
+                i.findings.push(Finding::error(
                 "ios.profile.missing",
                 "no embedded.mobileprovision: the app cannot be installed outside the App Store",
             ));
-            None
-        }
-        Err(e) => {
-            i.findings.push(Finding::error("ios.profile.malformed", e));
-            None
-        }
-    };
+                None
+            }
+            Err(e) => {
+                i.findings.push(Finding::error("ios.profile.malformed", e));
+                None
+            }
+        };
     if let Some(p) = &prof {
         i.profile = p.profile.clone();
         for (code, msg) in &p.rejects {
@@ -226,16 +223,6 @@ pub fn inspect<R: Read + Seek>(input: R, ctx: &InspectContext) -> Inspected {
             i.findings.push(Finding::error(code.clone(), msg.clone()));
         }
         i.findings.extend(p.findings.iter().cloned());
-        if p.signature.state != platform::SignatureState::Signed {
-            i.findings.push(Finding::error(
-                "ios.profile.signature",
-                format!(
-                    "the embedded profile's signature is {:?}",
-                    p.signature.state
-                )
-                .to_lowercase(),
-            ));
-        }
         details.insert("profile".into(), p.details.clone());
         details.insert("profile_signature".into(), json!(p.signature));
     }
