@@ -795,15 +795,15 @@ fn summary(ui: &Ui, doc: &PublishDoc) {
     ));
     for a in &doc.artifacts {
         ui.note(&format!(
-            "  {:<8} {:<4} {:<32} {:>10}  {}",
+            "  {:<8} {:<10} {:<32} {:>10}  {}",
             a.platform.as_ref().map(|p| p.as_str()).unwrap_or("-"),
             a.kind.as_ref().map(|k| k.as_str()).unwrap_or("-"),
             a.file_name.as_ref().map(|f| f.as_str()).unwrap_or("(link)"),
             a.size.map(human_size).unwrap_or_default(),
-            if a.uploaded {
-                "uploaded"
-            } else {
-                "already on the server"
+            match (a.uploaded, &a.file_name) {
+                (_, None) => "link",
+                (true, _) => "uploaded",
+                (false, _) => "already on the server",
             }
         ));
     }
