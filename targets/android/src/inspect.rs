@@ -346,6 +346,9 @@ struct SigState {
     signers: Vec<Certificate>,
     failed: bool,
     unsupported: bool,
+    /// Most signers any one scheme has (a v3 rotation adds a signer across schemes, not
+    /// within one).
+    max_per_scheme: usize,
     problems: Vec<String>,
 }
 
@@ -385,14 +388,14 @@ impl SigState {
                 ),
             ));
         }
-        if self.signers.len() > 1 {
+        if self.max_per_scheme > 1 {
             let names: Vec<&str> = self.signers.iter().map(|c| c.subject.as_str()).collect();
             ins.findings.push(Finding::warning(
                 "android.signature.multiple_signers",
                 format!(
                     "{}: signed by {} signers ({}); every future update must carry the same set",
                     ins.file,
-                    self.signers.len(),
+                    self.max_per_scheme,
                     names.join("; ")
                 ),
             ));
@@ -410,6 +413,7 @@ impl SigState {
     fn jar(&mut self, r: &mut dyn ReadSeek, index: &ZipIndex, limits: &Limits) -> Result<Vec<u32>, Error> {
         match jar::verify(r, index, limits) {
             Ok(res) => {
+                self.max_per_scheme = self.max_per_scheme.max(res.signers.len());
                 for c in &res.signers {
                     push_unique(&mut self.signers, c);
                 }
@@ -488,6 +492,7 @@ fn apk_signatures(
             sigblock::ContentDigests::default()
         };
         for (id, signers) in &parsed {
+            st.max_per_scheme = st.max_per_scheme.max(signers.len());
             for s in signers {
                 let res = sigblock::verify_signer(s, &digests);
                 match res.signature {

@@ -250,12 +250,14 @@ pub fn parse_signers(value: &[u8], v3: bool) -> Result<Vec<BlockSigner>, Error> 
 
 /// Parses a proof-of-rotation record and checks that each node is signed by the one before.
 fn parse_lineage(value: &[u8]) -> Result<(Vec<LineageNode>, bool), Error> {
+    // u32 version, then length-prefixed nodes: lp(signed data: lp(cert), u32 alg the
+    // previous node signed it with), u32 flags, u32 alg this node signs the next one with,
+    // lp(signature by the previous node).
     let (_version, rest) = u32_at(value)?;
-    let (nodes_seq, _) = lp(rest)?;
     let mut nodes = Vec::new();
     let mut ok = true;
     let mut prev: Option<(Certificate, u32)> = None;
-    for node in lp_items(nodes_seq)? {
+    for node in lp_items(rest)? {
         let (signed, rest) = lp(node)?;
         let (flags, rest) = u32_at(rest)?;
         let (sig_alg, rest) = u32_at(rest)?;
@@ -263,17 +265,18 @@ fn parse_lineage(value: &[u8]) -> Result<(Vec<LineageNode>, bool), Error> {
         let (cert_der, srest) = lp(signed)?;
         let (signed_alg, _) = u32_at(srest)?;
         let cert = der::parse_certificate(cert_der)?;
-        if let Some((p, expected_alg)) = &prev {
-            // The previous node names the algorithm this node's signature uses.
-            let verdict = match alg(sig_alg) {
-                Some(a) if sig_alg == *expected_alg => {
+        if let Some((p, prev_alg)) = &prev {
+            // Each node is signed by the previous node's key, with the algorithm the
+            // previous node declared and this node's signed data repeats.
+            let verdict = match alg(signed_alg) {
+                Some(a) if signed_alg == *prev_alg => {
                     der::verify(&p.spki, a.kind, a.hash, signed, sig)
                 }
                 _ => Verdict::Invalid,
             };
             ok &= verdict == Verdict::Valid;
         }
-        prev = Some((cert.clone(), signed_alg));
+        prev = Some((cert.clone(), sig_alg));
         nodes.push(LineageNode {
             certificate: cert,
             flags,
