@@ -86,6 +86,8 @@ pub struct LocalBlobStore {
     uploads: PathBuf,
     /// One lock per digest with a resumable upload in progress.
     slots: Mutex<HashMap<Sha256, Arc<tokio::sync::Mutex<()>>>>,
+    /// Serialises the exists-check and rename of `commit`, so one upload reports `Created`.
+    commit_lock: Mutex<()>,
 }
 
 impl LocalBlobStore {
@@ -109,6 +111,7 @@ impl LocalBlobStore {
             blobs,
             uploads,
             slots: Mutex::new(HashMap::new()),
+            commit_lock: Mutex::new(()),
         })
     }
 
@@ -144,6 +147,7 @@ impl LocalBlobStore {
         let dir = dest.parent().unwrap_or(&self.blobs).to_path_buf();
         let new_dir = !dir.exists();
         std::fs::create_dir_all(&dir)?;
+        let _guard = self.commit_lock.lock().unwrap_or_else(|p| p.into_inner());
         if dest.exists() {
             std::fs::remove_file(tmp)?;
             return Ok(PutOutcome::Present(size));

@@ -23,7 +23,7 @@ use crate::services::{AppState, tokens};
     name = "distd",
     version,
     about = "dist release server: HTTP API, content-addressed artifact store, tokens, audit log",
-    after_help = "Example:\n  mkdir -p data && distd serve --data ./data --listen 127.0.0.1:8080\n\nEnvironment: DIST_DATA, DIST_LISTEN, DIST_PUBLIC_URL, DIST_MAX_UPLOAD_BYTES, DIST_LOG\n(flags > environment > DATA/config.toml > defaults)."
+    after_help = "Example:\n  distd serve --data ./data --listen 127.0.0.1:8080\n\nEnvironment: DIST_DATA, DIST_LISTEN, DIST_PUBLIC_URL, DIST_MAX_UPLOAD_BYTES, DIST_LOG\n(flags > environment > DATA/config.toml > defaults)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -233,6 +233,7 @@ fn init_logging(filter: &str) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 

@@ -79,15 +79,35 @@ pub fn data_dir(flag: Option<PathBuf>) -> (PathBuf, &'static str) {
     }
 }
 
-/// Refuses a data folder that is missing, not a folder or not writable, saying how to fix it.
+/// Refuses a data folder that is missing (and cannot be made: its parent does not exist),
+/// not a folder or not writable, saying how to fix it. A missing folder whose parent exists
+/// is created, so that a first `distd serve` on the default `./data` just works.
 pub fn check_data_dir(dir: &Path) -> anyhow::Result<()> {
     let meta = match std::fs::metadata(dir) {
         Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
-            "data folder {} does not exist; create it (`mkdir -p {}`) or point --data / {ENV_DATA} at an existing folder",
-            dir.display(),
-            dir.display()
-        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let parent = match dir.parent() {
+                Some(p) if p.as_os_str().is_empty() => Path::new("."),
+                Some(p) => p,
+                None => Path::new("."),
+            };
+            if !parent.is_dir() {
+                bail!(
+                    "data folder {} does not exist and neither does {}; create it (`mkdir -p {}`) or point --data / {ENV_DATA} at an existing folder",
+                    dir.display(),
+                    parent.display(),
+                    dir.display()
+                );
+            }
+            std::fs::create_dir(dir).with_context(|| {
+                format!(
+                    "data folder {} does not exist and cannot be created here; create it (`mkdir -p {}`) with the right owner, or point --data / {ENV_DATA} elsewhere",
+                    dir.display(),
+                    dir.display()
+                )
+            })?;
+            std::fs::metadata(dir)?
+        }
         Err(e) => {
             return Err(e).with_context(|| format!("cannot read data folder {}", dir.display()));
         }

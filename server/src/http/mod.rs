@@ -45,7 +45,7 @@ pub fn app(state: AppState) -> Router {
                     |res: &Response, latency: std::time::Duration, _span: &tracing::Span| {
                         tracing::info!(
                             status = res.status().as_u16(),
-                            ms = latency.as_secs_f64() * 1000.0,
+                            ms = latency.as_micros() as f64 / 1000.0,
                             "request"
                         );
                     },

@@ -1,0 +1,812 @@
+//! Drives the real `distd` over HTTP: the release cycle, bad input, the token scope matrix,
+//! resumable and concurrent uploads, racing creates, and the audit chain against tampering.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use common::{Rng, Server, corpus, release_body, sha256_hex, tiny_zip};
+
+const APK1: &str = "android/apksig-golden-aligned-v1v2v3-out.apk";
+const APK2: &str = "android/apksig-golden-aligned-v1-out.apk";
+const APK_OTHER_KEY: &str = "android/apksig-v3-only-with-ecdsa-sha256-p256.apk";
+
+fn err_code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
+
+fn err_msg(v: &Value) -> &str {
+    v["error"]["message"].as_str().unwrap_or("")
+}
+
+/// Uploads, creates, attaches and publishes; returns (release id, artifact id).
+async fn publish(s: &Server, app: &str, build: &str, name: &str, bytes: &[u8]) -> (String, String) {
+    let (st, _) = s.put_blob(&s.admin, bytes.to_vec()).await;
+    assert!(st == StatusCode::CREATED || st == StatusCode::OK, "{st}");
+    let (st, v) = s
+        .post(&format!("/apps/{app}/releases"), &s.admin, release_body("1.0", build, &[(name, bytes)]))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let rid = v["release"]["id"].as_str().unwrap().to_owned();
+    let aid = v["release"]["artifacts"][0]["id"].as_str().unwrap().to_owned();
+    let (st, v) = s.post_empty(&format!("/artifacts/{aid}/attach"), &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["attached"], true);
+    assert_eq!(v["inspection"]["sha256"], sha256_hex(bytes));
+    let (st, v) = s.post_empty(&format!("/releases/{rid}/publish"), &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["release"]["status"], "published");
+    (rid, aid)
+}
+
+async fn download(s: &Server, path: &str, token: &str, range: Option<&str>) -> reqwest::Response {
+    let mut rb = s.client.get(s.url(path)).bearer_auth(token);
+    if let Some(r) = range {
+        rb = rb.header("range", r);
+    }
+    rb.send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_promote_rollback_revoke_download_cycle() {
+    let (Some(apk1), Some(apk2), Some(apk3)) = (corpus(APK1), corpus(APK2), corpus(APK_OTHER_KEY)) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = Server::start(&data).await;
+    s.create_app("acme").await;
+
+    let (r1, a1) = publish(&s, "acme", "1", "tiny app.apk", &apk1).await;
+    // Release URLs are absolute.
+    let (_, rel) = s.get(&format!("/releases/{r1}"), &s.admin).await;
+    assert_eq!(rel["url"], format!("{}/apps/acme/releases/{r1}", s.base));
+    assert_eq!(rel["artifacts"][0]["download_url"], format!("{}/api/v1/artifacts/{a1}/download", s.base));
+    assert_eq!(rel["artifacts"][0]["install_url"], format!("{}/i/{a1}", s.base));
+    assert_eq!(rel["artifacts"][0]["platform"], "android");
+    assert_eq!(rel["artifacts"][0]["kind"], "apk");
+
+    // Idempotent create; other digests conflict.
+    let (st, v) = s.post("/apps/acme/releases", &s.admin, release_body("1.0", "1", &[("tiny app.apk", &apk1)])).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["created"], false);
+    assert_eq!(v["release"]["id"], r1.as_str());
+    let (st, v) = s.post("/apps/acme/releases", &s.admin, release_body("1.0", "1", &[("x.apk", &apk2)])).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    // Publishing again is fine.
+    let (st, _) = s.post_empty(&format!("/releases/{r1}/publish"), &s.admin).await;
+    assert_eq!(st, StatusCode::OK);
+
+    // Promote and download through the stable channel URL.
+    let (st, v) = s.post("/apps/acme/channels/beta/promote", &s.admin, json!({"release_id": r1})).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["previous_release_id"], Value::Null);
+    let res = download(&s, "/d/acme/beta/android", &s.admin, None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["x-dist-sha256"], sha256_hex(&apk1).as_str());
+    assert_eq!(
+        res.headers()["content-disposition"],
+        "attachment; filename=\"tiny app.apk\"; filename*=UTF-8''tiny%20app.apk"
+    );
+    assert_eq!(res.bytes().await.unwrap().as_ref(), apk1.as_slice());
+    // Range: a slice, the tail, and past the end.
+    let res = download(&s, &format!("/api/v1/artifacts/{a1}/download"), &s.admin, Some("bytes=10-109")).await;
+    assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(res.headers()["content-range"], format!("bytes 10-109/{}", apk1.len()).as_str());
+    assert_eq!(res.bytes().await.unwrap().as_ref(), &apk1[10..110]);
+    let res = download(&s, &format!("/api/v1/artifacts/{a1}/download"), &s.admin, Some("bytes=-16")).await;
+    assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(res.bytes().await.unwrap().as_ref(), &apk1[apk1.len() - 16..]);
+    let res = download(&s, &format!("/api/v1/artifacts/{a1}/download"), &s.admin, Some("bytes=99999999-")).await;
+    assert_eq!(res.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(res.headers()["content-range"], format!("bytes */{}", apk1.len()).as_str());
+    // Devices follow links without headers: ?token= works, nothing without it.
+    let res = s.client.get(format!("{}/d/acme/beta/android?token={}", s.base, s.admin)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = s.client.get(format!("{}/d/acme/beta/android", s.base)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let (st, _) = s.get("/d/acme/beta/ios", &s.admin).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, v) = s.get("/d/acme/nightly/android", &s.admin).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert!(err_msg(&v).contains("nightly"), "{v}");
+    // Install page: plain HTML, escaped.
+    let res = s.client.get(format!("{}/i/{a1}?token={}", s.base, s.admin)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("<h1>ACME 1.0 (1)</h1>"), "{html}");
+    assert!(!html.contains("<script"));
+
+    // Same key: continuity holds.
+    let (r2, _) = publish(&s, "acme", "2", "tiny-v2.apk", &apk2).await;
+    let (st, v) = s.post("/apps/acme/channels/beta/promote", &s.admin, json!({"release_id": r2})).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["previous_release_id"], r1.as_str());
+    let res = download(&s, "/d/acme/beta/android", &s.admin, None).await;
+    assert_eq!(res.bytes().await.unwrap().as_ref(), apk2.as_slice());
+
+    // Another signing key for the same package: Android refuses the update, so does promote.
+    let (r3, _) = publish(&s, "acme", "3", "other-key.apk", &apk3).await;
+    let (st, v) = s.post("/apps/acme/channels/beta/promote", &s.admin, json!({"release_id": r3})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(!v["error"]["findings"].as_array().unwrap().is_empty(), "{v}");
+    let (_, ch) = s.get("/apps/acme/channels/beta", &s.admin).await;
+    assert_eq!(ch["release_id"], r2.as_str());
+
+    // Rollback walks back one move at a time, then refuses.
+    let (st, v) = s.post_empty("/apps/acme/channels/beta/rollback", &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["channel"]["release_id"], r1.as_str());
+    let (st, v) = s.post_empty("/apps/acme/channels/beta/rollback", &s.admin).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    let (_, h) = s.get("/apps/acme/channels/beta/history", &s.admin).await;
+    let actions: Vec<&str> = h["history"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["promote", "promote", "rollback"]);
+
+    // Revoke the channel's release: 410 saying to roll back; rollback restores downloads.
+    let (st, _) = s.post("/apps/acme/channels/beta/promote", &s.admin, json!({"release_id": r2})).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, v) = s.post(&format!("/releases/{r2}/revoke"), &s.admin, json!({"reason": "crashes on start"})).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "revoked");
+    assert_eq!(v["revoke_reason"], "crashes on start");
+    let (st, v) = s.get("/d/acme/beta/android", &s.admin).await;
+    assert_eq!(st, StatusCode::GONE, "{v}");
+    assert!(err_msg(&v).contains("roll"), "{v}");
+    let (st, v) = s.post_empty("/apps/acme/channels/beta/rollback", &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["channel"]["release_id"], r1.as_str());
+    let res = download(&s, "/d/acme/beta/android", &s.admin, None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // A revoked release cannot be promoted or published again; published cannot be deleted.
+    let (st, _) = s.post("/apps/acme/channels/beta/promote", &s.admin, json!({"release_id": r2})).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    let (st, _) = s.call(Method::DELETE, &format!("/releases/{r1}"), Some(&s.admin), None).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+
+    // Identity rules block a publish, listing the findings; the release stays a draft.
+    let (st, v) = s
+        .call(Method::PUT, "/apps/acme/identity", Some(&s.admin), Some(json!({"android": {"identities": ["com.acme.*"]}})))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, v) = s.post("/apps/acme/releases", &s.admin, release_body("1.0", "9", &[("a.apk", &apk1)])).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let r9 = v["release"]["id"].as_str().unwrap().to_owned();
+    let a9 = v["release"]["artifacts"][0]["id"].as_str().unwrap().to_owned();
+    let (st, _) = s.post_empty(&format!("/artifacts/{a9}/attach"), &s.admin).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, v) = s.post_empty(&format!("/releases/{r9}/publish"), &s.admin).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["findings"][0]["code"], "identity.mismatch", "{v}");
+    let (_, v) = s.get(&format!("/releases/{r9}"), &s.admin).await;
+    assert_eq!(v["status"], "draft");
+    // Drafts: revoke refuses, delete works.
+    let (st, _) = s.post(&format!("/releases/{r9}/revoke"), &s.admin, json!({"reason": "x"})).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    let (st, _) = s.call(Method::DELETE, &format!("/releases/{r9}"), Some(&s.admin), None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, _) = s.get(&format!("/releases/{r9}"), &s.admin).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // The audit log recorded it all and verifies.
+    let (_, a) = s.get("/audit?limit=1000", &s.admin).await;
+    let seen: Vec<&str> = a["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for want in [
+        "token.create", "app.create", "app.update", "blob.upload", "release.create", "artifact.attach",
+        "release.publish", "channel.promote", "channel.rollback", "release.revoke", "release.delete",
+    ] {
+        assert!(seen.contains(&want), "no {want} in {seen:?}");
+    }
+    let (_, a) = s.get("/audit?action=release.revoke", &s.admin).await;
+    assert_eq!(a["events"].as_array().unwrap().len(), 1);
+    let (st, v) = s.get("/audit/verify", &s.admin).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["ok"], true, "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unrecognised_file_is_refused_and_stays_unattached() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(&dir.path().join("data")).await;
+    s.create_app("acme").await;
+    let zip = tiny_zip();
+    let (st, v) = s.put_blob(&s.admin, zip.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(v["created"], true);
+    let (st, v) = s.put_blob(&s.admin, zip.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["created"], false);
+    let (st, v) = s.post("/apps/acme/releases", &s.admin, release_body("1.0", "1", &[("thing.apk", &zip)])).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let rid = v["release"]["id"].as_str().unwrap().to_owned();
+    let aid = v["release"]["artifacts"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(v["release"]["artifacts"][0]["install_url"], Value::Null);
+    let (st, v) = s.post_empty(&format!("/artifacts/{aid}/attach"), &s.admin).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(err_msg(&v).contains("supported kinds"), "{v}");
+    let (_, h) = s.call(Method::GET, "/healthz", None, None).await;
+    for p in h["platforms"].as_array().unwrap() {
+        assert!(err_msg(&v).contains(p.as_str().unwrap()), "{v} lists no {p}");
+    }
+    let (_, a) = s.get(&format!("/artifacts/{aid}"), &s.admin).await;
+    assert_eq!(a["attached"], false);
+    assert_eq!(a["inspection"], Value::Null);
+    let (st, v) = s.post_empty(&format!("/releases/{rid}/publish"), &s.admin).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(err_msg(&v).contains("not attached"), "{v}");
+    // A download of an unattached artifact is refused too.
+    let (st, _) = s.get(&format!("/api/v1/artifacts/{aid}/download"), &s.admin).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+}
+
+/// Sends raw bytes and closes the connection: a client that died mid-upload.
+fn raw_truncated_put(port: u16, path: &str, token: &str, headers: &str, body: &[u8]) {
+    let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        sock,
+        "PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n{headers}\r\n"
+    )
+    .unwrap();
+    sock.write_all(body).unwrap();
+    sock.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    drop(sock);
+}
+
+fn dir_files(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(dir_files(&p));
+            } else {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = Server::start(&data).await;
+    s.create_app("acme").await;
+    s.create_app("other").await;
+    let body = release_body("1.0", "1", &[("a.bin", b"abc")]);
+
+    // Missing, malformed, unknown tokens.
+    let (st, v) = s.call(Method::POST, "/apps/acme/releases", None, Some(body.clone())).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert!(err_msg(&v).contains("missing token"), "{v}");
+    let res = s.client.get(s.url("/apps")).header("authorization", "Basic Zm9vOmJhcg==").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let bogus = "dist_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let (st, v) = s.call(Method::POST, "/apps/acme/releases", Some(bogus), Some(body.clone())).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert_eq!(err_code(&v), "unauthorized");
+    let (st, _) = s.call(Method::GET, "/apps", Some("not-a-dist-token"), None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+
+    // Expired and revoked tokens.
+    let (st, v) = s.post("/tokens", &s.admin, json!({"name": "old", "scopes": ["read"], "expires_at": "2001-01-01T00:00:00Z"})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let soon = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
+    let soon = soon.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let short = s.token(json!({"name": "short", "scopes": ["publish"], "expires_at": soon})).await;
+    let (st, _) = s.get("/token", &short).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, v) = s.post("/tokens", &s.admin, json!({"name": "rev", "scopes": ["publish"]})).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let revoked = v["secret"].as_str().unwrap().to_owned();
+    let rev_id = v["token"]["id"].as_str().unwrap().to_owned();
+    let (st, v) = s.post_empty(&format!("/tokens/{rev_id}/revoke"), &s.admin).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(v["revoked_at"].is_string());
+    let (st, v) = s.post("/apps/acme/releases", &revoked, body.clone()).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert!(err_msg(&v).contains("revoked"), "{v}");
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    let (st, v) = s.post("/apps/acme/releases", &short, body.clone()).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert!(err_msg(&v).contains("expired"), "{v}");
+
+    // Wrong scope, app, channel.
+    let reader = s.token(json!({"name": "reader", "scopes": ["read"]})).await;
+    let (st, v) = s.post("/apps/acme/releases", &reader, body.clone()).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(err_msg(&v).contains("publish"), "{v}");
+    let other_only = s.token(json!({"name": "other-ci", "scopes": ["publish"], "app": "other"})).await;
+    let (st, v) = s.post("/apps/acme/releases", &other_only, body.clone()).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(err_msg(&v).contains("limited to app other"), "{v}");
+    let (_, v) = s.get("/apps", &other_only).await;
+    // A publish token cannot list apps; a read token limited to `other` sees only it.
+    assert_eq!(err_code(&v), "forbidden");
+    let other_reader = s.token(json!({"name": "other-r", "scopes": ["read"], "app": "other"})).await;
+    let (_, v) = s.get("/apps", &other_reader).await;
+    assert_eq!(v["apps"].as_array().unwrap().len(), 1);
+    let nightly = s.token(json!({"name": "nightly", "scopes": ["promote"], "channels": ["nightly"]})).await;
+    let (st, v) = s.post("/apps/acme/channels/stable/promote", &nightly, json!({"release_id": "rel_0000"})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(err_msg(&v).contains("nightly"), "{v}");
+    let (st, _) = s.post("/apps/acme/channels/nightly/promote", &nightly, json!({"release_id": "rel_0000"})).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // Malformed JSON, unknown fields, wrong content type, oversized bodies.
+    let post_raw = |path: &str, ct: &str, body: Vec<u8>| {
+        s.client.post(s.url(path)).bearer_auth(&s.admin).header("content-type", ct).body(body).send()
+    };
+    let res = post_raw("/apps", "application/json", b"{\"slug\": ".to_vec()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(err_code(&v), "bad_request");
+    let (st, v) = s.post("/apps", &s.admin, json!({"slug": "x", "name": "X", "evil": true})).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(err_msg(&v).contains("unknown field"), "{v}");
+    let mut with_extra = body.clone();
+    with_extra["artifacts"][0]["path"] = json!("/etc/passwd");
+    let (st, v) = s.post("/apps/acme/releases", &s.admin, with_extra).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    let res = post_raw("/apps", "text/plain", b"{}".to_vec()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let huge = format!("{{\"slug\":\"big\",\"name\":\"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    let res = post_raw("/apps", "application/json", huge.into_bytes()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(err_code(&v), "payload_too_large");
+
+    // Path traversal in names and ids.
+    let (st, v) = s.get("/apps/..%2F..%2Fetc", &s.admin).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    let (st, _) = s.get("/apps/acme/channels/..%2Fx", &s.admin).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, _) = s.get("/releases/..%2F..%2Fetc%2Fpasswd", &s.admin).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = s.get("/d/acme/..%2F..%2Fetc/android", &s.admin).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let mut traversal = body.clone();
+    traversal["artifacts"][0]["file_name"] = json!("../../etc/passwd");
+    let (st, v) = s.post("/apps/acme/releases", &s.admin, traversal).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(err_msg(&v).contains("file name"), "{v}");
+    let res = s.client.put(s.url("/blobs/sha256/..%2F..%2Fdistd.sqlite3")).bearer_auth(&s.admin).body("x").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
+    // Unknown ids.
+    for (m, p) in [
+        (Method::GET, "/releases/rel_0123456789abcdef0123"),
+        (Method::POST, "/releases/rel_0123456789abcdef0123/publish"),
+        (Method::POST, "/artifacts/art_0123456789abcdef0123/attach"),
+        (Method::GET, "/artifacts/art_0123456789abcdef0123/download"),
+        (Method::POST, "/tokens/tok_0123456789abcdef0123/revoke"),
+        (Method::GET, "/apps/nope"),
+        (Method::GET, "/apps/acme/channels/nope"),
+        (Method::POST, "/apps/nope/releases"),
+        (Method::GET, "/i/art_0123456789abcdef0123"),
+        (Method::GET, "/api/v1/no/such/route"),
+    ] {
+        let b = (m == Method::POST && p.ends_with("releases")).then(|| body.clone());
+        let (st, v) = s.call(m.clone(), p, Some(&s.admin), b).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{m} {p}: {v}");
+        assert_eq!(err_code(&v), "not_found", "{m} {p}: {v}");
+        assert!(!err_msg(&v).is_empty());
+    }
+    let (st, _) = s.post("/apps/acme/channels/beta/promote", &s.admin, json!({"release_id": "rel_0123456789abcdef0123"})).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // Digest and size mismatches, truncated uploads, oversized declared size: nothing stored.
+    let good = b"the real bytes".to_vec();
+    let wrong = sha256_hex(b"other bytes");
+    let res = s.client.put(s.url(&format!("/blobs/sha256/{wrong}"))).bearer_auth(&s.admin).body(good.clone()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(err_code(&v), "digest_mismatch", "{v}");
+    let res = s.client.head(s.url(&format!("/blobs/sha256/{wrong}"))).bearer_auth(&s.admin).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let hex = sha256_hex(&good);
+    let res = s
+        .client
+        .put(s.url(&format!("/blobs/sha256/{hex}")))
+        .bearer_auth(&s.admin)
+        .header("upload-length", "5")
+        .body(good.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(err_code(&res.json::<Value>().await.unwrap()), "size_mismatch");
+    let res = s
+        .client
+        .put(s.url(&format!("/blobs/sha256/{hex}")))
+        .bearer_auth(&s.admin)
+        .header("upload-length", "99999999999999")
+        .body(good.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    raw_truncated_put(s.port, &format!("/api/v1/blobs/sha256/{hex}"), &s.admin, "Content-Length: 1000\r\n", &good);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let res = s.client.head(s.url(&format!("/blobs/sha256/{hex}"))).bearer_auth(&s.admin).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.headers().get("upload-offset").is_none());
+    assert!(dir_files(&data.join("blobs")).is_empty(), "{:?}", dir_files(&data.join("blobs")));
+    assert!(dir_files(&data.join("uploads")).is_empty(), "{:?}", dir_files(&data.join("uploads")));
+
+    // Nothing half-written: no release exists, and refusals on write endpoints were audited
+    // without any secret in them.
+    let (_, v) = s.get("/apps/acme/releases", &s.admin).await;
+    assert_eq!(v["releases"].as_array().unwrap().len(), 0, "{v}");
+    let (_, v) = s.get("/audit?action=auth.denied&limit=1000", &s.admin).await;
+    let denied = v["events"].as_array().unwrap();
+    assert!(denied.len() >= 6, "{v}");
+    let text = v.to_string();
+    for secret in [bogus, revoked.as_str(), short.as_str(), reader.as_str(), s.admin.as_str()] {
+        assert!(!text.contains(secret), "a secret leaked into the audit log");
+    }
+    let log = std::fs::read_to_string(data.with_extension("log")).unwrap();
+    for secret in [bogus, revoked.as_str(), short.as_str(), reader.as_str()] {
+        assert!(!log.contains(secret), "a secret leaked into the log");
+    }
+    assert!(!log.contains("token="), "a query string reached the log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_scope_matrix() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(&dir.path().join("data")).await;
+    s.create_app("acme").await;
+    let scopes = ["admin", "publish", "promote", "read", "download"];
+    // (name, scope needed)
+    let endpoints = [
+        ("POST /tokens", "admin"),
+        ("POST /tokens/{id}/revoke", "admin"),
+        ("POST /apps", "admin"),
+        ("PUT /apps/{app}/identity", "admin"),
+        ("POST /apps/{app}/releases", "publish"),
+        ("POST /releases/{id}/publish", "publish"),
+        ("POST /releases/{id}/revoke", "admin"),
+        ("DELETE /releases/{id}", "publish"),
+        ("PUT /blobs/sha256/{hex}", "publish"),
+        ("POST /artifacts/{id}/attach", "publish"),
+        ("POST /apps/{app}/channels/{name}/promote", "promote"),
+        ("POST /apps/{app}/channels/{name}/rollback", "promote"),
+        ("PUT /apps/{app}/channels/{name}/policy", "admin"),
+    ];
+    let mut rng = Rng(0x5eed);
+    let mut denials = 0;
+    for (i, scope) in scopes.iter().enumerate() {
+        let tok = s.token(json!({"name": format!("t-{scope}"), "scopes": [scope]})).await;
+        for (j, (ep, needs)) in endpoints.iter().enumerate() {
+            // Fresh objects for each call, made with the admin token.
+            let victim = s.post("/tokens", &s.admin, json!({"name": "victim", "scopes": ["read"]})).await.1;
+            let victim_id = victim["token"]["id"].as_str().unwrap().to_owned();
+            let blob = rng.bytes(64);
+            let draft = s
+                .post("/apps/acme/releases", &s.admin, release_body("1.0", &format!("m{i}-{j}"), &[("x.bin", &blob)]))
+                .await
+                .1;
+            let rid = draft["release"]["id"].as_str().unwrap().to_owned();
+            let aid = draft["release"]["artifacts"][0]["id"].as_str().unwrap().to_owned();
+            let (st, v) = match *ep {
+                "POST /tokens" => s.post("/tokens", &tok, json!({"name": "n", "scopes": ["read"]})).await,
+                "POST /tokens/{id}/revoke" => s.post_empty(&format!("/tokens/{victim_id}/revoke"), &tok).await,
+                "POST /apps" => s.post("/apps", &tok, json!({"slug": format!("app-{i}-{j}"), "name": "N"})).await,
+                "PUT /apps/{app}/identity" => s.call(Method::PUT, "/apps/acme/identity", Some(&tok), Some(json!({}))).await,
+                "POST /apps/{app}/releases" => {
+                    s.post("/apps/acme/releases", &tok, release_body("2.0", &format!("m{i}-{j}"), &[("y.bin", &blob)])).await
+                }
+                "POST /releases/{id}/publish" => s.post_empty(&format!("/releases/{rid}/publish"), &tok).await,
+                "POST /releases/{id}/revoke" => s.post(&format!("/releases/{rid}/revoke"), &tok, json!({"reason": "r"})).await,
+                "DELETE /releases/{id}" => s.call(Method::DELETE, &format!("/releases/{rid}"), Some(&tok), None).await,
+                "PUT /blobs/sha256/{hex}" => s.put_blob(&tok, blob.clone()).await,
+                "POST /artifacts/{id}/attach" => s.post_empty(&format!("/artifacts/{aid}/attach"), &tok).await,
+                "POST /apps/{app}/channels/{name}/promote" => {
+                    s.post("/apps/acme/channels/beta/promote", &tok, json!({"release_id": rid})).await
+                }
+                "POST /apps/{app}/channels/{name}/rollback" => s.post_empty("/apps/acme/channels/beta/rollback", &tok).await,
+                "PUT /apps/{app}/channels/{name}/policy" => {
+                    s.call(Method::PUT, "/apps/acme/channels/beta/policy", Some(&tok), Some(json!({"blocking_warnings": ["*"]}))).await
+                }
+                other => unreachable!("{other}"),
+            };
+            let allowed = *scope == "admin" || scope == needs;
+            if allowed {
+                assert!(
+                    st != StatusCode::FORBIDDEN && st != StatusCode::UNAUTHORIZED && st.is_success() || matches!(st.as_u16(), 404 | 409 | 422),
+                    "{scope} on {ep}: {st} {v}"
+                );
+            } else {
+                assert_eq!(st, StatusCode::FORBIDDEN, "{scope} on {ep}: {v}");
+                assert_eq!(err_code(&v), "forbidden");
+                denials += 1;
+            }
+        }
+    }
+    let (_, v) = s.get("/audit?action=auth.denied&limit=1000", &s.admin).await;
+    assert_eq!(v["events"].as_array().unwrap().len(), denials, "every refusal on a write endpoint is audited");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resumed_upload_continues_from_the_server_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = Server::start(&data).await;
+    let bytes = Rng(42).bytes(3 * 1024 * 1024 + 17);
+    let hex = sha256_hex(&bytes);
+    let url = s.url(&format!("/blobs/sha256/{hex}"));
+    let total = bytes.len().to_string();
+
+    // A client dies after 1 MiB of a declared 3 MiB.
+    let cut = 1024 * 1024;
+    raw_truncated_put(
+        s.port,
+        &format!("/api/v1/blobs/sha256/{hex}"),
+        &s.admin,
+        &format!("Upload-Length: {total}\r\nContent-Length: {total}\r\n"),
+        &bytes[..cut],
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let res = s.client.head(&url).bearer_auth(&s.admin).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let held: usize = res.headers()["upload-offset"].to_str().unwrap().parse().unwrap();
+    assert_eq!(held, cut, "the partial survives the dropped connection");
+
+    // A wrong offset is a 409 naming the right one.
+    let res = s
+        .client
+        .put(&url)
+        .bearer_auth(&s.admin)
+        .header("upload-length", &total)
+        .header("upload-offset", "7")
+        .body(bytes[7..].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(res.headers()["upload-offset"], held.to_string().as_str());
+
+    // Another short piece: kept, and the answer says where to go on.
+    let mid = 2 * 1024 * 1024;
+    let res = s
+        .client
+        .put(&url)
+        .bearer_auth(&s.admin)
+        .header("upload-length", &total)
+        .header("upload-offset", held.to_string())
+        .body(bytes[held..mid].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(res.headers()["upload-offset"], mid.to_string().as_str());
+    let res = s
+        .client
+        .put(&url)
+        .bearer_auth(&s.admin)
+        .header("upload-length", &total)
+        .header("upload-offset", mid.to_string())
+        .body(bytes[mid..].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["size"], bytes.len());
+    let res = s.client.head(&url).bearer_auth(&s.admin).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-length"], total.as_str());
+    let stored = std::fs::read(data.join("blobs/sha256").join(&hex[..2]).join(&hex)).unwrap();
+    assert!(stored == bytes, "stored bytes differ");
+    assert!(dir_files(&data.join("uploads")).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_uploads_of_one_digest_store_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = std::sync::Arc::new(Server::start(&data).await);
+    let bytes = std::sync::Arc::new(Rng(7).bytes(4 * 1024 * 1024));
+    let hex = sha256_hex(&bytes);
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (s, bytes, hex) = (s.clone(), bytes.clone(), hex.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut rb = s.client.put(s.url(&format!("/blobs/sha256/{hex}"))).bearer_auth(&s.admin);
+            if i % 2 == 0 {
+                rb = rb.header("upload-length", bytes.len().to_string());
+            }
+            let res = rb.body(bytes.to_vec()).send().await.unwrap();
+            res.status()
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        let st = t.await.unwrap();
+        assert!(st == StatusCode::CREATED || st == StatusCode::OK, "{st}");
+        created += usize::from(st == StatusCode::CREATED);
+    }
+    assert_eq!(created, 1, "exactly one upload creates the blob");
+    let stored = std::fs::read(data.join("blobs/sha256").join(&hex[..2]).join(&hex)).unwrap();
+    assert!(stored == *bytes);
+    assert!(dir_files(&data.join("uploads")).is_empty(), "{:?}", dir_files(&data.join("uploads")));
+    let (_, v) = s.get("/audit?action=blob.upload", &s.admin).await;
+    assert_eq!(v["events"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_release_creates_end_with_one_release() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = std::sync::Arc::new(Server::start(&dir.path().join("data")).await);
+    s.create_app("acme").await;
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            // Half the racers bring other bytes: they must get 409, never a second release.
+            let bytes: &[u8] = if i % 3 == 2 { b"other" } else { b"same" };
+            s.post("/apps/acme/releases", &s.admin, release_body("1.0", "42", &[("a.bin", bytes)])).await
+        }));
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    let (mut created, mut conflicts) = (0, 0);
+    for t in tasks {
+        let (st, v) = t.await.unwrap();
+        match st {
+            StatusCode::CREATED => {
+                created += 1;
+                ids.insert(v["release"]["id"].as_str().unwrap().to_owned());
+            }
+            StatusCode::OK => {
+                ids.insert(v["release"]["id"].as_str().unwrap().to_owned());
+            }
+            StatusCode::CONFLICT => conflicts += 1,
+            other => panic!("{other}: {v}"),
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert!(conflicts >= 4 || conflicts == 8, "conflicts {conflicts}");
+    let (_, v) = s.get("/apps/acme/releases", &s.admin).await;
+    assert_eq!(v["releases"].as_array().unwrap().len(), 1);
+}
+
+fn distd(args: &[&str]) -> (i32, Value) {
+    let out = std::process::Command::new(common::DISTD).args(args).output().unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), v)
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        let dest = to.join(e.file_name());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_chain_detects_edited_and_deleted_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut s = Server::start(&data).await;
+    for slug in ["a1", "a2", "a3", "a4"] {
+        s.create_app(slug).await;
+    }
+    let (_, v) = s.get("/audit/verify", &s.admin).await;
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["checked"], 5);
+    s.stop(); // SIGTERM: a clean exit
+
+    let d = data.to_str().unwrap();
+    let (code, v) = distd(&["audit", "verify", "--data", d, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["ok"], true);
+    let (code, v) = distd(&["fsck", "--data", d, "--json"]);
+    assert_eq!(code, 0, "{v}");
+
+    // The database itself refuses the edit...
+    let db = data.join("distd.sqlite3");
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        assert!(c.execute("UPDATE audit_events SET actor = 'me' WHERE seq = 3", []).is_err());
+        assert!(c.execute("DELETE FROM audit_events WHERE seq = 3", []).is_err());
+    }
+    // ...so an attacker drops the trigger first. Edited row:
+    let edited = dir.path().join("edited");
+    copy_dir(&data, &edited);
+    {
+        let c = rusqlite::Connection::open(edited.join("distd.sqlite3")).unwrap();
+        c.execute_batch("DROP TRIGGER audit_events_no_update").unwrap();
+        c.execute("UPDATE audit_events SET details = '{\"name\":\"A3\",\"platforms\":[\"x\"]}' WHERE seq = 3", []).unwrap();
+    }
+    let (code, v) = distd(&["audit", "verify", "--data", edited.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["first_bad_seq"], 3, "{v}");
+    // Deleted row:
+    let deleted = dir.path().join("deleted");
+    copy_dir(&data, &deleted);
+    {
+        let c = rusqlite::Connection::open(deleted.join("distd.sqlite3")).unwrap();
+        c.execute_batch("DROP TRIGGER audit_events_no_delete").unwrap();
+        c.execute("DELETE FROM audit_events WHERE seq = 2", []).unwrap();
+    }
+    let (code, v) = distd(&["audit", "verify", "--data", deleted.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["first_bad_seq"], 3, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("missing"), "{v}");
+    // A deleted row that is renumbered to hide the gap breaks the prev link instead.
+    let renumbered = dir.path().join("renumbered");
+    copy_dir(&deleted, &renumbered);
+    {
+        let c = rusqlite::Connection::open(renumbered.join("distd.sqlite3")).unwrap();
+        c.execute_batch("DROP TRIGGER audit_events_no_update").unwrap();
+        c.execute("UPDATE audit_events SET seq = seq - 1 WHERE seq > 2", []).unwrap();
+    }
+    let (code, v) = distd(&["audit", "verify", "--data", renumbered.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["first_bad_seq"], 2, "{v}");
+
+    // The API says the same on a tampered database.
+    let s2 = Server::start(&edited).await;
+    let (_, v) = s2.get("/audit/verify", &s2.admin).await;
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["first_bad_seq"], 3);
+
+    // And fsck notices a corrupted blob and a stray file.
+    let bytes = b"blob to corrupt".to_vec();
+    let (st, _) = s2.put_blob(&s2.admin, bytes.clone()).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let hex = sha256_hex(&bytes);
+    std::fs::write(edited.join("blobs/sha256").join(&hex[..2]).join(&hex), b"tampered").unwrap();
+    let (code, v) = distd(&["fsck", "--data", edited.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["corrupt"].as_array().unwrap().len(), 1, "{v}");
+    std::fs::write(edited.join("blobs/sha256/stray.txt"), b"x").unwrap();
+    let (_, v) = distd(&["fsck", "--data", edited.to_str().unwrap(), "--json"]);
+    assert_eq!(v["stray"].as_array().unwrap().len(), 1, "{v}");
+    let _ = std::io::stdout().flush();
+    let mut sink = String::new();
+    let _ = std::io::empty().read_to_string(&mut sink);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_token_create_and_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = Server::start(&data).await;
+    let d = data.to_str().unwrap();
+    let (code, v) = distd(&["token", "create", "--name", "ci", "--scope", "publish", "--scope", "promote", "--app", "acme", "--channel", "beta", "--data", d, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    let secret = v["secret"].as_str().unwrap();
+    assert!(secret.starts_with("dist_"));
+    let (st, who) = s.get("/token", secret).await;
+    assert_eq!(st, StatusCode::OK, "{who}");
+    assert_eq!(who["token"]["name"], "ci");
+    assert_eq!(who["token"]["app"], "acme");
+    assert_eq!(who["token"]["scopes"], json!(["publish", "promote"]));
+    // The CLI's event joins the same chain as the server's.
+    let (_, v) = s.get("/audit/verify", &s.admin).await;
+    assert_eq!(v["ok"], true, "{v}");
+    let out = dir.path().join("backup.sqlite3");
+    let (code, _) = distd(&["backup", "--data", d, "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let c = rusqlite::Connection::open(&out).unwrap();
+    let n: i64 = c.query_row("SELECT COUNT(*) FROM tokens", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 2);
+    let help = std::process::Command::new(common::DISTD).args(["token", "create", "--help"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Example"));
+}

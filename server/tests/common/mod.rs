@@ -1,0 +1,257 @@
+//! Harness for the integration tests: starts the real `distd` binary on 127.0.0.1 with a
+//! free port and a temporary data folder, waits for `/healthz`, and talks to it over HTTP.
+#![allow(dead_code)] // each test binary uses part of the harness
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+pub const DISTD: &str = env!("CARGO_BIN_EXE_distd");
+
+pub struct Server {
+    pub child: Option<Child>,
+    pub base: String,
+    pub data: PathBuf,
+    pub admin: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+}
+
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("local addr").port()
+}
+
+impl Server {
+    /// Starts distd on a fresh port over `data` (which may hold a previous run's state).
+    pub async fn start(data: &Path) -> Server {
+        Self::start_with(data, &[]).await
+    }
+
+    pub async fn start_with(data: &Path, env: &[(&str, &str)]) -> Server {
+        let port = free_port();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data.with_extension("log"))
+            .expect("open log");
+        let mut cmd = Command::new(DISTD);
+        cmd.arg("serve")
+            .arg("--data")
+            .arg(data)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .env_remove("DIST_PUBLIC_URL")
+            .env_remove("DIST_MAX_UPLOAD_BYTES")
+            .env("DIST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("spawn distd");
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("client");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(r) = client.get(format!("{base}/healthz")).send().await
+                && r.status() == StatusCode::OK
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "distd did not become healthy; log: {}", data.with_extension("log").display());
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let admin = std::fs::read_to_string(data.join("initial-admin-token"))
+            .expect("initial-admin-token")
+            .trim()
+            .to_owned();
+        Server {
+            child: Some(child),
+            base,
+            data: data.to_owned(),
+            admin,
+            port,
+            client,
+        }
+    }
+
+    /// SIGKILL, no chance to clean up.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                if let Ok(Some(status)) = c.try_wait() {
+                    assert!(status.success(), "distd exited with {status} after SIGTERM");
+                    return;
+                }
+                if Instant::now() > deadline {
+                    let _ = c.kill();
+                    panic!("distd did not stop within 30 s of SIGTERM");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with('/') && !path.starts_with("/api/") && !path.starts_with("/d/") && !path.starts_with("/i/") && path != "/healthz" {
+            format!("{}/api/v1{path}", self.base)
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    /// Sends a JSON (or empty) request; returns status and parsed body (Null when empty).
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut rb = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let res = rb.send().await.expect("request");
+        let status = res.status();
+        let bytes = res.bytes().await.expect("body");
+        let v = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        (status, v)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn post_empty(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(token), None).await
+    }
+
+    pub async fn put_blob(&self, token: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+        let hex = sha256_hex(&bytes);
+        let res = self
+            .client
+            .put(self.url(&format!("/blobs/sha256/{hex}")))
+            .bearer_auth(token)
+            .body(bytes)
+            .send()
+            .await
+            .expect("put blob");
+        let status = res.status();
+        let v = res.json().await.unwrap_or(Value::Null);
+        (status, v)
+    }
+
+    /// Creates a token with the admin token; returns the secret.
+    pub async fn token(&self, body: Value) -> String {
+        let (s, v) = self.post("/tokens", &self.admin, body).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["secret"].as_str().expect("secret").to_owned()
+    }
+
+    pub async fn create_app(&self, slug: &str) {
+        let (s, v) = self
+            .post("/apps", &self.admin, serde_json::json!({"slug": slug, "name": slug.to_uppercase()}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// A file of the real corpus (`DIST_CORPUS`), or `None` with a note when the variable is unset.
+/// With the variable set, a missing file fails the test.
+pub fn corpus(rel: &str) -> Option<Vec<u8>> {
+    let dir = match std::env::var("DIST_CORPUS") {
+        Ok(d) if !d.is_empty() => d,
+        _ => {
+            eprintln!("note: DIST_CORPUS unset; skipping the part that needs {rel}");
+            return None;
+        }
+    };
+    let mut p = PathBuf::from(dir);
+    if p.is_relative() {
+        p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(p);
+    }
+    let p = p.join(rel);
+    Some(std::fs::read(&p).unwrap_or_else(|e| panic!("DIST_CORPUS is set but {} cannot be read: {e}", p.display())))
+}
+
+/// A small, valid zip that no target recognises.
+pub fn tiny_zip() -> Vec<u8> {
+    use std::io::Write;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut w = zip::ZipWriter::new(&mut buf);
+        w.start_file("hello.txt", zip::write::SimpleFileOptions::default()).expect("zip");
+        w.write_all(b"hello, not an app").expect("zip");
+        w.finish().expect("zip");
+    }
+    buf.into_inner()
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so failures repeat.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(n + 8);
+        while out.len() < n {
+            out.extend_from_slice(&self.next().to_le_bytes());
+        }
+        out.truncate(n);
+        out
+    }
+}
+
+pub fn release_body(version: &str, build: &str, arts: &[(&str, &[u8])]) -> Value {
+    serde_json::json!({
+        "version": version,
+        "build": build,
+        "artifacts": arts.iter().map(|(name, bytes)| serde_json::json!({
+            "file_name": name, "sha256": sha256_hex(bytes), "size": bytes.len(),
+        })).collect::<Vec<_>>(),
+    })
+}
