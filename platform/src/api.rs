@@ -26,6 +26,7 @@
 //! | `POST /apps/{app}/channels/{name}/promote` | promote | [`PromoteRequest`] -> [`ChannelMove`] |
 //! | `POST /apps/{app}/channels/{name}/rollback` | promote | -> [`ChannelMove`] |
 //! | `GET /apps/{app}/channels/{name}/history` | read | -> [`ChannelHistory`] |
+//! | `PUT /apps/{app}/channels/{name}/policy` | admin | [`ChannelPolicy`] -> [`Channel`] (creates the channel without a release if needed) |
 //! | `GET /audit?action=&app=&actor=&after=&limit=` | admin | -> [`AuditList`] |
 //! | `GET /audit/verify` | admin | -> [`AuditVerify`] |
 //! | `GET /d/{app}/{channel}/{platform}[/{arch}]` (no prefix) | download | the artifact bytes |
