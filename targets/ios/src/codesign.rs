@@ -268,10 +268,8 @@ impl EmbeddedSignature {
                 SLOT_REQUIREMENTS => sig.requirements = Some(blob.to_vec()),
                 SLOT_ENTITLEMENTS => sig.entitlements = Some(blob.to_vec()),
                 SLOT_DER_ENTITLEMENTS => sig.der_entitlements = Some(blob.to_vec()),
-                SLOT_SIGNATURE => {
-                    if be32(blob, 0) == Some(BLOB_WRAPPER) {
-                        sig.cms = Some(blob[8..].to_vec());
-                    }
+                SLOT_SIGNATURE if be32(blob, 0) == Some(BLOB_WRAPPER) => {
+                    sig.cms = Some(blob[8..].to_vec());
                 }
                 _ => {}
             }

@@ -285,3 +285,74 @@ fn inspect_macho(input: &mut dyn ReadSeek, ctx: &InspectContext) -> std::io::Res
     i.details.insert("code_signature".into(), report.details);
     Ok(i.into())
 }
+
+/// Entry points for the fuzz targets in `targets/ios/fuzz`: each feeds untrusted bytes to one
+/// parser the way `inspect` does. Not an API for other crates.
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::io::Cursor;
+
+    use platform::{InspectContext, Limits, Target};
+
+    fn ctx(len: usize) -> InspectContext {
+        InspectContext {
+            file_name: "fuzz".into(),
+            size: len as u64,
+            limits: Limits {
+                max_member_bytes: 4 << 20,
+                max_structure_bytes: 4 << 20,
+                max_streamed_bytes: 64 << 20,
+                ..Limits::default()
+            },
+            now_unix: 1_798_761_600,
+        }
+    }
+
+    fn inspect(data: &[u8], kind: &str) {
+        let kind = kind.parse().expect("literal kind");
+        let _ = super::IosTarget.inspect(&mut Cursor::new(data), &kind, &ctx(data.len()));
+    }
+
+    /// A provisioning profile: CMS (BER) and the plist inside.
+    pub fn mobileprovision(data: &[u8]) {
+        inspect(data, "mobileprovision");
+    }
+
+    /// A Mach-O file: fat and thin headers, load commands, the code signature, page hashes.
+    pub fn macho(data: &[u8]) {
+        inspect(data, "macho");
+    }
+
+    /// An embedded code signature (SuperBlob) on its own, with the CMS over its directory.
+    pub fn code_signature(data: &[u8]) {
+        if let Ok(sig) = crate::codesign::EmbeddedSignature::parse(data) {
+            let _ = sig.check_special_slots(Some(data), None);
+            if let Some(cms) = sig.cms.as_deref() {
+                let _ = crate::codesign::verify_cms(cms, Some(&sig.primary().raw));
+            }
+        }
+    }
+
+    /// An IPA: zip index, Info.plist, profiles, executable, extensions, icon.
+    pub fn ipa(data: &[u8]) {
+        inspect(data, "ipa");
+    }
+
+    /// Apple's CgBI PNG conversion.
+    pub fn cgbi(data: &[u8]) {
+        let _ = crate::cgbi::to_standard_png(data, 16 << 20);
+    }
+
+    /// Detection on the first bytes.
+    pub fn detect(data: &[u8]) {
+        let probe = platform::Probe {
+            file_name: "fuzz".into(),
+            size: data.len() as u64,
+            head: data.to_vec(),
+            tail: data.to_vec(),
+            zip_entries: None,
+            zip_error: None,
+        };
+        let _ = super::IosTarget.detect(&probe);
+    }
+}
