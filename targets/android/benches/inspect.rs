@@ -38,7 +38,10 @@ fn inspect(path: &Path) -> (u64, u64) {
     READ.store(0, Ordering::Relaxed);
     let f = std::fs::File::open(path).expect("open");
     let size = f.metadata().expect("metadata").len();
-    let mut r = Counting { inner: f, read: &READ };
+    let mut r = Counting {
+        inner: f,
+        read: &READ,
+    };
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     let got = platform::registry()
         .inspect(&name, &mut r, None, Limits::default(), 0)

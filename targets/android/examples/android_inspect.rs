@@ -6,7 +6,10 @@ fn main() {
         let mut f = std::fs::File::open(&path).expect("open");
         let r = platform::registry().inspect(&path, &mut f, None, platform::Limits::default(), 0);
         match r {
-            Ok(i) => println!("{}", serde_json::to_string_pretty(&i.inspection).expect("json")),
+            Ok(i) => println!(
+                "{}",
+                serde_json::to_string_pretty(&i.inspection).expect("json")
+            ),
             Err(e) => println!("error: {e}"),
         }
     }

@@ -89,7 +89,9 @@ impl<'a> Table<'a> {
             while at + 8 <= chunk.len() {
                 let ty = u16le(chunk, at).unwrap_or(0);
                 let csize = u32le(chunk, at + 4).unwrap_or(0) as usize;
-                let Some(end) = at.checked_add(csize).filter(|e| *e <= chunk.len() && csize >= 8)
+                let Some(end) = at
+                    .checked_add(csize)
+                    .filter(|e| *e <= chunk.len() && csize >= 8)
                 else {
                     break;
                 };

@@ -84,16 +84,21 @@ pub struct StringPool<'a> {
 impl<'a> StringPool<'a> {
     /// Parses the pool whose chunk is `chunk` (header included).
     pub fn parse(chunk: &'a [u8]) -> Result<Self, Error> {
-        let header_size = u16le(chunk, 2).ok_or_else(|| bad("string pool header truncated"))? as usize;
+        let header_size =
+            u16le(chunk, 2).ok_or_else(|| bad("string pool header truncated"))? as usize;
         let count = u32le(chunk, 8).ok_or_else(|| bad("string pool header truncated"))? as usize;
         let flags = u32le(chunk, 16).ok_or_else(|| bad("string pool header truncated"))?;
-        let strings_start = u32le(chunk, 20).ok_or_else(|| bad("string pool header truncated"))? as usize;
+        let strings_start =
+            u32le(chunk, 20).ok_or_else(|| bad("string pool header truncated"))? as usize;
         if header_size < 28 || header_size > chunk.len() {
             return Err(bad("string pool header size is wrong"));
         }
         // Each offset takes four bytes: a count that cannot fit is a lie.
         if count.saturating_mul(4) > chunk.len() - header_size {
-            return Err(bad(format!("string pool claims {count} strings in {} bytes", chunk.len())));
+            return Err(bad(format!(
+                "string pool claims {count} strings in {} bytes",
+                chunk.len()
+            )));
         }
         Ok(Self {
             chunk,
@@ -106,6 +111,10 @@ impl<'a> StringPool<'a> {
 
     pub fn len(&self) -> usize {
         self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
     }
 
     /// String `i`, or `None` if the index or its bytes are out of range.
@@ -179,14 +188,18 @@ pub fn parse(data: &[u8], max_elements: usize) -> Result<Vec<Element>, Error> {
         let csize = u32le(data, at + 4).unwrap_or(0) as usize;
         let end = at.checked_add(csize).filter(|e| *e <= size && csize >= 8);
         let Some(end) = end else {
-            return Err(bad(format!("chunk at {at} of {csize} bytes runs past the file")));
+            return Err(bad(format!(
+                "chunk at {at} of {csize} bytes runs past the file"
+            )));
         };
         let chunk = &data[at..end];
         match cty {
             RES_STRING_POOL => pool = Some(StringPool::parse(chunk)?),
             RES_XML_RESOURCE_MAP => res_map = chunk.get(chdr.max(8)..).unwrap_or(&[]),
             RES_XML_START_ELEMENT => {
-                let p = pool.as_ref().ok_or_else(|| bad("element before the string pool"))?;
+                let p = pool
+                    .as_ref()
+                    .ok_or_else(|| bad("element before the string pool"))?;
                 if out.len() >= max_elements {
                     return Err(bad(format!("more than {max_elements} elements")));
                 }
@@ -229,16 +242,20 @@ fn start_element(
             chunk.get(a + 15).copied(),
             u32le(chunk, a + 16),
         ) else {
-            return Err(bad(format!("element {name}: attribute {i} runs past the chunk")));
+            return Err(bad(format!(
+                "element {name}: attribute {i} runs past the chunk"
+            )));
         };
         let res_id = (aname as usize)
             .checked_mul(4)
-            .and_then(|at| u32le(res_map, at)).filter(|id| *id != 0);
+            .and_then(|at| u32le(res_map, at))
+            .filter(|id| *id != 0);
         let mut value = res_value(dt, data, pool);
-        if value == Value::Other && raw != u32::MAX {
-            if let Some(s) = pool.get(raw) {
-                value = Value::Str(s);
-            }
+        if value == Value::Other
+            && raw != u32::MAX
+            && let Some(s) = pool.get(raw)
+        {
+            value = Value::Str(s);
         }
         attrs.push(Attr {
             name: pool.get(aname).unwrap_or_default(),

@@ -44,7 +44,7 @@ impl<'a> Der<'a> {
         self.data.first().copied()
     }
 
-    pub fn next(&mut self) -> Result<Tlv<'a>, Error> {
+    pub fn read(&mut self) -> Result<Tlv<'a>, Error> {
         let d = self.data;
         let tag = *d.first().ok_or_else(|| bad("unexpected end of data"))?;
         if tag & 0x1f == 0x1f {
@@ -75,7 +75,7 @@ impl<'a> Der<'a> {
     }
 
     pub fn expect(&mut self, tag: u8) -> Result<Tlv<'a>, Error> {
-        let t = self.next()?;
+        let t = self.read()?;
         if t.tag != tag {
             return Err(Error::Der(format!(
                 "expected tag 0x{tag:02x}, found 0x{:02x}",
@@ -88,7 +88,7 @@ impl<'a> Der<'a> {
     /// Takes the next TLV only if it has `tag`.
     pub fn optional(&mut self, tag: u8) -> Result<Option<Tlv<'a>>, Error> {
         if self.peek_tag() == Some(tag) {
-            self.next().map(Some)
+            self.read().map(Some)
         } else {
             Ok(None)
         }
@@ -234,7 +234,7 @@ pub fn format_name(name_content: &[u8]) -> Result<String, Error> {
             let atv = s.expect(SEQUENCE)?;
             let mut a = Der::new(atv.content);
             let oid = a.expect(OID)?;
-            let value = a.next()?;
+            let value = a.read()?;
             parts.push(format!(
                 "{}={}",
                 attr_key(&oid_string(oid.content)),
@@ -403,9 +403,9 @@ mod tests {
     fn lengths_are_bounded() {
         // Claims 0x7fffffff bytes of content in a 6-byte buffer.
         let mut d = Der::new(&[0x30, 0x84, 0x7f, 0xff, 0xff, 0xff]);
-        assert!(d.next().is_err());
+        assert!(d.read().is_err());
         let mut d = Der::new(&[0x30, 0x80]);
-        assert!(d.next().is_err());
+        assert!(d.read().is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use platform::{
-    Finding, Inspected, InspectContext, InspectError, Inspection, Kind, Limits, PlatformId,
+    Finding, InspectContext, InspectError, Inspected, Inspection, Kind, Limits, PlatformId,
     ReadSeek, Signature, SignatureState, Signer,
 };
 use serde_json::{Value as Json, json};
@@ -166,7 +166,8 @@ fn manifest_info(els: &[Element]) -> ManifestInfo {
             (1, "application") => {
                 m.label = e.attr("label", Some(ATTR_LABEL)).cloned();
                 m.icon = e.attr("icon", Some(ATTR_ICON)).cloned();
-                m.debuggable = e.attr("debuggable", Some(ATTR_DEBUGGABLE)) == Some(&Value::Bool(true));
+                m.debuggable =
+                    e.attr("debuggable", Some(ATTR_DEBUGGABLE)) == Some(&Value::Bool(true));
                 m.test_only = e.attr("testOnly", Some(ATTR_TEST_ONLY)) == Some(&Value::Bool(true));
             }
             (1, "uses-permission" | "uses-permission-sdk-23" | "uses-permission-sdk-m") => {
@@ -226,7 +227,8 @@ fn apply_manifest(
     if !family.is_empty() {
         ins.device_family = Some(family.into_iter().map(str::to_owned).collect());
     }
-    ins.details.insert("permissions".into(), json!(m.permissions));
+    ins.details
+        .insert("permissions".into(), json!(m.permissions));
     ins.details.insert("features".into(), json!(m.features));
     ins.details.insert("debuggable".into(), json!(m.debuggable));
     ins.details.insert("test_only".into(), json!(m.test_only));
@@ -410,7 +412,12 @@ impl SigState {
         };
     }
 
-    fn jar(&mut self, r: &mut dyn ReadSeek, index: &ZipIndex, limits: &Limits) -> Result<Vec<u32>, Error> {
+    fn jar(
+        &mut self,
+        r: &mut dyn ReadSeek,
+        index: &ZipIndex,
+        limits: &Limits,
+    ) -> Result<Vec<u32>, Error> {
         match jar::verify(r, index, limits) {
             Ok(res) => {
                 self.max_per_scheme = self.max_per_scheme.max(res.signers.len());
@@ -476,7 +483,8 @@ fn apk_signatures(
                 Ok(s) if !s.is_empty() => parsed.push((*id, s)),
                 Ok(_) => {
                     st.failed = true;
-                    st.problems.push(format!("{}: no signers", scheme_name(*id)));
+                    st.problems
+                        .push(format!("{}: no signers", scheme_name(*id)));
                 }
                 Err(e) => {
                     st.failed = true;
@@ -503,8 +511,11 @@ fn apk_signatures(
                         st.problems.push(format!("{}: {why}", scheme_name(*id)));
                     }
                 }
-                st.problems
-                    .extend(res.problems.iter().map(|p| format!("{}: {p}", scheme_name(*id))));
+                st.problems.extend(
+                    res.problems
+                        .iter()
+                        .map(|p| format!("{}: {p}", scheme_name(*id))),
+                );
                 if let Some(c) = s.certificates.first() {
                     push_unique(&mut st.signers, c);
                 }
@@ -518,13 +529,16 @@ fn apk_signatures(
                 }
                 if s.lineage_ok == Some(false) {
                     st.failed = true;
-                    st.problems
-                        .push(format!("{}: the proof-of-rotation lineage does not verify", scheme_name(*id)));
+                    st.problems.push(format!(
+                        "{}: the proof-of-rotation lineage does not verify",
+                        scheme_name(*id)
+                    ));
                 }
             }
         }
         let ids: Vec<Json> = b.ids.iter().map(|i| json!(format!("0x{i:08x}"))).collect();
-        ins.details.insert("signing_block_ids".into(), Json::Array(ids));
+        ins.details
+            .insert("signing_block_ids".into(), Json::Array(ids));
     }
     // A v1 signature that names v2/v3 while the block lacks it: the block was stripped.
     for d in declared {
@@ -554,7 +568,10 @@ fn apk_signatures(
     if unsigned {
         ins.findings.push(Finding::error(
             "android.signature.unsigned",
-            format!("{}: the APK is not signed; Android refuses to install it", ins.file),
+            format!(
+                "{}: the APK is not signed; Android refuses to install it",
+                ins.file
+            ),
         ));
     } else if only_v1 && target.is_some_and(|t| t >= 30) {
         ins.findings.push(Finding::error(

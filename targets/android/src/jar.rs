@@ -125,7 +125,8 @@ pub fn present(index: &ZipIndex) -> bool {
 }
 
 fn is_meta_file(n: &str) -> bool {
-    n.strip_prefix("META-INF/").is_some_and(|rest| !rest.contains('/'))
+    n.strip_prefix("META-INF/")
+        .is_some_and(|rest| !rest.contains('/'))
 }
 
 /// Verifies every JAR signer and every entry digest the manifest lists.
@@ -157,7 +158,8 @@ pub fn verify(r: &mut dyn ReadSeek, index: &ZipIndex, limits: &Limits) -> Result
         });
         let Some(block) = block else {
             res.ok = false;
-            res.problems.push(format!("{sf_name} has no signature block file"));
+            res.problems
+                .push(format!("{sf_name} has no signature block file"));
             continue;
         };
         let sf_entry = index
@@ -177,12 +179,15 @@ pub fn verify(r: &mut dyn ReadSeek, index: &ZipIndex, limits: &Limits) -> Result
             Verdict::Valid => {}
             Verdict::Invalid => {
                 res.ok = false;
-                res.problems
-                    .push(format!("{}: PKCS#7 signature over {sf_name} did not verify", block.name));
+                res.problems.push(format!(
+                    "{}: PKCS#7 signature over {sf_name} did not verify",
+                    block.name
+                ));
             }
             Verdict::Unsupported(why) => {
                 res.unsupported = true;
-                res.problems.push(format!("{}: cannot check {why}", block.name));
+                res.problems
+                    .push(format!("{}: cannot check {why}", block.name));
             }
         }
         res.signers.push(cert);
@@ -198,7 +203,9 @@ pub fn verify(r: &mut dyn ReadSeek, index: &ZipIndex, limits: &Limits) -> Result
         }
         let Some(entry) = index.get(name) else {
             res.ok = false;
-            res.problems.push(format!("{name} is listed in MANIFEST.MF but not in the archive"));
+            res.problems.push(format!(
+                "{name} is listed in MANIFEST.MF but not in the archive"
+            ));
             continue;
         };
         let budget = limits.max_streamed_bytes.saturating_sub(streamed);
@@ -210,7 +217,10 @@ pub fn verify(r: &mut dyn ReadSeek, index: &ZipIndex, limits: &Limits) -> Result
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let n = reader.read(&mut buf).map_err(|e| {
-                Error::Limit(format!("{name}: {e} (streamed-bytes limit {})", limits.max_streamed_bytes))
+                Error::Limit(format!(
+                    "{name}: {e} (streamed-bytes limit {})",
+                    limits.max_streamed_bytes
+                ))
             })?;
             if n == 0 {
                 break;
@@ -223,7 +233,9 @@ pub fn verify(r: &mut dyn ReadSeek, index: &ZipIndex, limits: &Limits) -> Result
         for ((hash, expected), (_, c)) in wanted.iter().zip(ctxs) {
             if c.finish().as_ref() != expected.as_slice() {
                 res.ok = false;
-                res.problems.push(format!("{hash:?} digest of {name} does not match MANIFEST.MF"));
+                res.problems.push(format!(
+                    "{hash:?} digest of {name} does not match MANIFEST.MF"
+                ));
             }
         }
     }
@@ -261,25 +273,32 @@ fn check_sf(sf: &[u8], sf_name: &str, mf: &[u8], manifest: &Manifest, res: &mut 
     for (h, d) in digests_in(&parsed.main, "-Digest-Manifest-Main-Attributes") {
         if digest(h, &manifest.main_raw) != d {
             res.ok = false;
-            res.problems.push(format!("{sf_name}: digest of the manifest's main attributes does not match"));
+            res.problems.push(format!(
+                "{sf_name}: digest of the manifest's main attributes does not match"
+            ));
         }
     }
     for (name, (attrs, _)) in &parsed.sections {
         let Some((_, raw)) = manifest.sections.get(name) else {
             res.ok = false;
-            res.problems.push(format!("{sf_name} names {name}, which MANIFEST.MF does not"));
+            res.problems.push(format!(
+                "{sf_name} names {name}, which MANIFEST.MF does not"
+            ));
             continue;
         };
         for (h, d) in digests_in(attrs, "-Digest") {
             if digest(h, raw) != d {
                 res.ok = false;
-                res.problems.push(format!("{sf_name}: digest of the MANIFEST.MF section for {name} does not match"));
+                res.problems.push(format!(
+                    "{sf_name}: digest of the MANIFEST.MF section for {name} does not match"
+                ));
             }
         }
     }
     if parsed.sections.is_empty() && !whole.is_empty() {
         res.ok = false;
-        res.problems.push(format!("{sf_name}: digest of MANIFEST.MF does not match"));
+        res.problems
+            .push(format!("{sf_name}: digest of MANIFEST.MF does not match"));
     }
 }
 
@@ -307,7 +326,7 @@ pub fn verify_pkcs7(block: &[u8], content: &[u8]) -> Result<(Certificate, Verdic
     if let Some(set) = s.optional(0xa0)? {
         let mut cs = Der::new(set.content);
         while !cs.is_empty() {
-            let t = cs.next()?;
+            let t = cs.read()?;
             if t.tag == der::SEQUENCE {
                 certs.push(der::parse_certificate(t.raw)?);
             }
@@ -319,7 +338,7 @@ pub fn verify_pkcs7(block: &[u8], content: &[u8]) -> Result<(Certificate, Verdic
     let info = i.expect(der::SEQUENCE)?;
     let mut si = Der::new(info.content);
     si.expect(der::INTEGER)?;
-    let sid = si.next()?;
+    let sid = si.read()?;
     let digest_alg = si.expect(der::SEQUENCE)?;
     let signed_attrs = si.optional(0xa0)?;
     let sig_alg = si.expect(der::SEQUENCE)?;
@@ -406,6 +425,9 @@ mod tests {
         assert!(m.sections.contains_key("res/a_very_long_name.png"));
         let (_, raw) = &m.sections["b"];
         assert_eq!(raw.as_slice(), b"Name: b\r\nSHA1-Digest: AAAA\r\n\r\n");
-        assert_eq!(m.main_raw.as_slice(), b"Manifest-Version: 1.0\r\nCreated-By: x\r\n\r\n");
+        assert_eq!(
+            m.main_raw.as_slice(),
+            b"Manifest-Version: 1.0\r\nCreated-By: x\r\n\r\n"
+        );
     }
 }

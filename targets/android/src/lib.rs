@@ -20,8 +20,8 @@ pub mod zipr;
 mod inspect;
 
 use platform::{
-    ActionKind, ArtifactView, Client, ClientOs, Detection, Finding, Inspected, InspectContext,
-    InspectError, Inspection, InstallAction, KindInfo, Links, Probe, ReadSeek, Target,
+    ActionKind, ArtifactView, Client, ClientOs, Detection, Finding, InspectContext, InspectError,
+    Inspected, Inspection, InstallAction, KindInfo, Links, Probe, ReadSeek, Target,
 };
 
 /// What went wrong while reading one structure. Malformed input becomes a `parse: reject`
@@ -74,7 +74,8 @@ pub fn detect_probe(probe: &Probe) -> Option<Detection> {
         {
             return Some(Detection::new("apk", 100));
         }
-        if probe.has_entry("base/manifest/AndroidManifest.xml") && probe.has_entry("BundleConfig.pb")
+        if probe.has_entry("base/manifest/AndroidManifest.xml")
+            && probe.has_entry("BundleConfig.pb")
         {
             return Some(Detection::new("aab", 100));
         }
@@ -172,8 +173,7 @@ pub fn install_actions(
             .into(),
     );
     dl.caveats.push(
-        "An update installs over an existing app only if it is signed by the same key."
-            .into(),
+        "An update installs over an existing app only if it is signed by the same key.".into(),
     );
     if test_only {
         dl.available = false;

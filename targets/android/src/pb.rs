@@ -57,20 +57,27 @@ impl<'a> Iterator for Fields<'a> {
                 }
                 1 => {
                     let b = d.get(..8).ok_or_else(|| bad("truncated fixed64"))?;
-                    (Field::Fixed64(u64::from_le_bytes(b.try_into().unwrap_or_default())), 8)
+                    (
+                        Field::Fixed64(u64::from_le_bytes(b.try_into().unwrap_or_default())),
+                        8,
+                    )
                 }
                 2 => {
                     let (len, m) = varint(d)?;
                     let end = (m as u64)
                         .checked_add(len)
                         .filter(|e| *e <= d.len() as u64)
-                        .ok_or_else(|| bad(format!("field {num}: {len} bytes run past the message")))?
-                        as usize;
+                        .ok_or_else(|| {
+                            bad(format!("field {num}: {len} bytes run past the message"))
+                        })? as usize;
                     (Field::Bytes(&d[m..end]), end)
                 }
                 5 => {
                     let b = d.get(..4).ok_or_else(|| bad("truncated fixed32"))?;
-                    (Field::Fixed32(u32::from_le_bytes(b.try_into().unwrap_or_default())), 4)
+                    (
+                        Field::Fixed32(u32::from_le_bytes(b.try_into().unwrap_or_default())),
+                        4,
+                    )
                 }
                 w => return Err(bad(format!("field {num}: wire type {w} is not supported"))),
             };
@@ -84,7 +91,7 @@ impl<'a> Iterator for Fields<'a> {
     }
 }
 
-fn bytes_field<'a>(msg: &'a [u8], num: u32) -> Result<Option<&'a [u8]>, Error> {
+fn bytes_field(msg: &[u8], num: u32) -> Result<Option<&[u8]>, Error> {
     for f in Fields::new(msg) {
         if let (n, Field::Bytes(b)) = f?
             && n == num
@@ -174,7 +181,9 @@ fn item(b: &[u8]) -> Result<Value, Error> {
     for f in Fields::new(b) {
         match f? {
             (1, Field::Bytes(r)) => {
-                return Ok(varint_field(r, 2)?.map(|id| Value::Ref(id as u32)).unwrap_or(Value::Other));
+                return Ok(varint_field(r, 2)?
+                    .map(|id| Value::Ref(id as u32))
+                    .unwrap_or(Value::Other));
             }
             (2 | 3, Field::Bytes(s)) => {
                 return Ok(Value::Str(string_field(s, 1)?.unwrap_or_default()));
@@ -238,7 +247,9 @@ fn table_value(table: &[u8], id: u32) -> Result<Option<Value>, Error> {
                 continue;
             }
             for f in Fields::new(ty) {
-                let (3, Field::Bytes(entry)) = f? else { continue };
+                let (3, Field::Bytes(entry)) = f? else {
+                    continue;
+                };
                 if id_of(entry)?.unwrap_or(0) != e {
                     continue;
                 }
@@ -246,8 +257,12 @@ fn table_value(table: &[u8], id: u32) -> Result<Option<Value>, Error> {
                 for f in Fields::new(entry) {
                     let (6, Field::Bytes(cv)) = f? else { continue };
                     let config = bytes_field(cv, 1)?.unwrap_or_default();
-                    let Some(value) = bytes_field(cv, 2)? else { continue };
-                    let Some(it) = bytes_field(value, 4)? else { continue };
+                    let Some(value) = bytes_field(cv, 2)? else {
+                        continue;
+                    };
+                    let Some(it) = bytes_field(value, 4)? else {
+                        continue;
+                    };
                     let v = item(it)?;
                     if config.is_empty() {
                         return Ok(Some(v));
@@ -285,10 +300,19 @@ mod tests {
     fn xml_element_with_attribute() {
         // XmlNode{element{name:"manifest", attribute{name:"package", value:"a.b"}}}
         let attr = [&[0x12, 7][..], b"package", &[0x1a, 3], b"a.b"].concat();
-        let el = [&[0x1a, 8][..], b"manifest", &[0x22, attr.len() as u8], &attr].concat();
+        let el = [
+            &[0x1a, 8][..],
+            b"manifest",
+            &[0x22, attr.len() as u8],
+            &attr,
+        ]
+        .concat();
         let node = [&[0x0a, el.len() as u8][..], &el].concat();
         let els = parse_xml(&node, 10).unwrap();
         assert_eq!(els[0].name, "manifest");
-        assert_eq!(els[0].attr("package", None), Some(&Value::Str("a.b".into())));
+        assert_eq!(
+            els[0].attr("package", None),
+            Some(&Value::Str("a.b".into()))
+        );
     }
 }

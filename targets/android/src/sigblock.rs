@@ -71,7 +71,9 @@ pub fn find(r: &mut dyn ReadSeek, cd_offset: u64, max: u64) -> Result<Option<Sig
             .checked_add(len)
             .filter(|e| *e <= body.len() as u64 && len >= 4)
             .ok_or_else(|| {
-                Error::Signature(format!("APK Signing Block pair of {len} bytes runs past the block"))
+                Error::Signature(format!(
+                    "APK Signing Block pair of {len} bytes runs past the block"
+                ))
             })? as usize;
         let id = u32::from_le_bytes(body[at + 8..at + 12].try_into().unwrap_or_default());
         ids.push(id);
@@ -316,15 +318,16 @@ pub fn content_digests(
         (0u64, block_offset),
         (eocd.cd_offset, eocd.cd_offset + eocd.cd_size),
     ];
-    let digest_chunk = |data: &[u8], tops: &mut Vec<(&'static ring::digest::Algorithm, Vec<u8>)>| {
-        for (alg, acc) in tops.iter_mut() {
-            let mut c = Context::new(alg);
-            c.update(&[0xa5]);
-            c.update(&(data.len() as u32).to_le_bytes());
-            c.update(data);
-            acc.extend_from_slice(c.finish().as_ref());
-        }
-    };
+    let digest_chunk =
+        |data: &[u8], tops: &mut Vec<(&'static ring::digest::Algorithm, Vec<u8>)>| {
+            for (alg, acc) in tops.iter_mut() {
+                let mut c = Context::new(alg);
+                c.update(&[0xa5]);
+                c.update(&(data.len() as u32).to_le_bytes());
+                c.update(data);
+                acc.extend_from_slice(c.finish().as_ref());
+            }
+        };
     for (start, end) in sections {
         r.seek(SeekFrom::Start(start))?;
         let mut pos = start;
@@ -387,7 +390,11 @@ fn best_alg(s: &BlockSigner) -> Option<Alg> {
         .filter_map(|(id, _)| alg(*id))
         .filter(|a| a.content != ContentDigest::Verity)
         .max_by_key(|a| {
-            let strength = if a.content == ContentDigest::ChunkedSha512 { 2 } else { 1 };
+            let strength = if a.content == ContentDigest::ChunkedSha512 {
+                2
+            } else {
+                1
+            };
             let supported = !matches!(a.kind, SigKind::Dsa);
             (supported, strength)
         })

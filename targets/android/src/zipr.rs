@@ -175,7 +175,9 @@ pub fn read_index(r: &mut dyn ReadSeek, size: u64, limits: &Limits) -> Result<Zi
             )));
         }
         if compressed_size == 0xffff_ffff || size == 0xffff_ffff || local_offset == 0xffff_ffff {
-            return Err(Error::Zip(format!("{name}: zip64 entries are not supported")));
+            return Err(Error::Zip(format!(
+                "{name}: zip64 entries are not supported"
+            )));
         }
         if local_offset >= eocd.cd_offset {
             return Err(Error::Zip(format!(
@@ -240,14 +242,20 @@ pub fn open_entry<'a>(
     cap: u64,
 ) -> Result<Box<dyn Read + 'a>, Error> {
     if e.flags & 1 != 0 {
-        return Err(Error::Zip(format!("{}: encrypted entries are not supported", e.name)));
+        return Err(Error::Zip(format!(
+            "{}: encrypted entries are not supported",
+            e.name
+        )));
     }
     let start = data_offset(r, e, cd_offset)?;
     r.seek(SeekFrom::Start(start))?;
     let raw = r.take(e.compressed_size);
     let inner: Box<dyn Read + 'a> = match e.method {
         0 => Box::new(raw),
-        8 => Box::new(DeflateDecoder::new(BufReader::with_capacity(64 * 1024, raw))),
+        8 => Box::new(DeflateDecoder::new(BufReader::with_capacity(
+            64 * 1024,
+            raw,
+        ))),
         m => {
             return Err(Error::Zip(format!(
                 "{}: compression method {m} is not supported",

@@ -53,7 +53,11 @@ fn android_corpus_matches_truth() {
     for t in &entries {
         let file = t["file"].as_str().expect("file");
         let path = corpus.join(file);
-        assert!(path.exists(), "{} is missing from the corpus", path.display());
+        assert!(
+            path.exists(),
+            "{} is missing from the corpus",
+            path.display()
+        );
         let got = serde_json::to_value(common::inspect_path(&path).inspection).unwrap();
         let before = mismatches.len();
         for field in [
@@ -68,7 +72,10 @@ fn android_corpus_matches_truth() {
             "display_name",
         ] {
             if !t[field].is_null() && t[field] != got[field] {
-                mismatches.push(format!("{file}: {field}: want {} got {}", t[field], got[field]));
+                mismatches.push(format!(
+                    "{file}: {field}: want {} got {}",
+                    t[field], got[field]
+                ));
             }
         }
         for field in ["state", "schemes"] {
@@ -113,5 +120,9 @@ fn android_corpus_matches_truth() {
         }
     }
     println!("{agreeing} of {} files, all fields", entries.len());
-    assert!(mismatches.is_empty(), "mismatches:\n{}", mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "mismatches:\n{}",
+        mismatches.join("\n")
+    );
 }

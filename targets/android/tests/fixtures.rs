@@ -14,7 +14,10 @@ fn fixture(name: &str) -> platform::Inspected {
 }
 
 fn codes(i: &Inspection) -> Vec<(&str, Severity)> {
-    i.findings.iter().map(|f| (f.code.as_str(), f.severity)).collect()
+    i.findings
+        .iter()
+        .map(|f| (f.code.as_str(), f.severity))
+        .collect()
 }
 
 #[test]
@@ -23,7 +26,11 @@ fn signed_v1v2v3_reads_everything_and_verifies() {
     let i = &got.inspection;
     assert_eq!(i.kind.as_str(), "apk");
     assert_eq!(i.identity.as_deref(), Some("org.dist.fixture"));
-    assert_eq!(i.version.as_deref(), Some("1.2.3"), "versionName through @string");
+    assert_eq!(
+        i.version.as_deref(),
+        Some("1.2.3"),
+        "versionName through @string"
+    );
     assert_eq!(i.build.as_deref(), Some("42"));
     assert_eq!(i.min_os.as_deref(), Some("21"));
     assert_eq!(i.target_sdk.as_deref(), Some("33"));
@@ -47,10 +54,7 @@ fn signed_v1v2v3_reads_everything_and_verifies() {
     let perms = i.details["permissions"].as_array().unwrap();
     assert!(perms.iter().any(|p| p == "android.permission.CAMERA"));
     assert!(
-        i.details["icon"]
-            .as_str()
-            .unwrap()
-            .contains("mipmap-xhdpi"),
+        i.details["icon"].as_str().unwrap().contains("mipmap-xhdpi"),
         "densest icon wins"
     );
     assert!(got.icon_png.unwrap().starts_with(b"\x89PNG"));
@@ -75,7 +79,11 @@ fn tampered_is_invalid() {
         .find(|f| f.code == "android.signature.invalid")
         .expect("invalid finding");
     assert_eq!(f.severity, Severity::Error);
-    assert!(f.message.contains("classes.dex") || f.message.contains("digest"), "{}", f.message);
+    assert!(
+        f.message.contains("classes.dex") || f.message.contains("digest"),
+        "{}",
+        f.message
+    );
 }
 
 #[test]
@@ -95,11 +103,28 @@ fn debuggable_and_test_only_warn_and_block_the_tap_install() {
     assert!(c.contains(&("android.manifest.debuggable", Severity::Warning)));
     assert!(c.contains(&("android.manifest.test_only", Severity::Warning)));
     let kind: Kind = "apk".parse().unwrap();
-    let actions = AndroidTarget.install_actions(&view(&kind, &i), &links(), &Client { os: ClientOs::Android });
-    let dl = actions.iter().find(|a| a.kind == ActionKind::Download).unwrap();
+    let actions = AndroidTarget.install_actions(
+        &view(&kind, &i),
+        &links(),
+        &Client {
+            os: ClientOs::Android,
+        },
+    );
+    let dl = actions
+        .iter()
+        .find(|a| a.kind == ActionKind::Download)
+        .unwrap();
     assert!(!dl.available);
-    let adb = actions.iter().find(|a| a.kind == ActionKind::CopyCommand).unwrap();
-    assert!(adb.command.as_deref().unwrap().contains("adb install -r -t"));
+    let adb = actions
+        .iter()
+        .find(|a| a.kind == ActionKind::CopyCommand)
+        .unwrap();
+    assert!(
+        adb.command
+            .as_deref()
+            .unwrap()
+            .contains("adb install -r -t")
+    );
 }
 
 #[test]
@@ -110,7 +135,10 @@ fn rotation_lineage_is_verified_and_satisfies_continuity() {
     let lineage = new.details["lineage"].as_array().expect("lineage");
     assert_eq!(lineage.len(), 2);
     assert!(lineage.iter().all(|n| n["verified"] == true));
-    assert_eq!(lineage[0]["sha256"], old.signature.signers[0].sha256.as_str());
+    assert_eq!(
+        lineage[0]["sha256"],
+        old.signature.signers[0].sha256.as_str()
+    );
     let f = AndroidTarget.check_continuity(&old, &new);
     assert!(f.iter().all(|f| f.severity != Severity::Error), "{f:?}");
     assert!(f.iter().any(|f| f.code == "android.signer.rotated"));
@@ -130,7 +158,11 @@ fn a_different_signer_breaks_continuity() {
     assert_eq!(f[0].code, "android.signer.changed");
     assert_eq!(f[0].severity, Severity::Error);
     // Same signer: nothing to say.
-    assert!(AndroidTarget.check_continuity(&current, &current).is_empty());
+    assert!(
+        AndroidTarget
+            .check_continuity(&current, &current)
+            .is_empty()
+    );
 }
 
 #[test]
@@ -143,13 +175,25 @@ fn detection_uses_the_index_not_the_name() {
     // A broken zip named .apk is claimed, then refused with a finding.
     let mut junk = b"PK\x03\x04".to_vec();
     junk.extend_from_slice(&[7u8; 300]);
-    let p = Probe::read("broken.apk", &mut std::io::Cursor::new(&junk), &Default::default()).unwrap();
+    let p = Probe::read(
+        "broken.apk",
+        &mut std::io::Cursor::new(&junk),
+        &Default::default(),
+    )
+    .unwrap();
     assert_eq!(AndroidTarget.detect(&p).unwrap().kind.as_str(), "apk");
-    let r = common::inspect_bytes("broken.apk", &junk).unwrap().inspection;
+    let r = common::inspect_bytes("broken.apk", &junk)
+        .unwrap()
+        .inspection;
     assert_eq!(r.parse, platform::Parse::Reject);
     assert!(r.findings[0].code.starts_with("android.zip."));
     // The same bytes under another name are nobody's.
-    let p = Probe::read("broken.bin", &mut std::io::Cursor::new(&junk), &Default::default()).unwrap();
+    let p = Probe::read(
+        "broken.bin",
+        &mut std::io::Cursor::new(&junk),
+        &Default::default(),
+    )
+    .unwrap();
     assert!(AndroidTarget.detect(&p).is_none());
 }
 
@@ -181,16 +225,39 @@ fn view<'a>(kind: &'a Kind, i: &'a Inspection) -> ArtifactView<'a> {
 fn install_actions_per_client() {
     let i = fixture("signed-v1v2v3.apk").inspection;
     let kind: Kind = "apk".parse().unwrap();
-    let phone = AndroidTarget.install_actions(&view(&kind, &i), &links(), &Client { os: ClientOs::Android });
+    let phone = AndroidTarget.install_actions(
+        &view(&kind, &i),
+        &links(),
+        &Client {
+            os: ClientOs::Android,
+        },
+    );
     assert_eq!(phone[0].kind, ActionKind::Download);
     assert!(phone[0].primary && phone[0].available);
-    assert!(phone[0].caveats.iter().any(|c| c.contains("unknown sources")));
-    let desk = AndroidTarget.install_actions(&view(&kind, &i), &links(), &Client { os: ClientOs::Linux });
+    assert!(
+        phone[0]
+            .caveats
+            .iter()
+            .any(|c| c.contains("unknown sources"))
+    );
+    let desk = AndroidTarget.install_actions(
+        &view(&kind, &i),
+        &links(),
+        &Client {
+            os: ClientOs::Linux,
+        },
+    );
     assert_eq!(desk[0].kind, ActionKind::CopyCommand);
     assert!(desk[0].command.as_deref().unwrap().contains("adb install"));
 
     let aab: Kind = "aab".parse().unwrap();
-    let a = AndroidTarget.install_actions(&view(&aab, &i), &links(), &Client { os: ClientOs::Android });
+    let a = AndroidTarget.install_actions(
+        &view(&aab, &i),
+        &links(),
+        &Client {
+            os: ClientOs::Android,
+        },
+    );
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].kind, ActionKind::Download);
     assert!(a[0].caveats[0].contains("cannot be installed"));

@@ -22,7 +22,9 @@ impl Rng {
 }
 
 fn eocd(d: &[u8]) -> Option<usize> {
-    (0..d.len().saturating_sub(21)).rev().find(|&i| d[i..].starts_with(b"PK\x05\x06"))
+    (0..d.len().saturating_sub(21))
+        .rev()
+        .find(|&i| d[i..].starts_with(b"PK\x05\x06"))
 }
 
 fn mutations(data: &[u8], budget: usize, seed: u64) -> Vec<(String, Vec<u8>)> {
@@ -54,7 +56,9 @@ fn mutations(data: &[u8], budget: usize, seed: u64) -> Vec<(String, Vec<u8>)> {
     }
     // Huge declared lengths: 0xffffffff / 0x7fffffff written over u32 fields, at random
     // offsets and at every field of the end record.
-    let mut spots: Vec<usize> = (0..budget / 8).map(|_| rng.below(n.saturating_sub(4))).collect();
+    let mut spots: Vec<usize> = (0..budget / 8)
+        .map(|_| rng.below(n.saturating_sub(4)))
+        .collect();
     if let Some(e) = eocd(data) {
         spots.extend([e + 8, e + 10, e + 12, e + 16, e + 20]);
         // The first central directory record's sizes and offsets.
@@ -113,7 +117,10 @@ fn mutated_inputs_never_panic() {
             let r = std::panic::catch_unwind(|| common::inspect_bytes(&name, &bytes));
             let took = t.elapsed();
             assert!(r.is_ok(), "{name} {what}: inspect panicked");
-            assert!(took < Duration::from_secs(1), "{name} {what}: took {took:?}");
+            assert!(
+                took < Duration::from_secs(1),
+                "{name} {what}: took {took:?}"
+            );
             if took > slowest.0 {
                 slowest = (took, format!("{name} {what}"));
             }

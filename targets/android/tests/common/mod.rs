@@ -30,10 +30,7 @@ pub fn artifacts(dir: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.extension()
-                        .is_some_and(|e| e == "apk" || e == "aab")
-                })
+                .filter(|p| p.extension().is_some_and(|e| e == "apk" || e == "aab"))
                 .collect()
         })
         .unwrap_or_default();
