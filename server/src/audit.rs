@@ -64,7 +64,8 @@ fn write_canonical(v: &Value, out: &mut String) {
 }
 
 fn content(row: &AuditRow) -> Value {
-    let details: Value = serde_json::from_str(&row.details).unwrap_or(Value::String(row.details.clone()));
+    let details: Value =
+        serde_json::from_str(&row.details).unwrap_or(Value::String(row.details.clone()));
     json!({
         "seq": row.seq,
         "at": row.at,
@@ -184,7 +185,8 @@ mod tests {
 
     #[test]
     fn canonical_sorts_keys() {
-        let v: Value = serde_json::from_str(r#"{"b":1,"a":{"d":[1,{"z":0,"y":"x"}],"c":null}}"#).unwrap();
+        let v: Value =
+            serde_json::from_str(r#"{"b":1,"a":{"d":[1,{"z":0,"y":"x"}],"c":null}}"#).unwrap();
         assert_eq!(
             canonical_json(&v),
             r#"{"a":{"c":null,"d":[1,{"y":"x","z":0}]},"b":1}"#
@@ -209,14 +211,17 @@ mod tests {
             .unwrap();
         }
         assert!(verify(&c).unwrap().ok);
-        c.execute_batch("DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete;")
-            .unwrap();
+        c.execute_batch(
+            "DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete;",
+        )
+        .unwrap();
         c.execute("UPDATE audit_events SET subject = 'x' WHERE seq = 2", [])
             .unwrap();
         let v = verify(&c).unwrap();
         assert!(!v.ok);
         assert_eq!(v.first_bad_seq, Some(2));
-        c.execute("DELETE FROM audit_events WHERE seq = 2", []).unwrap();
+        c.execute("DELETE FROM audit_events WHERE seq = 2", [])
+            .unwrap();
         let v = verify(&c).unwrap();
         assert_eq!(v.first_bad_seq, Some(3));
         assert!(v.message.contains("missing"), "{}", v.message);
@@ -228,10 +233,19 @@ mod tests {
         db::migrate(&mut c).unwrap();
         append(
             &c,
-            Event { actor: "system", action: "t", app: None, subject: None, details: json!({}) },
+            Event {
+                actor: "system",
+                action: "t",
+                app: None,
+                subject: None,
+                details: json!({}),
+            },
         )
         .unwrap();
-        assert!(c.execute("UPDATE audit_events SET actor = 'x'", []).is_err());
+        assert!(
+            c.execute("UPDATE audit_events SET actor = 'x'", [])
+                .is_err()
+        );
         assert!(c.execute("DELETE FROM audit_events", []).is_err());
     }
 }

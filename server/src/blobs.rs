@@ -125,8 +125,10 @@ impl LocalBlobStore {
     }
 
     fn temp_path(&self) -> PathBuf {
-        self.uploads
-            .join(format!("tmp-{}", crate::util::new_id("up").trim_start_matches("up_")))
+        self.uploads.join(format!(
+            "tmp-{}",
+            crate::util::new_id("up").trim_start_matches("up_")
+        ))
     }
 
     fn slot(&self, digest: &Sha256) -> Arc<tokio::sync::Mutex<()>> {
@@ -220,7 +222,9 @@ fn write_upload(
                 .map_err(|e| io_err("read partial", e))?;
             if n == 0 {
                 discard(&path);
-                return Err(AppError::conflict("the partial upload shrank; start again").with_offset(0));
+                return Err(
+                    AppError::conflict("the partial upload shrank; start again").with_offset(0)
+                );
             }
             hasher.update(&buf[..n]);
             left -= n as u64;
@@ -295,7 +299,9 @@ fn write_upload(
         discard(&path);
         return Err(AppError::new(
             ErrorCode::SizeMismatch,
-            format!("received {received} bytes, but the declared size is {total}; nothing was stored"),
+            format!(
+                "received {received} bytes, but the declared size is {total}; nothing was stored"
+            ),
         ));
     }
     let got = Sha256::from_bytes(hasher.finalize().into());
@@ -347,7 +353,10 @@ impl BlobStore for Arc<LocalBlobStore> {
     {
         let store = self.clone();
         async move {
-            if let Some(size) = store.stat(&req.digest).map_err(|e| io_err("stat blob", e))? {
+            if let Some(size) = store
+                .stat(&req.digest)
+                .map_err(|e| io_err("stat blob", e))?
+            {
                 if req.total.is_some_and(|t| t != size) {
                     return Err(AppError::new(
                         ErrorCode::SizeMismatch,
@@ -365,7 +374,10 @@ impl BlobStore for Arc<LocalBlobStore> {
             {
                 return Err(AppError::new(
                     ErrorCode::PayloadTooLarge,
-                    format!("declared size {t} is over the limit of {} bytes", req.max_bytes),
+                    format!(
+                        "declared size {t} is over the limit of {} bytes",
+                        req.max_bytes
+                    ),
                 ));
             }
             if req.offset > 0 && !req.resumable {
@@ -431,9 +443,7 @@ impl BlobStore for Arc<LocalBlobStore> {
                         }
                     }
                     Err(e) => {
-                        failed = Some(AppError::bad_request(format!(
-                            "upload interrupted: {e}"
-                        )));
+                        failed = Some(AppError::bad_request(format!("upload interrupted: {e}")));
                         break;
                     }
                 }
@@ -484,9 +494,15 @@ impl BlobStore for Arc<LocalBlobStore> {
         }
         for entry in std::fs::read_dir(self.blobs.join("sha256"))? {
             let dir = entry?.path();
-            let prefix = dir.file_name().and_then(|n| n.to_str()).unwrap_or("").to_owned();
+            let prefix = dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_owned();
             let prefix_ok = prefix.len() == 2
-                && prefix.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c));
+                && prefix
+                    .bytes()
+                    .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c));
             if !prefix_ok || !dir.is_dir() {
                 scan.stray.push(dir);
                 continue;

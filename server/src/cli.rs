@@ -40,7 +40,9 @@ struct DataArg {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the HTTP server.
-    #[command(after_help = "Example:\n  distd serve --data /srv/dist --listen 0.0.0.0:8080\n  DIST_PUBLIC_URL=https://dist.example.com distd serve")]
+    #[command(
+        after_help = "Example:\n  distd serve --data /srv/dist --listen 0.0.0.0:8080\n  DIST_PUBLIC_URL=https://dist.example.com distd serve"
+    )]
     Serve {
         #[command(flatten)]
         data: DataArg,
@@ -64,7 +66,9 @@ enum Command {
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Write a consistent copy of the database (SQLite online backup) while distd runs.
-    #[command(after_help = "Example:\n  distd backup --data /srv/dist --out /backups/distd-2026-11-21.sqlite3")]
+    #[command(
+        after_help = "Example:\n  distd backup --data /srv/dist --out /backups/distd-2026-11-21.sqlite3"
+    )]
     Backup {
         #[command(flatten)]
         data: DataArg,
@@ -77,7 +81,9 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum TokenCommand {
     /// Create a token and print its secret (shown once).
-    #[command(after_help = "Examples:\n  distd token create --name admin --scope admin\n  distd token create --name ci --scope publish --scope promote --app acme --channel beta --channel nightly --json")]
+    #[command(
+        after_help = "Examples:\n  distd token create --name admin --scope admin\n  distd token create --name ci --scope publish --scope promote --app acme --channel beta --channel nightly --json"
+    )]
     Create {
         #[command(flatten)]
         data: DataArg,
@@ -184,7 +190,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 println!("{}", if report.ok { "ok" } else { "PROBLEMS FOUND" });
             }
-            Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::Audit(AuditCommand::Verify { data, json }) => {
             let dir = existing_data(data.data)?;
@@ -195,7 +205,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 println!("{}", v.message);
             }
-            Ok(if v.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if v.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::Backup { data, out } => {
             let dir = existing_data(data.data)?;
@@ -296,7 +310,11 @@ fn serve(data: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
                 // Without it a keep-alive client stalls ~40 ms per small response.
                 let _ = tcp.set_nodelay(true);
             });
-        tracing::info!("listening on http://{} (public URL {})", cfg.listen, cfg.public_url);
+        tracing::info!(
+            "listening on http://{} (public URL {})",
+            cfg.listen,
+            cfg.public_url
+        );
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = axum::serve(listener, crate::app(state)).with_graceful_shutdown(async move {
             shutdown_signal().await;

@@ -314,10 +314,22 @@ fn release_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReleaseRow> {
 
 pub fn insert_release(c: &Connection, r: &ReleaseRow) -> rusqlite::Result<()> {
     c.execute(
-        &format!("INSERT INTO releases({RELEASE_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"),
+        &format!(
+            "INSERT INTO releases({RELEASE_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
+        ),
         params![
-            r.id, r.app, r.version, r.build, r.notes, r.source, r.status, r.fingerprint,
-            r.created_at, r.published_at, r.revoked_at, r.revoke_reason
+            r.id,
+            r.app,
+            r.version,
+            r.build,
+            r.notes,
+            r.source,
+            r.status,
+            r.fingerprint,
+            r.created_at,
+            r.published_at,
+            r.revoked_at,
+            r.revoke_reason
         ],
     )?;
     Ok(())
@@ -435,7 +447,9 @@ pub fn list_artifacts(c: &Connection, release_id: &str) -> rusqlite::Result<Vec<
 }
 
 pub fn list_all_artifacts(c: &Connection) -> rusqlite::Result<Vec<ArtifactRow>> {
-    let mut st = c.prepare(&format!("SELECT {ARTIFACT_COLS} FROM artifacts ORDER BY id"))?;
+    let mut st = c.prepare(&format!(
+        "SELECT {ARTIFACT_COLS} FROM artifacts ORDER BY id"
+    ))?;
     st.query_map([], artifact_row)?.collect()
 }
 
@@ -455,7 +469,13 @@ pub fn attach_artifact(c: &Connection, a: &ArtifactRow) -> rusqlite::Result<usiz
          inspection = ?5, icon_sha256 = ?6, attached_at = ?7, size = ?8 \
          WHERE id = ?1 AND attached = 0",
         params![
-            a.id, a.kind, a.platform, a.install_mode, a.inspection, a.icon_sha256, a.attached_at,
+            a.id,
+            a.kind,
+            a.platform,
+            a.install_mode,
+            a.inspection,
+            a.icon_sha256,
+            a.attached_at,
             a.size
         ],
     )
@@ -521,7 +541,12 @@ pub fn set_channel_policy(
     Ok(())
 }
 
-pub fn insert_history(c: &Connection, app: &str, channel: &str, h: &HistoryRow) -> rusqlite::Result<()> {
+pub fn insert_history(
+    c: &Connection,
+    app: &str,
+    channel: &str,
+    h: &HistoryRow,
+) -> rusqlite::Result<()> {
     c.execute(
         "INSERT INTO channel_history(app, channel, at, actor, action, from_release_id, to_release_id) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -572,8 +597,16 @@ pub fn insert_token(c: &Connection, t: &TokenRow) -> rusqlite::Result<()> {
     c.execute(
         &format!("INSERT INTO tokens({TOKEN_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"),
         params![
-            t.id, t.name, t.hash, t.scopes, t.app, t.channels, t.created_at, t.expires_at,
-            t.revoked_at, t.last_used_at
+            t.id,
+            t.name,
+            t.hash,
+            t.scopes,
+            t.app,
+            t.channels,
+            t.created_at,
+            t.expires_at,
+            t.revoked_at,
+            t.last_used_at
         ],
     )?;
     Ok(())
@@ -598,7 +631,9 @@ pub fn get_token(c: &Connection, id: &str) -> rusqlite::Result<Option<TokenRow>>
 }
 
 pub fn list_tokens(c: &Connection) -> rusqlite::Result<Vec<TokenRow>> {
-    let mut st = c.prepare(&format!("SELECT {TOKEN_COLS} FROM tokens ORDER BY created_at, id"))?;
+    let mut st = c.prepare(&format!(
+        "SELECT {TOKEN_COLS} FROM tokens ORDER BY created_at, id"
+    ))?;
     st.query_map([], token_row)?.collect()
 }
 
@@ -651,7 +686,15 @@ pub fn insert_audit(c: &Connection, a: &AuditRow) -> rusqlite::Result<()> {
     c.execute(
         &format!("INSERT INTO audit_events({AUDIT_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)"),
         params![
-            a.seq, a.at, a.actor, a.action, a.app, a.subject, a.details, a.prev_hash, a.hash
+            a.seq,
+            a.at,
+            a.actor,
+            a.action,
+            a.app,
+            a.subject,
+            a.details,
+            a.prev_hash,
+            a.hash
         ],
     )?;
     Ok(())
@@ -686,7 +729,9 @@ pub fn for_each_audit(
     c: &Connection,
     mut each: impl FnMut(AuditRow) -> bool,
 ) -> rusqlite::Result<()> {
-    let mut st = c.prepare(&format!("SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq"))?;
+    let mut st = c.prepare(&format!(
+        "SELECT {AUDIT_COLS} FROM audit_events ORDER BY seq"
+    ))?;
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
         if !each(audit_row(r)?) {

@@ -27,7 +27,10 @@ pub struct Report {
     pub ok: bool,
 }
 
-pub fn run(conn: &rusqlite::Connection, store: &std::sync::Arc<LocalBlobStore>) -> anyhow::Result<Report> {
+pub fn run(
+    conn: &rusqlite::Connection,
+    store: &std::sync::Arc<LocalBlobStore>,
+) -> anyhow::Result<Report> {
     let mut report = Report::default();
     let scan = store.scan()?;
     let mut present = BTreeSet::new();
@@ -37,7 +40,9 @@ pub fn run(conn: &rusqlite::Connection, store: &std::sync::Arc<LocalBlobStore>) 
         report.blobs_checked += 1;
         report.bytes_checked += size;
         if got != *digest {
-            report.corrupt.push(format!("{}: bytes hash to {got}", path.display()));
+            report
+                .corrupt
+                .push(format!("{}: bytes hash to {got}", path.display()));
         } else {
             present.insert(digest.hex());
         }
@@ -54,9 +59,12 @@ pub fn run(conn: &rusqlite::Connection, store: &std::sync::Arc<LocalBlobStore>) 
                     (None, _) => report
                         .missing
                         .push(format!("artifact {}: blob {d} is missing", a.id)),
-                    (Some(s), Some(want)) if u64::try_from(want).ok() != Some(s) => report
-                        .missing
-                        .push(format!("artifact {}: blob {d} has {s} bytes, recorded {want}", a.id)),
+                    (Some(s), Some(want)) if u64::try_from(want).ok() != Some(s) => {
+                        report.missing.push(format!(
+                            "artifact {}: blob {d} has {s} bytes, recorded {want}",
+                            a.id
+                        ))
+                    }
                     _ if !present.contains(d) => report
                         .missing
                         .push(format!("artifact {}: blob {d} is corrupt", a.id)),
@@ -67,9 +75,10 @@ pub fn run(conn: &rusqlite::Connection, store: &std::sync::Arc<LocalBlobStore>) 
         if let Some(icon) = &a.icon_sha256 {
             referenced.insert(icon.clone());
             if !present.contains(icon) {
-                report
-                    .missing
-                    .push(format!("artifact {}: icon blob {icon} is missing or corrupt", a.id));
+                report.missing.push(format!(
+                    "artifact {}: icon blob {icon} is missing or corrupt",
+                    a.id
+                ));
             }
         }
     }

@@ -13,7 +13,8 @@ pub fn format_time(t: OffsetDateTime) -> String {
         .replace_nanosecond(t.microsecond() * 1000)
         .unwrap_or(t)
         .to_offset(time::UtcOffset::UTC);
-    t.format(&Rfc3339).unwrap_or_else(|_| t.unix_timestamp().to_string())
+    t.format(&Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
 pub fn parse_time(s: &str) -> Option<OffsetDateTime> {

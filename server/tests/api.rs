@@ -28,16 +28,27 @@ async fn publish(s: &Server, app: &str, build: &str, name: &str, bytes: &[u8]) -
     let (st, _) = s.put_blob(&s.admin, bytes.to_vec()).await;
     assert!(st == StatusCode::CREATED || st == StatusCode::OK, "{st}");
     let (st, v) = s
-        .post(&format!("/apps/{app}/releases"), &s.admin, release_body("1.0", build, &[(name, bytes)]))
+        .post(
+            &format!("/apps/{app}/releases"),
+            &s.admin,
+            release_body("1.0", build, &[(name, bytes)]),
+        )
         .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     let rid = v["release"]["id"].as_str().unwrap().to_owned();
-    let aid = v["release"]["artifacts"][0]["id"].as_str().unwrap().to_owned();
-    let (st, v) = s.post_empty(&format!("/artifacts/{aid}/attach"), &s.admin).await;
+    let aid = v["release"]["artifacts"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (st, v) = s
+        .post_empty(&format!("/artifacts/{aid}/attach"), &s.admin)
+        .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["attached"], true);
     assert_eq!(v["inspection"]["sha256"], sha256_hex(bytes));
-    let (st, v) = s.post_empty(&format!("/releases/{rid}/publish"), &s.admin).await;
+    let (st, v) = s
+        .post_empty(&format!("/releases/{rid}/publish"), &s.admin)
+        .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["release"]["status"], "published");
     (rid, aid)
@@ -53,7 +64,8 @@ async fn download(s: &Server, path: &str, token: &str, range: Option<&str>) -> r
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_promote_rollback_revoke_download_cycle() {
-    let (Some(apk1), Some(apk2), Some(apk3)) = (corpus(APK1), corpus(APK2), corpus(APK_OTHER_KEY)) else {
+    let (Some(apk1), Some(apk2), Some(apk3)) = (corpus(APK1), corpus(APK2), corpus(APK_OTHER_KEY))
+    else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -65,24 +77,50 @@ async fn publish_promote_rollback_revoke_download_cycle() {
     // Release URLs are absolute.
     let (_, rel) = s.get(&format!("/releases/{r1}"), &s.admin).await;
     assert_eq!(rel["url"], format!("{}/apps/acme/releases/{r1}", s.base));
-    assert_eq!(rel["artifacts"][0]["download_url"], format!("{}/api/v1/artifacts/{a1}/download", s.base));
-    assert_eq!(rel["artifacts"][0]["install_url"], format!("{}/i/{a1}", s.base));
+    assert_eq!(
+        rel["artifacts"][0]["download_url"],
+        format!("{}/api/v1/artifacts/{a1}/download", s.base)
+    );
+    assert_eq!(
+        rel["artifacts"][0]["install_url"],
+        format!("{}/i/{a1}", s.base)
+    );
     assert_eq!(rel["artifacts"][0]["platform"], "android");
     assert_eq!(rel["artifacts"][0]["kind"], "apk");
 
     // Idempotent create; other digests conflict.
-    let (st, v) = s.post("/apps/acme/releases", &s.admin, release_body("1.0", "1", &[("tiny app.apk", &apk1)])).await;
+    let (st, v) = s
+        .post(
+            "/apps/acme/releases",
+            &s.admin,
+            release_body("1.0", "1", &[("tiny app.apk", &apk1)]),
+        )
+        .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["created"], false);
     assert_eq!(v["release"]["id"], r1.as_str());
-    let (st, v) = s.post("/apps/acme/releases", &s.admin, release_body("1.0", "1", &[("x.apk", &apk2)])).await;
+    let (st, v) = s
+        .post(
+            "/apps/acme/releases",
+            &s.admin,
+            release_body("1.0", "1", &[("x.apk", &apk2)]),
+        )
+        .await;
     assert_eq!(st, StatusCode::CONFLICT, "{v}");
     // Publishing again is fine.
-    let (st, _) = s.post_empty(&format!("/releases/{r1}/publish"), &s.admin).await;
+    let (st, _) = s
+        .post_empty(&format!("/releases/{r1}/publish"), &s.admin)
+        .await;
     assert_eq!(st, StatusCode::OK);
 
     // Promote and download through the stable channel URL.
-    let (st, v) = s.post("/apps/acme/channels/beta/promote", &s.admin, json!({"release_id": r1})).await;
+    let (st, v) = s
+        .post(
+            "/apps/acme/channels/beta/promote",
+            &s.admin,
+            json!({"release_id": r1}),
+        )
+        .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["previous_release_id"], Value::Null);
     let res = download(&s, "/d/acme/beta/android", &s.admin, None).await;
@@ -94,20 +132,57 @@ async fn publish_promote_rollback_revoke_download_cycle() {
     );
     assert_eq!(res.bytes().await.unwrap().as_ref(), apk1.as_slice());
     // Range: a slice, the tail, and past the end.
-    let res = download(&s, &format!("/api/v1/artifacts/{a1}/download"), &s.admin, Some("bytes=10-109")).await;
+    let res = download(
+        &s,
+        &format!("/api/v1/artifacts/{a1}/download"),
+        &s.admin,
+        Some("bytes=10-109"),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
-    assert_eq!(res.headers()["content-range"], format!("bytes 10-109/{}", apk1.len()).as_str());
+    assert_eq!(
+        res.headers()["content-range"],
+        format!("bytes 10-109/{}", apk1.len()).as_str()
+    );
     assert_eq!(res.bytes().await.unwrap().as_ref(), &apk1[10..110]);
-    let res = download(&s, &format!("/api/v1/artifacts/{a1}/download"), &s.admin, Some("bytes=-16")).await;
+    let res = download(
+        &s,
+        &format!("/api/v1/artifacts/{a1}/download"),
+        &s.admin,
+        Some("bytes=-16"),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
-    assert_eq!(res.bytes().await.unwrap().as_ref(), &apk1[apk1.len() - 16..]);
-    let res = download(&s, &format!("/api/v1/artifacts/{a1}/download"), &s.admin, Some("bytes=99999999-")).await;
+    assert_eq!(
+        res.bytes().await.unwrap().as_ref(),
+        &apk1[apk1.len() - 16..]
+    );
+    let res = download(
+        &s,
+        &format!("/api/v1/artifacts/{a1}/download"),
+        &s.admin,
+        Some("bytes=99999999-"),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::RANGE_NOT_SATISFIABLE);
-    assert_eq!(res.headers()["content-range"], format!("bytes */{}", apk1.len()).as_str());
+    assert_eq!(
+        res.headers()["content-range"],
+        format!("bytes */{}", apk1.len()).as_str()
+    );
     // Devices follow links without headers: ?token= works, nothing without it.
-    let res = s.client.get(format!("{}/d/acme/beta/android?token={}", s.base, s.admin)).send().await.unwrap();
+    let res = s
+        .client
+        .get(format!("{}/d/acme/beta/android?token={}", s.base, s.admin))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let res = s.client.get(format!("{}/d/acme/beta/android", s.base)).send().await.unwrap();
+    let res = s
+        .client
+        .get(format!("{}/d/acme/beta/android", s.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let (st, _) = s.get("/d/acme/beta/ios", &s.admin).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
@@ -115,7 +190,12 @@ async fn publish_promote_rollback_revoke_download_cycle() {
     assert_eq!(st, StatusCode::NOT_FOUND);
     assert!(err_msg(&v).contains("nightly"), "{v}");
     // Install page: plain HTML, escaped.
-    let res = s.client.get(format!("{}/i/{a1}?token={}", s.base, s.admin)).send().await.unwrap();
+    let res = s
+        .client
+        .get(format!("{}/i/{a1}?token={}", s.base, s.admin))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.unwrap();
     assert!(html.contains("<h1>ACME 1.0 (1)</h1>"), "{html}");
@@ -123,7 +203,13 @@ async fn publish_promote_rollback_revoke_download_cycle() {
 
     // Same key: continuity holds.
     let (r2, _) = publish(&s, "acme", "2", "tiny-v2.apk", &apk2).await;
-    let (st, v) = s.post("/apps/acme/channels/beta/promote", &s.admin, json!({"release_id": r2})).await;
+    let (st, v) = s
+        .post(
+            "/apps/acme/channels/beta/promote",
+            &s.admin,
+            json!({"release_id": r2}),
+        )
+        .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["previous_release_id"], r1.as_str());
     let res = download(&s, "/d/acme/beta/android", &s.admin, None).await;
@@ -131,73 +217,166 @@ async fn publish_promote_rollback_revoke_download_cycle() {
 
     // Another signing key for the same package: Android refuses the update, so does promote.
     let (r3, _) = publish(&s, "acme", "3", "other-key.apk", &apk3).await;
-    let (st, v) = s.post("/apps/acme/channels/beta/promote", &s.admin, json!({"release_id": r3})).await;
+    let (st, v) = s
+        .post(
+            "/apps/acme/channels/beta/promote",
+            &s.admin,
+            json!({"release_id": r3}),
+        )
+        .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(!v["error"]["findings"].as_array().unwrap().is_empty(), "{v}");
+    assert!(
+        !v["error"]["findings"].as_array().unwrap().is_empty(),
+        "{v}"
+    );
     let (_, ch) = s.get("/apps/acme/channels/beta", &s.admin).await;
     assert_eq!(ch["release_id"], r2.as_str());
 
     // Rollback walks back one move at a time, then refuses.
-    let (st, v) = s.post_empty("/apps/acme/channels/beta/rollback", &s.admin).await;
+    let (st, v) = s
+        .post_empty("/apps/acme/channels/beta/rollback", &s.admin)
+        .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["channel"]["release_id"], r1.as_str());
-    let (st, v) = s.post_empty("/apps/acme/channels/beta/rollback", &s.admin).await;
+    let (st, v) = s
+        .post_empty("/apps/acme/channels/beta/rollback", &s.admin)
+        .await;
     assert_eq!(st, StatusCode::CONFLICT, "{v}");
     let (_, h) = s.get("/apps/acme/channels/beta/history", &s.admin).await;
-    let actions: Vec<&str> = h["history"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = h["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["promote", "promote", "rollback"]);
 
     // Revoke the channel's release: 410 saying to roll back; rollback restores downloads.
-    let (st, _) = s.post("/apps/acme/channels/beta/promote", &s.admin, json!({"release_id": r2})).await;
+    let (st, _) = s
+        .post(
+            "/apps/acme/channels/beta/promote",
+            &s.admin,
+            json!({"release_id": r2}),
+        )
+        .await;
     assert_eq!(st, StatusCode::OK);
-    let (st, v) = s.post(&format!("/releases/{r2}/revoke"), &s.admin, json!({"reason": "crashes on start"})).await;
+    let (st, v) = s
+        .post(
+            &format!("/releases/{r2}/revoke"),
+            &s.admin,
+            json!({"reason": "crashes on start"}),
+        )
+        .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["status"], "revoked");
     assert_eq!(v["revoke_reason"], "crashes on start");
     let (st, v) = s.get("/d/acme/beta/android", &s.admin).await;
     assert_eq!(st, StatusCode::GONE, "{v}");
     assert!(err_msg(&v).contains("roll"), "{v}");
-    let (st, v) = s.post_empty("/apps/acme/channels/beta/rollback", &s.admin).await;
+    let (st, v) = s
+        .post_empty("/apps/acme/channels/beta/rollback", &s.admin)
+        .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["channel"]["release_id"], r1.as_str());
     let res = download(&s, "/d/acme/beta/android", &s.admin, None).await;
     assert_eq!(res.status(), StatusCode::OK);
     // A revoked release cannot be promoted or published again; published cannot be deleted.
-    let (st, _) = s.post("/apps/acme/channels/beta/promote", &s.admin, json!({"release_id": r2})).await;
+    let (st, _) = s
+        .post(
+            "/apps/acme/channels/beta/promote",
+            &s.admin,
+            json!({"release_id": r2}),
+        )
+        .await;
     assert_eq!(st, StatusCode::CONFLICT);
-    let (st, _) = s.call(Method::DELETE, &format!("/releases/{r1}"), Some(&s.admin), None).await;
+    let (st, _) = s
+        .call(
+            Method::DELETE,
+            &format!("/releases/{r1}"),
+            Some(&s.admin),
+            None,
+        )
+        .await;
     assert_eq!(st, StatusCode::CONFLICT);
 
     // Identity rules block a publish, listing the findings; the release stays a draft.
     let (st, v) = s
-        .call(Method::PUT, "/apps/acme/identity", Some(&s.admin), Some(json!({"android": {"identities": ["com.acme.*"]}})))
+        .call(
+            Method::PUT,
+            "/apps/acme/identity",
+            Some(&s.admin),
+            Some(json!({"android": {"identities": ["com.acme.*"]}})),
+        )
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    let (st, v) = s.post("/apps/acme/releases", &s.admin, release_body("1.0", "9", &[("a.apk", &apk1)])).await;
+    let (st, v) = s
+        .post(
+            "/apps/acme/releases",
+            &s.admin,
+            release_body("1.0", "9", &[("a.apk", &apk1)]),
+        )
+        .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     let r9 = v["release"]["id"].as_str().unwrap().to_owned();
-    let a9 = v["release"]["artifacts"][0]["id"].as_str().unwrap().to_owned();
-    let (st, _) = s.post_empty(&format!("/artifacts/{a9}/attach"), &s.admin).await;
+    let a9 = v["release"]["artifacts"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (st, _) = s
+        .post_empty(&format!("/artifacts/{a9}/attach"), &s.admin)
+        .await;
     assert_eq!(st, StatusCode::OK);
-    let (st, v) = s.post_empty(&format!("/releases/{r9}/publish"), &s.admin).await;
+    let (st, v) = s
+        .post_empty(&format!("/releases/{r9}/publish"), &s.admin)
+        .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert_eq!(v["error"]["findings"][0]["code"], "identity.mismatch", "{v}");
+    assert_eq!(
+        v["error"]["findings"][0]["code"], "identity.mismatch",
+        "{v}"
+    );
     let (_, v) = s.get(&format!("/releases/{r9}"), &s.admin).await;
     assert_eq!(v["status"], "draft");
     // Drafts: revoke refuses, delete works.
-    let (st, _) = s.post(&format!("/releases/{r9}/revoke"), &s.admin, json!({"reason": "x"})).await;
+    let (st, _) = s
+        .post(
+            &format!("/releases/{r9}/revoke"),
+            &s.admin,
+            json!({"reason": "x"}),
+        )
+        .await;
     assert_eq!(st, StatusCode::CONFLICT);
-    let (st, _) = s.call(Method::DELETE, &format!("/releases/{r9}"), Some(&s.admin), None).await;
+    let (st, _) = s
+        .call(
+            Method::DELETE,
+            &format!("/releases/{r9}"),
+            Some(&s.admin),
+            None,
+        )
+        .await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     let (st, _) = s.get(&format!("/releases/{r9}"), &s.admin).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
     // The audit log recorded it all and verifies.
     let (_, a) = s.get("/audit?limit=1000", &s.admin).await;
-    let seen: Vec<&str> = a["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let seen: Vec<&str> = a["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     for want in [
-        "token.create", "app.create", "app.update", "blob.upload", "release.create", "artifact.attach",
-        "release.publish", "channel.promote", "channel.rollback", "release.revoke", "release.delete",
+        "token.create",
+        "app.create",
+        "app.update",
+        "blob.upload",
+        "release.create",
+        "artifact.attach",
+        "release.publish",
+        "channel.promote",
+        "channel.rollback",
+        "release.revoke",
+        "release.delete",
     ] {
         assert!(seen.contains(&want), "no {want} in {seen:?}");
     }
@@ -220,26 +399,44 @@ async fn unrecognised_file_is_refused_and_stays_unattached() {
     let (st, v) = s.put_blob(&s.admin, zip.clone()).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["created"], false);
-    let (st, v) = s.post("/apps/acme/releases", &s.admin, release_body("1.0", "1", &[("thing.apk", &zip)])).await;
+    let (st, v) = s
+        .post(
+            "/apps/acme/releases",
+            &s.admin,
+            release_body("1.0", "1", &[("thing.apk", &zip)]),
+        )
+        .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     let rid = v["release"]["id"].as_str().unwrap().to_owned();
-    let aid = v["release"]["artifacts"][0]["id"].as_str().unwrap().to_owned();
+    let aid = v["release"]["artifacts"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(v["release"]["artifacts"][0]["install_url"], Value::Null);
-    let (st, v) = s.post_empty(&format!("/artifacts/{aid}/attach"), &s.admin).await;
+    let (st, v) = s
+        .post_empty(&format!("/artifacts/{aid}/attach"), &s.admin)
+        .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(err_msg(&v).contains("supported kinds"), "{v}");
     let (_, h) = s.call(Method::GET, "/healthz", None, None).await;
     for p in h["platforms"].as_array().unwrap() {
-        assert!(err_msg(&v).contains(p.as_str().unwrap()), "{v} lists no {p}");
+        assert!(
+            err_msg(&v).contains(p.as_str().unwrap()),
+            "{v} lists no {p}"
+        );
     }
     let (_, a) = s.get(&format!("/artifacts/{aid}"), &s.admin).await;
     assert_eq!(a["attached"], false);
     assert_eq!(a["inspection"], Value::Null);
-    let (st, v) = s.post_empty(&format!("/releases/{rid}/publish"), &s.admin).await;
+    let (st, v) = s
+        .post_empty(&format!("/releases/{rid}/publish"), &s.admin)
+        .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(err_msg(&v).contains("not attached"), "{v}");
     // A download of an unattached artifact is refused too.
-    let (st, _) = s.get(&format!("/api/v1/artifacts/{aid}/download"), &s.admin).await;
+    let (st, _) = s
+        .get(&format!("/api/v1/artifacts/{aid}/download"), &s.admin)
+        .await;
     assert_eq!(st, StatusCode::CONFLICT);
 }
 
@@ -282,31 +479,71 @@ async fn bad_input_is_refused_cleanly() {
     let body = release_body("1.0", "1", &[("a.bin", b"abc")]);
 
     // Missing, malformed, unknown tokens.
-    let (st, v) = s.call(Method::POST, "/apps/acme/releases", None, Some(body.clone())).await;
+    let (st, v) = s
+        .call(
+            Method::POST,
+            "/apps/acme/releases",
+            None,
+            Some(body.clone()),
+        )
+        .await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     assert!(err_msg(&v).contains("missing token"), "{v}");
-    let res = s.client.get(s.url("/apps")).header("authorization", "Basic Zm9vOmJhcg==").send().await.unwrap();
+    let res = s
+        .client
+        .get(s.url("/apps"))
+        .header("authorization", "Basic Zm9vOmJhcg==")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let bogus = "dist_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-    let (st, v) = s.call(Method::POST, "/apps/acme/releases", Some(bogus), Some(body.clone())).await;
+    let (st, v) = s
+        .call(
+            Method::POST,
+            "/apps/acme/releases",
+            Some(bogus),
+            Some(body.clone()),
+        )
+        .await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     assert_eq!(err_code(&v), "unauthorized");
-    let (st, _) = s.call(Method::GET, "/apps", Some("not-a-dist-token"), None).await;
+    let (st, _) = s
+        .call(Method::GET, "/apps", Some("not-a-dist-token"), None)
+        .await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
 
     // Expired and revoked tokens.
-    let (st, v) = s.post("/tokens", &s.admin, json!({"name": "old", "scopes": ["read"], "expires_at": "2001-01-01T00:00:00Z"})).await;
+    let (st, v) = s
+        .post(
+            "/tokens",
+            &s.admin,
+            json!({"name": "old", "scopes": ["read"], "expires_at": "2001-01-01T00:00:00Z"}),
+        )
+        .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let soon = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
-    let soon = soon.format(&time::format_description::well_known::Rfc3339).unwrap();
-    let short = s.token(json!({"name": "short", "scopes": ["publish"], "expires_at": soon})).await;
+    let soon = soon
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let short = s
+        .token(json!({"name": "short", "scopes": ["publish"], "expires_at": soon}))
+        .await;
     let (st, _) = s.get("/token", &short).await;
     assert_eq!(st, StatusCode::OK);
-    let (st, v) = s.post("/tokens", &s.admin, json!({"name": "rev", "scopes": ["publish"]})).await;
+    let (st, v) = s
+        .post(
+            "/tokens",
+            &s.admin,
+            json!({"name": "rev", "scopes": ["publish"]}),
+        )
+        .await;
     assert_eq!(st, StatusCode::CREATED);
     let revoked = v["secret"].as_str().unwrap().to_owned();
     let rev_id = v["token"]["id"].as_str().unwrap().to_owned();
-    let (st, v) = s.post_empty(&format!("/tokens/{rev_id}/revoke"), &s.admin).await;
+    let (st, v) = s
+        .post_empty(&format!("/tokens/{rev_id}/revoke"), &s.admin)
+        .await;
     assert_eq!(st, StatusCode::OK);
     assert!(v["revoked_at"].is_string());
     let (st, v) = s.post("/apps/acme/releases", &revoked, body.clone()).await;
@@ -322,42 +559,82 @@ async fn bad_input_is_refused_cleanly() {
     let (st, v) = s.post("/apps/acme/releases", &reader, body.clone()).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert!(err_msg(&v).contains("publish"), "{v}");
-    let other_only = s.token(json!({"name": "other-ci", "scopes": ["publish"], "app": "other"})).await;
-    let (st, v) = s.post("/apps/acme/releases", &other_only, body.clone()).await;
+    let other_only = s
+        .token(json!({"name": "other-ci", "scopes": ["publish"], "app": "other"}))
+        .await;
+    let (st, v) = s
+        .post("/apps/acme/releases", &other_only, body.clone())
+        .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert!(err_msg(&v).contains("limited to app other"), "{v}");
     let (_, v) = s.get("/apps", &other_only).await;
     // A publish token cannot list apps; a read token limited to `other` sees only it.
     assert_eq!(err_code(&v), "forbidden");
-    let other_reader = s.token(json!({"name": "other-r", "scopes": ["read"], "app": "other"})).await;
+    let other_reader = s
+        .token(json!({"name": "other-r", "scopes": ["read"], "app": "other"}))
+        .await;
     let (_, v) = s.get("/apps", &other_reader).await;
     assert_eq!(v["apps"].as_array().unwrap().len(), 1);
-    let nightly = s.token(json!({"name": "nightly", "scopes": ["promote"], "channels": ["nightly"]})).await;
-    let (st, v) = s.post("/apps/acme/channels/stable/promote", &nightly, json!({"release_id": "rel_0000"})).await;
+    let nightly = s
+        .token(json!({"name": "nightly", "scopes": ["promote"], "channels": ["nightly"]}))
+        .await;
+    let (st, v) = s
+        .post(
+            "/apps/acme/channels/stable/promote",
+            &nightly,
+            json!({"release_id": "rel_0000"}),
+        )
+        .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert!(err_msg(&v).contains("nightly"), "{v}");
-    let (st, _) = s.post("/apps/acme/channels/nightly/promote", &nightly, json!({"release_id": "rel_0000"})).await;
+    let (st, _) = s
+        .post(
+            "/apps/acme/channels/nightly/promote",
+            &nightly,
+            json!({"release_id": "rel_0000"}),
+        )
+        .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
     // Malformed JSON, unknown fields, wrong content type, oversized bodies.
     let post_raw = |path: &str, ct: &str, body: Vec<u8>| {
-        s.client.post(s.url(path)).bearer_auth(&s.admin).header("content-type", ct).body(body).send()
+        s.client
+            .post(s.url(path))
+            .bearer_auth(&s.admin)
+            .header("content-type", ct)
+            .body(body)
+            .send()
     };
-    let res = post_raw("/apps", "application/json", b"{\"slug\": ".to_vec()).await.unwrap();
+    let res = post_raw("/apps", "application/json", b"{\"slug\": ".to_vec())
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let v: Value = res.json().await.unwrap();
     assert_eq!(err_code(&v), "bad_request");
-    let (st, v) = s.post("/apps", &s.admin, json!({"slug": "x", "name": "X", "evil": true})).await;
+    let (st, v) = s
+        .post(
+            "/apps",
+            &s.admin,
+            json!({"slug": "x", "name": "X", "evil": true}),
+        )
+        .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert!(err_msg(&v).contains("unknown field"), "{v}");
     let mut with_extra = body.clone();
     with_extra["artifacts"][0]["path"] = json!("/etc/passwd");
     let (st, v) = s.post("/apps/acme/releases", &s.admin, with_extra).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
-    let res = post_raw("/apps", "text/plain", b"{}".to_vec()).await.unwrap();
+    let res = post_raw("/apps", "text/plain", b"{}".to_vec())
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let huge = format!("{{\"slug\":\"big\",\"name\":\"{}\"}}", "x".repeat(2 * 1024 * 1024));
-    let res = post_raw("/apps", "application/json", huge.into_bytes()).await.unwrap();
+    let huge = format!(
+        "{{\"slug\":\"big\",\"name\":\"{}\"}}",
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let res = post_raw("/apps", "application/json", huge.into_bytes())
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let v: Value = res.json().await.unwrap();
     assert_eq!(err_code(&v), "payload_too_large");
@@ -376,7 +653,14 @@ async fn bad_input_is_refused_cleanly() {
     let (st, v) = s.post("/apps/acme/releases", &s.admin, traversal).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
     assert!(err_msg(&v).contains("file name"), "{v}");
-    let res = s.client.put(s.url("/blobs/sha256/..%2F..%2Fdistd.sqlite3")).bearer_auth(&s.admin).body("x").send().await.unwrap();
+    let res = s
+        .client
+        .put(s.url("/blobs/sha256/..%2F..%2Fdistd.sqlite3"))
+        .bearer_auth(&s.admin)
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 
     // Unknown ids.
@@ -398,17 +682,36 @@ async fn bad_input_is_refused_cleanly() {
         assert_eq!(err_code(&v), "not_found", "{m} {p}: {v}");
         assert!(!err_msg(&v).is_empty());
     }
-    let (st, _) = s.post("/apps/acme/channels/beta/promote", &s.admin, json!({"release_id": "rel_0123456789abcdef0123"})).await;
+    let (st, _) = s
+        .post(
+            "/apps/acme/channels/beta/promote",
+            &s.admin,
+            json!({"release_id": "rel_0123456789abcdef0123"}),
+        )
+        .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
     // Digest and size mismatches, truncated uploads, oversized declared size: nothing stored.
     let good = b"the real bytes".to_vec();
     let wrong = sha256_hex(b"other bytes");
-    let res = s.client.put(s.url(&format!("/blobs/sha256/{wrong}"))).bearer_auth(&s.admin).body(good.clone()).send().await.unwrap();
+    let res = s
+        .client
+        .put(s.url(&format!("/blobs/sha256/{wrong}")))
+        .bearer_auth(&s.admin)
+        .body(good.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let v: Value = res.json().await.unwrap();
     assert_eq!(err_code(&v), "digest_mismatch", "{v}");
-    let res = s.client.head(s.url(&format!("/blobs/sha256/{wrong}"))).bearer_auth(&s.admin).send().await.unwrap();
+    let res = s
+        .client
+        .head(s.url(&format!("/blobs/sha256/{wrong}")))
+        .bearer_auth(&s.admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let hex = sha256_hex(&good);
     let res = s
@@ -421,7 +724,10 @@ async fn bad_input_is_refused_cleanly() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(err_code(&res.json::<Value>().await.unwrap()), "size_mismatch");
+    assert_eq!(
+        err_code(&res.json::<Value>().await.unwrap()),
+        "size_mismatch"
+    );
     let res = s
         .client
         .put(s.url(&format!("/blobs/sha256/{hex}")))
@@ -432,23 +738,51 @@ async fn bad_input_is_refused_cleanly() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    raw_truncated_put(s.port, &format!("/api/v1/blobs/sha256/{hex}"), &s.admin, "Content-Length: 1000\r\n", &good);
+    raw_truncated_put(
+        s.port,
+        &format!("/api/v1/blobs/sha256/{hex}"),
+        &s.admin,
+        "Content-Length: 1000\r\n",
+        &good,
+    );
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let res = s.client.head(s.url(&format!("/blobs/sha256/{hex}"))).bearer_auth(&s.admin).send().await.unwrap();
+    let res = s
+        .client
+        .head(s.url(&format!("/blobs/sha256/{hex}")))
+        .bearer_auth(&s.admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert!(res.headers().get("upload-offset").is_none());
-    assert!(dir_files(&data.join("blobs")).is_empty(), "{:?}", dir_files(&data.join("blobs")));
-    assert!(dir_files(&data.join("uploads")).is_empty(), "{:?}", dir_files(&data.join("uploads")));
+    assert!(
+        dir_files(&data.join("blobs")).is_empty(),
+        "{:?}",
+        dir_files(&data.join("blobs"))
+    );
+    assert!(
+        dir_files(&data.join("uploads")).is_empty(),
+        "{:?}",
+        dir_files(&data.join("uploads"))
+    );
 
     // Nothing half-written: no release exists, and refusals on write endpoints were audited
     // without any secret in them.
     let (_, v) = s.get("/apps/acme/releases", &s.admin).await;
     assert_eq!(v["releases"].as_array().unwrap().len(), 0, "{v}");
-    let (_, v) = s.get("/audit?action=auth.denied&limit=1000", &s.admin).await;
+    let (_, v) = s
+        .get("/audit?action=auth.denied&limit=1000", &s.admin)
+        .await;
     let denied = v["events"].as_array().unwrap();
     assert!(denied.len() >= 6, "{v}");
     let text = v.to_string();
-    for secret in [bogus, revoked.as_str(), short.as_str(), reader.as_str(), s.admin.as_str()] {
+    for secret in [
+        bogus,
+        revoked.as_str(),
+        short.as_str(),
+        reader.as_str(),
+        s.admin.as_str(),
+    ] {
         assert!(!text.contains(secret), "a secret leaked into the audit log");
     }
     let log = std::fs::read_to_string(data.with_extension("log")).unwrap();
@@ -483,44 +817,124 @@ async fn token_scope_matrix() {
     let mut rng = Rng(0x5eed);
     let mut denials = 0;
     for (i, scope) in scopes.iter().enumerate() {
-        let tok = s.token(json!({"name": format!("t-{scope}"), "scopes": [scope]})).await;
+        let tok = s
+            .token(json!({"name": format!("t-{scope}"), "scopes": [scope]}))
+            .await;
         for (j, (ep, needs)) in endpoints.iter().enumerate() {
             // Fresh objects for each call, made with the admin token.
-            let victim = s.post("/tokens", &s.admin, json!({"name": "victim", "scopes": ["read"]})).await.1;
+            let victim = s
+                .post(
+                    "/tokens",
+                    &s.admin,
+                    json!({"name": "victim", "scopes": ["read"]}),
+                )
+                .await
+                .1;
             let victim_id = victim["token"]["id"].as_str().unwrap().to_owned();
             let blob = rng.bytes(64);
             let draft = s
-                .post("/apps/acme/releases", &s.admin, release_body("1.0", &format!("m{i}-{j}"), &[("x.bin", &blob)]))
+                .post(
+                    "/apps/acme/releases",
+                    &s.admin,
+                    release_body("1.0", &format!("m{i}-{j}"), &[("x.bin", &blob)]),
+                )
                 .await
                 .1;
             let rid = draft["release"]["id"].as_str().unwrap().to_owned();
-            let aid = draft["release"]["artifacts"][0]["id"].as_str().unwrap().to_owned();
+            let aid = draft["release"]["artifacts"][0]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
             let (st, v) = match *ep {
-                "POST /tokens" => s.post("/tokens", &tok, json!({"name": "n", "scopes": ["read"]})).await,
-                "POST /tokens/{id}/revoke" => s.post_empty(&format!("/tokens/{victim_id}/revoke"), &tok).await,
-                "POST /apps" => s.post("/apps", &tok, json!({"slug": format!("app-{i}-{j}"), "name": "N"})).await,
-                "PUT /apps/{app}/identity" => s.call(Method::PUT, "/apps/acme/identity", Some(&tok), Some(json!({}))).await,
+                "POST /tokens" => {
+                    s.post("/tokens", &tok, json!({"name": "n", "scopes": ["read"]}))
+                        .await
+                }
+                "POST /tokens/{id}/revoke" => {
+                    s.post_empty(&format!("/tokens/{victim_id}/revoke"), &tok)
+                        .await
+                }
+                "POST /apps" => {
+                    s.post(
+                        "/apps",
+                        &tok,
+                        json!({"slug": format!("app-{i}-{j}"), "name": "N"}),
+                    )
+                    .await
+                }
+                "PUT /apps/{app}/identity" => {
+                    s.call(
+                        Method::PUT,
+                        "/apps/acme/identity",
+                        Some(&tok),
+                        Some(json!({})),
+                    )
+                    .await
+                }
                 "POST /apps/{app}/releases" => {
-                    s.post("/apps/acme/releases", &tok, release_body("2.0", &format!("m{i}-{j}"), &[("y.bin", &blob)])).await
+                    s.post(
+                        "/apps/acme/releases",
+                        &tok,
+                        release_body("2.0", &format!("m{i}-{j}"), &[("y.bin", &blob)]),
+                    )
+                    .await
                 }
-                "POST /releases/{id}/publish" => s.post_empty(&format!("/releases/{rid}/publish"), &tok).await,
-                "POST /releases/{id}/revoke" => s.post(&format!("/releases/{rid}/revoke"), &tok, json!({"reason": "r"})).await,
-                "DELETE /releases/{id}" => s.call(Method::DELETE, &format!("/releases/{rid}"), Some(&tok), None).await,
+                "POST /releases/{id}/publish" => {
+                    s.post_empty(&format!("/releases/{rid}/publish"), &tok)
+                        .await
+                }
+                "POST /releases/{id}/revoke" => {
+                    s.post(
+                        &format!("/releases/{rid}/revoke"),
+                        &tok,
+                        json!({"reason": "r"}),
+                    )
+                    .await
+                }
+                "DELETE /releases/{id}" => {
+                    s.call(
+                        Method::DELETE,
+                        &format!("/releases/{rid}"),
+                        Some(&tok),
+                        None,
+                    )
+                    .await
+                }
                 "PUT /blobs/sha256/{hex}" => s.put_blob(&tok, blob.clone()).await,
-                "POST /artifacts/{id}/attach" => s.post_empty(&format!("/artifacts/{aid}/attach"), &tok).await,
-                "POST /apps/{app}/channels/{name}/promote" => {
-                    s.post("/apps/acme/channels/beta/promote", &tok, json!({"release_id": rid})).await
+                "POST /artifacts/{id}/attach" => {
+                    s.post_empty(&format!("/artifacts/{aid}/attach"), &tok)
+                        .await
                 }
-                "POST /apps/{app}/channels/{name}/rollback" => s.post_empty("/apps/acme/channels/beta/rollback", &tok).await,
+                "POST /apps/{app}/channels/{name}/promote" => {
+                    s.post(
+                        "/apps/acme/channels/beta/promote",
+                        &tok,
+                        json!({"release_id": rid}),
+                    )
+                    .await
+                }
+                "POST /apps/{app}/channels/{name}/rollback" => {
+                    s.post_empty("/apps/acme/channels/beta/rollback", &tok)
+                        .await
+                }
                 "PUT /apps/{app}/channels/{name}/policy" => {
-                    s.call(Method::PUT, "/apps/acme/channels/beta/policy", Some(&tok), Some(json!({"blocking_warnings": ["*"]}))).await
+                    s.call(
+                        Method::PUT,
+                        "/apps/acme/channels/beta/policy",
+                        Some(&tok),
+                        Some(json!({"blocking_warnings": ["*"]})),
+                    )
+                    .await
                 }
                 other => unreachable!("{other}"),
             };
             let allowed = *scope == "admin" || scope == needs;
             if allowed {
                 assert!(
-                    st != StatusCode::FORBIDDEN && st != StatusCode::UNAUTHORIZED && st.is_success() || matches!(st.as_u16(), 404 | 409 | 422),
+                    st != StatusCode::FORBIDDEN
+                        && st != StatusCode::UNAUTHORIZED
+                        && st.is_success()
+                        || matches!(st.as_u16(), 404 | 409 | 422),
                     "{scope} on {ep}: {st} {v}"
                 );
             } else {
@@ -530,8 +944,14 @@ async fn token_scope_matrix() {
             }
         }
     }
-    let (_, v) = s.get("/audit?action=auth.denied&limit=1000", &s.admin).await;
-    assert_eq!(v["events"].as_array().unwrap().len(), denials, "every refusal on a write endpoint is audited");
+    let (_, v) = s
+        .get("/audit?action=auth.denied&limit=1000", &s.admin)
+        .await;
+    assert_eq!(
+        v["events"].as_array().unwrap().len(),
+        denials,
+        "every refusal on a write endpoint is audited"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -554,9 +974,19 @@ async fn resumed_upload_continues_from_the_server_offset() {
         &bytes[..cut],
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let res = s.client.head(&url).bearer_auth(&s.admin).send().await.unwrap();
+    let res = s
+        .client
+        .head(&url)
+        .bearer_auth(&s.admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    let held: usize = res.headers()["upload-offset"].to_str().unwrap().parse().unwrap();
+    let held: usize = res.headers()["upload-offset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(held, cut, "the partial survives the dropped connection");
 
     // A wrong offset is a 409 naming the right one.
@@ -600,7 +1030,13 @@ async fn resumed_upload_continues_from_the_server_offset() {
     assert_eq!(res.status(), StatusCode::CREATED);
     let v: Value = res.json().await.unwrap();
     assert_eq!(v["size"], bytes.len());
-    let res = s.client.head(&url).bearer_auth(&s.admin).send().await.unwrap();
+    let res = s
+        .client
+        .head(&url)
+        .bearer_auth(&s.admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-length"], total.as_str());
     let stored = std::fs::read(data.join("blobs/sha256").join(&hex[..2]).join(&hex)).unwrap();
@@ -619,7 +1055,10 @@ async fn concurrent_uploads_of_one_digest_store_it_once() {
     for i in 0..8 {
         let (s, bytes, hex) = (s.clone(), bytes.clone(), hex.clone());
         tasks.push(tokio::spawn(async move {
-            let mut rb = s.client.put(s.url(&format!("/blobs/sha256/{hex}"))).bearer_auth(&s.admin);
+            let mut rb = s
+                .client
+                .put(s.url(&format!("/blobs/sha256/{hex}")))
+                .bearer_auth(&s.admin);
             if i % 2 == 0 {
                 rb = rb.header("upload-length", bytes.len().to_string());
             }
@@ -636,7 +1075,11 @@ async fn concurrent_uploads_of_one_digest_store_it_once() {
     assert_eq!(created, 1, "exactly one upload creates the blob");
     let stored = std::fs::read(data.join("blobs/sha256").join(&hex[..2]).join(&hex)).unwrap();
     assert!(stored == *bytes);
-    assert!(dir_files(&data.join("uploads")).is_empty(), "{:?}", dir_files(&data.join("uploads")));
+    assert!(
+        dir_files(&data.join("uploads")).is_empty(),
+        "{:?}",
+        dir_files(&data.join("uploads"))
+    );
     let (_, v) = s.get("/audit?action=blob.upload", &s.admin).await;
     assert_eq!(v["events"].as_array().unwrap().len(), 1);
 }
@@ -652,7 +1095,12 @@ async fn racing_release_creates_end_with_one_release() {
         tasks.push(tokio::spawn(async move {
             // Half the racers bring other bytes: they must get 409, never a second release.
             let bytes: &[u8] = if i % 3 == 2 { b"other" } else { b"same" };
-            s.post("/apps/acme/releases", &s.admin, release_body("1.0", "42", &[("a.bin", bytes)])).await
+            s.post(
+                "/apps/acme/releases",
+                &s.admin,
+                release_body("1.0", "42", &[("a.bin", bytes)]),
+            )
+            .await
         }));
     }
     let mut ids = std::collections::BTreeSet::new();
@@ -679,7 +1127,10 @@ async fn racing_release_creates_end_with_one_release() {
 }
 
 fn distd(args: &[&str]) -> (i32, Value) {
-    let out = std::process::Command::new(common::DISTD).args(args).output().unwrap();
+    let out = std::process::Command::new(common::DISTD)
+        .args(args)
+        .output()
+        .unwrap();
     let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     (out.status.code().unwrap_or(-1), v)
 }
@@ -721,18 +1172,31 @@ async fn audit_chain_detects_edited_and_deleted_rows() {
     let db = data.join("distd.sqlite3");
     {
         let c = rusqlite::Connection::open(&db).unwrap();
-        assert!(c.execute("UPDATE audit_events SET actor = 'me' WHERE seq = 3", []).is_err());
-        assert!(c.execute("DELETE FROM audit_events WHERE seq = 3", []).is_err());
+        assert!(
+            c.execute("UPDATE audit_events SET actor = 'me' WHERE seq = 3", [])
+                .is_err()
+        );
+        assert!(
+            c.execute("DELETE FROM audit_events WHERE seq = 3", [])
+                .is_err()
+        );
     }
     // ...so an attacker drops the trigger first. Edited row:
     let edited = dir.path().join("edited");
     copy_dir(&data, &edited);
     {
         let c = rusqlite::Connection::open(edited.join("distd.sqlite3")).unwrap();
-        c.execute_batch("DROP TRIGGER audit_events_no_update").unwrap();
+        c.execute_batch("DROP TRIGGER audit_events_no_update")
+            .unwrap();
         c.execute("UPDATE audit_events SET details = '{\"name\":\"A3\",\"platforms\":[\"x\"]}' WHERE seq = 3", []).unwrap();
     }
-    let (code, v) = distd(&["audit", "verify", "--data", edited.to_str().unwrap(), "--json"]);
+    let (code, v) = distd(&[
+        "audit",
+        "verify",
+        "--data",
+        edited.to_str().unwrap(),
+        "--json",
+    ]);
     assert_eq!(code, 1, "{v}");
     assert_eq!(v["ok"], false);
     assert_eq!(v["first_bad_seq"], 3, "{v}");
@@ -741,10 +1205,18 @@ async fn audit_chain_detects_edited_and_deleted_rows() {
     copy_dir(&data, &deleted);
     {
         let c = rusqlite::Connection::open(deleted.join("distd.sqlite3")).unwrap();
-        c.execute_batch("DROP TRIGGER audit_events_no_delete").unwrap();
-        c.execute("DELETE FROM audit_events WHERE seq = 2", []).unwrap();
+        c.execute_batch("DROP TRIGGER audit_events_no_delete")
+            .unwrap();
+        c.execute("DELETE FROM audit_events WHERE seq = 2", [])
+            .unwrap();
     }
-    let (code, v) = distd(&["audit", "verify", "--data", deleted.to_str().unwrap(), "--json"]);
+    let (code, v) = distd(&[
+        "audit",
+        "verify",
+        "--data",
+        deleted.to_str().unwrap(),
+        "--json",
+    ]);
     assert_eq!(code, 1, "{v}");
     assert_eq!(v["first_bad_seq"], 3, "{v}");
     assert!(v["message"].as_str().unwrap().contains("missing"), "{v}");
@@ -753,10 +1225,18 @@ async fn audit_chain_detects_edited_and_deleted_rows() {
     copy_dir(&deleted, &renumbered);
     {
         let c = rusqlite::Connection::open(renumbered.join("distd.sqlite3")).unwrap();
-        c.execute_batch("DROP TRIGGER audit_events_no_update").unwrap();
-        c.execute("UPDATE audit_events SET seq = seq - 1 WHERE seq > 2", []).unwrap();
+        c.execute_batch("DROP TRIGGER audit_events_no_update")
+            .unwrap();
+        c.execute("UPDATE audit_events SET seq = seq - 1 WHERE seq > 2", [])
+            .unwrap();
     }
-    let (code, v) = distd(&["audit", "verify", "--data", renumbered.to_str().unwrap(), "--json"]);
+    let (code, v) = distd(&[
+        "audit",
+        "verify",
+        "--data",
+        renumbered.to_str().unwrap(),
+        "--json",
+    ]);
     assert_eq!(code, 1, "{v}");
     assert_eq!(v["first_bad_seq"], 2, "{v}");
 
@@ -771,7 +1251,11 @@ async fn audit_chain_detects_edited_and_deleted_rows() {
     let (st, _) = s2.put_blob(&s2.admin, bytes.clone()).await;
     assert_eq!(st, StatusCode::CREATED);
     let hex = sha256_hex(&bytes);
-    std::fs::write(edited.join("blobs/sha256").join(&hex[..2]).join(&hex), b"tampered").unwrap();
+    std::fs::write(
+        edited.join("blobs/sha256").join(&hex[..2]).join(&hex),
+        b"tampered",
+    )
+    .unwrap();
     let (code, v) = distd(&["fsck", "--data", edited.to_str().unwrap(), "--json"]);
     assert_eq!(code, 1, "{v}");
     assert_eq!(v["corrupt"].as_array().unwrap().len(), 1, "{v}");
@@ -789,7 +1273,23 @@ async fn cli_token_create_and_backup() {
     let data = dir.path().join("data");
     let s = Server::start(&data).await;
     let d = data.to_str().unwrap();
-    let (code, v) = distd(&["token", "create", "--name", "ci", "--scope", "publish", "--scope", "promote", "--app", "acme", "--channel", "beta", "--data", d, "--json"]);
+    let (code, v) = distd(&[
+        "token",
+        "create",
+        "--name",
+        "ci",
+        "--scope",
+        "publish",
+        "--scope",
+        "promote",
+        "--app",
+        "acme",
+        "--channel",
+        "beta",
+        "--data",
+        d,
+        "--json",
+    ]);
     assert_eq!(code, 0, "{v}");
     let secret = v["secret"].as_str().unwrap();
     assert!(secret.starts_with("dist_"));
@@ -805,8 +1305,13 @@ async fn cli_token_create_and_backup() {
     let (code, _) = distd(&["backup", "--data", d, "--out", out.to_str().unwrap()]);
     assert_eq!(code, 0);
     let c = rusqlite::Connection::open(&out).unwrap();
-    let n: i64 = c.query_row("SELECT COUNT(*) FROM tokens", [], |r| r.get(0)).unwrap();
+    let n: i64 = c
+        .query_row("SELECT COUNT(*) FROM tokens", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 2);
-    let help = std::process::Command::new(common::DISTD).args(["token", "create", "--help"]).output().unwrap();
+    let help = std::process::Command::new(common::DISTD)
+        .args(["token", "create", "--help"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("Example"));
 }

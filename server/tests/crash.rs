@@ -71,7 +71,11 @@ impl Client {
         Ok(res.status())
     }
 
-    async fn post(&self, p: &str, body: Option<Value>) -> Result<(StatusCode, Value), reqwest::Error> {
+    async fn post(
+        &self,
+        p: &str,
+        body: Option<Value>,
+    ) -> Result<(StatusCode, Value), reqwest::Error> {
         let mut rb = self.http.post(self.url(p)).bearer_auth(&self.token);
         if let Some(b) = body {
             rb = rb.json(&b);
@@ -84,10 +88,17 @@ impl Client {
 }
 
 /// Runs until a request fails (the server was killed).
-async fn workload(c: Client, round: u64, seed: u64, apk: Option<Vec<u8>>, acked: Arc<Mutex<Acked>>) -> Result<(), reqwest::Error> {
+async fn workload(
+    c: Client,
+    round: u64,
+    seed: u64,
+    apk: Option<Vec<u8>>,
+    acked: Arc<Mutex<Acked>>,
+) -> Result<(), reqwest::Error> {
     let mut rng = Rng(seed | 1);
     // One larger streaming upload per round, beside the small ones.
-    let big = rng.bytes(4 * 1024 * 1024 + rng.below(4096) as usize);
+    let big_len = 4 * 1024 * 1024 + rng.below(4096) as usize;
+    let big = rng.bytes(big_len);
     let big_hex = sha256_hex(&big);
     let c = Arc::new(c);
     let big_task = {
@@ -101,25 +112,45 @@ async fn workload(c: Client, round: u64, seed: u64, apk: Option<Vec<u8>>, acked:
         })
     };
     for i in 0u64.. {
-        let small = rng.bytes(1 + rng.below(64 * 1024) as usize);
+        let small_len = 1 + rng.below(64 * 1024) as usize;
+        let small = rng.bytes(small_len);
         let hex = sha256_hex(&small);
         let st = c.put(small, false).await?;
-        assert!(st == StatusCode::CREATED || st == StatusCode::OK, "small upload: {st}");
+        assert!(
+            st == StatusCode::CREATED || st == StatusCode::OK,
+            "small upload: {st}"
+        );
         acked.lock().unwrap().blobs.push(hex);
 
         let Some(apk) = &apk else { continue };
-        let art = with_comment(apk, format!("crash round {round} item {i} seed {seed}").as_bytes())
-            .expect("the APK ends with an end record without a comment");
+        let art = with_comment(
+            apk,
+            format!("crash round {round} item {i} seed {seed}").as_bytes(),
+        )
+        .expect("the APK ends with an end record without a comment");
         let (st, v) = c
-            .post("/apps/crash/releases", Some(release_body("1.0", &format!("{round}.{i}"), &[("app.apk", &art)])))
+            .post(
+                "/apps/crash/releases",
+                Some(release_body(
+                    "1.0",
+                    &format!("{round}.{i}"),
+                    &[("app.apk", &art)],
+                )),
+            )
             .await?;
         assert_eq!(st, StatusCode::CREATED, "{v}");
         let rid = v["release"]["id"].as_str().unwrap().to_owned();
-        let aid = v["release"]["artifacts"][0]["id"].as_str().unwrap().to_owned();
+        let aid = v["release"]["artifacts"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         acked.lock().unwrap().created.push(rid.clone());
         let art_hex = sha256_hex(&art);
         let st = c.put(art, false).await?;
-        assert!(st == StatusCode::CREATED || st == StatusCode::OK, "apk upload: {st}");
+        assert!(
+            st == StatusCode::CREATED || st == StatusCode::OK,
+            "apk upload: {st}"
+        );
         acked.lock().unwrap().blobs.push(art_hex.clone());
         let (st, v) = c.post(&format!("/artifacts/{aid}/attach"), None).await?;
         assert_eq!(st, StatusCode::OK, "{v}");
@@ -133,7 +164,10 @@ async fn workload(c: Client, round: u64, seed: u64, apk: Option<Vec<u8>>, acked:
 }
 
 fn distd_ok(args: &[&str]) {
-    let out = std::process::Command::new(common::DISTD).args(args).output().unwrap();
+    let out = std::process::Command::new(common::DISTD)
+        .args(args)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "distd {args:?} failed ({}):\n{}\n{}",
@@ -146,8 +180,18 @@ fn distd_ok(args: &[&str]) {
 /// Every acknowledged blob and release is there; every published release is complete.
 async fn check_state(s: &Server, acked: &Acked, from: usize) {
     for hex in &acked.blobs {
-        let res = s.client.head(s.url(&format!("/blobs/sha256/{hex}"))).bearer_auth(&s.admin).send().await.unwrap();
-        assert_eq!(res.status(), StatusCode::OK, "acknowledged blob {hex} is gone");
+        let res = s
+            .client
+            .head(s.url(&format!("/blobs/sha256/{hex}")))
+            .bearer_auth(&s.admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "acknowledged blob {hex} is gone"
+        );
     }
     for rid in &acked.created {
         let (st, _) = s.get(&format!("/releases/{rid}"), &s.admin).await;
@@ -169,7 +213,13 @@ async fn check_state(s: &Server, acked: &Acked, from: usize) {
                 assert_eq!(a["attached"], true, "{r}");
                 assert_eq!(a["inspection"]["sha256"], a["sha256"], "{r}");
                 let hex = a["sha256"].as_str().unwrap();
-                let res = s.client.head(s.url(&format!("/blobs/sha256/{hex}"))).bearer_auth(&s.admin).send().await.unwrap();
+                let res = s
+                    .client
+                    .head(s.url(&format!("/blobs/sha256/{hex}")))
+                    .bearer_auth(&s.admin)
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(res.status(), StatusCode::OK, "{r}");
             }
         }
@@ -178,10 +228,19 @@ async fn check_state(s: &Server, acked: &Acked, from: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_at_random_moments_leaves_a_consistent_store() {
-    let rounds: u64 = std::env::var("DIST_CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
-    let seed: u64 = std::env::var("DIST_CRASH_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1)
-    });
+    let rounds: u64 = std::env::var("DIST_CRASH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let seed: u64 = std::env::var("DIST_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        });
     println!("crash test: {rounds} rounds, seed {seed} (DIST_CRASH_SEED={seed} repeats it)");
     let apk = corpus(APK);
     let dir = tempfile::tempdir().unwrap();
@@ -197,9 +256,18 @@ async fn kill_9_at_random_moments_leaves_a_consistent_store() {
         let client = Client {
             base: s.base.clone(),
             token: s.admin.clone(),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
         };
-        let work = tokio::spawn(workload(client, round, rng.next(), apk.clone(), acked.clone()));
+        let work = tokio::spawn(workload(
+            client,
+            round,
+            rng.next(),
+            apk.clone(),
+            acked.clone(),
+        ));
         tokio::time::sleep(Duration::from_millis(20 + rng.below(400))).await;
         s.kill9();
         match tokio::time::timeout(Duration::from_secs(30), work).await {
@@ -213,7 +281,11 @@ async fn kill_9_at_random_moments_leaves_a_consistent_store() {
         distd_ok(&["audit", "verify", "--data", &d]);
         let snapshot = {
             let a = acked.lock().unwrap();
-            Acked { blobs: a.blobs.clone(), published: a.published.clone(), created: a.created.clone() }
+            Acked {
+                blobs: a.blobs.clone(),
+                published: a.published.clone(),
+                created: a.created.clone(),
+            }
         };
         check_state(&s, &snapshot, checked_published).await;
         checked_published = snapshot.published.len();
@@ -229,6 +301,9 @@ async fn kill_9_at_random_moments_leaves_a_consistent_store() {
         a.published.len()
     );
     if apk.is_some() {
-        assert!(!a.published.is_empty(), "no publish was acknowledged in any round");
+        assert!(
+            !a.published.is_empty(),
+            "no publish was acknowledged in any round"
+        );
     }
 }

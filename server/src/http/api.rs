@@ -28,7 +28,10 @@ pub fn router() -> Router<AppState> {
         .route("/apps", post(app_create).get(app_list))
         .route("/apps/{app}", get(app_show))
         .route("/apps/{app}/identity", put(app_identity))
-        .route("/apps/{app}/releases", post(release_create).get(release_list))
+        .route(
+            "/apps/{app}/releases",
+            post(release_create).get(release_list),
+        )
         .route("/releases/{id}", get(release_show).delete(release_delete))
         .route("/releases/{id}/publish", post(release_publish))
         .route("/releases/{id}/revoke", post(release_revoke))
@@ -37,12 +40,18 @@ pub fn router() -> Router<AppState> {
         .route("/apps/{app}/channels", get(channel_list))
         .route("/apps/{app}/channels/{name}", get(channel_show))
         .route("/apps/{app}/channels/{name}/promote", post(channel_promote))
-        .route("/apps/{app}/channels/{name}/rollback", post(channel_rollback))
+        .route(
+            "/apps/{app}/channels/{name}/rollback",
+            post(channel_rollback),
+        )
         .route("/apps/{app}/channels/{name}/history", get(channel_history))
         .route("/apps/{app}/channels/{name}/policy", put(channel_policy))
         .route("/audit", get(audit_list))
         .route("/audit/verify", get(audit_verify))
-        .route("/artifacts/{id}/download", get(super::downloads::artifact_download))
+        .route(
+            "/artifacts/{id}/download",
+            get(super::downloads::artifact_download),
+        )
 }
 
 /// Records a 403 a service raised after the endpoint's own checks (an app limit met on a
@@ -78,7 +87,13 @@ async fn whoami(State(st): State<AppState>, h: HeaderMap) -> AppResult<Response>
                 .ok_or_else(|| AppError::unauthorized("unknown token"))
         })
         .await?;
-    Ok(json(StatusCode::OK, WhoAmI { schema_version: SCHEMA_VERSION, token: info }))
+    Ok(json(
+        StatusCode::OK,
+        WhoAmI {
+            schema_version: SCHEMA_VERSION,
+            token: info,
+        },
+    ))
 }
 
 async fn token_create(
@@ -94,7 +109,13 @@ async fn token_create(
 async fn token_list(State(st): State<AppState>, h: HeaderMap) -> AppResult<Response> {
     authorize(&st, &h, Need::read(Scope::Admin)).await?;
     let list = tokens::list(&st).await?;
-    Ok(json(StatusCode::OK, TokenList { schema_version: SCHEMA_VERSION, tokens: list }))
+    Ok(json(
+        StatusCode::OK,
+        TokenList {
+            schema_version: SCHEMA_VERSION,
+            tokens: list,
+        },
+    ))
 }
 
 async fn token_revoke(
@@ -115,13 +136,22 @@ async fn app_create(
     ApiJson(body): ApiJson<AppCreate>,
 ) -> AppResult<Response> {
     let p = authorize(&st, &h, Need::write(Scope::Admin, "app.create")).await?;
-    Ok(json(StatusCode::CREATED, apps::create(&st, &p, body).await?))
+    Ok(json(
+        StatusCode::CREATED,
+        apps::create(&st, &p, body).await?,
+    ))
 }
 
 async fn app_list(State(st): State<AppState>, h: HeaderMap) -> AppResult<Response> {
     let p = authorize(&st, &h, Need::read(Scope::Read)).await?;
     let list = apps::list(&st, p.app.clone()).await?;
-    Ok(json(StatusCode::OK, AppList { schema_version: SCHEMA_VERSION, apps: list }))
+    Ok(json(
+        StatusCode::OK,
+        AppList {
+            schema_version: SCHEMA_VERSION,
+            apps: list,
+        },
+    ))
 }
 
 async fn app_show(
@@ -141,8 +171,16 @@ async fn app_identity(
     ApiJson(rules): ApiJson<IdentityRules>,
 ) -> AppResult<Response> {
     let app: AppSlug = parse_seg(&app)?;
-    let p = authorize(&st, &h, Need::write(Scope::Admin, "app.update").app(app.as_str())).await?;
-    Ok(json(StatusCode::OK, apps::update_identity(&st, &p, app.to_string(), rules).await?))
+    let p = authorize(
+        &st,
+        &h,
+        Need::write(Scope::Admin, "app.update").app(app.as_str()),
+    )
+    .await?;
+    Ok(json(
+        StatusCode::OK,
+        apps::update_identity(&st, &p, app.to_string(), rules).await?,
+    ))
 }
 
 // ---- releases
@@ -154,10 +192,26 @@ async fn release_create(
     ApiJson(body): ApiJson<ReleaseCreate>,
 ) -> AppResult<Response> {
     let app: AppSlug = parse_seg(&app)?;
-    let p = authorize(&st, &h, Need::write(Scope::Publish, "release.create").app(app.as_str())).await?;
+    let p = authorize(
+        &st,
+        &h,
+        Need::write(Scope::Publish, "release.create").app(app.as_str()),
+    )
+    .await?;
     let (created, release) = releases::create(&st, &p, app.to_string(), body).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok(json(status, ReleaseCreated { schema_version: SCHEMA_VERSION, created, release }))
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json(
+        status,
+        ReleaseCreated {
+            schema_version: SCHEMA_VERSION,
+            created,
+            release,
+        },
+    ))
 }
 
 async fn release_list(
@@ -168,7 +222,13 @@ async fn release_list(
     let app: AppSlug = parse_seg(&app)?;
     authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
     let list = releases::list(&st, app.to_string()).await?;
-    Ok(json(StatusCode::OK, ReleaseList { schema_version: SCHEMA_VERSION, releases: list }))
+    Ok(json(
+        StatusCode::OK,
+        ReleaseList {
+            schema_version: SCHEMA_VERSION,
+            releases: list,
+        },
+    ))
 }
 
 async fn release_show(
@@ -191,7 +251,10 @@ async fn release_publish(
     let p = authorize(&st, &h, Need::write(Scope::Publish, "release.publish")).await?;
     check_id("release", "rel_", &id)?;
     let r = releases::publish(&st, &p, id).await;
-    Ok(json(StatusCode::OK, audited(&st, "release.publish", &p, r).await?))
+    Ok(json(
+        StatusCode::OK,
+        audited(&st, "release.publish", &p, r).await?,
+    ))
 }
 
 async fn release_revoke(
@@ -203,7 +266,10 @@ async fn release_revoke(
     let p = authorize(&st, &h, Need::write(Scope::Admin, "release.revoke")).await?;
     check_id("release", "rel_", &id)?;
     let r = releases::revoke(&st, &p, id, body.reason).await;
-    Ok(json(StatusCode::OK, audited(&st, "release.revoke", &p, r).await?))
+    Ok(json(
+        StatusCode::OK,
+        audited(&st, "release.revoke", &p, r).await?,
+    ))
 }
 
 async fn release_delete(
@@ -240,7 +306,10 @@ async fn artifact_attach(
     let p = authorize(&st, &h, Need::write(Scope::Publish, "artifact.attach")).await?;
     check_id("artifact", "art_", &id)?;
     let r = releases::attach(&st, &p, id).await;
-    Ok(json(StatusCode::OK, audited(&st, "artifact.attach", &p, r).await?))
+    Ok(json(
+        StatusCode::OK,
+        audited(&st, "artifact.attach", &p, r).await?,
+    ))
 }
 
 // ---- channels
@@ -257,7 +326,13 @@ async fn channel_list(
     let app: AppSlug = parse_seg(&app)?;
     authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
     let list = channels::list(&st, app.to_string()).await?;
-    Ok(json(StatusCode::OK, ChannelList { schema_version: SCHEMA_VERSION, channels: list }))
+    Ok(json(
+        StatusCode::OK,
+        ChannelList {
+            schema_version: SCHEMA_VERSION,
+            channels: list,
+        },
+    ))
 }
 
 async fn channel_show(
@@ -267,7 +342,10 @@ async fn channel_show(
 ) -> AppResult<Response> {
     let (app, name) = app_channel(&app, &name)?;
     authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
-    Ok(json(StatusCode::OK, channels::get(&st, app.to_string(), name.to_string()).await?))
+    Ok(json(
+        StatusCode::OK,
+        channels::get(&st, app.to_string(), name.to_string()).await?,
+    ))
 }
 
 async fn channel_history(
@@ -278,7 +356,13 @@ async fn channel_history(
     let (app, name) = app_channel(&app, &name)?;
     authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
     let history = channels::history(&st, app.to_string(), name.to_string()).await?;
-    Ok(json(StatusCode::OK, ChannelHistory { schema_version: SCHEMA_VERSION, history }))
+    Ok(json(
+        StatusCode::OK,
+        ChannelHistory {
+            schema_version: SCHEMA_VERSION,
+            history,
+        },
+    ))
 }
 
 async fn channel_promote(
@@ -288,7 +372,12 @@ async fn channel_promote(
     ApiJson(body): ApiJson<PromoteRequest>,
 ) -> AppResult<Response> {
     let (app, name) = app_channel(&app, &name)?;
-    let p = authorize(&st, &h, Need::write(Scope::Promote, "channel.promote").app(app.as_str())).await?;
+    let p = authorize(
+        &st,
+        &h,
+        Need::write(Scope::Promote, "channel.promote").app(app.as_str()),
+    )
+    .await?;
     if let Err(e) = p.require_channel(name.as_str()) {
         deny(&st, "channel.promote", Some(app.as_str()), Some(&p), &e).await;
         return Err(e);
@@ -304,7 +393,12 @@ async fn channel_rollback(
     ApiPath((app, name)): ApiPath<(String, String)>,
 ) -> AppResult<Response> {
     let (app, name) = app_channel(&app, &name)?;
-    let p = authorize(&st, &h, Need::write(Scope::Promote, "channel.rollback").app(app.as_str())).await?;
+    let p = authorize(
+        &st,
+        &h,
+        Need::write(Scope::Promote, "channel.rollback").app(app.as_str()),
+    )
+    .await?;
     if let Err(e) = p.require_channel(name.as_str()) {
         deny(&st, "channel.rollback", Some(app.as_str()), Some(&p), &e).await;
         return Err(e);
@@ -320,7 +414,12 @@ async fn channel_policy(
     ApiJson(policy): ApiJson<ChannelPolicy>,
 ) -> AppResult<Response> {
     let (app, name) = app_channel(&app, &name)?;
-    let p = authorize(&st, &h, Need::write(Scope::Admin, "channel.policy").app(app.as_str())).await?;
+    let p = authorize(
+        &st,
+        &h,
+        Need::write(Scope::Admin, "channel.policy").app(app.as_str()),
+    )
+    .await?;
     let ch = channels::set_policy(&st, &p, app.to_string(), name.to_string(), policy).await?;
     Ok(json(StatusCode::OK, ch))
 }
@@ -357,7 +456,13 @@ async fn audit_list(
         .into_iter()
         .map(crate::audit::to_api)
         .collect();
-    Ok(json(StatusCode::OK, AuditList { schema_version: SCHEMA_VERSION, events }))
+    Ok(json(
+        StatusCode::OK,
+        AuditList {
+            schema_version: SCHEMA_VERSION,
+            events,
+        },
+    ))
 }
 
 async fn audit_verify(State(st): State<AppState>, h: HeaderMap) -> AppResult<Response> {

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::put;
 use serde_json::json;
 
-use platform::api::{BlobInfo, Scope, UPLOAD_LENGTH, UPLOAD_OFFSET};
 use platform::Sha256;
+use platform::api::{BlobInfo, Scope, UPLOAD_LENGTH, UPLOAD_OFFSET};
 
 use super::{ApiPath, Need, authorize};
 use crate::audit::{self, Event};
@@ -45,7 +45,11 @@ async fn head_blob(
 ) -> AppResult<Response> {
     authorize(&st, &h, Need::read(Scope::Publish)).await?;
     let d = digest(&hex)?;
-    match st.blobs.stat(&d).map_err(|e| AppError::internal("stat blob", e))? {
+    match st
+        .blobs
+        .stat(&d)
+        .map_err(|e| AppError::internal("stat blob", e))?
+    {
         Some(size) => {
             let mut res = StatusCode::OK.into_response();
             res.headers_mut()
@@ -55,7 +59,8 @@ async fn head_blob(
         None => {
             let mut res = StatusCode::NOT_FOUND.into_response();
             if let Some(off) = st.blobs.partial_offset(&d) {
-                res.headers_mut().insert(UPLOAD_OFFSET, HeaderValue::from(off));
+                res.headers_mut()
+                    .insert(UPLOAD_OFFSET, HeaderValue::from(off));
             }
             Ok(res)
         }
@@ -78,7 +83,9 @@ async fn put_blob(
     {
         return Err(AppError::new(
             platform::api::ErrorCode::SizeMismatch,
-            format!("Upload-Offset {offset} + Content-Length {len} is more than Upload-Length {total}"),
+            format!(
+                "Upload-Offset {offset} + Content-Length {len} is more than Upload-Length {total}"
+            ),
         ));
     }
     if let Some(total) = upload_length
@@ -118,5 +125,13 @@ async fn put_blob(
             })
             .await?;
     }
-    Ok((status, axum::Json(BlobInfo { sha256: d, size, created })).into_response())
+    Ok((
+        status,
+        axum::Json(BlobInfo {
+            sha256: d,
+            size,
+            created,
+        }),
+    )
+        .into_response())
 }

@@ -17,7 +17,9 @@ use tokio_util::io::ReaderStream;
 
 use platform::api::{SHA256_HEADER, Scope};
 use platform::html::escape;
-use platform::{AppSlug, Arch, ArtifactView, ChannelName, Client, ClientOs, Links, PlatformId, Sha256};
+use platform::{
+    AppSlug, Arch, ArtifactView, ChannelName, Client, ClientOs, Links, PlatformId, Sha256,
+};
 
 use super::{ApiPath, ApiQuery, Need, authorize, check_id, parse_seg};
 use crate::auth::Principal;
@@ -31,7 +33,10 @@ const READ_CHUNK: usize = 256 * 1024;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/d/{app}/{channel}/{platform}", get(channel_download))
-        .route("/d/{app}/{channel}/{platform}/{arch}", get(channel_download_arch))
+        .route(
+            "/d/{app}/{channel}/{platform}/{arch}",
+            get(channel_download_arch),
+        )
         .route("/i/{id}", get(install_page))
         .route("/i/{id}/{doc}", get(install_document))
 }
@@ -152,7 +157,10 @@ async fn serve_blob(
         .header(header::CONTENT_DISPOSITION, content_disposition(file_name))
         .header(SHA256_HEADER, digest.hex())
         .header(header::ETAG, format!("\"{}\"", digest.hex()))
-        .header(header::CACHE_CONTROL, "private, max-age=31536000, immutable");
+        .header(
+            header::CACHE_CONTROL,
+            "private, max-age=31536000, immutable",
+        );
     let (status, start, len) = match range {
         Range::Full => (StatusCode::OK, 0, size),
         Range::Part(a, b) => {
@@ -277,7 +285,10 @@ async fn page_data(st: &AppState, p: &Principal, id: String) -> AppResult<PageDa
         return Err(AppError::gone(format!("release {} was revoked", rel.id)));
     }
     if !art.attached {
-        return Err(AppError::conflict(format!("artifact {} is not attached yet", art.id)));
+        return Err(AppError::conflict(format!(
+            "artifact {} is not attached yet",
+            art.id
+        )));
     }
     let app = rel.app.clone();
     let app_name = st
@@ -287,7 +298,10 @@ async fn page_data(st: &AppState, p: &Principal, id: String) -> AppResult<PageDa
     Ok(PageData { art, rel, app_name })
 }
 
-fn links(st: &AppState, id: &str, token: Option<&str>) -> Links {
+/// The install page's name for an artifact's icon (a blob like any other).
+const ICON_DOC: &str = "icon.png";
+
+fn links(st: &AppState, id: &str, token: Option<&str>, has_icon: bool) -> Links {
     let base = st.base().to_owned();
     let mut download = services::download_url(&base, id);
     if let Some(t) = token {
@@ -297,7 +311,7 @@ fn links(st: &AppState, id: &str, token: Option<&str>) -> Links {
     Links {
         documents: format!("{base}/i/{id}"),
         download,
-        icon: None,
+        icon: has_icon.then(|| format!("{base}/i/{id}/{ICON_DOC}")),
         base,
     }
 }
@@ -313,11 +327,14 @@ async fn install_page(
     let d = page_data(&st, &p, id.clone()).await?;
     let inspection = services::inspection_of(&d.art);
     let (Some(platform), Some(kind)) = (d.art.platform.as_deref(), d.art.kind.as_ref()) else {
-        return Err(AppError::not_found(format!("artifact {id} has no install page")));
+        return Err(AppError::not_found(format!(
+            "artifact {id} has no install page"
+        )));
     };
     let target = services::target_for(st.registry, platform)?;
     let kind: platform::Kind = parse_seg(kind)?;
-    let file_name: Option<platform::FileName> = d.art.file_name.as_deref().and_then(|f| f.parse().ok());
+    let file_name: Option<platform::FileName> =
+        d.art.file_name.as_deref().and_then(|f| f.parse().ok());
     let sha: Option<Sha256> = d.art.sha256.as_deref().and_then(|s| s.parse().ok());
     let arch: Option<Arch> = d.art.arch.as_deref().and_then(|s| s.parse().ok());
     let view = ArtifactView {
@@ -332,12 +349,14 @@ async fn install_page(
         inspection: inspection.as_ref(),
         app_name: &d.app_name,
     };
-    let links = links(&st, &id, q.token.as_deref());
+    let links = links(&st, &id, q.token.as_deref(), d.art.icon_sha256.is_some());
     let ua = h
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let client = Client { os: ClientOs::from_user_agent(ua) };
+    let client = Client {
+        os: ClientOs::from_user_agent(ua),
+    };
     let mut actions = target.install_actions(&view, &links, &client);
     actions.sort_by_key(|a| !a.primary);
     let snippet = target.page_snippet(&view, &actions);
@@ -371,13 +390,27 @@ async fn install_document(
         return Err(AppError::not_found("no such document"));
     }
     let d = page_data(&st, &p, id.clone()).await?;
+    if doc == ICON_DOC
+        && let Some(icon) = d
+            .art
+            .icon_sha256
+            .as_deref()
+            .and_then(|h| h.parse::<Sha256>().ok())
+    {
+        let mut res = serve_blob(&st, icon, ICON_DOC, &h).await?;
+        res.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
+        res.headers_mut().remove(header::CONTENT_DISPOSITION);
+        return Ok(res);
+    }
     let inspection = services::inspection_of(&d.art);
     let (Some(platform), Some(kind)) = (d.art.platform.as_deref(), d.art.kind.as_ref()) else {
         return Err(AppError::not_found("no such document"));
     };
     let target = services::target_for(st.registry, platform)?;
     let kind: platform::Kind = parse_seg(kind)?;
-    let file_name: Option<platform::FileName> = d.art.file_name.as_deref().and_then(|f| f.parse().ok());
+    let file_name: Option<platform::FileName> =
+        d.art.file_name.as_deref().and_then(|f| f.parse().ok());
     let sha: Option<Sha256> = d.art.sha256.as_deref().and_then(|s| s.parse().ok());
     let arch: Option<Arch> = d.art.arch.as_deref().and_then(|s| s.parse().ok());
     let view = ArtifactView {
@@ -392,7 +425,7 @@ async fn install_document(
         inspection: inspection.as_ref(),
         app_name: &d.app_name,
     };
-    let links = links(&st, &id, q.token.as_deref());
+    let links = links(&st, &id, q.token.as_deref(), d.art.icon_sha256.is_some());
     let doc = target
         .document(&doc, &view, &links)
         .ok_or_else(|| AppError::not_found(format!("artifact {id} has no document {doc:?}")))?;
@@ -415,7 +448,10 @@ mod tests {
         assert_eq!(parse_range(Some(&hv("bytes=-4")), 10), Range::Part(6, 9));
         assert_eq!(parse_range(Some(&hv("bytes=-40")), 10), Range::Part(0, 9));
         assert_eq!(parse_range(Some(&hv("bytes=2-100")), 10), Range::Part(2, 9));
-        assert_eq!(parse_range(Some(&hv("bytes=10-")), 10), Range::Unsatisfiable);
+        assert_eq!(
+            parse_range(Some(&hv("bytes=10-")), 10),
+            Range::Unsatisfiable
+        );
         assert_eq!(parse_range(Some(&hv("bytes=0-1,4-5")), 10), Range::Full);
         assert_eq!(parse_range(Some(&hv("bytes=5-2")), 10), Range::Full);
         assert_eq!(parse_range(Some(&hv("items=0-1")), 10), Range::Full);

@@ -78,7 +78,8 @@ impl IntoResponse for AppError {
         };
         let mut res = (status, axum::Json(body)).into_response();
         if let Some(off) = self.upload_offset {
-            res.headers_mut().insert(UPLOAD_OFFSET, HeaderValue::from(off));
+            res.headers_mut()
+                .insert(UPLOAD_OFFSET, HeaderValue::from(off));
         }
         if self.code == ErrorCode::Unauthorized {
             res.headers_mut()
@@ -181,7 +182,11 @@ impl<'a> Need<'a> {
 
 /// Authenticates the caller and checks scope and app; refusals on write endpoints are
 /// recorded as `auth.denied` (never with the secret).
-pub async fn authorize(state: &AppState, headers: &HeaderMap, need: Need<'_>) -> AppResult<Principal> {
+pub async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    need: Need<'_>,
+) -> AppResult<Principal> {
     let from_header = headers
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().ok().and_then(|s| auth::bearer(Some(s))));
@@ -268,7 +273,9 @@ pub async fn deny(
 pub fn check_id(kind: &str, prefix: &str, id: &str) -> AppResult<()> {
     let ok = id.len() <= 64
         && id.starts_with(prefix)
-        && id[prefix.len()..].bytes().all(|c| c.is_ascii_alphanumeric());
+        && id[prefix.len()..]
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric());
     if ok {
         Ok(())
     } else {
@@ -284,5 +291,6 @@ pub fn parse_seg<T: std::str::FromStr>(s: &str) -> AppResult<T>
 where
     T::Err: std::fmt::Display,
 {
-    s.parse::<T>().map_err(|e| AppError::bad_request(e.to_string()))
+    s.parse::<T>()
+        .map_err(|e| AppError::bad_request(e.to_string()))
 }

@@ -46,8 +46,10 @@ pub async fn create(state: &AppState, p: &Principal, body: AppCreate) -> AppResu
     let row = AppRow {
         slug: body.slug.to_string(),
         name,
-        platforms: serde_json::to_string(&body.platforms).map_err(|e| AppError::internal("json", e))?,
-        identity: serde_json::to_string(&body.identity).map_err(|e| AppError::internal("json", e))?,
+        platforms: serde_json::to_string(&body.platforms)
+            .map_err(|e| AppError::internal("json", e))?,
+        identity: serde_json::to_string(&body.identity)
+            .map_err(|e| AppError::internal("json", e))?,
         created_at: crate::util::now(),
     };
     let actor = p.actor();

@@ -42,7 +42,10 @@ pub async fn list(state: &AppState, app: String) -> AppResult<Vec<Channel>> {
         .db
         .read(move |c| {
             app_exists(c, &app)?;
-            Ok(db::list_channels(c, &app)?.iter().map(channel_to_api).collect())
+            Ok(db::list_channels(c, &app)?
+                .iter()
+                .map(channel_to_api)
+                .collect())
         })
         .await
 }
@@ -69,7 +72,9 @@ pub async fn history(
         .read(move |c| {
             app_exists(c, &app)?;
             if db::get_channel(c, &app, &name)?.is_none() {
-                return Err(AppError::not_found(format!("app {app} has no channel {name}")));
+                return Err(AppError::not_found(format!(
+                    "app {app} has no channel {name}"
+                )));
             }
             Ok(db::list_history(c, &app, &name)?
                 .into_iter()
@@ -110,7 +115,11 @@ fn move_findings(
                 }
             }
         }
-        for f in ni.findings.iter().filter(|f| f.severity == Severity::Warning) {
+        for f in ni
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning)
+        {
             if policy
                 .blocking_warnings
                 .iter()
@@ -178,7 +187,11 @@ async fn record_move(
                 tx,
                 Event {
                     actor: &actor,
-                    action: if action == "promote" { "channel.promote" } else { "channel.rollback" },
+                    action: if action == "promote" {
+                        "channel.promote"
+                    } else {
+                        "channel.rollback"
+                    },
                     app: Some(&app),
                     subject: Some(&name),
                     details: json!({"from": expected, "to": to}),
@@ -212,8 +225,9 @@ pub async fn promote(
             .db
             .read(move |c| {
                 app_exists(c, &app)?;
-                let target = db::get_release(c, &release_id)?
-                    .ok_or_else(|| AppError::not_found(format!("release {release_id} not found")))?;
+                let target = db::get_release(c, &release_id)?.ok_or_else(|| {
+                    AppError::not_found(format!("release {release_id} not found"))
+                })?;
                 if target.app != app {
                     return Err(AppError::invalid(format!(
                         "release {release_id} belongs to app {}, not {app}",
@@ -239,7 +253,12 @@ pub async fn promote(
                     None => Vec::new(),
                 };
                 let target_arts = db::list_artifacts(c, &release_id)?;
-                Ok(MovePlan { channel, target, current_arts, target_arts })
+                Ok(MovePlan {
+                    channel,
+                    target,
+                    current_arts,
+                    target_arts,
+                })
             })
             .await?
     };
@@ -250,7 +269,10 @@ pub async fn promote(
         .unwrap_or_default();
     if plan.channel.as_ref().and_then(|c| c.release_id.as_deref()) == Some(release_id.as_str()) {
         // Already there: nothing to record.
-        let row = plan.channel.clone().ok_or_else(|| AppError::internal("channel", "missing"))?;
+        let row = plan
+            .channel
+            .clone()
+            .ok_or_else(|| AppError::internal("channel", "missing"))?;
         let (all, _) = move_findings(state, &policy, &[], &plan.target_arts)?;
         return Ok(ChannelMove {
             schema_version: SCHEMA_VERSION,
@@ -433,7 +455,11 @@ mod tests {
 
     #[test]
     fn rollback_walks_back_one_move_at_a_time() {
-        let mut hist = vec![h("promote", None, "a"), h("promote", Some("a"), "b"), h("promote", Some("b"), "c")];
+        let mut hist = vec![
+            h("promote", None, "a"),
+            h("promote", Some("a"), "b"),
+            h("promote", Some("b"), "c"),
+        ];
         assert_eq!(rollback_target(&hist), Some(Some("b".into())));
         hist.push(h("rollback", Some("c"), "b"));
         assert_eq!(rollback_target(&hist), Some(Some("a".into())));

@@ -113,7 +113,10 @@ pub fn release_to_api(
             .parse()
             .unwrap_or_else(|_| "invalid".parse().expect("literal build")),
         notes: r.notes.clone(),
-        source: r.source.as_deref().and_then(|s| serde_json::from_str(s).ok()),
+        source: r
+            .source
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok()),
         status: parse_status(&r.status),
         created_at: r.created_at.clone(),
         published_at: r.published_at.clone(),
@@ -141,11 +144,10 @@ pub fn load_release(
 }
 
 /// The platform's target, or a 422 naming the linked ones.
-pub fn target_for(
-    registry: &Registry,
-    platform: &str,
-) -> AppResult<&'static dyn platform::Target> {
-    registry.get(platform).map_err(|e| AppError::invalid(e.to_string()))
+pub fn target_for(registry: &Registry, platform: &str) -> AppResult<&'static dyn platform::Target> {
+    registry
+        .get(platform)
+        .map_err(|e| AppError::invalid(e.to_string()))
 }
 
 pub fn parse_install(s: Option<&str>) -> Option<InstallMode> {

@@ -123,14 +123,19 @@ fn plan_artifacts(
                 row.attached = true;
                 row.attached_at = Some(util::now());
                 row.inspection = Some(
-                    serde_json::to_string(&inspection).map_err(|e| AppError::internal("json", e))?,
+                    serde_json::to_string(&inspection)
+                        .map_err(|e| AppError::internal("json", e))?,
                 );
             }
             (Some(_), Some(_)) => {
-                return Err(at("give either sha256 (a file) or testflight_url (a link), not both"));
+                return Err(at(
+                    "give either sha256 (a file) or testflight_url (a link), not both",
+                ));
             }
             (None, None) => {
-                return Err(at("needs sha256 and file_name (a file) or testflight_url (a link)"));
+                return Err(at(
+                    "needs sha256 and file_name (a file) or testflight_url (a link)",
+                ));
             }
         }
         rows.push(row);
@@ -342,7 +347,13 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
         let mut reader = BufReader::with_capacity(64 * 1024, file);
         let inspected = st
             .registry
-            .inspect(&file_name, &mut reader, hint.as_ref(), Limits::default(), util::now_unix())
+            .inspect(
+                &file_name,
+                &mut reader,
+                hint.as_ref(),
+                Limits::default(),
+                util::now_unix(),
+            )
             .map_err(|e| match e {
                 DetectError::Io { .. } => AppError::internal("inspect", e),
                 other => AppError::invalid(other.to_string()),
@@ -451,7 +462,9 @@ fn publish_findings(
             continue;
         };
         findings.extend(insp.findings.iter().cloned());
-        if insp.parse == platform::Parse::Reject && !insp.findings.iter().any(|f| f.severity == Severity::Error) {
+        if insp.parse == platform::Parse::Reject
+            && !insp.findings.iter().any(|f| f.severity == Severity::Error)
+        {
             findings.push(Finding::error(
                 "artifact.rejected",
                 format!("{}: the file was rejected by its reader", insp.file),

@@ -19,7 +19,9 @@ use crate::util;
 pub fn create_in(c: &Connection, actor: &str, req: &TokenCreate) -> AppResult<TokenCreated> {
     let name = req.name.trim();
     if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
-        return Err(AppError::invalid("name: 1 to 100 characters without control characters"));
+        return Err(AppError::invalid(
+            "name: 1 to 100 characters without control characters",
+        ));
     }
     if req.scopes.is_empty() {
         return Err(AppError::invalid(
@@ -35,7 +37,9 @@ pub fn create_in(c: &Connection, actor: &str, req: &TokenCreate) -> AppResult<To
     let expires_at = match &req.expires_at {
         Some(s) => {
             let t = util::parse_time(s).ok_or_else(|| {
-                AppError::invalid(format!("expires_at: {s:?} is not an RFC 3339 time such as 2027-01-31T00:00:00Z"))
+                AppError::invalid(format!(
+                    "expires_at: {s:?} is not an RFC 3339 time such as 2027-01-31T00:00:00Z"
+                ))
             })?;
             if t <= time::OffsetDateTime::now_utc() {
                 return Err(AppError::invalid(format!("expires_at: {s} is in the past")));

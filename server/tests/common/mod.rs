@@ -65,7 +65,11 @@ impl Server {
             {
                 break;
             }
-            assert!(Instant::now() < deadline, "distd did not become healthy; log: {}", data.with_extension("log").display());
+            assert!(
+                Instant::now() < deadline,
+                "distd did not become healthy; log: {}",
+                data.with_extension("log").display()
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         let admin = std::fs::read_to_string(data.join("initial-admin-token"))
@@ -93,7 +97,10 @@ impl Server {
     /// SIGTERM and wait for a clean exit.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
             let deadline = Instant::now() + Duration::from_secs(30);
             loop {
                 if let Ok(Some(status)) = c.try_wait() {
@@ -110,7 +117,12 @@ impl Server {
     }
 
     pub fn url(&self, path: &str) -> String {
-        if path.starts_with('/') && !path.starts_with("/api/") && !path.starts_with("/d/") && !path.starts_with("/i/") && path != "/healthz" {
+        if path.starts_with('/')
+            && !path.starts_with("/api/")
+            && !path.starts_with("/d/")
+            && !path.starts_with("/i/")
+            && path != "/healthz"
+        {
             format!("{}/api/v1{path}", self.base)
         } else {
             format!("{}{path}", self.base)
@@ -118,7 +130,13 @@ impl Server {
     }
 
     /// Sends a JSON (or empty) request; returns status and parsed body (Null when empty).
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut rb = self.client.request(method, self.url(path));
         if let Some(t) = token {
             rb = rb.bearer_auth(t);
@@ -132,7 +150,8 @@ impl Server {
         let v = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
         (status, v)
     }
@@ -173,7 +192,11 @@ impl Server {
 
     pub async fn create_app(&self, slug: &str) {
         let (s, v) = self
-            .post("/apps", &self.admin, serde_json::json!({"slug": slug, "name": slug.to_uppercase()}))
+            .post(
+                "/apps",
+                &self.admin,
+                serde_json::json!({"slug": slug, "name": slug.to_uppercase()}),
+            )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
     }
@@ -205,7 +228,11 @@ pub fn corpus(rel: &str) -> Option<Vec<u8>> {
         p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(p);
     }
     let p = p.join(rel);
-    Some(std::fs::read(&p).unwrap_or_else(|e| panic!("DIST_CORPUS is set but {} cannot be read: {e}", p.display())))
+    Some(
+        std::fs::read(&p).unwrap_or_else(|e| {
+            panic!("DIST_CORPUS is set but {} cannot be read: {e}", p.display())
+        }),
+    )
 }
 
 /// A small, valid zip that no target recognises.
@@ -214,7 +241,8 @@ pub fn tiny_zip() -> Vec<u8> {
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut w = zip::ZipWriter::new(&mut buf);
-        w.start_file("hello.txt", zip::write::SimpleFileOptions::default()).expect("zip");
+        w.start_file("hello.txt", zip::write::SimpleFileOptions::default())
+            .expect("zip");
         w.write_all(b"hello, not an app").expect("zip");
         w.finish().expect("zip");
     }
