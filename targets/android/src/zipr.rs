@@ -145,6 +145,7 @@ pub fn read_index(r: &mut dyn ReadSeek, size: u64, limits: &Limits) -> Result<Zi
     }
     let cd = read_exact_at(r, eocd.cd_offset, eocd.cd_size as usize)?;
     let mut entries = Vec::with_capacity(eocd.entries as usize);
+    let mut seen = std::collections::HashSet::with_capacity(eocd.entries as usize);
     let mut at = 0usize;
     for n in 0..eocd.entries {
         let fixed = cd
@@ -183,6 +184,11 @@ pub fn read_index(r: &mut dyn ReadSeek, size: u64, limits: &Limits) -> Result<Zi
             return Err(Error::Zip(format!(
                 "{name}: local header offset {local_offset} is past the central directory"
             )));
+        }
+        // Two entries of one name let a verifier and an installer read different bytes (the
+        // 2013 "master key" bug): Android refuses them, and so do we.
+        if !seen.insert(name.clone()) {
+            return Err(Error::Zip(format!("duplicate entry name {name}")));
         }
         entries.push(Entry {
             name,
@@ -314,4 +320,67 @@ pub fn read_entry(
         .read_to_end(&mut out)
         .map_err(|err| Error::Zip(format!("{}: {err}", e.name)))?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Cursor, Write};
+
+    fn zip_with(name: &str, data: &[u8]) -> Vec<u8> {
+        let mut buf = Cursor::new(Vec::new());
+        let mut w = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        w.start_file(name, opts).unwrap();
+        w.write_all(data).unwrap();
+        w.finish().unwrap();
+        buf.into_inner()
+    }
+
+    #[test]
+    fn reads_an_entry() {
+        let z = zip_with("a.txt", b"hello hello hello");
+        let mut r = Cursor::new(z.clone());
+        let idx = read_index(&mut r, z.len() as u64, &Limits::default()).unwrap();
+        let e = idx.get("a.txt").unwrap();
+        let got = read_entry(&mut r, e, idx.eocd.cd_offset, 100).unwrap();
+        assert_eq!(got, b"hello hello hello");
+    }
+
+    #[test]
+    fn a_zip_bomb_is_refused_declared_or_not() {
+        let z = zip_with("bomb", &vec![0u8; 4 * 1024 * 1024]);
+        let mut r = Cursor::new(z.clone());
+        let idx = read_index(&mut r, z.len() as u64, &Limits::default()).unwrap();
+        let e = idx.get("bomb").unwrap().clone();
+        assert!(matches!(
+            read_entry(&mut r, &e, idx.eocd.cd_offset, 1024 * 1024),
+            Err(Error::Limit(_))
+        ));
+        // The central directory lies about the size: the cap still holds while inflating.
+        let lying = Entry { size: 10, ..e };
+        assert!(read_entry(&mut r, &lying, idx.eocd.cd_offset, 1024 * 1024).is_err());
+    }
+
+    #[test]
+    fn duplicate_names_are_refused() {
+        let mut buf = Cursor::new(Vec::new());
+        {
+            let mut w = zip::ZipWriter::new(&mut buf);
+            let o = zip::write::SimpleFileOptions::default();
+            w.start_file("x", o).unwrap();
+            w.write_all(b"1").unwrap();
+            w.start_file("y", o).unwrap();
+            w.write_all(b"2").unwrap();
+            w.finish().unwrap();
+        }
+        let mut z = buf.into_inner();
+        // Rename "y" to "x" in the central directory (the last name byte before the EOCD).
+        let cd_y = z.windows(4).rposition(|w| w == b"PK\x01\x02").unwrap();
+        z[cd_y + 46] = b'x';
+        let mut r = Cursor::new(z.clone());
+        let err = read_index(&mut r, z.len() as u64, &Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("duplicate"), "{err}");
+    }
 }

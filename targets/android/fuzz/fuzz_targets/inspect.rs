@@ -1,0 +1,28 @@
+//! The whole path: detection probe, then inspect as APK and as AAB.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use platform::{InspectContext, Limits, Probe, Target};
+use target_android::AndroidTarget;
+
+fuzz_target!(|data: &[u8]| {
+    let limits = Limits {
+        max_member_bytes: 1 << 20,
+        max_streamed_bytes: 1 << 22,
+        max_structure_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let mut r = std::io::Cursor::new(data);
+    if let Ok(p) = Probe::read("fuzz.apk", &mut r, &limits) {
+        let _ = AndroidTarget.detect(&p);
+    }
+    let ctx = InspectContext {
+        file_name: "fuzz.apk".into(),
+        size: data.len() as u64,
+        limits,
+        now_unix: 0,
+    };
+    for kind in ["apk", "aab"] {
+        let kind = kind.parse().expect("literal kind");
+        let _ = AndroidTarget.inspect(&mut std::io::Cursor::new(data), &kind, &ctx);
+    }
+});
