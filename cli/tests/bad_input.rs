@@ -32,11 +32,24 @@ fn error_doc(r: &Run) -> (String, String) {
 fn missing_manifest() {
     let t = tempfile::tempdir().unwrap();
     let path = t.path().join("dist.json");
-    let r = dist_at("http://127.0.0.1:9", "dist_x", &["ci", "publish", "--manifest", path.to_str().unwrap(), "--json"]);
+    let r = dist_at(
+        "http://127.0.0.1:9",
+        "dist_x",
+        &[
+            "ci",
+            "publish",
+            "--manifest",
+            path.to_str().unwrap(),
+            "--json",
+        ],
+    );
     assert_eq!(r.code, 2, "{}", r.stderr);
     let (code, msg) = error_doc(&r);
     assert_eq!(code, "invalid_manifest");
-    assert!(msg.contains("cannot read manifest") && msg.contains("dist.json"), "{msg}");
+    assert!(
+        msg.contains("cannot read manifest") && msg.contains("dist.json"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -53,7 +66,10 @@ fn invalid_json_and_unknown_schema_version() {
     let r = publish(&job);
     assert_eq!(r.code, 2, "{}", r.stderr);
     let msg = error_doc(&r).1;
-    assert!(msg.contains("schema_version") && msg.contains("reads schema_version 1"), "{msg}");
+    assert!(
+        msg.contains("schema_version") && msg.contains("reads schema_version 1"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -61,7 +77,11 @@ fn paths_escaping_the_manifest_folder() {
     let job = Job::new(&base(json!([{"path": "../outside.apk"}])), &[]);
     let r = publish(&job);
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(error_doc(&r).1.contains("artifacts[0].path"), "{}", r.stdout);
+    assert!(
+        error_doc(&r).1.contains("artifacts[0].path"),
+        "{}",
+        r.stdout
+    );
 
     #[cfg(unix)]
     {
@@ -72,7 +92,11 @@ fn paths_escaping_the_manifest_folder() {
         std::os::unix::fs::symlink(&secret, job.path("link.apk")).unwrap();
         let r = publish(&job);
         assert_eq!(r.code, 2, "{}", r.stderr);
-        assert!(error_doc(&r).1.contains("outside the manifest's folder"), "{}", r.stdout);
+        assert!(
+            error_doc(&r).1.contains("outside the manifest's folder"),
+            "{}",
+            r.stdout
+        );
     }
 }
 
@@ -86,7 +110,10 @@ fn a_glob_that_matches_nothing_names_the_entry() {
     let r = publish(&job);
     assert_eq!(r.code, 2, "{}", r.stderr);
     let msg = error_doc(&r).1;
-    assert!(msg.contains("artifacts[1].path") && msg.contains("matches no file"), "{msg}");
+    assert!(
+        msg.contains("artifacts[1].path") && msg.contains("matches no file"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -110,7 +137,10 @@ fn a_file_that_is_not_what_its_platform_says() {
     std::fs::write(job.path("app.apk"), "definitely not a package").unwrap();
     let r = publish(&job);
     assert_eq!(r.code, 3, "{}", r.stderr);
-    assert_eq!(r.json()["artifacts"][0]["findings"][0]["code"], "detect.unrecognized");
+    assert_eq!(
+        r.json()["artifacts"][0]["findings"][0]["code"],
+        "detect.unrecognized"
+    );
 }
 
 #[test]
@@ -122,10 +152,27 @@ fn inspect_exit_codes_and_shapes() {
     assert!(v.is_object(), "one file, one object");
     assert_eq!(v["platform"], "ios");
     assert_eq!(v["sha256"], sha256_hex(&one));
-    assert_eq!(r.code, if v["findings"].as_array().unwrap().iter().any(|f| f["severity"] == "error") { 3 } else { 0 });
+    assert_eq!(
+        r.code,
+        if v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["severity"] == "error")
+        {
+            3
+        } else {
+            0
+        }
+    );
 
     let two = fixtures.join("tiny-truncated.ipa");
-    let r = dist_offline(&["inspect", "--json", one.to_str().unwrap(), two.to_str().unwrap()]);
+    let r = dist_offline(&[
+        "inspect",
+        "--json",
+        one.to_str().unwrap(),
+        two.to_str().unwrap(),
+    ]);
     assert_eq!(r.code, 3, "a truncated file is rejected: {}", r.stderr);
     let v = r.json();
     assert_eq!(v.as_array().unwrap().len(), 2, "several files, an array");
@@ -147,7 +194,12 @@ fn usage_errors_help_and_completions() {
 
     let r = dist_offline(&["--help"]);
     assert_eq!(r.code, 0);
-    for line in ["Exit codes:", "0  success", "3  validation failed", "6  server or network"] {
+    for line in [
+        "Exit codes:",
+        "0  success",
+        "3  validation failed",
+        "6  server or network",
+    ] {
         assert!(r.stdout.contains(line), "--help lacks {line:?}");
     }
     let r = dist_offline(&["ci", "publish", "--help"]);
@@ -155,7 +207,11 @@ fn usage_errors_help_and_completions() {
 
     let r = dist_offline(&["completions", "bash"]);
     assert_eq!(r.code, 0);
-    assert!(r.stdout.contains("_dist()") || r.stdout.contains("complete"), "{}", &r.stdout[..200.min(r.stdout.len())]);
+    assert!(
+        r.stdout.contains("_dist()") || r.stdout.contains("complete"),
+        "{}",
+        &r.stdout[..200.min(r.stdout.len())]
+    );
 
     // No server configured: a usage error, not a crash.
     let r = dist_offline(&["app", "list", "--json"]);

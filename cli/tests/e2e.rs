@@ -37,7 +37,10 @@ fn manifest(version: &str, build: &str, channel: Option<&str>, artifacts: Value)
 
 fn setup() -> Distd {
     let d = Distd::start();
-    let r = d.dist(&d.admin, &["app", "create", "acme", "--name", "Acme", "--json"]);
+    let r = d.dist(
+        &d.admin,
+        &["app", "create", "acme", "--name", "Acme", "--json"],
+    );
     assert_eq!(r.code, 0, "app create: {}", r.stderr);
     assert_eq!(r.json()["slug"], "acme");
     d
@@ -59,8 +62,20 @@ fn publish_promote_rerun_conflict_and_channel_limits() {
     let Some(apks) = need_apks(2) else { return };
     let d = setup();
     let ci = d.token(&[
-        "--name", "ci", "--scope", "publish", "--scope", "promote", "--scope", "read", "--app",
-        "acme", "--channel", "beta", "--channel", "nightly",
+        "--name",
+        "ci",
+        "--scope",
+        "publish",
+        "--scope",
+        "promote",
+        "--scope",
+        "read",
+        "--app",
+        "acme",
+        "--channel",
+        "beta",
+        "--channel",
+        "nightly",
     ]);
 
     // A mixed-platform release: an APK (by glob) and an iOS TestFlight link, promoted to beta.
@@ -75,7 +90,14 @@ fn publish_promote_rerun_conflict_and_channel_limits() {
     );
     let apk = job.path("out/app-release.apk");
     let args = [
-        "ci", "publish", "--server", &d.url, "--token", &ci, "--manifest", &job.manifest_str(),
+        "ci",
+        "publish",
+        "--server",
+        &d.url,
+        "--token",
+        &ci,
+        "--manifest",
+        &job.manifest_str(),
         "--json",
     ];
     let first = dist_at("http://unused.invalid", "unused", &args);
@@ -131,7 +153,17 @@ fn publish_promote_rerun_conflict_and_channel_limits() {
     assert_eq!(as_first_run(v2), v);
 
     // A dry run of the same job writes nothing and says nothing needs uploading.
-    let dry = d.dist(&ci, &["ci", "publish", "--manifest", &job.manifest_str(), "--dry-run", "--json"]);
+    let dry = d.dist(
+        &ci,
+        &[
+            "ci",
+            "publish",
+            "--manifest",
+            &job.manifest_str(),
+            "--dry-run",
+            "--json",
+        ],
+    );
     assert_eq!(dry.code, 0, "dry run: {}", dry.stderr);
     let dv = dry.json();
     assert_eq!(dv["dry_run"], true);
@@ -144,8 +176,16 @@ fn publish_promote_rerun_conflict_and_channel_limits() {
     let dl = d.dist(
         &d.admin,
         &[
-            "download", "--app", "acme", "--channel", "beta", "--platform", "android", "-o",
-            out.to_str().unwrap(), "--json",
+            "download",
+            "--app",
+            "acme",
+            "--channel",
+            "beta",
+            "--platform",
+            "android",
+            "-o",
+            out.to_str().unwrap(),
+            "--json",
         ],
     );
     assert_eq!(dl.code, 0, "download: {}", dl.stderr);
@@ -158,7 +198,11 @@ fn publish_promote_rerun_conflict_and_channel_limits() {
     assert_eq!(conflict.code, 5, "conflict: {}", conflict.stderr);
     let cv = conflict.json();
     assert_eq!(cv["error"]["code"], "conflict");
-    assert!(conflict.stderr.contains("already exists"), "{}", conflict.stderr);
+    assert!(
+        conflict.stderr.contains("already exists"),
+        "{}",
+        conflict.stderr
+    );
     std::fs::copy(&apks[0], &apk).unwrap();
 
     // A token limited to beta and nightly cannot promote stable: exit 4, the release stays
@@ -180,29 +224,53 @@ fn publish_promote_rerun_conflict_and_channel_limits() {
     let cl = channels.json();
     let list = cl["channels"].as_array().unwrap();
     assert!(
-        list.iter().all(|c| c["name"] != "stable" || c["release_id"].is_null()),
+        list.iter()
+            .all(|c| c["name"] != "stable" || c["release_id"].is_null()),
         "stable moved: {cl}"
     );
-    assert!(list.iter().any(|c| c["name"] == "beta" && c["release_id"] == rel.as_str()));
+    assert!(
+        list.iter()
+            .any(|c| c["name"] == "beta" && c["release_id"] == rel.as_str())
+    );
 
     // An admin promotes stable; a second release then promoted to beta reports the first
     // as previous; history and rollback work through the CLI.
-    let promote = d.dist(&d.admin, &["channel", "promote", "--app", "acme", "stable", &rel, "--json"]);
+    let promote = d.dist(
+        &d.admin,
+        &[
+            "channel", "promote", "--app", "acme", "stable", &rel, "--json",
+        ],
+    );
     assert_eq!(promote.code, 0, "{}", promote.stderr);
     assert_eq!(promote.json()["channel"]["release_id"], rel.as_str());
     let job2 = Job::new(
         &manifest("1.4.1", "1235", Some("beta"), json!([{"path": "app.apk"}])),
         &[("app.apk", &apks[1])],
     );
-    let r2 = d.dist(&ci, &["ci", "publish", "--manifest", &job2.manifest_str(), "--json"]);
+    let r2 = d.dist(
+        &ci,
+        &[
+            "ci",
+            "publish",
+            "--manifest",
+            &job2.manifest_str(),
+            "--json",
+        ],
+    );
     assert_eq!(r2.code, 0, "{}", r2.stderr);
     let v3 = r2.json();
     assert_eq!(v3["channel"]["previous_release_id"], rel.as_str());
     let rel2 = v3["release"]["id"].as_str().unwrap().to_owned();
-    let hist = d.dist(&ci, &["channel", "history", "--app", "acme", "beta", "--json"]);
+    let hist = d.dist(
+        &ci,
+        &["channel", "history", "--app", "acme", "beta", "--json"],
+    );
     assert_eq!(hist.code, 0, "{}", hist.stderr);
     assert!(hist.json()["history"].as_array().unwrap().len() >= 2);
-    let rb = d.dist(&ci, &["channel", "rollback", "--app", "acme", "beta", "--json"]);
+    let rb = d.dist(
+        &ci,
+        &["channel", "rollback", "--app", "acme", "beta", "--json"],
+    );
     assert_eq!(rb.code, 0, "{}", rb.stderr);
     assert_eq!(rb.json()["channel"]["release_id"], rel.as_str());
     assert_eq!(rb.json()["previous_release_id"], rel2.as_str());
@@ -236,23 +304,40 @@ fn mixed_apk_and_ipa_release() {
     let Some(apks) = need_apks(1) else { return };
     let d = setup();
     let ipa = workspace_root().join("fixtures/ios/tiny-adhoc.ipa");
-    assert!(ipa.is_file(), "fixtures/ios/tiny-adhoc.ipa is committed with the iOS target");
-    let mut files: Vec<(&str, PathBuf)> = vec![("out/app.apk", apks[0].clone()), ("out/App.ipa", ipa)];
+    assert!(
+        ipa.is_file(),
+        "fixtures/ios/tiny-adhoc.ipa is committed with the iOS target"
+    );
+    let mut files: Vec<(&str, PathBuf)> =
+        vec![("out/app.apk", apks[0].clone()), ("out/App.ipa", ipa)];
     if let Some(corpus_ipa) = corpus_file("ios/icyleaf-embedded.ipa") {
         files.push(("out/Embedded.ipa", corpus_ipa));
     }
-    let refs: Vec<(&str, &std::path::Path)> = files.iter().map(|(n, p)| (*n, p.as_path())).collect();
+    let refs: Vec<(&str, &std::path::Path)> =
+        files.iter().map(|(n, p)| (*n, p.as_path())).collect();
     let job = Job::new(
-        &manifest("2.0.0", "1", Some("beta"), json!([{"path": "out/*.apk"}, {"path": "out/*.ipa", "platform": "ios"}])),
+        &manifest(
+            "2.0.0",
+            "1",
+            Some("beta"),
+            json!([{"path": "out/*.apk"}, {"path": "out/*.ipa", "platform": "ios"}]),
+        ),
         &refs,
     );
     let ipas_clean = files[1..].iter().all(|(_, p)| inspects_clean(p));
-    let r = d.dist(&d.admin, &["ci", "publish", "--manifest", &job.manifest_str(), "--json"]);
+    let r = d.dist(
+        &d.admin,
+        &["ci", "publish", "--manifest", &job.manifest_str(), "--json"],
+    );
     let v = r.json();
     let arts = v["artifacts"].as_array().unwrap();
     assert_eq!(arts.len(), files.len());
     assert_eq!(arts[0]["platform"], "android");
-    assert!(arts[1..].iter().all(|a| a["platform"] == "ios" && a["kind"] == "ipa"));
+    assert!(
+        arts[1..]
+            .iter()
+            .all(|a| a["platform"] == "ios" && a["kind"] == "ipa")
+    );
     if ipas_clean {
         assert_eq!(r.code, 0, "{}", r.stderr);
         assert_eq!(v["release"]["status"], "published");
@@ -263,15 +348,23 @@ fn mixed_apk_and_ipa_release() {
         assert_eq!(r.code, 3, "{}", r.stderr);
         assert!(v["release"].is_null());
         assert_eq!(v["error"]["code"], "validation_failed");
-        assert!(arts[1]["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["severity"] == "error"));
+        assert!(
+            arts[1]["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["severity"] == "error")
+        );
         assert!(arts.iter().all(|a| a["uploaded"] == false));
         let list = d.dist(&d.admin, &["release", "list", "--app", "acme", "--json"]);
-        assert_eq!(list.json()["releases"].as_array().unwrap().len(), 0, "nothing may be created");
-        eprintln!("note: the iOS fixtures carry error findings (untrusted test root), so the mixed release is refused locally, as it must be");
+        assert_eq!(
+            list.json()["releases"].as_array().unwrap().len(),
+            0,
+            "nothing may be created"
+        );
+        eprintln!(
+            "note: the iOS fixtures carry error findings (untrusted test root), so the mixed release is refused locally, as it must be"
+        );
     }
 }
 
@@ -281,22 +374,90 @@ fn identity_rules_are_checked_locally_before_upload() {
     let d = setup();
     let set = d.dist(
         &d.admin,
-        &["app", "set-identity", "acme", "--platform", "android", "--identity", "com.acme.app", "--json"],
+        &[
+            "app",
+            "set-identity",
+            "acme",
+            "--platform",
+            "android",
+            "--identity",
+            "com.acme.app",
+            "--json",
+        ],
     );
     assert_eq!(set.code, 0, "{}", set.stderr);
-    assert_eq!(set.json()["identity"]["android"]["identities"][0], "com.acme.app");
-    let job = Job::new(&manifest("1.0.0", "1", None, json!([{"path": "app.apk"}])), &[("app.apk", &apks[0])]);
-    let r = d.dist(&d.admin, &["ci", "publish", "--manifest", &job.manifest_str(), "--json"]);
+    assert_eq!(
+        set.json()["identity"]["android"]["identities"][0],
+        "com.acme.app"
+    );
+    let job = Job::new(
+        &manifest("1.0.0", "1", None, json!([{"path": "app.apk"}])),
+        &[("app.apk", &apks[0])],
+    );
+    let r = d.dist(
+        &d.admin,
+        &["ci", "publish", "--manifest", &job.manifest_str(), "--json"],
+    );
     assert_eq!(r.code, 3, "{}", r.stderr);
     let v = r.json();
     assert!(v["release"].is_null());
-    assert!(v["artifacts"][0]["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|f| f["code"] == "identity.mismatch"));
+    assert!(
+        v["artifacts"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "identity.mismatch")
+    );
     let list = d.dist(&d.admin, &["release", "list", "--app", "acme", "--json"]);
     assert_eq!(list.json()["releases"].as_array().unwrap().len(), 0);
+
+    // A token that may publish but not read the app: the local identity check is skipped
+    // (with a warning), the server refuses the publish with 422, and the job exits 3 with the
+    // findings in the JSON; the release stays a draft.
+    let publisher = d.token(&[
+        "--name",
+        "publish-only",
+        "--scope",
+        "publish",
+        "--app",
+        "acme",
+    ]);
+    let r = d.dist(
+        &publisher,
+        &["ci", "publish", "--manifest", &job.manifest_str(), "--json"],
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("identity rules were not checked locally"),
+        "{}",
+        r.stderr
+    );
+    let v = r.json();
+    assert_eq!(v["release"]["status"], "draft");
+    assert_eq!(v["error"]["code"], "validation_failed");
+    let findings = v["error"]["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().any(|f| f["code"] == "identity.mismatch"),
+        "{v}"
+    );
+    assert!(
+        v["artifacts"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "identity.mismatch"),
+        "the blocking finding is listed under its artifact: {v}"
+    );
+    let show = d.dist(
+        &d.admin,
+        &[
+            "release",
+            "show",
+            v["release"]["id"].as_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(show.json()["status"], "draft");
 }
 
 #[test]
@@ -313,10 +474,22 @@ fn resumes_after_the_connection_drops_mid_upload() {
     let size = std::fs::metadata(&apk).unwrap().len() as usize;
     let d = setup();
     let proxy = Proxy::start(d.addr, Fault::CutAfter(size / 2));
-    let job = Job::new(&manifest("3.0.0", "1", Some("beta"), json!([{"path": "app.apk"}])), &[("app.apk", &apk)]);
-    let r = dist_at(&proxy.url, &d.admin, &["ci", "publish", "--manifest", &job.manifest_str(), "--json"]);
+    let job = Job::new(
+        &manifest("3.0.0", "1", Some("beta"), json!([{"path": "app.apk"}])),
+        &[("app.apk", &apk)],
+    );
+    let r = dist_at(
+        &proxy.url,
+        &d.admin,
+        &["ci", "publish", "--manifest", &job.manifest_str(), "--json"],
+    );
+    eprintln!("dist stderr:\n{}", r.stderr);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(proxy.faults.load(std::sync::atomic::Ordering::SeqCst), 1, "the proxy cut one upload");
+    assert_eq!(
+        proxy.faults.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the proxy cut one upload"
+    );
     assert!(r.stderr.contains("upload interrupted"), "{}", r.stderr);
     // The server kept what arrived; the CLI continued from there, not from zero.
     let resumed: Vec<u64> = r
@@ -334,7 +507,20 @@ fn resumes_after_the_connection_drops_mid_upload() {
     assert_eq!(v["artifacts"][0]["uploaded"], true);
     assert_eq!(v["release"]["status"], "published");
     let out = job.path("back.apk");
-    let dl = d.dist(&d.admin, &["download", "--app", "acme", "--channel", "beta", "--platform", "android", "-o", out.to_str().unwrap()]);
+    let dl = d.dist(
+        &d.admin,
+        &[
+            "download",
+            "--app",
+            "acme",
+            "--channel",
+            "beta",
+            "--platform",
+            "android",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
     assert_eq!(dl.code, 0, "{}", dl.stderr);
     assert_eq!(sha256_hex(&out), sha256_hex(&apk));
 }
@@ -345,10 +531,21 @@ fn damaged_upload_is_retried_once_then_fails_with_exit_6() {
     let d = setup();
     // Damaged once: the retry succeeds.
     let once = Proxy::start(d.addr, Fault::Corrupt { times: 1 });
-    let job = Job::new(&manifest("4.0.0", "1", None, json!([{"path": "app.apk"}])), &[("app.apk", &apks[0])]);
-    let r = dist_at(&once.url, &d.admin, &["ci", "publish", "--manifest", &job.manifest_str(), "--json"]);
+    let job = Job::new(
+        &manifest("4.0.0", "1", None, json!([{"path": "app.apk"}])),
+        &[("app.apk", &apks[0])],
+    );
+    let r = dist_at(
+        &once.url,
+        &d.admin,
+        &["ci", "publish", "--manifest", &job.manifest_str(), "--json"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("retrying the upload once"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("retrying the upload once"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(r.json()["release"]["status"], "published");
 
     // Damaged every time: exit 6, nothing published, and it says so.
@@ -358,12 +555,24 @@ fn damaged_upload_is_retried_once_then_fails_with_exit_6() {
         eprintln!("note: a second clean APK is needed for the always-damaged case; skipping it");
         return;
     };
-    let job = Job::new(&manifest("4.0.1", "1", None, json!([{"path": "app.apk"}])), &[("app.apk", &other)]);
-    let r = dist_at(&always.url, &d.admin, &["ci", "publish", "--manifest", &job.manifest_str(), "--json"]);
+    let job = Job::new(
+        &manifest("4.0.1", "1", None, json!([{"path": "app.apk"}])),
+        &[("app.apk", &other)],
+    );
+    let r = dist_at(
+        &always.url,
+        &d.admin,
+        &["ci", "publish", "--manifest", &job.manifest_str(), "--json"],
+    );
     assert_eq!(r.code, 6, "{}", r.stderr);
     let v = r.json();
     assert_eq!(v["error"]["code"], "digest_mismatch");
-    assert!(v["error"]["message"].as_str().unwrap().contains("nothing was published"));
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was published")
+    );
     let list = d.dist(&d.admin, &["release", "list", "--app", "acme", "--json"]);
     let lv = list.json();
     assert!(
@@ -380,7 +589,10 @@ fn damaged_upload_is_retried_once_then_fails_with_exit_6() {
 fn a_file_that_changes_during_upload_fails_with_exit_6_and_leaves_no_release() {
     let Some(apks) = need_apks(1) else { return };
     let d = setup();
-    let job = Job::new(&manifest("5.0.0", "1", None, json!([{"path": "app.apk"}])), &[("app.apk", &apks[0])]);
+    let job = Job::new(
+        &manifest("5.0.0", "1", None, json!([{"path": "app.apk"}])),
+        &[("app.apk", &apks[0])],
+    );
     let target = job.path("app.apk");
     // When the upload starts, the file on disk changes (and the proxy makes sure the bytes
     // the server sees are not the declared ones, whatever was already read).
@@ -391,11 +603,20 @@ fn a_file_that_changes_during_upload_fails_with_exit_6_and_leaves_no_release() {
         std::fs::write(&target, bytes).unwrap();
     });
     let proxy = Proxy::start_with_hook(d.addr, Fault::Corrupt { times: 1 }, Some(hook));
-    let r = dist_at(&proxy.url, &d.admin, &["ci", "publish", "--manifest", &job.manifest_str(), "--json"]);
+    let r = dist_at(
+        &proxy.url,
+        &d.admin,
+        &["ci", "publish", "--manifest", &job.manifest_str(), "--json"],
+    );
     assert_eq!(r.code, 6, "{}", r.stderr);
     let v = r.json();
     assert_eq!(v["error"]["code"], "file_changed");
-    assert!(v["error"]["message"].as_str().unwrap().contains("changed while it was uploaded"));
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("changed while it was uploaded")
+    );
     let list = d.dist(&d.admin, &["release", "list", "--app", "acme", "--json"]);
     assert_eq!(
         list.json()["releases"].as_array().unwrap().len(),
@@ -408,8 +629,14 @@ fn a_file_that_changes_during_upload_fails_with_exit_6_and_leaves_no_release() {
 fn wrong_token_and_unreachable_server() {
     let Some(apks) = need_apks(1) else { return };
     let d = setup();
-    let job = Job::new(&manifest("1.0.0", "1", None, json!([{"path": "app.apk"}])), &[("app.apk", &apks[0])]);
-    let r = d.dist("dist_not-a-real-token", &["ci", "publish", "--manifest", &job.manifest_str(), "--json"]);
+    let job = Job::new(
+        &manifest("1.0.0", "1", None, json!([{"path": "app.apk"}])),
+        &[("app.apk", &apks[0])],
+    );
+    let r = d.dist(
+        "dist_not-a-real-token",
+        &["ci", "publish", "--manifest", &job.manifest_str(), "--json"],
+    );
     assert_eq!(r.code, 4, "{}", r.stderr);
     let v = r.json();
     assert_eq!(v["schema_version"], 1);
@@ -417,8 +644,16 @@ fn wrong_token_and_unreachable_server() {
     assert!(v["error"]["message"].is_string());
 
     let closed = format!("http://127.0.0.1:{}", free_port());
-    let r = dist_at(&closed, &d.admin, &["ci", "publish", "--manifest", &job.manifest_str(), "--json"]);
+    let r = dist_at(
+        &closed,
+        &d.admin,
+        &["ci", "publish", "--manifest", &job.manifest_str(), "--json"],
+    );
     assert_eq!(r.code, 6, "{}", r.stderr);
     assert_eq!(r.json()["error"]["code"], "network");
-    assert!(r.stderr.contains("retrying"), "retries before giving up: {}", r.stderr);
+    assert!(
+        r.stderr.contains("retrying"),
+        "retries before giving up: {}",
+        r.stderr
+    );
 }

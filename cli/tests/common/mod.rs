@@ -400,18 +400,18 @@ fn pipe(
         if let Some(seen) = in_put {
             let body_len = n - body_start;
             match fault {
-                Fault::CutAfter(limit) if faults.load(Ordering::SeqCst) == 0 => {
-                    if seen + body_len > limit {
-                        let keep = body_start + (limit - seen.min(limit));
-                        let _ = server.write_all(&chunk[..keep]);
-                        let _ = server.flush();
-                        faults.fetch_add(1, Ordering::SeqCst);
-                        // Let the server read what it got before the connection dies.
-                        std::thread::sleep(Duration::from_millis(200));
-                        let _ = server.shutdown(Shutdown::Both);
-                        let _ = client.shutdown(Shutdown::Both);
-                        break;
-                    }
+                Fault::CutAfter(limit)
+                    if faults.load(Ordering::SeqCst) == 0 && seen + body_len > limit =>
+                {
+                    let keep = body_start + (limit - seen.min(limit));
+                    let _ = server.write_all(&chunk[..keep]);
+                    let _ = server.flush();
+                    faults.fetch_add(1, Ordering::SeqCst);
+                    // Let the server read what it got before the connection dies.
+                    std::thread::sleep(Duration::from_millis(200));
+                    let _ = server.shutdown(Shutdown::Both);
+                    let _ = client.shutdown(Shutdown::Both);
+                    break;
                 }
                 Fault::Corrupt { times }
                     if !corrupted_this_put
