@@ -351,6 +351,8 @@ struct SigState {
     /// Most signers any one scheme has (a v3 rotation adds a signer across schemes, not
     /// within one).
     max_per_scheme: usize,
+    /// Each scheme's signers, in scheme order (v1, v2, v3, v3.1).
+    by_scheme: Vec<(String, Vec<Certificate>)>,
     problems: Vec<String>,
 }
 
@@ -390,8 +392,32 @@ impl SigState {
                 ),
             ));
         }
+        // The signers Android acts on are those of the newest scheme present (as apksigner
+        // prints them): after a v3 rotation, the new key; every scheme's list is in details.
+        let effective: Vec<Certificate> = self
+            .by_scheme
+            .iter()
+            .rev()
+            .find(|(_, c)| !c.is_empty())
+            .map(|(_, c)| c.clone())
+            .unwrap_or_else(|| self.signers.clone());
+        if !self.by_scheme.is_empty() {
+            let map: serde_json::Map<String, Json> = self
+                .by_scheme
+                .iter()
+                .map(|(k, certs)| {
+                    let list: Vec<Json> = certs
+                        .iter()
+                        .map(|c| json!({"subject": c.subject, "sha256": c.sha256}))
+                        .collect();
+                    (k.clone(), Json::Array(list))
+                })
+                .collect();
+            ins.details
+                .insert("signers_by_scheme".into(), Json::Object(map));
+        }
         if self.max_per_scheme > 1 {
-            let names: Vec<&str> = self.signers.iter().map(|c| c.subject.as_str()).collect();
+            let names: Vec<&str> = effective.iter().map(|c| c.subject.as_str()).collect();
             ins.findings.push(Finding::warning(
                 "android.signature.multiple_signers",
                 format!(
@@ -405,7 +431,7 @@ impl SigState {
         ins.signature = Signature {
             state,
             schemes: self.schemes,
-            signers: self.signers.iter().map(signer_json).collect(),
+            signers: effective.iter().map(signer_json).collect(),
             digest_ok,
             chain_ok: None,
             timestamp: None,
@@ -421,6 +447,8 @@ impl SigState {
         match jar::verify(r, index, limits) {
             Ok(res) => {
                 self.max_per_scheme = self.max_per_scheme.max(res.signers.len());
+                let scheme = self.schemes.last().cloned().unwrap_or_default();
+                self.by_scheme.push((scheme, res.signers.clone()));
                 for c in &res.signers {
                     push_unique(&mut self.signers, c);
                 }
@@ -501,6 +529,11 @@ fn apk_signatures(
         };
         for (id, signers) in &parsed {
             st.max_per_scheme = st.max_per_scheme.max(signers.len());
+            let certs: Vec<Certificate> = signers
+                .iter()
+                .filter_map(|s| s.certificates.first().cloned())
+                .collect();
+            st.by_scheme.push((scheme_name(*id).to_owned(), certs));
             for s in signers {
                 let res = sigblock::verify_signer(s, &digests);
                 match res.signature {

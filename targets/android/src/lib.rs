@@ -68,7 +68,7 @@ const KINDS: &[KindInfo] = &[
 /// Decides from the zip index (and, for a zip that does not open, the name) whether a file
 /// is an APK or an App Bundle.
 pub fn detect_probe(probe: &Probe) -> Option<Detection> {
-    if let Some(_entries) = &probe.zip_entries {
+    if probe.zip_entries.is_some() {
         if probe.has_entry("AndroidManifest.xml")
             && (probe.has_entry("classes.dex") || probe.has_entry("resources.arsc"))
         {
