@@ -2,11 +2,11 @@
 //! its CMS over the primary CodeDirectory, the chain to Apple's root, and the code pages.
 
 use std::collections::BTreeSet;
-use std::io::Read;
 
 use platform::{Finding, Limits, Signature, SignatureState, Signer};
 use serde_json::json;
 
+use crate::bytes::Stream;
 use crate::certs;
 use crate::codesign::{self, EmbeddedSignature};
 use crate::macho::{self, MachO};
@@ -25,7 +25,7 @@ pub struct BinaryReport {
 /// special slots (None when not read). `pages` re-reads the executable from its start.
 pub fn check(
     m: &MachO,
-    pages: &mut dyn Read,
+    pages: Stream<'_>,
     info_plist: Option<&[u8]>,
     resources: Option<&[u8]>,
     now: i64,

@@ -1,6 +1,8 @@
 //! Bounds-checked reads from byte slices and forward-only streams.
 
-use std::io::{self, Read};
+use std::io::{self, Read, SeekFrom};
+
+use platform::ReadSeek;
 
 /// Big- or little-endian `u32` at `off`, or `None` past the end.
 pub fn u32_at(data: &[u8], off: usize, be: bool) -> Option<u32> {
@@ -34,22 +36,45 @@ pub fn c_string(data: &[u8], off: usize, max: usize) -> Option<String> {
 }
 
 /// A forward-only reader that knows its position, for walking a zip member (which cannot
-/// seek) the same way as a plain file.
+/// seek) the same way as a plain file (where skips become seeks).
 pub struct Stream<'a> {
-    inner: &'a mut dyn Read,
+    src: Src<'a>,
     pos: u64,
 }
 
+enum Src<'a> {
+    Read(&'a mut dyn Read),
+    Seek(&'a mut dyn ReadSeek),
+}
+
 impl<'a> Stream<'a> {
+    /// Positions count from the reader's current place, taken as offset 0.
     pub fn new(inner: &'a mut dyn Read) -> Self {
-        Self { inner, pos: 0 }
+        Self {
+            src: Src::Read(inner),
+            pos: 0,
+        }
+    }
+
+    pub fn seekable(inner: &'a mut dyn ReadSeek) -> Self {
+        Self {
+            src: Src::Seek(inner),
+            pos: 0,
+        }
+    }
+
+    fn reader(&mut self) -> &mut dyn Read {
+        match &mut self.src {
+            Src::Read(r) => *r,
+            Src::Seek(s) => *s,
+        }
     }
 
     pub fn pos(&self) -> u64 {
         self.pos
     }
 
-    /// Discards bytes up to absolute offset `to`; fails if `to` lies behind us or past the end.
+    /// Moves to absolute offset `to`; fails if `to` lies behind us or past the end.
     pub fn skip_to(&mut self, to: u64) -> io::Result<()> {
         let n = to.checked_sub(self.pos).ok_or_else(|| {
             io::Error::new(
@@ -57,7 +82,15 @@ impl<'a> Stream<'a> {
                 format!("offset {to} lies before offset {} already read", self.pos),
             )
         })?;
-        let copied = io::copy(&mut (&mut *self.inner).take(n), &mut io::sink())?;
+        if let Src::Seek(s) = &mut self.src {
+            let delta = i64::try_from(n)
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "offset out of range"))?;
+            s.seek(SeekFrom::Current(delta))?;
+            // Past the end is found by the next read, which comes up short.
+            self.pos = to;
+            return Ok(());
+        }
+        let copied = io::copy(&mut self.reader().take(n), &mut io::sink())?;
         self.pos += copied;
         if copied != n {
             return Err(io::Error::new(
@@ -71,7 +104,7 @@ impl<'a> Stream<'a> {
     /// Reads exactly `len` bytes; the caller has bounded `len`.
     pub fn read_vec(&mut self, len: usize) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();
-        let got = (&mut *self.inner).take(len as u64).read_to_end(&mut out)?;
+        let got = self.reader().take(len as u64).read_to_end(&mut out)?;
         self.pos += got as u64;
         if got != len {
             return Err(io::Error::new(
@@ -85,8 +118,9 @@ impl<'a> Stream<'a> {
     /// Reads up to `buf.len()` bytes (fewer only at the end).
     pub fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let mut filled = 0;
+        let r = self.reader();
         while filled < buf.len() {
-            match self.inner.read(&mut buf[filled..]) {
+            match r.read(&mut buf[filled..]) {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -9,6 +9,7 @@ use serde_json::{Map, json};
 use zip::ZipArchive;
 
 use crate::binary;
+use crate::bytes::Stream;
 use crate::cgbi;
 use crate::macho;
 use crate::plistx::{self, get_str};
@@ -277,7 +278,7 @@ pub fn inspect<R: Read + Seek>(input: R, ctx: &InspectContext) -> Inspected {
                     let report = match zip.by_name(&exe_name) {
                         Ok(mut f) => binary::check(
                             &m,
-                            &mut f,
+                            Stream::new(&mut f),
                             Some(&info_bytes),
                             resources.as_deref(),
                             ctx.now_unix,

@@ -242,7 +242,7 @@ fn inspect_profile(input: &mut dyn ReadSeek, ctx: &InspectContext) -> std::io::R
 
 fn inspect_macho(input: &mut dyn ReadSeek, ctx: &InspectContext) -> std::io::Result<Inspected> {
     let mut i = new_inspection(ctx, "macho");
-    let m = match macho::scan(&mut *input, &ctx.limits) {
+    let m = match macho::scan_seekable(&mut *input, &ctx.limits) {
         Ok(m) => m,
         Err(e) => {
             i.reject("ios.macho.malformed", e.to_string());
@@ -252,7 +252,14 @@ fn inspect_macho(input: &mut dyn ReadSeek, ctx: &InspectContext) -> std::io::Res
     i.archs = Some(m.archs());
     i.min_os = m.slices.iter().find_map(|s| s.min_os.clone());
     input.seek(SeekFrom::Start(0))?;
-    let report = binary::check(&m, &mut *input, None, None, ctx.now_unix, &ctx.limits);
+    let report = binary::check(
+        &m,
+        bytes::Stream::seekable(&mut *input),
+        None,
+        None,
+        ctx.now_unix,
+        &ctx.limits,
+    );
     i.identity = report.identifier.clone();
     i.signature = report.signature;
     i.findings.extend(report.findings);
@@ -354,5 +361,68 @@ pub mod fuzzing {
             zip_error: None,
         };
         let _ = super::IosTarget.detect(&probe);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe(head: &[u8]) -> Probe {
+        Probe {
+            file_name: "x.ipa".into(),
+            size: head.len() as u64,
+            head: head.to_vec(),
+            tail: head.to_vec(),
+            zip_entries: None,
+            zip_error: None,
+        }
+    }
+
+    #[test]
+    fn java_class_is_not_a_fat_binary() {
+        // cafebabe, minor 0, major 61 (Java 17), then a constant pool.
+        let mut class = vec![0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 61];
+        class.extend_from_slice(&[0u8; 64]);
+        assert_eq!(detect(&probe(&class)), None);
+    }
+
+    #[test]
+    fn thin_macho_without_platform_is_a_weak_claim() {
+        let mut h = vec![
+            0xcf, 0xfa, 0xed, 0xfe, 0x0c, 0, 0, 1, 0, 0, 0, 0, 2, 0, 0, 0,
+        ];
+        h.extend_from_slice(&[0u8; 16]);
+        assert_eq!(detect(&probe(&h)), Some(Detection::new("macho", 40)));
+        // The same header with LC_BUILD_VERSION for macOS is not ours.
+        let mut mac = h.clone();
+        mac[16] = 1; // ncmds
+        mac[20] = 24; // sizeofcmds
+        mac.extend_from_slice(&[
+            0x32, 0, 0, 0, 24, 0, 0, 0, 1, 0, 0, 0, 0, 0, 14, 0, 0, 0, 14, 0, 0, 0, 0, 0,
+        ]);
+        assert_eq!(detect(&probe(&mac)), None);
+        let mut ios = mac.clone();
+        ios[32 + 8] = 2;
+        assert_eq!(detect(&probe(&ios)), Some(Detection::new("macho", 100)));
+    }
+
+    #[test]
+    fn profiles_by_content_not_name() {
+        let xml = b"<?xml version=\"1.0\"?><plist><dict><key>TeamIdentifier</key><array/><key>ExpirationDate</key></dict></plist>";
+        assert_eq!(
+            detect(&probe(xml)).map(|d| d.kind.to_string()),
+            Some("mobileprovision".into())
+        );
+        assert_eq!(
+            detect(&probe(b"<?xml version=\"1.0\"?><plist><dict/></plist>")),
+            None
+        );
+        // A zip without an app bundle is not an IPA, whatever its name.
+        let mut p = probe(b"PK\x03\x04");
+        p.zip_entries = Some(vec!["Payload/readme.txt".into()]);
+        assert_eq!(detect(&p), None);
+        p.zip_entries = Some(vec!["Payload/A.app/Info.plist".into()]);
+        assert_eq!(detect(&p), Some(Detection::new("ipa", 100)));
     }
 }

@@ -3,7 +3,7 @@
 
 use std::io::{self, Read};
 
-use platform::Limits;
+use platform::{Limits, ReadSeek};
 use ring::digest;
 
 use crate::bytes::{Stream, be32, u32_at};
@@ -237,7 +237,15 @@ pub fn fat_arches(head: &[u8]) -> Option<Vec<(u64, u64, u32, u32)>> {
 
 /// Pass one: headers, load commands and the signature blob of every slice.
 pub fn scan(input: &mut dyn Read, limits: &Limits) -> Result<MachO, MachoError> {
-    let mut s = Stream::new(input);
+    scan_stream(Stream::new(input), limits)
+}
+
+/// [`scan`] for a plain file: gaps are skipped by seeking, not read.
+pub fn scan_seekable(input: &mut dyn ReadSeek, limits: &Limits) -> Result<MachO, MachoError> {
+    scan_stream(Stream::seekable(input), limits)
+}
+
+fn scan_stream(mut s: Stream<'_>, limits: &Limits) -> Result<MachO, MachoError> {
     let head = s.read_vec(8)?;
     let magic_be = be32(&head, 0).unwrap_or(0);
     if magic_be == FAT_MAGIC || magic_be == FAT_MAGIC_64 {
@@ -349,11 +357,10 @@ struct PageState<'a> {
 /// Pass two: hashes the code pages of each slice against its CodeDirectories. `plans` holds
 /// (slice offset, directories), sorted by offset. Returns one verdict per plan.
 pub fn verify_pages(
-    input: &mut dyn Read,
+    mut s: Stream<'_>,
     plans: &[(u64, Vec<&CodeDirectory>)],
     limits: &Limits,
 ) -> io::Result<Vec<Result<(), String>>> {
-    let mut s = Stream::new(input);
     let mut verdicts = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut streamed = 0u64;
