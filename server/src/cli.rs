@@ -51,7 +51,10 @@ enum Command {
         listen: Option<String>,
     },
     /// Manage API tokens without the API (bootstrap).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  distd token create --name ops --scope admin --data ./data"
+    )]
     Token(TokenCommand),
     /// Re-hash every blob and check every artifact's blob; exit 1 on any problem.
     #[command(after_help = "Example:\n  distd fsck --data /srv/dist --json")]
@@ -63,7 +66,10 @@ enum Command {
         json: bool,
     },
     /// The audit log.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  distd audit verify --data ./data"
+    )]
     Audit(AuditCommand),
     /// Write a consistent copy of the database (SQLite online backup) while distd runs.
     #[command(

@@ -1315,3 +1315,164 @@ async fn cli_token_create_and_backup() {
         .unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("Example"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_policy_link_artifacts_and_ios_install_page() {
+    let dir = tempfile::tempdir().unwrap();
+    // iOS installs over https only: links come from the public URL, not the listen address.
+    let s = Server::start_with(
+        &dir.path().join("data"),
+        &[("DIST_PUBLIC_URL", "https://dist.example.test/")],
+    )
+    .await;
+    s.create_app("acme").await;
+
+    // A TestFlight link goes through the iOS target at create time and needs no upload.
+    let link = json!({"version": "2.0", "build": "7", "artifacts": [
+        {"platform": "ios", "testflight_url": "https://testflight.apple.com/join/ABCDEFGH"}]});
+    let (st, v) = s.post("/apps/acme/releases", &s.admin, link.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let art = &v["release"]["artifacts"][0];
+    assert_eq!(art["attached"], true, "{v}");
+    assert_eq!(art["platform"], "ios");
+    assert_eq!(art["install_mode"], "testflight");
+    assert_eq!(art["download_url"], Value::Null);
+    let rid = v["release"]["id"].as_str().unwrap().to_owned();
+    let (st, v) = s.post("/apps/acme/releases", &s.admin, link).await;
+    assert_eq!(st, StatusCode::OK, "same link, same release: {v}");
+    let (st, v) = s
+        .post_empty(&format!("/releases/{rid}/publish"), &s.admin)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let bad = json!({"version": "2.0", "build": "8", "artifacts": [
+        {"platform": "ios", "testflight_url": "https://evil.example/join/ABCDEFGH"}]});
+    let (st, v) = s.post("/apps/acme/releases", &s.admin, bad).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(err_msg(&v).contains("artifacts[0]"), "{v}");
+
+    // Channel policy: a warning code made blocking refuses the promotion, with the finding.
+    let Some(two) = corpus("android/apksig-two-signers.apk") else {
+        return;
+    };
+    let (r2, _) = publish(&s, "acme", "20", "two.apk", &two).await;
+    let (st, v) = s
+        .call(
+            Method::PUT,
+            "/apps/acme/channels/internal/policy",
+            Some(&s.admin),
+            Some(json!({"blocking_warnings": ["android.signature.multiple_signers"]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["release_id"], Value::Null);
+    let (st, v) = s
+        .post(
+            "/apps/acme/channels/internal/promote",
+            &s.admin,
+            json!({"release_id": r2}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(
+        v["error"]["findings"][0]["code"], "android.signature.multiple_signers",
+        "{v}"
+    );
+    let (st, _) = s
+        .call(
+            Method::PUT,
+            "/apps/acme/channels/internal/policy",
+            Some(&s.admin),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, v) = s
+        .post(
+            "/apps/acme/channels/internal/promote",
+            &s.admin,
+            json!({"release_id": r2}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "android.signature.multiple_signers"),
+        "{v}"
+    );
+
+    // An IPA: install page and OTA manifest document.
+    let Some(ipa) = corpus("ios/icyleaf-embedded.ipa") else {
+        return;
+    };
+    let (st, _) = s.put_blob(&s.admin, ipa.clone()).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, v) = s
+        .post(
+            "/apps/acme/releases",
+            &s.admin,
+            release_body("1.0", "30", &[("Demo.ipa", &ipa)]),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let rid = v["release"]["id"].as_str().unwrap().to_owned();
+    let aid = v["release"]["artifacts"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (st, v) = s
+        .post_empty(&format!("/artifacts/{aid}/attach"), &s.admin)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    // Its profile expired in 2022: publishing is refused with that finding.
+    let (st, v) = s
+        .post_empty(&format!("/releases/{rid}/publish"), &s.admin)
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let codes: Vec<&str> = v["error"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"ios.profile.expired"), "{codes:?}");
+    let (_, a) = s.get(&format!("/artifacts/{aid}"), &s.admin).await;
+    assert_eq!(a["platform"], "ios");
+    assert_eq!(a["kind"], "ipa");
+    assert!(a["install_mode"].is_string(), "{a}");
+    let res = s
+        .client
+        .get(format!("{}/i/{aid}?token={}", s.base, s.admin))
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("ACME 1.0 (30)"), "{html}");
+    let res = s
+        .client
+        .get(format!(
+            "{}/i/{aid}/manifest.plist?token={}",
+            s.base, s.admin
+        ))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let body = res.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.contains(&format!(
+            "https://dist.example.test/api/v1/artifacts/{aid}/download"
+        )),
+        "{body}"
+    );
+    let (st, _) = s.get(&format!("/i/{aid}/no-such-doc"), &s.admin).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
