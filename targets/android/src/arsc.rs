@@ -110,7 +110,8 @@ impl<'a> Table<'a> {
     fn type_entry(&self, t: &[u8], entry_id: usize) -> Option<ConfigValue> {
         let hdr = u16le(t, 2)? as usize;
         let flags = *t.get(9)?;
-        let count = u32le(t, 12)? as usize;
+        // Never trust the count beyond what the chunk can hold (4 bytes per slot at most).
+        let count = (u32le(t, 12)? as usize).min(t.len().saturating_sub(hdr) / 2);
         let entries_start = u32le(t, 16)? as usize;
         // ResTable_config starts at 20: size(4) imsi(4) locale(4) screenType(4: orientation,
         // touchscreen, density u16) ...
@@ -186,9 +187,14 @@ impl<'a> Table<'a> {
     pub fn resolve_files(&self, id: u32) -> Vec<(u16, String)> {
         let mut out = Vec::new();
         let mut queue = vec![(id, 0u32)];
+        let mut seen = std::collections::HashSet::new();
         while let Some((id, depth)) = queue.pop() {
-            if depth > 4 || out.len() > 64 {
+            // References may form cycles or fan out: each id is looked up once, a few levels.
+            if depth > 4 || out.len() > 64 || seen.len() > 256 {
                 break;
+            }
+            if !seen.insert(id) {
+                continue;
             }
             for v in self.values(id) {
                 match v.value {
