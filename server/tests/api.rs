@@ -1476,3 +1476,61 @@ async fn channel_policy_link_artifacts_and_ios_install_page() {
     let (st, _) = s.get(&format!("/i/{aid}/no-such-doc"), &s.admin).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_reports_an_unusable_data_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = Server::start(&data).await;
+    let (st, v) = s.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["status"], "ok");
+    assert!(
+        v["platforms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "android"),
+        "{v}"
+    );
+    // The uploads folder turns into a file: nothing can be written any more.
+    let uploads = data.join("uploads");
+    std::fs::remove_dir_all(&uploads).unwrap();
+    std::fs::write(&uploads, b"not a folder").unwrap();
+    let (st, v) = s.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert!(
+        v["status"].as_str().unwrap().contains("not writable"),
+        "{v}"
+    );
+    std::fs::remove_file(&uploads).unwrap();
+    std::fs::create_dir(&uploads).unwrap();
+    let (st, _) = s.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+}
+
+#[test]
+fn serve_refuses_a_data_folder_it_cannot_make() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/parent/data");
+    let out = std::process::Command::new(common::DISTD)
+        .args(["serve", "--listen", "127.0.0.1:1", "--data"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("does not exist") && err.contains("mkdir -p"),
+        "{err}"
+    );
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let out = std::process::Command::new(common::DISTD)
+        .args(["serve", "--listen", "127.0.0.1:1", "--data"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a folder"));
+}

@@ -198,7 +198,19 @@ pub async fn create(
             {
                 return same_or_conflict(&existing, &release.fingerprint).map(|id| (false, id));
             }
-            db::insert_release(tx, &release)?;
+            if let Err(e) = db::insert_release(tx, &release) {
+                // Another writer (another process on this database) won the unique index:
+                // answer with its release, or a conflict if its content differs.
+                let unique = matches!(&e, rusqlite::Error::SqliteFailure(f, _)
+                    if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE);
+                if unique
+                    && let Some(existing) =
+                        db::get_release_by_key(tx, &release.app, &release.version, &release.build)?
+                {
+                    return same_or_conflict(&existing, &release.fingerprint).map(|id| (false, id));
+                }
+                return Err(e.into());
+            }
             for a in &arts {
                 db::insert_artifact(tx, a)?;
             }
