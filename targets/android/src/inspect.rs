@@ -89,8 +89,82 @@ fn run(
     };
     match kind.as_str() {
         "aab" => inspect_aab(r, &index, limits, ins),
+        "apks" | "xapk" => inspect_split_set(r, &index, kind, ctx, ins, icon),
         _ => inspect_apk(r, &index, block, limits, ins, icon),
     }
+}
+
+/// The base APK of a split set: bundletool's `splits/base-master.apk` (or a standalone APK),
+/// an XAPK's `base.apk` or `<package>.apk`, else the largest top-level APK.
+fn base_apk<'a>(index: &'a ZipIndex, kind: &Kind) -> Option<&'a zipr::Entry> {
+    let apks: Vec<&zipr::Entry> = index
+        .entries
+        .iter()
+        .filter(|e| e.name.ends_with(".apk") && !e.is_dir())
+        .collect();
+    if kind.as_str() == "apks" {
+        if let Some(e) = apks.iter().find(|e| e.name == "splits/base-master.apk") {
+            return Some(e);
+        }
+        return apks
+            .iter()
+            .filter(|e| e.name.starts_with("standalones/"))
+            .max_by_key(|e| e.size)
+            .copied();
+    }
+    apks.iter()
+        .find(|e| e.name == "base.apk")
+        .or_else(|| {
+            apks.iter()
+                .filter(|e| !e.name.contains('/') && !e.name.starts_with("config."))
+                .max_by_key(|e| e.size)
+        })
+        .copied()
+}
+
+/// A split-APK set (`.apks` from bundletool, `.xapk`): the base APK is inspected in place
+/// (a stored member is read through a window, never copied out), the splits are listed.
+fn inspect_split_set(
+    r: &mut dyn ReadSeek,
+    index: &ZipIndex,
+    kind: &Kind,
+    ctx: &InspectContext,
+    ins: &mut Inspection,
+    icon: &mut Option<Vec<u8>>,
+) -> Result<(), Error> {
+    let limits = &ctx.limits;
+    let base = base_apk(index, kind)
+        .ok_or_else(|| Error::Zip("no base APK in the split set".into()))?
+        .clone();
+    let splits: Vec<&str> = index
+        .names()
+        .filter(|n| n.ends_with(".apk") && *n != base.name)
+        .collect();
+    ins.details.insert("base_apk".into(), json!(base.name));
+    ins.details.insert("splits".into(), json!(splits));
+    let inner_ctx = InspectContext {
+        size: base.size,
+        ..ctx.clone()
+    };
+    let apk: Kind = "apk".parse().expect("literal kind is valid");
+    if base.method == 0 {
+        let start = zipr::data_offset(r, &base, index.eocd.cd_offset)?;
+        let mut w = zipr::Window::new(r, start, base.compressed_size);
+        run(&mut w, &apk, &inner_ctx, ins, icon)?;
+    } else {
+        let data = zipr::read_entry(r, &base, index.eocd.cd_offset, limits.max_member_bytes)?;
+        run(&mut std::io::Cursor::new(data), &apk, &inner_ctx, ins, icon)?;
+    }
+    ins.findings.push(Finding::info(
+        "android.bundle.split_set",
+        format!(
+            "{}: a split-APK set ({} splits besides {}); it installs with bundletool install-apks or adb install-multiple, not from a page",
+            ins.file,
+            splits.len(),
+            base.name
+        ),
+    ));
+    Ok(())
 }
 
 fn signer_json(c: &Certificate) -> Signer {

@@ -59,6 +59,16 @@ const KINDS: &[KindInfo] = &[
         publishable: true,
     },
     KindInfo {
+        kind: "apks",
+        description: "Android split-APK set (bundletool build-apks output)",
+        publishable: true,
+    },
+    KindInfo {
+        kind: "xapk",
+        description: "Android split-APK package (XAPK)",
+        publishable: true,
+    },
+    KindInfo {
         kind: "aab",
         description: "Android App Bundle (artifact only: Google Play or bundletool builds the installable APKs)",
         publishable: true,
@@ -78,6 +88,18 @@ pub fn detect_probe(probe: &Probe) -> Option<Detection> {
             && probe.has_entry("BundleConfig.pb")
         {
             return Some(Detection::new("aab", 100));
+        }
+        if probe.has_entry("toc.pb")
+            && probe.any_entry(|n| {
+                (n.starts_with("splits/") || n.starts_with("standalones/")) && n.ends_with(".apk")
+            })
+        {
+            return Some(Detection::new("apks", 100));
+        }
+        if probe.has_entry("manifest.json")
+            && probe.any_entry(|n| !n.contains('/') && n.ends_with(".apk"))
+        {
+            return Some(Detection::new("xapk", 90));
         }
         if probe.has_entry("AndroidManifest.xml") {
             // A manifest with no code or resources: still an APK in shape.
@@ -119,7 +141,7 @@ impl Target for AndroidTarget {
         ctx: &InspectContext,
     ) -> Result<Inspected, InspectError> {
         match kind.as_str() {
-            "apk" | "aab" => inspect::inspect(input, kind, ctx),
+            "apk" | "aab" | "apks" | "xapk" => inspect::inspect(input, kind, ctx),
             other => Err(InspectError::UnsupportedKind {
                 file: ctx.file_name.clone(),
                 platform: "android".into(),
@@ -150,6 +172,38 @@ pub fn install_actions(
     client: &Client,
 ) -> Vec<InstallAction> {
     let on_android = client.os == ClientOs::Android;
+    if matches!(artifact.kind.as_str(), "apks" | "xapk") {
+        let mut dl = InstallAction::download(links, "Download split-APK set");
+        dl.caveats.push(
+            "A split-APK set cannot be installed from a page: install it from a computer with \
+             bundletool install-apks (or adb install-multiple on its APKs), or with a \
+             split-APK installer app."
+                .into(),
+        );
+        dl.primary = on_android;
+        let file = artifact
+            .file_name
+            .map(|f| f.as_str().to_owned())
+            .unwrap_or_else(|| format!("app.{}", artifact.kind));
+        let cmd = InstallAction {
+            kind: ActionKind::CopyCommand,
+            label: "Install over USB with bundletool".into(),
+            url: None,
+            command: Some(format!(
+                "curl -fL -o '{file}' '{}' && bundletool install-apks --apks='{file}'",
+                links.download
+            )),
+            available: artifact.kind.as_str() == "apks",
+            reason: (artifact.kind.as_str() != "apks").then(|| {
+                "bundletool reads .apks sets; unpack an XAPK and use adb install-multiple".into()
+            }),
+            caveats: vec!["Needs USB debugging enabled on the device, adb and bundletool.".into()],
+            primary: !on_android,
+        };
+        let mut out = vec![dl, cmd];
+        out.sort_by_key(|a| !a.primary);
+        return out;
+    }
     if artifact.kind.as_str() == "aab" {
         let mut dl = InstallAction::download(links, "Download app bundle (.aab)");
         dl.caveats.push(

@@ -302,6 +302,54 @@ impl Read for Capped<'_> {
     }
 }
 
+/// A `Read + Seek` view of `len` bytes at `start` of another reader: a stored member (an
+/// APK inside a split set) read in place.
+pub struct Window<'a> {
+    inner: &'a mut dyn ReadSeek,
+    start: u64,
+    len: u64,
+    pos: u64,
+}
+
+impl<'a> Window<'a> {
+    pub fn new(inner: &'a mut dyn ReadSeek, start: u64, len: u64) -> Self {
+        Self {
+            inner,
+            start,
+            len,
+            pos: 0,
+        }
+    }
+}
+
+impl Read for Window<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.len.saturating_sub(self.pos);
+        if left == 0 {
+            return Ok(0);
+        }
+        let want = buf.len().min(left.min(usize::MAX as u64) as usize);
+        self.inner.seek(SeekFrom::Start(self.start + self.pos))?;
+        let n = self.inner.read(&mut buf[..want])?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for Window<'_> {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        let new = match pos {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = new.ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start")
+        })?;
+        Ok(self.pos)
+    }
+}
+
 /// Reads a whole entry into memory, refusing anything over `cap` decompressed bytes.
 pub fn read_entry(
     r: &mut dyn ReadSeek,

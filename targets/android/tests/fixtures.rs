@@ -262,3 +262,67 @@ fn install_actions_per_client() {
     assert_eq!(a[0].kind, ActionKind::Download);
     assert!(a[0].caveats[0].contains("cannot be installed"));
 }
+
+/// A split set built around a fixture: `(name, bytes, stored?)` members.
+fn zip_of(members: &[(&str, &[u8], bool)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut w = zip::ZipWriter::new(&mut buf);
+        for (name, data, stored) in members {
+            let method = if *stored {
+                zip::CompressionMethod::Stored
+            } else {
+                zip::CompressionMethod::Deflated
+            };
+            let o = zip::write::SimpleFileOptions::default().compression_method(method);
+            w.start_file(*name, o).unwrap();
+            w.write_all(data).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    buf.into_inner()
+}
+
+#[test]
+fn split_sets_are_read_through_their_base_apk() {
+    let base = std::fs::read(common::fixtures().join("signed-v1v2v3.apk")).unwrap();
+    let other = std::fs::read(common::fixtures().join("unsigned.apk")).unwrap();
+    // bundletool's .apks: base stored, read in place through a window.
+    let apks = zip_of(&[
+        ("toc.pb", b"", true),
+        ("splits/base-master.apk", &base, true),
+        ("splits/base-xxhdpi.apk", &other, true),
+    ]);
+    let i = common::inspect_bytes("app.apks", &apks).unwrap().inspection;
+    assert_eq!(i.kind.as_str(), "apks");
+    assert_eq!(i.identity.as_deref(), Some("org.dist.fixture"));
+    assert_eq!(i.signature.state, SignatureState::Signed);
+    assert_eq!(i.details["base_apk"], "splits/base-master.apk");
+    assert!(codes(&i).contains(&("android.bundle.split_set", Severity::Info)));
+    // An XAPK with a deflated base APK: read into memory within the member limit.
+    let xapk = zip_of(&[
+        ("manifest.json", b"{}", false),
+        ("base.apk", &base, false),
+        ("config.xxhdpi.apk", &other, false),
+    ]);
+    let i = common::inspect_bytes("app.xapk", &xapk).unwrap().inspection;
+    assert_eq!(i.kind.as_str(), "xapk");
+    assert_eq!(i.display_name.as_deref(), Some("Dist Fixture"));
+    assert_eq!(i.signature.state, SignatureState::Signed);
+    let kind: Kind = "apks".parse().unwrap();
+    let a = AndroidTarget.install_actions(
+        &view(&kind, &i),
+        &links(),
+        &Client {
+            os: ClientOs::Macos,
+        },
+    );
+    assert_eq!(a[0].kind, ActionKind::CopyCommand);
+    assert!(
+        a[0].command
+            .as_deref()
+            .unwrap()
+            .contains("bundletool install-apks")
+    );
+}
