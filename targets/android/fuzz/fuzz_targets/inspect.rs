@@ -1,4 +1,4 @@
-//! The whole path: detection probe, then inspect as APK and as AAB.
+//! The whole path: detection probe, then inspect as APK, AAB and split set.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use platform::{InspectContext, Limits, Probe, Target};
@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         limits,
         now_unix: 0,
     };
-    for kind in ["apk", "aab"] {
+    for kind in ["apk", "aab", "apks"] {
         let kind = kind.parse().expect("literal kind");
         let _ = AndroidTarget.inspect(&mut std::io::Cursor::new(data), &kind, &ctx);
     }
