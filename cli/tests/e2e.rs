@@ -233,8 +233,9 @@ fn publish_promote_rerun_conflict_and_channel_limits() {
             .any(|c| c["name"] == "beta" && c["release_id"] == rel.as_str())
     );
 
-    // An admin promotes stable; a second release then promoted to beta reports the first
-    // as previous; history and rollback work through the CLI.
+    // An admin promotes stable; a second release (the same signed APK, so Android's
+    // update continuity holds) then promoted to beta reports the first as previous; history
+    // and rollback work through the CLI.
     let promote = d.dist(
         &d.admin,
         &[
@@ -245,7 +246,7 @@ fn publish_promote_rerun_conflict_and_channel_limits() {
     assert_eq!(promote.json()["channel"]["release_id"], rel.as_str());
     let job2 = Job::new(
         &manifest("1.4.1", "1235", Some("beta"), json!([{"path": "app.apk"}])),
-        &[("app.apk", &apks[1])],
+        &[("app.apk", &apks[0])],
     );
     let r2 = d.dist(
         &ci,

@@ -233,8 +233,16 @@ fn platform_sha(r: &mut dyn Read) -> String {
 
 /// Whether `dist inspect` finds no error in a file.
 pub fn inspects_clean(path: &Path) -> bool {
+    finding_count(path).is_some()
+}
+
+/// The number of findings of a file without error findings; `None` when it has errors.
+fn finding_count(path: &Path) -> Option<usize> {
     let r = dist_offline(&["inspect", "--json", path.to_str().unwrap()]);
-    r.code == 0
+    if r.code != 0 {
+        return None;
+    }
+    r.json()["findings"].as_array().map(Vec::len)
 }
 
 /// APKs with no error findings: the project's fixtures first, then corpus files.
@@ -242,12 +250,17 @@ pub fn clean_apks() -> Vec<PathBuf> {
     let mut out = Vec::new();
     let fixtures = workspace_root().join("fixtures/android");
     if let Ok(rd) = std::fs::read_dir(&fixtures) {
-        let mut files: Vec<PathBuf> = rd
+        let files: Vec<PathBuf> = rd
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "apk"))
             .collect();
-        files.sort();
-        out.extend(files.into_iter().filter(|p| inspects_clean(p)));
+        // Release-grade files (fewest findings) first; ties by name.
+        let mut clean: Vec<(usize, PathBuf)> = files
+            .into_iter()
+            .filter_map(|p| finding_count(&p).map(|n| (n, p)))
+            .collect();
+        clean.sort();
+        out.extend(clean.into_iter().map(|(_, p)| p));
     }
     for rel in [
         "android/apksig-golden-aligned-v1v2v3-out.apk",
