@@ -145,6 +145,11 @@ fn publish_promote_rerun_conflict_and_channel_limits() {
     // The same job again: the same document, except created/uploaded false.
     let second = dist_at("http://unused.invalid", "unused", &args);
     assert_eq!(second.code, 0, "second publish: {}", second.stderr);
+    assert!(
+        second.stderr.contains("beta already points at"),
+        "{}",
+        second.stderr
+    );
     let v2 = second.json();
     assert_eq!(v2["release"]["created"], false);
     for a in v2["artifacts"].as_array().unwrap() {

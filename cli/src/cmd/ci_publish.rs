@@ -733,13 +733,17 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let mut channel_doc = None;
     if let Some(ch) = &channel {
         match promote(&api, &app_slug, ch, &release.id).await {
-            Ok(c) => {
-                ui.note(&format!(
-                    "{} {ch}: {} -> {}",
-                    ui.green("promoted"),
-                    c.previous_release_id.as_deref().unwrap_or("(none)"),
-                    c.release_id
-                ));
+            Ok((c, moved)) => {
+                if moved {
+                    ui.note(&format!(
+                        "{} {ch}: {} -> {}",
+                        ui.green("promoted"),
+                        c.previous_release_id.as_deref().unwrap_or("(none)"),
+                        c.release_id
+                    ));
+                } else {
+                    ui.note(&format!("{ch} already points at {}", c.release_id));
+                }
                 channel_doc = Some(c);
             }
             Err(e) => {
@@ -986,14 +990,15 @@ fn hash_file(path: &Path) -> Result<(Sha256, u64), Failure> {
         .map_err(|e| Failure::usage(format!("{}: cannot read: {e}", path.display())))
 }
 
-/// Points `channel` at `release_id`. When it already points there (a re-run), reports the
-/// move that put it there, from the channel's history, so the JSON is the same.
+/// Points `channel` at `release_id`; the flag says whether it moved. When it already points
+/// there (a re-run), reports the move that put it there, from the channel's history, so the
+/// JSON is the same.
 async fn promote(
     api: &Api,
     app: &AppSlug,
     channel: &ChannelName,
     release_id: &str,
-) -> Result<ChannelDoc, ApiError> {
+) -> Result<(ChannelDoc, bool), ApiError> {
     match api
         .get::<Channel>(&["apps", app.as_str(), "channels", channel.as_str()])
         .await
@@ -1015,11 +1020,14 @@ async fn promote(
                     .max_by_key(|e| e.seq)
                     .and_then(|e| e.from_release_id.clone())
             });
-            return Ok(ChannelDoc {
-                name: channel.clone(),
-                release_id: release_id.to_owned(),
-                previous_release_id: previous,
-            });
+            return Ok((
+                ChannelDoc {
+                    name: channel.clone(),
+                    release_id: release_id.to_owned(),
+                    previous_release_id: previous,
+                },
+                false,
+            ));
         }
         Ok(_) => {}
         // A new channel, or a token that may promote but not read: just promote.
@@ -1043,14 +1051,17 @@ async fn promote(
             Retry::ConnectOnly,
         )
         .await?;
-    Ok(ChannelDoc {
-        name: channel.clone(),
-        release_id: moved
-            .channel
-            .release_id
-            .unwrap_or_else(|| release_id.to_owned()),
-        previous_release_id: moved.previous_release_id,
-    })
+    Ok((
+        ChannelDoc {
+            name: channel.clone(),
+            release_id: moved
+                .channel
+                .release_id
+                .unwrap_or_else(|| release_id.to_owned()),
+            previous_release_id: moved.previous_release_id,
+        },
+        true,
+    ))
 }
 
 async fn dry_run(

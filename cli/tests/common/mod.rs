@@ -322,8 +322,9 @@ pub enum Fault {
 /// A TCP proxy in front of distd that applies one [`Fault`] to blob uploads.
 pub struct Proxy {
     pub url: String,
+    /// How many times the fault was applied.
     pub faults: Arc<AtomicUsize>,
-    /// Called once when a PUT is first seen (before any body byte is forwarded).
+    /// Stops accepting connections once the proxy is dropped.
     stop: Arc<AtomicBool>,
 }
 
@@ -340,6 +341,7 @@ impl Proxy {
         Self::start_with_hook(upstream, fault, None)
     }
 
+    /// `hook` runs once, when the first blob `PUT` is seen (before its body is forwarded).
     pub fn start_with_hook(
         upstream: SocketAddr,
         fault: Fault,
