@@ -153,12 +153,23 @@ pub fn run(args: InspectArgs, ctx: &Ctx) -> anyhow::Result<()> {
     } else {
         print!("{}", human(&results));
     }
+    // Each bad file with its first error, so the reason shows on stderr too.
     let bad: Vec<String> = results
         .iter()
         .filter(|r| r.has_errors())
-        .map(|r| match r {
-            Local::Inspected(i) => i.file.clone(),
-            Local::Refused { file, .. } => file.clone(),
+        .map(|r| {
+            let file = match r {
+                Local::Inspected(i) => i.file.clone(),
+                Local::Refused { file, .. } => file.clone(),
+            };
+            match r
+                .findings()
+                .into_iter()
+                .find(|f| f.severity == Severity::Error)
+            {
+                Some(f) => format!("{file} ({}: {})", f.code, f.message),
+                None => file,
+            }
         })
         .collect();
     if bad.is_empty() {
@@ -170,7 +181,7 @@ pub fn run(args: InspectArgs, ctx: &Ctx) -> anyhow::Result<()> {
             .filter(|f| f.severity == Severity::Error)
             .collect();
         let f = Failure::validation(
-            format!("rejected or with error findings: {}", bad.join(", ")),
+            format!("rejected or with error findings: {}", bad.join("; ")),
             findings,
         );
         Err(if ctx.json() { f.with_printed() } else { f }.into())
