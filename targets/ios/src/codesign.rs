@@ -1,6 +1,12 @@
 //! Apple's embedded code signature (the SuperBlob that LC_CODE_SIGNATURE points at): code
 //! directories, requirements, entitlements and the CMS blob. Parsed from bytes already bounded
 //! by the caller; every offset inside is checked against the blob it claims to sit in.
+//!
+//! Written here rather than taken from `apple-codesign`: that crate reads the same structures
+//! but brings its own older copies of goblin, zip, sha2 and reqwest plus an lzma C library
+//! (about 95 s of cold build, and a liblzma link conflict with other crates), and its reader
+//! wants the whole binary in memory, while we stream code pages out of a zip member. The CMS
+//! part uses `cryptographic-message-syntax`, by the same author.
 
 use cryptographic_message_syntax::SignedData;
 use ring::digest;

@@ -51,7 +51,7 @@ fn read_member<R: Read + Seek>(
     }
     let mut out = Vec::new();
     (&mut f)
-        .take(limit + 1)
+        .take(limit.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| format!("{name}: {e}"))?;
     if out.len() as u64 > limit {
@@ -454,7 +454,7 @@ fn extensions<R: Read + Seek>(
                 return false;
             };
             let parts: Vec<&str> = rest.split('/').collect();
-            (parts.len() as u32) <= limits.max_depth * 2
+            parts.len() <= (limits.max_depth as usize).saturating_mul(2)
                 && parts.last() == Some(&"Info.plist")
                 && parts.len() >= 3
                 && {

@@ -325,7 +325,9 @@ fn scan_thin(
                 limit: limits.max_structure_bytes,
             });
         }
-        let at = offset + dataoff as u64;
+        let at = offset.checked_add(dataoff as u64).ok_or_else(|| {
+            MachoError::Malformed(format!("code signature offset {dataoff} overflows"))
+        })?;
         if at < s.pos() {
             return Err(MachoError::Malformed(format!(
                 "code signature at {dataoff} overlaps the load commands"
