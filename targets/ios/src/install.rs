@@ -155,7 +155,18 @@ pub fn actions(a: &ArtifactView<'_>, links: &Links, client: &Client) -> Vec<Inst
             let expired = a
                 .inspection
                 .is_some_and(|i| i.findings.iter().any(|f| f.code == "ios.profile.expired"));
-            let (available, reason, url) = if !links.is_https() {
+            let unfit = match profile.map(|p| p.profile_type) {
+                None => Some(
+                    "The IPA carries no provisioning profile, so iOS cannot install it over the air.",
+                ),
+                Some(ProfileType::Appstore) => Some(
+                    "Signed with an App Store profile: only TestFlight or the App Store can install it.",
+                ),
+                Some(_) => None,
+            };
+            let (available, reason, url) = if let Some(why) = unfit {
+                (false, Some(why.to_owned()), None)
+            } else if !links.is_https() {
                 (
                     false,
                     Some("iOS refuses over-the-air installs from plain http links; serve dist over https (an https:// public URL) to enable this install.".to_owned()),
@@ -437,6 +448,27 @@ mod tests {
         assert!(!a[0].available);
         assert!(a[0].url.is_none());
         assert!(a[0].reason.as_deref().unwrap().contains("plain http"));
+    }
+
+    #[test]
+    fn forced_enterprise_mode_never_offers_a_broken_link() {
+        let i = ipa(Some(ProfileType::Appstore));
+        let kind: platform::Kind = "ipa".parse().unwrap();
+        let mut v = view(&i, &kind);
+        v.install_mode = Some(InstallMode::Enterprise);
+        let a = actions(
+            &v,
+            &links("https://d.example"),
+            &Client { os: ClientOs::Ios },
+        );
+        assert_eq!(a[0].kind, ActionKind::ItmsServices);
+        assert!(!a[0].available && a[0].url.is_none());
+        assert!(
+            a[0].reason
+                .as_deref()
+                .unwrap()
+                .contains("App Store profile")
+        );
     }
 
     #[test]
