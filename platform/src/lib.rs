@@ -29,7 +29,7 @@ pub use limits::Limits;
 pub use probe::Probe;
 pub use registry::{
     DetectError, Detection, InspectContext, InspectError, KindInfo, ReadSeek, Registry, Target,
-    TargetRegistration, registry,
+    TargetRegistration, apply_install_mode, registry,
 };
 pub use types::*;
 

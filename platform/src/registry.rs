@@ -192,6 +192,20 @@ pub trait Target: Send + Sync + 'static {
     }
 }
 
+/// Resolves an artifact's install mode (the one asked for, else the target's default) and
+/// adds the findings that mode brings. `distd` and `dist` both call this, so a local check
+/// before upload and the server's check agree.
+pub fn apply_install_mode(
+    target: &dyn Target,
+    inspection: &mut Inspection,
+    asked: Option<InstallMode>,
+) -> Option<InstallMode> {
+    let mode = asked.or_else(|| target.default_install_mode(inspection))?;
+    let findings = target.check_install_mode(inspection, mode);
+    inspection.findings.extend(findings);
+    Some(mode)
+}
+
 /// The value a target crate hands to `inventory::submit!`.
 pub struct TargetRegistration(pub &'static dyn Target);
 

@@ -355,8 +355,8 @@ fn local_checks(manifest: &Manifest, entries: &[Entry], ui: &Ui) -> Result<Vec<P
         match e {
             Entry::File { entry, path, name } => {
                 let m = &manifest.artifacts[*entry];
-                let local = inspect_path(path, name.as_str(), m.platform.as_ref())?;
-                let (platform, kind, sha, size, mut findings, inspection) = match local {
+                let local = inspect_path(path, name.as_str(), m.platform.as_ref(), m.install)?;
+                let (platform, kind, sha, size, findings, inspection) = match local {
                     Local::Inspected(i) => {
                         let sha = i.sha256.as_deref().and_then(|s| s.parse().ok());
                         (
@@ -382,11 +382,6 @@ fn local_checks(manifest: &Manifest, entries: &[Entry], ui: &Ui) -> Result<Vec<P
                         None,
                     ),
                 };
-                if let (Some(i), Some(mode)) = (&inspection, m.install)
-                    && let Ok(t) = registry.get(i.platform.as_str())
-                {
-                    findings.extend(t.check_install_mode(i, mode));
-                }
                 ui.note(&format!(
                     "{} {name}: {} {}, {}",
                     ui.dim("checked"),

@@ -6,7 +6,9 @@ use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use platform::{DetectError, Finding, Inspection, Limits, Parse, PlatformId, Severity};
+use platform::{
+    DetectError, Finding, Inspection, InstallMode, Limits, Parse, PlatformId, Severity,
+};
 use serde_json::json;
 
 use crate::Ctx;
@@ -85,12 +87,15 @@ impl Local {
     }
 }
 
-/// Inspects and hashes one file. `name` is the file name shown in findings. An unreadable
-/// file is a usage failure (exit 2); a file no target accepts is [`Local::Refused`].
+/// Inspects and hashes one file. `name` is the file name shown in findings. The install mode
+/// (the one asked for, else the target's default) adds its findings, as the server does at
+/// attach. An unreadable file is a usage failure (exit 2); a file no target accepts is
+/// [`Local::Refused`].
 pub fn inspect_path(
     path: &Path,
     name: &str,
     expected: Option<&PlatformId>,
+    install: Option<InstallMode>,
 ) -> Result<Local, Failure> {
     let unreadable =
         |e: std::io::Error| Failure::usage(format!("{}: cannot read: {e}", path.display()));
@@ -114,6 +119,9 @@ pub fn inspect_path(
         Ok(inspected) => {
             let mut i = inspected.inspection;
             i.sha256 = Some(sha.hex());
+            if let Ok(target) = platform::registry().get(i.platform.as_str()) {
+                platform::apply_install_mode(target, &mut i, install);
+            }
             Ok(Local::Inspected(Box::new(i)))
         }
         Err(DetectError::Io { source, .. }) => Err(unreadable(source)),
@@ -141,7 +149,7 @@ pub fn run(args: InspectArgs, ctx: &Ctx) -> anyhow::Result<()> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string());
-        results.push(inspect_path(path, &name, args.platform.as_ref())?);
+        results.push(inspect_path(path, &name, args.platform.as_ref(), None)?);
     }
     if ctx.json() {
         let doc = if results.len() == 1 {
@@ -288,7 +296,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("notes.apk");
         std::fs::write(&p, b"this is text, not a package").unwrap();
-        let r = inspect_path(&p, "notes.apk", None).unwrap();
+        let r = inspect_path(&p, "notes.apk", None, None).unwrap();
         assert!(r.has_errors());
         let v = r.to_json();
         assert_eq!(v["parse"], "reject");
@@ -305,7 +313,7 @@ mod tests {
 
     #[test]
     fn missing_file_is_a_usage_error() {
-        let e = inspect_path(Path::new("/nonexistent/x.apk"), "x.apk", None).unwrap_err();
+        let e = inspect_path(Path::new("/nonexistent/x.apk"), "x.apk", None, None).unwrap_err();
         assert_eq!(e.exit, Exit::Usage);
         assert!(e.message.contains("/nonexistent/x.apk"), "{e}");
     }

@@ -36,7 +36,74 @@ pub fn check_mode(i: &Inspection, mode: InstallMode) -> Vec<Finding> {
                 "{file}: an IPA file cannot be delivered through TestFlight by dist; upload it to App Store Connect and add a separate entry with testflight_url"
             ),
         )),
-        ("ipa", InstallMode::Enterprise) => match &i.profile {
+        ("ipa", InstallMode::Enterprise) => {
+            let blockers: Vec<String> = i
+                .findings
+                .iter()
+                .filter(|f| INSTALL_ONLY.contains(&f.code.as_str()))
+                .map(|f| format!("{} ({})", f.message, f.code))
+                .collect();
+            if !blockers.is_empty() {
+                out.push(Finding::error(
+                    "ios.install.blocked",
+                    format!(
+                        "{file}: an enterprise (OTA) install would fail: {}; fix the signing, or ship the IPA as a file with \"install\": \"artifact-only\"",
+                        blockers.join("; ")
+                    ),
+                ));
+            }
+            out.extend(check_enterprise_profile(i));
+        }
+        ("ipa", InstallMode::ArtifactOnly) => {}
+        (kind, _) => out.push(Finding::error(
+            "ios.install.not_publishable",
+            format!("{file}: a {kind} is for dist inspect only and has no install mode"),
+        )),
+    }
+    out
+}
+
+/// Problems that stop an install on a device but leave the file itself sound: an expired or
+/// untrusted profile, a certificate past its date, a simulator build. An IPA shipped as a file
+/// (artifact-only) carries them as warnings; the enterprise mode turns them into one blocking
+/// `ios.install.blocked` error. A signature that does not verify is never softened: the file
+/// is not what was signed.
+pub const INSTALL_ONLY: &[&str] = &[
+    "ios.profile.missing",
+    "ios.profile.expired",
+    "ios.profile.not_yet_valid",
+    "ios.profile.untrusted",
+    "ios.profile.unsigned",
+    "ios.profile.app_id_mismatch",
+    "ios.profile.team_mismatch",
+    "ios.profile.certificate_not_included",
+    "ios.signature.missing",
+    "ios.signature.adhoc",
+    "ios.signature.untrusted",
+    "ios.signature.certificate_expired",
+    "ios.signature.certificate_not_yet_valid",
+    "ios.build.simulator",
+    "ios.build.encrypted",
+    "ios.extension.profile_missing",
+    "ios.extension.profile_expired",
+    "ios.extension.team_mismatch",
+    "ios.extension.app_id_mismatch",
+];
+
+/// Lowers install-only errors of an IPA to warnings; `check_mode` raises them again for the
+/// modes that install.
+pub fn soften_install_only(i: &mut Inspection) {
+    for f in &mut i.findings {
+        if f.severity == platform::Severity::Error && INSTALL_ONLY.contains(&f.code.as_str()) {
+            f.severity = platform::Severity::Warning;
+        }
+    }
+}
+
+fn check_enterprise_profile(i: &Inspection) -> Vec<Finding> {
+    let file = &i.file;
+    let mut out = Vec::new();
+    match &i.profile {
             None => out.push(Finding::error(
                 "ios.install.profile_missing",
                 format!("{file}: enterprise (OTA) install needs an embedded provisioning profile, and this IPA has none"),
@@ -59,12 +126,6 @@ pub fn check_mode(i: &Inspection, mode: InstallMode) -> Vec<Finding> {
                 )),
                 ProfileType::Enterprise => {}
             },
-        },
-        ("ipa", InstallMode::ArtifactOnly) => {}
-        (kind, _) => out.push(Finding::error(
-            "ios.install.not_publishable",
-            format!("{file}: a {kind} is for dist inspect only and has no install mode"),
-        )),
     }
     out
 }

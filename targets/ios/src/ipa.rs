@@ -379,6 +379,7 @@ pub fn inspect<R: Read + Seek>(input: R, ctx: &InspectContext) -> Inspected {
     details.insert("extensions".into(), json!(exts));
 
     let icon = icon(&mut zip, &names, &app_dir, &info, limits, &mut i.findings);
+    crate::install::soften_install_only(&mut i);
     finish(i, details, icon)
 }
 

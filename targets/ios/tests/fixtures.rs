@@ -335,3 +335,47 @@ fn enterprise_manifest_document() {
             .starts_with("itms-services://?action=download-manifest&url=https%3A%2F%2F")
     );
 }
+
+/// An expired IPA may still ship as a file: install-only problems are warnings in
+/// artifact-only mode and one blocking error in enterprise mode; a tampered IPA is refused in
+/// every mode.
+#[test]
+fn install_only_problems_depend_on_the_mode() {
+    let severe = |i: &platform::Inspection| {
+        i.findings
+            .iter()
+            .filter(|f| f.severity == platform::Severity::Error)
+            .map(|f| f.code.clone())
+            .collect::<Vec<_>>()
+    };
+    let expired = inspect("tiny-expired.ipa").inspection;
+    assert!(codes(&inspect("tiny-expired.ipa")).contains(&"ios.profile.expired"));
+    assert!(severe(&expired).is_empty(), "{:?}", severe(&expired));
+
+    let mut as_file = expired.clone();
+    platform::apply_install_mode(&IosTarget, &mut as_file, Some(InstallMode::ArtifactOnly));
+    assert!(severe(&as_file).is_empty(), "{:?}", severe(&as_file));
+
+    let mut ota = expired.clone();
+    let mode = platform::apply_install_mode(&IosTarget, &mut ota, None);
+    assert_eq!(
+        mode,
+        Some(InstallMode::Enterprise),
+        "an ad hoc profile defaults to enterprise"
+    );
+    assert_eq!(severe(&ota), ["ios.install.blocked"]);
+    let blocked = ota
+        .findings
+        .iter()
+        .find(|f| f.code == "ios.install.blocked")
+        .unwrap();
+    assert!(
+        blocked.message.contains("ios.profile.expired"),
+        "{}",
+        blocked.message
+    );
+
+    let mut tampered = inspect("tiny-tampered.ipa").inspection;
+    platform::apply_install_mode(&IosTarget, &mut tampered, Some(InstallMode::ArtifactOnly));
+    assert!(severe(&tampered).contains(&"ios.signature.invalid".to_owned()));
+}
