@@ -383,14 +383,7 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
             )));
         }
         inspection.sha256 = Some(digest.hex());
-        let mode = match spec_install {
-            Some(m) => {
-                let f = target.check_install_mode(&inspection, m);
-                inspection.findings.extend(f);
-                Some(m)
-            }
-            None => target.default_install_mode(&inspection),
-        };
+        let mode = platform::apply_install_mode(target, &mut inspection, spec_install);
         if let Some(png) = inspected.icon_png.filter(|p| p.len() <= MAX_ICON_BYTES) {
             let d = st
                 .blobs
