@@ -367,6 +367,13 @@ impl BlobStore for Arc<LocalBlobStore> {
                         ),
                     ));
                 }
+                // Read the body anyway: a client still sending it would otherwise see its
+                // connection reset instead of this answer.
+                while let Some(frame) = body.next().await {
+                    if frame.is_err() {
+                        break;
+                    }
+                }
                 return Ok(PutOutcome::Present(size));
             }
             if let Some(t) = req.total

@@ -18,6 +18,10 @@ async fn distd_links_every_target() {
         .json()
         .await
         .unwrap();
-    assert_eq!(health["platforms"], serde_json::json!(["android", "ios"]), "{health}");
+    assert_eq!(
+        health["platforms"],
+        serde_json::json!(["android", "ios"]),
+        "{health}"
+    );
     server.stop();
 }

@@ -7,13 +7,12 @@ use std::io::SeekFrom;
 
 use axum::Router;
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::ReaderStream;
 
 use platform::api::{SHA256_HEADER, Scope};
 use platform::html::escape;
@@ -27,8 +26,10 @@ use crate::db::{self, ArtifactRow, ReleaseRow};
 use crate::error::{AppError, AppResult};
 use crate::services::{self, AppState, releases};
 
-/// Chunks read from disk per body frame.
-const READ_CHUNK: usize = 256 * 1024;
+/// Bytes read from disk per body frame.
+const READ_CHUNK: usize = 512 * 1024;
+/// Chunks read ahead of the socket.
+const READ_AHEAD: usize = 4;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -142,12 +143,12 @@ async fn serve_blob(
     h: &HeaderMap,
 ) -> AppResult<Response> {
     let path = st.blobs.path(&digest);
-    let mut file = tokio::fs::File::open(&path)
+    let file = tokio::task::spawn_blocking(move || std::fs::File::open(path))
         .await
+        .map_err(|e| AppError::internal("open task", e))?
         .map_err(|e| AppError::internal("open blob for download", e))?;
     let size = file
         .metadata()
-        .await
         .map_err(|e| AppError::internal("stat blob", e))?
         .len();
     let range = parse_range(h.get(header::RANGE), size);
@@ -182,16 +183,52 @@ async fn serve_blob(
             return Ok(r);
         }
     };
-    if start > 0 {
-        file.seek(SeekFrom::Start(start))
-            .await
-            .map_err(|e| AppError::internal("seek blob", e))?;
-    }
-    let stream = ReaderStream::with_capacity(file.take(len), READ_CHUNK);
+    let body = Body::from_stream(read_ahead(file, start, len));
     res.status(status)
         .header(header::CONTENT_LENGTH, len)
-        .body(Body::from_stream(stream))
+        .body(body)
         .map_err(|e| AppError::internal("response", e))
+}
+
+/// Streams `len` bytes from `start` of a file. A blocking thread reads ahead into a short
+/// queue while the socket drains the previous chunk; the thread stops as soon as the client
+/// goes away (the queue's receiver is dropped).
+fn read_ahead(
+    mut file: std::fs::File,
+    start: u64,
+    len: u64,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(READ_AHEAD);
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Seek};
+        if let Err(e) = file.seek(SeekFrom::Start(start)) {
+            let _ = tx.blocking_send(Err(e));
+            return;
+        }
+        let mut left = len;
+        while left > 0 {
+            let want = usize::try_from(left.min(READ_CHUNK as u64)).unwrap_or(READ_CHUNK);
+            let mut buf = vec![0u8; want];
+            let chunk = match file.read(&mut buf) {
+                Ok(0) => Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "blob shorter than its size",
+                )),
+                Ok(n) => {
+                    buf.truncate(n);
+                    left -= n as u64;
+                    Ok(Bytes::from(buf))
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => Err(e),
+            };
+            let failed = chunk.is_err();
+            if tx.blocking_send(chunk).is_err() || failed {
+                return;
+            }
+        }
+    });
+    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) })
 }
 
 fn downloadable(a: &ArtifactRow, r: &ReleaseRow) -> AppResult<Sha256> {

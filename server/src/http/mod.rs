@@ -81,6 +81,16 @@ impl IntoResponse for AppError {
             res.headers_mut()
                 .insert(UPLOAD_OFFSET, HeaderValue::from(off));
         }
+        if matches!(
+            self.code,
+            ErrorCode::PayloadTooLarge | ErrorCode::SizeMismatch | ErrorCode::DigestMismatch
+        ) || self.upload_offset.is_some()
+        {
+            // The request body may be left unread: close the connection so that a client
+            // does not send its next request into the rest of it.
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if self.code == ErrorCode::Unauthorized {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
