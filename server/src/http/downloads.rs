@@ -27,7 +27,7 @@ use crate::error::{AppError, AppResult};
 use crate::services::{self, AppState, releases};
 
 /// Bytes read from disk per body frame.
-const READ_CHUNK: usize = 512 * 1024;
+const READ_CHUNK: usize = 1024 * 1024;
 /// Chunks read ahead of the socket.
 const READ_AHEAD: usize = 4;
 
