@@ -54,7 +54,9 @@ pub struct Links {
     pub download: String,
     /// The artifact's icon, if it has one.
     pub icon: Option<String>,
-    /// Prefix under which `Target::document` answers: `{documents}/{name}`.
+    /// Prefix under which `Target::document` answers: `{documents}/{name}`. It may end in a
+    /// query (`?token=...`) that every document link keeps: a device fetching an OTA manifest
+    /// sends no Authorization header.
     pub documents: String,
 }
 
@@ -64,7 +66,10 @@ impl Links {
         self.base.starts_with("https://")
     }
     pub fn document(&self, name: &str) -> String {
-        format!("{}/{}", self.documents, name)
+        match self.documents.split_once('?') {
+            Some((path, query)) => format!("{path}/{name}?{query}"),
+            None => format!("{}/{}", self.documents, name),
+        }
     }
 }
 
@@ -133,4 +138,28 @@ impl InstallAction {
 pub struct Document {
     pub content_type: &'static str,
     pub body: Vec<u8>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_links_keep_the_query() {
+        let mut l = Links {
+            base: "https://d.example".into(),
+            download: "https://d.example/dl".into(),
+            icon: None,
+            documents: "https://d.example/i/art_1".into(),
+        };
+        assert_eq!(
+            l.document("manifest.plist"),
+            "https://d.example/i/art_1/manifest.plist"
+        );
+        l.documents.push_str("?token=dist_x");
+        assert_eq!(
+            l.document("manifest.plist"),
+            "https://d.example/i/art_1/manifest.plist?token=dist_x"
+        );
+    }
 }

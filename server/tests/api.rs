@@ -1475,6 +1475,11 @@ async fn channel_policy_link_artifacts_and_ios_install_page() {
     assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.unwrap();
     assert!(html.contains("ACME 1.0 (30)"), "{html}");
+    // An iPhone fetches the OTA manifest with no Authorization header: the itms-services
+    // link must carry the page's token to the manifest.
+    if html.contains("itms-services://") {
+        assert!(html.contains("manifest.plist%3Ftoken%3D"), "{html}");
+    }
     let res = s
         .client
         .get(format!(
@@ -1489,9 +1494,10 @@ async fn channel_policy_link_artifacts_and_ios_install_page() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(
         body.contains(&format!(
-            "https://dist.example.test/api/v1/artifacts/{aid}/download"
+            "https://dist.example.test/api/v1/artifacts/{aid}/download?token={}",
+            s.admin
         )),
-        "{body}"
+        "the manifest's software-package URL works without headers: {body}"
     );
     let (st, _) = s.get(&format!("/i/{aid}/no-such-doc"), &s.admin).await;
     assert_eq!(st, StatusCode::NOT_FOUND);

@@ -340,16 +340,19 @@ const ICON_DOC: &str = "icon.png";
 
 fn links(st: &AppState, id: &str, token: Option<&str>, has_icon: bool) -> Links {
     let base = st.base().to_owned();
-    let mut download = services::download_url(&base, id);
-    if let Some(t) = token {
-        // The page was opened with ?token=; its download link must work the same way.
-        download = format!("{download}?token={t}");
-    }
-    Links {
-        documents: format!("{base}/i/{id}"),
-        download,
-        icon: has_icon.then(|| format!("{base}/i/{id}/{ICON_DOC}")),
+    // The page was opened with ?token=; the links a device follows without headers (the
+    // download, the OTA manifest, its icons) must work the same way. The request log never
+    // records query strings.
+    let query = token.map(|t| format!("?token={t}")).unwrap_or_default();
+    let links = Links {
+        documents: format!("{base}/i/{id}{query}"),
+        download: format!("{}{query}", services::download_url(&base, id)),
+        icon: None,
         base,
+    };
+    Links {
+        icon: has_icon.then(|| links.document(ICON_DOC)),
+        ..links
     }
 }
 
