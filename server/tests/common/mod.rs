@@ -20,6 +20,16 @@ pub struct Server {
     pub client: reqwest::Client,
 }
 
+/// `cargo test --workspace` unifies reqwest's features with the CLI's (`rustls-no-provider`),
+/// so a client needs a process-wide crypto provider; ring is the one the CLI uses.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client")
+}
+
 pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     l.local_addr().expect("local addr").port()
@@ -54,10 +64,7 @@ impl Server {
         }
         let child = cmd.spawn().expect("spawn distd");
         let base = format!("http://127.0.0.1:{port}");
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("client");
+        let client = http_client();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(r) = client.get(format!("{base}/healthz")).send().await
