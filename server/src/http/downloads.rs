@@ -356,6 +356,51 @@ fn links(st: &AppState, id: &str, token: Option<&str>, has_icon: bool) -> Links 
     }
 }
 
+/// The parsed, owned pieces an [`ArtifactView`] borrows, read once from an artifact row.
+struct ViewParts {
+    target: &'static dyn platform::Target,
+    inspection: Option<platform::Inspection>,
+    kind: platform::Kind,
+    file_name: Option<platform::FileName>,
+    sha: Option<Sha256>,
+    arch: Option<Arch>,
+}
+
+impl ViewParts {
+    /// `missing` finishes the 404 message for an artifact without platform or kind.
+    fn of(st: &AppState, d: &PageData, missing: &str) -> AppResult<Self> {
+        let (Some(platform), Some(kind)) = (d.art.platform.as_deref(), d.art.kind.as_ref()) else {
+            return Err(AppError::not_found(format!(
+                "artifact {} {missing}",
+                d.art.id
+            )));
+        };
+        Ok(Self {
+            target: services::target_for(st.registry, platform)?,
+            inspection: services::inspection_of(&d.art),
+            kind: parse_seg(kind)?,
+            file_name: d.art.file_name.as_deref().and_then(|f| f.parse().ok()),
+            sha: d.art.sha256.as_deref().and_then(|s| s.parse().ok()),
+            arch: d.art.arch.as_deref().and_then(|s| s.parse().ok()),
+        })
+    }
+
+    fn view<'a>(&'a self, d: &'a PageData) -> ArtifactView<'a> {
+        ArtifactView {
+            id: &d.art.id,
+            file_name: self.file_name.as_ref(),
+            kind: &self.kind,
+            size: d.art.size.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+            sha256: self.sha.as_ref(),
+            arch: self.arch.as_ref(),
+            install_mode: services::parse_install(d.art.install_mode.as_deref()),
+            testflight_url: d.art.testflight_url.as_deref(),
+            inspection: self.inspection.as_ref(),
+            app_name: &d.app_name,
+        }
+    }
+}
+
 async fn install_page(
     State(st): State<AppState>,
     h: HeaderMap,
@@ -365,30 +410,9 @@ async fn install_page(
     let p = caller(&st, &h, &q, None).await?;
     check_id("artifact", "art_", &id)?;
     let d = page_data(&st, &p, id.clone()).await?;
-    let inspection = services::inspection_of(&d.art);
-    let (Some(platform), Some(kind)) = (d.art.platform.as_deref(), d.art.kind.as_ref()) else {
-        return Err(AppError::not_found(format!(
-            "artifact {id} has no install page"
-        )));
-    };
-    let target = services::target_for(st.registry, platform)?;
-    let kind: platform::Kind = parse_seg(kind)?;
-    let file_name: Option<platform::FileName> =
-        d.art.file_name.as_deref().and_then(|f| f.parse().ok());
-    let sha: Option<Sha256> = d.art.sha256.as_deref().and_then(|s| s.parse().ok());
-    let arch: Option<Arch> = d.art.arch.as_deref().and_then(|s| s.parse().ok());
-    let view = ArtifactView {
-        id: &d.art.id,
-        file_name: file_name.as_ref(),
-        kind: &kind,
-        size: d.art.size.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
-        sha256: sha.as_ref(),
-        arch: arch.as_ref(),
-        install_mode: services::parse_install(d.art.install_mode.as_deref()),
-        testflight_url: d.art.testflight_url.as_deref(),
-        inspection: inspection.as_ref(),
-        app_name: &d.app_name,
-    };
+    let parts = ViewParts::of(&st, &d, "has no install page")?;
+    let target = parts.target;
+    let view = parts.view(&d);
     let links = links(&st, &id, q.token.as_deref(), d.art.icon_sha256.is_some());
     let ua = h
         .get(header::USER_AGENT)
@@ -443,28 +467,9 @@ async fn install_document(
         res.headers_mut().remove(header::CONTENT_DISPOSITION);
         return Ok(res);
     }
-    let inspection = services::inspection_of(&d.art);
-    let (Some(platform), Some(kind)) = (d.art.platform.as_deref(), d.art.kind.as_ref()) else {
-        return Err(AppError::not_found("no such document"));
-    };
-    let target = services::target_for(st.registry, platform)?;
-    let kind: platform::Kind = parse_seg(kind)?;
-    let file_name: Option<platform::FileName> =
-        d.art.file_name.as_deref().and_then(|f| f.parse().ok());
-    let sha: Option<Sha256> = d.art.sha256.as_deref().and_then(|s| s.parse().ok());
-    let arch: Option<Arch> = d.art.arch.as_deref().and_then(|s| s.parse().ok());
-    let view = ArtifactView {
-        id: &d.art.id,
-        file_name: file_name.as_ref(),
-        kind: &kind,
-        size: d.art.size.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
-        sha256: sha.as_ref(),
-        arch: arch.as_ref(),
-        install_mode: services::parse_install(d.art.install_mode.as_deref()),
-        testflight_url: d.art.testflight_url.as_deref(),
-        inspection: inspection.as_ref(),
-        app_name: &d.app_name,
-    };
+    let parts = ViewParts::of(&st, &d, "has no such document")?;
+    let target = parts.target;
+    let view = parts.view(&d);
     let links = links(&st, &id, q.token.as_deref(), d.art.icon_sha256.is_some());
     let doc = target
         .document(&doc, &view, &links)
