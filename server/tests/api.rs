@@ -1560,3 +1560,59 @@ fn serve_refuses_a_data_folder_it_cannot_make() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a folder"));
 }
+
+/// Android refuses an update signed by another key: promoting an APK whose signer differs
+/// from the one on the channel (with no v3 lineage showing a rotation) is refused with
+/// `android.signer.changed`, and the channel keeps its release.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promoting_an_apk_with_another_signer_is_refused() {
+    let (Some(rsa), Some(ec)) = (
+        corpus("android/apksig-golden-aligned-v1v2v3-out.apk"),
+        corpus("android/apksig-v3-only-with-ecdsa-sha256-p256.apk"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Server::start(&dir.path().join("data")).await;
+    s.create_app("tiny").await;
+    let (first, _) = publish(&s, "tiny", "1", "tiny.apk", &rsa).await;
+    let (st, v) = s
+        .post(
+            "/apps/tiny/channels/beta/promote",
+            &s.admin,
+            serde_json::json!({ "release_id": first }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    // Same package, another key: publishable on its own, refused on the channel.
+    let (second, _) = publish(&s, "tiny", "2", "tiny.apk", &ec).await;
+    let (st, v) = s
+        .post(
+            "/apps/tiny/channels/beta/promote",
+            &s.admin,
+            serde_json::json!({ "release_id": second }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(err_code(&v), "validation_failed");
+    assert!(
+        v["error"]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "android.signer.changed"),
+        "{v}"
+    );
+    let (_, ch) = s.get("/apps/tiny/channels/beta", &s.admin).await;
+    assert_eq!(ch["release_id"], first.as_str(), "{ch}");
+    // A new channel has no current signer to continue from.
+    let (st, v) = s
+        .post(
+            "/apps/tiny/channels/nightly/promote",
+            &s.admin,
+            serde_json::json!({ "release_id": second }),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    s.stop();
+}
