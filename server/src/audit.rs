@@ -108,6 +108,57 @@ pub fn append(c: &Connection, e: Event<'_>) -> AppResult<i64> {
 }
 
 /// Walks the whole chain and reports the first row that does not verify.
+/// Where the chain's head anchor lives: `audit-head` beside the database.
+pub fn head_path(db_path: &std::path::Path) -> std::path::PathBuf {
+    db_path.with_file_name("audit-head")
+}
+
+/// Replaces the head anchor (`<seq> <hash>`) through a temporary file and a rename.
+pub fn write_head(path: &std::path::Path, seq: i64, hash: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, format!("{seq} {hash}\n"))?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Reads the head anchor; `None` when there is none yet (a new data folder) or it is not
+/// in the expected form.
+pub fn read_head(path: &std::path::Path) -> Option<(i64, String)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let (seq, hash) = text.trim().split_once(' ')?;
+    let seq = seq.parse().ok()?;
+    (hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| (seq, hash.to_owned()))
+}
+
+/// Walks the chain; with a head anchor, also checks that the row it names is still there
+/// with the same hash, so rows cut from the end are caught too.
+pub fn verify_with_head(c: &Connection, head: Option<(i64, String)>) -> AppResult<AuditVerify> {
+    let mut v = verify(c)?;
+    let Some((head_seq, head_hash)) = head else {
+        return Ok(v);
+    };
+    if !v.ok {
+        return Ok(v);
+    }
+    let found = db::audit_hash_at(c, head_seq)?;
+    let problem = match found {
+        Some(h) if h == head_hash => None,
+        Some(_) => Some(format!(
+            "row {head_seq}: its hash differs from the one the head anchor recorded (the chain was rewritten)"
+        )),
+        None => Some(format!(
+            "the chain ends at row {} but the head anchor recorded row {head_seq}: the newest rows were removed",
+            v.checked
+        )),
+    };
+    if let Some(message) = problem {
+        v.ok = false;
+        v.first_bad_seq = Some(head_seq.min(v.checked as i64 + 1));
+        v.message = message;
+    }
+    Ok(v)
+}
+
 pub fn verify(c: &Connection) -> AppResult<AuditVerify> {
     let mut checked = 0u64;
     let mut expected_seq = 1i64;

@@ -205,7 +205,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(AuditCommand::Verify { data, json }) => {
             let dir = existing_data(data.data)?;
             let conn = open_existing(&dir)?;
-            let v = crate::audit::verify(&conn).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            let head =
+                crate::audit::read_head(&crate::audit::head_path(&dir.join("distd.sqlite3")));
+            let v = crate::audit::verify_with_head(&conn, head)
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {

@@ -2,8 +2,8 @@
 //! connection). One writer connection behind a mutex and a few readers, all used from
 //! `spawn_blocking`; WAL lets readers run beside the writer. Nothing here knows HTTP.
 
-use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
@@ -28,6 +28,10 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// `DATA/audit-head`: the newest audit row's seq and hash, rewritten after each commit
+    /// that added one, so `audit verify` notices rows cut from the end of the chain.
+    audit_head: PathBuf,
+    audit_head_seq: AtomicI64,
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -94,6 +98,8 @@ impl Db {
                 writer: Mutex::new(writer),
                 readers,
                 next_reader: AtomicUsize::new(0),
+                audit_head: crate::audit::head_path(path),
+                audit_head_seq: AtomicI64::new(0),
             }),
         })
     }
@@ -110,7 +116,16 @@ impl Db {
                 .writer
                 .lock()
                 .map_err(|_| AppError::internal("db", "writer mutex poisoned"))?;
-            write_tx(&mut conn, f)
+            let out = write_tx(&mut conn, f)?;
+            // After the commit, never before: the anchor may lag the chain (a crash between
+            // the two), never lead it.
+            if let Ok(Some((seq, hash))) = last_audit(&conn)
+                && inner.audit_head_seq.swap(seq, Ordering::Relaxed) != seq
+                && let Err(e) = crate::audit::write_head(&inner.audit_head, seq, &hash)
+            {
+                tracing::warn!("could not write {}: {e}", inner.audit_head.display());
+            }
+            Ok(out)
         })
         .await
         .map_err(|e| AppError::internal("db task", e))?
@@ -679,6 +694,13 @@ pub fn last_audit(c: &Connection) -> rusqlite::Result<Option<(i64, String)>> {
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
+    .optional()
+}
+
+pub fn audit_hash_at(c: &Connection, seq: i64) -> rusqlite::Result<Option<String>> {
+    c.query_row("SELECT hash FROM audit_events WHERE seq = ?1", [seq], |r| {
+        r.get(0)
+    })
     .optional()
 }
 

@@ -1239,6 +1239,34 @@ async fn audit_chain_detects_edited_and_deleted_rows() {
     ]);
     assert_eq!(code, 1, "{v}");
     assert_eq!(v["first_bad_seq"], 2, "{v}");
+    // The newest row cut from the end leaves an intact but shorter chain: the head anchor
+    // (DATA/audit-head) catches it.
+    assert!(data.join("audit-head").is_file());
+    let truncated = dir.path().join("truncated");
+    copy_dir(&data, &truncated);
+    {
+        let c = rusqlite::Connection::open(truncated.join("distd.sqlite3")).unwrap();
+        c.execute_batch("DROP TRIGGER audit_events_no_delete")
+            .unwrap();
+        c.execute("DELETE FROM audit_events WHERE seq = 5", [])
+            .unwrap();
+    }
+    let (code, v) = distd(&[
+        "audit",
+        "verify",
+        "--data",
+        truncated.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["ok"], false);
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("newest rows were removed"),
+        "{v}"
+    );
 
     // The API says the same on a tampered database.
     let s2 = Server::start(&edited).await;

@@ -467,6 +467,10 @@ async fn audit_list(
 
 async fn audit_verify(State(st): State<AppState>, h: HeaderMap) -> AppResult<Response> {
     authorize(&st, &h, Need::read(Scope::Admin)).await?;
-    let v = st.db.read(crate::audit::verify).await?;
+    let head = crate::audit::read_head(&crate::audit::head_path(&st.cfg.db_path()));
+    let v = st
+        .db
+        .read(move |c| crate::audit::verify_with_head(c, head))
+        .await?;
     Ok(json(StatusCode::OK, v))
 }
