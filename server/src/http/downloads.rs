@@ -208,14 +208,15 @@ fn read_ahead(
         let mut left = len;
         while left > 0 {
             let want = usize::try_from(left.min(READ_CHUNK as u64)).unwrap_or(READ_CHUNK);
-            let mut buf = vec![0u8; want];
-            let chunk = match file.read(&mut buf) {
+            // Filled through `read_to_end` so the buffer is never zeroed first: a memset of
+            // every chunk cost a visible share of download throughput.
+            let mut buf = Vec::with_capacity(want);
+            let chunk = match (&mut file).take(want as u64).read_to_end(&mut buf) {
                 Ok(0) => Err(std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
                     "blob shorter than its size",
                 )),
                 Ok(n) => {
-                    buf.truncate(n);
                     left -= n as u64;
                     Ok(Bytes::from(buf))
                 }
