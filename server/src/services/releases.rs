@@ -23,6 +23,17 @@ const MAX_NOTES: usize = 64 * 1024;
 const MAX_ICON_BYTES: usize = 4 * 1024 * 1024;
 
 /// The idempotency key of a release's content: file digests and link URLs, as a set.
+/// The platforms an app allows (empty: any linked platform); 404 for an unknown app.
+async fn app_platforms(state: &AppState, app: String) -> AppResult<Vec<String>> {
+    let row = state
+        .db
+        .read(move |c| {
+            db::get_app(c, &app)?.ok_or_else(|| AppError::not_found(format!("app {app} not found")))
+        })
+        .await?;
+    Ok(serde_json::from_str(&row.platforms).unwrap_or_default())
+}
+
 fn fingerprint(specs: &[ArtifactSpec]) -> String {
     let set: BTreeSet<String> = specs
         .iter()
@@ -154,17 +165,7 @@ pub async fn create(
             "notes: longer than {MAX_NOTES} bytes"
         )));
     }
-    let app_row = {
-        let app = app.clone();
-        state
-            .db
-            .read(move |c| {
-                db::get_app(c, &app)?
-                    .ok_or_else(|| AppError::not_found(format!("app {app} not found")))
-            })
-            .await?
-    };
-    let platforms: Vec<String> = serde_json::from_str(&app_row.platforms).unwrap_or_default();
+    let platforms = app_platforms(state, app.to_string()).await?;
     let mut arts = plan_artifacts(state, &platforms, &body.artifacts)?;
     let release = ReleaseRow {
         id: util::new_id("rel"),
@@ -403,17 +404,7 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
     .await
     .map_err(|e| AppError::internal("inspect task", e))??;
 
-    let app_row = {
-        let app = rel.app.clone();
-        state
-            .db
-            .read(move |c| {
-                db::get_app(c, &app)?
-                    .ok_or_else(|| AppError::not_found(format!("app {app} not found")))
-            })
-            .await?
-    };
-    let platforms: Vec<String> = serde_json::from_str(&app_row.platforms).unwrap_or_default();
+    let platforms = app_platforms(state, rel.app.clone()).await?;
     if let Some(pl) = &row.platform
         && !platforms.is_empty()
         && !platforms.contains(pl)
@@ -421,7 +412,7 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
         return Err(AppError::invalid(format!(
             "{}: a {pl} artifact, but app {} ships only {}",
             row.file_name.as_deref().unwrap_or("artifact"),
-            app_row.slug,
+            rel.app,
             platforms.join(", ")
         )));
     }
