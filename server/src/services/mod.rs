@@ -137,10 +137,14 @@ pub fn load_release(
     base: &str,
     id: &str,
 ) -> AppResult<api::Release> {
-    let r = db::get_release(c, id)?
-        .ok_or_else(|| AppError::not_found(format!("release {id} not found")))?;
+    let r = release_row(c, id)?;
     let arts = db::list_artifacts(c, id)?;
     Ok(release_to_api(registry, base, &r, &arts))
+}
+
+/// A release's row, or a 404 naming the id.
+pub fn release_row(c: &rusqlite::Connection, id: &str) -> AppResult<db::ReleaseRow> {
+    db::get_release(c, id)?.ok_or_else(|| AppError::not_found(format!("release {id} not found")))
 }
 
 /// The platform's target, or a 422 naming the linked ones.

@@ -480,8 +480,7 @@ pub async fn publish(state: &AppState, p: &Principal, id: String) -> AppResult<P
         state
             .db
             .read(move |c| {
-                let r = db::get_release(c, &id)?
-                    .ok_or_else(|| AppError::not_found(format!("release {id} not found")))?;
+                let r = super::release_row(c, &id)?;
                 let arts = db::list_artifacts(c, &id)?;
                 let app = db::get_app(c, &r.app)?
                     .ok_or_else(|| AppError::not_found(format!("app {} not found", r.app)))?;
@@ -549,8 +548,7 @@ pub async fn publish(state: &AppState, p: &Principal, id: String) -> AppResult<P
                     },
                 )?;
             }
-            let now = db::get_release(tx, &id)?
-                .ok_or_else(|| AppError::not_found(format!("release {id} not found")))?;
+            let now = super::release_row(tx, &id)?;
             if now.status == "revoked" {
                 return Err(AppError::conflict(format!("release {id} was revoked")));
             }
@@ -580,8 +578,7 @@ pub async fn revoke(
     state
         .db
         .write(move |tx| {
-            let r = db::get_release(tx, &id)?
-                .ok_or_else(|| AppError::not_found(format!("release {id} not found")))?;
+            let r = super::release_row(tx, &id)?;
             principal.require_app(&r.app)?;
             match r.status.as_str() {
                 "draft" => {
@@ -614,8 +611,7 @@ pub async fn delete_draft(state: &AppState, p: &Principal, id: String) -> AppRes
     state
         .db
         .write(move |tx| {
-            let r = db::get_release(tx, &id)?
-                .ok_or_else(|| AppError::not_found(format!("release {id} not found")))?;
+            let r = super::release_row(tx, &id)?;
             principal.require_app(&r.app)?;
             if r.status != "draft" {
                 return Err(AppError::conflict(format!(
