@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Server benchmark: prints, in one run on one machine,
-#   - 1 GiB upload throughput through distd (hash, write, fsync, rename) vs `dd conv=fsync`
-#   - 1 GiB download throughput from distd vs nginx serving the same file (or curl from the
-#     page cache when nginx is absent)
+#   - 1 GiB upload throughput through distd (hash, write, fsync, rename) vs `dd conv=fsync`,
+#     the median of BENCH_RUNS alternating runs of each
+#   - 1 GiB download throughput from distd vs nginx serving the same blob file (or curl from
+#     the page cache when nginx is absent)
 #   - requests per second of the channel lookup endpoint with 64 connections (wrk)
 #   - distd resident memory while 4 uploads of 1 GiB run at once
 # Usage: bench/serve.sh [WORKDIR]   (needs ~6 GiB free in WORKDIR; default a temp dir)
@@ -60,12 +61,23 @@ sha=$(sha256sum "$big" | cut -d' ' -f1)
 cat "$big" >/dev/null  # page cache, for both contenders
 
 # --- upload ---
-t0=$(now); dd if="$big" of="$work/dd.out" bs=1M conv=fsync status=none; t1=$(now)
-dd_mbps=$(mbps "$size" "$t0" "$t1"); rm -f "$work/dd.out"
-t0=$(now)
-curl -fsS -o /dev/null -T "$big" "${auth[@]}" -H "Upload-Length: $size" "$base/api/v1/blobs/sha256/$sha"
-t1=$(now)
-up_mbps=$(mbps "$size" "$t0" "$t1")
+# Alternating runs (BENCH_RUNS, default 5), medians compared: one run on a shared machine
+# moves by a third either way.
+runs=${BENCH_RUNS:-5}
+dd_all=(); up_all=()
+blob_path=$work/data/blobs/sha256/${sha:0:2}/$sha
+for r in $(seq "$runs"); do
+  t0=$(now); dd if="$big" of="$work/dd.out" bs=1M conv=fsync status=none; t1=$(now)
+  dd_all+=("$(mbps "$size" "$t0" "$t1")"); rm -f "$work/dd.out"
+  # Nothing refers to the blob yet, so removing it between runs makes the next one a full upload.
+  rm -f "$blob_path"
+  t0=$(now)
+  curl -fsS -o /dev/null -T "$big" "${auth[@]}" -H "Upload-Length: $size" "$base/api/v1/blobs/sha256/$sha"
+  t1=$(now)
+  up_all+=("$(mbps "$size" "$t0" "$t1")")
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+dd_mbps=$(median "${dd_all[@]}"); up_mbps=$(median "${up_all[@]}")
 
 # --- a release holding it, so it can be downloaded and looked up through a channel ---
 curl -fsS -o /dev/null "${auth[@]}" -H 'content-type: application/json' \
@@ -78,6 +90,10 @@ art_id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["release"]["
 curl -fsS -o /dev/null -X POST "${auth[@]}" "$base/api/v1/artifacts/$art_id/attach"
 
 # --- download ---
+# Both contenders serve the stored blob itself, read once first: it was written with O_DIRECT,
+# so it is not in the page cache yet, and neither side should pay for the disk.
+blob=$work/data/blobs/sha256/${sha:0:2}/$sha
+cat "$blob" >/dev/null
 t0=$(now); curl -fsS -o /dev/null "${auth[@]}" "$base/api/v1/artifacts/$art_id/download"; t1=$(now)
 down_mbps=$(mbps "$size" "$t0" "$t1")
 if command -v nginx >/dev/null; then
@@ -85,13 +101,13 @@ if command -v nginx >/dev/null; then
 daemon on; pid $work/nginx.pid; error_log $work/nginx.err;
 events {}
 http { access_log off; sendfile on;
-  server { listen 127.0.0.1:$((port+1)); root $work; } }
+  server { listen 127.0.0.1:$((port+1)); root $work/data/blobs; } }
 NGX
   nginx -c "$work/nginx.conf"; ngx=1; sleep 0.3
-  t0=$(now); curl -fsS -o /dev/null "http://127.0.0.1:$((port+1))/big.apk"; t1=$(now)
+  t0=$(now); curl -fsS -o /dev/null "http://127.0.0.1:$((port+1))/sha256/${sha:0:2}/$sha"; t1=$(now)
   ref_name=nginx
 else
-  t0=$(now); curl -fsS -o /dev/null "file://$big"; t1=$(now)
+  t0=$(now); curl -fsS -o /dev/null "file://$blob"; t1=$(now)
   ref_name="curl file:// (page cache)"
 fi
 ref_mbps=$(mbps "$size" "$t0" "$t1")
@@ -120,8 +136,9 @@ done
 wait "${pids[@]}"
 
 echo "distd benchmark ($(nproc) cores, $(date -u +%F))"
-printf '  upload 1 GiB:    distd %s MiB/s   dd conv=fsync %s MiB/s   ratio %s\n' "$up_mbps" "$dd_mbps" \
-  "$(python3 -c "print(f'{$up_mbps/$dd_mbps:.2f}')")"
+printf '  upload 1 GiB:    distd %s MiB/s   dd conv=fsync %s MiB/s   ratio %s   (medians of %s runs)\n' \
+  "$up_mbps" "$dd_mbps" "$(python3 -c "print(f'{$up_mbps/$dd_mbps:.2f}')")" "$runs"
+printf '                   distd runs: %s   dd runs: %s\n' "${up_all[*]}" "${dd_all[*]}"
 printf '  download 1 GiB:  distd %s MiB/s   %s %s MiB/s   ratio %s\n' "$down_mbps" "$ref_name" "$ref_mbps" \
   "$(python3 -c "print(f'{$down_mbps/$ref_mbps:.2f}')")"
 printf '  channel lookup:  %s requests/s (GET /api/v1/apps/bench/channels/beta, wrk, 64 connections, 10 s)\n' "$rps"

@@ -1,9 +1,10 @@
 //! Content-addressed blob storage. [`BlobStore`] is the seam for an object store later; the
 //! local implementation keeps `DATA/blobs/sha256/<2 hex>/<hex>`.
 //!
-//! An upload streams into `DATA/uploads/`, hashed as it goes, by a blocking writer thread fed
-//! through a bounded channel (the network side never waits on the disk more than a few chunks,
-//! and a dropped request cannot leave a write half-done). Only a file whose size and digest
+//! An upload streams into `DATA/uploads/`, hashed as it goes: the request's task gathers the
+//! body into blocks, a blocking thread hashes them and a writer thread writes them
+//! (`block_writer` says why three stages; a bounded pool of blocks keeps memory flat, and a
+//! dropped request cannot leave a write half-done). Only a file whose size and digest
 //! match is fsynced, renamed into place and its folder fsynced: a crash leaves either nothing
 //! in `blobs/` or a complete blob. Uploads that declare `Upload-Length` are resumable: their
 //! bytes live in `uploads/<hex>.partial` until they complete, under a per-digest lock; a second
@@ -13,7 +14,7 @@
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::future::Future;
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -26,10 +27,8 @@ use platform::api::ErrorCode;
 
 use crate::error::{AppError, AppResult};
 
-/// Writes are gathered into buffers this large before reaching the file.
-const WRITE_BUFFER: usize = 1024 * 1024;
-/// Chunks in flight between the network and the writer thread.
-const CHANNEL_DEPTH: usize = 32;
+mod block_writer;
+use block_writer::{BLOCK, Block, BlockPool, BlockWriter, POOL};
 
 /// What a `put` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,7 +168,7 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 enum Msg {
-    Data(Bytes),
+    Data(Block),
     Done,
 }
 
@@ -192,6 +191,7 @@ fn write_upload(
     store: &LocalBlobStore,
     job: Job,
     mut rx: tokio::sync::mpsc::Receiver<Msg>,
+    returns: tokio::sync::mpsc::Sender<Block>,
 ) -> AppResult<PutOutcome> {
     let Job {
         req,
@@ -213,7 +213,7 @@ fn write_upload(
         // Resume: re-hash what is already held (the handler checked its length).
         file.set_len(req.offset)
             .map_err(|e| io_err("truncate partial", e))?;
-        let mut buf = vec![0u8; WRITE_BUFFER];
+        let mut buf = vec![0u8; BLOCK];
         let mut left = req.offset;
         while left > 0 {
             let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
@@ -232,15 +232,14 @@ fn write_upload(
     } else {
         file.set_len(0).map_err(|e| io_err("truncate upload", e))?;
     }
-    file.seek(SeekFrom::Start(req.offset))
-        .map_err(|e| io_err("seek upload", e))?;
     let limit = req.total.unwrap_or(req.max_bytes);
-    let mut w = BufWriter::with_capacity(WRITE_BUFFER, file);
+    let mut w =
+        BlockWriter::open(&path, req.offset, returns).map_err(|e| io_err("open upload file", e))?;
     let mut received = req.offset;
     loop {
         match rx.blocking_recv() {
-            Some(Msg::Data(chunk)) => {
-                received = received.saturating_add(chunk.len() as u64);
+            Some(Msg::Data(block)) => {
+                received = received.saturating_add(block.bytes().len() as u64);
                 if received > limit {
                     drop(w);
                     discard(&path);
@@ -255,8 +254,8 @@ fn write_upload(
                         ),
                     });
                 }
-                hasher.update(&chunk);
-                if let Err(e) = w.write_all(&chunk) {
+                hasher.update(block.bytes());
+                if let Err(e) = w.write(block) {
                     drop(w);
                     discard(&path);
                     return Err(io_err("write upload", e));
@@ -264,10 +263,9 @@ fn write_upload(
             }
             Some(Msg::Done) => break,
             None => {
-                // The request went away mid-body.
-                let flushed = w.flush().is_ok();
-                drop(w);
-                if !(keep_partial && flushed) {
+                // The request went away mid-body: keep what arrived, if it may be resumed.
+                let kept = keep_partial && w.finish().and_then(|end| file.set_len(end)).is_ok();
+                if !kept {
                     discard(&path);
                 }
                 return Err(AppError::bad_request(format!(
@@ -276,13 +274,10 @@ fn write_upload(
             }
         }
     }
-    let file = match w.into_inner() {
-        Ok(f) => f,
-        Err(e) => {
-            discard(&path);
-            return Err(io_err("flush upload", e.into_error()));
-        }
-    };
+    if let Err(e) = w.finish().and_then(|end| file.set_len(end)) {
+        discard(&path);
+        return Err(io_err("write upload", e));
+    }
     if let Some(total) = req.total
         && received != total
     {
@@ -424,7 +419,8 @@ impl BlobStore for Arc<LocalBlobStore> {
                 }
                 None => (store.temp_path(), false),
             };
-            let (tx, rx) = tokio::sync::mpsc::channel(CHANNEL_DEPTH);
+            let (tx, rx) = tokio::sync::mpsc::channel(POOL);
+            let (mut pool, returns) = BlockPool::new();
             let writer_store = store.clone();
             let digest = req.digest;
             let writer = tokio::task::spawn_blocking(move || {
@@ -436,17 +432,32 @@ impl BlobStore for Arc<LocalBlobStore> {
                         keep_partial,
                     },
                     rx,
+                    returns,
                 );
                 drop(guard);
                 writer_store.release_slot(&digest);
                 out
             });
+            // The body is gathered into blocks here, so the hashing thread only hashes.
             let mut failed: Option<AppError> = None;
-            while let Some(frame) = body.next().await {
+            let mut block = pool.take().await;
+            'body: while let Some(frame) = body.next().await {
                 match frame {
                     Ok(chunk) => {
-                        if tx.send(Msg::Data(chunk)).await.is_err() {
-                            break; // the writer stopped; its result says why
+                        let mut data = &chunk[..];
+                        while !data.is_empty() {
+                            let Some(b) = block.as_mut() else {
+                                break 'body; // the writer stopped; its result says why
+                            };
+                            let n = b.push(data);
+                            data = &data[n..];
+                            if b.is_full() {
+                                let full = block.take().expect("a block");
+                                if tx.send(Msg::Data(full)).await.is_err() {
+                                    break 'body;
+                                }
+                                block = pool.take().await;
+                            }
                         }
                     }
                     Err(e) => {
@@ -454,6 +465,10 @@ impl BlobStore for Arc<LocalBlobStore> {
                         break;
                     }
                 }
+            }
+            // What arrived is written even when the body broke off: a resumable upload keeps it.
+            if let Some(b) = block.take().filter(|b| !b.is_empty()) {
+                let _ = tx.send(Msg::Data(b)).await;
             }
             if failed.is_none() {
                 let _ = tx.send(Msg::Done).await;
