@@ -17,6 +17,7 @@ use std::future::Future;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -236,6 +237,9 @@ fn write_upload(
     let mut w =
         BlockWriter::open(&path, req.offset, returns).map_err(|e| io_err("open upload file", e))?;
     let mut received = req.offset;
+    // Where this thread's time goes: hashing is the upload's floor on a small machine.
+    let started = Instant::now();
+    let mut hashing = Duration::ZERO;
     loop {
         match rx.blocking_recv() {
             Some(Msg::Data(block)) => {
@@ -254,7 +258,9 @@ fn write_upload(
                         ),
                     });
                 }
+                let t = Instant::now();
                 hasher.update(block.bytes());
+                hashing += t.elapsed();
                 if let Err(e) = w.write(block) {
                     drop(w);
                     discard(&path);
@@ -278,6 +284,12 @@ fn write_upload(
         discard(&path);
         return Err(io_err("write upload", e));
     }
+    tracing::debug!(
+        bytes = received - req.offset,
+        hashing_s = hashing.as_secs_f64(),
+        body_s = started.elapsed().as_secs_f64(),
+        "upload body received"
+    );
     if let Some(total) = req.total
         && received != total
     {
