@@ -205,12 +205,16 @@ fn read_ahead(
             let _ = tx.blocking_send(Err(e));
             return;
         }
+        let (home, returned) = std::sync::mpsc::sync_channel(READ_AHEAD + 2);
         let mut left = len;
         while left > 0 {
             let want = usize::try_from(left.min(READ_CHUNK as u64)).unwrap_or(READ_CHUNK);
+            let mut buf = returned
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(READ_CHUNK));
+            buf.clear();
             // Filled through `read_to_end` so the buffer is never zeroed first: a memset of
             // every chunk cost a visible share of download throughput.
-            let mut buf = Vec::with_capacity(want);
             let chunk = match (&mut file).take(want as u64).read_to_end(&mut buf) {
                 Ok(0) => Err(std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
@@ -218,7 +222,10 @@ fn read_ahead(
                 )),
                 Ok(n) => {
                     left -= n as u64;
-                    Ok(Bytes::from(buf))
+                    Ok(Bytes::from_owner(Recycled {
+                        buf,
+                        home: home.clone(),
+                    }))
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => Err(e),
@@ -230,6 +237,26 @@ fn read_ahead(
         }
     });
     futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) })
+}
+
+/// A read buffer that goes back to its reader once the socket has sent it: a download cycles
+/// through a few warm buffers instead of faulting in fresh pages for every chunk.
+struct Recycled {
+    buf: Vec<u8>,
+    home: std::sync::mpsc::SyncSender<Vec<u8>>,
+}
+
+impl AsRef<[u8]> for Recycled {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+impl Drop for Recycled {
+    fn drop(&mut self) {
+        // A full queue or a finished reader: the buffer is simply freed.
+        let _ = self.home.try_send(std::mem::take(&mut self.buf));
+    }
 }
 
 fn downloadable(a: &ArtifactRow, r: &ReleaseRow) -> AppResult<Sha256> {
