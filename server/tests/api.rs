@@ -200,6 +200,17 @@ async fn publish_promote_rollback_revoke_download_cycle() {
     let html = res.text().await.unwrap();
     assert!(html.contains("<h1>ACME 1.0 (1)</h1>"), "{html}");
     assert!(!html.contains("<script"));
+    // Its stylesheet is served to anyone (no token: it holds nothing).
+    assert!(html.contains("href=\"/static/dist.css\""), "{html}");
+    let res = s
+        .client
+        .get(format!("{}/static/dist.css", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/css; charset=utf-8");
+    assert!(res.text().await.unwrap().contains("ul.actions"));
 
     // Same key: continuity holds.
     let (r2, _) = publish(&s, "acme", "2", "tiny-v2.apk", &apk2).await;

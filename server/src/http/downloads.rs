@@ -15,7 +15,6 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use platform::api::{SHA256_HEADER, Scope};
-use platform::html::escape;
 use platform::{
     AppSlug, Arch, ArtifactView, ChannelName, Client, ClientOs, Links, PlatformId, Sha256,
 };
@@ -25,6 +24,7 @@ use crate::auth::Principal;
 use crate::db::{self, ArtifactRow, ReleaseRow};
 use crate::error::{AppError, AppResult};
 use crate::services::{self, AppState, releases};
+use ui::Template;
 
 /// Bytes read from disk per body frame.
 const READ_CHUNK: usize = 1024 * 1024;
@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
             get(channel_download_arch),
         )
         .route("/i/{id}", get(install_page))
+        .route(ui::STYLESHEET_PATH, get(stylesheet))
         .route("/i/{id}/{doc}", get(install_document))
 }
 
@@ -452,22 +453,36 @@ async fn install_page(
     let mut actions = target.install_actions(&view, &links, &client);
     actions.sort_by_key(|a| !a.primary);
     let snippet = target.page_snippet(&view, &actions);
-    let title = format!("{} {} ({})", d.app_name, d.rel.version, d.rel.build);
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{t}</title></head><body><h1>{t}</h1><p>{f} &middot; {s} bytes &middot; sha256 <code>{h}</code></p>{snippet}</body></html>",
-        t = escape(&title),
-        f = escape(d.art.file_name.as_deref().unwrap_or("")),
-        s = view.size,
-        h = escape(d.art.sha256.as_deref().unwrap_or("")),
-    );
+    let page = ui::InstallPage {
+        app_name: &d.app_name,
+        version: &d.rel.version,
+        build: &d.rel.build,
+        file_name: d.art.file_name.as_deref().unwrap_or(""),
+        size: view.size,
+        sha256: d.art.sha256.as_deref().unwrap_or(""),
+        icon_url: links.icon.as_deref(),
+        snippet: &snippet,
+    };
+    let html = page
+        .render()
+        .map_err(|e| AppError::internal("render install page", e))?;
     let mut res = Html(html).into_response();
     res.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"),
+        HeaderValue::from_static("default-src 'none'; img-src 'self'; style-src 'self'"),
     );
     Ok(res)
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        ui::STYLESHEET,
+    )
+        .into_response()
 }
 
 async fn install_document(

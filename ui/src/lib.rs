@@ -1,0 +1,119 @@
+//! `ui`: the HTML distd serves, as askama templates checked at compile time, and the static
+//! assets those pages use (one stylesheet, embedded in the binary).
+//!
+//! It owns markup and styling only. It must not know HTTP, the database or any target: the
+//! server hands it plain values, and the per-platform part of a page arrives as a snippet the
+//! target already escaped (`platform::html`). Everything else is escaped here by askama.
+
+pub use askama::Template;
+
+/// Where the server serves [`STYLESHEET`]; pages link to it.
+pub const STYLESHEET_PATH: &str = "/static/dist.css";
+/// The stylesheet every page uses.
+pub const STYLESHEET: &str = include_str!("../static/dist.css");
+
+/// The install page of one artifact (`/i/{artifact}`).
+#[derive(Template)]
+#[template(path = "install.html")]
+pub struct InstallPage<'a> {
+    pub app_name: &'a str,
+    pub version: &'a str,
+    pub build: &'a str,
+    pub file_name: &'a str,
+    pub size: u64,
+    pub sha256: &'a str,
+    /// URL of the app icon, if the artifact has one.
+    pub icon_url: Option<&'a str>,
+    /// The target's install actions, already escaped HTML.
+    pub snippet: &'a str,
+}
+
+impl InstallPage<'_> {
+    /// "ACME 1.4.0 (1234)": the page title and heading.
+    pub fn title(&self) -> String {
+        format!("{} {} ({})", self.app_name, self.version, self.build)
+    }
+
+    fn size_label(&self) -> String {
+        human_size(self.size)
+    }
+
+    pub fn stylesheet(&self) -> &'static str {
+        STYLESHEET_PATH
+    }
+}
+
+/// A byte count as people read it: `512 B`, `48.2 MB` (decimal units, as file managers and
+/// app stores show them).
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page<'a>(snippet: &'a str, icon: Option<&'a str>) -> InstallPage<'a> {
+        InstallPage {
+            app_name: "A&B <Tools>",
+            version: "1.4.0",
+            build: "1234",
+            file_name: "app\"release\".apk",
+            size: 48_213_000,
+            sha256: "ab12",
+            icon_url: icon,
+            snippet,
+        }
+    }
+
+    #[test]
+    fn values_are_escaped_and_the_snippet_is_not() {
+        let html = page("<section class=\"target\">ok</section>", None)
+            .render()
+            .unwrap();
+        assert!(
+            html.contains("<h1>A&#38;B &#60;Tools&#62; 1.4.0 (1234)</h1>"),
+            "{html}"
+        );
+        assert!(html.contains("app&#34;release&#34;.apk"), "{html}");
+        assert!(
+            html.contains("<section class=\"target\">ok</section>"),
+            "{html}"
+        );
+        assert!(html.contains("48.2 MB"), "{html}");
+        assert!(html.contains(STYLESHEET_PATH), "{html}");
+        assert!(!html.contains("<img"), "no icon, no img: {html}");
+        assert!(!html.contains("<script"), "{html}");
+    }
+
+    #[test]
+    fn the_icon_is_shown_when_there_is_one() {
+        let html = page("", Some("/i/art_1/icon.png?token=a&b"))
+            .render()
+            .unwrap();
+        assert!(
+            html.contains("<img class=\"icon\" src=\"/i/art_1/icon.png?token=a&#38;b\""),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn sizes_read_as_people_expect() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(999), "999 B");
+        assert_eq!(human_size(1_000), "1.0 kB");
+        assert_eq!(human_size(48_213_000), "48.2 MB");
+        assert_eq!(human_size(1_073_741_824), "1.1 GB");
+    }
+}
