@@ -145,9 +145,12 @@ pub fn exit_for_server(status: u16, code: Option<ErrorCode>) -> Exit {
         Some(ErrorCode::Unauthorized | ErrorCode::Forbidden) => Exit::Auth,
         Some(ErrorCode::Conflict) => Exit::Conflict,
         Some(ErrorCode::ValidationFailed) => Exit::Validation,
-        Some(ErrorCode::BadRequest | ErrorCode::NotFound | ErrorCode::PayloadTooLarge) => {
-            Exit::Usage
-        }
+        Some(
+            ErrorCode::BadRequest
+            | ErrorCode::NotFound
+            | ErrorCode::MethodNotAllowed
+            | ErrorCode::PayloadTooLarge,
+        ) => Exit::Usage,
         // A digest or size mismatch after our own retries means the bytes changed under us
         // or were damaged in transit: a transfer failure, not a usage error.
         Some(ErrorCode::DigestMismatch | ErrorCode::SizeMismatch) => Exit::Server,
@@ -170,6 +173,7 @@ pub fn error_code_str(code: ErrorCode) -> &'static str {
         ErrorCode::Unauthorized => "unauthorized",
         ErrorCode::Forbidden => "forbidden",
         ErrorCode::NotFound => "not_found",
+        ErrorCode::MethodNotAllowed => "method_not_allowed",
         ErrorCode::Conflict => "conflict",
         ErrorCode::PayloadTooLarge => "payload_too_large",
         ErrorCode::ValidationFailed => "validation_failed",

@@ -78,6 +78,8 @@ pub enum ErrorCode {
     Forbidden,
     /// 404
     NotFound,
+    /// 405: the path exists, the method does not (the `Allow` header lists the ones that do).
+    MethodNotAllowed,
     /// 409: exists with other content, not a draft, wrong upload offset.
     Conflict,
     /// 413
@@ -97,6 +99,7 @@ impl ErrorCode {
             Self::Unauthorized => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
             Self::Conflict => 409,
             Self::PayloadTooLarge => 413,
             Self::ValidationFailed => 422,

@@ -489,6 +489,14 @@ async fn bad_input_is_refused_cleanly() {
     s.create_app("other").await;
     let body = release_body("1.0", "1", &[("a.bin", b"abc")]);
 
+    // A method the route does not have: 405, the JSON error shape, and the Allow header.
+    let (st, v) = s.call(Method::DELETE, "/apps", Some(&s.admin), None).await;
+    assert_eq!(st, StatusCode::METHOD_NOT_ALLOWED, "{v}");
+    assert_eq!(err_code(&v), "method_not_allowed", "{v}");
+    let res = s.client.delete(s.url("/apps")).send().await.unwrap();
+    let allow = res.headers()["allow"].to_str().unwrap().to_owned();
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+
     // Missing, malformed, unknown tokens.
     let (st, v) = s
         .call(

@@ -34,6 +34,8 @@ pub fn app(state: AppState) -> Router {
         .merge(downloads::router())
         .merge(health::router())
         .fallback(not_found)
+        // After every route is registered: it applies to the routes known at this point.
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(
             TraceLayer::new_for_http()
                 // Path only: no query string (it may carry ?token=) and no headers.
@@ -60,6 +62,17 @@ async fn not_found(req: Request) -> AppError {
         req.method(),
         req.uri().path()
     ))
+}
+
+async fn method_not_allowed(req: Request) -> AppError {
+    AppError::new(
+        platform::api::ErrorCode::MethodNotAllowed,
+        format!(
+            "{} is not allowed on {}; the Allow header lists what is",
+            req.method(),
+            req.uri().path()
+        ),
+    )
 }
 
 impl IntoResponse for AppError {
