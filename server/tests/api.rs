@@ -592,6 +592,16 @@ async fn bad_input_is_refused_cleanly() {
     let other_reader = s
         .token(json!({"name": "other-r", "scopes": ["read"], "app": "other"}))
         .await;
+    // A token limited to an app that does not exist is refused (a typo, most likely).
+    let (st, v) = s
+        .post(
+            "/tokens",
+            &s.admin,
+            json!({"name": "typo", "scopes": ["read"], "app": "acmee"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
+    assert!(err_msg(&v).contains("no app acmee"), "{v}");
     let (_, v) = s.get("/apps", &other_reader).await;
     assert_eq!(v["apps"].as_array().unwrap().len(), 1);
     let nightly = s
@@ -1321,6 +1331,7 @@ async fn cli_token_create_and_backup() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let s = Server::start(&data).await;
+    s.create_app("acme").await;
     let d = data.to_str().unwrap();
     let (code, v) = distd(&[
         "token",

@@ -28,6 +28,15 @@ pub fn create_in(c: &Connection, actor: &str, req: &TokenCreate) -> AppResult<To
             "scopes: at least one of admin, publish, promote, read, download",
         ));
     }
+    // A limit to an app that does not exist is almost always a typo, and would otherwise
+    // only show up later as refusals the token's owner cannot explain.
+    if let Some(app) = &req.app
+        && db::get_app(c, app.as_str())?.is_none()
+    {
+        return Err(AppError::not_found(format!(
+            "app: there is no app {app}; create it first (dist app create {app}) or fix the name"
+        )));
+    }
     let mut scopes = req.scopes.clone();
     scopes.sort();
     scopes.dedup();
