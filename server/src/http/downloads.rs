@@ -21,6 +21,7 @@ use platform::{
 
 use super::{ApiPath, ApiQuery, Need, authorize, check_id, parse_seg};
 use crate::auth::Principal;
+use crate::blobs::BlobStore;
 use crate::db::{self, ArtifactRow, ReleaseRow};
 use crate::error::{AppError, AppResult};
 use crate::services::{self, AppState, releases};
@@ -143,8 +144,8 @@ async fn serve_blob(
     file_name: &str,
     h: &HeaderMap,
 ) -> AppResult<Response> {
-    let path = st.blobs.path(&digest);
-    let file = tokio::task::spawn_blocking(move || std::fs::File::open(path))
+    let blobs = st.blobs.clone();
+    let file = tokio::task::spawn_blocking(move || blobs.open(&digest))
         .await
         .map_err(|e| AppError::internal("open task", e))?
         .map_err(|e| AppError::internal("open blob for download", e))?;
