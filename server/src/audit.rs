@@ -107,7 +107,6 @@ pub fn append(c: &Connection, e: Event<'_>) -> AppResult<i64> {
     Ok(seq)
 }
 
-/// Walks the whole chain and reports the first row that does not verify.
 /// Where the chain's head anchor lives: `audit-head` beside the database.
 pub fn head_path(db_path: &std::path::Path) -> std::path::PathBuf {
     db_path.with_file_name("audit-head")

@@ -1,4 +1,4 @@
-//! The `distd` command line: `serve`, `token create`, `fsck`, `audit verify`, `backup`.
+//! The `distd` command line: `serve`, `token create`, `fsck`, `gc`, `audit verify`, `backup`.
 
 use std::future::IntoFuture;
 use std::io::Write;
@@ -61,6 +61,23 @@ enum Command {
     Fsck {
         #[command(flatten)]
         data: DataArg,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove blobs nothing refers to, older than --min-age-hours; each removal is audited.
+    #[command(
+        after_help = "Examples:\n  distd gc --data /srv/dist --dry-run\n  distd gc --data /srv/dist --min-age-hours 72 --json\n\nSafe while distd runs: younger blobs are kept, since CI uploads a blob before the\nrelease that refers to it. Exit 0 when done, 2 on a usage or I/O error."
+    )]
+    Gc {
+        #[command(flatten)]
+        data: DataArg,
+        /// Keep unreferenced blobs younger than this many hours.
+        #[arg(long, value_name = "HOURS", default_value_t = 24)]
+        min_age_hours: u64,
+        /// Say what would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -151,7 +168,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         }) => {
             let dir = existing_data(data.data)?;
-            let mut conn = db::open_writer(&dir.join("distd.sqlite3"))?;
+            let db_path = dir.join("distd.sqlite3");
+            let mut conn = db::open_writer(&db_path)?;
             let req = TokenCreate {
                 name,
                 scopes,
@@ -159,8 +177,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 channels,
                 expires_at,
             };
-            let created = db::write_tx(&mut conn, |tx| tokens::create_in(tx, "system:cli", &req))
-                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            let created = db::write_tx_anchored(&mut conn, &db_path, |tx| {
+                tokens::create_in(tx, "system:cli", &req)
+            })
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&created)?);
             } else {
@@ -201,6 +221,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::from(1)
             })
+        }
+        Command::Gc {
+            data,
+            min_age_hours,
+            dry_run,
+            json,
+        } => {
+            let dir = existing_data(data.data)?;
+            let db_path = dir.join("distd.sqlite3");
+            open_existing(&dir)?;
+            let mut conn = db::open_writer(&db_path)?;
+            let store = Arc::new(LocalBlobStore::open(&dir, false)?);
+            let min_age = std::time::Duration::from_secs(min_age_hours.saturating_mul(3600));
+            let report = crate::gc::run(&mut conn, &db_path, &store, min_age, dry_run)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                let verb = if dry_run { "would remove" } else { "removed" };
+                for r in &report.removed {
+                    println!("{verb}: sha256 {} ({} bytes)", r.sha256, r.size);
+                }
+                println!(
+                    "{verb} {} blob(s), {} bytes; kept {} unreferenced blob(s) younger than {} h",
+                    report.removed.len(),
+                    report.bytes_freed,
+                    report.kept_young,
+                    min_age_hours
+                );
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Audit(AuditCommand::Verify { data, json }) => {
             let dir = existing_data(data.data)?;

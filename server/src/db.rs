@@ -169,6 +169,21 @@ pub fn write_tx<T>(
     Ok(out)
 }
 
+/// [`write_tx`] for the command line (`distd token create`, `distd gc`): also moves the audit
+/// head anchor beside the database, as the server does after its own commits.
+pub fn write_tx_anchored<T>(
+    conn: &mut Connection,
+    db_path: &std::path::Path,
+    f: impl FnOnce(&Transaction<'_>) -> AppResult<T>,
+) -> AppResult<T> {
+    let out = write_tx(conn, f)?;
+    if let Ok(Some((seq, hash))) = last_audit(conn) {
+        crate::audit::write_head(&crate::audit::head_path(db_path), seq, &hash)
+            .map_err(|e| AppError::internal("write audit head", e))?;
+    }
+    Ok(out)
+}
+
 // ---------------------------------------------------------------- rows
 
 #[derive(Debug, Clone)]
@@ -459,6 +474,15 @@ pub fn list_artifacts(c: &Connection, release_id: &str) -> rusqlite::Result<Vec<
         "SELECT {ARTIFACT_COLS} FROM artifacts WHERE release_id = ?1 ORDER BY position"
     ))?;
     st.query_map([release_id], artifact_row)?.collect()
+}
+
+/// True when any artifact (attached or not) or icon refers to the blob.
+pub fn blob_referenced(c: &Connection, hex: &str) -> rusqlite::Result<bool> {
+    c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM artifacts WHERE sha256 = ?1 OR icon_sha256 = ?1)",
+        [hex],
+        |r| r.get(0),
+    )
 }
 
 pub fn list_all_artifacts(c: &Connection) -> rusqlite::Result<Vec<ArtifactRow>> {

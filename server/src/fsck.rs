@@ -22,7 +22,7 @@ pub struct Report {
     /// Files in the blob folder that are not blobs.
     pub stray: Vec<String>,
     /// Blobs no artifact refers to (kept: an upload may precede its release, and deleted
-    /// drafts leave them). Not a problem by themselves.
+    /// drafts leave them). Not a problem by themselves; `distd gc` removes old ones.
     pub orphans: Vec<String>,
     pub ok: bool,
 }

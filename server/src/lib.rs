@@ -15,6 +15,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod fsck;
+pub mod gc;
 pub mod http;
 pub mod services;
 pub mod util;

@@ -1676,3 +1676,78 @@ async fn promoting_an_apk_with_another_signer_is_refused() {
     assert_eq!(st, StatusCode::OK, "{v}");
     s.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gc_removes_only_unreferenced_blobs_past_their_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = Server::start(&data).await;
+    s.create_app("acme").await;
+    let orphan = b"uploaded, then its release never came".to_vec();
+    let kept = b"referenced by a draft".to_vec();
+    for b in [&orphan, &kept] {
+        let (st, v) = s.put_blob(&s.admin, b.clone()).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+    }
+    let (st, v) = s
+        .post(
+            "/apps/acme/releases",
+            &s.admin,
+            release_body("1.0", "1", &[("kept.bin", &kept)]),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let d = data.to_str().unwrap();
+    let orphan_hex = sha256_hex(&orphan);
+
+    // With the default age both are young: nothing goes.
+    let (code, v) = distd(&["gc", "--data", d, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["removed"], json!([]), "{v}");
+    assert_eq!(v["kept_young"], 1, "{v}");
+    // A dry run names the orphan and removes nothing.
+    let (code, v) = distd(&[
+        "gc",
+        "--data",
+        d,
+        "--min-age-hours",
+        "0",
+        "--dry-run",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["removed"][0]["sha256"], orphan_hex.as_str(), "{v}");
+    assert_eq!(v["removed"].as_array().unwrap().len(), 1, "{v}");
+    let st = head_blob(&s, &orphan_hex).await;
+    assert_eq!(st, StatusCode::OK);
+    // For real, while distd runs: the orphan goes, the draft's blob stays, all on record.
+    let (code, v) = distd(&["gc", "--data", d, "--min-age-hours", "0", "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["removed"][0]["sha256"], orphan_hex.as_str(), "{v}");
+    assert_eq!(v["bytes_freed"], orphan.len(), "{v}");
+    let st = head_blob(&s, &orphan_hex).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let st = head_blob(&s, &sha256_hex(&kept)).await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, audit) = s.get("/audit?action=blob.remove", &s.admin).await;
+    assert_eq!(
+        audit["events"][0]["subject"],
+        orphan_hex.as_str(),
+        "{audit}"
+    );
+    let (code, v) = distd(&["audit", "verify", "--data", d, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    let (code, v) = distd(&["fsck", "--data", d, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["orphans"], json!([]), "{v}");
+}
+
+async fn head_blob(s: &Server, hex: &str) -> StatusCode {
+    s.client
+        .head(s.url(&format!("/blobs/sha256/{hex}")))
+        .bearer_auth(&s.admin)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}

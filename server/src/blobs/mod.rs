@@ -79,6 +79,8 @@ pub trait BlobStore: Send + Sync + 'static {
     fn open(&self, digest: &Sha256) -> io::Result<File>;
     /// Lists every blob and every file that has no business in the store.
     fn scan(&self) -> io::Result<Scan>;
+    /// Removes a blob (`distd gc`, for blobs nothing refers to). Blocking.
+    fn remove(&self, digest: &Sha256) -> io::Result<()>;
 }
 
 pub struct LocalBlobStore {
@@ -516,6 +518,12 @@ impl BlobStore for Arc<LocalBlobStore> {
 
     fn open(&self, digest: &Sha256) -> io::Result<File> {
         File::open(self.path(digest))
+    }
+
+    fn remove(&self, digest: &Sha256) -> io::Result<()> {
+        let path = self.path(digest);
+        std::fs::remove_file(&path)?;
+        sync_dir(path.parent().unwrap_or(&self.blobs))
     }
 
     fn scan(&self) -> io::Result<Scan> {

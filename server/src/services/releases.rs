@@ -418,9 +418,27 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
     }
     let actor = p.actor();
     let app = rel.app.clone();
+    let blobs = state.blobs.clone();
     let saved = state
         .db
         .write(move |tx| {
+            // Checked again under the write lock: `distd gc` removes unreferenced blobs under
+            // the same lock, so either it sees this artifact or this sees the blob gone.
+            for d in [row.sha256.as_deref(), row.icon_sha256.as_deref()]
+                .into_iter()
+                .flatten()
+            {
+                let digest: Sha256 = d.parse().map_err(|e| AppError::internal("digest", e))?;
+                if blobs
+                    .stat(&digest)
+                    .map_err(|e| AppError::internal("stat blob", e))?
+                    .is_none()
+                {
+                    return Err(AppError::conflict(format!(
+                        "blob sha256 {d} was removed meanwhile (distd gc); upload it again and attach"
+                    )));
+                }
+            }
             if db::attach_artifact(tx, &row)? == 0 {
                 // Attached meanwhile by another request: answer with what is stored.
                 return db::get_artifact(tx, &row.id)?
