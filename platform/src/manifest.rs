@@ -108,7 +108,8 @@ impl Manifest {
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let manifest: Manifest = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
-            let field = if path == "." {
+            // The root prints as "." and a key that is the empty string as nothing at all.
+            let field = if path == "." || path.is_empty() {
                 "(file)".to_owned()
             } else {
                 path
@@ -264,6 +265,11 @@ mod tests {
         );
         let unknown = err(&GOOD.replace("\"notes\"", "\"nots\""));
         assert!(unknown.message.contains("unknown field"), "{unknown}");
+        // Found by the `manifest` fuzz target: a key that is the empty string used to give
+        // an empty field name.
+        let empty_key = err(&GOOD.replace("\"version\"", "\"\""));
+        assert_eq!(empty_key.field, "(file)", "{empty_key}");
+        assert!(empty_key.message.contains("unknown field ``"), "{empty_key}");
     }
 
     #[test]
