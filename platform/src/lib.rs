@@ -18,6 +18,7 @@ pub mod manifest;
 pub mod probe;
 pub mod registry;
 pub mod types;
+pub mod units;
 
 pub use identity::{IdentityRules, PlatformRules};
 pub use inspection::{

@@ -269,7 +269,10 @@ mod tests {
         // an empty field name.
         let empty_key = err(&GOOD.replace("\"version\"", "\"\""));
         assert_eq!(empty_key.field, "(file)", "{empty_key}");
-        assert!(empty_key.message.contains("unknown field ``"), "{empty_key}");
+        assert!(
+            empty_key.message.contains("unknown field ``"),
+            "{empty_key}"
+        );
     }
 
     #[test]

@@ -320,14 +320,9 @@ async fn publish_promote_rollback_revoke_download_cycle() {
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    let (st, v) = s
-        .post(
-            "/apps/acme/releases",
-            &s.admin,
-            release_body("1.0", "9", &[("a.apk", &apk1)]),
-        )
+    let v = s
+        .create_release("acme", release_body("1.0", "9", &[("a.apk", &apk1)]))
         .await;
-    assert_eq!(st, StatusCode::CREATED, "{v}");
     let r9 = v["release"]["id"].as_str().unwrap().to_owned();
     let a9 = v["release"]["artifacts"][0]["id"]
         .as_str()
@@ -410,14 +405,9 @@ async fn unrecognised_file_is_refused_and_stays_unattached() {
     let (st, v) = s.put_blob(&s.admin, zip.clone()).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["created"], false);
-    let (st, v) = s
-        .post(
-            "/apps/acme/releases",
-            &s.admin,
-            release_body("1.0", "1", &[("thing.apk", &zip)]),
-        )
+    let v = s
+        .create_release("acme", release_body("1.0", "1", &[("thing.apk", &zip)]))
         .await;
-    assert_eq!(st, StatusCode::CREATED, "{v}");
     let rid = v["release"]["id"].as_str().unwrap().to_owned();
     let aid = v["release"]["artifacts"][0]["id"]
         .as_str()
@@ -1469,14 +1459,9 @@ async fn channel_policy_link_artifacts_and_ios_install_page() {
     };
     let (st, _) = s.put_blob(&s.admin, ipa.clone()).await;
     assert_eq!(st, StatusCode::CREATED);
-    let (st, v) = s
-        .post(
-            "/apps/acme/releases",
-            &s.admin,
-            release_body("1.0", "30", &[("Demo.ipa", &ipa)]),
-        )
+    let v = s
+        .create_release("acme", release_body("1.0", "30", &[("Demo.ipa", &ipa)]))
         .await;
-    assert_eq!(st, StatusCode::CREATED, "{v}");
     let rid = v["release"]["id"].as_str().unwrap().to_owned();
     let aid = v["release"]["artifacts"][0]["id"]
         .as_str()
@@ -1689,14 +1674,8 @@ async fn gc_removes_only_unreferenced_blobs_past_their_age() {
         let (st, v) = s.put_blob(&s.admin, b.clone()).await;
         assert_eq!(st, StatusCode::CREATED, "{v}");
     }
-    let (st, v) = s
-        .post(
-            "/apps/acme/releases",
-            &s.admin,
-            release_body("1.0", "1", &[("kept.bin", &kept)]),
-        )
+    s.create_release("acme", release_body("1.0", "1", &[("kept.bin", &kept)]))
         .await;
-    assert_eq!(st, StatusCode::CREATED, "{v}");
     let d = data.to_str().unwrap();
     let orphan_hex = sha256_hex(&orphan);
 

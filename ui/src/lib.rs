@@ -1,8 +1,8 @@
 //! `ui`: the HTML distd serves, as askama templates checked at compile time, and the static
 //! assets those pages use (one stylesheet, embedded in the binary).
 //!
-//! It owns markup and styling only. It must not know HTTP, the database or any target: the
-//! server hands it plain values, and the per-platform part of a page arrives as a snippet the
+//! It owns markup and styling only. It must not know HTTP, the database or any target (it
+//! uses `platform` only for shared wording such as sizes): the server hands it plain values, and the per-platform part of a page arrives as a snippet the
 //! target already escaped (`platform::html`). Everything else is escaped here by askama.
 
 pub use askama::Template;
@@ -35,28 +35,11 @@ impl InstallPage<'_> {
     }
 
     fn size_label(&self) -> String {
-        human_size(self.size)
+        platform::units::human_size(self.size)
     }
 
     pub fn stylesheet(&self) -> &'static str {
         STYLESHEET_PATH
-    }
-}
-
-/// A byte count as people read it: `512 B`, `48.2 MB` (decimal units, as file managers and
-/// app stores show them).
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
     }
 }
 
@@ -91,7 +74,7 @@ mod tests {
             html.contains("<section class=\"target\">ok</section>"),
             "{html}"
         );
-        assert!(html.contains("48.2 MB"), "{html}");
+        assert!(html.contains("46.0 MiB"), "{html}");
         assert!(html.contains(STYLESHEET_PATH), "{html}");
         assert!(!html.contains("<img"), "no icon, no img: {html}");
         assert!(!html.contains("<script"), "{html}");
@@ -106,14 +89,5 @@ mod tests {
             html.contains("<img class=\"icon\" src=\"/i/art_1/icon.png?token=a&#38;b\""),
             "{html}"
         );
-    }
-
-    #[test]
-    fn sizes_read_as_people_expect() {
-        assert_eq!(human_size(0), "0 B");
-        assert_eq!(human_size(999), "999 B");
-        assert_eq!(human_size(1_000), "1.0 kB");
-        assert_eq!(human_size(48_213_000), "48.2 MB");
-        assert_eq!(human_size(1_073_741_824), "1.1 GB");
     }
 }

@@ -197,6 +197,15 @@ impl Server {
         v["secret"].as_str().expect("secret").to_owned()
     }
 
+    /// Creates a release as admin and expects it new (201); returns the answer.
+    pub async fn create_release(&self, app: &str, body: Value) -> Value {
+        let (s, v) = self
+            .post(&format!("/apps/{app}/releases"), &self.admin, body)
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v
+    }
+
     pub async fn create_app(&self, slug: &str) {
         let (s, v) = self
             .post(
