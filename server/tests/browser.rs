@@ -1,0 +1,115 @@
+//! The install page in a real browser: Debian's chromium, headless. The page renders, and the
+//! stylesheet and icon it links load under its Content-Security-Policy (the browser's own
+//! requests show in distd's log).
+//!
+//! CI installs chromium (`.ci/run`); there the test fails without it. Elsewhere it says it is
+//! skipped when no chromium is on PATH (or in DIST_CHROMIUM).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use reqwest::StatusCode;
+
+use common::{Server, release_body};
+
+fn chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("DIST_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .map(|name| {
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .map(|dir| dir.join(name))
+                .find(|p| p.is_file())
+        })
+        .find_map(|p| p);
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "no chromium on PATH: CI must install it (.ci/run: apt-get install chromium)"
+        );
+        eprintln!("skipped: no chromium on PATH (set DIST_CHROMIUM to use one elsewhere)");
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn install_page_renders_in_chromium_with_its_stylesheet_and_icon() {
+    let Some(chromium) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = Server::start(&data).await;
+    s.create_app("acme").await;
+    let apk_path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/android/signed-v1v2v3.apk");
+    let apk = std::fs::read(&apk_path).unwrap();
+    let (st, v) = s.put_blob(&s.admin, apk.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let v = s
+        .create_release("acme", release_body("1.0", "7", &[("acme.apk", &apk)]))
+        .await;
+    let aid = v["release"]["artifacts"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (st, v) = s
+        .post_empty(&format!("/artifacts/{aid}/attach"), &s.admin)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+
+    let url = format!("{}/i/{aid}?token={}", s.base, s.admin);
+    let profile = dir.path().join("chromium-profile");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(chromium)
+            .args([
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-extensions",
+                "--virtual-time-budget=3000",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg("--dump-dom")
+            .arg(&url)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("run chromium");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dom.contains("<h1>ACME 1.0 (7)</h1>"), "{dom}");
+    assert!(dom.contains("acme.apk"), "{dom}");
+    assert!(dom.contains("<a href="), "an install link: {dom}");
+    assert!(!dom.contains("<script"), "{dom}");
+
+    // What the browser itself fetched, from distd's request log.
+    let log = std::fs::read_to_string(data.with_extension("log")).unwrap();
+    let fetched = |path: &str| {
+        log.lines()
+            .any(|l| l.contains(&format!("path={path}}}")) && l.contains("status=200"))
+    };
+    assert!(fetched("/static/dist.css"), "stylesheet not loaded:\n{log}");
+    // The fixture has a launcher icon; the page shows it.
+    assert!(dom.contains("class=\"icon\""), "{dom}");
+    assert!(
+        fetched(&format!("/i/{aid}/icon.png")),
+        "icon not loaded:\n{log}"
+    );
+    // The page was opened with ?token=; request lines never carry query strings. (The first
+    // start's one-time admin token line is the one place a secret is printed, by design.)
+    if let Some(line) = log
+        .lines()
+        .find(|l| l.contains("http{") && l.contains(&s.admin))
+    {
+        panic!("the token reached a request line: {line}");
+    }
+}
