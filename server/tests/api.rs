@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use common::{Rng, Server, corpus, release_body, sha256_hex, tiny_zip};
+use common::{Rng, Server, corpus, release_body, release_ids, sha256_hex, tiny_zip};
 
 const APK1: &str = "android/apksig-golden-aligned-v1v2v3-out.apk";
 const APK2: &str = "android/apksig-golden-aligned-v1-out.apk";
@@ -25,25 +25,7 @@ fn err_msg(v: &Value) -> &str {
 
 /// Uploads, creates, attaches and publishes; returns (release id, artifact id).
 async fn publish(s: &Server, app: &str, build: &str, name: &str, bytes: &[u8]) -> (String, String) {
-    let (st, _) = s.put_blob(&s.admin, bytes.to_vec()).await;
-    assert!(st == StatusCode::CREATED || st == StatusCode::OK, "{st}");
-    let (st, v) = s
-        .post(
-            &format!("/apps/{app}/releases"),
-            &s.admin,
-            release_body("1.0", build, &[(name, bytes)]),
-        )
-        .await;
-    assert_eq!(st, StatusCode::CREATED, "{v}");
-    let rid = v["release"]["id"].as_str().unwrap().to_owned();
-    let aid = v["release"]["artifacts"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (st, v) = s
-        .post_empty(&format!("/artifacts/{aid}/attach"), &s.admin)
-        .await;
-    assert_eq!(st, StatusCode::OK, "{v}");
+    let (rid, aid, v) = s.upload_and_attach(app, build, name, bytes).await;
     assert_eq!(v["attached"], true);
     assert_eq!(v["inspection"]["sha256"], sha256_hex(bytes));
     let (st, v) = s
@@ -320,18 +302,7 @@ async fn publish_promote_rollback_revoke_download_cycle() {
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    let v = s
-        .create_release("acme", release_body("1.0", "9", &[("a.apk", &apk1)]))
-        .await;
-    let r9 = v["release"]["id"].as_str().unwrap().to_owned();
-    let a9 = v["release"]["artifacts"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (st, _) = s
-        .post_empty(&format!("/artifacts/{a9}/attach"), &s.admin)
-        .await;
-    assert_eq!(st, StatusCode::OK);
+    let (r9, _, _) = s.upload_and_attach("acme", "9", "a.apk", &apk1).await;
     let (st, v) = s
         .post_empty(&format!("/releases/{r9}/publish"), &s.admin)
         .await;
@@ -408,11 +379,7 @@ async fn unrecognised_file_is_refused_and_stays_unattached() {
     let v = s
         .create_release("acme", release_body("1.0", "1", &[("thing.apk", &zip)]))
         .await;
-    let rid = v["release"]["id"].as_str().unwrap().to_owned();
-    let aid = v["release"]["artifacts"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (rid, aid) = release_ids(&v);
     assert_eq!(v["release"]["artifacts"][0]["install_url"], Value::Null);
     let (st, v) = s
         .post_empty(&format!("/artifacts/{aid}/attach"), &s.admin)
@@ -1457,20 +1424,7 @@ async fn channel_policy_link_artifacts_and_ios_install_page() {
     let Some(ipa) = corpus("ios/icyleaf-embedded.ipa") else {
         return;
     };
-    let (st, _) = s.put_blob(&s.admin, ipa.clone()).await;
-    assert_eq!(st, StatusCode::CREATED);
-    let v = s
-        .create_release("acme", release_body("1.0", "30", &[("Demo.ipa", &ipa)]))
-        .await;
-    let rid = v["release"]["id"].as_str().unwrap().to_owned();
-    let aid = v["release"]["artifacts"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (st, v) = s
-        .post_empty(&format!("/artifacts/{aid}/attach"), &s.admin)
-        .await;
-    assert_eq!(st, StatusCode::OK, "{v}");
+    let (rid, aid, v) = s.upload_and_attach("acme", "30", "Demo.ipa", &ipa).await;
     // Publishing follows the inspection: refused listing exactly its error findings, if it
     // has any (its profile expired in 2022), else published.
     let errors: Vec<String> = v["inspection"]["findings"]

@@ -10,9 +10,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use reqwest::StatusCode;
-
-use common::{Server, release_body};
+use common::Server;
 
 fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("DIST_CHROMIUM") {
@@ -46,19 +44,7 @@ async fn install_page_renders_in_chromium_with_its_stylesheet_and_icon() {
     let apk_path =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/android/signed-v1v2v3.apk");
     let apk = std::fs::read(&apk_path).unwrap();
-    let (st, v) = s.put_blob(&s.admin, apk.clone()).await;
-    assert_eq!(st, StatusCode::CREATED, "{v}");
-    let v = s
-        .create_release("acme", release_body("1.0", "7", &[("acme.apk", &apk)]))
-        .await;
-    let aid = v["release"]["artifacts"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (st, v) = s
-        .post_empty(&format!("/artifacts/{aid}/attach"), &s.admin)
-        .await;
-    assert_eq!(st, StatusCode::OK, "{v}");
+    let (_, aid, _) = s.upload_and_attach("acme", "7", "acme.apk", &apk).await;
 
     let url = format!("{}/i/{aid}?token={}", s.base, s.admin);
     let profile = dir.path().join("chromium-profile");

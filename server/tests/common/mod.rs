@@ -206,6 +206,31 @@ impl Server {
         v
     }
 
+    /// Uploads one file, creates a draft release of it and attaches it; returns the release
+    /// and artifact ids and the attach answer.
+    pub async fn upload_and_attach(
+        &self,
+        app: &str,
+        build: &str,
+        name: &str,
+        bytes: &[u8],
+    ) -> (String, String, Value) {
+        let (st, v) = self.put_blob(&self.admin, bytes.to_vec()).await;
+        assert!(
+            st == StatusCode::CREATED || st == StatusCode::OK,
+            "{st}: {v}"
+        );
+        let v = self
+            .create_release(app, release_body("1.0", build, &[(name, bytes)]))
+            .await;
+        let (rid, aid) = release_ids(&v);
+        let (st, v) = self
+            .post_empty(&format!("/artifacts/{aid}/attach"), &self.admin)
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        (rid, aid, v)
+    }
+
     pub async fn create_app(&self, slug: &str) {
         let (s, v) = self
             .post(
@@ -288,6 +313,15 @@ impl Rng {
         out.truncate(n);
         out
     }
+}
+
+/// The release id and its first artifact's id from a release-create answer.
+pub fn release_ids(v: &Value) -> (String, String) {
+    let id = |x: &Value| x.as_str().expect("an id").to_owned();
+    (
+        id(&v["release"]["id"]),
+        id(&v["release"]["artifacts"][0]["id"]),
+    )
 }
 
 pub fn release_body(version: &str, build: &str, arts: &[(&str, &[u8])]) -> Value {
