@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -1123,6 +1123,22 @@ fn distd(args: &[&str]) -> (i32, Value) {
     (out.status.code().unwrap_or(-1), v)
 }
 
+/// Copies a data folder, edits its audit table past the trigger that guards it (as an
+/// attacker with the file would), and runs `distd audit verify --json` on the copy.
+fn tamper_and_verify(
+    from: &std::path::Path,
+    to: &std::path::Path,
+    trigger: &str,
+    sql: &str,
+) -> (i32, Value) {
+    copy_dir(from, to);
+    let c = rusqlite::Connection::open(to.join("distd.sqlite3")).unwrap();
+    c.execute_batch(&format!("DROP TRIGGER {trigger}")).unwrap();
+    c.execute(sql, []).unwrap();
+    drop(c);
+    distd(&["audit", "verify", "--data", to.to_str().unwrap(), "--json"])
+}
+
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap().flatten() {
@@ -1171,81 +1187,46 @@ async fn audit_chain_detects_edited_and_deleted_rows() {
     }
     // ...so an attacker drops the trigger first. Edited row:
     let edited = dir.path().join("edited");
-    copy_dir(&data, &edited);
-    {
-        let c = rusqlite::Connection::open(edited.join("distd.sqlite3")).unwrap();
-        c.execute_batch("DROP TRIGGER audit_events_no_update")
-            .unwrap();
-        c.execute("UPDATE audit_events SET details = '{\"name\":\"A3\",\"platforms\":[\"x\"]}' WHERE seq = 3", []).unwrap();
-    }
-    let (code, v) = distd(&[
-        "audit",
-        "verify",
-        "--data",
-        edited.to_str().unwrap(),
-        "--json",
-    ]);
+    let (code, v) = tamper_and_verify(
+        &data,
+        &edited,
+        "audit_events_no_update",
+        "UPDATE audit_events SET details = '{\"name\":\"A3\",\"platforms\":[\"x\"]}' WHERE seq = 3",
+    );
     assert_eq!(code, 1, "{v}");
     assert_eq!(v["ok"], false);
     assert_eq!(v["first_bad_seq"], 3, "{v}");
     // Deleted row:
     let deleted = dir.path().join("deleted");
-    copy_dir(&data, &deleted);
-    {
-        let c = rusqlite::Connection::open(deleted.join("distd.sqlite3")).unwrap();
-        c.execute_batch("DROP TRIGGER audit_events_no_delete")
-            .unwrap();
-        c.execute("DELETE FROM audit_events WHERE seq = 2", [])
-            .unwrap();
-    }
-    let (code, v) = distd(&[
-        "audit",
-        "verify",
-        "--data",
-        deleted.to_str().unwrap(),
-        "--json",
-    ]);
+    let (code, v) = tamper_and_verify(
+        &data,
+        &deleted,
+        "audit_events_no_delete",
+        "DELETE FROM audit_events WHERE seq = 2",
+    );
     assert_eq!(code, 1, "{v}");
     assert_eq!(v["first_bad_seq"], 3, "{v}");
     assert!(v["message"].as_str().unwrap().contains("missing"), "{v}");
     // A deleted row that is renumbered to hide the gap breaks the prev link instead.
     let renumbered = dir.path().join("renumbered");
-    copy_dir(&deleted, &renumbered);
-    {
-        let c = rusqlite::Connection::open(renumbered.join("distd.sqlite3")).unwrap();
-        c.execute_batch("DROP TRIGGER audit_events_no_update")
-            .unwrap();
-        c.execute("UPDATE audit_events SET seq = seq - 1 WHERE seq > 2", [])
-            .unwrap();
-    }
-    let (code, v) = distd(&[
-        "audit",
-        "verify",
-        "--data",
-        renumbered.to_str().unwrap(),
-        "--json",
-    ]);
+    let (code, v) = tamper_and_verify(
+        &deleted,
+        &renumbered,
+        "audit_events_no_update",
+        "UPDATE audit_events SET seq = seq - 1 WHERE seq > 2",
+    );
     assert_eq!(code, 1, "{v}");
     assert_eq!(v["first_bad_seq"], 2, "{v}");
     // The newest row cut from the end leaves an intact but shorter chain: the head anchor
     // (DATA/audit-head) catches it.
     assert!(data.join("audit-head").is_file());
     let truncated = dir.path().join("truncated");
-    copy_dir(&data, &truncated);
-    {
-        let c = rusqlite::Connection::open(truncated.join("distd.sqlite3")).unwrap();
-        c.execute_batch("DROP TRIGGER audit_events_no_delete")
-            .unwrap();
-        c.execute("DELETE FROM audit_events WHERE seq = 5", [])
-            .unwrap();
-    }
-    let (code, v) = distd(&[
-        "audit",
-        "verify",
-        "--data",
-        truncated.to_str().unwrap(),
-        "--json",
-    ]);
+    let (code, v) = tamper_and_verify(
+        &data,
+        &truncated,
+        "audit_events_no_delete",
+        "DELETE FROM audit_events WHERE seq = 5",
+    );
     assert_eq!(code, 1, "{v}");
     assert_eq!(v["ok"], false);
     assert!(
@@ -1278,9 +1259,6 @@ async fn audit_chain_detects_edited_and_deleted_rows() {
     std::fs::write(edited.join("blobs/sha256/stray.txt"), b"x").unwrap();
     let (_, v) = distd(&["fsck", "--data", edited.to_str().unwrap(), "--json"]);
     assert_eq!(v["stray"].as_array().unwrap().len(), 1, "{v}");
-    let _ = std::io::stdout().flush();
-    let mut sink = String::new();
-    let _ = std::io::empty().read_to_string(&mut sink);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
