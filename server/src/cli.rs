@@ -168,7 +168,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         }) => {
             let dir = existing_data(data.data)?;
-            let db_path = dir.join("distd.sqlite3");
+            let db_path = config::db_file(&dir);
             let mut conn = db::open_writer(&db_path)?;
             let req = TokenCreate {
                 name,
@@ -229,8 +229,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let dir = existing_data(data.data)?;
-            let db_path = dir.join("distd.sqlite3");
-            open_existing(&dir)?;
+            let db_path = existing_db(&dir)?;
             let mut conn = db::open_writer(&db_path)?;
             let store = Arc::new(LocalBlobStore::open(&dir, false)?);
             let min_age = std::time::Duration::from_secs(min_age_hours.saturating_mul(3600));
@@ -255,8 +254,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(AuditCommand::Verify { data, json }) => {
             let dir = existing_data(data.data)?;
             let conn = open_existing(&dir)?;
-            let head =
-                crate::audit::read_head(&crate::audit::head_path(&dir.join("distd.sqlite3")));
+            let head = crate::audit::read_head(&crate::audit::head_path(&config::db_file(&dir)));
             let v = crate::audit::verify_with_head(&conn, head)
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             if json {
@@ -289,15 +287,20 @@ fn existing_data(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-fn open_existing(dir: &Path) -> anyhow::Result<rusqlite::Connection> {
-    let path = dir.join("distd.sqlite3");
+/// The data folder's database file, which must exist.
+fn existing_db(dir: &Path) -> anyhow::Result<PathBuf> {
+    let path = config::db_file(dir);
     if !path.exists() {
         bail!(
             "no database at {}; is --data right? (distd serve creates it)",
             path.display()
         );
     }
-    Ok(db::open_reader(&path)?)
+    Ok(path)
+}
+
+fn open_existing(dir: &Path) -> anyhow::Result<rusqlite::Connection> {
+    Ok(db::open_reader(&existing_db(dir)?)?)
 }
 
 fn init_logging(filter: &str) {

@@ -39,6 +39,11 @@ pub struct FileConfig {
     pub log: Option<String>,
 }
 
+/// The database inside a data folder.
+pub fn db_file(data: &Path) -> PathBuf {
+    data.join("distd.sqlite3")
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub data: PathBuf,
@@ -53,7 +58,7 @@ pub struct Config {
 
 impl Config {
     pub fn db_path(&self) -> PathBuf {
-        self.data.join("distd.sqlite3")
+        db_file(&self.data)
     }
     pub fn blobs_dir(&self) -> PathBuf {
         self.data.join("blobs")

@@ -117,14 +117,9 @@ impl Db {
                 .lock()
                 .map_err(|_| AppError::internal("db", "writer mutex poisoned"))?;
             let out = write_tx(&mut conn, f)?;
-            // After the commit, never before: the anchor may lag the chain (a crash between
-            // the two), never lead it.
-            if let Ok(Some((seq, hash))) = last_audit(&conn)
-                && inner.audit_head_seq.swap(seq, Ordering::Relaxed) != seq
-                && let Err(e) = crate::audit::write_head(&inner.audit_head, seq, &hash)
-            {
-                tracing::warn!("could not write {}: {e}", inner.audit_head.display());
-            }
+            // A failed anchor write is logged (as an internal error) and does not undo the
+            // commit: verify still walks the chain, only a cut end would go unseen.
+            let _ = move_audit_head(&conn, &inner.audit_head, &inner.audit_head_seq);
             Ok(out)
         })
         .await
@@ -177,11 +172,21 @@ pub fn write_tx_anchored<T>(
     f: impl FnOnce(&Transaction<'_>) -> AppResult<T>,
 ) -> AppResult<T> {
     let out = write_tx(conn, f)?;
-    if let Ok(Some((seq, hash))) = last_audit(conn) {
-        crate::audit::write_head(&crate::audit::head_path(db_path), seq, &hash)
+    move_audit_head(conn, &crate::audit::head_path(db_path), &AtomicI64::new(0))?;
+    Ok(out)
+}
+
+/// Points the audit head anchor at the newest row, unless `written` says it already does.
+/// Called after a commit, never before: the anchor may lag the chain (a crash between the
+/// two), never lead it.
+fn move_audit_head(conn: &Connection, head: &Path, written: &AtomicI64) -> AppResult<()> {
+    if let Some((seq, hash)) = last_audit(conn)?
+        && written.swap(seq, Ordering::Relaxed) != seq
+    {
+        crate::audit::write_head(head, seq, &hash)
             .map_err(|e| AppError::internal("write audit head", e))?;
     }
-    Ok(out)
+    Ok(())
 }
 
 // ---------------------------------------------------------------- rows
@@ -474,6 +479,15 @@ pub fn list_artifacts(c: &Connection, release_id: &str) -> rusqlite::Result<Vec<
         "SELECT {ARTIFACT_COLS} FROM artifacts WHERE release_id = ?1 ORDER BY position"
     ))?;
     st.query_map([release_id], artifact_row)?.collect()
+}
+
+/// Every blob digest (hex) an artifact, attached or not, or its icon refers to.
+pub fn referenced_blobs(c: &Connection) -> rusqlite::Result<std::collections::BTreeSet<String>> {
+    let mut st = c.prepare(
+        "SELECT sha256 FROM artifacts WHERE sha256 IS NOT NULL \
+         UNION SELECT icon_sha256 FROM artifacts WHERE icon_sha256 IS NOT NULL",
+    )?;
+    st.query_map([], |r| r.get(0))?.collect()
 }
 
 /// True when any artifact (attached or not) or icon refers to the blob.

@@ -48,41 +48,41 @@ pub fn run(
         }
     }
     report.stray = scan.stray.iter().map(|p| p.display().to_string()).collect();
-    let mut referenced = BTreeSet::new();
     for a in db::list_all_artifacts(conn)? {
         report.artifacts_checked += 1;
-        if let Some(d) = &a.sha256 {
-            referenced.insert(d.clone());
-            if a.attached {
-                let size = store.stat(&d.parse()?)?;
-                match (size, a.size) {
-                    (None, _) => report
-                        .missing
-                        .push(format!("artifact {}: blob {d} is missing", a.id)),
-                    (Some(s), Some(want)) if u64::try_from(want).ok() != Some(s) => {
-                        report.missing.push(format!(
-                            "artifact {}: blob {d} has {s} bytes, recorded {want}",
-                            a.id
-                        ))
-                    }
-                    _ if !present.contains(d) => report
-                        .missing
-                        .push(format!("artifact {}: blob {d} is corrupt", a.id)),
-                    _ => {}
+        if let Some(d) = &a.sha256
+            && a.attached
+        {
+            let size = store.stat(&d.parse()?)?;
+            match (size, a.size) {
+                (None, _) => report
+                    .missing
+                    .push(format!("artifact {}: blob {d} is missing", a.id)),
+                (Some(s), Some(want)) if u64::try_from(want).ok() != Some(s) => {
+                    report.missing.push(format!(
+                        "artifact {}: blob {d} has {s} bytes, recorded {want}",
+                        a.id
+                    ))
                 }
+                _ if !present.contains(d) => report
+                    .missing
+                    .push(format!("artifact {}: blob {d} is corrupt", a.id)),
+                _ => {}
             }
         }
-        if let Some(icon) = &a.icon_sha256 {
-            referenced.insert(icon.clone());
-            if !present.contains(icon) {
-                report.missing.push(format!(
-                    "artifact {}: icon blob {icon} is missing or corrupt",
-                    a.id
-                ));
-            }
+        if let Some(icon) = &a.icon_sha256
+            && !present.contains(icon)
+        {
+            report.missing.push(format!(
+                "artifact {}: icon blob {icon} is missing or corrupt",
+                a.id
+            ));
         }
     }
-    report.orphans = present.difference(&referenced).cloned().collect();
+    report.orphans = present
+        .difference(&db::referenced_blobs(conn)?)
+        .cloned()
+        .collect();
     report.ok = report.corrupt.is_empty() && report.missing.is_empty() && report.stray.is_empty();
     Ok(report)
 }

@@ -47,9 +47,11 @@ pub fn run(
         ..Report::default()
     };
     let now = SystemTime::now();
+    // One read for the candidates; each removal checks its blob again under the write lock.
+    let referenced = db::referenced_blobs(conn)?;
     for (digest, path) in store.scan()?.blobs {
         let hex = digest.hex();
-        if db::blob_referenced(conn, &hex)? {
+        if referenced.contains(&hex) {
             continue;
         }
         let meta = std::fs::metadata(&path)?;

@@ -106,12 +106,12 @@ struct Write {
 }
 
 /// The file and how it is opened; falls back to the page cache on the first refusal.
-struct Target {
+struct UploadFile {
     file: File,
     direct: bool,
 }
 
-impl Target {
+impl UploadFile {
     fn open(path: &Path, try_direct: bool) -> io::Result<Self> {
         #[cfg(target_os = "linux")]
         if try_direct {
@@ -159,14 +159,14 @@ pub struct BlockWriter {
 impl BlockWriter {
     /// Writes from `offset` of the existing file at `path`; written blocks go to `returns`.
     pub fn open(path: &Path, offset: u64, returns: mpsc::Sender<Block>) -> io::Result<Self> {
-        let mut target = Target::open(path, offset.is_multiple_of(ALIGN as u64))?;
+        let mut file = UploadFile::open(path, offset.is_multiple_of(ALIGN as u64))?;
         let path = path.to_path_buf();
         let (to_thread, jobs) = sync_channel::<Write>(POOL);
         let thread = std::thread::Builder::new()
             .name("distd-blob-writer".into())
             .spawn(move || -> io::Result<()> {
                 for mut w in jobs {
-                    target.write(&path, &mut w.block, w.pos)?;
+                    file.write(&path, &mut w.block, w.pos)?;
                     w.block.len = 0;
                     // The request may be gone; then the block is simply freed.
                     let _ = returns.try_send(w.block);

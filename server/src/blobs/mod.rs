@@ -465,8 +465,7 @@ impl BlobStore for Arc<LocalBlobStore> {
                             };
                             let n = b.push(data);
                             data = &data[n..];
-                            if b.is_full() {
-                                let full = block.take().expect("a block");
+                            if let Some(full) = block.take_if(|b| b.is_full()) {
                                 if tx.send(Msg::Data(full)).await.is_err() {
                                     break 'body;
                                 }

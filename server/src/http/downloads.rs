@@ -145,14 +145,14 @@ async fn serve_blob(
     h: &HeaderMap,
 ) -> AppResult<Response> {
     let blobs = st.blobs.clone();
-    let file = tokio::task::spawn_blocking(move || blobs.open(&digest))
-        .await
-        .map_err(|e| AppError::internal("open task", e))?
-        .map_err(|e| AppError::internal("open blob for download", e))?;
-    let size = file
-        .metadata()
-        .map_err(|e| AppError::internal("stat blob", e))?
-        .len();
+    let (file, size) = tokio::task::spawn_blocking(move || {
+        let file = blobs.open(&digest)?;
+        let size = file.metadata()?.len();
+        Ok::<_, std::io::Error>((file, size))
+    })
+    .await
+    .map_err(|e| AppError::internal("open task", e))?
+    .map_err(|e| AppError::internal("open blob for download", e))?;
     let range = parse_range(h.get(header::RANGE), size);
     let mut res = Response::builder()
         .header(header::CONTENT_TYPE, "application/octet-stream")

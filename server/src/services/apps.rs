@@ -79,11 +79,7 @@ pub async fn create(state: &AppState, p: &Principal, body: AppCreate) -> AppResu
 pub async fn get(state: &AppState, slug: String) -> AppResult<App> {
     state
         .db
-        .read(move |c| {
-            db::get_app(c, &slug)?
-                .map(|r| app_to_api(&r))
-                .ok_or_else(|| AppError::not_found(format!("app {slug} not found")))
-        })
+        .read(move |c| super::app_row(c, &slug).map(|r| app_to_api(&r)))
         .await
 }
 
@@ -125,7 +121,7 @@ pub async fn update_identity(
                     details: json!({"identity": serde_json::from_str::<serde_json::Value>(&json).unwrap_or_default()}),
                 },
             )?;
-            db::get_app(tx, &slug)?.ok_or_else(|| AppError::not_found(format!("app {slug} not found")))
+            super::app_row(tx, &slug)
         })
         .await?;
     Ok(app_to_api(&row))

@@ -31,10 +31,7 @@ pub fn channel_to_api(r: &ChannelRow) -> Channel {
 }
 
 fn app_exists(c: &rusqlite::Connection, app: &str) -> AppResult<()> {
-    match db::get_app(c, app)? {
-        Some(_) => Ok(()),
-        None => Err(AppError::not_found(format!("app {app} not found"))),
-    }
+    super::app_row(c, app).map(|_| ())
 }
 
 pub async fn list(state: &AppState, app: String) -> AppResult<Vec<Channel>> {

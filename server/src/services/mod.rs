@@ -142,6 +142,11 @@ pub fn load_release(
     Ok(release_to_api(registry, base, &r, &arts))
 }
 
+/// An app's row, or a 404 naming the slug.
+pub fn app_row(c: &rusqlite::Connection, slug: &str) -> AppResult<db::AppRow> {
+    db::get_app(c, slug)?.ok_or_else(|| AppError::not_found(format!("app {slug} not found")))
+}
+
 /// A release's row, or a 404 naming the id.
 pub fn release_row(c: &rusqlite::Connection, id: &str) -> AppResult<db::ReleaseRow> {
     db::get_release(c, id)?.ok_or_else(|| AppError::not_found(format!("release {id} not found")))

@@ -22,18 +22,13 @@ const MAX_NOTES: usize = 64 * 1024;
 /// Icons larger than this are not kept.
 const MAX_ICON_BYTES: usize = 4 * 1024 * 1024;
 
-/// The idempotency key of a release's content: file digests and link URLs, as a set.
 /// The platforms an app allows (empty: any linked platform); 404 for an unknown app.
 async fn app_platforms(state: &AppState, app: String) -> AppResult<Vec<String>> {
-    let row = state
-        .db
-        .read(move |c| {
-            db::get_app(c, &app)?.ok_or_else(|| AppError::not_found(format!("app {app} not found")))
-        })
-        .await?;
+    let row = state.db.read(move |c| super::app_row(c, &app)).await?;
     Ok(serde_json::from_str(&row.platforms).unwrap_or_default())
 }
 
+/// The idempotency key of a release's content: file digests and link URLs, as a set.
 fn fingerprint(specs: &[ArtifactSpec]) -> String {
     let set: BTreeSet<String> = specs
         .iter()
@@ -267,9 +262,7 @@ pub async fn list(state: &AppState, app: String) -> AppResult<Vec<api::Release>>
     state
         .db
         .read(move |c| {
-            if db::get_app(c, &app)?.is_none() {
-                return Err(AppError::not_found(format!("app {app} not found")));
-            }
+            super::app_row(c, &app)?;
             db::list_releases(c, &app, 500)?
                 .iter()
                 .map(|r| {
@@ -500,8 +493,7 @@ pub async fn publish(state: &AppState, p: &Principal, id: String) -> AppResult<P
             .read(move |c| {
                 let r = super::release_row(c, &id)?;
                 let arts = db::list_artifacts(c, &id)?;
-                let app = db::get_app(c, &r.app)?
-                    .ok_or_else(|| AppError::not_found(format!("app {} not found", r.app)))?;
+                let app = super::app_row(c, &r.app)?;
                 Ok((r, arts, app))
             })
             .await?
