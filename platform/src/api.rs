@@ -93,6 +93,24 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The code as it appears in JSON (`not_found`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "bad_request",
+            Self::DigestMismatch => "digest_mismatch",
+            Self::SizeMismatch => "size_mismatch",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict => "conflict",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::ValidationFailed => "validation_failed",
+            Self::Internal => "internal",
+            Self::Unavailable => "unavailable",
+        }
+    }
+
     pub fn status(self) -> u16 {
         match self {
             Self::BadRequest | Self::DigestMismatch | Self::SizeMismatch => 400,
@@ -467,4 +485,32 @@ pub struct AuditVerify {
     /// The first row that does not verify (edited, or after a gap).
     pub first_bad_seq: Option<i64>,
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_code_strings_match_the_serialisation() {
+        for code in [
+            ErrorCode::BadRequest,
+            ErrorCode::DigestMismatch,
+            ErrorCode::SizeMismatch,
+            ErrorCode::Unauthorized,
+            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::Conflict,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::ValidationFailed,
+            ErrorCode::Internal,
+            ErrorCode::Unavailable,
+        ] {
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::Value::from(code.as_str())
+            );
+        }
+    }
 }
