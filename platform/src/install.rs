@@ -65,12 +65,28 @@ impl Links {
     pub fn is_https(&self) -> bool {
         self.base.starts_with("https://")
     }
+    /// A shell command that saves the artifact as `file`, for commands people copy from an
+    /// install page: `curl -fL -o 'file' 'url'`, every word quoted.
+    pub fn download_command(&self, file: &str) -> String {
+        format!(
+            "curl -fL -o {} {}",
+            shell_quote(file),
+            shell_quote(&self.download)
+        )
+    }
+
     pub fn document(&self, name: &str) -> String {
         match self.documents.split_once('?') {
             Some((path, query)) => format!("{path}/{name}?{query}"),
             None => format!("{}/{}", self.documents, name),
         }
     }
+}
+
+/// Quotes one word for a POSIX shell. File names come from whoever published the artifact and
+/// may hold quotes, `;` or `$(...)`: a command pasted from a page must run only what it says.
+pub fn shell_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
 }
 
 /// What a target needs to know of a stored artifact to offer installs or serve documents.
@@ -143,6 +159,22 @@ pub struct Document {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_words_are_quoted() {
+        assert_eq!(shell_quote("app.apk"), "'app.apk'");
+        assert_eq!(shell_quote("it's; rm -rf ~"), r"'it'\''s; rm -rf ~'");
+        let l = Links {
+            base: "https://d.example".into(),
+            download: "https://d.example/dl?token=a".into(),
+            icon: None,
+            documents: String::new(),
+        };
+        assert_eq!(
+            l.download_command("x'y.apk"),
+            r"curl -fL -o 'x'\''y.apk' 'https://d.example/dl?token=a'"
+        );
+    }
 
     #[test]
     fn document_links_keep_the_query() {

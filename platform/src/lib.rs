@@ -25,7 +25,9 @@ pub use inspection::{
     Finding, Inspected, Inspection, Parse, Profile, ProfileType, Severity, Signature,
     SignatureState, Signer,
 };
-pub use install::{ActionKind, ArtifactView, Client, ClientOs, Document, InstallAction, Links};
+pub use install::{
+    ActionKind, ArtifactView, Client, ClientOs, Document, InstallAction, Links, shell_quote,
+};
 pub use limits::Limits;
 pub use probe::Probe;
 pub use registry::{

@@ -21,7 +21,7 @@ mod inspect;
 
 use platform::{
     ActionKind, ArtifactView, Client, ClientOs, Detection, Finding, InspectContext, InspectError,
-    Inspected, Inspection, InstallAction, KindInfo, Links, Probe, ReadSeek, Target,
+    Inspected, Inspection, InstallAction, KindInfo, Links, Probe, ReadSeek, Target, shell_quote,
 };
 
 /// What went wrong while reading one structure. Malformed input becomes a `parse: reject`
@@ -190,8 +190,9 @@ pub fn install_actions(
             label: "Install over USB with bundletool".into(),
             url: None,
             command: Some(format!(
-                "curl -fL -o '{file}' '{}' && bundletool install-apks --apks='{file}'",
-                links.download
+                "{} && bundletool install-apks --apks={}",
+                links.download_command(&file),
+                shell_quote(&file)
             )),
             available: artifact.kind.as_str() == "apks",
             reason: (artifact.kind.as_str() != "apks").then(|| {
@@ -247,8 +248,9 @@ pub fn install_actions(
         label: "Install over USB with adb".into(),
         url: None,
         command: Some(format!(
-            "curl -fL -o '{file}' '{}' && adb install {flags} '{file}'",
-            links.download
+            "{} && adb install {flags} {}",
+            links.download_command(&file),
+            shell_quote(&file)
         )),
         available: true,
         reason: None,

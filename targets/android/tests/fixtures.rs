@@ -4,7 +4,7 @@
 mod common;
 
 use platform::{
-    ActionKind, ArtifactView, Client, ClientOs, Inspection, Kind, Links, Probe, Severity,
+    ActionKind, ArtifactView, Client, ClientOs, FileName, Inspection, Kind, Links, Probe, Severity,
     SignatureState, Signer, Target,
 };
 use target_android::AndroidTarget;
@@ -249,6 +249,24 @@ fn install_actions_per_client() {
     );
     assert_eq!(desk[0].kind, ActionKind::CopyCommand);
     assert!(desk[0].command.as_deref().unwrap().contains("adb install"));
+    // A publisher's file name reaches a command people paste: it stays one quoted word.
+    let hostile: FileName = "x'; touch pwned; '.apk".parse().unwrap();
+    let mut v = view(&kind, &i);
+    v.file_name = Some(&hostile);
+    let cmd = AndroidTarget.install_actions(
+        &v,
+        &links(),
+        &Client {
+            os: ClientOs::Linux,
+        },
+    )[0]
+    .command
+    .clone()
+    .unwrap();
+    assert_eq!(
+        cmd,
+        r"curl -fL -o 'x'\''; touch pwned; '\''.apk' 'https://dist.example/a/1/download' && adb install -r 'x'\''; touch pwned; '\''.apk'"
+    );
 
     let aab: Kind = "aab".parse().unwrap();
     let a = AndroidTarget.install_actions(
