@@ -16,14 +16,14 @@ fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("DIST_CHROMIUM") {
         return Some(PathBuf::from(p));
     }
+    let path = std::env::var_os("PATH").unwrap_or_default();
     let found = ["chromium", "chromium-browser", "google-chrome"]
         .iter()
-        .map(|name| {
-            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .find_map(|name| {
+            std::env::split_paths(&path)
                 .map(|dir| dir.join(name))
                 .find(|p| p.is_file())
-        })
-        .find_map(|p| p);
+        });
     if found.is_none() {
         assert!(
             std::env::var_os("CI").is_none(),

@@ -2,8 +2,9 @@
 //! assets those pages use (one stylesheet, embedded in the binary).
 //!
 //! It owns markup and styling only. It must not know HTTP, the database or any target (it
-//! uses `platform` only for shared wording such as sizes): the server hands it plain values, and the per-platform part of a page arrives as a snippet the
-//! target already escaped (`platform::html`). Everything else is escaped here by askama.
+//! uses `platform` only for shared wording such as sizes): the server hands it plain values,
+//! and the per-platform part of a page arrives as a snippet the target already escaped
+//! (`platform::html`). Everything else is escaped here by askama.
 
 pub use askama::Template;
 
@@ -36,10 +37,6 @@ impl InstallPage<'_> {
 
     fn size_label(&self) -> String {
         platform::units::human_size(self.size)
-    }
-
-    pub fn stylesheet(&self) -> &'static str {
-        STYLESHEET_PATH
     }
 }
 
