@@ -60,6 +60,10 @@ size=$(stat -c %s "$big")
 sha=$(sha256sum "$big" | cut -d' ' -f1)
 cat "$big" >/dev/null  # page cache, for both contenders
 
+# Blobs are owned per app: the app the uploads are for.
+curl -fsS -o /dev/null "${auth[@]}" -H 'content-type: application/json' \
+  -d '{"slug":"bench","name":"Bench"}' "$base/api/v1/apps" || true
+
 # --- upload ---
 # Alternating runs (BENCH_RUNS, default 5), medians compared: one run on a shared machine
 # moves by a third either way.
@@ -72,7 +76,7 @@ for r in $(seq "$runs"); do
   # Nothing refers to the blob yet, so removing it between runs makes the next one a full upload.
   rm -f "$blob_path"
   t0=$(now)
-  curl -fsS -o /dev/null -T "$big" "${auth[@]}" -H "Upload-Length: $size" "$base/api/v1/blobs/sha256/$sha"
+  curl -fsS -o /dev/null -T "$big" "${auth[@]}" -H "Upload-Length: $size" "$base/api/v1/blobs/sha256/$sha?app=bench"
   t1=$(now)
   up_all+=("$(mbps "$size" "$t0" "$t1")")
 done
@@ -80,8 +84,6 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1
 dd_mbps=$(median "${dd_all[@]}"); up_mbps=$(median "${up_all[@]}")
 
 # --- a release holding it, so it can be downloaded and looked up through a channel ---
-curl -fsS -o /dev/null "${auth[@]}" -H 'content-type: application/json' \
-  -d '{"slug":"bench","name":"Bench"}' "$base/api/v1/apps" || true
 rel=$(curl -fsS "${auth[@]}" -H 'content-type: application/json' \
   -d "{\"version\":\"1.0\",\"build\":\"1\",\"artifacts\":[{\"file_name\":\"big.apk\",\"sha256\":\"$sha\",\"size\":$size}]}" \
   "$base/api/v1/apps/bench/releases")
@@ -128,7 +130,7 @@ peak=0
 pids=()
 for i in 1 2 3 4; do
   f=$work/up$i.bin; s=$(sha256sum "$f" | cut -d' ' -f1)
-  curl -fsS -o /dev/null -T "$f" "${auth[@]}" -H "Upload-Length: $size" "$base/api/v1/blobs/sha256/$s" & pids+=($!)
+  curl -fsS -o /dev/null -T "$f" "${auth[@]}" -H "Upload-Length: $size" "$base/api/v1/blobs/sha256/$s?app=bench" & pids+=($!)
 done
 while kill -0 "${pids[@]}" 2>/dev/null; do
   rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status); [ "$rss" -gt "$peak" ] && peak=$rss; sleep 0.1

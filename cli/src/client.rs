@@ -312,10 +312,16 @@ impl Api {
         .await
     }
 
-    /// `HEAD /blobs/sha256/{hex}`.
-    pub async fn blob_head(&self, sha: &Sha256) -> Result<BlobState, ApiError> {
-        let hex = sha.hex();
-        let url = self.api_url(&["blobs", "sha256", &hex]);
+    /// `{base}/api/v1/blobs/sha256/{hex}?app=APP`: blobs are owned per app.
+    fn blob_url(&self, app: &str, sha: &Sha256) -> url::Url {
+        let mut url = self.api_url(&["blobs", "sha256", &sha.hex()]);
+        url.query_pairs_mut().append_pair("app", app);
+        url
+    }
+
+    /// `HEAD /blobs/sha256/{hex}?app=`: whether `app` holds the blob.
+    pub async fn blob_head(&self, app: &str, sha: &Sha256) -> Result<BlobState, ApiError> {
+        let url = self.blob_url(app, sha);
         let what = format!("HEAD {}", url.path());
         let resp = match self
             .send(Retry::Idempotent, &what, || {
@@ -348,14 +354,14 @@ impl Api {
     /// `HEAD` for the server's offset and a resumed `PUT` of the rest.
     pub async fn blob_put(
         &self,
+        app: &str,
         path: &Path,
         sha: &Sha256,
         size: u64,
         mut offset: u64,
         progress: &ProgressBar,
     ) -> Result<UploadOutcome, ApiError> {
-        let hex = sha.hex();
-        let url = self.api_url(&["blobs", "sha256", &hex]);
+        let url = self.blob_url(app, sha);
         let what = format!("PUT {}", url.path());
         let mut outcome = UploadOutcome::default();
         let mut failures = 0u32;
@@ -424,7 +430,7 @@ impl Api {
                 .copied()
                 .unwrap_or(Duration::from_millis(200));
             tokio::time::sleep(delay).await;
-            match self.blob_head(sha).await? {
+            match self.blob_head(app, sha).await? {
                 BlobState::Present => {
                     // Our last attempt did arrive in full; the answer was lost.
                     outcome.created = true;

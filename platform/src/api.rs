@@ -151,7 +151,7 @@ pub struct Health {
 // ---- tokens ----
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Scope {
     /// Everything, tokens and identity rules included.
     Admin,
@@ -163,15 +163,19 @@ pub enum Scope {
     Read,
     /// Download artifacts.
     Download,
+    /// Create the one app the token is limited to (a CI token for an app that does not exist
+    /// yet). Only valid on an app-limited token.
+    CreateApp,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 6] = [
         Self::Admin,
         Self::Publish,
         Self::Promote,
         Self::Read,
         Self::Download,
+        Self::CreateApp,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -181,6 +185,7 @@ impl Scope {
             Self::Promote => "promote",
             Self::Read => "read",
             Self::Download => "download",
+            Self::CreateApp => "create-app",
         }
     }
 }
@@ -192,7 +197,7 @@ impl std::str::FromStr for Scope {
             .into_iter()
             .find(|x| x.as_str() == s)
             .ok_or_else(|| {
-                format!("unknown scope {s:?}; scopes are admin, publish, promote, read, download")
+                format!("unknown scope {s:?}; scopes are admin, publish, promote, read, download, create-app")
             })
     }
 }
@@ -230,6 +235,9 @@ pub struct TokenInfo {
     pub expires_at: Option<String>,
     pub revoked_at: Option<String>,
     pub last_used_at: Option<String>,
+    /// `tok_...:name` of the token that created it (`system` for the bootstrap token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -273,6 +281,53 @@ pub struct App {
     pub platforms: Vec<PlatformId>,
     pub identity: IdentityRules,
     pub created_at: String,
+    /// Who may open the app's pages without a credential.
+    #[serde(default)]
+    pub access: Access,
+}
+
+/// Page access of an app or a channel: `token` (the default) needs a download link, a page
+/// session or an admin session; `public` needs nothing. A published release is public when its
+/// app is public or when a public channel points, or pointed, at it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    Public,
+    #[default]
+    Token,
+}
+
+impl Access {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Token => "token",
+        }
+    }
+}
+
+impl std::str::FromStr for Access {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "public" => Ok(Self::Public),
+            "token" => Ok(Self::Token),
+            _ => Err(format!("unknown access {s:?}; use public or token")),
+        }
+    }
+}
+
+impl std::fmt::Display for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `PUT /apps/{app}/access` and `PUT /apps/{app}/channels/{name}/access`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessRequest {
+    pub access: Access,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -414,6 +469,8 @@ pub struct Channel {
     pub release_id: Option<String>,
     pub updated_at: String,
     pub policy: ChannelPolicy,
+    #[serde(default)]
+    pub access: Access,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -165,6 +165,12 @@ pub trait Target: Send + Sync + 'static {
         client: &Client,
     ) -> Vec<InstallAction>;
 
+    /// The media type a download of this kind is served as. Browsers and devices decide what
+    /// to do with a file by it (Android offers to install an APK only when it says so).
+    fn media_type(&self, _kind: &Kind) -> &'static str {
+        "application/octet-stream"
+    }
+
     /// A document served at `{links.documents}/{name}` (an OTA manifest plist, say).
     fn document(
         &self,

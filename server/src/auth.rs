@@ -43,6 +43,8 @@ pub struct Principal {
     pub scopes: Vec<Scope>,
     pub app: Option<String>,
     pub channels: Vec<String>,
+    /// RFC 3339, as stored.
+    pub expires_at: Option<String>,
     /// Whether `last_used_at` is stale enough to be written.
     pub needs_touch: bool,
 }
@@ -53,9 +55,16 @@ impl Principal {
         format!("{}:{}", self.id, self.name)
     }
 
-    /// Admin includes every scope.
+    /// Admin includes every scope but `create-app`, which is never implied: it is the one
+    /// right that reaches beyond an existing app.
     pub fn has(&self, scope: Scope) -> bool {
-        self.scopes.contains(&Scope::Admin) || self.scopes.contains(&scope)
+        self.scopes.contains(&scope) || (scope != Scope::CreateApp && self.scopes.contains(&Scope::Admin))
+    }
+
+    /// An admin token with no app or channel limit: the only caller of the global routes
+    /// (every token, the whole audit log, any new app).
+    pub fn is_unrestricted_admin(&self) -> bool {
+        self.scopes.contains(&Scope::Admin) && self.app.is_none() && self.channels.is_empty()
     }
 
     pub fn require(&self, scope: Scope) -> AppResult<()> {
@@ -82,13 +91,13 @@ impl Principal {
         }
     }
 
-    /// A token limited to named channels may move only those.
+    /// A token limited to named channels may read, move and download through only those.
     pub fn require_channel(&self, channel: &str) -> AppResult<()> {
         if self.channels.is_empty() || self.channels.iter().any(|c| c == channel) {
             Ok(())
         } else {
             Err(AppError::forbidden(format!(
-                "token {} may promote only channel(s) {}, not {channel}",
+                "token {} is limited to channel(s) {}, not {channel}",
                 self.name,
                 self.channels.join(", ")
             )))
@@ -117,6 +126,12 @@ pub fn authenticate(c: &Connection, secret: &str) -> AppResult<Principal> {
         Some(r) if bool::from(r.hash.as_slice().ct_eq(hash.as_slice())) => r,
         _ => return Err(AppError::unauthorized("unknown token")),
     };
+    principal_of(row)
+}
+
+/// The caller a stored token stands for, or 401 when it was revoked or expired. Sessions
+/// come through here too, so revoking a token ends its sessions at once.
+pub fn principal_of(row: TokenRow) -> AppResult<Principal> {
     if row.revoked_at.is_some() {
         return Err(AppError::unauthorized(format!(
             "token {} ({}) was revoked",
@@ -146,6 +161,7 @@ pub fn authenticate(c: &Connection, secret: &str) -> AppResult<Principal> {
         scopes: info.scopes,
         app: info.app.map(String::from),
         channels: info.channels.into_iter().map(String::from).collect(),
+        expires_at: row.expires_at,
         needs_touch,
     })
 }
@@ -163,6 +179,7 @@ pub fn to_info(row: &TokenRow) -> TokenInfo {
         expires_at: row.expires_at.clone(),
         revoked_at: row.revoked_at.clone(),
         last_used_at: row.last_used_at.clone(),
+        created_by: row.created_by.clone(),
     }
 }
 

@@ -354,11 +354,15 @@ fn serve(data: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
     let db = Db::open(&db_path).with_context(|| format!("open database {}", db_path.display()))?;
     let registry = platform::registry();
     tracing::info!("targets: {}", registry.supported_kinds());
+    let grants = crate::grants::GrantKeys::load_or_create(&cfg.data, cfg.grant_ttl_secs)
+        .context("load the grant key")?;
     let state = AppState {
         cfg: Arc::new(cfg.clone()),
         db,
         blobs: store,
         registry,
+        grants: Arc::new(grants),
+        upload_owners: Default::default(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

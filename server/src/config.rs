@@ -20,6 +20,9 @@ pub const ENV_PUBLIC_URL: &str = "DIST_PUBLIC_URL";
 pub const ENV_MAX_UPLOAD_BYTES: &str = "DIST_MAX_UPLOAD_BYTES";
 /// `tracing` filter (`info`, `debug`, `server=debug,tower_http=warn`). Default `info`.
 pub const ENV_LOG: &str = "DIST_LOG";
+/// Lifetime in seconds of the grants pages put in links (OTA manifests, copied commands).
+/// Default 3600.
+pub const ENV_GRANT_TTL_SECS: &str = "DIST_GRANT_TTL_SECS";
 
 pub const DEFAULT_DATA: &str = "./data";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -37,6 +40,7 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     pub max_upload_bytes: Option<u64>,
     pub log: Option<String>,
+    pub grant_ttl_secs: Option<u64>,
 }
 
 /// The database inside a data folder.
@@ -52,6 +56,7 @@ pub struct Config {
     pub public_url: String,
     pub max_upload_bytes: u64,
     pub log: String,
+    pub grant_ttl_secs: u64,
     /// `name = value (source)` lines for the start-up log.
     pub sources: Vec<String>,
 }
@@ -187,12 +192,29 @@ pub fn load(data_flag: Option<PathBuf>, listen_flag: Option<String>) -> anyhow::
     let (log, src) = pick(None, "", ENV_LOG, file.log, DEFAULT_LOG.to_owned());
     sources.push(format!("log = {log} ({src})"));
 
+    let (ttl, src) = pick(
+        None,
+        "",
+        ENV_GRANT_TTL_SECS,
+        file.grant_ttl_secs.map(|v| v.to_string()),
+        crate::grants::DEFAULT_TTL_SECS.to_string(),
+    );
+    let grant_ttl_secs: u64 = ttl
+        .parse()
+        .ok()
+        .filter(|v| (60..=7 * 24 * 3600).contains(v))
+        .with_context(|| {
+            format!("grant lifetime {ttl:?} (from {src}) must be seconds from 60 to 604800")
+        })?;
+    sources.push(format!("grant_ttl_secs = {grant_ttl_secs} ({src})"));
+
     Ok(Config {
         data,
         listen,
         public_url,
         max_upload_bytes,
         log,
+        grant_ttl_secs,
         sources,
     })
 }

@@ -11,11 +11,18 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 use crate::error::{AppError, AppResult};
 
 /// The numbered migrations, applied in order and recorded in `schema_migrations`.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "0001_init.sql",
-    include_str!("../../migrations/0001_init.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "0001_init.sql",
+        include_str!("../../migrations/0001_init.sql"),
+    ),
+    (
+        2,
+        "0002_access.sql",
+        include_str!("../../migrations/0002_access.sql"),
+    ),
+];
 
 const READERS: usize = 4;
 
@@ -198,6 +205,8 @@ pub struct AppRow {
     pub platforms: String,
     pub identity: String,
     pub created_at: String,
+    /// `public` or `token`.
+    pub access: String,
 }
 
 #[derive(Debug, Clone)]
@@ -243,6 +252,8 @@ pub struct ChannelRow {
     pub release_id: Option<String>,
     pub policy: String,
     pub updated_at: String,
+    /// `public` or `token`.
+    pub access: String,
 }
 
 #[derive(Debug, Clone)]
@@ -267,6 +278,7 @@ pub struct TokenRow {
     pub expires_at: Option<String>,
     pub revoked_at: Option<String>,
     pub last_used_at: Option<String>,
+    pub created_by: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -284,7 +296,7 @@ pub struct AuditRow {
 
 // ---------------------------------------------------------------- apps
 
-const APP_COLS: &str = "slug, name, platforms, identity, created_at";
+const APP_COLS: &str = "slug, name, platforms, identity, created_at, access";
 
 fn app_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AppRow> {
     Ok(AppRow {
@@ -293,6 +305,7 @@ fn app_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AppRow> {
         platforms: r.get(2)?,
         identity: r.get(3)?,
         created_at: r.get(4)?,
+        access: r.get(5)?,
     })
 }
 
@@ -316,6 +329,13 @@ pub fn get_app(c: &Connection, slug: &str) -> rusqlite::Result<Option<AppRow>> {
 pub fn list_apps(c: &Connection) -> rusqlite::Result<Vec<AppRow>> {
     let mut st = c.prepare(&format!("SELECT {APP_COLS} FROM apps ORDER BY slug"))?;
     st.query_map([], app_row)?.collect()
+}
+
+pub fn set_app_access(c: &Connection, slug: &str, access: &str) -> rusqlite::Result<usize> {
+    c.execute(
+        "UPDATE apps SET access = ?2 WHERE slug = ?1",
+        params![slug, access],
+    )
 }
 
 pub fn update_app_identity(c: &Connection, slug: &str, identity: &str) -> rusqlite::Result<usize> {
@@ -536,7 +556,7 @@ pub fn attach_artifact(c: &Connection, a: &ArtifactRow) -> rusqlite::Result<usiz
 
 // ---------------------------------------------------------------- channels
 
-const CHANNEL_COLS: &str = "app, name, release_id, policy, updated_at";
+const CHANNEL_COLS: &str = "app, name, release_id, policy, updated_at, access";
 
 fn channel_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChannelRow> {
     Ok(ChannelRow {
@@ -545,6 +565,7 @@ fn channel_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChannelRow> {
         release_id: r.get(2)?,
         policy: r.get(3)?,
         updated_at: r.get(4)?,
+        access: r.get(5)?,
     })
 }
 
@@ -594,6 +615,54 @@ pub fn set_channel_policy(
     Ok(())
 }
 
+pub fn set_channel_access(
+    c: &Connection,
+    app: &str,
+    name: &str,
+    access: &str,
+    at: &str,
+) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO channels(app, name, release_id, policy, updated_at, access) VALUES (?1, ?2, NULL, '{}', ?4, ?3) \
+         ON CONFLICT(app, name) DO UPDATE SET access = excluded.access, updated_at = excluded.updated_at",
+        params![app, name, access, at],
+    )?;
+    Ok(())
+}
+
+/// Whether one of `channels` of `app` points, or ever pointed, at `release_id`.
+pub fn release_on_channels(
+    c: &Connection,
+    app: &str,
+    channels: &[String],
+    release_id: &str,
+) -> rusqlite::Result<bool> {
+    let names = serde_json::to_string(channels).unwrap_or_else(|_| "[]".into());
+    c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM channels WHERE app = ?1 AND release_id = ?3 \
+             AND name IN (SELECT value FROM json_each(?2))) \
+         OR EXISTS(SELECT 1 FROM channel_history WHERE app = ?1 AND to_release_id = ?3 \
+             AND channel IN (SELECT value FROM json_each(?2)))",
+        params![app, names, release_id],
+        |r| r.get(0),
+    )
+}
+
+/// Whether a public channel of `app` points, or ever pointed, at `release_id`.
+pub fn release_on_public_channel(
+    c: &Connection,
+    app: &str,
+    release_id: &str,
+) -> rusqlite::Result<bool> {
+    c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM channels WHERE app = ?1 AND access = 'public' AND release_id = ?2) \
+         OR EXISTS(SELECT 1 FROM channel_history h JOIN channels ch ON ch.app = h.app AND ch.name = h.channel \
+             WHERE h.app = ?1 AND h.to_release_id = ?2 AND ch.access = 'public')",
+        params![app, release_id],
+        |r| r.get(0),
+    )
+}
+
 pub fn insert_history(
     c: &Connection,
     app: &str,
@@ -628,8 +697,8 @@ pub fn list_history(c: &Connection, app: &str, channel: &str) -> rusqlite::Resul
 
 // ---------------------------------------------------------------- tokens
 
-const TOKEN_COLS: &str =
-    "id, name, hash, scopes, app, channels, created_at, expires_at, revoked_at, last_used_at";
+const TOKEN_COLS: &str = "id, name, hash, scopes, app, channels, created_at, expires_at, \
+     revoked_at, last_used_at, created_by";
 
 fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
     Ok(TokenRow {
@@ -643,12 +712,13 @@ fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
         expires_at: r.get(7)?,
         revoked_at: r.get(8)?,
         last_used_at: r.get(9)?,
+        created_by: r.get(10)?,
     })
 }
 
 pub fn insert_token(c: &Connection, t: &TokenRow) -> rusqlite::Result<()> {
     c.execute(
-        &format!("INSERT INTO tokens({TOKEN_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"),
+        &format!("INSERT INTO tokens({TOKEN_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"),
         params![
             t.id,
             t.name,
@@ -659,7 +729,8 @@ pub fn insert_token(c: &Connection, t: &TokenRow) -> rusqlite::Result<()> {
             t.created_at,
             t.expires_at,
             t.revoked_at,
-            t.last_used_at
+            t.last_used_at,
+            t.created_by
         ],
     )?;
     Ok(())
@@ -683,11 +754,12 @@ pub fn get_token(c: &Connection, id: &str) -> rusqlite::Result<Option<TokenRow>>
     .optional()
 }
 
-pub fn list_tokens(c: &Connection) -> rusqlite::Result<Vec<TokenRow>> {
+/// Every token, or with `app` only the tokens limited to that app.
+pub fn list_tokens(c: &Connection, app: Option<&str>) -> rusqlite::Result<Vec<TokenRow>> {
     let mut st = c.prepare(&format!(
-        "SELECT {TOKEN_COLS} FROM tokens ORDER BY created_at, id"
+        "SELECT {TOKEN_COLS} FROM tokens WHERE ?1 IS NULL OR app = ?1 ORDER BY created_at, id"
     ))?;
-    st.query_map([], token_row)?.collect()
+    st.query_map([app], token_row)?.collect()
 }
 
 pub fn count_tokens(c: &Connection) -> rusqlite::Result<i64> {
@@ -706,6 +778,75 @@ pub fn touch_token(c: &Connection, id: &str, at: &str) -> rusqlite::Result<usize
         "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1",
         params![id, at],
     )
+}
+
+// ---------------------------------------------------------------- blob ownership
+
+/// Records that a caller of `app` proved it holds the bytes of `sha256`.
+pub fn grant_blob(c: &Connection, sha256: &str, app: &str, at: &str) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT OR IGNORE INTO blob_apps(sha256, app, at) VALUES (?1, ?2, ?3)",
+        params![sha256, app, at],
+    )?;
+    Ok(())
+}
+
+pub fn blob_usable_by(c: &Connection, sha256: &str, app: &str) -> rusqlite::Result<bool> {
+    c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM blob_apps WHERE sha256 = ?1 AND app = ?2)",
+        params![sha256, app],
+        |r| r.get(0),
+    )
+}
+
+/// Forgets who may use a blob (`distd gc` removed it).
+pub fn forget_blob(c: &Connection, sha256: &str) -> rusqlite::Result<usize> {
+    c.execute("DELETE FROM blob_apps WHERE sha256 = ?1", [sha256])
+}
+
+// ---------------------------------------------------------------- sessions
+
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub kind: String,
+    pub token_id: String,
+    pub expires_at: String,
+}
+
+pub fn insert_session(
+    c: &Connection,
+    hash: &[u8],
+    kind: &str,
+    token_id: &str,
+    now: &str,
+    expires_at: &str,
+) -> rusqlite::Result<()> {
+    // Expired sessions go as new ones come: the table holds only live ones.
+    c.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?;
+    c.execute(
+        "INSERT INTO sessions(hash, kind, token_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![hash, kind, token_id, now, expires_at],
+    )?;
+    Ok(())
+}
+
+pub fn get_session(c: &Connection, hash: &[u8]) -> rusqlite::Result<Option<SessionRow>> {
+    c.query_row(
+        "SELECT kind, token_id, expires_at FROM sessions WHERE hash = ?1",
+        [hash],
+        |r| {
+            Ok(SessionRow {
+                kind: r.get(0)?,
+                token_id: r.get(1)?,
+                expires_at: r.get(2)?,
+            })
+        },
+    )
+    .optional()
+}
+
+pub fn delete_session(c: &Connection, hash: &[u8]) -> rusqlite::Result<usize> {
+    c.execute("DELETE FROM sessions WHERE hash = ?1", [hash])
 }
 
 // ---------------------------------------------------------------- audit

@@ -78,6 +78,8 @@ pub fn run(
                         details: json!({"sha256": hex, "size": size, "reason": "unreferenced"}),
                     },
                 )?;
+                // Uploaders' proof of possession goes with the bytes.
+                db::forget_blob(tx, &hex)?;
                 // Under the write lock, before the commit: a failed removal rolls the record
                 // back, and no attach can slip in between.
                 store

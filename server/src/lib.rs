@@ -7,6 +7,7 @@
 //! execute or unpack what it stores, never buffer a whole blob in memory, and never log a
 //! token secret or a query string.
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod blobs;
@@ -16,8 +17,10 @@ pub mod db;
 pub mod error;
 pub mod fsck;
 pub mod gc;
+pub mod grants;
 pub mod http;
 pub mod services;
+pub mod sessions;
 pub mod util;
 
 pub use http::app;

@@ -62,7 +62,7 @@ impl Client {
         };
         let res = self
             .http
-            .put(self.url(&format!("/blobs/sha256/{hex}")))
+            .put(self.url(&format!("/blobs/sha256/{hex}?app=crash")))
             .bearer_auth(&self.token)
             .header("upload-length", len.to_string())
             .body(body)
@@ -182,7 +182,7 @@ async fn check_state(s: &Server, acked: &Acked, from: usize) {
     for hex in &acked.blobs {
         let res = s
             .client
-            .head(s.url(&format!("/blobs/sha256/{hex}")))
+            .head(s.url(&format!("/blobs/sha256/{hex}?app=crash")))
             .bearer_auth(&s.admin)
             .send()
             .await
@@ -215,7 +215,7 @@ async fn check_state(s: &Server, acked: &Acked, from: usize) {
                 let hex = a["sha256"].as_str().unwrap();
                 let res = s
                     .client
-                    .head(s.url(&format!("/blobs/sha256/{hex}")))
+                    .head(s.url(&format!("/blobs/sha256/{hex}?app=crash")))
                     .bearer_auth(&s.admin)
                     .send()
                     .await

@@ -1,9 +1,9 @@
-//! `dist app create|list|show|set-identity`.
+//! `dist app create|list|show|set-identity|access`.
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use platform::api::{App, AppCreate, AppList};
+use platform::api::{Access, AccessRequest, App, AppCreate, AppList};
 use platform::{AppSlug, IdentityRules, PlatformId, PlatformRules};
 
 use crate::Ctx;
@@ -36,6 +36,18 @@ Examples:
   dist app set-identity acme --platform ios --identity 'com.acme.*' --team-id ABCDE12345
   dist app set-identity acme --rules-file identity.json")]
     SetIdentity(SetIdentityArgs),
+    /// Make the app's pages public or token-only (admin)
+    #[command(after_help = "\
+`token` (the default): install pages and channel URLs need a download link or a session.
+`public`: every published release of the app opens without one. To open only some releases,
+keep the app `token` and make a channel public (dist channel access APP CHANNEL public).
+
+Example:
+  dist app access acme public")]
+    Access {
+        slug: AppSlug,
+        access: Access,
+    },
 }
 
 #[derive(Args)]
@@ -155,6 +167,14 @@ pub async fn run(cmd: AppCommand, ctx: &Ctx) -> anyhow::Result<()> {
                 .note(&format!("updated identity rules of {}", app.slug));
             show(ctx, &app)
         }
+        AppCommand::Access { slug, access } => {
+            let app: App = api
+                .put_json(&["apps", slug.as_str(), "access"], &AccessRequest { access })
+                .await?;
+            ctx.ui
+                .note(&format!("app {} pages are now {}", app.slug, app.access));
+            show(ctx, &app)
+        }
     }
 }
 
@@ -173,6 +193,7 @@ fn show(ctx: &Ctx, app: &App) -> anyhow::Result<()> {
     println!("slug:      {}", app.slug);
     println!("name:      {}", app.name);
     println!("platforms: {}", platforms(&app.platforms));
+    println!("access:    {}", app.access);
     println!("created:   {}", app.created_at);
     if app.identity.is_empty() {
         println!("identity:  (no rules)");

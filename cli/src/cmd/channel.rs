@@ -1,7 +1,9 @@
-//! `dist channel list|promote|rollback|history`.
+//! `dist channel list|promote|rollback|history|access`.
 
 use clap::Subcommand;
-use platform::api::{ChannelHistory, ChannelList, ChannelMove, PromoteRequest};
+use platform::api::{
+    Access, AccessRequest, Channel, ChannelHistory, ChannelList, ChannelMove, PromoteRequest,
+};
 use platform::{AppSlug, ChannelName};
 
 use crate::Ctx;
@@ -38,18 +40,51 @@ pub enum ChannelCommand {
         app: AppSlug,
         channel: ChannelName,
     },
+    /// Make a channel's pages public or token-only (admin)
+    #[command(after_help = "\
+`public`: the channel URL (/d/APP/CHANNEL/...) and the pages of every release the channel
+points or pointed at open without a download link. `token` (the default) needs one.
+
+Example:
+  dist channel access --app acme beta public")]
+    Access {
+        #[arg(long)]
+        app: AppSlug,
+        channel: ChannelName,
+        access: Access,
+    },
 }
 
 pub async fn run(cmd: ChannelCommand, ctx: &Ctx) -> anyhow::Result<()> {
     let api = ctx.api()?;
     match cmd {
+        ChannelCommand::Access {
+            app,
+            channel,
+            access,
+        } => {
+            let ch: Channel = api
+                .put_json(
+                    &["apps", app.as_str(), "channels", channel.as_str(), "access"],
+                    &AccessRequest { access },
+                )
+                .await?;
+            if ctx.json() {
+                return ui::print_json(&ch);
+            }
+            ctx.ui.note(&format!(
+                "channel {} of {} is now {}",
+                ch.name, ch.app, ch.access
+            ));
+            Ok(())
+        }
         ChannelCommand::List { app } => {
             let list: ChannelList = api.get(&["apps", app.as_str(), "channels"]).await?;
             if ctx.json() {
                 return ui::print_json(&list);
             }
             let mut rows = vec![
-                ["CHANNEL", "RELEASE", "UPDATED"]
+                ["CHANNEL", "RELEASE", "ACCESS", "UPDATED"]
                     .map(str::to_owned)
                     .to_vec(),
             ];
@@ -57,6 +92,7 @@ pub async fn run(cmd: ChannelCommand, ctx: &Ctx) -> anyhow::Result<()> {
                 rows.push(vec![
                     c.name.to_string(),
                     or_dash(c.release_id.as_deref()),
+                    c.access.to_string(),
                     c.updated_at.clone(),
                 ]);
             }

@@ -626,10 +626,17 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
         if uploaded.contains_key(&sha) {
             continue;
         }
-        let did = match api.blob_head(&sha).await? {
+        let did = match api.blob_head(app_slug.as_str(), &sha).await? {
             BlobState::Present => false,
             BlobState::Missing { offset } => {
-                match upload_checked(&api, &ui, path, &p.label(), &sha, size, offset).await {
+                let file = Upload {
+                    app: app_slug.as_str(),
+                    path,
+                    label: &p.label(),
+                    sha: &sha,
+                    size,
+                };
+                match upload_checked(&api, &ui, &file, offset).await {
                     Ok(did) => did,
                     Err(f) => {
                         if f.code == "file_changed" && release_created {
@@ -901,15 +908,28 @@ fn build_doc(
 
 /// Uploads one blob; on a digest or size mismatch re-hashes the file: if it changed, fails
 /// saying so; if not, retries once, then fails.
+/// One file to upload, for the app that will own the blob.
+struct Upload<'a> {
+    app: &'a str,
+    path: &'a Path,
+    label: &'a str,
+    sha: &'a Sha256,
+    size: u64,
+}
+
 async fn upload_checked(
     api: &Api,
     ui: &Ui,
-    path: &Path,
-    label: &str,
-    sha: &Sha256,
-    size: u64,
+    file: &Upload<'_>,
     offset: u64,
 ) -> Result<bool, Failure> {
+    let &Upload {
+        app,
+        path,
+        label,
+        sha,
+        size,
+    } = file;
     let is_mismatch = |e: &ApiError| {
         matches!(
             e.code(),
@@ -917,7 +937,7 @@ async fn upload_checked(
         )
     };
     let bar = ui.bar(size, label);
-    let first = api.blob_put(path, sha, size, offset, &bar).await;
+    let first = api.blob_put(app, path, sha, size, offset, &bar).await;
     let err = match first {
         Ok(o) => {
             bar.finish_and_clear();
@@ -949,14 +969,14 @@ async fn upload_checked(
     ui.note(&format!(
         "{label}: unchanged on disk; retrying the upload once"
     ));
-    let offset = match api.blob_head(sha).await? {
+    let offset = match api.blob_head(app, sha).await? {
         BlobState::Present => {
             bar.finish_and_clear();
             return Ok(true);
         }
         BlobState::Missing { offset } => offset,
     };
-    match api.blob_put(path, sha, size, offset, &bar).await {
+    match api.blob_put(app, path, sha, size, offset, &bar).await {
         Ok(o) => {
             bar.finish_and_clear();
             Ok(o.created)
@@ -1127,7 +1147,8 @@ async fn dry_run(
             Some(sha) => match asked.get(&sha) {
                 Some(_) => false,
                 None => {
-                    let missing = matches!(api.blob_head(&sha).await?, BlobState::Missing { .. });
+                    let missing =
+                        matches!(api.blob_head(app, &sha).await?, BlobState::Missing { .. });
                     asked.insert(sha, missing);
                     if missing {
                         actions.push(format!(

@@ -12,12 +12,17 @@ use crate::ui::{self, or_dash, table};
 pub enum TokenCommand {
     /// Create a token (admin); the secret is shown once
     #[command(after_help = "\
-Scopes: admin, publish, promote, read, download. --channel limits promote rights to the named
-channels; --app limits the token to one app.
+Scopes: admin, publish, promote, read, download, create-app. --app limits the token to one app;
+--channel limits it to the named channels (promote, channel reads, and downloads of what those
+channels point or pointed at). A token never gets more than the token that creates it: an
+app-limited admin makes tokens for its app only, within its channels and expiry. create-app
+lets a token limited to an app that does not exist yet create that one app.
 
-Example:
+Examples:
   dist token create --name ci-acme --scope publish --scope promote --scope read \\
-      --app acme --channel nightly --channel beta")]
+      --app acme --channel nightly --channel beta
+  dist token create --name ci-newapp --scope create-app --scope publish --scope read --app newapp
+  dist token create --name testers-beta --scope download --app acme --channel beta")]
     Create(CreateArgs),
     /// List tokens (admin)
     #[command(after_help = "Example:\n  dist token list --json")]

@@ -49,6 +49,9 @@ pub struct UploadRequest {
     /// Keep the bytes received so far when the upload stops short (`Upload-Length` given).
     pub resumable: bool,
     pub max_bytes: u64,
+    /// When the blob is already stored, hash the whole body and compare it with the digest
+    /// instead of discarding it: the caller proves it holds the bytes (see `access`).
+    pub prove_present: bool,
 }
 
 /// What fsck sees in the store.
@@ -164,6 +167,46 @@ impl LocalBlobStore {
         sync_dir(&self.uploads)?;
         Ok(PutOutcome::Created(size))
     }
+}
+
+/// Hashes a whole body against a stored blob's digest and size, storing nothing.
+async fn prove_possession<S, E>(req: &UploadRequest, size: u64, body: &mut S) -> AppResult<()>
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+    E: std::fmt::Display,
+{
+    if req.offset != 0 {
+        return Err(AppError::conflict(
+            "these bytes are stored but not yet for this app: send the whole file from offset 0 to prove it holds them",
+        )
+        .with_offset(0));
+    }
+    let mut hasher = sha2::Sha256::new();
+    let mut received: u64 = 0;
+    while let Some(frame) = body.next().await {
+        let chunk = frame.map_err(|e| {
+            AppError::bad_request(format!("upload interrupted after {received} bytes: {e}"))
+        })?;
+        received += chunk.len() as u64;
+        if received > size {
+            return Err(AppError::new(
+                ErrorCode::SizeMismatch,
+                format!("received more than the {size} bytes of sha256 {}", req.digest),
+            ));
+        }
+        hasher.update(&chunk);
+    }
+    let got = Sha256::from_bytes(hasher.finalize().into());
+    if received != size || got != req.digest {
+        return Err(AppError::new(
+            ErrorCode::DigestMismatch,
+            format!(
+                "the {received} bytes received hash to sha256 {got}, not {}",
+                req.digest
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -375,6 +418,10 @@ impl BlobStore for Arc<LocalBlobStore> {
                             req.total.unwrap_or_default()
                         ),
                     ));
+                }
+                if req.prove_present {
+                    prove_possession(&req, size, &mut body).await?;
+                    return Ok(PutOutcome::Present(size));
                 }
                 // Read the body anyway: a client still sending it would otherwise see its
                 // connection reset instead of this answer.

@@ -8,7 +8,7 @@ use axum::routing::{get, post, put};
 use serde::Deserialize;
 
 use platform::api::{
-    AppCreate, AppList, AuditList, ChannelHistory, ChannelList, ChannelPolicy, PromoteRequest,
+    AccessRequest, AppCreate, AppList, AuditList, ChannelHistory, ChannelList, ChannelPolicy, PromoteRequest,
     ReleaseCreate, ReleaseCreated, ReleaseList, RevokeRequest, Scope, TokenCreate, TokenList,
     WhoAmI,
 };
@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/apps", post(app_create).get(app_list))
         .route("/apps/{app}", get(app_show))
         .route("/apps/{app}/identity", put(app_identity))
+        .route("/apps/{app}/access", put(app_access))
         .route(
             "/apps/{app}/releases",
             post(release_create).get(release_list),
@@ -46,6 +47,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/apps/{app}/channels/{name}/history", get(channel_history))
         .route("/apps/{app}/channels/{name}/policy", put(channel_policy))
+        .route("/apps/{app}/channels/{name}/access", put(channel_access))
         .route("/audit", get(audit_list))
         .route("/audit/verify", get(audit_verify))
         .route(
@@ -102,13 +104,16 @@ async fn token_create(
     ApiJson(body): ApiJson<TokenCreate>,
 ) -> AppResult<Response> {
     let p = authorize(&st, &h, Need::write(Scope::Admin, "token.create")).await?;
-    let created = tokens::create(&st, &p, body).await?;
-    Ok(json(StatusCode::CREATED, created))
+    let created = tokens::create(&st, &p, body).await;
+    Ok(json(
+        StatusCode::CREATED,
+        audited(&st, "token.create", &p, created).await?,
+    ))
 }
 
 async fn token_list(State(st): State<AppState>, h: HeaderMap) -> AppResult<Response> {
-    authorize(&st, &h, Need::read(Scope::Admin)).await?;
-    let list = tokens::list(&st).await?;
+    let p = authorize(&st, &h, Need::read(Scope::Admin)).await?;
+    let list = tokens::list(&st, &p).await?;
     Ok(json(
         StatusCode::OK,
         TokenList {
@@ -135,10 +140,37 @@ async fn app_create(
     h: HeaderMap,
     ApiJson(body): ApiJson<AppCreate>,
 ) -> AppResult<Response> {
-    let p = authorize(&st, &h, Need::write(Scope::Admin, "app.create")).await?;
+    // Any valid token gets this far; the access rule decides (an unrestricted admin, or a
+    // create-app token for its own app).
+    let mut need = Need::any();
+    need.write = Some("app.create");
+    let p = authorize(&st, &h, need).await?;
+    if let Err(e) = crate::access::check_app_create(&p, body.slug.as_str()) {
+        deny(&st, "app.create", Some(body.slug.as_str()), Some(&p), &e).await;
+        return Err(e);
+    }
     Ok(json(
         StatusCode::CREATED,
         apps::create(&st, &p, body).await?,
+    ))
+}
+
+async fn app_access(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath(app): ApiPath<String>,
+    ApiJson(body): ApiJson<AccessRequest>,
+) -> AppResult<Response> {
+    let app: AppSlug = parse_seg(&app)?;
+    let p = authorize(
+        &st,
+        &h,
+        Need::write(Scope::Admin, "app.access").app(app.as_str()),
+    )
+    .await?;
+    Ok(json(
+        StatusCode::OK,
+        apps::set_access(&st, &p, app.to_string(), body.access).await?,
     ))
 }
 
@@ -220,8 +252,8 @@ async fn release_list(
     ApiPath(app): ApiPath<String>,
 ) -> AppResult<Response> {
     let app: AppSlug = parse_seg(&app)?;
-    authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
-    let list = releases::list(&st, app.to_string()).await?;
+    let p = authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
+    let list = releases::list(&st, &p, app.to_string()).await?;
     Ok(json(
         StatusCode::OK,
         ReleaseList {
@@ -238,9 +270,7 @@ async fn release_show(
 ) -> AppResult<Response> {
     let p = authorize(&st, &h, Need::read(Scope::Read)).await?;
     check_id("release", "rel_", &id)?;
-    let r = releases::get(&st, id).await?;
-    p.require_app(r.app.as_str())?;
-    Ok(json(StatusCode::OK, r))
+    Ok(json(StatusCode::OK, releases::get(&st, &p, id).await?))
 }
 
 async fn release_publish(
@@ -293,9 +323,10 @@ async fn artifact_show(
 ) -> AppResult<Response> {
     let p = authorize(&st, &h, Need::read(Scope::Read)).await?;
     check_id("artifact", "art_", &id)?;
-    let (a, app) = releases::get_artifact(&st, id).await?;
-    p.require_app(&app)?;
-    Ok(json(StatusCode::OK, a))
+    Ok(json(
+        StatusCode::OK,
+        releases::get_artifact(&st, &p, id).await?,
+    ))
 }
 
 async fn artifact_attach(
@@ -324,8 +355,12 @@ async fn channel_list(
     ApiPath(app): ApiPath<String>,
 ) -> AppResult<Response> {
     let app: AppSlug = parse_seg(&app)?;
-    authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
-    let list = channels::list(&st, app.to_string()).await?;
+    let p = authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
+    let list = channels::list(&st, app.to_string())
+        .await?
+        .into_iter()
+        .filter(|c| p.require_channel(c.name.as_str()).is_ok())
+        .collect();
     Ok(json(
         StatusCode::OK,
         ChannelList {
@@ -341,7 +376,8 @@ async fn channel_show(
     ApiPath((app, name)): ApiPath<(String, String)>,
 ) -> AppResult<Response> {
     let (app, name) = app_channel(&app, &name)?;
-    authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
+    let p = authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
+    p.require_channel(name.as_str())?;
     Ok(json(
         StatusCode::OK,
         channels::get(&st, app.to_string(), name.to_string()).await?,
@@ -354,7 +390,8 @@ async fn channel_history(
     ApiPath((app, name)): ApiPath<(String, String)>,
 ) -> AppResult<Response> {
     let (app, name) = app_channel(&app, &name)?;
-    authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
+    let p = authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
+    p.require_channel(name.as_str())?;
     let history = channels::history(&st, app.to_string(), name.to_string()).await?;
     Ok(json(
         StatusCode::OK,
@@ -424,6 +461,27 @@ async fn channel_policy(
     Ok(json(StatusCode::OK, ch))
 }
 
+async fn channel_access(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath((app, name)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<AccessRequest>,
+) -> AppResult<Response> {
+    let (app, name) = app_channel(&app, &name)?;
+    let p = authorize(
+        &st,
+        &h,
+        Need::write(Scope::Admin, "channel.access").app(app.as_str()),
+    )
+    .await?;
+    if let Err(e) = p.require_channel(name.as_str()) {
+        deny(&st, "channel.access", Some(app.as_str()), Some(&p), &e).await;
+        return Err(e);
+    }
+    let ch = channels::set_access(&st, &p, app.to_string(), name.to_string(), body.access).await?;
+    Ok(json(StatusCode::OK, ch))
+}
+
 // ---- audit
 
 #[derive(Debug, Deserialize)]
@@ -441,10 +499,28 @@ async fn audit_list(
     h: HeaderMap,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> AppResult<Response> {
-    authorize(&st, &h, Need::read(Scope::Admin)).await?;
+    let p = authorize(&st, &h, Need::read(Scope::Admin)).await?;
+    // An app-limited admin reads its app's rows only; the whole log is the unrestricted
+    // admin's.
+    let app = match (&p.app, q.app) {
+        (Some(only), Some(asked)) if *only != asked => {
+            return Err(AppError::forbidden(format!(
+                "token {} is limited to app {only}: it may read only that app's audit events",
+                p.name
+            )));
+        }
+        (Some(only), _) => Some(only.clone()),
+        (None, asked) if p.is_unrestricted_admin() => asked,
+        (None, _) => {
+            return Err(AppError::forbidden(format!(
+                "token {} has channel limits: the audit log is for admin tokens without limits",
+                p.name
+            )));
+        }
+    };
     let filter = AuditFilter {
         action: q.action,
-        app: q.app,
+        app,
         actor: q.actor,
         after: q.after,
         limit: q.limit.unwrap_or(100).clamp(1, 1000),
@@ -466,7 +542,13 @@ async fn audit_list(
 }
 
 async fn audit_verify(State(st): State<AppState>, h: HeaderMap) -> AppResult<Response> {
-    authorize(&st, &h, Need::read(Scope::Admin)).await?;
+    let p = authorize(&st, &h, Need::read(Scope::Admin)).await?;
+    if !p.is_unrestricted_admin() {
+        return Err(AppError::forbidden(format!(
+            "token {} is limited: the audit chain spans every app, so only an admin token without limits verifies it",
+            p.name
+        )));
+    }
     let head = crate::audit::read_head(&crate::audit::head_path(&st.cfg.db_path()));
     let v = st
         .db

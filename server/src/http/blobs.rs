@@ -1,4 +1,6 @@
-//! `HEAD` and `PUT /api/v1/blobs/sha256/{hex}`: ask for a digest, stream one in, resume.
+//! `HEAD` and `PUT /api/v1/blobs/sha256/{hex}?app=NAME`: ask for a digest, stream one in,
+//! resume. Blobs are shared on disk but owned per app: an app may use a blob once one of its
+//! callers sent the bytes (proof of possession), and existence answers only for that app.
 
 use axum::Router;
 use axum::body::Body;
@@ -11,7 +13,8 @@ use serde_json::json;
 use platform::Sha256;
 use platform::api::{BlobInfo, Scope, UPLOAD_LENGTH, UPLOAD_OFFSET};
 
-use super::{ApiPath, Need, authorize};
+use super::{ApiPath, ApiQuery, Need, authorize, parse_seg};
+use crate::auth::Principal;
 use crate::audit::{self, Event};
 use crate::blobs::{BlobStore, PutOutcome, UploadRequest};
 use crate::error::{AppError, AppResult};
@@ -24,6 +27,32 @@ pub fn router() -> Router<AppState> {
 fn digest(hex: &str) -> AppResult<Sha256> {
     hex.parse()
         .map_err(|e: platform::types::InvalidValue| AppError::bad_request(e.to_string()))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BlobQuery {
+    app: Option<String>,
+}
+
+/// The app these bytes are for: the token's own app, or `?app=` for a token without one.
+fn app_of(p: Option<&Principal>, q: &BlobQuery) -> AppResult<Option<platform::AppSlug>> {
+    let asked = q.app.as_deref().map(parse_seg::<platform::AppSlug>).transpose()?;
+    Ok(asked.or_else(|| p.and_then(|p| p.app.as_deref()).and_then(|a| a.parse().ok())))
+}
+
+fn need_app(app: Option<platform::AppSlug>) -> AppResult<platform::AppSlug> {
+    app.ok_or_else(|| {
+        AppError::bad_request(
+            "say which app the bytes are for: add ?app=NAME (a token limited to one app may leave it out)",
+        )
+    })
+}
+
+/// 404 for an app that does not exist (its blobs cannot be recorded).
+async fn app_must_exist(st: &AppState, app: &platform::AppSlug) -> AppResult<()> {
+    let a = app.to_string();
+    st.db.read(move |c| crate::services::app_row(c, &a).map(|_| ())).await
 }
 
 fn header_u64(h: &HeaderMap, name: &str) -> AppResult<Option<u64>> {
@@ -42,14 +71,28 @@ async fn head_blob(
     State(st): State<AppState>,
     h: HeaderMap,
     ApiPath(hex): ApiPath<String>,
+    ApiQuery(q): ApiQuery<BlobQuery>,
 ) -> AppResult<Response> {
-    authorize(&st, &h, Need::read(Scope::Publish)).await?;
+    let asked = app_of(None, &q)?;
+    let mut need = Need::read(Scope::Publish);
+    need.app = asked.as_ref().map(|a| a.as_str());
+    let p = authorize(&st, &h, need).await?;
+    let app = need_app(app_of(Some(&p), &q)?)?;
     let d = digest(&hex)?;
-    match st
+    let stored = st
         .blobs
         .stat(&d)
-        .map_err(|e| AppError::internal("stat blob", e))?
-    {
+        .map_err(|e| AppError::internal("stat blob", e))?;
+    let owned = match stored {
+        Some(_) => {
+            let (hex, a) = (d.hex(), app.to_string());
+            st.db
+                .read(move |c| Ok(crate::db::blob_usable_by(c, &hex, &a)?))
+                .await?
+        }
+        None => false,
+    };
+    match stored.filter(|_| owned) {
         Some(size) => {
             let mut res = StatusCode::OK.into_response();
             res.headers_mut()
@@ -58,7 +101,9 @@ async fn head_blob(
         }
         None => {
             let mut res = StatusCode::NOT_FOUND.into_response();
-            if let Some(off) = st.blobs.partial_offset(&d) {
+            if upload_owner(&st, &d).as_deref() == Some(app.as_str())
+                && let Some(off) = st.blobs.partial_offset(&d)
+            {
                 res.headers_mut()
                     .insert(UPLOAD_OFFSET, HeaderValue::from(off));
             }
@@ -67,13 +112,27 @@ async fn head_blob(
     }
 }
 
+fn upload_owner(st: &AppState, d: &Sha256) -> Option<String> {
+    st.upload_owners
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(d)
+        .cloned()
+}
+
 async fn put_blob(
     State(st): State<AppState>,
     h: HeaderMap,
     ApiPath(hex): ApiPath<String>,
+    ApiQuery(q): ApiQuery<BlobQuery>,
     body: Body,
 ) -> AppResult<Response> {
-    let p = authorize(&st, &h, Need::write(Scope::Publish, "blob.upload")).await?;
+    let asked = app_of(None, &q)?;
+    let mut need = Need::write(Scope::Publish, "blob.upload");
+    need.app = asked.as_ref().map(|a| a.as_str());
+    let p = authorize(&st, &h, need).await?;
+    let app = need_app(app_of(Some(&p), &q)?)?;
+    app_must_exist(&st, &app).await?;
     let d = digest(&hex)?;
     let upload_length = header_u64(&h, UPLOAD_LENGTH)?;
     let offset = header_u64(&h, UPLOAD_OFFSET)?.unwrap_or(0);
@@ -96,28 +155,57 @@ async fn put_blob(
         )));
     }
     let total = upload_length.or(if offset == 0 { content_length } else { None });
+    let owned = {
+        let (hex, a) = (d.hex(), app.to_string());
+        st.db
+            .read(move |c| Ok(crate::db::blob_usable_by(c, &hex, &a)?))
+            .await?
+    };
+    // A resume continues bytes this app sent; another app's partial upload is not its to
+    // finish (nor to learn about).
+    if offset > 0 && upload_owner(&st, &d).as_deref() != Some(app.as_str()) {
+        return Err(AppError::conflict(format!(
+            "app {app} has no upload of sha256 {d} in progress; start again from offset 0"
+        ))
+        .with_offset(0));
+    }
+    if upload_length.is_some() && offset == 0 {
+        st.upload_owners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(d, app.to_string());
+    }
     let req = UploadRequest {
         digest: d,
         total,
         offset,
         resumable: upload_length.is_some(),
         max_bytes: st.cfg.max_upload_bytes,
+        prove_present: !owned,
     };
-    let outcome = st.blobs.put(req, body.into_data_stream()).await?;
-    let (status, size, created) = match outcome {
+    let outcome = st.blobs.put(req, body.into_data_stream()).await;
+    if outcome.is_ok() || st.blobs.partial_offset(&d).is_none() {
+        st.upload_owners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&d);
+    }
+    let (status, size, created) = match outcome? {
         PutOutcome::Created(n) => (StatusCode::CREATED, n, true),
         PutOutcome::Present(n) => (StatusCode::OK, n, false),
     };
-    if created {
+    if created || !owned {
         let actor = p.actor();
+        let app = app.to_string();
         st.db
             .write(move |tx| {
+                crate::db::grant_blob(tx, &d.hex(), &app, &crate::util::now())?;
                 audit::append(
                     tx,
                     Event {
                         actor: &actor,
-                        action: "blob.upload",
-                        app: None,
+                        action: if created { "blob.upload" } else { "blob.claim" },
+                        app: Some(&app),
                         subject: Some(&d.hex()),
                         details: json!({"sha256": d.hex(), "size": size}),
                     },

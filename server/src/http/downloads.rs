@@ -1,7 +1,13 @@
-//! Downloads and install pages: `GET /api/v1/artifacts/{id}/download` (Range, Content-
-//! Disposition, streamed from disk), the stable channel URLs `/d/{app}/{channel}/{platform}[/{arch}]`,
-//! and the install page `/i/{artifact_id}` with its documents. These also take `?token=`,
-//! because devices follow links without headers.
+//! Downloads and install pages. API: `GET /api/v1/artifacts/{id}/download` (bearer token or
+//! `?token=`). Page side, which people and devices use: the stable channel URLs
+//! `/d/{app}/{channel}/{platform}[/{arch}]`, the install page `/i/{artifact_id}`, its file
+//! `/i/{id}/download` and its documents `/i/{id}/{doc}` (an OTA manifest, the icon).
+//!
+//! Page-side access follows the README's security model: a public release needs nothing; else
+//! a grant for this artifact and purpose (links inside pages), a page or admin session cookie,
+//! a bearer token, or `?token=` (which the install page exchanges for a page session and then
+//! drops from the address). Only published, not revoked, releases are served here. Links inside
+//! pages carry grants, never a token.
 
 use std::io::SeekFrom;
 
@@ -9,9 +15,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use rusqlite::Connection;
 use serde::Deserialize;
 
 use platform::api::{SHA256_HEADER, Scope};
@@ -20,17 +27,27 @@ use platform::{
 };
 
 use super::{ApiPath, ApiQuery, Need, authorize, check_id, parse_seg};
-use crate::auth::Principal;
+use crate::access::{self, Use};
+use crate::auth::{self, Principal};
 use crate::blobs::BlobStore;
 use crate::db::{self, ArtifactRow, ReleaseRow};
 use crate::error::{AppError, AppResult};
+use crate::grants::Purpose;
 use crate::services::{self, AppState, releases};
+use crate::sessions::{self, Kind};
+use crate::util;
 use ui::Template;
 
 /// Bytes read from disk per body frame.
 const READ_CHUNK: usize = 1024 * 1024;
 /// Chunks read ahead of the socket.
 const READ_AHEAD: usize = 4;
+/// A file addressed by artifact id never changes (releases are immutable).
+const CACHE_IMMUTABLE: &str = "private, max-age=31536000, immutable";
+/// A channel URL moves on promote: revalidate every time (the ETag is the digest).
+const CACHE_REVALIDATE: &str = "no-cache";
+/// HTML and documents whose links carry grants must not be kept.
+const CACHE_NONE: &str = "no-store";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -41,24 +58,129 @@ pub fn router() -> Router<AppState> {
         )
         .route("/i/{id}", get(install_page))
         .route(ui::STYLESHEET_PATH, get(stylesheet))
+        .route("/i/{id}/download", get(page_download))
         .route("/i/{id}/{doc}", get(install_document))
 }
 
+/// `?token=` on the API download (devices and scripts without headers).
 #[derive(Debug, Deserialize)]
 pub struct TokenQuery {
     token: Option<String>,
 }
 
-async fn caller(
+/// What page-side routes read from the query.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    token: Option<String>,
+    grant: Option<String>,
+}
+
+/// How a page-side request got in.
+enum Entry {
+    /// The release is public: links need nothing either.
+    Public,
+    /// A grant for this artifact and purpose.
+    Grant,
+    /// A token: by header, `?token=` or a session cookie.
+    Caller,
+}
+
+/// How a caller presented its token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Link,
+    Bearer,
+    AdminSession,
+    PageSession,
+}
+
+/// The token behind a page-side request, if any: `?token=`, then the bearer header, then the
+/// admin session, then the page session. A revoked or expired token is a 401 saying so.
+fn page_caller(
+    c: &Connection,
+    h: &HeaderMap,
+    query_token: Option<&str>,
+) -> AppResult<Option<(Principal, Via)>> {
+    if let Some(t) = query_token {
+        return auth::authenticate(c, t).map(|p| Some((p, Via::Link)));
+    }
+    if let Some(v) = h.get(header::AUTHORIZATION) {
+        let secret = v.to_str().ok().and_then(|s| auth::bearer(Some(s))).ok_or_else(|| {
+            AppError::unauthorized("malformed Authorization header: send Authorization: Bearer <token>")
+        })?;
+        return auth::authenticate(c, secret).map(|p| Some((p, Via::Bearer)));
+    }
+    for (kind, via) in [(Kind::Admin, Via::AdminSession), (Kind::Page, Via::PageSession)] {
+        if let Some(v) = sessions::cookie(h, kind.cookie())
+            && let Some(p) = sessions::principal(c, kind, v)?
+        {
+            return Ok(Some((p, via)));
+        }
+    }
+    Ok(None)
+}
+
+/// Pages and their files need the download scope; an admin session's read scope opens them too
+/// (a release manager checking what testers get).
+fn page_scope(p: &Principal, via: Via) -> AppResult<()> {
+    if p.has(Scope::Download) || (via == Via::AdminSession && p.has(Scope::Read)) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(format!(
+            "token {} has no download scope; ask for a download link",
+            p.name
+        )))
+    }
+}
+
+fn no_credential() -> AppError {
+    AppError::unauthorized(
+        "this page needs a download link: open the link you were sent (it carries ?token=), or ask for a new one; links inside pages expire after a while, so reload the page you came from",
+    )
+}
+
+/// Decides a page-side request for one artifact of one release.
+fn page_entry(
+    st: &AppState,
+    c: &Connection,
+    h: &HeaderMap,
+    q: &PageQuery,
+    art: &ArtifactRow,
+    rel: &ReleaseRow,
+    purpose: Option<Purpose>,
+) -> AppResult<Entry> {
+    if let (Some(g), Some(purpose)) = (q.grant.as_deref(), purpose)
+        && rel.status == "published"
+        && st.grants.verify(g, &art.id, purpose, util::now_unix())
+    {
+        return Ok(Entry::Grant);
+    }
+    if access::release_is_public(c, rel)? {
+        return Ok(Entry::Public);
+    }
+    let (p, via) = page_caller(c, h, q.token.as_deref())?.ok_or_else(no_credential)?;
+    page_scope(&p, via)?;
+    access::check_release(c, &p, rel, Use::Page)?;
+    Ok(Entry::Caller)
+}
+
+/// Loads an artifact and its release and decides who gets in.
+async fn page_artifact(
     st: &AppState,
     h: &HeaderMap,
-    q: &TokenQuery,
-    app: Option<&str>,
-) -> AppResult<Principal> {
-    let mut need = Need::read(Scope::Download);
-    need.app = app;
-    need.query_token = q.token.as_deref();
-    authorize(st, h, need).await
+    q: PageQuery,
+    id: String,
+    purpose: Option<Purpose>,
+) -> AppResult<(ArtifactRow, ReleaseRow, Entry)> {
+    check_id("artifact", "art_", &id)?;
+    let (st2, h) = (st.clone(), h.clone());
+    st.db
+        .read(move |c| {
+            let (art, rel) = releases::artifact_row(c, &id)?;
+            let entry = page_entry(&st2, c, &h, &q, &art, &rel, purpose)?;
+            Ok((art, rel, entry))
+        })
+        .await
 }
 
 /// The single range a `Range` header asks for.
@@ -138,12 +260,40 @@ fn content_disposition(name: &str) -> String {
 }
 
 /// Streams a blob with Range support; never reads it whole into memory.
+/// How a blob is presented.
+struct Served<'a> {
+    file_name: &'a str,
+    media_type: &'static str,
+    cache: &'static str,
+    /// `Content-Disposition: attachment` (files) or none (an icon shown in a page).
+    attachment: bool,
+}
+
+/// `If-None-Match` names this entity tag (or `*`).
+fn not_modified(h: &HeaderMap, etag: &str) -> bool {
+    h.get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == etag || t == "*")
+}
+
 async fn serve_blob(
     st: &AppState,
     digest: Sha256,
-    file_name: &str,
+    served: &Served<'_>,
     h: &HeaderMap,
 ) -> AppResult<Response> {
+    let etag = format!("\"{}\"", digest.hex());
+    if not_modified(h, &etag) {
+        return Response::builder()
+            .status(StatusCode::NOT_MODIFIED)
+            .header(header::ETAG, etag)
+            .header(header::CACHE_CONTROL, served.cache)
+            .body(Body::empty())
+            .map_err(|e| AppError::internal("response", e));
+    }
     let blobs = st.blobs.clone();
     let (file, size) = tokio::task::spawn_blocking(move || {
         let file = blobs.open(&digest)?;
@@ -155,15 +305,17 @@ async fn serve_blob(
     .map_err(|e| AppError::internal("open blob for download", e))?;
     let range = parse_range(h.get(header::RANGE), size);
     let mut res = Response::builder()
-        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .header(header::CONTENT_TYPE, served.media_type)
         .header(header::ACCEPT_RANGES, "bytes")
-        .header(header::CONTENT_DISPOSITION, content_disposition(file_name))
         .header(SHA256_HEADER, digest.hex())
-        .header(header::ETAG, format!("\"{}\"", digest.hex()))
-        .header(
-            header::CACHE_CONTROL,
-            "private, max-age=31536000, immutable",
+        .header(header::ETAG, etag)
+        .header(header::CACHE_CONTROL, served.cache);
+    if served.attachment {
+        res = res.header(
+            header::CONTENT_DISPOSITION,
+            content_disposition(served.file_name),
         );
+    }
     let (status, start, len) = match range {
         Range::Full => (StatusCode::OK, 0, size),
         Range::Part(a, b) => {
@@ -283,23 +435,64 @@ fn downloadable(a: &ArtifactRow, r: &ReleaseRow) -> AppResult<Sha256> {
     Ok(d)
 }
 
+/// The media type of an artifact's file, as its target declares it.
+fn media_type(st: &AppState, a: &ArtifactRow) -> &'static str {
+    match (a.platform.as_deref(), a.kind.as_deref()) {
+        (Some(platform), Some(kind)) => match (st.registry.get(platform), kind.parse()) {
+            (Ok(t), Ok(kind)) => t.media_type(&kind),
+            _ => "application/octet-stream",
+        },
+        _ => "application/octet-stream",
+    }
+}
+
+/// Serves an artifact's file.
+async fn serve_artifact(
+    st: &AppState,
+    a: &ArtifactRow,
+    r: &ReleaseRow,
+    h: &HeaderMap,
+    cache: &'static str,
+) -> AppResult<Response> {
+    let d = downloadable(a, r)?;
+    let file = Served {
+        file_name: a.file_name.as_deref().unwrap_or("artifact"),
+        media_type: media_type(st, a),
+        cache,
+        attachment: true,
+    };
+    serve_blob(st, d, &file, h).await
+}
+
 pub async fn artifact_download(
     State(st): State<AppState>,
     h: HeaderMap,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<TokenQuery>,
 ) -> AppResult<Response> {
-    let p = caller(&st, &h, &q, None).await?;
+    let mut need = Need::read(Scope::Download);
+    need.query_token = q.token.as_deref();
+    let p = authorize(&st, &h, need).await?;
     check_id("artifact", "art_", &id)?;
-    let (a, r) = releases::artifact_and_release(&st, &p, id).await?;
-    let d = downloadable(&a, &r)?;
-    serve_blob(&st, d, a.file_name.as_deref().unwrap_or("artifact"), &h).await
+    let (a, r) = releases::artifact_and_release(&st, &p, id, Use::Download).await?;
+    serve_artifact(&st, &a, &r, &h, CACHE_IMMUTABLE).await
+}
+
+/// `/i/{id}/download`: the file behind an install page's download link.
+async fn page_download(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> AppResult<Response> {
+    let (a, r, _) = page_artifact(&st, &h, q, id, Some(Purpose::Download)).await?;
+    serve_artifact(&st, &a, &r, &h, CACHE_IMMUTABLE).await
 }
 
 async fn channel_download_inner(
     st: AppState,
     h: HeaderMap,
-    q: TokenQuery,
+    q: PageQuery,
     app: String,
     channel: String,
     platform: String,
@@ -309,7 +502,6 @@ async fn channel_download_inner(
     let channel: ChannelName = parse_seg(&channel)?;
     let platform: PlatformId = parse_seg(&platform)?;
     let arch: Option<Arch> = arch.as_deref().map(parse_seg).transpose()?;
-    caller(&st, &h, &q, Some(app.as_str())).await?;
     let (a, r) = services::channels::resolve(
         &st,
         app.to_string(),
@@ -318,15 +510,26 @@ async fn channel_download_inner(
         arch.map(|a| a.to_string()),
     )
     .await?;
-    let d = downloadable(&a, &r)?;
-    serve_blob(&st, d, a.file_name.as_deref().unwrap_or("artifact"), &h).await
+    let (rel, h2) = (r.clone(), h.clone());
+    st.db
+        .read(move |c| {
+            if access::channel_is_public(c, app.as_str(), channel.as_str())? {
+                return Ok(());
+            }
+            let (p, via) = page_caller(c, &h2, q.token.as_deref())?.ok_or_else(no_credential)?;
+            page_scope(&p, via)?;
+            p.require_channel(channel.as_str())?;
+            access::check_release(c, &p, &rel, Use::Page)
+        })
+        .await?;
+    serve_artifact(&st, &a, &r, &h, CACHE_REVALIDATE).await
 }
 
 async fn channel_download(
     State(st): State<AppState>,
     h: HeaderMap,
     ApiPath((app, channel, platform)): ApiPath<(String, String, String)>,
-    ApiQuery(q): ApiQuery<TokenQuery>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> AppResult<Response> {
     channel_download_inner(st, h, q, app, channel, platform, None).await
 }
@@ -335,7 +538,7 @@ async fn channel_download_arch(
     State(st): State<AppState>,
     h: HeaderMap,
     ApiPath((app, channel, platform, arch)): ApiPath<(String, String, String, String)>,
-    ApiQuery(q): ApiQuery<TokenQuery>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> AppResult<Response> {
     channel_download_inner(st, h, q, app, channel, platform, Some(arch)).await
 }
@@ -344,10 +547,17 @@ struct PageData {
     art: ArtifactRow,
     rel: ReleaseRow,
     app_name: String,
+    entry: Entry,
 }
 
-async fn page_data(st: &AppState, p: &Principal, id: String) -> AppResult<PageData> {
-    let (art, rel) = releases::artifact_and_release(st, p, id).await?;
+async fn page_data(
+    st: &AppState,
+    h: &HeaderMap,
+    q: PageQuery,
+    id: String,
+    purpose: Option<Purpose>,
+) -> AppResult<PageData> {
+    let (art, rel, entry) = page_artifact(st, h, q, id, purpose).await?;
     if rel.status == "revoked" {
         return Err(AppError::gone(format!("release {} was revoked", rel.id)));
     }
@@ -362,27 +572,43 @@ async fn page_data(st: &AppState, p: &Principal, id: String) -> AppResult<PageDa
         .db
         .read(move |c| Ok(db::get_app(c, &app)?.map(|a| a.name).unwrap_or(app)))
         .await?;
-    Ok(PageData { art, rel, app_name })
+    Ok(PageData {
+        art,
+        rel,
+        app_name,
+        entry,
+    })
 }
 
 /// The install page's name for an artifact's icon (a blob like any other).
 const ICON_DOC: &str = "icon.png";
 
-fn links(st: &AppState, id: &str, token: Option<&str>, has_icon: bool) -> Links {
+/// Links for one artifact's page and documents. A public release's links are plain; any
+/// other's carry fresh grants (one per purpose), never the viewer's token.
+fn links(st: &AppState, id: &str, entry: &Entry, has_icon: bool) -> Links {
     let base = st.base().to_owned();
-    // The page was opened with ?token=; the links a device follows without headers (the
-    // download, the OTA manifest, its icons) must work the same way. The request log never
-    // records query strings.
-    let query = token.map(|t| format!("?token={t}")).unwrap_or_default();
+    let grant = |purpose| match entry {
+        Entry::Public => String::new(),
+        Entry::Grant | Entry::Caller => {
+            format!("?grant={}", st.grants.mint(id, purpose, util::now_unix()))
+        }
+    };
     let links = Links {
-        documents: format!("{base}/i/{id}{query}"),
-        download: format!("{}{query}", services::download_url(&base, id)),
+        documents: format!("{base}/i/{id}{}", grant(Purpose::Document)),
+        download: format!("{base}/i/{id}/download{}", grant(Purpose::Download)),
         icon: None,
         base,
     };
     Links {
         icon: has_icon.then(|| links.document(ICON_DOC)),
         ..links
+    }
+}
+
+fn cache_for(entry: &Entry) -> &'static str {
+    match entry {
+        Entry::Public => CACHE_REVALIDATE,
+        Entry::Grant | Entry::Caller => CACHE_NONE,
     }
 }
 
@@ -431,19 +657,62 @@ impl ViewParts {
     }
 }
 
+/// `?token=` on an install page: checks the token may open this page, starts a page session
+/// and redirects to the same address without the token, so it leaves the address bar, the
+/// history and any shared screenshot.
+async fn exchange_link(st: &AppState, uri: &Uri, id: String, token: String) -> AppResult<Response> {
+    check_id("artifact", "art_", &id)?;
+    let (value, max_age) = st
+        .db
+        .write(move |tx| {
+            let (_, rel) = releases::artifact_row(tx, &id)?;
+            let p = auth::authenticate(tx, &token)?;
+            page_scope(&p, Via::Link)?;
+            access::check_release(tx, &p, &rel, Use::Page)?;
+            sessions::create(tx, Kind::Page, &p, sessions::PAGE_SESSION_SECS)
+        })
+        .await?;
+    let rest: Vec<&str> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|kv| !kv.is_empty() && *kv != "token" && !kv.starts_with("token="))
+        .collect();
+    let location = if rest.is_empty() {
+        uri.path().to_owned()
+    } else {
+        format!("{}?{}", uri.path(), rest.join("&"))
+    };
+    let cookie = sessions::set_cookie(Kind::Page, &value, max_age, st.secure_cookies());
+    let mut res = StatusCode::SEE_OTHER.into_response();
+    let hs = res.headers_mut();
+    hs.insert(
+        header::LOCATION,
+        HeaderValue::from_str(&location).map_err(|e| AppError::internal("location", e))?,
+    );
+    hs.insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|e| AppError::internal("cookie", e))?,
+    );
+    hs.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_NONE));
+    Ok(res)
+}
+
 async fn install_page(
     State(st): State<AppState>,
     h: HeaderMap,
+    uri: Uri,
     ApiPath(id): ApiPath<String>,
-    ApiQuery(q): ApiQuery<TokenQuery>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> AppResult<Response> {
-    let p = caller(&st, &h, &q, None).await?;
-    check_id("artifact", "art_", &id)?;
-    let d = page_data(&st, &p, id.clone()).await?;
+    if let Some(token) = q.token {
+        return exchange_link(&st, &uri, id, token).await;
+    }
+    let d = page_data(&st, &h, q, id.clone(), None).await?;
     let parts = ViewParts::of(&st, &d, "has no install page")?;
     let target = parts.target;
     let view = parts.view(&d);
-    let links = links(&st, &id, q.token.as_deref(), d.art.icon_sha256.is_some());
+    let links = links(&st, &id, &d.entry, d.art.icon_sha256.is_some());
     let ua = h
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -468,9 +737,14 @@ async fn install_page(
         .render()
         .map_err(|e| AppError::internal("render install page", e))?;
     let mut res = Html(html).into_response();
-    res.headers_mut().insert(
+    let hs = res.headers_mut();
+    hs.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; img-src 'self'; style-src 'self'"),
+    );
+    hs.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_for(&d.entry)),
     );
     Ok(res)
 }
@@ -490,14 +764,12 @@ async fn install_document(
     State(st): State<AppState>,
     h: HeaderMap,
     ApiPath((id, doc)): ApiPath<(String, String)>,
-    ApiQuery(q): ApiQuery<TokenQuery>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> AppResult<Response> {
-    let p = caller(&st, &h, &q, None).await?;
-    check_id("artifact", "art_", &id)?;
     if doc.len() > 128 || doc.contains(['/', '\\']) || doc.starts_with('.') {
         return Err(AppError::not_found("no such document"));
     }
-    let d = page_data(&st, &p, id.clone()).await?;
+    let d = page_data(&st, &h, q, id.clone(), Some(Purpose::Document)).await?;
     if doc == ICON_DOC
         && let Some(icon) = d
             .art
@@ -505,20 +777,29 @@ async fn install_document(
             .as_deref()
             .and_then(|h| h.parse::<Sha256>().ok())
     {
-        let mut res = serve_blob(&st, icon, ICON_DOC, &h).await?;
-        res.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
-        res.headers_mut().remove(header::CONTENT_DISPOSITION);
-        return Ok(res);
+        let file = Served {
+            file_name: ICON_DOC,
+            media_type: "image/png",
+            cache: CACHE_IMMUTABLE,
+            attachment: false,
+        };
+        return serve_blob(&st, icon, &file, &h).await;
     }
     let parts = ViewParts::of(&st, &d, "has no such document")?;
     let target = parts.target;
     let view = parts.view(&d);
-    let links = links(&st, &id, q.token.as_deref(), d.art.icon_sha256.is_some());
-    let doc = target
+    let links = links(&st, &id, &d.entry, d.art.icon_sha256.is_some());
+    let body = target
         .document(&doc, &view, &links)
         .ok_or_else(|| AppError::not_found(format!("artifact {id} has no document {doc:?}")))?;
-    Ok(([(header::CONTENT_TYPE, doc.content_type)], doc.body).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, body.content_type),
+            (header::CACHE_CONTROL, cache_for(&d.entry)),
+        ],
+        body.body,
+    )
+        .into_response())
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub fn app_to_api(r: &AppRow) -> App {
         platforms: serde_json::from_str(&r.platforms).unwrap_or_default(),
         identity: serde_json::from_str(&r.identity).unwrap_or_default(),
         created_at: r.created_at.clone(),
+        access: r.access.parse().unwrap_or_default(),
     }
 }
 
@@ -51,6 +52,7 @@ pub async fn create(state: &AppState, p: &Principal, body: AppCreate) -> AppResu
         identity: serde_json::to_string(&body.identity)
             .map_err(|e| AppError::internal("json", e))?,
         created_at: crate::util::now(),
+        access: platform::api::Access::Token.as_str().to_owned(),
     };
     let actor = p.actor();
     let row = state
@@ -119,6 +121,36 @@ pub async fn update_identity(
                     app: Some(&slug),
                     subject: Some(&slug),
                     details: json!({"identity": serde_json::from_str::<serde_json::Value>(&json).unwrap_or_default()}),
+                },
+            )?;
+            super::app_row(tx, &slug)
+        })
+        .await?;
+    Ok(app_to_api(&row))
+}
+
+/// Makes an app's pages public or token-only.
+pub async fn set_access(
+    state: &AppState,
+    p: &Principal,
+    slug: String,
+    access: platform::api::Access,
+) -> AppResult<App> {
+    let actor = p.actor();
+    let row = state
+        .db
+        .write(move |tx| {
+            if db::set_app_access(tx, &slug, access.as_str())? == 0 {
+                return Err(AppError::not_found(format!("app {slug} not found")));
+            }
+            audit::append(
+                tx,
+                Event {
+                    actor: &actor,
+                    action: "app.access",
+                    app: Some(&slug),
+                    subject: Some(&slug),
+                    details: json!({"access": access.as_str()}),
                 },
             )?;
             super::app_row(tx, &slug)

@@ -27,6 +27,7 @@ pub fn channel_to_api(r: &ChannelRow) -> Channel {
         release_id: r.release_id.clone(),
         updated_at: r.updated_at.clone(),
         policy: serde_json::from_str(&r.policy).unwrap_or_default(),
+        access: r.access.parse().unwrap_or_default(),
     }
 }
 
@@ -369,6 +370,38 @@ pub async fn set_policy(
                     app: Some(&app),
                     subject: Some(&name),
                     details: json!({"policy": serde_json::from_str::<serde_json::Value>(&json).unwrap_or_default()}),
+                },
+            )?;
+            db::get_channel(tx, &app, &name)?
+                .ok_or_else(|| AppError::internal("channel", "vanished after write"))
+        })
+        .await?;
+    Ok(channel_to_api(&row))
+}
+
+/// Makes a channel's pages public or token-only (creating the channel without a release if
+/// needed).
+pub async fn set_access(
+    state: &AppState,
+    p: &Principal,
+    app: String,
+    name: String,
+    access: platform::api::Access,
+) -> AppResult<Channel> {
+    let actor = p.actor();
+    let row = state
+        .db
+        .write(move |tx| {
+            app_exists(tx, &app)?;
+            db::set_channel_access(tx, &app, &name, access.as_str(), &util::now())?;
+            audit::append(
+                tx,
+                Event {
+                    actor: &actor,
+                    action: "channel.access",
+                    app: Some(&app),
+                    subject: Some(&name),
+                    details: json!({"access": access.as_str()}),
                 },
             )?;
             db::get_channel(tx, &app, &name)?

@@ -14,6 +14,7 @@ use platform::{Inspection, InstallMode, PlatformId, Registry};
 
 use crate::blobs::LocalBlobStore;
 use crate::config::Config;
+use crate::grants::GrantKeys;
 use crate::db::{self, ArtifactRow, Db, ReleaseRow};
 use crate::error::{AppError, AppResult};
 
@@ -24,11 +25,19 @@ pub struct AppState {
     pub db: Db,
     pub blobs: Arc<LocalBlobStore>,
     pub registry: &'static Registry,
+    pub grants: Arc<GrantKeys>,
+    /// Which app started each resumable upload still in `uploads/`: only that app may resume
+    /// it or learn its offset (knowing a digest proves nothing).
+    pub upload_owners: Arc<std::sync::Mutex<std::collections::HashMap<platform::Sha256, String>>>,
 }
 
 impl AppState {
     pub fn base(&self) -> &str {
         &self.cfg.public_url
+    }
+    /// Whether cookies must be `Secure` (the public URL is https).
+    pub fn secure_cookies(&self) -> bool {
+        self.cfg.public_url.starts_with("https://")
     }
 }
 

@@ -10,6 +10,7 @@ use platform::api::{self, ArtifactSpec, PublishResult, ReleaseCreate};
 use platform::{DetectError, Finding, IdentityRules, Limits, SCHEMA_VERSION, Severity, Sha256};
 
 use super::{AppState, inspection_of, load_release, target_for};
+use crate::access;
 use crate::audit::{self, Event};
 use crate::auth::Principal;
 use crate::blobs::BlobStore;
@@ -249,67 +250,76 @@ fn same_or_conflict(existing: &ReleaseRow, fingerprint: &str) -> AppResult<Strin
     }
 }
 
-pub async fn get(state: &AppState, id: String) -> AppResult<api::Release> {
+/// One release, if the caller may read it.
+pub async fn get(state: &AppState, p: &Principal, id: String) -> AppResult<api::Release> {
     let st = state.clone();
+    let p = p.clone();
     state
         .db
-        .read(move |c| load_release(c, st.registry, st.base(), &id))
+        .read(move |c| {
+            let r = super::release_row(c, &id)?;
+            access::check_release(c, &p, &r, access::Use::Read)?;
+            load_release(c, st.registry, st.base(), &id)
+        })
         .await
 }
 
-pub async fn list(state: &AppState, app: String) -> AppResult<Vec<api::Release>> {
+/// An app's releases that the caller may read (a channel limit hides the others).
+pub async fn list(state: &AppState, p: &Principal, app: String) -> AppResult<Vec<api::Release>> {
     let st = state.clone();
+    let p = p.clone();
     state
         .db
         .read(move |c| {
             super::app_row(c, &app)?;
-            db::list_releases(c, &app, 500)?
-                .iter()
-                .map(|r| {
-                    let arts = db::list_artifacts(c, &r.id)?;
-                    Ok(super::release_to_api(st.registry, st.base(), r, &arts))
-                })
-                .collect()
+            let mut out = Vec::new();
+            for r in db::list_releases(c, &app, 500)? {
+                if access::check_release(c, &p, &r, access::Use::Read).is_err() {
+                    continue;
+                }
+                let arts = db::list_artifacts(c, &r.id)?;
+                out.push(super::release_to_api(st.registry, st.base(), &r, &arts));
+            }
+            Ok(out)
         })
         .await
 }
 
-pub async fn get_artifact(state: &AppState, id: String) -> AppResult<(api::Artifact, String)> {
-    let st = state.clone();
-    state
-        .db
-        .read(move |c| {
-            let a = db::get_artifact(c, &id)?
-                .ok_or_else(|| AppError::not_found(format!("artifact {id} not found")))?;
-            let r = db::get_release(c, &a.release_id)?
-                .ok_or_else(|| AppError::not_found(format!("artifact {id} not found")))?;
-            Ok((super::artifact_to_api(st.registry, st.base(), &a), r.app))
-        })
-        .await
+/// One artifact, if the caller may read its release.
+pub async fn get_artifact(state: &AppState, p: &Principal, id: String) -> AppResult<api::Artifact> {
+    let (a, _) = artifact_and_release(state, p, id, access::Use::Read).await?;
+    Ok(super::artifact_to_api(state.registry, state.base(), &a))
 }
 
-/// Reads an artifact with its release; checks the caller may touch the app.
+/// Reads an artifact with its release (404 naming the id when either is missing).
+pub fn artifact_row(c: &rusqlite::Connection, id: &str) -> AppResult<(ArtifactRow, ReleaseRow)> {
+    let a = db::get_artifact(c, id)?
+        .ok_or_else(|| AppError::not_found(format!("artifact {id} not found")))?;
+    let r = db::get_release(c, &a.release_id)?
+        .ok_or_else(|| AppError::not_found(format!("artifact {id} not found")))?;
+    Ok((a, r))
+}
+
+/// Reads an artifact with its release; checks the caller may use it so.
 pub async fn artifact_and_release(
     state: &AppState,
     p: &Principal,
     id: String,
+    what: access::Use,
 ) -> AppResult<(ArtifactRow, ReleaseRow)> {
-    let (a, r) = state
+    let p = p.clone();
+    state
         .db
         .read(move |c| {
-            let a = db::get_artifact(c, &id)?
-                .ok_or_else(|| AppError::not_found(format!("artifact {id} not found")))?;
-            let r = db::get_release(c, &a.release_id)?
-                .ok_or_else(|| AppError::not_found(format!("artifact {id} not found")))?;
+            let (a, r) = artifact_row(c, &id)?;
+            access::check_release(c, &p, &r, what)?;
             Ok((a, r))
         })
-        .await?;
-    p.require_app(&r.app)?;
-    Ok((a, r))
+        .await
 }
 
 pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<api::Artifact> {
-    let (art, rel) = artifact_and_release(state, p, id.clone()).await?;
+    let (art, rel) = artifact_and_release(state, p, id.clone(), access::Use::Read).await?;
     if art.attached {
         return Ok(super::artifact_to_api(state.registry, state.base(), &art));
     }
@@ -324,6 +334,21 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
         .as_deref()
         .and_then(|d| d.parse().ok())
         .ok_or_else(|| AppError::invalid(format!("artifact {id} is a link; nothing to attach")))?;
+    // Proof of possession: the app's callers uploaded these bytes (or an attached artifact of
+    // the app holds them). Knowing another app's digest must not lend its bytes.
+    let owned = {
+        let (hex, app) = (digest.hex(), rel.app.clone());
+        state
+            .db
+            .read(move |c| Ok(db::blob_usable_by(c, &hex, &app)?))
+            .await?
+    };
+    if !owned {
+        return Err(AppError::conflict(format!(
+            "app {} has not uploaded sha256 {digest}; upload the file (PUT /api/v1/blobs/sha256/{digest}?app={}) and attach again",
+            rel.app, rel.app
+        )));
+    }
     let size = state
         .blobs
         .stat(&digest)

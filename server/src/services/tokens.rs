@@ -8,6 +8,7 @@ use platform::api::{Scope, TokenCreate, TokenCreated, TokenInfo};
 use rusqlite::Connection;
 
 use super::AppState;
+use crate::access;
 use crate::audit::{self, Event};
 use crate::auth::{self, Principal};
 use crate::db::{self, TokenRow};
@@ -25,16 +26,24 @@ pub fn create_in(c: &Connection, actor: &str, req: &TokenCreate) -> AppResult<To
     }
     if req.scopes.is_empty() {
         return Err(AppError::invalid(
-            "scopes: at least one of admin, publish, promote, read, download",
+            "scopes: at least one of admin, publish, promote, read, download, create-app",
+        ));
+    }
+    let create_app = req.scopes.contains(&Scope::CreateApp);
+    if create_app && req.app.is_none() {
+        return Err(AppError::invalid(
+            "scopes: create-app needs an app limit (--app NAME): it allows creating that one app",
         ));
     }
     // A limit to an app that does not exist is almost always a typo, and would otherwise
-    // only show up later as refusals the token's owner cannot explain.
+    // only show up later as refusals the token's owner cannot explain; with create-app it is
+    // the app the token is for.
     if let Some(app) = &req.app
+        && !create_app
         && db::get_app(c, app.as_str())?.is_none()
     {
         return Err(AppError::not_found(format!(
-            "app: there is no app {app}; create it first (dist app create {app}) or fix the name"
+            "app: there is no app {app}; create it first (dist app create {app}), fix the name, or add the create-app scope so the token may create it"
         )));
     }
     let mut scopes = req.scopes.clone();
@@ -69,6 +78,7 @@ pub fn create_in(c: &Connection, actor: &str, req: &TokenCreate) -> AppResult<To
         expires_at,
         revoked_at: None,
         last_used_at: None,
+        created_by: Some(actor.to_owned()),
     };
     db::insert_token(c, &row)?;
     audit::append(
@@ -92,24 +102,46 @@ pub fn create_in(c: &Connection, actor: &str, req: &TokenCreate) -> AppResult<To
     })
 }
 
-pub async fn create(state: &AppState, p: &Principal, req: TokenCreate) -> AppResult<TokenCreated> {
+/// Creates a token for an API caller, whose own rights bound the new token's.
+pub async fn create(state: &AppState, p: &Principal, mut req: TokenCreate) -> AppResult<TokenCreated> {
+    req.expires_at = access::check_token_within(p, &req)?;
     let actor = p.actor();
     state.db.write(move |tx| create_in(tx, &actor, &req)).await
 }
 
-pub async fn list(state: &AppState) -> AppResult<Vec<TokenInfo>> {
+/// The tokens a caller may see: all for an unrestricted admin, else those of its app.
+pub async fn list(state: &AppState, p: &Principal) -> AppResult<Vec<TokenInfo>> {
+    let only = visible_app(p);
     state
         .db
-        .read(|c| Ok(db::list_tokens(c)?.iter().map(auth::to_info).collect()))
+        .read(move |c| {
+            Ok(db::list_tokens(c, only.as_deref())?
+                .iter()
+                .map(auth::to_info)
+                .collect())
+        })
         .await
+}
+
+/// `None` for an unrestricted admin (every token), else the app whose tokens it manages. An
+/// admin without an app limit but with channel limits sees no app-less token.
+fn visible_app(p: &Principal) -> Option<String> {
+    if p.is_unrestricted_admin() {
+        None
+    } else {
+        Some(p.app.clone().unwrap_or_default())
+    }
 }
 
 pub async fn revoke(state: &AppState, p: &Principal, id: String) -> AppResult<TokenInfo> {
     let actor = p.actor();
+    // Another app's tokens answer as if they did not exist.
+    let only = visible_app(p);
     state
         .db
         .write(move |tx| {
             let row = db::get_token(tx, &id)?
+                .filter(|r| only.is_none() || r.app == only)
                 .ok_or_else(|| AppError::not_found(format!("token {id} not found")))?;
             if db::revoke_token(tx, &id, &util::now())? == 1 {
                 audit::append(

@@ -30,6 +30,16 @@ pub fn http_client() -> reqwest::Client {
         .expect("client")
 }
 
+/// A client that shows redirects instead of following them (a page's `?token=` exchange).
+pub fn no_redirect_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
 pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     l.local_addr().expect("local addr").port()
@@ -175,11 +185,12 @@ impl Server {
         self.call(Method::POST, path, Some(token), None).await
     }
 
-    pub async fn put_blob(&self, token: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+    /// Uploads bytes for `app` (blobs are owned per app).
+    pub async fn put_blob(&self, app: &str, token: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
         let hex = sha256_hex(&bytes);
         let res = self
             .client
-            .put(self.url(&format!("/blobs/sha256/{hex}")))
+            .put(self.url(&format!("/blobs/sha256/{hex}?app={app}")))
             .bearer_auth(token)
             .body(bytes)
             .send()
@@ -215,7 +226,7 @@ impl Server {
         name: &str,
         bytes: &[u8],
     ) -> (String, String, Value) {
-        let (st, v) = self.put_blob(&self.admin, bytes.to_vec()).await;
+        let (st, v) = self.put_blob(app, &self.admin, bytes.to_vec()).await;
         assert!(
             st == StatusCode::CREATED || st == StatusCode::OK,
             "{st}: {v}"

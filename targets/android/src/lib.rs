@@ -150,6 +150,13 @@ impl Target for AndroidTarget {
         }
     }
 
+    fn media_type(&self, kind: &platform::Kind) -> &'static str {
+        match kind.as_str() {
+            "apk" => "application/vnd.android.package-archive",
+            _ => "application/octet-stream",
+        }
+    }
+
     fn install_actions(
         &self,
         artifact: &ArtifactView<'_>,

@@ -1,0 +1,134 @@
+//! Drives the real `distd` over HTTP, one module per feature: the release cycle, bad input,
+//! token scopes and the access model's rights matrix, uploads, the audit chain, pages and
+//! operations. The helpers here are shared by every module.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod access;
+mod audit;
+mod bad_input;
+mod lifecycle;
+mod ops;
+mod pages;
+mod rights;
+mod scopes;
+mod uploads;
+
+use std::io::Write;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use common::{Rng, Server, corpus, release_body, release_ids, sha256_hex, tiny_zip};
+
+const APK1: &str = "android/apksig-golden-aligned-v1v2v3-out.apk";
+const APK2: &str = "android/apksig-golden-aligned-v1-out.apk";
+const APK_OTHER_KEY: &str = "android/apksig-v3-only-with-ecdsa-sha256-p256.apk";
+
+fn err_code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
+
+fn err_msg(v: &Value) -> &str {
+    v["error"]["message"].as_str().unwrap_or("")
+}
+
+/// Uploads, creates, attaches and publishes; returns (release id, artifact id).
+async fn publish(s: &Server, app: &str, build: &str, name: &str, bytes: &[u8]) -> (String, String) {
+    let (rid, aid, v) = s.upload_and_attach(app, build, name, bytes).await;
+    assert_eq!(v["attached"], true);
+    assert_eq!(v["inspection"]["sha256"], sha256_hex(bytes));
+    let (st, v) = s
+        .post_empty(&format!("/releases/{rid}/publish"), &s.admin)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["release"]["status"], "published");
+    (rid, aid)
+}
+
+async fn download(s: &Server, path: &str, token: &str, range: Option<&str>) -> reqwest::Response {
+    let mut rb = s.client.get(s.url(path)).bearer_auth(token);
+    if let Some(r) = range {
+        rb = rb.header("range", r);
+    }
+    rb.send().await.unwrap()
+}
+
+/// Sends raw bytes and closes the connection: a client that died mid-upload.
+fn raw_truncated_put(port: u16, path: &str, token: &str, headers: &str, body: &[u8]) {
+    let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        sock,
+        "PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n{headers}\r\n"
+    )
+    .unwrap();
+    sock.write_all(body).unwrap();
+    sock.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    drop(sock);
+}
+
+fn dir_files(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(dir_files(&p));
+            } else {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    out
+}
+
+fn distd(args: &[&str]) -> (i32, Value) {
+    let out = std::process::Command::new(common::DISTD)
+        .args(args)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), v)
+}
+
+/// Copies a data folder, edits its audit table past the trigger that guards it (as an
+/// attacker with the file would), and runs `distd audit verify --json` on the copy.
+fn tamper_and_verify(
+    from: &std::path::Path,
+    to: &std::path::Path,
+    trigger: &str,
+    sql: &str,
+) -> (i32, Value) {
+    copy_dir(from, to);
+    let c = rusqlite::Connection::open(to.join("distd.sqlite3")).unwrap();
+    c.execute_batch(&format!("DROP TRIGGER {trigger}")).unwrap();
+    c.execute(sql, []).unwrap();
+    drop(c);
+    distd(&["audit", "verify", "--data", to.to_str().unwrap(), "--json"])
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        let dest = to.join(e.file_name());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+async fn head_blob(s: &Server, hex: &str) -> StatusCode {
+    s.client
+        .head(s.url(&format!("/blobs/sha256/{hex}?app=acme")))
+        .bearer_auth(&s.admin)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}

@@ -1,0 +1,124 @@
+//! Health, start-up refusals and gc.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_reports_an_unusable_data_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = Server::start(&data).await;
+    let (st, v) = s.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["status"], "ok");
+    assert!(
+        v["platforms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "android"),
+        "{v}"
+    );
+    // The uploads folder turns into a file: nothing can be written any more.
+    let uploads = data.join("uploads");
+    std::fs::remove_dir_all(&uploads).unwrap();
+    std::fs::write(&uploads, b"not a folder").unwrap();
+    let (st, v) = s.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert!(
+        v["status"].as_str().unwrap().contains("not writable"),
+        "{v}"
+    );
+    std::fs::remove_file(&uploads).unwrap();
+    std::fs::create_dir(&uploads).unwrap();
+    let (st, _) = s.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+}
+
+#[test]
+fn serve_refuses_a_data_folder_it_cannot_make() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/parent/data");
+    let out = std::process::Command::new(common::DISTD)
+        .args(["serve", "--listen", "127.0.0.1:1", "--data"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("does not exist") && err.contains("mkdir -p"),
+        "{err}"
+    );
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let out = std::process::Command::new(common::DISTD)
+        .args(["serve", "--listen", "127.0.0.1:1", "--data"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a folder"));
+}
+
+/// Android refuses an update signed by another key: promoting an APK whose signer differs
+/// from the one on the channel (with no v3 lineage showing a rotation) is refused with
+/// `android.signer.changed`, and the channel keeps its release.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gc_removes_only_unreferenced_blobs_past_their_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = Server::start(&data).await;
+    s.create_app("acme").await;
+    let orphan = b"uploaded, then its release never came".to_vec();
+    let kept = b"referenced by a draft".to_vec();
+    for b in [&orphan, &kept] {
+        let (st, v) = s.put_blob("acme", &s.admin, b.clone()).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+    }
+    s.create_release("acme", release_body("1.0", "1", &[("kept.bin", &kept)]))
+        .await;
+    let d = data.to_str().unwrap();
+    let orphan_hex = sha256_hex(&orphan);
+
+    // With the default age both are young: nothing goes.
+    let (code, v) = distd(&["gc", "--data", d, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["removed"], json!([]), "{v}");
+    assert_eq!(v["kept_young"], 1, "{v}");
+    // A dry run names the orphan and removes nothing.
+    let (code, v) = distd(&[
+        "gc",
+        "--data",
+        d,
+        "--min-age-hours",
+        "0",
+        "--dry-run",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["removed"][0]["sha256"], orphan_hex.as_str(), "{v}");
+    assert_eq!(v["removed"].as_array().unwrap().len(), 1, "{v}");
+    let st = head_blob(&s, &orphan_hex).await;
+    assert_eq!(st, StatusCode::OK);
+    // For real, while distd runs: the orphan goes, the draft's blob stays, all on record.
+    let (code, v) = distd(&["gc", "--data", d, "--min-age-hours", "0", "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["removed"][0]["sha256"], orphan_hex.as_str(), "{v}");
+    assert_eq!(v["bytes_freed"], orphan.len(), "{v}");
+    let st = head_blob(&s, &orphan_hex).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let st = head_blob(&s, &sha256_hex(&kept)).await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, audit) = s.get("/audit?action=blob.remove", &s.admin).await;
+    assert_eq!(
+        audit["events"][0]["subject"],
+        orphan_hex.as_str(),
+        "{audit}"
+    );
+    let (code, v) = distd(&["audit", "verify", "--data", d, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    let (code, v) = distd(&["fsck", "--data", d, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["orphans"], json!([]), "{v}");
+}
