@@ -79,16 +79,17 @@ pub fn check_app_create(p: &Principal, slug: &str) -> AppResult<()> {
     if p.is_unrestricted_admin() || (p.has(Scope::CreateApp) && p.app.as_deref() == Some(slug)) {
         return Ok(());
     }
-    Err(AppError::forbidden(match (&p.app, p.has(Scope::CreateApp)) {
-        (Some(only), true) => format!(
-            "token {} may create only app {only}, not {slug}",
-            p.name
-        ),
-        _ => format!(
-            "token {} may not create apps: that needs an admin token without an app limit, or a token with the create-app scope limited to {slug}",
-            p.name
-        ),
-    }))
+    Err(AppError::forbidden(
+        match (&p.app, p.has(Scope::CreateApp)) {
+            (Some(only), true) => {
+                format!("token {} may create only app {only}, not {slug}", p.name)
+            }
+            _ => format!(
+                "token {} may not create apps: that needs an admin token without an app limit, or a token with the create-app scope limited to {slug}",
+                p.name
+            ),
+        },
+    ))
 }
 
 /// Token rights never widen: a new token's app, channels, scopes and expiry lie within its
@@ -197,12 +198,8 @@ mod tests {
     fn channel_limits_and_expiry_are_inherited_bounds() {
         let mut p = principal(&[Scope::Admin], Some("a"), &["beta"]);
         assert!(check_token_within(&p, &req(&[Scope::Promote], Some("a"), &[])).is_err());
-        assert!(
-            check_token_within(&p, &req(&[Scope::Promote], Some("a"), &["stable"])).is_err()
-        );
-        assert!(
-            check_token_within(&p, &req(&[Scope::Promote], Some("a"), &["beta"])).is_ok()
-        );
+        assert!(check_token_within(&p, &req(&[Scope::Promote], Some("a"), &["stable"])).is_err());
+        assert!(check_token_within(&p, &req(&[Scope::Promote], Some("a"), &["beta"])).is_ok());
         p.expires_at = Some("2030-01-01T00:00:00Z".into());
         let mut r = req(&[Scope::Read], Some("a"), &["beta"]);
         assert_eq!(
@@ -219,8 +216,11 @@ mod tests {
     fn create_app_needs_an_unrestricted_creator() {
         let root = principal(&[Scope::Admin], None, &[]);
         assert!(
-            check_token_within(&root, &req(&[Scope::CreateApp, Scope::Publish], Some("new"), &[]))
-                .is_ok()
+            check_token_within(
+                &root,
+                &req(&[Scope::CreateApp, Scope::Publish], Some("new"), &[])
+            )
+            .is_ok()
         );
         let ci = principal(&[Scope::CreateApp, Scope::Publish], Some("new"), &[]);
         assert!(check_app_create(&ci, "new").is_ok());

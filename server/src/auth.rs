@@ -58,7 +58,8 @@ impl Principal {
     /// Admin includes every scope but `create-app`, which is never implied: it is the one
     /// right that reaches beyond an existing app.
     pub fn has(&self, scope: Scope) -> bool {
-        self.scopes.contains(&scope) || (scope != Scope::CreateApp && self.scopes.contains(&Scope::Admin))
+        self.scopes.contains(&scope)
+            || (scope != Scope::CreateApp && self.scopes.contains(&Scope::Admin))
     }
 
     /// An admin token with no app or channel limit: the only caller of the global routes

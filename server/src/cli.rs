@@ -88,6 +88,12 @@ enum Command {
         after_help = "Example:\n  distd audit verify --data ./data"
     )]
     Audit(AuditCommand),
+    /// The key that signs the grants in page links (DATA/grant-key).
+    #[command(
+        subcommand,
+        after_help = "Example:\n  distd grant-key rotate --data /srv/dist"
+    )]
+    GrantKey(GrantKeyCommand),
     /// Write a consistent copy of the database (SQLite online backup) while distd runs.
     #[command(
         after_help = "Example:\n  distd backup --data /srv/dist --out /backups/distd-2026-11-21.sqlite3"
@@ -113,7 +119,7 @@ enum TokenCommand {
         /// A name to recognise the token by.
         #[arg(long)]
         name: String,
-        /// admin, publish, promote, read or download; repeat for several.
+        /// admin, publish, promote, read, download or create-app; repeat for several.
         #[arg(long = "scope", required = true)]
         scopes: Vec<Scope>,
         /// Limit the token to one app.
@@ -128,6 +134,18 @@ enum TokenCommand {
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GrantKeyCommand {
+    /// Make a new signing key; the previous one keeps verifying until its grants expire.
+    #[command(
+        after_help = "Example:\n  distd grant-key rotate --data /srv/dist\n\nRestart distd afterwards: it signs with the key it read at start-up."
+    )]
+    Rotate {
+        #[command(flatten)]
+        data: DataArg,
     },
 }
 
@@ -158,6 +176,16 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { data, listen } => serve(data.data, listen).map(|_| ExitCode::SUCCESS),
+        Command::GrantKey(GrantKeyCommand::Rotate { data }) => {
+            let dir = existing_data(data.data)?;
+            crate::grants::rotate(&dir)
+                .with_context(|| format!("rotate the grant key in {}", dir.display()))?;
+            eprintln!(
+                "distd: new grant key in {}; restart distd to sign with it (links already handed out keep working until they expire)",
+                dir.join(crate::grants::KEY_FILE).display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Token(TokenCommand::Create {
             data,
             name,

@@ -180,7 +180,10 @@ mod tests {
         assert_ne!(g, g2);
         rotate(dir.path()).unwrap();
         let newer = GrantKeys::load_or_create(dir.path(), 60).unwrap();
-        assert!(!newer.verify(&g, "art_1", Purpose::Document, 1000), "two rotations retire a key");
+        assert!(
+            !newer.verify(&g, "art_1", Purpose::Document, 1000),
+            "two rotations retire a key"
+        );
         assert!(newer.verify(&g2, "art_1", Purpose::Document, 1000));
     }
 }

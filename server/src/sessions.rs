@@ -45,7 +45,12 @@ fn hash(value: &str) -> [u8; 32] {
 }
 
 /// Starts a session for `p` and returns the cookie value. Blocking (in a write transaction).
-pub fn create(c: &Connection, kind: Kind, p: &Principal, lifetime_secs: i64) -> AppResult<(String, i64)> {
+pub fn create(
+    c: &Connection,
+    kind: Kind,
+    p: &Principal,
+    lifetime_secs: i64,
+) -> AppResult<(String, i64)> {
     let mut bytes = [0u8; 32];
     util::random_bytes(&mut bytes).map_err(|e| AppError::internal("random source", e))?;
     let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
@@ -124,8 +129,14 @@ mod tests {
     #[test]
     fn cookies_are_found_among_others() {
         let mut h = HeaderMap::new();
-        h.append(header::COOKIE, HeaderValue::from_static("a=1; dist_page=abc"));
-        h.append(header::COOKIE, HeaderValue::from_static("dist_admin=\"xyz\""));
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; dist_page=abc"),
+        );
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("dist_admin=\"xyz\""),
+        );
         assert_eq!(cookie(&h, PAGE_COOKIE), Some("abc"));
         assert_eq!(cookie(&h, ADMIN_COOKIE), Some("xyz"));
         assert_eq!(cookie(&h, "dist"), None);
@@ -134,7 +145,10 @@ mod tests {
     #[test]
     fn set_cookie_attributes() {
         let c = set_cookie(Kind::Page, "v", 60, true);
-        assert_eq!(c, "dist_page=v; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure");
+        assert_eq!(
+            c,
+            "dist_page=v; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure"
+        );
         assert!(set_cookie(Kind::Admin, "v", 60, false).contains("SameSite=Strict"));
     }
 }

@@ -44,9 +44,18 @@ async fn install_page_renders_in_chromium_with_its_stylesheet_and_icon() {
     let apk_path =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/android/signed-v1v2v3.apk");
     let apk = std::fs::read(&apk_path).unwrap();
-    let (_, aid, _) = s.upload_and_attach("acme", "7", "acme.apk", &apk).await;
+    let (rid, aid, _) = s.upload_and_attach("acme", "7", "acme.apk", &apk).await;
+    let (st, v) = s
+        .post_empty(&format!("/releases/{rid}/publish"), &s.admin)
+        .await;
+    assert!(st.is_success(), "{v}");
+    let dl = s
+        .token(serde_json::json!({"name": "tester", "scopes": ["download"], "app": "acme"}))
+        .await;
 
-    let url = format!("{}/i/{aid}?token={}", s.base, s.admin);
+    // A tester's download link: the browser trades the token for a page session cookie and
+    // lands on the page without it.
+    let url = format!("{}/i/{aid}?token={dl}", s.base);
     let profile = dir.path().join("chromium-profile");
     let out = tokio::task::spawn_blocking(move || {
         Command::new(chromium)
@@ -76,6 +85,11 @@ async fn install_page_renders_in_chromium_with_its_stylesheet_and_icon() {
     assert!(dom.contains("acme.apk"), "{dom}");
     assert!(dom.contains("<a href="), "an install link: {dom}");
     assert!(!dom.contains("<script"), "{dom}");
+    assert!(
+        !dom.contains(&dl),
+        "the tester's token is in the page: {dom}"
+    );
+    assert!(dom.contains("grant="), "links carry grants: {dom}");
 
     // What the browser itself fetched, from distd's request log.
     let log = std::fs::read_to_string(data.with_extension("log")).unwrap();
@@ -94,7 +108,7 @@ async fn install_page_renders_in_chromium_with_its_stylesheet_and_icon() {
     // start's one-time admin token line is the one place a secret is printed, by design.)
     if let Some(line) = log
         .lines()
-        .find(|l| l.contains("http{") && l.contains(&s.admin))
+        .find(|l| l.contains("http{") && (l.contains(&s.admin) || l.contains(&dl)))
     {
         panic!("the token reached a request line: {line}");
     }

@@ -44,10 +44,7 @@ keep the app `token` and make a channel public (dist channel access APP CHANNEL 
 
 Example:
   dist app access acme public")]
-    Access {
-        slug: AppSlug,
-        access: Access,
-    },
+    Access { slug: AppSlug, access: Access },
 }
 
 #[derive(Args)]
@@ -169,7 +166,10 @@ pub async fn run(cmd: AppCommand, ctx: &Ctx) -> anyhow::Result<()> {
         }
         AppCommand::Access { slug, access } => {
             let app: App = api
-                .put_json(&["apps", slug.as_str(), "access"], &AccessRequest { access })
+                .put_json(
+                    &["apps", slug.as_str(), "access"],
+                    &AccessRequest { access },
+                )
                 .await?;
             ctx.ui
                 .note(&format!("app {} pages are now {}", app.slug, app.access));

@@ -191,7 +191,10 @@ where
         if received > size {
             return Err(AppError::new(
                 ErrorCode::SizeMismatch,
-                format!("received more than the {size} bytes of sha256 {}", req.digest),
+                format!(
+                    "received more than the {size} bytes of sha256 {}",
+                    req.digest
+                ),
             ));
         }
         hasher.update(&chunk);

@@ -8,9 +8,9 @@ use axum::routing::{get, post, put};
 use serde::Deserialize;
 
 use platform::api::{
-    AccessRequest, AppCreate, AppList, AuditList, ChannelHistory, ChannelList, ChannelPolicy, PromoteRequest,
-    ReleaseCreate, ReleaseCreated, ReleaseList, RevokeRequest, Scope, TokenCreate, TokenList,
-    WhoAmI,
+    AccessRequest, AppCreate, AppList, AuditList, ChannelHistory, ChannelList, ChannelPolicy,
+    PromoteRequest, ReleaseCreate, ReleaseCreated, ReleaseList, RevokeRequest, Scope, TokenCreate,
+    TokenList, WhoAmI,
 };
 use platform::{AppSlug, ChannelName, IdentityRules, SCHEMA_VERSION};
 

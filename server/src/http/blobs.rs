@@ -14,8 +14,8 @@ use platform::Sha256;
 use platform::api::{BlobInfo, Scope, UPLOAD_LENGTH, UPLOAD_OFFSET};
 
 use super::{ApiPath, ApiQuery, Need, authorize, parse_seg};
-use crate::auth::Principal;
 use crate::audit::{self, Event};
+use crate::auth::Principal;
 use crate::blobs::{BlobStore, PutOutcome, UploadRequest};
 use crate::error::{AppError, AppResult};
 use crate::services::AppState;
@@ -37,8 +37,15 @@ struct BlobQuery {
 
 /// The app these bytes are for: the token's own app, or `?app=` for a token without one.
 fn app_of(p: Option<&Principal>, q: &BlobQuery) -> AppResult<Option<platform::AppSlug>> {
-    let asked = q.app.as_deref().map(parse_seg::<platform::AppSlug>).transpose()?;
-    Ok(asked.or_else(|| p.and_then(|p| p.app.as_deref()).and_then(|a| a.parse().ok())))
+    let asked = q
+        .app
+        .as_deref()
+        .map(parse_seg::<platform::AppSlug>)
+        .transpose()?;
+    Ok(asked.or_else(|| {
+        p.and_then(|p| p.app.as_deref())
+            .and_then(|a| a.parse().ok())
+    }))
 }
 
 fn need_app(app: Option<platform::AppSlug>) -> AppResult<platform::AppSlug> {
@@ -52,7 +59,9 @@ fn need_app(app: Option<platform::AppSlug>) -> AppResult<platform::AppSlug> {
 /// 404 for an app that does not exist (its blobs cannot be recorded).
 async fn app_must_exist(st: &AppState, app: &platform::AppSlug) -> AppResult<()> {
     let a = app.to_string();
-    st.db.read(move |c| crate::services::app_row(c, &a).map(|_| ())).await
+    st.db
+        .read(move |c| crate::services::app_row(c, &a).map(|_| ()))
+        .await
 }
 
 fn header_u64(h: &HeaderMap, name: &str) -> AppResult<Option<u64>> {

@@ -105,12 +105,21 @@ fn page_caller(
         return auth::authenticate(c, t).map(|p| Some((p, Via::Link)));
     }
     if let Some(v) = h.get(header::AUTHORIZATION) {
-        let secret = v.to_str().ok().and_then(|s| auth::bearer(Some(s))).ok_or_else(|| {
-            AppError::unauthorized("malformed Authorization header: send Authorization: Bearer <token>")
-        })?;
+        let secret = v
+            .to_str()
+            .ok()
+            .and_then(|s| auth::bearer(Some(s)))
+            .ok_or_else(|| {
+                AppError::unauthorized(
+                    "malformed Authorization header: send Authorization: Bearer <token>",
+                )
+            })?;
         return auth::authenticate(c, secret).map(|p| Some((p, Via::Bearer)));
     }
-    for (kind, via) in [(Kind::Admin, Via::AdminSession), (Kind::Page, Via::PageSession)] {
+    for (kind, via) in [
+        (Kind::Admin, Via::AdminSession),
+        (Kind::Page, Via::PageSession),
+    ] {
         if let Some(v) = sessions::cookie(h, kind.cookie())
             && let Some(p) = sessions::principal(c, kind, v)?
         {

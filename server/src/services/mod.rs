@@ -14,9 +14,9 @@ use platform::{Inspection, InstallMode, PlatformId, Registry};
 
 use crate::blobs::LocalBlobStore;
 use crate::config::Config;
-use crate::grants::GrantKeys;
 use crate::db::{self, ArtifactRow, Db, ReleaseRow};
 use crate::error::{AppError, AppResult};
+use crate::grants::GrantKeys;
 
 /// Everything a request needs; cheap to clone.
 #[derive(Clone)]

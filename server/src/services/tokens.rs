@@ -103,7 +103,11 @@ pub fn create_in(c: &Connection, actor: &str, req: &TokenCreate) -> AppResult<To
 }
 
 /// Creates a token for an API caller, whose own rights bound the new token's.
-pub async fn create(state: &AppState, p: &Principal, mut req: TokenCreate) -> AppResult<TokenCreated> {
+pub async fn create(
+    state: &AppState,
+    p: &Principal,
+    mut req: TokenCreate,
+) -> AppResult<TokenCreated> {
     req.expires_at = access::check_token_within(p, &req)?;
     let actor = p.actor();
     state.db.write(move |tx| create_in(tx, &actor, &req)).await

@@ -159,9 +159,13 @@ async fn channel_policy_link_artifacts_and_ios_install_page() {
         )
         .await;
     let (rid, aid) = release_ids(&v);
-    let (st, v) = s.post_empty(&format!("/artifacts/{aid}/attach"), &s.admin).await;
+    let (st, v) = s
+        .post_empty(&format!("/artifacts/{aid}/attach"), &s.admin)
+        .await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    let (st, v) = s.post_empty(&format!("/releases/{rid}/publish"), &s.admin).await;
+    let (st, v) = s
+        .post_empty(&format!("/releases/{rid}/publish"), &s.admin)
+        .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let res = s
         .client
@@ -180,9 +184,14 @@ async fn channel_policy_link_artifacts_and_ios_install_page() {
     // An iPhone fetches the OTA manifest and the IPA with no header and no cookie: the
     // itms-services link carries a grant for the manifest (never the viewer's token), and the
     // manifest a grant for the file.
-    assert!(!html.contains(&s.admin), "the admin token leaked into the page");
+    assert!(
+        !html.contains(&s.admin),
+        "the admin token leaked into the page"
+    );
     let grant = if html.contains("itms-services://") {
-        let at = html.find("manifest.plist%3Fgrant%3D").expect("a grant in the OTA link")
+        let at = html
+            .find("manifest.plist%3Fgrant%3D")
+            .expect("a grant in the OTA link")
             + "manifest.plist%3Fgrant%3D".len();
         html[at..]
             .chars()
@@ -202,7 +211,9 @@ async fn channel_policy_link_artifacts_and_ios_install_page() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(!body.contains(&s.admin), "{body}");
     let prefix = format!("https://dist.example.test/i/{aid}/download?grant=");
-    let at = body.find(&prefix).unwrap_or_else(|| panic!("the manifest's software-package URL carries a grant: {body}"));
+    let at = body
+        .find(&prefix)
+        .unwrap_or_else(|| panic!("the manifest's software-package URL carries a grant: {body}"));
     let file_grant: String = body[at + prefix.len()..]
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
@@ -213,7 +224,11 @@ async fn channel_policy_link_artifacts_and_ios_install_page() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::OK, "the IPA downloads with the manifest's grant alone");
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "the IPA downloads with the manifest's grant alone"
+    );
     let (st, _) = s.get(&format!("/i/{aid}/no-such-doc"), &s.admin).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 }

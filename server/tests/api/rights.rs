@@ -6,17 +6,17 @@ use super::*;
 
 /// The callers, in the order of the matrix columns.
 const CALLERS: [&str; 11] = [
-    "admin",     // admin, no limits
-    "app_admin", // admin limited to `own`
+    "admin",      // admin, no limits
+    "app_admin",  // admin limited to `own`
     "create_app", // create-app + publish + read, limited to `fresh` (an app that does not exist)
-    "publish",   // publish, `own`
-    "promote",   // promote, `own`
-    "read",      // read, `own`
-    "download",  // download, `own`
-    "dl_beta",   // download, `own`, channel beta
-    "page",      // a page session from the `download` token's link
-    "grant",     // a download grant minted by the page of the beta release's artifact
-    "none",      // no credential
+    "publish",    // publish, `own`
+    "promote",    // promote, `own`
+    "read",       // read, `own`
+    "download",   // download, `own`
+    "dl_beta",    // download, `own`, channel beta
+    "page",       // a page session from the `download` token's link
+    "grant",      // a download grant minted by the page of the beta release's artifact
+    "none",       // no credential
 ];
 
 /// One caller's way of presenting itself.
@@ -78,7 +78,10 @@ pub async fn page_session(s: &Server, art: &str, token: &str) -> String {
         "the redirect drops the token"
     );
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     cookie
         .split(';')
         .next()
@@ -111,9 +114,7 @@ async fn setup(s: &Server) -> Fixture {
     let (o1, oart) = publish(s, "other", "1", "other.apk", &theirs).await;
     promote(s, "other", "beta", &o1).await;
 
-    let tok = |scopes: Value, app: &str, channels: Value| {
-        json!({"name": "t", "scopes": scopes, "app": app, "channels": channels})
-    };
+    let tok = |scopes: Value, app: &str, channels: Value| json!({"name": "t", "scopes": scopes, "app": app, "channels": channels});
     let mut creds = vec![Cred::Bearer(s.admin.clone())];
     for body in [
         tok(json!(["admin"]), "own", json!([])),
@@ -180,34 +181,124 @@ fn rows() -> Vec<Row> {
     vec![
         (M::GET, "/api/v1/token", None, "YYYYYYYY..."),
         (M::GET, "/api/v1/tokens", None, "YY........."),
-        (M::POST, "/api/v1/tokens", Some(json!({"name": "m", "scopes": ["read"], "app": "own"})), "YY........."),
-        (M::POST, "/api/v1/tokens", Some(json!({"name": "m", "scopes": ["admin"]})), "Y.........."),
-        (M::POST, "/api/v1/tokens", Some(json!({"name": "m", "scopes": ["read"], "app": "other"})), "Y.........."),
+        (
+            M::POST,
+            "/api/v1/tokens",
+            Some(json!({"name": "m", "scopes": ["read"], "app": "own"})),
+            "YY.........",
+        ),
+        (
+            M::POST,
+            "/api/v1/tokens",
+            Some(json!({"name": "m", "scopes": ["admin"]})),
+            "Y..........",
+        ),
+        (
+            M::POST,
+            "/api/v1/tokens",
+            Some(json!({"name": "m", "scopes": ["read"], "app": "other"})),
+            "Y..........",
+        ),
         (M::GET, "/api/v1/audit", None, "YY........."),
         (M::GET, "/api/v1/audit?app=other", None, "Y.........."),
         (M::GET, "/api/v1/audit/verify", None, "Y.........."),
         (M::GET, "/api/v1/apps/own", None, "YY...Y....."),
         (M::GET, "/api/v1/apps/other", None, "Y.........."),
-        (M::PUT, "/api/v1/apps/own/access", Some(json!({"access": "token"})), "YY........."),
-        (M::PUT, "/api/v1/apps/other/access", Some(json!({"access": "token"})), "Y.........."),
+        (
+            M::PUT,
+            "/api/v1/apps/own/access",
+            Some(json!({"access": "token"})),
+            "YY.........",
+        ),
+        (
+            M::PUT,
+            "/api/v1/apps/other/access",
+            Some(json!({"access": "token"})),
+            "Y..........",
+        ),
         (M::GET, "/api/v1/apps/own/releases", None, "YY...Y....."),
         (M::GET, "/api/v1/apps/other/releases", None, "Y.........."),
         (M::GET, "/api/v1/releases/{rel}", None, "YY...Y....."),
         (M::GET, "/api/v1/artifacts/{art}", None, "YY...Y....."),
         (M::GET, "/api/v1/artifacts/{oart}", None, "Y.........."),
-        (M::GET, "/api/v1/artifacts/{art}/download", None, "YY....YY..."),
-        (M::GET, "/api/v1/artifacts/{alphaart}/download", None, "YY....Y...."),
-        (M::GET, "/api/v1/artifacts/{dart}/download", None, "YY........."),
-        (M::GET, "/api/v1/artifacts/{oart}/download", None, "Y.........."),
-        (M::GET, "/api/v1/apps/own/channels/beta", None, "YY...Y....."),
-        (M::GET, "/api/v1/apps/own/channels/beta/history", None, "YY...Y....."),
-        (M::GET, "/api/v1/apps/other/channels/beta", None, "Y.........."),
-        (M::POST, "/api/v1/apps/own/channels/beta/promote", Some(json!({"release_id": "{rel}"})), "YY..Y......"),
-        (M::POST, "/api/v1/apps/other/channels/beta/promote", Some(json!({"release_id": "{orel}"})), "Y.........."),
-        (M::PUT, "/api/v1/apps/own/channels/beta/policy", Some(json!({})), "YY........."),
-        (M::HEAD, "/api/v1/blobs/sha256/{hex}?app=own", None, "YY.Y......."),
-        (M::HEAD, "/api/v1/blobs/sha256/{ohex}?app=own", None, "..........."),
-        (M::HEAD, "/api/v1/blobs/sha256/{ohex}?app=other", None, "Y.........."),
+        (
+            M::GET,
+            "/api/v1/artifacts/{art}/download",
+            None,
+            "YY....YY...",
+        ),
+        (
+            M::GET,
+            "/api/v1/artifacts/{alphaart}/download",
+            None,
+            "YY....Y....",
+        ),
+        (
+            M::GET,
+            "/api/v1/artifacts/{dart}/download",
+            None,
+            "YY.........",
+        ),
+        (
+            M::GET,
+            "/api/v1/artifacts/{oart}/download",
+            None,
+            "Y..........",
+        ),
+        (
+            M::GET,
+            "/api/v1/apps/own/channels/beta",
+            None,
+            "YY...Y.....",
+        ),
+        (
+            M::GET,
+            "/api/v1/apps/own/channels/beta/history",
+            None,
+            "YY...Y.....",
+        ),
+        (
+            M::GET,
+            "/api/v1/apps/other/channels/beta",
+            None,
+            "Y..........",
+        ),
+        (
+            M::POST,
+            "/api/v1/apps/own/channels/beta/promote",
+            Some(json!({"release_id": "{rel}"})),
+            "YY..Y......",
+        ),
+        (
+            M::POST,
+            "/api/v1/apps/other/channels/beta/promote",
+            Some(json!({"release_id": "{orel}"})),
+            "Y..........",
+        ),
+        (
+            M::PUT,
+            "/api/v1/apps/own/channels/beta/policy",
+            Some(json!({})),
+            "YY.........",
+        ),
+        (
+            M::HEAD,
+            "/api/v1/blobs/sha256/{hex}?app=own",
+            None,
+            "YY.Y.......",
+        ),
+        (
+            M::HEAD,
+            "/api/v1/blobs/sha256/{ohex}?app=own",
+            None,
+            "...........",
+        ),
+        (
+            M::HEAD,
+            "/api/v1/blobs/sha256/{ohex}?app=other",
+            None,
+            "Y..........",
+        ),
         (M::GET, "/d/own/beta/android", None, "YY....YYY.."),
         (M::GET, "/d/own/alpha/android", None, "YY....Y.Y.."),
         (M::GET, "/d/own/pub/android", None, "YYYYYYYYYYY"),
@@ -264,11 +355,19 @@ async fn rights_matrix() {
                 _ => refused,
             };
             if !ok {
-                wrong.push(format!("{method} {path} as {who}: {status}, expected {}", if want == 'Y' { "allowed" } else { "refused" }));
+                wrong.push(format!(
+                    "{method} {path} as {who}: {status}, expected {}",
+                    if want == 'Y' { "allowed" } else { "refused" }
+                ));
             }
         }
     }
-    assert!(wrong.is_empty(), "{} cells wrong:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} cells wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -277,13 +376,21 @@ async fn create_app_token_creates_its_one_app() {
     let s = Server::start(&dir.path().join("data")).await;
     // Without create-app, a limit to a missing app is refused as a typo.
     let (st, v) = s
-        .post("/tokens", &s.admin, json!({"name": "ci", "scopes": ["publish"], "app": "fresh"}))
+        .post(
+            "/tokens",
+            &s.admin,
+            json!({"name": "ci", "scopes": ["publish"], "app": "fresh"}),
+        )
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
     assert!(err_msg(&v).contains("create-app"), "{v}");
     // create-app without an app is meaningless.
     let (st, v) = s
-        .post("/tokens", &s.admin, json!({"name": "ci", "scopes": ["create-app"]}))
+        .post(
+            "/tokens",
+            &s.admin,
+            json!({"name": "ci", "scopes": ["create-app"]}),
+        )
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let ci = s
@@ -293,10 +400,18 @@ async fn create_app_token_creates_its_one_app() {
         .post("/apps", &ci, json!({"slug": "elsewhere", "name": "E"}))
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
-    let (st, v) = s.post("/apps", &ci, json!({"slug": "fresh", "name": "Fresh"})).await;
+    let (st, v) = s
+        .post("/apps", &ci, json!({"slug": "fresh", "name": "Fresh"}))
+        .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
-    let (st, _) = s.post("/apps", &ci, json!({"slug": "fresh", "name": "Fresh"})).await;
-    assert_eq!(st, StatusCode::CONFLICT, "a second create answers that it exists");
+    let (st, _) = s
+        .post("/apps", &ci, json!({"slug": "fresh", "name": "Fresh"}))
+        .await;
+    assert_eq!(
+        st,
+        StatusCode::CONFLICT,
+        "a second create answers that it exists"
+    );
     // Then it publishes into it like any publish token.
     let (st, v) = s.put_blob("fresh", &ci, apk("signed-v1v2v3.apk")).await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
