@@ -16,6 +16,10 @@ pub const MAX_MANIFEST_BYTES: usize = 1024 * 1024;
 pub struct Manifest {
     pub schema_version: u32,
     pub app: AppSlug,
+    /// The app's display name, used when `dist ci publish` creates the app (a token with the
+    /// create-app scope); ignored when the app exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_name: Option<String>,
     pub version: Version,
     pub build: Build,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,6 +139,14 @@ impl Manifest {
         {
             return Err(ManifestError::new("notes", "longer than 64 KiB"));
         }
+        if let Some(name) = &self.app_name
+            && (name.trim().is_empty() || name.len() > 200 || name.chars().any(char::is_control))
+        {
+            return Err(ManifestError::new(
+                "app_name",
+                "1 to 200 characters without control characters, e.g. \"Acme Mobile\"",
+            ));
+        }
         if let Some(source) = &self.source {
             for (name, value) in [
                 ("commit", &source.commit),
@@ -223,7 +235,7 @@ pub fn check_relative_path(path: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    const GOOD: &str = r#"{ "schema_version": 1, "app": "acme", "version": "1.4.0", "build": "1234",
+    const GOOD: &str = r#"{ "schema_version": 1, "app": "acme", "app_name": "Acme", "version": "1.4.0", "build": "1234",
       "notes": "optional text", "channel": "beta",
       "source": {"commit": "abc", "branch": "main", "ci_url": "https://ci/1"},
       "artifacts": [

@@ -15,12 +15,14 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use platform::api::{
-    App, Artifact, ArtifactSpec, Channel, ChannelHistory, ChannelMove, ErrorCode, PromoteRequest,
+    App, AppCreate, Artifact, ArtifactSpec, Channel, ChannelHistory, ChannelMove, ErrorCode,
+    PromoteRequest,
     PublishResult, Release, ReleaseCreate, ReleaseCreated, ReleaseList, ReleaseStatus,
 };
 use platform::manifest::{MAX_MANIFEST_BYTES, Manifest, check_relative_path};
 use platform::{
-    AppSlug, Build, ChannelName, FileName, Finding, Kind, PlatformId, SCHEMA_VERSION, Severity,
+    AppSlug, Build, ChannelName, FileName, Finding, IdentityRules, Kind, PlatformId, SCHEMA_VERSION,
+    Severity,
     Sha256, Version,
 };
 use serde::{Deserialize, Serialize};
@@ -544,13 +546,7 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
         Err(ApiError::Status { status: 403, .. }) => ui.warn(
             "this token may not read the app, so its identity rules were not checked locally; the server checks them when publishing",
         ),
-        Err(ApiError::Status { status: 404, .. }) => {
-            return Err(Failure::usage(format!(
-                "app {app_slug} does not exist on {}; an admin creates it with `dist app create {app_slug} --name NAME`",
-                api.base()
-            ))
-            .into());
-        }
+        Err(ApiError::Status { status: 404, .. }) => create_app(&api, &ui, &manifest).await?,
         Err(e) => return Err(e.into()),
     }
 
@@ -908,6 +904,36 @@ fn build_doc(
 
 /// Uploads one blob; on a digest or size mismatch re-hashes the file: if it changed, fails
 /// saying so; if not, retries once, then fails.
+/// Creates the manifest's app, which does not exist yet: allowed to a token with the create-app
+/// scope for that app (or an admin token without limits). Another job creating it first is fine.
+async fn create_app(api: &Api, ui: &Ui, manifest: &Manifest) -> Result<(), Failure> {
+    let slug = &manifest.app;
+    let body = AppCreate {
+        slug: slug.clone(),
+        name: manifest
+            .app_name
+            .clone()
+            .unwrap_or_else(|| slug.to_string()),
+        platforms: Vec::new(),
+        identity: IdentityRules::new(),
+    };
+    match api
+        .post::<_, App>(&["apps"], Some(&body), Retry::ConnectOnly)
+        .await
+    {
+        Ok(_) => {
+            ui.note(&format!("created app {slug}"));
+            Ok(())
+        }
+        Err(ApiError::Status { status: 409, .. }) => Ok(()),
+        Err(ApiError::Status { status: 403, .. }) => Err(Failure::usage(format!(
+            "app {slug} does not exist on {} and this token may not create it; an admin creates it with `dist app create {slug} --name NAME`, or gives CI a token with the create-app scope for {slug}",
+            api.base()
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// One file to upload, for the app that will own the blob.
 struct Upload<'a> {
     app: &'a str,
