@@ -17,6 +17,7 @@ pub mod limits;
 pub mod manifest;
 pub mod probe;
 pub mod registry;
+pub mod text;
 pub mod types;
 pub mod units;
 
