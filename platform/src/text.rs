@@ -205,17 +205,40 @@ mod tests {
     #[test]
     fn hidden_characters() {
         for c in [
-            '\0', '\u{7}', '\n', '\u{1b}', '\u{7f}', '\u{85}', '\u{9b}', '\u{ad}', '\u{61c}',
-            '\u{200b}', '\u{200d}', '\u{200e}', '\u{200f}', '\u{2028}', '\u{2029}', '\u{202a}',
-            '\u{202e}', '\u{2066}', '\u{2069}', '\u{2064}', '\u{feff}', '\u{e0041}',
+            '\0',
+            '\u{7}',
+            '\n',
+            '\u{1b}',
+            '\u{7f}',
+            '\u{85}',
+            '\u{9b}',
+            '\u{ad}',
+            '\u{61c}',
+            '\u{200b}',
+            '\u{200d}',
+            '\u{200e}',
+            '\u{200f}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{202a}',
+            '\u{202e}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{2064}',
+            '\u{feff}',
+            '\u{e0041}',
             '\u{1343f}',
         ] {
             assert!(is_hidden(c), "{:?} is hidden", c);
         }
-        for c in ['a', ' ', 'é', 'ש', 'ا', '中', '😀', '\u{a0}', '\u{2070}', '\u{fffd}'] {
+        for c in [
+            'a', ' ', 'é', 'ש', 'ا', '中', '😀', '\u{a0}', '\u{2070}', '\u{fffd}',
+        ] {
             assert!(!is_hidden(c), "{c:?} is visible");
         }
-        for c in ['\u{202a}', '\u{202e}', '\u{2066}', '\u{2069}', '\u{200e}', '\u{61c}'] {
+        for c in [
+            '\u{202a}', '\u{202e}', '\u{2066}', '\u{2069}', '\u{200e}', '\u{61c}',
+        ] {
             assert!(is_bidi_control(c) && is_format(c), "{c:?}");
         }
         assert!(!is_bidi_control('\u{200d}'));
@@ -225,17 +248,17 @@ mod tests {
     fn escapes_show_what_was_there() {
         assert_eq!(escape_hidden("plain.apk"), "plain.apk");
         assert!(matches!(escape_hidden("plain"), Cow::Borrowed(_)));
-        assert_eq!(
-            escape_hidden("app\u{202e}kpa.exe"),
-            "app\\u{202e}kpa.exe"
-        );
+        assert_eq!(escape_hidden("app\u{202e}kpa.exe"), "app\\u{202e}kpa.exe");
         assert_eq!(
             escape_hidden("\u{1b}]0;owned\u{7}\u{1b}[2J"),
             "\\u{1b}]0;owned\\u{7}\\u{1b}[2J"
         );
         assert_eq!(escape_hidden("a\nb\r\tc"), "a\\nb\\r\\tc");
         assert_eq!(escape_hidden("\u{9b}31m\u{7f}"), "\\u{9b}31m\\u{7f}");
-        assert_eq!(escape_hidden("\u{2066}x\u{2069}\u{200f}"), "\\u{2066}x\\u{2069}\\u{200f}");
+        assert_eq!(
+            escape_hidden("\u{2066}x\u{2069}\u{200f}"),
+            "\\u{2066}x\\u{2069}\\u{200f}"
+        );
         // Right-to-left text itself is data, not a control: it stays.
         assert_eq!(escape_hidden("שלום مرحبا"), "שלום مرحبا");
         // Escaping twice changes nothing more.
@@ -254,7 +277,10 @@ mod tests {
         assert_eq!(describe('\u{202e}'), "U+202E RIGHT-TO-LEFT OVERRIDE");
         assert_eq!(describe('\u{1b}'), "U+001B ESCAPE");
         assert_eq!(describe('\u{1}'), "U+0001 (a control character)");
-        assert_eq!(describe('\u{2062}'), "U+2062 (an invisible format character)");
+        assert_eq!(
+            describe('\u{2062}'),
+            "U+2062 (an invisible format character)"
+        );
         assert_eq!(first_hidden("ab\u{202e}c"), Some((3, '\u{202e}')));
         assert_eq!(first_hidden("abc"), None);
     }
@@ -262,7 +288,10 @@ mod tests {
     #[test]
     fn xml_text_keeps_what_xml_carries() {
         assert_eq!(xml_text("Acme & <Co> \t\n"), "Acme & <Co> \t\n");
-        assert_eq!(xml_text("a\u{1}b\u{1b}c\u{fffe}"), "a\\u{1}b\\u{1b}c\\u{fffe}");
+        assert_eq!(
+            xml_text("a\u{1}b\u{1b}c\u{fffe}"),
+            "a\\u{1}b\\u{1b}c\\u{fffe}"
+        );
         // Bidi and C1 characters are legal XML; they stay data.
         assert_eq!(xml_text("\u{202e}\u{85}"), "\u{202e}\u{85}");
         assert!(xml_text("x\u{0}").chars().all(is_xml_char));

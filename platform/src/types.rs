@@ -416,7 +416,10 @@ mod tests {
         }
         // Through serde (distd's API and dist.json read names this way) the same message.
         let e = serde_json::from_str::<FileName>("\"x\\u202eipa.apk\"").unwrap_err();
-        assert!(e.to_string().contains("U+202E RIGHT-TO-LEFT OVERRIDE"), "{e}");
+        assert!(
+            e.to_string().contains("U+202E RIGHT-TO-LEFT OVERRIDE"),
+            "{e}"
+        );
     }
 
     #[test]
