@@ -29,7 +29,7 @@ use super::inspect::{Local, inspect_path};
 use crate::Ctx;
 use crate::client::{Api, ApiError, BlobState, Retry};
 use crate::exit::{Exit, Failure};
-use crate::ui::{self, Ui, human_size};
+use crate::ui::{self, Tone, Ui, human_size};
 
 const PUBLISH_HELP: &str = "\
 Steps: validate dist.json and expand its globs (relative to the manifest); inspect and hash
@@ -382,13 +382,16 @@ fn local_checks(manifest: &Manifest, entries: &[Entry], ui: &Ui) -> Result<Vec<P
                         None,
                     ),
                 };
-                ui.note(&format!(
-                    "{} {name}: {} {}, {}",
-                    ui.dim("checked"),
-                    platform.as_ref().map(|p| p.as_str()).unwrap_or("?"),
-                    kind.as_ref().map(|k| k.as_str()).unwrap_or("?"),
-                    human_size(size)
-                ));
+                ui.note_lead(
+                    Tone::Dim,
+                    "checked",
+                    &format!(
+                        "{name}: {} {}, {}",
+                        platform.as_ref().map(|p| p.as_str()).unwrap_or("?"),
+                        kind.as_ref().map(|k| k.as_str()).unwrap_or("?"),
+                        human_size(size)
+                    ),
+                );
                 planned.push(Planned {
                     path: Some(path.clone()),
                     spec: ArtifactSpec {
@@ -695,7 +698,7 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
         {
             Ok((_, r)) => {
                 release = r.release;
-                ui.note(&format!("{} {}", ui.green("published"), release.id));
+                ui.note_lead(Tone::Green, "published", &release.id);
             }
             Err(e) => {
                 let mut f = Failure::from(e);
@@ -730,12 +733,15 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
         match promote(&api, &app_slug, ch, &release.id).await {
             Ok((c, moved)) => {
                 if moved {
-                    ui.note(&format!(
-                        "{} {ch}: {} -> {}",
-                        ui.green("promoted"),
-                        c.previous_release_id.as_deref().unwrap_or("(none)"),
-                        c.release_id
-                    ));
+                    ui.note_lead(
+                        Tone::Green,
+                        "promoted",
+                        &format!(
+                            "{ch}: {} -> {}",
+                            c.previous_release_id.as_deref().unwrap_or("(none)"),
+                            c.release_id
+                        ),
+                    );
                 } else {
                     ui.note(&format!("{ch} already points at {}", c.release_id));
                 }
@@ -778,20 +784,17 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
 
 fn print_doc<T: Serialize>(doc: &T) {
     if let Err(e) = ui::print_json(doc) {
-        eprintln!("cannot print the JSON document: {e}");
+        ui::note_line(&format!("cannot print the JSON document: {e}"));
     }
 }
 
 fn summary(ui: &Ui, doc: &PublishDoc) {
     let Some(r) = &doc.release else { return };
-    ui.note(&format!(
-        "{} {} {} ({}) {}",
-        ui.bold(doc.app.as_str()),
-        r.version,
-        r.build,
-        r.id,
-        r.url
-    ));
+    ui.note_lead(
+        Tone::Bold,
+        doc.app.as_str(),
+        &format!("{} ({}) {} {}", r.version, r.build, r.id, r.url),
+    );
     for a in &doc.artifacts {
         ui.note(&format!(
             "  {:<8} {:<10} {:<32} {:>10}  {}",
