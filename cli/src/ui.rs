@@ -1,14 +1,15 @@
 //! Terminal output: colours (off with `NO_COLOR` or when stderr is not a terminal), progress
 //! bars (only on a terminal and never with `--json`), tables, and JSON printing to stdout.
 //!
-//! Every byte the CLI prints leaves through this module. Human text (notes, warnings, errors,
-//! tables, `show` lines, progress labels) carries values from artifacts and from servers: a
-//! version string or a server error message can hold an escape sequence that rewrites the
-//! terminal, or a bidi override that reorders what the release manager reads (issue 9,
-//! item 9). So each human printer here writes its text through
-//! [`platform::text::escape_hidden`], which shows every control, bidi and other invisible
-//! format character visibly (`\u{202e}`); colours are added by the printer after escaping,
-//! so no caller can hand one in. A line is one line: a line feed inside it prints as `\n`.
+//! Everything the CLI prints leaves through this module (except clap's help, usage errors
+//! and completion scripts). Human text (notes, warnings, errors, tables, `show` lines,
+//! progress labels) carries values from artifacts and from servers: a version string or a
+//! server error message can hold an escape sequence that rewrites the terminal, or a bidi
+//! override that reorders what the release manager reads (issue 9, item 9). So each human
+//! printer here writes its text through [`platform::text::Visible`] (or
+//! [`platform::text::escape_hidden`]), which shows every control, bidi and other invisible
+//! format character visibly (`\u{202e}`); colours are added by the printer after escaping, so
+//! no caller can hand one in. A line is one line: a line feed inside it prints as `\n`.
 //! JSON ([`print_json`], [`print_json_line`]) is data and prints as serde writes it (controls
 //! escaped by JSON itself, bidi kept as data).
 //!
@@ -20,7 +21,7 @@
 use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use platform::text::escape_hidden;
+use platform::text::{Visible, escape_hidden};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy)]
@@ -81,7 +82,7 @@ impl Ui {
 
     /// A line of human text on stderr whose first word is painted: `published rel_1`.
     pub fn note_lead(&self, tone: Tone, lead: &str, text: &str) {
-        eprintln!("{} {}", self.paint(tone, lead), escape_hidden(text));
+        eprintln!("{} {}", self.paint(tone, lead), Visible(text));
     }
 
     pub fn warn(&self, text: &str) {
@@ -94,7 +95,7 @@ impl Ui {
 
     /// One line of human data on stdout (a `show` field, a token secret).
     pub fn line(&self, text: &str) {
-        println!("{}", escape_hidden(text));
+        println!("{}", Visible(text));
     }
 
     /// Lines of human data on stdout, each escaped.
@@ -132,7 +133,7 @@ impl Ui {
 /// A line of human text on stderr, escaped (for code that has no [`Ui`], like the HTTP
 /// client's retry notes).
 pub fn note_line(text: &str) {
-    eprintln!("{}", escape_hidden(text));
+    eprintln!("{}", Visible(text));
 }
 
 /// Prints a value as pretty JSON on stdout.
