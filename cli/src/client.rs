@@ -183,7 +183,7 @@ impl Api {
 
     fn note(&self, msg: &str) {
         if self.verbose_notes {
-            eprintln!("{msg}");
+            crate::ui::note_line(msg);
         }
     }
 

@@ -5,6 +5,11 @@
 //! inspect` and the local checks of `dist ci publish`, which run the linked targets through
 //! `platform::registry()`. It never stores secrets and never writes outside the files it is
 //! asked to write.
+//!
+//! Output leaves through `ui` only: human text there is escaped (controls and bidi characters
+//! shown visibly), JSON is printed as serde writes it. Printing elsewhere is a lint error.
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use target_android as _;
 use target_ios as _;
@@ -122,7 +127,7 @@ fn main() {
             );
             if usage && json_requested {
                 let f = Failure::usage(e.kind().to_string());
-                println!("{}", f.json_document());
+                ui::print_json_line(&f.json_document());
             }
             let _ = e.print();
             std::process::exit(if usage { Exit::Usage.code() } else { 0 });
@@ -139,7 +144,7 @@ fn main() {
             let f = exit::classify(&err);
             ctx.ui.error(&f.message);
             if ctx.json() && !f.printed {
-                println!("{}", f.json_document());
+                ui::print_json_line(&f.json_document());
             }
             f.exit.code()
         }

@@ -1,9 +1,27 @@
 //! Terminal output: colours (off with `NO_COLOR` or when stderr is not a terminal), progress
-//! bars (only on a terminal and never with `--json`), and JSON printing to stdout.
+//! bars (only on a terminal and never with `--json`), tables, and JSON printing to stdout.
+//!
+//! Everything the CLI prints leaves through this module (except clap's help, usage errors
+//! and completion scripts). Human text (notes, warnings, errors, tables, `show` lines,
+//! progress labels) carries values from artifacts and from servers: a version string or a
+//! server error message can hold an escape sequence that rewrites the terminal, or a bidi
+//! override that reorders what the release manager reads (issue 9, item 9). So each human
+//! printer here writes its text through [`platform::text::Visible`] (or
+//! [`platform::text::escape_hidden`]), which shows every control, bidi and other invisible
+//! format character visibly (`\u{202e}`); colours are added by the printer after escaping, so
+//! no caller can hand one in. A line is one line: a line feed inside it prints as `\n`.
+//! JSON ([`print_json`], [`print_json_line`]) is data and prints as serde writes it (controls
+//! escaped by JSON itself, bidi kept as data).
+//!
+//! `main.rs` denies `clippy::print_stdout` and `clippy::print_stderr` outside this module,
+//! so a new command cannot print around it.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use platform::text::{Visible, escape_hidden};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy)]
@@ -11,6 +29,28 @@ pub struct Ui {
     pub json: bool,
     pub color: bool,
     pub progress: bool,
+}
+
+/// The colour of a note's leading word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Bold,
+    Dim,
+    Green,
+    Yellow,
+    Red,
+}
+
+impl Tone {
+    fn code(self) -> &'static str {
+        match self {
+            Self::Bold => "1",
+            Self::Dim => "2",
+            Self::Green => "32",
+            Self::Yellow => "33",
+            Self::Red => "31",
+        }
+    }
 }
 
 impl Ui {
@@ -25,44 +65,52 @@ impl Ui {
         }
     }
 
-    fn paint(&self, code: &str, text: &str) -> String {
+    /// `text` escaped, then painted. The only place colour codes are made.
+    fn paint(&self, tone: Tone, text: &str) -> String {
+        let text = escape_hidden(text);
         if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            format!("\x1b[{}m{text}\x1b[0m", tone.code())
         } else {
-            text.to_owned()
+            text.into_owned()
         }
-    }
-
-    pub fn bold(&self, text: &str) -> String {
-        self.paint("1", text)
-    }
-    pub fn green(&self, text: &str) -> String {
-        self.paint("32", text)
-    }
-    pub fn yellow(&self, text: &str) -> String {
-        self.paint("33", text)
-    }
-    pub fn red(&self, text: &str) -> String {
-        self.paint("31", text)
-    }
-    pub fn dim(&self, text: &str) -> String {
-        self.paint("2", text)
     }
 
     /// A line of human text on stderr.
     pub fn note(&self, text: &str) {
-        eprintln!("{text}");
+        note_line(text);
+    }
+
+    /// A line of human text on stderr whose first word is painted: `published rel_1`.
+    pub fn note_lead(&self, tone: Tone, lead: &str, text: &str) {
+        eprintln!("{} {}", self.paint(tone, lead), Visible(text));
     }
 
     pub fn warn(&self, text: &str) {
-        eprintln!("{} {text}", self.yellow("warning:"));
+        self.note_lead(Tone::Yellow, "warning:", text);
     }
 
     pub fn error(&self, text: &str) {
-        eprintln!("{} {text}", self.red("error:"));
+        self.note_lead(Tone::Red, "error:", text);
     }
 
-    /// A byte progress bar on stderr, hidden when progress is off.
+    /// One line of human data on stdout (a `show` field, a token secret).
+    pub fn line(&self, text: &str) {
+        println!("{}", Visible(text));
+    }
+
+    /// Lines of human data on stdout, each escaped.
+    pub fn lines(&self, lines: &[String]) {
+        for l in lines {
+            self.line(l);
+        }
+    }
+
+    /// Rows as aligned columns on stdout (the header row first); see [`table`].
+    pub fn table(&self, rows: &[Vec<String>]) {
+        self.lines(&table(rows));
+    }
+
+    /// A byte progress bar on stderr, hidden when progress is off. The label is escaped.
     pub fn bar(&self, len: u64, label: &str) -> ProgressBar {
         if !self.progress {
             return ProgressBar::hidden();
@@ -77,9 +125,15 @@ impl Ui {
             .progress_chars("=> ");
         let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
         bar.set_style(style);
-        bar.set_message(label.to_owned());
+        bar.set_message(escape_hidden(label).into_owned());
         bar
     }
+}
+
+/// A line of human text on stderr, escaped (for code that has no [`Ui`], like the HTTP
+/// client's retry notes).
+pub fn note_line(text: &str) {
+    eprintln!("{}", Visible(text));
 }
 
 /// Prints a value as pretty JSON on stdout.
@@ -89,31 +143,38 @@ pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints a JSON value on one line of stdout (the `--json` error document).
+pub fn print_json_line(value: &serde_json::Value) {
+    println!("{value}");
+}
+
 pub use platform::units::human_size;
 
-/// Renders rows as aligned columns (the header row first).
-pub fn table(rows: &[Vec<String>]) -> String {
+/// Renders rows as aligned lines (the header row first). Cells are escaped before they are
+/// measured, so a cell with hidden characters neither breaks the layout nor the terminal.
+pub fn table(rows: &[Vec<String>]) -> Vec<String> {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| escape_hidden(c).into_owned()).collect())
+        .collect();
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let mut widths = vec![0usize; cols];
-    for row in rows {
+    for row in &rows {
         for (i, cell) in row.iter().enumerate() {
             widths[i] = widths[i].max(cell.chars().count());
         }
     }
-    let mut out = String::new();
-    for row in rows {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
         let mut line = String::new();
         for (i, cell) in row.iter().enumerate() {
-            if i + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                line.push_str(cell);
+            line.push_str(cell);
+            if i + 1 < row.len() {
                 let pad = widths[i] - cell.chars().count() + 2;
                 line.extend(std::iter::repeat_n(' ', pad));
             }
         }
-        out.push_str(line.trim_end());
-        out.push('\n');
+        out.push(line.trim_end().to_owned());
     }
     out
 }
@@ -133,6 +194,40 @@ mod tests {
             vec!["ID".into(), "NAME".into()],
             vec!["tok_1".into(), "ci".into()],
         ]);
-        assert_eq!(t, "ID     NAME\ntok_1  ci\n");
+        assert_eq!(t, ["ID     NAME", "tok_1  ci"]);
+    }
+
+    /// Issue 9, item 9: a cell with an escape sequence or a bidi override is shown escaped
+    /// and the columns still line up.
+    #[test]
+    fn table_cells_are_escaped_before_alignment() {
+        let t = table(&[
+            vec!["NAME".into(), "VERSION".into()],
+            vec!["a\u{202e}b".into(), "1\u{1b}[2J\n".into()],
+            vec!["long-name".into(), "2".into()],
+        ]);
+        assert_eq!(
+            t,
+            [
+                "NAME        VERSION",
+                "a\\u{202e}b  1\\u{1b}[2J\\n",
+                "long-name   2",
+            ]
+        );
+    }
+
+    #[test]
+    fn paint_escapes_before_it_colours() {
+        let ui = Ui {
+            json: false,
+            color: true,
+            progress: false,
+        };
+        assert_eq!(
+            ui.paint(Tone::Green, "ok\u{1b}[31m"),
+            "\x1b[32mok\\u{1b}[31m\x1b[0m"
+        );
+        let plain = Ui { color: false, ..ui };
+        assert_eq!(plain.paint(Tone::Red, "x\u{2066}"), "x\\u{2066}");
     }
 }

@@ -570,4 +570,20 @@ mod tests {
             );
         }
     }
+
+    /// Issue 9, item 10: distd reads artifact names through `FileName`, so a body naming a
+    /// file with a bidi override is refused with the character named.
+    #[test]
+    fn artifact_specs_refuse_hidden_characters_in_names() {
+        let body = serde_json::json!({
+            "file_name": "invoice\u{202e}kpa.exe",
+            "sha256": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            "size": 3,
+        });
+        let e = serde_json::from_value::<ArtifactSpec>(body).unwrap_err();
+        assert!(
+            e.to_string().contains("U+202E RIGHT-TO-LEFT OVERRIDE"),
+            "{e}"
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! The bottom of the dist workspace: domain newtypes, the `Target` contract and its registry,
 //! the Inspection JSON contract, the `dist.json` manifest and the HTTP API types that `distd`
-//! and `dist` share.
+//! and `dist` share, and the one rule for characters that hide or reorder text ([`text`]).
 //!
 //! This crate owns *shapes and rules*, not behaviour: it never opens a socket, a database or a
 //! path on disk. The only I/O it does is through `Read + Seek` handed to it (to build a
@@ -17,6 +17,7 @@ pub mod limits;
 pub mod manifest;
 pub mod probe;
 pub mod registry;
+pub mod text;
 pub mod types;
 pub mod units;
 

@@ -1,6 +1,7 @@
 //! Validated newtypes. Raw strings from manifests, HTTP bodies and files become one of these at
 //! the edge; inner code never re-checks them.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -12,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub struct InvalidValue {
     pub what: &'static str,
     pub value: String,
-    pub expected: &'static str,
+    pub expected: Cow<'static, str>,
 }
 
 macro_rules! string_newtype {
@@ -35,7 +36,7 @@ macro_rules! string_newtype {
                 if check(&value) {
                     Ok(Self(value))
                 } else {
-                    Err(InvalidValue { what: $what, value, expected: $expected })
+                    Err(InvalidValue { what: $what, value, expected: Cow::Borrowed($expected) })
                 }
             }
         }
@@ -129,8 +130,10 @@ string_newtype!(
     |s| is_label(s, 32)
 );
 
-/// A file name as shown to users and in Content-Disposition: no folders, no control
-/// characters, no leading dot, at most 255 bytes.
+/// A file name as shown to users and in Content-Disposition: no folders, no leading dot, at
+/// most 255 bytes, and no character that hides or reorders what people see (controls, bidi
+/// overrides and other invisible format characters, see [`crate::text::is_hidden`]): a name
+/// like `invoice\u{202e}kpa.exe` reads as `invoiceexe.apk` on screen.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct FileName(String);
@@ -144,21 +147,34 @@ impl FileName {
 impl TryFrom<String> for FileName {
     type Error = InvalidValue;
     fn try_from(value: String) -> Result<Self, InvalidValue> {
-        let ok = !value.is_empty()
+        let shape = !value.is_empty()
             && value.len() <= 255
             && !value.starts_with('.')
-            && !value
-                .chars()
-                .any(|c| c.is_control() || matches!(c, '/' | '\\' | '"'));
-        if ok {
-            Ok(Self(value))
+            && !value.chars().any(|c| matches!(c, '/' | '\\' | '"'));
+        let expected: Cow<'static, str> = if !shape {
+            "1 to 255 bytes, no '/', '\\', '\"' or leading '.'".into()
+        } else if let Some((at, c)) = crate::text::first_hidden(&value) {
+            // Issue 9, item 10: say which character, where, and what to do.
+            let kind = if crate::text::char_name(c).is_none() {
+                "" // `describe` says what kind it is
+            } else if c.is_control() {
+                ", a control character"
+            } else {
+                ", an invisible character that can disguise the name"
+            };
+            format!(
+                "character {at} is {}{kind}; rename the file using visible characters only",
+                crate::text::describe(c),
+            )
+            .into()
         } else {
-            Err(InvalidValue {
-                what: "file name",
-                value,
-                expected: "1 to 255 bytes, no '/', '\\', '\"', control characters or leading '.'",
-            })
-        }
+            return Ok(Self(value));
+        };
+        Err(InvalidValue {
+            what: "file name",
+            value,
+            expected,
+        })
     }
 }
 
@@ -243,7 +259,7 @@ impl FromStr for Sha256 {
         let invalid = || InvalidValue {
             what: "sha256",
             value: s.chars().take(80).collect(),
-            expected: "64 lowercase hex characters",
+            expected: "64 lowercase hex characters".into(),
         };
         if s.len() != 64
             || !s
@@ -304,7 +320,7 @@ impl FromStr for InstallMode {
             _ => Err(InvalidValue {
                 what: "install mode",
                 value: s.to_owned(),
-                expected: "one of testflight, enterprise, artifact-only",
+                expected: "one of testflight, enterprise, artifact-only".into(),
             }),
         }
     }
@@ -329,7 +345,8 @@ pub fn validate_testflight_url(url: &str) -> Result<(), InvalidValue> {
         _ => Err(InvalidValue {
             what: "TestFlight URL",
             value: url.chars().take(200).collect(),
-            expected: "https://testflight.apple.com/join/ followed by the 8-character invite code",
+            expected: "https://testflight.apple.com/join/ followed by the 8-character invite code"
+                .into(),
         }),
     }
 }
@@ -365,6 +382,44 @@ mod tests {
         assert!(FileName::try_from("a/b".to_owned()).is_err());
         assert!(FileName::try_from("a\"b".to_owned()).is_err());
         assert!(FileName::try_from(".hidden".to_owned()).is_err());
+        assert!(FileName::try_from("שלום-release.apk".to_owned()).is_ok());
+        assert!(FileName::try_from("a\u{a0}b.apk".to_owned()).is_ok());
+    }
+
+    /// Issue 9, item 10: bidi overrides and other invisible characters in file names.
+    #[test]
+    fn file_names_with_hidden_characters_are_refused_by_name() {
+        let e = FileName::try_from("invoice\u{202e}kpa.exe".to_owned()).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("U+202E RIGHT-TO-LEFT OVERRIDE"), "{msg}");
+        assert!(msg.contains("character 8"), "{msg}");
+        assert!(msg.contains("rename the file"), "{msg}");
+        // The message itself shows the name escaped, never the raw override.
+        assert!(!msg.contains('\u{202e}'), "{msg}");
+        assert!(msg.contains("invoice\\u{202e}kpa.exe"), "{msg}");
+
+        for (name, named) in [
+            ("a\u{2066}b.apk", "U+2066 LEFT-TO-RIGHT ISOLATE"),
+            ("a\u{200f}b.apk", "U+200F RIGHT-TO-LEFT MARK"),
+            ("a\u{61c}b.apk", "U+061C ARABIC LETTER MARK"),
+            ("a\u{200b}b.apk", "U+200B ZERO WIDTH SPACE"),
+            ("a\u{feff}b.apk", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+            ("a\u{2062}b.apk", "U+2062 (an invisible format character)"),
+            ("a\u{1b}[31mb.apk", "U+001B ESCAPE"),
+            ("a\nb.apk", "U+000A LINE FEED"),
+            ("a\u{85}b.apk", "U+0085 NEXT LINE"),
+            ("a\u{7f}b.apk", "U+007F DELETE"),
+            ("a\u{2028}b.apk", "U+2028 LINE SEPARATOR"),
+        ] {
+            let msg = FileName::try_from(name.to_owned()).unwrap_err().to_string();
+            assert!(msg.contains(named), "{name:?}: {msg}");
+        }
+        // Through serde (distd's API and dist.json read names this way) the same message.
+        let e = serde_json::from_str::<FileName>("\"x\\u202eipa.apk\"").unwrap_err();
+        assert!(
+            e.to_string().contains("U+202E RIGHT-TO-LEFT OVERRIDE"),
+            "{e}"
+        );
     }
 
     #[test]

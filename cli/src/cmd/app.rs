@@ -9,7 +9,7 @@ use platform::{AppSlug, IdentityRules, PlatformId, PlatformRules};
 use crate::Ctx;
 use crate::client::Retry;
 use crate::exit::Failure;
-use crate::ui::{self, table};
+use crate::ui;
 
 #[derive(Subcommand)]
 pub enum AppCommand {
@@ -117,7 +117,7 @@ pub async fn run(cmd: AppCommand, ctx: &Ctx) -> anyhow::Result<()> {
                     a.created_at.clone(),
                 ]);
             }
-            print!("{}", table(&rows));
+            ctx.ui.table(&rows);
             Ok(())
         }
         AppCommand::Show { slug } => {
@@ -190,16 +190,17 @@ fn show(ctx: &Ctx, app: &App) -> anyhow::Result<()> {
     if ctx.json() {
         return ui::print_json(app);
     }
-    println!("slug:      {}", app.slug);
-    println!("name:      {}", app.name);
-    println!("platforms: {}", platforms(&app.platforms));
-    println!("access:    {}", app.access);
-    println!("created:   {}", app.created_at);
+    let ui = &ctx.ui;
+    ui.line(&format!("slug:      {}", app.slug));
+    ui.line(&format!("name:      {}", app.name));
+    ui.line(&format!("platforms: {}", platforms(&app.platforms)));
+    ui.line(&format!("access:    {}", app.access));
+    ui.line(&format!("created:   {}", app.created_at));
     if app.identity.is_empty() {
-        println!("identity:  (no rules)");
+        ui.line("identity:  (no rules)");
     }
     for (platform, r) in &app.identity {
-        println!("identity {platform}:");
+        ui.line(&format!("identity {platform}:"));
         for (label, values) in [
             ("identities", &r.identities),
             ("team ids", &r.team_ids),
@@ -207,7 +208,7 @@ fn show(ctx: &Ctx, app: &App) -> anyhow::Result<()> {
             ("publishers", &r.publishers),
         ] {
             if !values.is_empty() {
-                println!("  {label}: {}", values.join(", "));
+                ui.line(&format!("  {label}: {}", values.join(", ")));
             }
         }
     }

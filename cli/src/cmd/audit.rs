@@ -5,7 +5,7 @@ use platform::api::{AuditList, AuditVerify};
 
 use crate::Ctx;
 use crate::exit::{Exit, Failure};
-use crate::ui::{self, or_dash, table};
+use crate::ui::{self, or_dash};
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
@@ -71,7 +71,7 @@ pub async fn run(cmd: AuditCommand, ctx: &Ctx) -> anyhow::Result<()> {
                     or_dash(e.subject.as_deref()),
                 ]);
             }
-            print!("{}", table(&rows));
+            ctx.ui.table(&rows);
             Ok(())
         }
         AuditCommand::Verify => {
@@ -79,12 +79,12 @@ pub async fn run(cmd: AuditCommand, ctx: &Ctx) -> anyhow::Result<()> {
             if ctx.json() {
                 ui::print_json(&v)?;
             } else {
-                println!(
+                ctx.ui.line(&format!(
                     "{}: {} events checked; {}",
                     if v.ok { "ok" } else { "BROKEN" },
                     v.checked,
                     v.message
-                );
+                ));
             }
             if v.ok {
                 Ok(())

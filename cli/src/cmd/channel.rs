@@ -8,7 +8,7 @@ use platform::{AppSlug, ChannelName};
 
 use crate::Ctx;
 use crate::client::Retry;
-use crate::ui::{self, or_dash, table};
+use crate::ui::{self, or_dash};
 
 #[derive(Subcommand)]
 pub enum ChannelCommand {
@@ -96,7 +96,7 @@ pub async fn run(cmd: ChannelCommand, ctx: &Ctx) -> anyhow::Result<()> {
                     c.updated_at.clone(),
                 ]);
             }
-            print!("{}", table(&rows));
+            ctx.ui.table(&rows);
             Ok(())
         }
         ChannelCommand::Promote {
@@ -163,7 +163,7 @@ pub async fn run(cmd: ChannelCommand, ctx: &Ctx) -> anyhow::Result<()> {
                     e.actor.clone(),
                 ]);
             }
-            print!("{}", table(&rows));
+            ctx.ui.table(&rows);
             Ok(())
         }
     }
@@ -176,11 +176,11 @@ fn moved(ctx: &Ctx, verb: &str, mv: &ChannelMove) -> anyhow::Result<()> {
     if ctx.json() {
         return ui::print_json(mv);
     }
-    println!(
+    ctx.ui.line(&format!(
         "{verb} {}: {} -> {}",
         mv.channel.name,
         mv.previous_release_id.as_deref().unwrap_or("(none)"),
         mv.channel.release_id.as_deref().unwrap_or("(none)")
-    );
+    ));
     Ok(())
 }

@@ -16,14 +16,13 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use platform::api::{
     App, AppCreate, Artifact, ArtifactSpec, Channel, ChannelHistory, ChannelMove, ErrorCode,
-    PromoteRequest,
-    PublishResult, Release, ReleaseCreate, ReleaseCreated, ReleaseList, ReleaseStatus,
+    PromoteRequest, PublishResult, Release, ReleaseCreate, ReleaseCreated, ReleaseList,
+    ReleaseStatus,
 };
 use platform::manifest::{MAX_MANIFEST_BYTES, Manifest, check_relative_path};
 use platform::{
-    AppSlug, Build, ChannelName, FileName, Finding, IdentityRules, Kind, PlatformId, SCHEMA_VERSION,
-    Severity,
-    Sha256, Version,
+    AppSlug, Build, ChannelName, FileName, Finding, IdentityRules, Kind, PlatformId,
+    SCHEMA_VERSION, Severity, Sha256, Version,
 };
 use serde::{Deserialize, Serialize};
 
@@ -31,7 +30,7 @@ use super::inspect::{Local, inspect_path};
 use crate::Ctx;
 use crate::client::{Api, ApiError, BlobState, Retry};
 use crate::exit::{Exit, Failure};
-use crate::ui::{self, Ui, human_size};
+use crate::ui::{self, Tone, Ui, human_size};
 
 const PUBLISH_HELP: &str = "\
 Steps: validate dist.json and expand its globs (relative to the manifest); inspect and hash
@@ -384,13 +383,16 @@ fn local_checks(manifest: &Manifest, entries: &[Entry], ui: &Ui) -> Result<Vec<P
                         None,
                     ),
                 };
-                ui.note(&format!(
-                    "{} {name}: {} {}, {}",
-                    ui.dim("checked"),
-                    platform.as_ref().map(|p| p.as_str()).unwrap_or("?"),
-                    kind.as_ref().map(|k| k.as_str()).unwrap_or("?"),
-                    human_size(size)
-                ));
+                ui.note_lead(
+                    Tone::Dim,
+                    "checked",
+                    &format!(
+                        "{name}: {} {}, {}",
+                        platform.as_ref().map(|p| p.as_str()).unwrap_or("?"),
+                        kind.as_ref().map(|k| k.as_str()).unwrap_or("?"),
+                        human_size(size)
+                    ),
+                );
                 planned.push(Planned {
                     path: Some(path.clone()),
                     spec: ArtifactSpec {
@@ -698,7 +700,7 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
         {
             Ok((_, r)) => {
                 release = r.release;
-                ui.note(&format!("{} {}", ui.green("published"), release.id));
+                ui.note_lead(Tone::Green, "published", &release.id);
             }
             Err(e) => {
                 let mut f = Failure::from(e);
@@ -733,12 +735,15 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
         match promote(&api, &app_slug, ch, &release.id).await {
             Ok((c, moved)) => {
                 if moved {
-                    ui.note(&format!(
-                        "{} {ch}: {} -> {}",
-                        ui.green("promoted"),
-                        c.previous_release_id.as_deref().unwrap_or("(none)"),
-                        c.release_id
-                    ));
+                    ui.note_lead(
+                        Tone::Green,
+                        "promoted",
+                        &format!(
+                            "{ch}: {} -> {}",
+                            c.previous_release_id.as_deref().unwrap_or("(none)"),
+                            c.release_id
+                        ),
+                    );
                 } else {
                     ui.note(&format!("{ch} already points at {}", c.release_id));
                 }
@@ -781,20 +786,17 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
 
 fn print_doc<T: Serialize>(doc: &T) {
     if let Err(e) = ui::print_json(doc) {
-        eprintln!("cannot print the JSON document: {e}");
+        ui::note_line(&format!("cannot print the JSON document: {e}"));
     }
 }
 
 fn summary(ui: &Ui, doc: &PublishDoc) {
     let Some(r) = &doc.release else { return };
-    ui.note(&format!(
-        "{} {} {} ({}) {}",
-        ui.bold(doc.app.as_str()),
-        r.version,
-        r.build,
-        r.id,
-        r.url
-    ));
+    ui.note_lead(
+        Tone::Bold,
+        doc.app.as_str(),
+        &format!("{} ({}) {} {}", r.version, r.build, r.id, r.url),
+    );
     for a in &doc.artifacts {
         ui.note(&format!(
             "  {:<8} {:<10} {:<32} {:>10}  {}",

@@ -182,5 +182,7 @@ mod tests {
         assert!(parse_disposition("attachment; filename=\"../../etc/passwd\"").is_none());
         assert!(parse_disposition("attachment; filename=\".bashrc\"").is_none());
         assert!(parse_disposition("attachment").is_none());
+        // Issue 9, item 10: a name with a bidi override is not used; the default name is.
+        assert!(parse_disposition("attachment; filename=\"a\u{202e}kpa.exe\"").is_none());
     }
 }

@@ -159,7 +159,7 @@ pub fn run(args: InspectArgs, ctx: &Ctx) -> anyhow::Result<()> {
         };
         ui::print_json(&doc)?;
     } else {
-        print!("{}", human(&results));
+        ctx.ui.lines(&human(&results));
     }
     // Each bad file with its first error, so the reason shows on stderr too.
     let bad: Vec<String> = results
@@ -196,8 +196,8 @@ pub fn run(args: InspectArgs, ctx: &Ctx) -> anyhow::Result<()> {
     }
 }
 
-/// The dense table, then each file's findings.
-pub fn human(results: &[Local]) -> String {
+/// The dense table, then each file's findings, as lines (the printer escapes them).
+pub fn human(results: &[Local]) -> Vec<String> {
     let mut rows = vec![
         [
             "FILE",
@@ -213,7 +213,7 @@ pub fn human(results: &[Local]) -> String {
         .map(str::to_owned)
         .to_vec(),
     ];
-    let mut notes = String::new();
+    let mut notes = Vec::new();
     for r in results {
         let findings = r.findings();
         let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
@@ -242,7 +242,7 @@ pub fn human(results: &[Local]) -> String {
                     counts,
                 ]);
                 if !findings.is_empty() {
-                    notes.push_str(&format!("{}:\n", i.file));
+                    notes.push(format!("{}:", i.file));
                 }
             }
             Local::Refused { file, .. } => {
@@ -257,7 +257,7 @@ pub fn human(results: &[Local]) -> String {
                     "-".into(),
                     counts,
                 ]);
-                notes.push_str(&format!("{file}:\n"));
+                notes.push(format!("{file}:"));
             }
         }
         for f in &findings {
@@ -266,13 +266,13 @@ pub fn human(results: &[Local]) -> String {
                 Severity::Warning => "warning",
                 Severity::Info => "info",
             };
-            notes.push_str(&format!("  {sev:<7} {:<32} {}\n", f.code, f.message));
+            notes.push(format!("  {sev:<7} {:<32} {}", f.code, f.message));
         }
     }
     let mut out = ui::table(&rows);
     if !notes.is_empty() {
-        out.push('\n');
-        out.push_str(&notes);
+        out.push(String::new());
+        out.extend(notes);
     }
     out
 }

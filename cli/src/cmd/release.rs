@@ -6,7 +6,7 @@ use platform::api::{Release, ReleaseList, RevokeRequest};
 
 use crate::Ctx;
 use crate::client::Retry;
-use crate::ui::{self, human_size, or_dash, table};
+use crate::ui::{self, human_size, or_dash};
 
 #[derive(Subcommand)]
 pub enum ReleaseCommand {
@@ -57,7 +57,7 @@ pub async fn run(cmd: ReleaseCommand, ctx: &Ctx) -> anyhow::Result<()> {
                     r.created_at.clone(),
                 ]);
             }
-            print!("{}", table(&rows));
+            ctx.ui.table(&rows);
             Ok(())
         }
         ReleaseCommand::Show { id } => {
@@ -97,21 +97,22 @@ fn show(ctx: &Ctx, r: &Release) -> anyhow::Result<()> {
     if ctx.json() {
         return ui::print_json(r);
     }
-    println!("id:        {}", r.id);
-    println!("app:       {}", r.app);
-    println!("version:   {} ({})", r.version, r.build);
-    println!("status:    {}", status(r));
-    println!("created:   {}", r.created_at);
+    let ui = &ctx.ui;
+    ui.line(&format!("id:        {}", r.id));
+    ui.line(&format!("app:       {}", r.app));
+    ui.line(&format!("version:   {} ({})", r.version, r.build));
+    ui.line(&format!("status:    {}", status(r)));
+    ui.line(&format!("created:   {}", r.created_at));
     if let Some(p) = &r.published_at {
-        println!("published: {p}");
+        ui.line(&format!("published: {p}"));
     }
     if let Some(v) = &r.revoked_at {
-        println!(
+        ui.line(&format!(
             "revoked:   {v} ({})",
             r.revoke_reason.as_deref().unwrap_or("no reason")
-        );
+        ));
     }
-    println!("url:       {}", r.url);
+    ui.line(&format!("url:       {}", r.url));
     let mut rows = vec![
         [
             "ARTIFACT", "PLATFORM", "KIND", "FILE", "SIZE", "SHA256", "FINDINGS",
@@ -139,7 +140,7 @@ fn show(ctx: &Ctx, r: &Release) -> anyhow::Result<()> {
                 .unwrap_or_else(|| "-".into()),
         ]);
     }
-    println!();
-    print!("{}", table(&rows));
+    ui.line("");
+    ui.table(&rows);
     Ok(())
 }

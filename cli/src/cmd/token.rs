@@ -6,7 +6,7 @@ use platform::{AppSlug, ChannelName};
 
 use crate::Ctx;
 use crate::client::Retry;
-use crate::ui::{self, or_dash, table};
+use crate::ui::{self, or_dash};
 
 #[derive(Subcommand)]
 pub enum TokenCommand {
@@ -74,7 +74,7 @@ pub async fn run(cmd: TokenCommand, ctx: &Ctx) -> anyhow::Result<()> {
                 "created {} ({}); the secret is shown once:",
                 t.token.id, t.token.name
             ));
-            println!("{}", t.secret);
+            ctx.ui.line(&t.secret);
             Ok(())
         }
         TokenCommand::List => {
@@ -99,7 +99,7 @@ pub async fn run(cmd: TokenCommand, ctx: &Ctx) -> anyhow::Result<()> {
             for t in &list.tokens {
                 rows.push(row(t));
             }
-            print!("{}", table(&rows));
+            ctx.ui.table(&rows);
             Ok(())
         }
         TokenCommand::Revoke { id } => {
@@ -118,12 +118,16 @@ pub async fn run(cmd: TokenCommand, ctx: &Ctx) -> anyhow::Result<()> {
                 return ui::print_json(&w);
             }
             let t = &w.token;
-            println!("id:       {}", t.id);
-            println!("name:     {}", t.name);
-            println!("scopes:   {}", scopes(&t.scopes));
-            println!("app:      {}", or_dash(t.app.as_ref().map(|a| a.as_str())));
-            println!("channels: {}", channels(&t.channels));
-            println!("expires:  {}", or_dash(t.expires_at.as_deref()));
+            let ui = &ctx.ui;
+            ui.line(&format!("id:       {}", t.id));
+            ui.line(&format!("name:     {}", t.name));
+            ui.line(&format!("scopes:   {}", scopes(&t.scopes)));
+            ui.line(&format!(
+                "app:      {}",
+                or_dash(t.app.as_ref().map(|a| a.as_str()))
+            ));
+            ui.line(&format!("channels: {}", channels(&t.channels)));
+            ui.line(&format!("expires:  {}", or_dash(t.expires_at.as_deref())));
             Ok(())
         }
     }

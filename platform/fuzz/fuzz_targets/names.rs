@@ -1,5 +1,6 @@
 //! The validated names that reach URLs, paths and headers: whatever parses is printed back
-//! unchanged, and a file name never carries a folder, a control character or a leading dot.
+//! unchanged, and a file name never carries a folder, a hidden character (control, bidi or
+//! other invisible format character) or a leading dot.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use platform::{AppSlug, Arch, Build, ChannelName, FileName, Kind, PlatformId, Sha256, Version};
@@ -24,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(f) = s.parse::<FileName>() {
         let f = f.to_string();
         assert!(!f.contains(['/', '\\']) && !f.starts_with('.'));
-        assert!(!f.chars().any(char::is_control));
+        assert!(!f.chars().any(platform::text::is_hidden));
         assert!(!f.is_empty() && f.len() <= 255);
     }
     if let Ok(d) = s.parse::<Sha256>() {

@@ -299,7 +299,8 @@ pub struct OtaManifest<'a> {
 }
 
 /// The itms-services manifest plist (XML). URLs must be absolute https URLs: iOS ignores
-/// anything else.
+/// anything else. Every string goes through [`platform::text::xml_text`]: a control character
+/// in an Info.plist value would otherwise make the document malformed XML (issue 9, item 10).
 pub fn ota_manifest_plist(m: &OtaManifest<'_>) -> Result<Vec<u8>, String> {
     for url in std::iter::once(m.software_package).chain(m.icon) {
         if !url.starts_with("https://") {
@@ -308,10 +309,11 @@ pub fn ota_manifest_plist(m: &OtaManifest<'_>) -> Result<Vec<u8>, String> {
             ));
         }
     }
+    let string = |s: &str| Value::String(platform::text::xml_text(s).into_owned());
     let asset = |kind: &str, url: &str| {
         let mut d = Dictionary::new();
-        d.insert("kind".into(), Value::String(kind.into()));
-        d.insert("url".into(), Value::String(url.into()));
+        d.insert("kind".into(), string(kind));
+        d.insert("url".into(), string(url));
         Value::Dictionary(d)
     };
     let mut assets = vec![asset("software-package", m.software_package)];
@@ -320,16 +322,10 @@ pub fn ota_manifest_plist(m: &OtaManifest<'_>) -> Result<Vec<u8>, String> {
         assets.push(asset("full-size-image", icon));
     }
     let mut metadata = Dictionary::new();
-    metadata.insert(
-        "bundle-identifier".into(),
-        Value::String(m.bundle_identifier.into()),
-    );
-    metadata.insert(
-        "bundle-version".into(),
-        Value::String(m.bundle_version.into()),
-    );
-    metadata.insert("kind".into(), Value::String("software".into()));
-    metadata.insert("title".into(), Value::String(m.title.into()));
+    metadata.insert("bundle-identifier".into(), string(m.bundle_identifier));
+    metadata.insert("bundle-version".into(), string(m.bundle_version));
+    metadata.insert("kind".into(), string("software"));
+    metadata.insert("title".into(), string(m.title));
     let mut item = Dictionary::new();
     item.insert("assets".into(), Value::Array(assets));
     item.insert("metadata".into(), Value::Dictionary(metadata));
@@ -455,6 +451,62 @@ mod tests {
             })
             .is_err()
         );
+    }
+
+    /// Issue 9, item 10: control characters from Info.plist made `manifest.plist` malformed
+    /// XML (XML 1.0 cannot carry them, not even as `&#1;`). The document must always parse.
+    #[test]
+    fn manifest_plist_is_well_formed_whatever_the_metadata() {
+        let body = ota_manifest_plist(&OtaManifest {
+            software_package: "https://x.example/a.ipa",
+            icon: None,
+            bundle_identifier: "com.acme.app\u{0}",
+            bundle_version: "1.0\u{1b}[31m\u{7}",
+            title: "Acme\u{1}\u{8}\u{fffe} & \u{202e}Co\u{85}",
+        })
+        .unwrap();
+        let text = String::from_utf8(body.clone()).unwrap();
+        let strict = roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        };
+        roxmltree::Document::parse_with_options(&text, strict)
+            .unwrap_or_else(|e| panic!("{e}:\n{text}"));
+        let v = Value::from_reader_xml(&body[..]).unwrap_or_else(|e| panic!("{e}:\n{text}"));
+        let item = &v.as_dictionary().unwrap()["items"].as_array().unwrap()[0];
+        let md = item.as_dictionary().unwrap()["metadata"]
+            .as_dictionary()
+            .unwrap();
+        // What XML cannot carry is written visibly; the rest (bidi, C1) stays data.
+        assert_eq!(
+            md["bundle-identifier"].as_string(),
+            Some("com.acme.app\\u{0}")
+        );
+        assert_eq!(
+            md["bundle-version"].as_string(),
+            Some("1.0\\u{1b}[31m\\u{7}")
+        );
+        assert_eq!(
+            md["title"].as_string(),
+            Some("Acme\\u{1}\\u{8}\\u{fffe} & \u{202e}Co\u{85}")
+        );
+
+        // The same through the served document, from an inspection's Info.plist values.
+        let mut i = ipa(Some(ProfileType::Adhoc));
+        i.version = Some("2.0\u{1}".into());
+        let kind: platform::Kind = "ipa".parse().unwrap();
+        let doc = document(
+            "manifest.plist",
+            &view(&i, &kind),
+            &links("https://d.example"),
+        )
+        .unwrap();
+        let v = Value::from_reader_xml(&doc.body[..]).unwrap();
+        let item = &v.as_dictionary().unwrap()["items"].as_array().unwrap()[0];
+        let md = item.as_dictionary().unwrap()["metadata"]
+            .as_dictionary()
+            .unwrap();
+        assert_eq!(md["bundle-version"].as_string(), Some("2.0\\u{1}"));
     }
 
     #[test]
