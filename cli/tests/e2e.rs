@@ -699,3 +699,57 @@ fn wrong_token_and_unreachable_server() {
         r.stderr
     );
 }
+
+#[test]
+fn a_create_app_token_creates_its_app_and_nothing_else() {
+    let Some(apks) = need_apks(1) else { return };
+    let d = Distd::start();
+    let files = [("app.apk", apks[0].as_path())];
+    let mut m = manifest("1.0.0", "1", Some("beta"), json!([{"path": "app.apk"}]));
+    m["app"] = json!("newapp");
+    m["app_name"] = json!("New App");
+    let job = Job::new(&m, &files);
+    let manifest_path = job.manifest_str();
+
+    // Without the right, the refusal says how to get it.
+    let publisher = d.token(&[
+        "--name", "ci", "--scope", "publish", "--scope", "promote", "--scope", "read",
+    ]);
+    let r = d.dist(
+        &publisher,
+        &["ci", "publish", "--manifest", &manifest_path, "--json"],
+    );
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("create-app"), "{}", r.stderr);
+
+    let ci = d.token(&[
+        "--name",
+        "ci-new",
+        "--scope",
+        "create-app",
+        "--scope",
+        "publish",
+        "--scope",
+        "promote",
+        "--scope",
+        "read",
+        "--app",
+        "newapp",
+    ]);
+    let r = d.dist(
+        &ci,
+        &["ci", "publish", "--manifest", &manifest_path, "--json"],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.json()["release"]["status"], "published");
+    assert_eq!(r.json()["channel"]["name"], "beta");
+    let show = d.dist(&d.admin, &["app", "show", "newapp", "--json"]);
+    assert_eq!(show.json()["name"], "New App");
+    // The same job again finds the app and the release.
+    let r = d.dist(
+        &ci,
+        &["ci", "publish", "--manifest", &manifest_path, "--json"],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.json()["release"]["created"], false);
+}

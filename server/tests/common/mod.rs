@@ -58,7 +58,10 @@ impl Server {
             .append(true)
             .open(data.with_extension("log"))
             .expect("open log");
-        let mut cmd = Command::new(DISTD);
+        // DIST_SERVER_TEST_BIN runs these tests against another build of distd (an older commit,
+        // to see a regression test fail before its fix).
+        let bin = std::env::var("DIST_SERVER_TEST_BIN").unwrap_or_else(|_| DISTD.to_owned());
+        let mut cmd = Command::new(bin);
         cmd.arg("serve")
             .arg("--data")
             .arg(data)
