@@ -157,6 +157,7 @@ async fn setup(s: &Server) -> Fixture {
             ("{oart}", oart),
             ("{orel}", o1),
             ("{hex}", sha256_hex(&mine)),
+            ("\"{size}\"", mine.len().to_string()),
             ("{ohex}", sha256_hex(&theirs)),
         ],
     }
@@ -220,6 +221,32 @@ fn rows() -> Vec<Row> {
         (M::GET, "/api/v1/apps/other/releases", None, "Y.........."),
         (M::GET, "/api/v1/releases/{rel}", None, "YY...Y....."),
         (M::GET, "/api/v1/artifacts/{art}", None, "YY...Y....."),
+        (
+            M::POST,
+            "/api/v1/apps/own/releases",
+            Some(json!({"version": "1.0", "build": "1",
+            "artifacts": [{"file_name": "app.apk", "sha256": "{hex}", "size": "{size}"}]})),
+            "YY.Y.......",
+        ),
+        (
+            M::POST,
+            "/api/v1/apps/other/releases",
+            Some(json!({"version": "9.0", "build": "9",
+            "artifacts": [{"file_name": "app.apk", "sha256": "{hex}", "size": "{size}"}]})),
+            "Y..........",
+        ),
+        (
+            M::POST,
+            "/api/v1/artifacts/{art}/attach",
+            None,
+            "YY.Y.......",
+        ),
+        (
+            M::POST,
+            "/api/v1/artifacts/{oart}/attach",
+            None,
+            "Y..........",
+        ),
         (M::GET, "/api/v1/artifacts/{oart}", None, "Y.........."),
         (
             M::GET,
