@@ -48,6 +48,15 @@ async fn publish(s: &Server, app: &str, build: &str, name: &str, bytes: &[u8]) -
     (rid, aid)
 }
 
+/// The status of a GET of `url` (a full URL), with a bearer token or none.
+async fn get_status(s: &Server, url: impl reqwest::IntoUrl, token: Option<&str>) -> StatusCode {
+    let mut rb = s.client.get(url);
+    if let Some(t) = token {
+        rb = rb.bearer_auth(t);
+    }
+    rb.send().await.unwrap().status()
+}
+
 async fn download(s: &Server, path: &str, token: &str, range: Option<&str>) -> reqwest::Response {
     let mut rb = s.client.get(s.url(path)).bearer_auth(token);
     if let Some(r) = range {

@@ -33,7 +33,8 @@ struct Fixture {
     vars: Vec<(&'static str, String)>,
 }
 
-fn apk(name: &str) -> Vec<u8> {
+/// An APK of the project's own fixtures.
+pub fn apk(name: &str) -> Vec<u8> {
     std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../fixtures/android")
