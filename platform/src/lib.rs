@@ -19,6 +19,7 @@ pub mod probe;
 pub mod registry;
 pub mod types;
 pub mod units;
+pub mod zipindex;
 
 pub use identity::{IdentityRules, PlatformRules};
 pub use inspection::{
@@ -35,6 +36,7 @@ pub use registry::{
     TargetRegistration, apply_install_mode, registry,
 };
 pub use types::*;
+pub use zipindex::InflateBudget;
 
 /// The one schema version of `dist.json`, the Inspection JSON and every JSON output.
 pub const SCHEMA_VERSION: u32 = 1;
