@@ -925,3 +925,56 @@ fn inspect_aab(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cert(n: u8) -> Certificate {
+        Certificate {
+            der: vec![n],
+            sha256: format!("{n:02x}").repeat(32),
+            subject: format!("CN={n}"),
+            issuer_raw: Vec::new(),
+            serial: vec![n],
+            spki: Vec::new(),
+        }
+    }
+
+    /// Issue 10, item 5: a v3.1 block for SDK 33+ with a rotated key, a v3 block for 28+
+    /// with the previous key, v1/v2 with the first: each device range gets its own signer.
+    #[test]
+    fn each_sdk_range_verifies_its_own_signer() {
+        let (a, b, c) = (cert(1), cert(2), cert(3));
+        let by_scheme = vec![
+            ("v1".to_owned(), vec![a.clone()]),
+            ("v2".to_owned(), vec![a.clone()]),
+            ("v3".to_owned(), vec![b.clone()]),
+            ("v3.1".to_owned(), vec![c.clone()]),
+        ];
+        let scoped = vec![
+            ("v3".to_owned(), b.clone(), 28, 32),
+            ("v3.1".to_owned(), c.clone(), 33, u32::MAX),
+        ];
+        let got: Vec<(u32, u32, String)> = device_ranges(&by_scheme, &scoped, 21)
+            .into_iter()
+            .map(|(lo, hi, c)| (lo, hi, c[0].subject.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (21, 27, "CN=1".to_owned()),
+                (28, 32, "CN=2".to_owned()),
+                (33, u32::MAX, "CN=3".to_owned()),
+            ]
+        );
+        // A v3 signer that claims no range a device has falls back to v2.
+        let scoped = vec![("v3".to_owned(), b, 40, 41)];
+        let got = device_ranges(&by_scheme[..3], &scoped, 24);
+        assert_eq!(got.len(), 3);
+        assert_eq!(
+            (got[0].0, got[0].1, got[0].2[0].sha256.clone()),
+            (24, 39, a.sha256)
+        );
+    }
+}

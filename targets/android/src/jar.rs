@@ -440,6 +440,21 @@ pub fn verify_pkcs7(block: &[u8], content: &[u8]) -> Result<(Certificate, Verdic
 mod tests {
     use super::*;
 
+    /// Issue 10, item 5: a serial with its high bit set is written with a leading zero in
+    /// DER; a signer info that writes it without must still find its certificate.
+    #[test]
+    fn serials_match_with_or_without_a_leading_zero() {
+        assert_eq!(
+            serial_value(&[0x00, 0x80, 0x01]),
+            serial_value(&[0x80, 0x01])
+        );
+        assert_ne!(
+            serial_value(&[0x00, 0x80, 0x01]),
+            serial_value(&[0x80, 0x02])
+        );
+        assert_eq!(serial_value(&[0x00]), serial_value(&[]));
+    }
+
     #[test]
     fn manifest_sections_and_continuations() {
         let mf = b"Manifest-Version: 1.0\r\nCreated-By: x\r\n\r\nName: res/a_very_long\r\n _name.png\r\nSHA-256-Digest: AAAA\r\n\r\nName: b\r\nSHA1-Digest: AAAA\r\n\r\n";
