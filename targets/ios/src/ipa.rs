@@ -554,7 +554,12 @@ fn verify_bundle(
                     let why: Vec<&str> = r
                         .findings
                         .iter()
-                        .filter(|f| f.severity == platform::Severity::Error)
+                        .filter(|f| {
+                            matches!(
+                                f.code.as_str(),
+                                "ios.signature.invalid" | "ios.signature.missing"
+                            )
+                        })
                         .map(|f| f.message.as_str())
                         .collect();
                     out.problems.push(format!(
