@@ -11,11 +11,18 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 use crate::error::{AppError, AppResult};
 
 /// The numbered migrations, applied in order and recorded in `schema_migrations`.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "0001_init.sql",
-    include_str!("../../migrations/0001_init.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "0001_init.sql",
+        include_str!("../../migrations/0001_init.sql"),
+    ),
+    (
+        3,
+        "0003_reinspect.sql",
+        include_str!("../../migrations/0003_reinspect.sql"),
+    ),
+];
 
 const READERS: usize = 4;
 

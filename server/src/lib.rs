@@ -17,6 +17,7 @@ pub mod error;
 pub mod fsck;
 pub mod gc;
 pub mod http;
+pub mod reinspect;
 pub mod services;
 pub mod util;
 

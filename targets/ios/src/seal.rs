@@ -22,8 +22,9 @@ use platform::zipindex::Entry;
 
 use crate::archive::{Archive, Member};
 
-/// Most rules a seal may carry, and most problems reported per bundle.
-const MAX_RULES: usize = 1024;
+/// Most rules a seal may carry (Apple's own carry about ten; each unlisted file is matched
+/// against every rule), and most problems reported per bundle.
+const MAX_RULES: usize = 64;
 const MAX_PROBLEMS: usize = 20;
 /// Longest symbolic-link target read.
 const MAX_LINK: u64 = 4096;
