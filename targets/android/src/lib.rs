@@ -332,6 +332,33 @@ pub fn check_continuity(current: &Inspection, next: &Inspection) -> Vec<Finding>
                 .collect()
         })
         .unwrap_or_default();
+    // A current release inspected before signers were recorded per SDK range lists only its
+    // newest scheme's signers: the update keeps it when it carries them, or a lineage from
+    // them, in any scheme.
+    if !current.details.contains_key("signers_by_sdk") {
+        let legacy = &cur[0].2;
+        let all: Vec<&str> = next
+            .signature
+            .signers
+            .iter()
+            .map(|s| s.sha256.as_str())
+            .collect();
+        if legacy.iter().all(|c| all.contains(&c.as_str())) {
+            return Vec::new();
+        }
+        if legacy.iter().all(|c| lineage.contains(&c.as_str())) {
+            return vec![rotated_finding(next)];
+        }
+        return vec![changed_finding(
+            current,
+            next,
+            &[format!(
+                "signed by {} but the current release by {}",
+                all.join(", "),
+                legacy.join(", ")
+            )],
+        )];
+    }
     let mut rotated = false;
     let mut broken: Vec<String> = Vec::new();
     for (clo, chi, csign) in &cur {
@@ -366,26 +393,34 @@ pub fn check_continuity(current: &Inspection, next: &Inspection) -> Vec<Finding>
         }
     }
     if !broken.is_empty() {
-        return vec![Finding::error(
-            "android.signer.changed",
-            format!(
-                "{}: devices that have {} refuse this update: {}",
-                next.file,
-                current.file,
-                broken.join("; ")
-            ),
-        )];
+        return vec![changed_finding(current, next, &broken)];
     }
     if rotated {
-        return vec![Finding::info(
-            "android.signer.rotated",
-            format!(
-                "{}: signed by a new key; its v3 lineage shows rotation from the current signer",
-                next.file
-            ),
-        )];
+        return vec![rotated_finding(next)];
     }
     Vec::new()
+}
+
+fn changed_finding(current: &Inspection, next: &Inspection, why: &[String]) -> Finding {
+    Finding::error(
+        "android.signer.changed",
+        format!(
+            "{}: devices that have {} refuse this update: {}",
+            next.file,
+            current.file,
+            why.join("; ")
+        ),
+    )
+}
+
+fn rotated_finding(next: &Inspection) -> Finding {
+    Finding::info(
+        "android.signer.rotated",
+        format!(
+            "{}: signed by a new key; its v3 lineage shows rotation from the current signer",
+            next.file
+        ),
+    )
 }
 
 /// The first SDK (Android 9) that reads a v3 proof-of-rotation lineage.

@@ -213,15 +213,15 @@ fn a_rotated_apk_reports_both_signers_per_sdk_range() {
             })
             .unwrap_or_default()
     };
-    assert_eq!(at(21), [old_key.clone()]);
-    assert_eq!(at(27), [old_key.clone()]);
-    assert_eq!(at(28), [new_key.clone()]);
-    assert_eq!(at(34), [new_key.clone()]);
+    assert_eq!(at(21), std::slice::from_ref(&old_key));
+    assert_eq!(at(27), std::slice::from_ref(&old_key));
+    assert_eq!(at(28), std::slice::from_ref(&new_key));
+    assert_eq!(at(34), std::slice::from_ref(&new_key));
     if let Some(s) = apksigner_signers(&p, 21, 27) {
-        assert_eq!(s, [old_key.clone()], "apksigner, SDK 21-27");
+        assert_eq!(s, std::slice::from_ref(&old_key), "apksigner, SDK 21-27");
     }
     if let Some(s) = apksigner_signers(&p, 28, 34) {
-        assert_eq!(s, [new_key.clone()], "apksigner, SDK 28+");
+        assert_eq!(s, std::slice::from_ref(&new_key), "apksigner, SDK 28+");
     }
     // Pins use every signer a device verifies: pinning only the new key leaves the devices
     // before SDK 28 unpinned.
@@ -249,12 +249,13 @@ fn continuity_is_checked_per_sdk_range() {
     let current = common::inspect_path(&common::fixtures().join("signed-v1v2v3.apk")).inspection;
     let key = current.signature.signers[0].sha256.clone();
     let mut next = current.clone();
+    let key_json = key.clone();
     next.file = "next.apk".into();
     next.details.insert(
         "signers_by_sdk".into(),
         serde_json::json!([
             {"min_sdk": 21, "max_sdk": 27, "sha256": ["ab".repeat(32)]},
-            {"min_sdk": 28, "max_sdk": 4294967295u64, "sha256": [key]},
+            {"min_sdk": 28, "max_sdk": 4294967295u64, "sha256": [key_json]},
         ]),
     );
     let f = AndroidTarget.check_continuity(&current, &next);
@@ -268,6 +269,13 @@ fn continuity_is_checked_per_sdk_range() {
         f.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(),
         ["android.signer.rotated"]
     );
+    // The same rotated APK stored by the old inspector (only the v3 signer, no ranges) as
+    // the current release: its update by the same APK keeps continuity.
+    let mut stored = rotated.clone();
+    stored.details.remove("signers_by_sdk");
+    stored.signature.signers.retain(|s| s.sha256 != key);
+    assert_eq!(stored.signature.signers.len(), 1);
+    assert!(AndroidTarget.check_continuity(&stored, &rotated).is_empty());
 }
 
 /// A small deterministic generator (no dependency).
