@@ -306,8 +306,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         c.artifact_id,
                         c.release_status,
                         c.release_id,
-                        serde_json::to_value(c.before.state)?,
-                        serde_json::to_value(c.after.state)?,
+                        crate::reinspect::state_str(c.before.state),
+                        crate::reinspect::state_str(c.after.state),
                         if c.worse { " (worse)" } else { "" }
                     );
                 }

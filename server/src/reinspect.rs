@@ -381,7 +381,8 @@ pub fn run(
     Ok(report)
 }
 
-fn state_str(s: SignatureState) -> String {
+/// A signature state as its JSON word (`signed`, `invalid`, ...).
+pub fn state_str(s: SignatureState) -> String {
     serde_json::to_value(s)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
