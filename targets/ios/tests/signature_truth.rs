@@ -283,3 +283,70 @@ fn no_mutation_of_covered_bytes_reads_verified() {
     }
     println!("{runs} mutations of covered bytes, none verified");
 }
+
+/// A real Apple-signed IPA whose extension is swapped for other, validly signed code (the
+/// fixture's widget): it reads invalid, although the swapped-in code verifies on its own.
+/// (This IPA's seal lists the extension's files one by one; a seal that lists nested code by
+/// CodeDirectory hash is checked by `seal::listed_cdhash`, with no such IPA in the corpus.)
+/// Needs `DIST_CORPUS` (fails when it is set and the file is missing).
+#[test]
+fn a_swapped_extension_breaks_a_real_apps_seal() {
+    let Some(c) = std::env::var_os("DIST_CORPUS") else {
+        eprintln!("DIST_CORPUS is not set: skipping the swapped-extension test");
+        return;
+    };
+    let c = PathBuf::from(c);
+    let c = if c.is_absolute() {
+        c
+    } else {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(c)
+    };
+    let path = c.join("ios/icyleaf-embedded.ipa");
+    assert!(
+        path.exists(),
+        "DIST_CORPUS is set but {} is missing",
+        path.display()
+    );
+    let real = members(&std::fs::read(&path).unwrap());
+    let tiny = members(&std::fs::read(fixtures().join("tiny-adhoc.ipa")).unwrap());
+    let (ext, widget) = (
+        "Payload/Demo.app/PlugIns/Notification.appex/",
+        "Payload/Tiny.app/PlugIns/Widget.appex/",
+    );
+    let mut swapped: Vec<(String, Vec<u8>)> = real
+        .iter()
+        .filter(|(n, _)| !n.starts_with(ext) || n == ext)
+        .cloned()
+        .collect();
+    swapped.extend(tiny.iter().filter_map(|(n, b)| {
+        n.strip_prefix(widget)
+            .map(|r| (format!("{ext}{r}"), b.clone()))
+    }));
+    let i = inspect_bytes("swapped.ipa", &rezip(&swapped)).unwrap();
+    assert_eq!(
+        i.signature.state,
+        SignatureState::Invalid,
+        "{:?}",
+        i.findings
+    );
+    let f = i
+        .findings
+        .iter()
+        .find(|f| f.code == "ios.signature.invalid")
+        .expect("an invalid finding");
+    for says in [
+        "PlugIns/Notification.appex/_CodeSignature/CodeResources was changed after signing",
+        "PlugIns/Notification.appex/Widget was added after signing",
+        "PlugIns/Notification.appex/Notification is sealed but missing",
+    ] {
+        assert!(f.message.contains(says), "{says}: {}", f.message);
+    }
+    // The swapped-in extension verifies on its own.
+    let nested = i.details["seal"]["nested_code"].as_array().unwrap();
+    assert!(
+        nested.iter().any(|n| n["state"] == "untrusted"),
+        "{nested:?}"
+    );
+}
