@@ -317,11 +317,17 @@ fn check_sf(sf: &[u8], sf_name: &str, mf: &[u8], manifest: &Manifest, res: &mut 
     }
 }
 
-/// An INTEGER's value bytes without DER's leading sign octets, so a serial written with its
-/// leading zero (high bit set) matches one written without it.
+/// An INTEGER's two's-complement bytes without redundant sign octets, so that two encodings
+/// compare equal exactly when their values do (as `apksigner` and Android compare them, by
+/// BigInteger). A serial with its high bit set carries a leading zero in DER (it is
+/// positive); without that zero the same bytes are a negative number and another serial.
 fn serial_value(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|x| *x != 0).unwrap_or(b.len());
-    &b[start..]
+    let mut v = b;
+    while v.len() > 1 && ((v[0] == 0x00 && v[1] & 0x80 == 0) || (v[0] == 0xff && v[1] & 0x80 != 0))
+    {
+        v = &v[1..];
+    }
+    v
 }
 
 fn alg_oid(alg: &der::Tlv<'_>) -> Result<String, Error> {
@@ -440,19 +446,22 @@ pub fn verify_pkcs7(block: &[u8], content: &[u8]) -> Result<(Certificate, Verdic
 mod tests {
     use super::*;
 
-    /// Issue 10, item 5: a serial with its high bit set is written with a leading zero in
-    /// DER; a signer info that writes it without must still find its certificate.
+    /// Issue 10, item 5: serials compare by value. A high-bit serial's DER leading zero is
+    /// part of its value (without it the number is negative: apksigner refuses that signer
+    /// info); a redundant zero before a byte without the high bit is not.
     #[test]
-    fn serials_match_with_or_without_a_leading_zero() {
-        assert_eq!(
+    fn serials_compare_by_value() {
+        assert_ne!(
             serial_value(&[0x00, 0x80, 0x01]),
             serial_value(&[0x80, 0x01])
         );
-        assert_ne!(
-            serial_value(&[0x00, 0x80, 0x01]),
-            serial_value(&[0x80, 0x02])
+        assert_eq!(
+            serial_value(&[0x00, 0x00, 0x80, 0x01]),
+            serial_value(&[0x00, 0x80, 0x01])
         );
-        assert_eq!(serial_value(&[0x00]), serial_value(&[]));
+        assert_eq!(serial_value(&[0x00, 0x01]), serial_value(&[0x01]));
+        assert_eq!(serial_value(&[0xff, 0x80]), serial_value(&[0x80]));
+        assert_eq!(serial_value(&[0x00]), [0x00]);
     }
 
     #[test]

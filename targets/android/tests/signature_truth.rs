@@ -162,6 +162,30 @@ fn an_inflate_bomb_is_a_limit_finding_not_cpu_seconds() {
     assert_eq!(apksigner(&p, 21, Some(23)).unwrap_or(false), false);
 }
 
+/// Item 5: PKCS#7 signer matching with a certificate serial whose high bit is set. Serials
+/// compare by value, as apksigner's do: a redundant leading zero in the SignerInfo names the
+/// same certificate (main read it `invalid`), a missing DER zero names a negative serial and
+/// no certificate.
+#[test]
+fn pkcs7_serials_with_the_high_bit_set_match_by_value() {
+    for (name, want) in [
+        ("v1-serial-high-bit.apk", true),
+        ("v1-serial-redundant-zero.apk", true),
+        ("v1-serial-no-zero.apk", false),
+    ] {
+        let p = crafted(name);
+        let i = common::inspect_path(&p).inspection;
+        let signed = i.signature.state == SignatureState::Signed;
+        assert_eq!(signed, want, "{name}: {:?}", i.findings);
+        if want {
+            assert_eq!(i.signature.signers[0].subject, "CN=Dist High Bit Serial");
+        }
+        if let Some(ok) = apksigner(&p, 21, Some(23)) {
+            assert_eq!(ok, want, "apksigner on {name}");
+        }
+    }
+}
+
 /// Item 5: after a v3 rotation the v1/v2 signer and the v3 signer are different keys; both
 /// are reported, each with its schemes, and each device range with the signer it verifies,
 /// as apksigner prints it for that range.
