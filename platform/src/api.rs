@@ -146,6 +146,33 @@ pub struct Health {
     pub status: String,
     pub version: String,
     pub platforms: Vec<String>,
+    /// Re-inspection of stored artifacts (`distd reinspect`, and the background run after an
+    /// inspector change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reinspect: Option<ReinspectHealth>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReinspectHealth {
+    /// The inspector version of this server ([`crate::INSPECTOR_VERSION`]).
+    pub inspector_version: u32,
+    /// A background re-inspection is under way.
+    pub running: bool,
+    /// The last finished run over every artifact, if any.
+    pub last_run: Option<ReinspectRun>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReinspectRun {
+    pub inspector_version: u32,
+    pub finished_at: String,
+    /// `command` (distd reinspect) or `startup` (the background run).
+    pub trigger: String,
+    pub checked: u64,
+    pub changed: u64,
+    /// Published releases whose verdict got worse.
+    pub worse_published: u64,
+    pub failed: u64,
 }
 
 // ---- tokens ----

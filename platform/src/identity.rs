@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Finding, Inspection, PlatformId};
+use crate::{Finding, Inspection, PlatformId, SignatureState};
 
 /// Rules per platform id.
 pub type IdentityRules = BTreeMap<PlatformId, PlatformRules>;
@@ -69,6 +69,44 @@ impl PlatformRules {
                     ),
                 )),
             }
+        }
+        // A rule that names a team or a signer is met only by a signature that verifies to a
+        // trusted root (state `signed`: an Apple chain for iOS, the digests of the pinned
+        // certificate itself for Android). A self-made certificate or profile claiming the
+        // team, or a signature that does not verify, meets nothing (issue 10, item 4).
+        if (!self.team_ids.is_empty()
+            || (!self.signer_sha256.is_empty() && !i.signature.signers.is_empty()))
+            && i.signature.state != SignatureState::Signed
+        {
+            out.push(Finding::error(
+                "identity.signature_untrusted",
+                format!(
+                    "{}: the app's rules name {}, which only a verified signature chaining to a trusted root can meet; this signature is {}",
+                    i.file,
+                    if self.team_ids.is_empty() { "signer certificates" } else { "a team" },
+                    serde_json::to_value(i.signature.state)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+        if !self.team_ids.is_empty()
+            && i.profile.is_some()
+            && let Some(state) = i
+                .details
+                .get("profile_signature")
+                .and_then(|p| p.get("state"))
+                .and_then(|s| s.as_str())
+            && state != "signed"
+        {
+            out.push(Finding::error(
+                "identity.profile_untrusted",
+                format!(
+                    "{}: the provisioning profile's team cannot meet the app's team rule: the profile's signature is {state}, not one that chains to a trusted root",
+                    i.file
+                ),
+            ));
         }
         if !self.signer_sha256.is_empty() {
             if i.signature.signers.is_empty() {
@@ -148,6 +186,45 @@ mod tests {
         assert!(!identity_matches("com.acme.*", "com.acmex.app"));
         assert!(!identity_matches("com.acme.*", "com.acme"));
         assert!(identity_matches("com.acme", "com.acme"));
+    }
+
+    /// Issue 10, item 4: a pinned signer or a team is met only by a verified signature.
+    #[test]
+    fn rules_naming_a_signer_or_team_need_a_verified_signature() {
+        let mut i = Inspection::new(
+            "a.apk",
+            1,
+            "android".parse().unwrap(),
+            "apk".parse().unwrap(),
+        );
+        i.signature = crate::Signature {
+            state: SignatureState::Invalid,
+            schemes: vec!["v2".into()],
+            signers: vec![crate::Signer {
+                subject: "CN=x".into(),
+                sha256: "ab".repeat(32),
+            }],
+            digest_ok: Some(false),
+            chain_ok: None,
+            timestamp: None,
+        };
+        let pin = PlatformRules {
+            signer_sha256: vec!["ab".repeat(32)],
+            ..Default::default()
+        };
+        let codes: Vec<String> = pin.check(&i).into_iter().map(|f| f.code).collect();
+        assert_eq!(codes, ["identity.signature_untrusted"]);
+        i.signature.state = SignatureState::Signed;
+        assert!(pin.check(&i).is_empty());
+        // A team read from an untrusted signature or profile.
+        i.signature.state = SignatureState::Untrusted;
+        i.details.insert("team_id".into(), "T1".into());
+        let team = PlatformRules {
+            team_ids: vec!["T1".into()],
+            ..Default::default()
+        };
+        let codes: Vec<String> = team.check(&i).into_iter().map(|f| f.code).collect();
+        assert_eq!(codes, ["identity.signature_untrusted"]);
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod registry;
 pub mod text;
 pub mod types;
 pub mod units;
+pub mod zipindex;
 
 pub use identity::{IdentityRules, PlatformRules};
 pub use inspection::{
@@ -36,6 +37,14 @@ pub use registry::{
     TargetRegistration, apply_install_mode, registry,
 };
 pub use types::*;
+pub use zipindex::InflateBudget;
 
 /// The one schema version of `dist.json`, the Inspection JSON and every JSON output.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// The version of what the targets conclude about the same bytes. Bump it whenever a change
+/// can turn a stored verdict (a signature state, a finding) into another: `distd` re-inspects
+/// every stored artifact in the background when it starts under a version no finished run
+/// has recorded. 1: before issue 10; 2: issue 10, "Signature truth" (JAR .SF coverage, the
+/// strict zip reader, IPA seals and nested code, every APK signer, the decompression budget).
+pub const INSPECTOR_VERSION: u32 = 2;

@@ -16,6 +16,20 @@ pub struct Limits {
     pub max_depth: u32,
     /// Length of any single structure read out of a file (a string pool, a certificate list).
     pub max_structure_bytes: u64,
+    /// Decompressed bytes one whole inspection may produce, as a multiple of the file's size
+    /// (and never more than `max_streamed_bytes`): see [`Limits::inflate_budget`].
+    pub max_inflate_ratio: u64,
+}
+
+impl Limits {
+    /// The decompression budget of one inspection of a `size`-byte file: `size` times
+    /// `max_inflate_ratio`, at most `max_streamed_bytes`. Real artifacts inflate to a few
+    /// times their size (code and resources compress about 3:1); a 2.4 MB APK whose signed
+    /// entries inflate to gigabytes used to take 24 s of CPU and is refused now.
+    pub fn inflate_budget(&self, size: u64) -> u64 {
+        size.saturating_mul(self.max_inflate_ratio)
+            .min(self.max_streamed_bytes)
+    }
 }
 
 impl Default for Limits {
@@ -26,6 +40,7 @@ impl Default for Limits {
             max_streamed_bytes: 8 * 1024 * 1024 * 1024,
             max_depth: 8,
             max_structure_bytes: 16 * 1024 * 1024,
+            max_inflate_ratio: 100,
         }
     }
 }

@@ -26,7 +26,7 @@ pub struct Probe {
 
 impl Probe {
     /// Reads the probe from `reader`, leaving it at an unspecified position.
-    pub fn read<R: Read + Seek>(
+    pub fn read<R: Read + Seek + Sized>(
         file_name: &str,
         reader: &mut R,
         limits: &Limits,
@@ -53,23 +53,16 @@ impl Probe {
         };
         if probe.looks_like_zip() {
             reader.seek(SeekFrom::Start(0))?;
-            match zip::ZipArchive::new(&mut *reader) {
-                Ok(archive) if archive.len() > limits.max_entries => {
-                    probe.zip_error = Some(format!(
-                        "{} entries, more than the limit of {}",
-                        archive.len(),
-                        limits.max_entries
-                    ));
+            // The same reader every target inspects with: what detection lists is what
+            // inspection reads.
+            match crate::zipindex::read_index(&mut *reader, size, limits) {
+                Ok(index) => {
+                    probe.zip_entries = Some(index.entries.into_iter().map(|e| e.name).collect())
                 }
-                Ok(archive) => {
-                    match archive
-                        .file_names()
-                        .map(|n| n.map(|n| n.into_owned()))
-                        .collect()
-                    {
-                        Ok(names) => probe.zip_entries = Some(names),
-                        Err(e) => probe.zip_error = Some(e.to_string()),
-                    }
+                Err(crate::zipindex::ZipError::Io(e))
+                    if e.kind() != std::io::ErrorKind::UnexpectedEof =>
+                {
+                    return Err(e);
                 }
                 Err(e) => probe.zip_error = Some(e.to_string()),
             }

@@ -60,6 +60,9 @@ pub struct InspectContext {
     pub limits: Limits,
     /// Seconds since the Unix epoch, for expiry checks; fixed in tests.
     pub now_unix: i64,
+    /// Decompressed bytes this inspection may still produce, shared by all its readers
+    /// (`limits.inflate_budget(size)` at the start). Spent, it is a `<platform>.zip.limit`.
+    pub budget: crate::InflateBudget,
 }
 
 /// Failure to read the input at all. Malformed content is not an error: it is an
@@ -346,6 +349,7 @@ impl Registry {
             size: probe.size,
             limits,
             now_unix,
+            budget: crate::InflateBudget::for_file(&limits, probe.size),
         };
         let mut inspected = target.inspect(reader, &detection.kind, &ctx)?;
         inspected.inspection.size = probe.size;

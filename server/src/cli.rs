@@ -1,4 +1,5 @@
-//! The `distd` command line: `serve`, `token create`, `fsck`, `gc`, `audit verify`, `backup`.
+//! The `distd` command line: `serve`, `token create`, `fsck`, `gc`, `reinspect`, `audit verify`,
+//! `backup`.
 
 use std::future::IntoFuture;
 use std::io::Write;
@@ -76,6 +77,24 @@ enum Command {
         #[arg(long, value_name = "HOURS", default_value_t = 24)]
         min_age_hours: u64,
         /// Say what would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inspect stored artifacts again with this build's targets; store changed verdicts
+    /// beside the old ones, audit each change, list published releases that got worse.
+    #[command(
+        after_help = "Examples:\n  distd reinspect --data /srv/dist --dry-run\n  distd reinspect --data /srv/dist --app acme --json\n\nThe attach-time inspection is never rewritten: a changed verdict is stored beside it\n(reinspections table) with an artifact.reinspect audit event. distd serve runs this in the\nbackground by itself when its inspector version changed; /healthz shows the last run.\nExit 0 when no published release got worse, 1 when one did, 2 on a usage or I/O error."
+    )]
+    Reinspect {
+        #[command(flatten)]
+        data: DataArg,
+        /// Only this app's artifacts.
+        #[arg(long)]
+        app: Option<AppSlug>,
+        /// Say what would change, store nothing.
         #[arg(long)]
         dry_run: bool,
         /// Print the report as JSON.
@@ -279,6 +298,80 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Reinspect {
+            data,
+            app,
+            dry_run,
+            json,
+        } => {
+            let dir = existing_data(data.data)?;
+            let db_path = existing_db(&dir)?;
+            // A dry run reads only: no migration, no write.
+            let mut conn = if dry_run {
+                db::open_reader(&db_path)?
+            } else {
+                db::open_writer(&db_path)?
+            };
+            let store = Arc::new(LocalBlobStore::open(&dir, false)?);
+            let report = crate::reinspect::run(
+                &mut conn,
+                &db_path,
+                &store,
+                platform::registry(),
+                app.as_ref().map(|a| a.as_str()),
+                dry_run,
+                crate::reinspect::Trigger::Command,
+            )?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                let verb = if dry_run { "would store" } else { "stored" };
+                for c in &report.changes {
+                    println!(
+                        "{verb}: {} {} ({} {}, release {}): {} -> {}{}",
+                        c.app,
+                        c.file,
+                        c.artifact_id,
+                        c.release_status,
+                        c.release_id,
+                        crate::reinspect::state_str(c.before.state),
+                        crate::reinspect::state_str(c.after.state),
+                        if c.worse { " (worse)" } else { "" }
+                    );
+                }
+                for w in &report.worse_published {
+                    println!(
+                        "WORSE: published release {} {} {} ({}): {}",
+                        w.app,
+                        w.version,
+                        w.build,
+                        w.release_id,
+                        w.artifacts.join(", ")
+                    );
+                }
+                for f in &report.failed {
+                    println!("failed: {f}");
+                }
+                println!(
+                    "inspector version {}: {} artifact(s) checked, {} changed, {} published release(s) worse, {} failed{}",
+                    report.inspector_version,
+                    report.checked,
+                    report.changes.len(),
+                    report.worse_published.len(),
+                    report.failed.len(),
+                    if dry_run {
+                        " (dry run: nothing stored)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Ok(if report.worse_published.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
         Command::Audit(AuditCommand::Verify { data, json }) => {
             let dir = existing_data(data.data)?;
             let conn = open_existing(&dir)?;
@@ -384,6 +477,14 @@ fn serve(data: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
     tracing::info!("targets: {}", registry.supported_kinds());
     let grants = crate::grants::GrantKeys::load_or_create(&cfg.data, cfg.grant_ttl_secs)
         .context("load the grant key")?;
+    if crate::reinspect::spawn_if_inspector_changed(&db_path, store.clone(), registry)
+        .context("start the re-inspection")?
+    {
+        tracing::info!(
+            "inspector version {} has not looked at the stored artifacts yet: re-inspecting them in the background",
+            platform::INSPECTOR_VERSION
+        );
+    }
     let state = AppState {
         cfg: Arc::new(cfg.clone()),
         db,

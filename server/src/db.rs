@@ -22,6 +22,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0002_access.sql",
         include_str!("../../migrations/0002_access.sql"),
     ),
+    (
+        3,
+        "0003_reinspect.sql",
+        include_str!("../../migrations/0003_reinspect.sql"),
+    ),
 ];
 
 const READERS: usize = 4;

@@ -19,6 +19,7 @@ pub mod fsck;
 pub mod gc;
 pub mod grants;
 pub mod http;
+pub mod reinspect;
 pub mod services;
 pub mod sessions;
 pub mod util;

@@ -3,8 +3,8 @@
 use std::collections::BTreeSet;
 
 use platform::{
-    Finding, InspectContext, InspectError, Inspected, Inspection, Kind, Limits, PlatformId,
-    ReadSeek, Signature, SignatureState, Signer,
+    Finding, InflateBudget, InspectContext, InspectError, Inspected, Inspection, Kind, Limits,
+    PlatformId, ReadSeek, Signature, SignatureState, Signer,
 };
 use serde_json::{Value as Json, json};
 
@@ -71,6 +71,7 @@ fn run(
     icon: &mut Option<Vec<u8>>,
 ) -> Result<(), Error> {
     let limits = &ctx.limits;
+    let budget = &ctx.budget;
     let eocd = zipr::find_eocd(r, ctx.size)?;
     let block = if kind.as_str() == "apk" {
         sigblock::find(r, eocd.cd_offset, limits.max_structure_bytes)
@@ -88,9 +89,9 @@ fn run(
         }
     };
     match kind.as_str() {
-        "aab" => inspect_aab(r, &index, limits, ins),
+        "aab" => inspect_aab(r, &index, limits, budget, ins),
         "apks" | "xapk" => inspect_split_set(r, &index, kind, ctx, ins, icon),
-        _ => inspect_apk(r, &index, block, limits, ins, icon),
+        _ => inspect_apk(r, &index, block, limits, budget, ins, icon),
     }
 }
 
@@ -152,7 +153,13 @@ fn inspect_split_set(
         let mut w = zipr::Window::new(r, start, base.compressed_size);
         run(&mut w, &apk, &inner_ctx, ins, icon)?;
     } else {
-        let data = zipr::read_entry(r, &base, index.eocd.cd_offset, limits.max_member_bytes)?;
+        let data = zipr::read_entry(
+            r,
+            &base,
+            index.eocd.cd_offset,
+            limits.max_member_bytes,
+            &ctx.budget,
+        )?;
         run(&mut std::io::Cursor::new(data), &apk, &inner_ctx, ins, icon)?;
     }
     ins.findings.push(Finding::info(
@@ -353,6 +360,7 @@ fn inspect_apk(
     index: &ZipIndex,
     block: Result<Option<sigblock::SigningBlock>, Error>,
     limits: &Limits,
+    budget: &InflateBudget,
     ins: &mut Inspection,
     icon: &mut Option<Vec<u8>>,
 ) -> Result<(), Error> {
@@ -360,12 +368,12 @@ fn inspect_apk(
     let entry = index
         .get("AndroidManifest.xml")
         .ok_or_else(|| Error::Zip("no AndroidManifest.xml".into()))?;
-    let data = zipr::read_entry(r, entry, cd, limits.max_member_bytes)?;
+    let data = zipr::read_entry(r, entry, cd, limits.max_member_bytes, budget)?;
     let els = axml::parse(&data, MAX_ELEMENTS)?;
     let m = manifest_info(&els);
 
     let arsc_bytes = match index.get("resources.arsc") {
-        Some(e) => Some(zipr::read_entry(r, e, cd, limits.max_member_bytes)?),
+        Some(e) => Some(zipr::read_entry(r, e, cd, limits.max_member_bytes, budget)?),
         None => None,
     };
     let table = match arsc_bytes.as_deref().map(arsc::Table::parse) {
@@ -398,14 +406,20 @@ fn inspect_apk(
     if let Some((_, path)) = best {
         ins.details.insert("icon".into(), json!(path));
         if let Some(e) = index.get(path)
-            && let Ok(png) = zipr::read_entry(r, e, cd, MAX_ICON_BYTES.min(limits.max_member_bytes))
+            && let Ok(png) = zipr::read_entry(
+                r,
+                e,
+                cd,
+                MAX_ICON_BYTES.min(limits.max_member_bytes),
+                budget,
+            )
             && png.starts_with(b"\x89PNG\r\n\x1a\n")
         {
             *icon = Some(png);
         }
     }
 
-    apk_signatures(r, index, block, limits, ins)?;
+    apk_signatures(r, index, block, limits, budget, ins)?;
     Ok(())
 }
 
@@ -427,6 +441,10 @@ struct SigState {
     max_per_scheme: usize,
     /// Each scheme's signers, in scheme order (v1, v2, v3, v3.1).
     by_scheme: Vec<(String, Vec<Certificate>)>,
+    /// v3 and v3.1 signers with the SDK range each claims.
+    sdk_scoped: Vec<(String, Certificate, u32, u32)>,
+    /// The app's minSdkVersion (devices below it never install it).
+    min_sdk: u32,
     problems: Vec<String>,
 }
 
@@ -466,15 +484,58 @@ impl SigState {
                 ),
             ));
         }
-        // The signers Android acts on are those of the newest scheme present (as apksigner
-        // prints them): after a v3 rotation, the new key; every scheme's list is in details.
-        let effective: Vec<Certificate> = self
-            .by_scheme
-            .iter()
-            .rev()
-            .find(|(_, c)| !c.is_empty())
-            .map(|(_, c)| c.clone())
-            .unwrap_or_else(|| self.signers.clone());
+        // Every distinct signer of every scheme (after a v3 or v3.1 rotation the old key
+        // signs v1/v2 and the new one v3: both are reported), each with its schemes and the
+        // SDK ranges its v3/v3.1 blocks claim; and, per device SDK range, the signers that
+        // Android verifies there (continuity and pin checks use those).
+        let mut all: Vec<Certificate> = Vec::new();
+        let mut described: Vec<Json> = Vec::new();
+        for (scheme, certs) in &self.by_scheme {
+            for c in certs {
+                if !all.iter().any(|a| a.sha256 == c.sha256) {
+                    all.push(c.clone());
+                    described.push(json!({
+                        "subject": c.subject,
+                        "sha256": c.sha256,
+                        "schemes": [],
+                        "sdk_ranges": [],
+                    }));
+                }
+                let d = described
+                    .iter_mut()
+                    .find(|d| d["sha256"] == c.sha256.as_str())
+                    .expect("described above");
+                if let Some(list) = d["schemes"].as_array_mut()
+                    && !list.iter().any(|x| x == scheme.as_str())
+                {
+                    list.push(json!(scheme));
+                }
+            }
+        }
+        for (scheme, c, min, max) in &self.sdk_scoped {
+            if let Some(d) = described
+                .iter_mut()
+                .find(|d| d["sha256"] == c.sha256.as_str())
+                && let Some(list) = d["sdk_ranges"].as_array_mut()
+            {
+                list.push(json!({"scheme": scheme, "min_sdk": min, "max_sdk": max}));
+            }
+        }
+        if !described.is_empty() {
+            ins.details.insert("signers".into(), Json::Array(described));
+            let ranges: Vec<Json> = device_ranges(&self.by_scheme, &self.sdk_scoped, self.min_sdk)
+                .into_iter()
+                .map(|(min, max, certs)| {
+                    json!({
+                        "min_sdk": min,
+                        "max_sdk": max,
+                        "sha256": certs.iter().map(|c| c.sha256.clone()).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            ins.details
+                .insert("signers_by_sdk".into(), Json::Array(ranges));
+        }
         if !self.by_scheme.is_empty() {
             let map: serde_json::Map<String, Json> = self
                 .by_scheme
@@ -490,6 +551,7 @@ impl SigState {
             ins.details
                 .insert("signers_by_scheme".into(), Json::Object(map));
         }
+        let effective = all;
         if self.max_per_scheme > 1 {
             let names: Vec<&str> = effective.iter().map(|c| c.subject.as_str()).collect();
             ins.findings.push(Finding::warning(
@@ -517,8 +579,9 @@ impl SigState {
         r: &mut dyn ReadSeek,
         index: &ZipIndex,
         limits: &Limits,
+        budget: &InflateBudget,
     ) -> Result<Vec<u32>, Error> {
-        match jar::verify(r, index, limits) {
+        match jar::verify(r, index, limits, budget) {
             Ok(res) => {
                 self.max_per_scheme = self.max_per_scheme.max(res.signers.len());
                 let scheme = self.schemes.last().cloned().unwrap_or_default();
@@ -554,13 +617,21 @@ fn apk_signatures(
     index: &ZipIndex,
     block: Result<Option<sigblock::SigningBlock>, Error>,
     limits: &Limits,
+    budget: &InflateBudget,
     ins: &mut Inspection,
 ) -> Result<(), Error> {
-    let mut st = SigState::default();
+    let mut st = SigState {
+        min_sdk: ins
+            .min_os
+            .as_deref()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(1),
+        ..SigState::default()
+    };
     let mut declared = Vec::new();
     if jar::present(index) {
         st.schemes.push("v1".into());
-        declared = st.jar(r, index, limits)?;
+        declared = st.jar(r, index, limits, budget)?;
     }
     let block = match block {
         Ok(b) => b,
@@ -609,6 +680,12 @@ fn apk_signatures(
                 .collect();
             st.by_scheme.push((scheme_name(*id).to_owned(), certs));
             for s in signers {
+                if let (Some(c), Some(min), Some(max)) =
+                    (s.certificates.first(), s.min_sdk, s.max_sdk)
+                {
+                    st.sdk_scoped
+                        .push((scheme_name(*id).to_owned(), c.clone(), min, max));
+                }
                 let res = sigblock::verify_signer(s, &digests);
                 match res.signature {
                     crate::der::Verdict::Valid => {}
@@ -709,21 +786,96 @@ fn apk_signatures(
     Ok(())
 }
 
+/// Android's first SDK that verifies scheme v2 (7.0), v3 (9) and v3.1 (13).
+const SDK_V2: u32 = 24;
+const SDK_V3: u32 = 28;
+const SDK_V31: u32 = 33;
+
+/// Which signers a device verifies, per SDK range from the app's minimum up: v1 below 24,
+/// v2 (else v1) from 24, from 28 the v3 signer whose range covers the device (v3.1 from 33
+/// where its range covers it), falling back to v2/v1 where no v3 signer claims the SDK.
+/// Consecutive SDKs with the same signers are merged; ranges nobody verifies are left out.
+pub fn device_ranges(
+    by_scheme: &[(String, Vec<Certificate>)],
+    scoped: &[(String, Certificate, u32, u32)],
+    min_sdk: u32,
+) -> Vec<(u32, u32, Vec<Certificate>)> {
+    let scheme = |name: &str| {
+        by_scheme
+            .iter()
+            .find(|(s, c)| s == name && !c.is_empty())
+            .map(|(_, c)| c.clone())
+    };
+    let v1 = scheme("v1");
+    let v2 = scheme("v2");
+    let at = |sdk: u32| -> Option<Vec<Certificate>> {
+        if sdk >= SDK_V31
+            && let Some((_, c, _, _)) = scoped
+                .iter()
+                .find(|(s, _, lo, hi)| s == "v3.1" && (*lo..=*hi).contains(&sdk))
+        {
+            return Some(vec![c.clone()]);
+        }
+        if sdk >= SDK_V3
+            && let Some((_, c, _, _)) = scoped
+                .iter()
+                .find(|(s, _, lo, hi)| s == "v3" && (*lo..=*hi).contains(&sdk))
+        {
+            return Some(vec![c.clone()]);
+        }
+        if sdk >= SDK_V2
+            && let Some(c) = &v2
+        {
+            return Some(c.clone());
+        }
+        v1.clone()
+    };
+    let start = min_sdk.max(1);
+    let mut points: Vec<u32> = vec![start, SDK_V2, SDK_V3, SDK_V31];
+    for (_, _, lo, hi) in scoped {
+        points.push(*lo);
+        points.push(hi.saturating_add(1));
+    }
+    points.retain(|p| *p >= start);
+    points.sort_unstable();
+    points.dedup();
+    let mut out: Vec<(u32, u32, Vec<Certificate>)> = Vec::new();
+    for (i, lo) in points.iter().enumerate() {
+        let hi = points.get(i + 1).map(|n| n - 1).unwrap_or(u32::MAX);
+        let Some(certs) = at(*lo) else { continue };
+        match out.last_mut() {
+            Some(last)
+                if last.1.checked_add(1) == Some(*lo)
+                    && last
+                        .2
+                        .iter()
+                        .map(|c| &c.sha256)
+                        .eq(certs.iter().map(|c| &c.sha256)) =>
+            {
+                last.1 = hi;
+            }
+            _ => out.push((*lo, hi, certs)),
+        }
+    }
+    out
+}
+
 fn inspect_aab(
     r: &mut dyn ReadSeek,
     index: &ZipIndex,
     limits: &Limits,
+    budget: &InflateBudget,
     ins: &mut Inspection,
 ) -> Result<(), Error> {
     let cd = index.eocd.cd_offset;
     let entry = index
         .get("base/manifest/AndroidManifest.xml")
         .ok_or_else(|| Error::Zip("no base/manifest/AndroidManifest.xml".into()))?;
-    let data = zipr::read_entry(r, entry, cd, limits.max_member_bytes)?;
+    let data = zipr::read_entry(r, entry, cd, limits.max_member_bytes, budget)?;
     let els = pb::parse_xml(&data, MAX_ELEMENTS)?;
     let m = manifest_info(&els);
     let table = match index.get("base/resources.pb") {
-        Some(e) => Some(zipr::read_entry(r, e, cd, limits.max_member_bytes)?),
+        Some(e) => Some(zipr::read_entry(r, e, cd, limits.max_member_bytes, budget)?),
         None => None,
     };
     let resolve = |id: u32| {
@@ -742,7 +894,7 @@ fn inspect_aab(
         .collect();
     ins.details.insert("modules".into(), json!(modules));
     if let Some(e) = index.get("BundleConfig.pb")
-        && let Ok(cfg) = zipr::read_entry(r, e, cd, limits.max_member_bytes)
+        && let Ok(cfg) = zipr::read_entry(r, e, cd, limits.max_member_bytes, budget)
         && let Ok(Some(v)) = pb::bundletool_version(&cfg)
     {
         ins.details.insert("bundletool_version".into(), json!(v));
@@ -758,7 +910,7 @@ fn inspect_aab(
     let mut st = SigState::default();
     if jar::present(index) {
         st.schemes.push("jar".into());
-        st.jar(r, index, limits)?;
+        st.jar(r, index, limits, budget)?;
     }
     let unsigned = st.schemes.is_empty();
     st.finish(ins);
@@ -772,4 +924,57 @@ fn inspect_aab(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cert(n: u8) -> Certificate {
+        Certificate {
+            der: vec![n],
+            sha256: format!("{n:02x}").repeat(32),
+            subject: format!("CN={n}"),
+            issuer_raw: Vec::new(),
+            serial: vec![n],
+            spki: Vec::new(),
+        }
+    }
+
+    /// Issue 10, item 5: a v3.1 block for SDK 33+ with a rotated key, a v3 block for 28+
+    /// with the previous key, v1/v2 with the first: each device range gets its own signer.
+    #[test]
+    fn each_sdk_range_verifies_its_own_signer() {
+        let (a, b, c) = (cert(1), cert(2), cert(3));
+        let by_scheme = vec![
+            ("v1".to_owned(), vec![a.clone()]),
+            ("v2".to_owned(), vec![a.clone()]),
+            ("v3".to_owned(), vec![b.clone()]),
+            ("v3.1".to_owned(), vec![c.clone()]),
+        ];
+        let scoped = vec![
+            ("v3".to_owned(), b.clone(), 28, 32),
+            ("v3.1".to_owned(), c.clone(), 33, u32::MAX),
+        ];
+        let got: Vec<(u32, u32, String)> = device_ranges(&by_scheme, &scoped, 21)
+            .into_iter()
+            .map(|(lo, hi, c)| (lo, hi, c[0].subject.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (21, 27, "CN=1".to_owned()),
+                (28, 32, "CN=2".to_owned()),
+                (33, u32::MAX, "CN=3".to_owned()),
+            ]
+        );
+        // A v3 signer that claims no range a device has falls back to v2.
+        let scoped = vec![("v3".to_owned(), b, 40, 41)];
+        let got = device_ranges(&by_scheme[..3], &scoped, 24);
+        assert_eq!(got.len(), 3);
+        assert_eq!(
+            (got[0].0, got[0].1, got[0].2[0].sha256.clone()),
+            (24, 39, a.sha256)
+        );
+    }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use base64::Engine;
-use platform::{Limits, ReadSeek};
+use platform::{InflateBudget, Limits, ReadSeek};
 
 use crate::Error;
 use crate::der::{self, Certificate, Der, Hash, SigKind, Verdict};
@@ -130,7 +130,12 @@ fn is_meta_file(n: &str) -> bool {
 }
 
 /// Verifies every JAR signer and every entry digest the manifest lists.
-pub fn verify(r: &mut dyn ReadSeek, index: &ZipIndex, limits: &Limits) -> Result<JarResult, Error> {
+pub fn verify(
+    r: &mut dyn ReadSeek,
+    index: &ZipIndex,
+    limits: &Limits,
+    budget: &InflateBudget,
+) -> Result<JarResult, Error> {
     let cd = index.eocd.cd_offset;
     let cap = limits.max_member_bytes.min(limits.max_structure_bytes);
     let mut res = JarResult {
@@ -140,7 +145,7 @@ pub fn verify(r: &mut dyn ReadSeek, index: &ZipIndex, limits: &Limits) -> Result
     let mf_entry = index
         .get("META-INF/MANIFEST.MF")
         .ok_or_else(|| Error::Signature("no META-INF/MANIFEST.MF".into()))?;
-    let mf_bytes = zipr::read_entry(r, mf_entry, cd, cap)?;
+    let mf_bytes = zipr::read_entry(r, mf_entry, cd, cap, budget)?;
     let manifest = parse_manifest(&mf_bytes);
 
     let sf_names: Vec<String> = index
@@ -165,8 +170,8 @@ pub fn verify(r: &mut dyn ReadSeek, index: &ZipIndex, limits: &Limits) -> Result
         let sf_entry = index
             .get(sf_name)
             .ok_or_else(|| Error::Signature(format!("{sf_name} vanished")))?;
-        let sf = zipr::read_entry(r, sf_entry, cd, cap)?;
-        let block_bytes = zipr::read_entry(r, block, cd, cap)?;
+        let sf = zipr::read_entry(r, sf_entry, cd, cap, budget)?;
+        let block_bytes = zipr::read_entry(r, block, cd, cap, budget)?;
         let (cert, verdict) = match verify_pkcs7(&block_bytes, &sf) {
             Ok(v) => v,
             Err(e) => {
@@ -194,8 +199,8 @@ pub fn verify(r: &mut dyn ReadSeek, index: &ZipIndex, limits: &Limits) -> Result
         check_sf(&sf, sf_name, &mf_bytes, &manifest, &mut res);
     }
 
-    // Entry digests, each entry streamed once per distinct hash.
-    let mut streamed: u64 = 0;
+    // Entry digests, each entry streamed once per distinct hash, every byte charged to the
+    // inspection's decompression budget.
     for (name, (attrs, _)) in &manifest.sections {
         let wanted = digests_in(attrs, "-Digest");
         if wanted.is_empty() {
@@ -208,24 +213,19 @@ pub fn verify(r: &mut dyn ReadSeek, index: &ZipIndex, limits: &Limits) -> Result
             ));
             continue;
         };
-        let budget = limits.max_streamed_bytes.saturating_sub(streamed);
         let mut ctxs: Vec<(Hash, ring::digest::Context)> = wanted
             .iter()
             .map(|(h, _)| (*h, ring::digest::Context::new(h.ring())))
             .collect();
-        let mut reader = zipr::open_entry(r, entry, cd, budget)?;
+        let mut reader = zipr::open_entry(r, entry, cd, limits.max_streamed_bytes, budget)?;
         let mut buf = vec![0u8; 64 * 1024];
         loop {
-            let n = reader.read(&mut buf).map_err(|e| {
-                Error::Limit(format!(
-                    "{name}: {e} (streamed-bytes limit {})",
-                    limits.max_streamed_bytes
-                ))
-            })?;
+            let n = reader
+                .read(&mut buf)
+                .map_err(|e| Error::from(platform::zipindex::read_error(name, e)))?;
             if n == 0 {
                 break;
             }
-            streamed += n as u64;
             for (_, c) in ctxs.iter_mut() {
                 c.update(&buf[..n]);
             }
@@ -300,6 +300,34 @@ fn check_sf(sf: &[u8], sf_name: &str, mf: &[u8], manifest: &Manifest, res: &mut 
         res.problems
             .push(format!("{sf_name}: digest of MANIFEST.MF does not match"));
     }
+    // Without a matching whole-manifest digest, the `.SF` sections are all that sign the
+    // manifest: an entry whose digest sits in MANIFEST.MF but not in the `.SF` is unsigned
+    // (issue 10, item 1; apksigner and jarsigner refuse it too).
+    let uncovered: Vec<&String> = manifest
+        .sections
+        .keys()
+        .filter(|n| !parsed.sections.contains_key(*n))
+        .collect();
+    if let Some(first) = uncovered.first() {
+        res.ok = false;
+        res.problems.push(format!(
+            "{sf_name} does not sign {} MANIFEST.MF entries (first: {first}) and its whole-manifest digest does not match",
+            uncovered.len()
+        ));
+    }
+}
+
+/// An INTEGER's two's-complement bytes without redundant sign octets, so that two encodings
+/// compare equal exactly when their values do (as `apksigner` and Android compare them, by
+/// BigInteger). A serial with its high bit set carries a leading zero in DER (it is
+/// positive); without that zero the same bytes are a negative number and another serial.
+fn serial_value(b: &[u8]) -> &[u8] {
+    let mut v = b;
+    while v.len() > 1 && ((v[0] == 0x00 && v[1] & 0x80 == 0) || (v[0] == 0xff && v[1] & 0x80 != 0))
+    {
+        v = &v[1..];
+    }
+    v
 }
 
 fn alg_oid(alg: &der::Tlv<'_>) -> Result<String, Error> {
@@ -349,9 +377,10 @@ pub fn verify_pkcs7(block: &[u8], content: &[u8]) -> Result<(Certificate, Verdic
             let mut ias = Der::new(sid.content);
             let issuer = ias.expect(der::SEQUENCE)?;
             let serial = ias.expect(der::INTEGER)?;
-            certs
-                .iter()
-                .find(|c| c.issuer_raw == issuer.raw && c.serial == serial.content)
+            certs.iter().find(|c| {
+                c.issuer_raw == issuer.raw
+                    && serial_value(&c.serial) == serial_value(serial.content)
+            })
         }
         _ => certs.first(),
     }
@@ -416,6 +445,24 @@ pub fn verify_pkcs7(block: &[u8], content: &[u8]) -> Result<(Certificate, Verdic
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 10, item 5: serials compare by value. A high-bit serial's DER leading zero is
+    /// part of its value (without it the number is negative: apksigner refuses that signer
+    /// info); a redundant zero before a byte without the high bit is not.
+    #[test]
+    fn serials_compare_by_value() {
+        assert_ne!(
+            serial_value(&[0x00, 0x80, 0x01]),
+            serial_value(&[0x80, 0x01])
+        );
+        assert_eq!(
+            serial_value(&[0x00, 0x00, 0x80, 0x01]),
+            serial_value(&[0x00, 0x80, 0x01])
+        );
+        assert_eq!(serial_value(&[0x00, 0x01]), serial_value(&[0x01]));
+        assert_eq!(serial_value(&[0xff, 0x80]), serial_value(&[0x80]));
+        assert_eq!(serial_value(&[0x00]), [0x00]);
+    }
 
     #[test]
     fn manifest_sections_and_continuations() {

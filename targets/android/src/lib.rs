@@ -269,25 +269,64 @@ pub fn install_actions(
     out
 }
 
-/// An update must be signed by the current signer, or carry a v3 lineage that includes it.
-pub fn check_continuity(current: &Inspection, next: &Inspection) -> Vec<Finding> {
-    let cur: Vec<&str> = current
-        .signature
-        .signers
-        .iter()
-        .map(|s| s.sha256.as_str())
-        .collect();
-    let nxt: Vec<&str> = next
-        .signature
-        .signers
-        .iter()
-        .map(|s| s.sha256.as_str())
-        .collect();
-    if cur.is_empty() || nxt.is_empty() {
-        return Vec::new();
+/// The signers a device of each SDK range verifies (`details.signers_by_sdk`), or, for an
+/// inspection stored before that was recorded, every signer over all SDKs.
+fn sdk_ranges(i: &Inspection) -> Vec<(u64, u64, Vec<String>)> {
+    let from_details: Option<Vec<(u64, u64, Vec<String>)>> = i
+        .details
+        .get("signers_by_sdk")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| {
+                    let lo = r.get("min_sdk")?.as_u64()?;
+                    let hi = r.get("max_sdk")?.as_u64()?;
+                    let certs = r
+                        .get("sha256")?
+                        .as_array()?
+                        .iter()
+                        .filter_map(|s| s.as_str().map(str::to_owned))
+                        .collect();
+                    Some((lo, hi, certs))
+                })
+                .collect()
+        });
+    match from_details {
+        Some(r) if !r.is_empty() => r,
+        _ => {
+            let all: Vec<String> = i
+                .signature
+                .signers
+                .iter()
+                .map(|s| s.sha256.clone())
+                .collect();
+            if all.is_empty() {
+                Vec::new()
+            } else {
+                vec![(1, u64::from(u32::MAX), all)]
+            }
+        }
     }
-    let same = cur.len() == nxt.len() && cur.iter().all(|c| nxt.contains(c));
-    if same {
+}
+
+fn sdk_label(lo: u64, hi: u64) -> String {
+    if hi >= u64::from(u32::MAX) / 2 {
+        format!("SDK {lo}+")
+    } else if lo == hi {
+        format!("SDK {lo}")
+    } else {
+        format!("SDK {lo}-{hi}")
+    }
+}
+
+/// An update must verify, on every device that has the current release, with the signer
+/// that device verified the current release with, or with a new key whose v3 lineage
+/// includes it (only devices on SDK 28 and later read the lineage). Compared per SDK range:
+/// after a rotation, old devices verify the v1/v2 signer and new ones the v3 signer.
+pub fn check_continuity(current: &Inspection, next: &Inspection) -> Vec<Finding> {
+    let cur = sdk_ranges(current);
+    let nxt = sdk_ranges(next);
+    if cur.is_empty() || nxt.is_empty() {
         return Vec::new();
     }
     let lineage: Vec<&str> = next
@@ -300,24 +339,96 @@ pub fn check_continuity(current: &Inspection, next: &Inspection) -> Vec<Finding>
                 .collect()
         })
         .unwrap_or_default();
-    if cur.iter().all(|c| lineage.contains(c)) {
-        return vec![Finding::info(
-            "android.signer.rotated",
-            format!(
-                "{}: signed by a new key; its v3 lineage shows rotation from the current signer",
-                next.file
-            ),
+    // A current release inspected before signers were recorded per SDK range lists only its
+    // newest scheme's signers: the update keeps it when it carries them, or a lineage from
+    // them, in any scheme.
+    if !current.details.contains_key("signers_by_sdk") {
+        let legacy = &cur[0].2;
+        let all: Vec<&str> = next
+            .signature
+            .signers
+            .iter()
+            .map(|s| s.sha256.as_str())
+            .collect();
+        if legacy.iter().all(|c| all.contains(&c.as_str())) {
+            return Vec::new();
+        }
+        if legacy.iter().all(|c| lineage.contains(&c.as_str())) {
+            return vec![rotated_finding(next)];
+        }
+        return vec![changed_finding(
+            current,
+            next,
+            &[format!(
+                "signed by {} but the current release by {}",
+                all.join(", "),
+                legacy.join(", ")
+            )],
         )];
     }
-    vec![Finding::error(
+    let mut rotated = false;
+    let mut broken: Vec<String> = Vec::new();
+    for (clo, chi, csign) in &cur {
+        for (nlo, nhi, nsign) in &nxt {
+            let lo = (*clo).max(*nlo);
+            let hi = (*chi).min(*nhi);
+            if lo > hi {
+                continue;
+            }
+            let same = csign.len() == nsign.len() && csign.iter().all(|c| nsign.contains(c));
+            if same {
+                continue;
+            }
+            if hi >= LINEAGE_SDK && csign.iter().all(|c| lineage.contains(&c.as_str())) {
+                rotated = true;
+                if lo < LINEAGE_SDK {
+                    broken.push(format!(
+                        "{}: signed by {} but the current release by {} (a v3 lineage helps only SDK 28+)",
+                        sdk_label(lo, LINEAGE_SDK - 1),
+                        nsign.join(", "),
+                        csign.join(", ")
+                    ));
+                }
+                continue;
+            }
+            broken.push(format!(
+                "{}: signed by {} but the current release by {}",
+                sdk_label(lo, hi),
+                nsign.join(", "),
+                csign.join(", ")
+            ));
+        }
+    }
+    if !broken.is_empty() {
+        return vec![changed_finding(current, next, &broken)];
+    }
+    if rotated {
+        return vec![rotated_finding(next)];
+    }
+    Vec::new()
+}
+
+fn changed_finding(current: &Inspection, next: &Inspection, why: &[String]) -> Finding {
+    Finding::error(
         "android.signer.changed",
         format!(
-            "{}: signed by {} but the current release ({}) is signed by {}; Android refuses this \
-             update over the installed app (no v3 lineage shows a rotation)",
+            "{}: devices that have {} refuse this update: {}",
             next.file,
-            nxt.join(", "),
             current.file,
-            cur.join(", ")
+            why.join("; ")
         ),
-    )]
+    )
 }
+
+fn rotated_finding(next: &Inspection) -> Finding {
+    Finding::info(
+        "android.signer.rotated",
+        format!(
+            "{}: signed by a new key; its v3 lineage shows rotation from the current signer",
+            next.file
+        ),
+    )
+}
+
+/// The first SDK (Android 9) that reads a v3 proof-of-rotation lineage.
+const LINEAGE_SDK: u64 = 28;

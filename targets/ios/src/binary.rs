@@ -21,6 +21,21 @@ pub struct BinaryReport {
     pub details: serde_json::Value,
 }
 
+impl BinaryReport {
+    /// Every CodeDirectory hash (hex, 20 bytes) of every slice.
+    pub fn cdhashes(&self) -> Vec<String> {
+        self.details
+            .get("cdhashes")
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c.get("cdhash").and_then(|h| h.as_str()).map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 /// `bundle_files`: the bundle's Info.plist and `_CodeSignature/CodeResources`, for the
 /// special slots (None when not read). `pages` re-reads the executable from its start.
 pub fn check(

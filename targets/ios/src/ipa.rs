@@ -1,12 +1,11 @@
 //! IPA inspection: the zip index, then only the members we parse (Info.plists, profiles,
 //! the main executable twice as a stream, one icon).
 
-use std::io::{Read, Seek};
-
-use platform::{Finding, InspectContext, Inspected, Inspection, Limits};
+use platform::{Finding, InspectContext, Inspected, Inspection, Limits, ReadSeek};
 use plist::{Dictionary, Value};
 use serde_json::{Map, json};
-use zip::ZipArchive;
+
+use crate::archive::{Archive, Member};
 
 use crate::binary;
 use crate::bytes::Stream;
@@ -29,35 +28,8 @@ pub fn is_main_info_plist(n: &str) -> bool {
         && parts[2] == "Info.plist"
 }
 
-enum Member {
-    Missing,
-    Data(Vec<u8>),
-}
-
-fn read_member<R: Read + Seek>(
-    zip: &mut ZipArchive<R>,
-    name: &str,
-    limit: u64,
-) -> Result<Member, String> {
-    let Some(idx) = zip.index_for_name(name) else {
-        return Ok(Member::Missing);
-    };
-    let mut f = zip.by_index(idx).map_err(|e| format!("{name}: {e}"))?;
-    if f.size() > limit {
-        return Err(format!(
-            "{name}: {} bytes declared, more than the limit of {limit}",
-            f.size()
-        ));
-    }
-    let mut out = Vec::new();
-    (&mut f)
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut out)
-        .map_err(|e| format!("{name}: {e}"))?;
-    if out.len() as u64 > limit {
-        return Err(format!("{name}: inflates past the limit of {limit} bytes"));
-    }
-    Ok(Member::Data(out))
+fn read_member(zip: &mut Archive<'_>, name: &str, limit: u64) -> Result<Member, String> {
+    zip.read(name, limit)
 }
 
 fn parse_info_plist(data: &[u8]) -> Result<Dictionary, String> {
@@ -91,7 +63,7 @@ fn device_families(d: &Dictionary) -> Option<Vec<String>> {
     )
 }
 
-pub fn inspect<R: Read + Seek>(input: R, ctx: &InspectContext) -> Inspected {
+pub fn inspect(input: &mut dyn ReadSeek, ctx: &InspectContext) -> Inspected {
     let mut i = Inspection::new(
         &ctx.file_name,
         ctx.size,
@@ -99,8 +71,12 @@ pub fn inspect<R: Read + Seek>(input: R, ctx: &InspectContext) -> Inspected {
         "ipa".parse().expect("literal kind"),
     );
     let limits = &ctx.limits;
-    let mut zip = match ZipArchive::new(input) {
+    let mut zip = match Archive::open(input, ctx.size, limits, &ctx.budget) {
         Ok(z) => z,
+        Err(platform::zipindex::ZipError::Limit(e)) => {
+            i.reject("ios.zip.too_many_entries", e);
+            return i.into();
+        }
         Err(e) => {
             i.reject(
                 "ios.zip.malformed",
@@ -109,21 +85,7 @@ pub fn inspect<R: Read + Seek>(input: R, ctx: &InspectContext) -> Inspected {
             return i.into();
         }
     };
-    if zip.len() > limits.max_entries {
-        i.reject(
-            "ios.zip.too_many_entries",
-            format!(
-                "{} entries, more than the limit of {}",
-                zip.len(),
-                limits.max_entries
-            ),
-        );
-        return i.into();
-    }
-    let names: Vec<String> = zip
-        .file_names()
-        .filter_map(|n| n.ok().map(|n| n.into_owned()))
-        .collect();
+    let names: Vec<String> = zip.names();
     let mains: Vec<&String> = names.iter().filter(|n| is_main_info_plist(n)).collect();
     let Some(info_name) = mains.first().map(|s| s.to_string()) else {
         i.reject(
@@ -239,6 +201,7 @@ pub fn inspect<R: Read + Seek>(input: R, ctx: &InspectContext) -> Inspected {
     };
     let mut signing_team = None;
     let mut signer_shas: Vec<String> = Vec::new();
+
     match get_str(&info, "CFBundleExecutable") {
         None => i.reject(
             "ios.plist.no_executable",
@@ -246,17 +209,18 @@ pub fn inspect<R: Read + Seek>(input: R, ctx: &InspectContext) -> Inspected {
         ),
         Some(exe) => {
             let exe_name = format!("{app_dir}{exe}");
-            let scanned = match zip.by_name(&exe_name) {
-                Ok(mut f) if f.size() <= limits.max_streamed_bytes => {
-                    Some(macho::scan(&mut f, limits).map_err(|e| e.to_string()))
-                }
-                Ok(f) => Some(Err(format!(
+            let scanned = match zip.entry(&exe_name) {
+                Some(e) if e.size <= limits.max_streamed_bytes => Some(
+                    zip.stream(&e, limits.max_streamed_bytes, |r| {
+                        macho::scan(r, limits).map_err(|e| e.to_string())
+                    })
+                    .and_then(|r| r),
+                ),
+                Some(e) => Some(Err(format!(
                     "{} bytes, more than the limit of {}",
-                    f.size(),
-                    limits.max_streamed_bytes
+                    e.size, limits.max_streamed_bytes
                 ))),
-                Err(zip::result::ZipError::FileNotFound) => None,
-                Err(e) => Some(Err(e.to_string())),
+                None => None,
             };
             match scanned {
                 None => i.reject(
@@ -275,22 +239,59 @@ pub fn inspect<R: Read + Seek>(input: R, ctx: &InspectContext) -> Inspected {
                             "the executable is FairPlay-encrypted (downloaded from the App Store); it cannot be redistributed",
                         ));
                     }
-                    let report = match zip.by_name(&exe_name) {
-                        Ok(mut f) => binary::check(
+                    let Some(exe_entry) = zip.entry(&exe_name) else {
+                        i.reject("ios.zip.malformed", format!("{exe_name} vanished"));
+                        return finish(i, details, None);
+                    };
+                    let report = match zip.stream(&exe_entry, limits.max_streamed_bytes, |r| {
+                        binary::check(
                             &m,
-                            Stream::new(&mut f),
+                            Stream::new(r),
                             Some(&info_bytes),
                             resources.as_deref(),
                             ctx.now_unix,
                             limits,
-                        ),
+                        )
+                    }) {
+                        Ok(r) => r,
                         Err(e) => {
-                            i.reject("ios.zip.malformed", format!("{exe_name}: {e}"));
+                            i.reject("ios.zip.malformed", e);
                             return finish(i, details, None);
                         }
                     };
                     i.signature = report.signature;
                     i.findings.extend(report.findings);
+                    // The bundle's other files and nested code, against the seal this
+                    // signature vouches for (through CodeResources' special slot).
+                    let mut bundle = BundleCheck::default();
+                    verify_bundle(
+                        &mut zip,
+                        &app_dir,
+                        exe,
+                        resources.as_deref(),
+                        0,
+                        ctx,
+                        &mut bundle,
+                    );
+                    details.insert(
+                        "seal".into(),
+                        json!({
+                            "files_checked": bundle.files_checked,
+                            "nested_code": bundle.nested,
+                            "problems": bundle.problems,
+                        }),
+                    );
+                    if !bundle.problems.is_empty() {
+                        i.signature.state = platform::SignatureState::Invalid;
+                        i.signature.digest_ok = Some(false);
+                        i.findings.push(Finding::error(
+                            "ios.signature.invalid",
+                            format!(
+                                "the bundle does not match its signature: {}",
+                                bundle.problems.join("; ")
+                            ),
+                        ));
+                    }
                     signing_team = report.team_id.clone();
                     signer_shas = i
                         .signature
@@ -379,8 +380,215 @@ pub fn inspect<R: Read + Seek>(input: R, ctx: &InspectContext) -> Inspected {
     details.insert("extensions".into(), json!(exts));
 
     let icon = icon(&mut zip, &names, &app_dir, &info, limits, &mut i.findings);
+    // A spent decompression budget means some check did not finish: say so, and do not let
+    // what was left unchecked read as signed (issue 10, item 6).
+    if let Some(why) = zip.limit_hit.clone().or_else(|| {
+        ctx.budget
+            .exhausted()
+            .then(|| "the decompression budget is spent".into())
+    }) {
+        i.reject("ios.zip.limit", why);
+        if i.signature.state == platform::SignatureState::Signed
+            || i.signature.state == platform::SignatureState::Untrusted
+        {
+            i.signature.state = platform::SignatureState::Unknown;
+            i.signature.digest_ok = None;
+        }
+    }
     crate::install::soften_install_only(&mut i);
     finish(i, details, icon)
+}
+
+/// What verifying a bundle's seal and nested code found, over all nesting levels.
+#[derive(Default)]
+struct BundleCheck {
+    problems: Vec<String>,
+    files_checked: usize,
+    nested: Vec<serde_json::Value>,
+}
+
+/// One executable's code signature, read out of the archive like the main one (headers, then
+/// code pages).
+fn verify_code(
+    zip: &mut Archive<'_>,
+    exe_name: &str,
+    info: Option<&[u8]>,
+    resources: Option<&[u8]>,
+    ctx: &InspectContext,
+) -> Result<binary::BinaryReport, String> {
+    let limits = &ctx.limits;
+    let e = zip
+        .entry(exe_name)
+        .ok_or_else(|| format!("its executable {exe_name} is missing"))?;
+    if e.size > limits.max_streamed_bytes {
+        return Err(format!(
+            "{exe_name}: {} bytes, more than the limit of {}",
+            e.size, limits.max_streamed_bytes
+        ));
+    }
+    let m = zip
+        .stream(&e, limits.max_streamed_bytes, |r| {
+            macho::scan(r, limits).map_err(|e| e.to_string())
+        })
+        .and_then(|r| r)
+        .map_err(|err| format!("{exe_name} does not read as Mach-O: {err}"))?;
+    zip.stream(&e, limits.max_streamed_bytes, |r| {
+        binary::check(&m, Stream::new(r), info, resources, ctx.now_unix, limits)
+    })
+}
+
+/// Checks the bundle at `dir` (a zip path ending in `/`) against its seal, then every
+/// nested code item in it, recursively up to `limits.max_depth`.
+fn verify_bundle(
+    zip: &mut Archive<'_>,
+    dir: &str,
+    exe: &str,
+    resources: Option<&[u8]>,
+    depth: u32,
+    ctx: &InspectContext,
+    out: &mut BundleCheck,
+) {
+    let limits = &ctx.limits;
+    let label = dir
+        .strip_prefix("Payload/")
+        .unwrap_or(dir)
+        .trim_end_matches('/');
+    let rels: Vec<String> = zip
+        .index
+        .entries
+        .iter()
+        .filter(|e| !e.is_dir() && e.name.starts_with(dir) && e.name.len() > dir.len())
+        .map(|e| e.name[dir.len()..].to_owned())
+        .collect();
+    let seal = match resources {
+        None => {
+            let others = rels
+                .iter()
+                .filter(|r| *r != exe && *r != "Info.plist" && !r.starts_with("_CodeSignature/"))
+                .count();
+            if others > 0 {
+                out.problems.push(format!(
+                    "{label}: no _CodeSignature/CodeResources seals its {others} other files"
+                ));
+            }
+            None
+        }
+        Some(d) => match crate::seal::parse(d, limits.max_entries) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                out.problems
+                    .push(format!("{label}: _CodeSignature/CodeResources: {e}"));
+                None
+            }
+        },
+    };
+    if let Some(s) = &seal {
+        let r = crate::seal::check_files(zip, dir, exe, s, limits);
+        out.files_checked += r.files_checked;
+        out.problems
+            .extend(r.problems.into_iter().map(|p| format!("{label}: {p}")));
+    }
+    let roots: std::collections::BTreeSet<String> = rels
+        .iter()
+        .filter_map(|r| crate::seal::nested_root(r))
+        .collect();
+    for root in roots {
+        if out.nested.len() >= crate::seal::MAX_NESTED {
+            out.problems.push(format!(
+                "more than {} nested code items; the rest were not verified",
+                crate::seal::MAX_NESTED
+            ));
+            return;
+        }
+        if depth + 1 > limits.max_depth {
+            out.problems.push(format!(
+                "{label}/{root}: nested deeper than {} levels",
+                limits.max_depth
+            ));
+            continue;
+        }
+        let ndir = format!("{dir}{root}/");
+        let (exe_path, nexe, info, res) = if root.ends_with(".dylib") {
+            (format!("{dir}{root}"), String::new(), None, None)
+        } else {
+            let info = match zip.read(&format!("{ndir}Info.plist"), limits.max_member_bytes) {
+                Ok(Member::Data(d)) => d,
+                Ok(Member::Missing) => {
+                    out.problems.push(format!(
+                        "{label}/{root}: no Info.plist names its executable"
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    out.problems.push(format!("{label}/{root}: {e}"));
+                    continue;
+                }
+            };
+            let Some(nexe) = parse_info_plist(&info)
+                .ok()
+                .and_then(|d| get_str(&d, "CFBundleExecutable").map(str::to_owned))
+                .filter(|e| !e.is_empty() && !e.contains('/'))
+            else {
+                out.problems.push(format!(
+                    "{label}/{root}: Info.plist names no CFBundleExecutable"
+                ));
+                continue;
+            };
+            let res = match zip.read(
+                &format!("{ndir}_CodeSignature/CodeResources"),
+                limits.max_structure_bytes,
+            ) {
+                Ok(Member::Data(d)) => Some(d),
+                _ => None,
+            };
+            (format!("{ndir}{nexe}"), nexe, Some(info), res)
+        };
+        match verify_code(zip, &exe_path, info.as_deref(), res.as_deref(), ctx) {
+            Err(e) => out.problems.push(format!("{label}/{root}: {e}")),
+            Ok(r) => {
+                let hashes = r.cdhashes();
+                if matches!(
+                    r.signature.state,
+                    platform::SignatureState::Invalid | platform::SignatureState::Unsigned
+                ) {
+                    let why: Vec<&str> = r
+                        .findings
+                        .iter()
+                        .filter(|f| {
+                            matches!(
+                                f.code.as_str(),
+                                "ios.signature.invalid" | "ios.signature.missing"
+                            )
+                        })
+                        .map(|f| f.message.as_str())
+                        .collect();
+                    out.problems.push(format!(
+                        "{label}/{root}: its code signature does not verify ({})",
+                        why.join("; ")
+                    ));
+                }
+                if let Some(listed) = seal
+                    .as_ref()
+                    .and_then(|s| crate::seal::listed_cdhash(s, &root))
+                    .flatten()
+                    && !hashes.iter().any(|h| h.starts_with(&listed))
+                {
+                    out.problems.push(format!(
+                        "{label}/{root}: its code is not the code the seal lists (CodeDirectory hash {} where {listed} was sealed)",
+                        hashes.first().map(String::as_str).unwrap_or("none")
+                    ));
+                }
+                out.nested.push(json!({
+                    "path": format!("{label}/{root}"),
+                    "state": r.signature.state,
+                    "cdhash": hashes.first(),
+                }));
+            }
+        }
+        if !root.ends_with(".dylib") {
+            verify_bundle(zip, &ndir, &nexe, res.as_deref(), depth + 1, ctx, out);
+        }
+    }
 }
 
 fn finish(
@@ -437,8 +645,8 @@ fn check_profile_vs_app(
     }
 }
 
-fn extensions<R: Read + Seek>(
-    zip: &mut ZipArchive<R>,
+fn extensions(
+    zip: &mut Archive<'_>,
     names: &[String],
     app_dir: &str,
     main_id: &Option<String>,
@@ -611,8 +819,8 @@ fn icon_names(info: &Dictionary) -> Vec<String> {
     names
 }
 
-fn icon<R: Read + Seek>(
-    zip: &mut ZipArchive<R>,
+fn icon(
+    zip: &mut Archive<'_>,
     names: &[String],
     app_dir: &str,
     info: &Dictionary,
@@ -638,7 +846,7 @@ fn icon<R: Read + Seek>(
         {
             continue;
         }
-        let size = zip.by_index_data(idx).map(|e| e.size()).unwrap_or(0);
+        let size = zip.index.entries.get(idx).map(|e| e.size).unwrap_or(0);
         if size == 0 || size > MAX_ICON_BYTES {
             continue;
         }

@@ -9,6 +9,7 @@
 //! must bound every length read from a file by `Limits` before allocating. Shapes (the
 //! Inspection contract, install actions) belong to `platform`.
 
+mod archive;
 mod binary;
 mod bytes;
 mod certs;
@@ -19,6 +20,7 @@ mod ipa;
 mod macho;
 mod plistx;
 mod profile;
+mod seal;
 
 use std::io::{Read, SeekFrom};
 
@@ -302,16 +304,18 @@ pub mod fuzzing {
     use platform::{InspectContext, Limits, Target};
 
     fn ctx(len: usize) -> InspectContext {
+        let limits = Limits {
+            max_member_bytes: 4 << 20,
+            max_structure_bytes: 4 << 20,
+            max_streamed_bytes: 64 << 20,
+            ..Limits::default()
+        };
         InspectContext {
             file_name: "fuzz".into(),
             size: len as u64,
-            limits: Limits {
-                max_member_bytes: 4 << 20,
-                max_structure_bytes: 4 << 20,
-                max_streamed_bytes: 64 << 20,
-                ..Limits::default()
-            },
+            limits,
             now_unix: 1_798_761_600,
+            budget: platform::InflateBudget::for_file(&limits, len as u64),
         }
     }
 

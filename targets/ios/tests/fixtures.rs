@@ -141,6 +141,7 @@ fn truncated_ipa_is_refused() {
         size: 4000,
         limits: platform::Limits::default(),
         now_unix: NOW,
+        budget: platform::InflateBudget::for_file(&platform::Limits::default(), 4000),
     };
     let i = IosTarget
         .inspect(
@@ -285,12 +286,31 @@ fn identity_rules_see_the_signing_team() {
             .count()
             >= 2
     );
+    // The right team, but claimed by a certificate and a profile of a self-made CA: a team
+    // rule is met only through a chain to Apple (issue 10, item 4).
     let rules = PlatformRules {
         team_ids: vec!["DISTTEST01".into()],
         identities: vec!["com.dist.*".into()],
         ..Default::default()
     };
-    assert!(IosTarget.check_identity(&i.inspection, &rules).is_empty());
+    let mut codes: Vec<String> = IosTarget
+        .check_identity(&i.inspection, &rules)
+        .into_iter()
+        .map(|f| f.code)
+        .collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        ["identity.profile_untrusted", "identity.signature_untrusted"]
+    );
+    // With the chain verified, the same rule holds.
+    let mut trusted = i.inspection.clone();
+    trusted.signature.state = platform::SignatureState::Signed;
+    trusted.details.insert(
+        "profile_signature".into(),
+        serde_json::json!({"state": "signed"}),
+    );
+    assert!(IosTarget.check_identity(&trusted, &rules).is_empty());
 }
 
 #[test]
