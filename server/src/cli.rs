@@ -1,13 +1,11 @@
 //! The `distd` command line: `serve`, `token create`, `fsck`, `gc`, `audit verify`, `backup`.
 
-use std::future::IntoFuture;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use axum::serve::ListenerExt;
 use clap::{Args, Parser, Subcommand};
 
 use platform::api::{Scope, TokenCreate};
@@ -332,6 +330,7 @@ fn serve(data: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
         tracing::info!("config: {line}");
     }
     let db_path = cfg.db_path();
+    crate::perms::ensure_file(&db_path).with_context(|| format!("create {}", db_path.display()))?;
     {
         let mut conn = db::open_writer(&db_path)
             .with_context(|| format!("open database {}", db_path.display()))?;
@@ -341,13 +340,7 @@ fn serve(data: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
             let path = cfg.initial_token_path();
             write_initial_token(&path, &created.secret)
                 .with_context(|| format!("write {}", path.display()))?;
-            // Printed once, on the very first start, so the operator can bootstrap.
-            tracing::warn!(
-                "no tokens existed: created admin token {} = {} (also in {}, mode 0600); store it and delete the file",
-                created.token.id,
-                created.secret,
-                path.display()
-            );
+            crate::bootstrap::announce(&created.token.id, &created.secret, &path);
         }
     }
     let store = Arc::new(LocalBlobStore::open(&cfg.data, true).context("prepare blob store")?);
@@ -359,40 +352,14 @@ fn serve(data: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
         db,
         blobs: store,
         registry,
+        denials: Default::default(),
+        inspections: Arc::new(tokio::sync::Semaphore::new(cfg.max_inspections)),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("start tokio")?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(cfg.listen)
-            .await
-            .with_context(|| format!("listen on {}", cfg.listen))?
-            .tap_io(|tcp| {
-                // Without it a keep-alive client stalls ~40 ms per small response.
-                let _ = tcp.set_nodelay(true);
-            });
-        tracing::info!(
-            "listening on http://{} (public URL {})",
-            cfg.listen,
-            cfg.public_url
-        );
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(listener, crate::app(state)).with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down: no new connections, finishing in-flight requests");
-            let _ = stop_tx.send(());
-        });
-        tokio::select! {
-            r = server.into_future() => r.context("server")?,
-            _ = async {
-                let _ = stop_rx.await;
-                tokio::time::sleep(std::time::Duration::from_secs(20)).await;
-            } => tracing::warn!("in-flight requests did not finish in 20 s; aborting them"),
-        }
-        tracing::info!("stopped");
-        anyhow::Ok(())
-    })?;
+    rt.block_on(crate::listener::run(&cfg, state, shutdown_signal()))?;
     rt.shutdown_timeout(std::time::Duration::from_secs(2));
     Ok(())
 }

@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod auth;
 pub mod blobs;
+pub mod bootstrap;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -17,6 +18,8 @@ pub mod error;
 pub mod fsck;
 pub mod gc;
 pub mod http;
+pub mod listener;
+pub mod perms;
 pub mod services;
 pub mod util;
 

@@ -24,11 +24,29 @@ pub struct AppState {
     pub db: Db,
     pub blobs: Arc<LocalBlobStore>,
     pub registry: &'static Registry,
+    /// Anonymous refusals not yet written to the audit log (see `http::denials`).
+    pub denials: Arc<crate::http::denials::Denials>,
+    /// Inspections at attach that may run at once (`DIST_MAX_INSPECTIONS`).
+    pub inspections: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
     pub fn base(&self) -> &str {
         &self.cfg.public_url
+    }
+
+    /// A slot to inspect an artifact in, waiting at most `DIST_INSPECTION_WAIT_SECS`; a busy
+    /// server answers 503 rather than queueing without end.
+    pub async fn inspection_permit(&self) -> AppResult<tokio::sync::OwnedSemaphorePermit> {
+        let wait = self.cfg.inspection_wait;
+        match tokio::time::timeout(wait, self.inspections.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) | Err(_) => Err(AppError::unavailable(format!(
+                "the server is busy inspecting other artifacts ({} at a time) and none finished within {} s; retry the attach later",
+                self.cfg.max_inspections,
+                wait.as_secs()
+            ))),
+        }
     }
 }
 
