@@ -162,10 +162,8 @@ async fn a_slow_download_is_not_cut_by_the_timeouts() {
     s.create_app("acme").await;
     // Larger than what the loopback socket buffers hold, so the response is still being
     // written while the client sleeps.
-    let bytes = Rng(7).bytes(48 * 1024 * 1024);
-    let (_, aid, _) = s
-        .upload_and_attach("acme", "1", "big.zip", &tiny_zip_padded(bytes))
-        .await;
+    let apk = apk_with_big_dex(48 << 20, false);
+    let (_, aid, _) = s.upload_and_attach("acme", "1", "big.apk", &apk).await;
     let mut c = TcpStream::connect(("127.0.0.1", s.port)).await.unwrap();
     c.write_all(
         format!(
@@ -188,27 +186,7 @@ async fn a_slow_download_is_not_cut_by_the_timeouts() {
         .expect("a response head")
         + 4;
     assert!(got.starts_with(b"HTTP/1.1 200"));
-    let (_, v) = s.get(&format!("/artifacts/{aid}"), &s.admin).await;
-    let size = v["size"].as_u64().unwrap_or(0) as usize;
-    assert!(size > 40 * 1024 * 1024, "{v}");
-    assert_eq!(got.len() - head_end, size);
-}
-
-/// A valid zip no target recognises, padded with an incompressible stored member so that it
-/// is large.
-fn tiny_zip_padded(pad: Vec<u8>) -> Vec<u8> {
-    use std::io::Write;
-    let mut buf = std::io::Cursor::new(Vec::new());
-    {
-        let mut w = zip::ZipWriter::new(&mut buf);
-        let opts = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Stored)
-            .large_file(false);
-        w.start_file("pad.bin", opts).unwrap();
-        w.write_all(&pad).unwrap();
-        w.finish().unwrap();
-    }
-    buf.into_inner()
+    assert_eq!(got.len() - head_end, apk.len());
 }
 
 // ---- item 7: anonymous audit flood, trusted proxies
@@ -515,7 +493,7 @@ async fn every_response_carries_the_security_headers() {
     };
     let admin = Some(s.admin.clone());
     let cases = [
-        ("api", format!("/apps"), admin.clone(), 200),
+        ("api", "/apps".to_owned(), admin.clone(), 200),
         ("page", format!("/i/{aid}"), admin.clone(), 200),
         (
             "download",
@@ -594,10 +572,123 @@ async fn browsers_get_html_errors_and_api_clients_json() {
 
 // ---- item 13: inspections at attach
 
-/// Issue 9 item 13: inspections at attach are capped; a zero or nonsense cap is refused at
-/// start-up with the setting's name, and attaching works with a cap of one.
+/// The v1-signed fixture APK with `classes.dex` replaced by `size` bytes (zeros, deflated;
+/// or pseudo-random, stored). Its JAR digest check then streams every byte of it (and
+/// fails, which only adds a finding): zeros make an inspection that takes a while, random
+/// bytes a large file.
+fn apk_with_big_dex(size: u64, zeros: bool) -> Vec<u8> {
+    use std::io::Write;
+    let src = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/android/signed-v1-only.apk"),
+    )
+    .unwrap();
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(src)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..zin.len() {
+        let f = zin.by_index_raw(i).unwrap();
+        if f.name().unwrap() != "classes.dex" {
+            out.raw_copy_file(f).unwrap();
+            continue;
+        }
+        drop(f);
+        let method = if zeros {
+            zip::CompressionMethod::Deflated
+        } else {
+            zip::CompressionMethod::Stored
+        };
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(method)
+            .compression_level(zeros.then_some(1))
+            .large_file(size >= u64::from(u32::MAX));
+        out.start_file("classes.dex", opts).unwrap();
+        let mut rng = Rng(99);
+        let zero_chunk = vec![0u8; 1 << 20];
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(1 << 20) as usize;
+            if zeros {
+                out.write_all(&zero_chunk[..n]).unwrap();
+            } else {
+                out.write_all(&rng.bytes(n)).unwrap();
+            }
+            left -= n as u64;
+        }
+    }
+    out.finish().unwrap().into_inner()
+}
+
+/// Issue 9 item 13: a burst of attaches used to inspect all at once. With one slot, an
+/// attach that cannot get it within the wait answers 503 `unavailable` (busy, retry), and
+/// gets its turn once the slot is free.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn inspections_are_capped() {
+async fn an_attach_waits_for_an_inspection_slot_then_gets_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(
+        &dir.path().join("data"),
+        &[
+            ("DIST_MAX_INSPECTIONS", "1"),
+            ("DIST_INSPECTION_WAIT_SECS", "1"),
+        ],
+    )
+    .await;
+    s.create_app("acme").await;
+    let made = Instant::now();
+    let slow = apk_with_big_dex(3 << 30, true);
+    eprintln!("slow APK: {} bytes, made in {:?}", slow.len(), made.elapsed());
+    let quick = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/android/signed-v1v2v3.apk"),
+    )
+    .unwrap();
+    let mut aids = Vec::new();
+    for (b, bytes) in [(1, &slow), (2, &quick)] {
+        let (st, v) = s.put_blob(&s.admin, bytes.clone()).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let v = s
+            .create_release("acme", release_body("1.0", &b.to_string(), &[("app.apk", bytes)]))
+            .await;
+        aids.push(release_ids(&v).1);
+    }
+    let base = s.base.clone();
+    let admin = s.admin.clone();
+    let slow_aid = aids[0].clone();
+    let started = Instant::now();
+    let first = tokio::spawn(async move {
+        let res = http_client()
+            .post(format!("{base}/api/v1/artifacts/{slow_aid}/attach"))
+            .bearer_auth(admin)
+            .send()
+            .await
+            .unwrap();
+        (res.status(), started.elapsed())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t = Instant::now();
+    let (st, v) = s
+        .post_empty(&format!("/artifacts/{}/attach", aids[1]), &s.admin)
+        .await;
+    let waited = t.elapsed();
+    assert!(
+        !first.is_finished(),
+        "the slow inspection finished before the second attach gave up; make it slower"
+    );
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert_eq!(v["error"]["code"], "unavailable", "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("busy") && msg.contains("retry"), "{msg}");
+    assert!(waited >= Duration::from_millis(900), "{waited:?}");
+    let (st, took) = first.await.unwrap();
+    eprintln!("second attach refused after {waited:?}; the slow inspection took {took:?} ({st})");
+    assert_ne!(st, StatusCode::SERVICE_UNAVAILABLE);
+    // The slot is free again: the retry goes through.
+    let (st, v) = s
+        .post_empty(&format!("/artifacts/{}/attach", aids[1]), &s.admin)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+}
+
+/// A cap of zero is refused at start-up, naming the setting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_inspection_cap_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(DISTD)
         .args(["serve", "--data"])
@@ -608,37 +699,4 @@ async fn inspections_are_capped() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("max_inspections"), "{err}");
-
-    let s = Server::start_with(
-        &dir.path().join("data"),
-        &[
-            ("DIST_MAX_INSPECTIONS", "1"),
-            ("DIST_INSPECTION_WAIT_SECS", "30"),
-        ],
-    )
-    .await;
-    s.create_app("acme").await;
-    let apk = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/android/signed-v1v2v3.apk"),
-    )
-    .unwrap();
-    let (st, _) = s.put_blob(&s.admin, apk.clone()).await;
-    assert_eq!(st, StatusCode::CREATED);
-    // Eight drafts attached at once through one slot: all succeed, one after another.
-    let mut ids = Vec::new();
-    for b in 0..8 {
-        let v = s
-            .create_release(
-                "acme",
-                release_body("1.0", &b.to_string(), &[("app.apk", &apk)]),
-            )
-            .await;
-        ids.push(release_ids(&v).1);
-    }
-    let attaches = ids
-        .iter()
-        .map(|aid| s.post_empty(&format!("/artifacts/{aid}/attach"), &s.admin));
-    for (st, v) in futures_util::future::join_all(attaches).await {
-        assert_eq!(st, StatusCode::OK, "{v}");
-    }
 }
