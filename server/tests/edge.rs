@@ -363,7 +363,7 @@ async fn the_bootstrap_secret_is_printed_to_a_terminal() {
         log.display()
     );
     let mut child = std::process::Command::new("script")
-        .args(["-q", "-e", "-c", &cmd])
+        .args(["-q", "-f", "-e", "-c", &cmd])
         .arg(&typescript)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
@@ -485,7 +485,7 @@ async fn every_response_carries_the_security_headers() {
     .unwrap();
     let (_, aid, _) = s.upload_and_attach("acme", "1", "app.apk", &apk).await;
     let get = |path: String, token: Option<String>| {
-        let mut rb = s.client.get(s.url(&path));
+        let mut rb = s.client.get(format!("{}{path}", s.base));
         if let Some(t) = token {
             rb = rb.bearer_auth(t);
         }
@@ -493,7 +493,7 @@ async fn every_response_carries_the_security_headers() {
     };
     let admin = Some(s.admin.clone());
     let cases = [
-        ("api", "/apps".to_owned(), admin.clone(), 200),
+        ("api", "/api/v1/apps".to_owned(), admin.clone(), 200),
         ("page", format!("/i/{aid}"), admin.clone(), 200),
         (
             "download",
@@ -504,7 +504,7 @@ async fn every_response_carries_the_security_headers() {
         ("stylesheet", "/static/dist.css".to_owned(), None, 200),
         ("health", "/healthz".to_owned(), None, 200),
         ("404", "/no/such/page".to_owned(), None, 404),
-        ("401", "/apps".to_owned(), None, 401),
+        ("401", "/api/v1/apps".to_owned(), None, 401),
     ];
     for (what, path, token, want) in cases {
         let res = get(path.clone(), token).await.unwrap();
@@ -543,14 +543,15 @@ async fn browsers_get_html_errors_and_api_clients_json() {
         }
     };
     // A browser on a page route: HTML, same status, the stylesheet, the message escaped.
-    let (st, ctype, body) = fetch("/i/art_<nope>", Some(browser)).await;
+    let (st, ctype, body) = fetch("/no/such/<page>", Some(browser)).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     assert!(ctype.starts_with("text/html"), "{ctype}");
     assert!(body.contains("<h1>404 Not Found</h1>"), "{body}");
     assert!(body.contains("/static/dist.css"), "{body}");
-    assert!(!body.contains("<nope>"), "unescaped: {body}");
-    let (st, ctype, body) = fetch("/no/such/page", Some(browser)).await;
-    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert!(!body.contains("<page>"), "unescaped: {body}");
+    // A page route refusing a visitor without a token: the same status, as a page.
+    let (st, ctype, body) = fetch("/i/art_0123abcd", Some(browser)).await;
+    assert!(st.is_client_error(), "{st}");
     assert!(ctype.starts_with("text/html"), "{ctype}: {body}");
     // No Accept, or */* (curl), or JSON: the JSON shape.
     for accept in [None, Some("*/*"), Some("application/json")] {
