@@ -43,6 +43,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 use tower::ServiceExt;
 
@@ -195,25 +196,39 @@ enum Phase {
 }
 
 #[derive(Debug)]
-struct Activity(Mutex<Phase>);
+struct Activity {
+    phase: Mutex<Phase>,
+    /// Wakes the watchdog when a head starts: its deadline may come before the idle one
+    /// the watchdog sleeps towards. (Other changes only move the deadline later.)
+    head_started: Notify,
+}
 
 impl Activity {
     fn new() -> Self {
-        Self(Mutex::new(Phase::Idle(Instant::now())))
+        Self {
+            phase: Mutex::new(Phase::Idle(Instant::now())),
+            head_started: Notify::new(),
+        }
     }
-    fn update(&self, f: impl FnOnce(Phase) -> Phase) {
+    /// Applies `f`; returns the phase before.
+    fn update(&self, f: impl FnOnce(Phase) -> Phase) -> Phase {
         // A poisoned lock only means a panic elsewhere mid-update; the phase is still usable.
-        let mut p = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        *p = f(*p);
+        let mut p = self.phase.lock().unwrap_or_else(|e| e.into_inner());
+        let before = *p;
+        *p = f(before);
+        before
     }
     fn phase(&self) -> Phase {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+        *self.phase.lock().unwrap_or_else(|e| e.into_inner())
     }
     fn bytes_read(&self) {
-        self.update(|p| match p {
+        let before = self.update(|p| match p {
             Phase::Idle(_) => Phase::Head(Instant::now()),
             other => other,
         });
+        if matches!(before, Phase::Idle(_)) {
+            self.head_started.notify_one();
+        }
     }
 }
 
@@ -224,12 +239,16 @@ async fn watchdog(activity: &Activity, t: Timeouts) -> &'static str {
         let (deadline, why) = match activity.phase() {
             Phase::Idle(since) => (since + t.idle, "idle timeout"),
             Phase::Head(since) => (since + t.header, "request head not complete in time"),
+            // Checked again later: the request may be over by then.
             Phase::Busy(_) => (now + t.header.min(t.idle), ""),
         };
         if deadline <= now && !why.is_empty() {
             return why;
         }
-        tokio::time::sleep_until(deadline).await;
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => {}
+            () = activity.head_started.notified() => {}
+        }
     }
 }
 
@@ -238,7 +257,7 @@ struct Busy(Arc<Activity>);
 
 impl Busy {
     fn begin(activity: Arc<Activity>) -> Self {
-        activity.update(|p| match p {
+        let _ = activity.update(|p| match p {
             Phase::Busy(n) => Phase::Busy(n + 1),
             _ => Phase::Busy(1),
         });
@@ -248,7 +267,7 @@ impl Busy {
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        self.0.update(|p| match p {
+        let _ = self.0.update(|p| match p {
             Phase::Busy(n) if n > 1 => Phase::Busy(n - 1),
             _ => Phase::Idle(Instant::now()),
         });

@@ -66,7 +66,7 @@ async fn slowloris_connections_are_closed_after_the_timeouts() {
         &dir.path().join("data"),
         &[
             ("DIST_HEADER_TIMEOUT_SECS", "2"),
-            ("DIST_IDLE_TIMEOUT_SECS", "4"),
+            ("DIST_IDLE_TIMEOUT_SECS", "6"),
         ],
     )
     .await;
@@ -104,14 +104,14 @@ async fn slowloris_connections_are_closed_after_the_timeouts() {
         best[0], worst[0], best[1], worst[1], best[2], worst[2]
     );
     // Closed by the timeouts (not at once, not much later): partial heads after about 2 s,
-    // a silent connection after about 4 s. The HTTP/2 preface is bytes read with no request
+    // a silent connection after about 6 s. The HTTP/2 preface is bytes read with no request
     // yet, so the header timeout applies to it too.
     for kind in 0..2 {
-        assert!(best[kind] >= Duration::from_millis(1000), "{kind}: {best:?}");
-        assert!(worst[kind] <= Duration::from_secs(8), "{kind}: {worst:?}");
+        assert!(best[kind] >= Duration::from_millis(1500), "{kind}: {best:?}");
+        assert!(worst[kind] <= Duration::from_millis(4500), "{kind}: {worst:?}");
     }
-    assert!(best[2] >= Duration::from_millis(2500), "{best:?}");
-    assert!(worst[2] <= Duration::from_secs(10), "{worst:?}");
+    assert!(best[2] >= Duration::from_millis(5000), "{best:?}");
+    assert!(worst[2] <= Duration::from_secs(9), "{worst:?}");
     // The server is still fine.
     let (st, _) = s.call(Method::GET, "/healthz", None, None).await;
     assert_eq!(st, StatusCode::OK);
