@@ -226,12 +226,16 @@ pub fn load(data_flag: Option<PathBuf>, listen_flag: Option<String>) -> anyhow::
     sources.push(format!("trusted_proxies = [{proxies}] ({src})"));
 
     let mut secs = |name: &'static str, env_name, file: Option<u64>, default: u64| {
-        let (v, src) = pick(None, "", env_name, file.map(|v| v.to_string()), default.to_string());
-        let n: u64 = v
-            .parse()
-            .ok()
-            .filter(|n| *n >= 1)
-            .with_context(|| format!("{name} {v:?} (from {src}) is not a whole number of at least 1"))?;
+        let (v, src) = pick(
+            None,
+            "",
+            env_name,
+            file.map(|v| v.to_string()),
+            default.to_string(),
+        );
+        let n: u64 = v.parse().ok().filter(|n| *n >= 1).with_context(|| {
+            format!("{name} {v:?} (from {src}) is not a whole number of at least 1")
+        })?;
         sources.push(format!("{name} = {n} ({src})"));
         anyhow::Ok(n)
     };

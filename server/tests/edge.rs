@@ -42,7 +42,9 @@ async fn closed_within(mut s: TcpStream, limit: Duration) -> Option<Duration> {
 fn denied_rows(data: &Path) -> Vec<(String, Value)> {
     let c = rusqlite::Connection::open(data.join("distd.sqlite3")).unwrap();
     let mut st = c
-        .prepare("SELECT actor, details FROM audit_events WHERE action = 'auth.denied' ORDER BY seq")
+        .prepare(
+            "SELECT actor, details FROM audit_events WHERE action = 'auth.denied' ORDER BY seq",
+        )
         .unwrap();
     st.query_map([], |r| {
         let actor: String = r.get(0)?;
@@ -86,7 +88,10 @@ async fn slowloris_connections_are_closed_after_the_timeouts() {
         if !bytes.is_empty() {
             c.write_all(bytes).await.unwrap();
         }
-        tasks.push((i % 3, tokio::spawn(closed_within(c, Duration::from_secs(20)))));
+        tasks.push((
+            i % 3,
+            tokio::spawn(closed_within(c, Duration::from_secs(20))),
+        ));
     }
     let opened = started.elapsed();
     let mut worst = [Duration::ZERO; 3];
@@ -107,8 +112,14 @@ async fn slowloris_connections_are_closed_after_the_timeouts() {
     // a silent connection after about 6 s. The HTTP/2 preface is bytes read with no request
     // yet, so the header timeout applies to it too.
     for kind in 0..2 {
-        assert!(best[kind] >= Duration::from_millis(1500), "{kind}: {best:?}");
-        assert!(worst[kind] <= Duration::from_millis(4500), "{kind}: {worst:?}");
+        assert!(
+            best[kind] >= Duration::from_millis(1500),
+            "{kind}: {best:?}"
+        );
+        assert!(
+            worst[kind] <= Duration::from_millis(4500),
+            "{kind}: {worst:?}"
+        );
     }
     assert!(best[2] >= Duration::from_millis(5000), "{best:?}");
     assert!(worst[2] <= Duration::from_secs(9), "{worst:?}");
@@ -211,9 +222,7 @@ async fn anonymous_denials_are_coalesced_per_address_and_minute() {
         assert_eq!(st, StatusCode::UNAUTHORIZED, "{v}");
     }
     eprintln!("200 anonymous refused writes in {:?}", started.elapsed());
-    let reader = s
-        .token(json!({"name": "reader", "scopes": ["read"]}))
-        .await;
+    let reader = s.token(json!({"name": "reader", "scopes": ["read"]})).await;
     for _ in 0..5 {
         let (st, _) = s.post("/apps", &reader, body.clone()).await;
         assert_eq!(st, StatusCode::FORBIDDEN);
@@ -250,7 +259,10 @@ async fn anonymous_denials_are_coalesced_per_address_and_minute() {
     let total: u64 = anon.iter().map(|d| d["count"].as_u64().unwrap()).sum();
     assert_eq!(total, 200, "{anon:?}");
     assert!(anon.iter().all(|d| d["client"] == "127.0.0.1"), "{anon:?}");
-    assert_eq!(anon[0]["endpoints"]["app.create"], anon[0]["count"], "{anon:?}");
+    assert_eq!(
+        anon[0]["endpoints"]["app.create"], anon[0]["count"],
+        "{anon:?}"
+    );
     // The chain still verifies.
     let out = std::process::Command::new(DISTD)
         .args(["audit", "verify", "--data"])
@@ -265,9 +277,7 @@ async fn anonymous_denials_are_coalesced_per_address_and_minute() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarded_for_counts_only_from_trusted_proxies() {
     async fn client_of_a_denial(s: &Server, xff: &str) -> Value {
-        let reader = s
-            .token(json!({"name": "reader", "scopes": ["read"]}))
-            .await;
+        let reader = s.token(json!({"name": "reader", "scopes": ["read"]})).await;
         let res = s
             .client
             .post(s.url("/apps"))
@@ -393,7 +403,10 @@ async fn the_bootstrap_secret_is_printed_to_a_terminal() {
     let _ = child.kill();
     let _ = child.wait();
     let logged = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(!logged.contains(&secret), "the secret is in the log:\n{logged}");
+    assert!(
+        !logged.contains(&secret),
+        "the secret is in the log:\n{logged}"
+    );
     assert!(logged.contains("printed to the terminal"), "{logged}");
 }
 
@@ -635,7 +648,11 @@ async fn an_attach_waits_for_an_inspection_slot_then_gets_503() {
     s.create_app("acme").await;
     let made = Instant::now();
     let slow = apk_with_big_dex(3 << 30, true);
-    eprintln!("slow APK: {} bytes, made in {:?}", slow.len(), made.elapsed());
+    eprintln!(
+        "slow APK: {} bytes, made in {:?}",
+        slow.len(),
+        made.elapsed()
+    );
     let quick = std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/android/signed-v1v2v3.apk"),
     )
@@ -645,7 +662,10 @@ async fn an_attach_waits_for_an_inspection_slot_then_gets_503() {
         let (st, v) = s.put_blob(&s.admin, bytes.clone()).await;
         assert_eq!(st, StatusCode::CREATED, "{v}");
         let v = s
-            .create_release("acme", release_body("1.0", &b.to_string(), &[("app.apk", bytes)]))
+            .create_release(
+                "acme",
+                release_body("1.0", &b.to_string(), &[("app.apk", bytes)]),
+            )
             .await;
         aids.push(release_ids(&v).1);
     }
@@ -688,16 +708,33 @@ async fn an_attach_waits_for_an_inspection_slot_then_gets_503() {
 }
 
 /// A cap of zero is refused at start-up, naming the setting.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_zero_inspection_cap_is_refused() {
+#[test]
+fn a_zero_inspection_cap_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(DISTD)
+    let mut child = std::process::Command::new(DISTD)
         .args(["serve", "--data"])
         .arg(dir.path())
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{}", free_port()))
         .env("DIST_MAX_INSPECTIONS", "0")
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("distd started with DIST_MAX_INSPECTIONS=0");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     assert!(err.contains("max_inspections"), "{err}");
 }

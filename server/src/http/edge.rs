@@ -89,9 +89,7 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
 /// `::ffff:10.0.0.1` is `10.0.0.1` (a dual-stack socket reports IPv4 peers that way).
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     }
 }
@@ -191,24 +189,23 @@ pub fn add_security_headers(h: &mut HeaderMap) {
         );
     }
     const FRAME: &str = "frame-ancestors 'none'";
-    let merged = h
-        .get(header::CONTENT_SECURITY_POLICY)
-        .and_then(|v| v.to_str().ok())
-        .map(|csp| {
-            let mut directives: Vec<&str> = csp
-                .split(';')
-                .map(str::trim)
-                .filter(|d| {
-                    !d.is_empty()
-                        && !d
-                            .split_whitespace()
-                            .next()
-                            .is_some_and(|name| name.eq_ignore_ascii_case("frame-ancestors"))
-                })
-                .collect();
-            directives.push(FRAME);
-            directives.join("; ")
-        });
+    let merged =
+        h.get(header::CONTENT_SECURITY_POLICY)
+            .and_then(|v| v.to_str().ok())
+            .map(|csp| {
+                let mut directives: Vec<&str> =
+                    csp.split(';')
+                        .map(str::trim)
+                        .filter(|d| {
+                            !d.is_empty()
+                                && !d.split_whitespace().next().is_some_and(|name| {
+                                    name.eq_ignore_ascii_case("frame-ancestors")
+                                })
+                        })
+                        .collect();
+                directives.push(FRAME);
+                directives.join("; ")
+            });
     let value = merged
         .and_then(|m| HeaderValue::from_str(&m).ok())
         .unwrap_or(HeaderValue::from_static(FRAME));

@@ -282,9 +282,7 @@ pub async fn deny(
 ) {
     let client = edge::current_client();
     let Some(who) = who else {
-        state
-            .denials
-            .note(client, action, app, err.code.status());
+        state.denials.note(client, action, app, err.code.status());
         return;
     };
     let actor = who.actor();
