@@ -317,3 +317,31 @@ fn pick(
     }
     (default, "default")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxies_are_ips_and_cidrs() {
+        let nets = parse_proxies("10.0.0.0/8, 192.168.1.2 ::1,fd00::/8").unwrap();
+        let shown: Vec<String> = nets.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            ["10.0.0.0/8", "192.168.1.2/32", "::1/128", "fd00::/8"]
+        );
+        // Host bits are dropped: 10.1.2.3/8 means 10.0.0.0/8.
+        assert_eq!(
+            parse_proxies("10.1.2.3/8").unwrap()[0].to_string(),
+            "10.0.0.0/8"
+        );
+        assert!(parse_proxies("").unwrap().is_empty());
+        let err = parse_proxies("10.0.0.0/8, proxy.lan")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"proxy.lan\"") && err.contains("CIDR"),
+            "{err}"
+        );
+    }
+}

@@ -200,6 +200,51 @@ async fn a_slow_download_is_not_cut_by_the_timeouts() {
     assert_eq!(got.len() - head_end, apk.len());
 }
 
+/// The accept loop kept the shutdown behaviour: on SIGTERM distd takes no new connections
+/// and lets a download in flight finish before it exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_a_download_in_flight_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Server::start(&dir.path().join("data")).await;
+    s.create_app("acme").await;
+    let apk = apk_with_big_dex(48 << 20, false);
+    let (_, aid, _) = s.upload_and_attach("acme", "1", "big.apk", &apk).await;
+    let mut c = TcpStream::connect(("127.0.0.1", s.port)).await.unwrap();
+    c.write_all(
+        format!(
+            "GET /api/v1/artifacts/{aid}/download HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
+            s.admin
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut first = [0u8; 12];
+    c.read_exact(&mut first).await.unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    let pid = s.child.as_ref().unwrap().id();
+    let st = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        TcpStream::connect(("127.0.0.1", s.port)).await.is_err(),
+        "a new connection was accepted after SIGTERM"
+    );
+    let mut got = first.to_vec();
+    tokio::time::timeout(Duration::from_secs(60), c.read_to_end(&mut got))
+        .await
+        .expect("the download finished")
+        .expect("the download was not cut");
+    let head_end = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert_eq!(got.len() - head_end, apk.len());
+    let t = Instant::now();
+    s.stop();
+    eprintln!("distd exited {:?} after the download ended", t.elapsed());
+}
+
 // ---- item 7: anonymous audit flood, trusted proxies
 
 /// Issue 9 item 7: each refused write without a valid token used to append its own fsynced
@@ -303,12 +348,14 @@ async fn forwarded_for_counts_only_from_trusted_proxies() {
         "X-Forwarded-For from an untrusted peer was believed"
     );
     drop(s);
-    // Trusted peer: the rightmost hop that is not a trusted proxy.
-    let s = Server::start_with(
-        &dir.path().join("b"),
-        &[("DIST_TRUSTED_PROXIES", "127.0.0.0/8, 10.0.0.1")],
+    // Trusted peer (here from config.toml): the rightmost hop that is not a trusted proxy.
+    std::fs::create_dir(dir.path().join("b")).unwrap();
+    std::fs::write(
+        dir.path().join("b/config.toml"),
+        "trusted_proxies = [\"127.0.0.0/8\", \"10.0.0.1\"]\n",
     )
-    .await;
+    .unwrap();
+    let s = Server::start(&dir.path().join("b")).await;
     assert_eq!(
         client_of_a_denial(&s, "203.0.113.5, 198.51.100.7, 10.0.0.1").await,
         "198.51.100.7"
