@@ -308,6 +308,14 @@ async fn anonymous_denials_are_coalesced_per_address_and_minute() {
         anon[0]["endpoints"]["app.create"], anon[0]["count"],
         "{anon:?}"
     );
+    // Why they were refused, counted, and never a secret.
+    let reasons = anon[0]["reasons"].as_object().unwrap();
+    assert!(reasons.contains_key("unknown token"), "{reasons:?}");
+    assert!(
+        reasons.keys().any(|r| r.starts_with("missing token")),
+        "{reasons:?}"
+    );
+    assert!(!anon[0].to_string().contains("dist_bogus"), "{anon:?}");
     // The chain still verifies.
     let out = std::process::Command::new(DISTD)
         .args(["audit", "verify", "--data"])

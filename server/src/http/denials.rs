@@ -41,6 +41,8 @@ struct Bucket {
     endpoints: BTreeMap<String, u64>,
     apps: BTreeMap<String, u64>,
     statuses: BTreeMap<u16, u64>,
+    /// "missing token", "unknown token", "token x (tok_...) was revoked": never a secret.
+    reasons: BTreeMap<String, u64>,
 }
 
 /// One row to write.
@@ -65,7 +67,14 @@ fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
 impl Denials {
     /// Counts one anonymous refusal of `endpoint` from `client` (unknown when the router is
     /// driven without a socket).
-    pub fn note(&self, client: Option<IpAddr>, endpoint: &str, app: Option<&str>, status: u16) {
+    pub fn note(
+        &self,
+        client: Option<IpAddr>,
+        endpoint: &str,
+        app: Option<&str>,
+        status: u16,
+        reason: &str,
+    ) {
         let now = OffsetDateTime::now_utc();
         let minute = now.unix_timestamp().div_euclid(60);
         let at = crate::util::format_time(now);
@@ -81,6 +90,7 @@ impl Denials {
             endpoints: BTreeMap::new(),
             apps: BTreeMap::new(),
             statuses: BTreeMap::new(),
+            reasons: BTreeMap::new(),
         });
         b.count += 1;
         b.last_at = at;
@@ -89,6 +99,11 @@ impl Denials {
             bump(&mut b.apps, app);
         }
         *b.statuses.entry(status).or_default() += 1;
+        // Messages are ours and short; cut anyway so that a row stays small.
+        bump(
+            &mut b.reasons,
+            &reason.chars().take(200).collect::<String>(),
+        );
     }
 
     /// Removes and returns the buckets of minutes before `now_minute` (all with `None`).
@@ -173,6 +188,7 @@ fn summary(client: String, minute: i64, b: Bucket) -> Summary {
         "endpoints": b.endpoints,
         "apps": b.apps,
         "statuses": statuses,
+        "reasons": b.reasons,
     });
     Summary {
         client,
@@ -192,9 +208,15 @@ mod tests {
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
         for _ in 0..100 {
-            d.note(Some(a), "release.create", Some("acme"), 401);
+            d.note(
+                Some(a),
+                "release.create",
+                Some("acme"),
+                401,
+                "unknown token",
+            );
         }
-        d.note(Some(b), "token.create", None, 401);
+        d.note(Some(b), "token.create", None, 401, "missing token");
         assert!(d.take(Some(i64::MIN)).is_empty(), "the minute is not over");
         let rows = d.take(None);
         assert_eq!(rows.len(), 2);
@@ -202,6 +224,7 @@ mod tests {
         assert_eq!(ra.details["count"], 100);
         assert_eq!(ra.details["endpoints"]["release.create"], 100);
         assert_eq!(ra.app.as_deref(), Some("acme"));
+        assert_eq!(ra.details["reasons"]["unknown token"], 100);
         assert!(d.take(None).is_empty());
     }
 
@@ -210,7 +233,7 @@ mod tests {
         let d = Denials::default();
         for i in 0..(MAX_BUCKETS as u32 + 50) {
             let ip = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
-            d.note(Some(ip), &format!("endpoint{}", i % 40), None, 401);
+            d.note(Some(ip), &format!("endpoint{}", i % 40), None, 401, "x");
         }
         let rows = d.take(None);
         // Two minutes at most (the loop may cross a boundary), each capped.

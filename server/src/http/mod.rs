@@ -282,7 +282,9 @@ pub async fn deny(
 ) {
     let client = edge::current_client();
     let Some(who) = who else {
-        state.denials.note(client, action, app, err.code.status());
+        state
+            .denials
+            .note(client, action, app, err.code.status(), &err.message);
         return;
     };
     let actor = who.actor();
