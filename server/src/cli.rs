@@ -1,14 +1,12 @@
 //! The `distd` command line: `serve`, `token create`, `fsck`, `gc`, `reinspect`, `audit verify`,
 //! `backup`.
 
-use std::future::IntoFuture;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use axum::serve::ListenerExt;
 use clap::{Args, Parser, Subcommand};
 
 use platform::api::{Scope, TokenCreate};
@@ -24,7 +22,7 @@ use crate::services::{AppState, tokens};
     name = "distd",
     version,
     about = "dist release server: HTTP API, content-addressed artifact store, tokens, audit log",
-    after_help = "Example:\n  distd serve --data ./data --listen 127.0.0.1:8080\n\nEnvironment: DIST_DATA, DIST_LISTEN, DIST_PUBLIC_URL, DIST_MAX_UPLOAD_BYTES, DIST_LOG\n(flags > environment > DATA/config.toml > defaults)."
+    after_help = "Example:\n  distd serve --data ./data --listen 127.0.0.1:8080\n\nEnvironment: DIST_DATA, DIST_LISTEN, DIST_PUBLIC_URL, DIST_MAX_UPLOAD_BYTES, DIST_LOG,\nDIST_TRUSTED_PROXIES, DIST_HEADER_TIMEOUT_SECS, DIST_IDLE_TIMEOUT_SECS, DIST_MAX_INSPECTIONS,\nDIST_INSPECTION_WAIT_SECS\n(flags > environment > DATA/config.toml > defaults)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -453,6 +451,7 @@ fn serve(data: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
         tracing::info!("config: {line}");
     }
     let db_path = cfg.db_path();
+    crate::perms::ensure_file(&db_path).with_context(|| format!("create {}", db_path.display()))?;
     {
         let mut conn = db::open_writer(&db_path)
             .with_context(|| format!("open database {}", db_path.display()))?;
@@ -462,13 +461,7 @@ fn serve(data: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
             let path = cfg.initial_token_path();
             write_initial_token(&path, &created.secret)
                 .with_context(|| format!("write {}", path.display()))?;
-            // Printed once, on the very first start, so the operator can bootstrap.
-            tracing::warn!(
-                "no tokens existed: created admin token {} = {} (also in {}, mode 0600); store it and delete the file",
-                created.token.id,
-                created.secret,
-                path.display()
-            );
+            crate::bootstrap::announce(&created.token.id, &created.secret, &path);
         }
     }
     let store = Arc::new(LocalBlobStore::open(&cfg.data, true).context("prepare blob store")?);
@@ -492,40 +485,14 @@ fn serve(data: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
         registry,
         grants: Arc::new(grants),
         upload_owners: Default::default(),
+        denials: Default::default(),
+        inspections: Arc::new(tokio::sync::Semaphore::new(cfg.max_inspections)),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("start tokio")?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(cfg.listen)
-            .await
-            .with_context(|| format!("listen on {}", cfg.listen))?
-            .tap_io(|tcp| {
-                // Without it a keep-alive client stalls ~40 ms per small response.
-                let _ = tcp.set_nodelay(true);
-            });
-        tracing::info!(
-            "listening on http://{} (public URL {})",
-            cfg.listen,
-            cfg.public_url
-        );
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(listener, crate::app(state)).with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down: no new connections, finishing in-flight requests");
-            let _ = stop_tx.send(());
-        });
-        tokio::select! {
-            r = server.into_future() => r.context("server")?,
-            _ = async {
-                let _ = stop_rx.await;
-                tokio::time::sleep(std::time::Duration::from_secs(20)).await;
-            } => tracing::warn!("in-flight requests did not finish in 20 s; aborting them"),
-        }
-        tracing::info!("stopped");
-        anyhow::Ok(())
-    })?;
+    rt.block_on(crate::listener::run(&cfg, state, shutdown_signal()))?;
     rt.shutdown_timeout(std::time::Duration::from_secs(2));
     Ok(())
 }

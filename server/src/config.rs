@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
@@ -23,11 +24,26 @@ pub const ENV_LOG: &str = "DIST_LOG";
 /// Lifetime in seconds of the grants pages put in links (OTA manifests, copied commands).
 /// Default 3600.
 pub const ENV_GRANT_TTL_SECS: &str = "DIST_GRANT_TTL_SECS";
+/// Reverse proxies whose `X-Forwarded-For` is believed: IPs and CIDRs, comma-separated
+/// (`10.0.0.0/8, ::1`). Default none: the client address is the TCP peer.
+pub const ENV_TRUSTED_PROXIES: &str = "DIST_TRUSTED_PROXIES";
+/// Seconds a client has to send a whole request head once it has started one. Default 30.
+pub const ENV_HEADER_TIMEOUT_SECS: &str = "DIST_HEADER_TIMEOUT_SECS";
+/// Seconds a connection may sit with no request in flight before distd closes it. Default 60.
+pub const ENV_IDLE_TIMEOUT_SECS: &str = "DIST_IDLE_TIMEOUT_SECS";
+/// Artifact inspections (at attach) that may run at once. Default 2.
+pub const ENV_MAX_INSPECTIONS: &str = "DIST_MAX_INSPECTIONS";
+/// Seconds an attach waits for an inspection slot before answering 503. Default 30.
+pub const ENV_INSPECTION_WAIT_SECS: &str = "DIST_INSPECTION_WAIT_SECS";
 
 pub const DEFAULT_DATA: &str = "./data";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 8 * 1024 * 1024 * 1024;
 pub const DEFAULT_LOG: &str = "info";
+pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 30;
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
+pub const DEFAULT_MAX_INSPECTIONS: usize = 2;
+pub const DEFAULT_INSPECTION_WAIT_SECS: u64 = 30;
 /// JSON request bodies are capped at this many bytes.
 pub const MAX_JSON_BYTES: usize = 1024 * 1024;
 pub const CONFIG_FILE: &str = "config.toml";
@@ -41,6 +57,11 @@ pub struct FileConfig {
     pub max_upload_bytes: Option<u64>,
     pub log: Option<String>,
     pub grant_ttl_secs: Option<u64>,
+    pub trusted_proxies: Option<Vec<String>>,
+    pub header_timeout_secs: Option<u64>,
+    pub idle_timeout_secs: Option<u64>,
+    pub max_inspections: Option<usize>,
+    pub inspection_wait_secs: Option<u64>,
 }
 
 /// The database inside a data folder.
@@ -57,6 +78,12 @@ pub struct Config {
     pub max_upload_bytes: u64,
     pub log: String,
     pub grant_ttl_secs: u64,
+    /// Peers whose `X-Forwarded-For` names the client (see `http::edge`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_inspections: usize,
+    pub inspection_wait: Duration,
     /// `name = value (source)` lines for the start-up log.
     pub sources: Vec<String>,
 }
@@ -109,7 +136,7 @@ pub fn check_data_dir(dir: &Path) -> anyhow::Result<()> {
                     dir.display()
                 );
             }
-            std::fs::create_dir(dir).with_context(|| {
+            crate::perms::create_dir(dir).with_context(|| {
                 format!(
                     "data folder {} does not exist and cannot be created here; create it (`mkdir -p {}`) with the right owner, or point --data / {ENV_DATA} elsewhere",
                     dir.display(),
@@ -207,6 +234,59 @@ pub fn load(data_flag: Option<PathBuf>, listen_flag: Option<String>) -> anyhow::
             format!("grant lifetime {ttl:?} (from {src}) must be seconds from 60 to 604800")
         })?;
     sources.push(format!("grant_ttl_secs = {grant_ttl_secs} ({src})"));
+    let (proxies, src) = pick(
+        None,
+        "",
+        ENV_TRUSTED_PROXIES,
+        file.trusted_proxies.map(|v| v.join(",")),
+        String::new(),
+    );
+    let trusted_proxies = parse_proxies(&proxies)
+        .with_context(|| format!("trusted proxies {proxies:?} (from {src})"))?;
+    sources.push(format!("trusted_proxies = [{proxies}] ({src})"));
+
+    let mut secs = |name: &'static str, env_name, file: Option<u64>, default: u64| {
+        let (v, src) = pick(
+            None,
+            "",
+            env_name,
+            file.map(|v| v.to_string()),
+            default.to_string(),
+        );
+        let n: u64 = v.parse().ok().filter(|n| *n >= 1).with_context(|| {
+            format!("{name} {v:?} (from {src}) is not a whole number of at least 1")
+        })?;
+        sources.push(format!("{name} = {n} ({src})"));
+        anyhow::Ok(n)
+    };
+    let header_timeout = Duration::from_secs(secs(
+        "header_timeout_secs",
+        ENV_HEADER_TIMEOUT_SECS,
+        file.header_timeout_secs,
+        DEFAULT_HEADER_TIMEOUT_SECS,
+    )?);
+    let idle_timeout = Duration::from_secs(secs(
+        "idle_timeout_secs",
+        ENV_IDLE_TIMEOUT_SECS,
+        file.idle_timeout_secs,
+        DEFAULT_IDLE_TIMEOUT_SECS,
+    )?);
+    let max_inspections = secs(
+        "max_inspections",
+        ENV_MAX_INSPECTIONS,
+        file.max_inspections.map(|v| v as u64),
+        DEFAULT_MAX_INSPECTIONS as u64,
+    )?;
+    let max_inspections = usize::try_from(max_inspections)
+        .ok()
+        .filter(|n| *n <= tokio::sync::Semaphore::MAX_PERMITS)
+        .with_context(|| format!("max_inspections {max_inspections} is too large"))?;
+    let inspection_wait = Duration::from_secs(secs(
+        "inspection_wait_secs",
+        ENV_INSPECTION_WAIT_SECS,
+        file.inspection_wait_secs,
+        DEFAULT_INSPECTION_WAIT_SECS,
+    )?);
 
     Ok(Config {
         data,
@@ -215,8 +295,29 @@ pub fn load(data_flag: Option<PathBuf>, listen_flag: Option<String>) -> anyhow::
         max_upload_bytes,
         log,
         grant_ttl_secs,
+        trusted_proxies,
+        header_timeout,
+        idle_timeout,
+        max_inspections,
+        inspection_wait,
         sources,
     })
+}
+
+/// `10.0.0.0/8, 192.168.1.2, ::1`: IPs and CIDRs separated by commas or spaces; a bare IP
+/// is a /32 (or /128).
+pub fn parse_proxies(text: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .map(|n| n.trunc())
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    anyhow::anyhow!("{s:?} is neither an IP address nor a CIDR such as 10.0.0.0/8")
+                })
+        })
+        .collect()
 }
 
 fn pick(
@@ -236,4 +337,32 @@ fn pick(
         return (v, "config.toml");
     }
     (default, "default")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxies_are_ips_and_cidrs() {
+        let nets = parse_proxies("10.0.0.0/8, 192.168.1.2 ::1,fd00::/8").unwrap();
+        let shown: Vec<String> = nets.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            ["10.0.0.0/8", "192.168.1.2/32", "::1/128", "fd00::/8"]
+        );
+        // Host bits are dropped: 10.1.2.3/8 means 10.0.0.0/8.
+        assert_eq!(
+            parse_proxies("10.1.2.3/8").unwrap()[0].to_string(),
+            "10.0.0.0/8"
+        );
+        assert!(parse_proxies("").unwrap().is_empty());
+        let err = parse_proxies("10.0.0.0/8, proxy.lan")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"proxy.lan\"") && err.contains("CIDR"),
+            "{err}"
+        );
+    }
 }

@@ -5,5 +5,7 @@ use target_android as _;
 use target_ios as _;
 
 fn main() -> std::process::ExitCode {
+    // Before anything is created: the data folder is the service user's alone.
+    server::perms::restrict_umask();
     server::cli::main()
 }

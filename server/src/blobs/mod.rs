@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::future::Future;
 use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -100,8 +101,8 @@ impl LocalBlobStore {
     pub fn open(data: &Path, clean_uploads: bool) -> io::Result<Self> {
         let blobs = data.join("blobs");
         let uploads = data.join("uploads");
-        std::fs::create_dir_all(blobs.join("sha256"))?;
-        std::fs::create_dir_all(&uploads)?;
+        crate::perms::create_dir_all(&blobs.join("sha256"))?;
+        crate::perms::create_dir_all(&uploads)?;
         if clean_uploads {
             for entry in std::fs::read_dir(&uploads)? {
                 let p = entry?.path();
@@ -153,7 +154,7 @@ impl LocalBlobStore {
         let dest = self.path(digest);
         let dir = dest.parent().unwrap_or(&self.blobs).to_path_buf();
         let new_dir = !dir.exists();
-        std::fs::create_dir_all(&dir)?;
+        crate::perms::create_dir_all(&dir)?;
         let _guard = self.commit_lock.lock().unwrap_or_else(|p| p.into_inner());
         if dest.exists() {
             std::fs::remove_file(tmp)?;
@@ -255,6 +256,7 @@ fn write_upload(
         .write(true)
         .create(true)
         .truncate(false)
+        .mode(crate::perms::FILE_MODE)
         .open(&path)
         .map_err(|e| io_err("open upload file", e))?;
     let mut hasher = sha2::Sha256::new();
@@ -554,7 +556,11 @@ impl BlobStore for Arc<LocalBlobStore> {
             return Ok(digest);
         }
         let tmp = self.temp_path();
-        let mut f = File::create(&tmp)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(crate::perms::FILE_MODE)
+            .open(&tmp)?;
         let res = f.write_all(bytes).and_then(|_| f.sync_all());
         drop(f);
         if let Err(e) = res {

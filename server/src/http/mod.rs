@@ -4,7 +4,9 @@
 
 mod api;
 mod blobs;
+pub mod denials;
 mod downloads;
+pub mod edge;
 mod health;
 
 use axum::Router;
@@ -25,6 +27,7 @@ use crate::services::AppState;
 
 /// The whole application: API, downloads, install pages, health.
 pub fn app(state: AppState) -> Router {
+    let client_addr = axum::middleware::from_fn_with_state(state.clone(), edge::client_addr);
     let api = api::router()
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
         // The blob PUT counts bytes itself against DIST_MAX_UPLOAD_BYTES while streaming.
@@ -53,6 +56,10 @@ pub fn app(state: AppState) -> Router {
                     },
                 ),
         )
+        // Outermost last: every answer, HTML error pages included, gets the headers.
+        .layer(client_addr)
+        .layer(axum::middleware::from_fn(edge::html_errors))
+        .layer(axum::middleware::from_fn(edge::security_headers))
         .with_state(state)
 }
 
@@ -82,6 +89,10 @@ impl IntoResponse for AppError {
         } else {
             StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
         };
+        let info = edge::ErrorInfo {
+            code: self.code,
+            message: self.message.clone(),
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code,
@@ -90,6 +101,8 @@ impl IntoResponse for AppError {
             },
         };
         let mut res = (status, axum::Json(body)).into_response();
+        // For `edge::html_errors`, which gives a browser the same error as a page.
+        res.extensions_mut().insert(info);
         if let Some(off) = self.upload_offset {
             res.headers_mut()
                 .insert(UPLOAD_OFFSET, HeaderValue::from(off));
@@ -257,7 +270,9 @@ pub async fn authorize(
     Ok(principal)
 }
 
-/// Records an `auth.denied` event; failures to record are logged, not returned.
+/// Records an `auth.denied` event; failures to record are logged, not returned. A refusal
+/// without a valid token is counted in `denials` (one row per client address and minute);
+/// one with a valid token is a row of its own. Both name the client address.
 pub async fn deny(
     state: &AppState,
     action: &str,
@@ -265,11 +280,19 @@ pub async fn deny(
     who: Option<&Principal>,
     err: &AppError,
 ) {
-    let actor = who.map_or_else(|| "anonymous".to_owned(), Principal::actor);
+    let client = edge::current_client();
+    let Some(who) = who else {
+        state
+            .denials
+            .note(client, action, app, err.code.status(), &err.message);
+        return;
+    };
+    let actor = who.actor();
     let details = json!({
         "endpoint": action,
         "status": err.code.status(),
         "reason": err.message,
+        "client": client.map(|ip| ip.to_string()),
     });
     let app = app.map(str::to_owned);
     let res = state

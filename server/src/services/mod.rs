@@ -29,6 +29,10 @@ pub struct AppState {
     /// Which app started each resumable upload still in `uploads/`: only that app may resume
     /// it or learn its offset (knowing a digest proves nothing).
     pub upload_owners: Arc<std::sync::Mutex<std::collections::HashMap<platform::Sha256, String>>>,
+    /// Anonymous refusals not yet written to the audit log (see `http::denials`).
+    pub denials: Arc<crate::http::denials::Denials>,
+    /// Inspections at attach that may run at once (`DIST_MAX_INSPECTIONS`).
+    pub inspections: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -38,6 +42,20 @@ impl AppState {
     /// Whether cookies must be `Secure` (the public URL is https).
     pub fn secure_cookies(&self) -> bool {
         self.cfg.public_url.starts_with("https://")
+    }
+
+    /// A slot to inspect an artifact in, waiting at most `DIST_INSPECTION_WAIT_SECS`; a busy
+    /// server answers 503 rather than queueing without end.
+    pub async fn inspection_permit(&self) -> AppResult<tokio::sync::OwnedSemaphorePermit> {
+        let wait = self.cfg.inspection_wait;
+        match tokio::time::timeout(wait, self.inspections.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) | Err(_) => Err(AppError::unavailable(format!(
+                "the server is busy inspecting other artifacts ({} at a time) and none finished within {} s; retry the attach later",
+                self.cfg.max_inspections,
+                wait.as_secs()
+            ))),
+        }
     }
 }
 

@@ -370,7 +370,10 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
     let hint = art.platform.as_deref().and_then(super::platform_id);
     let spec_install = super::parse_install(art.spec_install.as_deref());
     let mut row = art.clone();
+    // At most DIST_MAX_INSPECTIONS at once; the permit lives as long as the inspection.
+    let permit = state.inspection_permit().await?;
     let row = tokio::task::spawn_blocking(move || -> AppResult<ArtifactRow> {
+        let _permit = permit;
         let file = st
             .blobs
             .open(&digest)

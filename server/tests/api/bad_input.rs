@@ -324,8 +324,10 @@ async fn bad_input_is_refused_cleanly() {
     let (_, v) = s
         .get("/audit?action=auth.denied&limit=1000", &s.admin)
         .await;
+    // Refusals by a known token are written at once (those without one are counted per
+    // client and minute and written later: tests/edge.rs).
     let denied = v["events"].as_array().unwrap();
-    assert!(denied.len() >= 6, "{v}");
+    assert!(denied.len() >= 3, "{v}");
     let text = v.to_string();
     for secret in [
         bogus,
