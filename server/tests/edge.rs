@@ -551,7 +551,12 @@ async fn every_response_carries_the_security_headers() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/android/signed-v1v2v3.apk"),
     )
     .unwrap();
-    let (_, aid, _) = s.upload_and_attach("acme", "1", "app.apk", &apk).await;
+    let (rid, aid, _) = s.upload_and_attach("acme", "1", "app.apk", &apk).await;
+    // Pages serve published releases only.
+    let (st, v) = s
+        .post_empty(&format!("/releases/{rid}/publish"), &s.admin)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
     let get = |path: String, token: Option<String>| {
         let mut rb = s.client.get(format!("{}{path}", s.base));
         if let Some(t) = token {
