@@ -154,7 +154,11 @@ fn main() {
 
 fn run(command: Command, ctx: &Ctx) -> anyhow::Result<()> {
     if let Command::Completions { shell } = command {
-        clap_complete::generate(shell, &mut Cli::command(), "dist", &mut std::io::stdout());
+        // Generated into memory first: clap_complete panics on a write error, and a closed
+        // stdout (`dist completions bash | head`) must end quietly (see `ui`).
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "dist", &mut script);
+        ui::raw(&script);
         return Ok(());
     }
     if let Command::Inspect(args) = command {

@@ -1,8 +1,8 @@
 //! Terminal output: colours (off with `NO_COLOR` or when stderr is not a terminal), progress
 //! bars (only on a terminal and never with `--json`), tables, and JSON printing to stdout.
 //!
-//! Everything the CLI prints leaves through this module (except clap's help, usage errors
-//! and completion scripts). Human text (notes, warnings, errors, tables, `show` lines,
+//! Everything the CLI prints leaves through this module (except clap's help and usage
+//! errors; completion scripts leave through [`raw`]). Human text (notes, warnings, errors, tables, `show` lines,
 //! progress labels) carries values from artifacts and from servers: a version string or a
 //! server error message can hold an escape sequence that rewrites the terminal, or a bidi
 //! override that reorders what the release manager reads (issue 9, item 9). So each human
@@ -15,10 +15,18 @@
 //!
 //! `main.rs` denies `clippy::print_stdout` and `clippy::print_stderr` outside this module,
 //! so a new command cannot print around it.
+//!
+//! Closed pipes (issue 12, item 7): `dist completions bash | head -1` closes stdout while
+//! dist still writes. Rust ignores `SIGPIPE`, so the write fails with `BrokenPipe`, and
+//! `println!` would panic (exit 101). Every stdout write goes through [`out`]: once the reader
+//! has gone, later stdout writes are skipped without a word, and the command ends with the
+//! exit code its work earned (0 for a listing, 5 for a conflict), so a closed pipe neither
+//! hides a failure nor invents one. Other stdout errors (a full disk) are reported and exit
+//! 2, like any local file failure. Human text on stderr is best effort: a closed stderr never
+//! stops a publish half-way.
 
-#![allow(clippy::print_stdout, clippy::print_stderr)]
-
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use platform::text::{Visible, escape_hidden};
@@ -82,7 +90,11 @@ impl Ui {
 
     /// A line of human text on stderr whose first word is painted: `published rel_1`.
     pub fn note_lead(&self, tone: Tone, lead: &str, text: &str) {
-        eprintln!("{} {}", self.paint(tone, lead), Visible(text));
+        err(format_args!(
+            "{} {}\n",
+            self.paint(tone, lead),
+            Visible(text)
+        ));
     }
 
     pub fn warn(&self, text: &str) {
@@ -95,7 +107,7 @@ impl Ui {
 
     /// One line of human data on stdout (a `show` field, a token secret).
     pub fn line(&self, text: &str) {
-        println!("{}", Visible(text));
+        out(format_args!("{}\n", Visible(text)));
     }
 
     /// Lines of human data on stdout, each escaped.
@@ -133,19 +145,60 @@ impl Ui {
 /// A line of human text on stderr, escaped (for code that has no [`Ui`], like the HTTP
 /// client's retry notes).
 pub fn note_line(text: &str) {
-    eprintln!("{}", Visible(text));
+    err(format_args!("{}\n", Visible(text)));
+}
+
+/// Set once a stdout write found the reader gone; later writes are skipped.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes to stdout and flushes, with the closed-pipe rule of the module docs.
+fn out(args: std::fmt::Arguments<'_>) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
+        stdout_failed(&e);
+    }
+}
+
+/// Bytes to stdout as they are (a completion script), with [`out`]'s closed-pipe rule.
+pub fn raw(bytes: &[u8]) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        stdout_failed(&e);
+    }
+}
+
+fn stdout_failed(e: &std::io::Error) {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        return;
+    }
+    err(format_args!(
+        "error: cannot write to standard output: {e}; check where it is redirected\n"
+    ));
+    std::process::exit(crate::exit::Exit::Usage.code());
+}
+
+/// Writes to stderr, ignoring failures: a closed stderr must not stop a command.
+fn err(args: std::fmt::Arguments<'_>) {
+    let _ = std::io::stderr().lock().write_fmt(args);
 }
 
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
-    println!("{text}");
+    out(format_args!("{text}\n"));
     Ok(())
 }
 
 /// Prints a JSON value on one line of stdout (the `--json` error document).
 pub fn print_json_line(value: &serde_json::Value) {
-    println!("{value}");
+    out(format_args!("{value}\n"));
 }
 
 pub use platform::units::human_size;
