@@ -154,6 +154,8 @@ pub struct DryRunDoc {
     pub channel: Option<ChannelName>,
     /// What a real run would do, in order.
     pub actions: Vec<String>,
+    /// What is already done and a real run would leave as it is.
+    pub done: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -509,6 +511,9 @@ fn blocking_findings(planned: &[Planned]) -> Vec<Finding> {
 
 async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let ui = ctx.ui;
+    // Server and token first: a job without them stops before reading a single file.
+    let api = ctx.api()?;
+    api.require_token()?;
     let (manifest, dir) = load_manifest(&args.manifest)?;
     let entries = expand(&manifest, &dir)?;
     let mut planned = local_checks(&manifest, &entries, &ui)?;
@@ -537,7 +542,7 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
         return Err(stop_local(&planned, "local inspection found errors"));
     }
 
-    let api = ctx.api()?;
+    let mut app_exists = true;
     match api.get::<App>(&["apps", app_slug.as_str()]).await {
         Ok(app) => {
             check_identity(&app, &mut planned);
@@ -548,6 +553,8 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
         Err(ApiError::Status { status: 403, .. }) => ui.warn(
             "this token may not read the app, so its identity rules were not checked locally; the server checks them when publishing",
         ),
+        // A dry run writes nothing: the app it would create is one of its actions.
+        Err(ApiError::Status { status: 404, .. }) if args.dry_run => app_exists = false,
         Err(ApiError::Status { status: 404, .. }) => create_app(&api, &ui, &manifest).await?,
         Err(e) => return Err(e.into()),
     }
@@ -561,7 +568,7 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
     };
 
     if args.dry_run {
-        return dry_run(&api, ctx, &manifest, &planned, channel).await;
+        return dry_run(&api, ctx, &manifest, &planned, channel, app_exists).await;
     }
 
     // Step 3: the draft, then the blobs it lacks.
@@ -705,13 +712,22 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
             Err(e) => {
                 let mut f = Failure::from(e);
                 if f.exit == Exit::Validation {
-                    f.message = format!(
-                        "publishing {} was refused; the release stays a draft: {}",
-                        release.id, f.message
-                    );
+                    // Each finding is printed once, here; the server's summary of them is not
+                    // repeated after them.
                     for finding in &f.findings {
                         ui.error(&format!("{} {}", finding.code, finding.message));
                     }
+                    f.message = if f.findings.is_empty() {
+                        format!(
+                            "publishing {} was refused: {}; the release stays a draft",
+                            release.id, f.message
+                        )
+                    } else {
+                        format!(
+                            "the server refused to publish {} for the finding(s) above; it stays a draft: fix them and publish a new build, or remove it with `dist release delete-draft {}`",
+                            release.id, release.id
+                        )
+                    };
                 }
                 let doc = build_doc(
                     &app_slug,
@@ -1113,10 +1129,15 @@ async fn dry_run(
     manifest: &Manifest,
     planned: &[Planned],
     channel: Option<ChannelName>,
+    app_exists: bool,
 ) -> anyhow::Result<()> {
     let ui = ctx.ui;
     let app = manifest.app.as_str();
     let mut actions = Vec::new();
+    let mut done = Vec::new();
+    if !app_exists {
+        actions.push(format!("create app {app}"));
+    }
     let existing = match api.get::<ReleaseList>(&["apps", app, "releases"]).await {
         Ok(list) => list
             .releases
@@ -1126,6 +1147,7 @@ async fn dry_run(
             ui.warn("this token may not list releases; cannot tell whether the release exists");
             None
         }
+        Err(ApiError::Status { status: 404, .. }) if !app_exists => None,
         Err(e) => return Err(e.into()),
     };
     let existing = existing.map(|r| {
@@ -1166,7 +1188,7 @@ async fn dry_run(
             "stop: release {} exists with different artifacts (exit 5)",
             e.id
         )),
-        Some(e) => actions.push(format!("reuse release {} ({:?})", e.id, e.status).to_lowercase()),
+        Some(e) => done.push(format!("release {} exists with these artifacts", e.id)),
     }
     let mut arts = Vec::new();
     let mut asked: BTreeMap<Sha256, bool> = BTreeMap::new();
@@ -1175,15 +1197,14 @@ async fn dry_run(
             Some(sha) => match asked.get(&sha) {
                 Some(_) => false,
                 None => {
-                    let missing =
-                        matches!(api.blob_head(app, &sha).await?, BlobState::Missing { .. });
+                    let missing = !app_exists
+                        || matches!(api.blob_head(app, &sha).await?, BlobState::Missing { .. });
                     asked.insert(sha, missing);
+                    let what = format!("{} ({})", p.label(), human_size(p.spec.size.unwrap_or(0)));
                     if missing {
-                        actions.push(format!(
-                            "upload {} ({})",
-                            p.label(),
-                            human_size(p.spec.size.unwrap_or(0))
-                        ));
+                        actions.push(format!("upload {what}"));
+                    } else {
+                        done.push(format!("{what} is on the server"));
                     }
                     missing
                 }
@@ -1202,13 +1223,49 @@ async fn dry_run(
     }
     let conflict = existing.as_ref().is_some_and(|e| e.conflict);
     if !conflict {
-        actions.push("attach the artifacts and publish".into());
-        if let Some(ch) = &channel {
-            actions.push(format!("promote {ch}"));
+        match &existing {
+            Some(e) if e.status == ReleaseStatus::Published => {
+                done.push(format!("release {} is published", e.id));
+            }
+            Some(e) if e.status == ReleaseStatus::Revoked => actions.push(format!(
+                "stop: release {} is revoked (exit 5); publish a new build number",
+                e.id
+            )),
+            _ => actions.push("attach the artifacts and publish".into()),
         }
+        if let Some(ch) = &channel {
+            let now = if app_exists {
+                match api
+                    .get::<Channel>(&["apps", app, "channels", ch.as_str()])
+                    .await
+                {
+                    Ok(c) => c.release_id,
+                    // A new channel, or a token that may promote but not read it.
+                    Err(ApiError::Status {
+                        status: 404 | 403, ..
+                    }) => None,
+                    Err(e) => return Err(e.into()),
+                }
+            } else {
+                None
+            };
+            match (&existing, now) {
+                (Some(e), Some(now)) if e.id == now => {
+                    done.push(format!("{ch} points at {now}"));
+                }
+                (_, Some(now)) => actions.push(format!("promote {ch} (now at {now})")),
+                (_, None) => actions.push(format!("promote {ch}")),
+            }
+        }
+    }
+    for a in &done {
+        ui.note(&format!("already done: {a}"));
     }
     for a in &actions {
         ui.note(&format!("would {a}"));
+    }
+    if actions.is_empty() {
+        ui.note("nothing to do: this job has already run");
     }
     let doc = DryRunDoc {
         schema_version: SCHEMA_VERSION,
@@ -1220,6 +1277,7 @@ async fn dry_run(
         artifacts: arts,
         channel,
         actions,
+        done,
     };
     print_doc(&doc);
     if conflict {
