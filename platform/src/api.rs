@@ -483,6 +483,11 @@ pub struct ChannelList {
 #[serde(deny_unknown_fields)]
 pub struct PromoteRequest {
     pub release_id: String,
+    /// Move the channel to a release created before the one it points at (a deliberate
+    /// downgrade); without it the server refuses with 409. Rollbacks need no flag. Left out
+    /// of the JSON when false, so a client that never downgrades talks to older servers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_downgrade: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

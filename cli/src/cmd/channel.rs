@@ -19,12 +19,20 @@ pub enum ChannelCommand {
         app: AppSlug,
     },
     /// Point a channel at a published release
-    #[command(after_help = "Example:\n  dist channel promote --app acme stable rel_01J...")]
+    #[command(after_help = "\
+A release created before the one the channel points at is refused (exit 5) unless
+--allow-downgrade is given; `dist channel rollback` moves back one step without it.
+
+Example:
+  dist channel promote --app acme stable rel_01J...")]
     Promote {
         #[arg(long)]
         app: AppSlug,
         channel: ChannelName,
         release_id: String,
+        /// Move the channel to a release created before the one it points at
+        #[arg(long)]
+        allow_downgrade: bool,
     },
     /// Move a channel back to the release it pointed at before
     #[command(after_help = "Example:\n  dist channel rollback --app acme stable")]
@@ -103,6 +111,7 @@ pub async fn run(cmd: ChannelCommand, ctx: &Ctx) -> anyhow::Result<()> {
             app,
             channel,
             release_id,
+            allow_downgrade,
         } => {
             let (_, mv): (_, ChannelMove) = api
                 .post(
@@ -113,7 +122,10 @@ pub async fn run(cmd: ChannelCommand, ctx: &Ctx) -> anyhow::Result<()> {
                         channel.as_str(),
                         "promote",
                     ],
-                    Some(&PromoteRequest { release_id }),
+                    Some(&PromoteRequest {
+                        release_id,
+                        allow_downgrade,
+                    }),
                     Retry::ConnectOnly,
                 )
                 .await?;

@@ -65,6 +65,9 @@ pub struct PublishArgs {
     /// Check everything and ask the server what it lacks, but write nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Promote even when the channel points at a release created after this one
+    #[arg(long)]
+    pub allow_downgrade: bool,
 }
 
 pub async fn run(cmd: CiCommand, ctx: &Ctx) -> anyhow::Result<()> {
@@ -748,7 +751,7 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
 
     let mut channel_doc = None;
     if let Some(ch) = &channel {
-        match promote(&api, &app_slug, ch, &release.id).await {
+        match promote(&api, &app_slug, ch, &release.id, args.allow_downgrade).await {
             Ok((c, moved)) => {
                 if moved {
                     ui.note_lead(
@@ -1057,6 +1060,7 @@ async fn promote(
     app: &AppSlug,
     channel: &ChannelName,
     release_id: &str,
+    allow_downgrade: bool,
 ) -> Result<(ChannelDoc, bool), ApiError> {
     match api
         .get::<Channel>(&["apps", app.as_str(), "channels", channel.as_str()])
@@ -1106,6 +1110,7 @@ async fn promote(
             ],
             Some(&PromoteRequest {
                 release_id: release_id.to_owned(),
+                allow_downgrade,
             }),
             Retry::ConnectOnly,
         )

@@ -420,7 +420,15 @@ async fn channel_promote(
         return Err(e);
     }
     check_id("release", "rel_", &body.release_id)?;
-    let mv = channels::promote(&st, &p, app.to_string(), name.to_string(), body.release_id).await?;
+    let mv = channels::promote(
+        &st,
+        &p,
+        app.to_string(),
+        name.to_string(),
+        body.release_id,
+        body.allow_downgrade,
+    )
+    .await?;
     Ok(json(StatusCode::OK, mv))
 }
 
