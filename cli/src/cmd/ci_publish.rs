@@ -1460,7 +1460,7 @@ mod tests {
                 build: "1234".parse().unwrap(),
                 status: ReleaseStatus::Published,
                 created: true,
-                url: "https://d.example/apps/acme/releases/rel_1".into(),
+                url: "https://d.example/api/v1/releases/rel_1".into(),
             }),
             artifacts: vec![ArtifactDoc {
                 id: Some("art_1".into()),
