@@ -139,6 +139,21 @@ fn inspect() {
 }
 
 #[test]
+fn manifest_check() {
+    let job = Job::new(
+        &json!({"schema_version": 1, "app": "acme", "version": "1.0.0", "build": "1",
+                "artifacts": [{"path": "app.apk"}]}),
+        &[(
+            "app.apk",
+            &workspace_root().join("fixtures/android/signed-v1v2v3.apk"),
+        )],
+    );
+    let m = job.manifest_str();
+    offline(&["manifest", "check", &m], 0);
+    offline(&["manifest", "check", &m, "--json"], 0);
+}
+
+#[test]
 fn a_refused_token_keeps_exit_4() {
     let w = world!();
     let r = closed(Some((&w.d.url, "dist_unknown")), &["app", "list", "--json"]);
