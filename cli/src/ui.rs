@@ -232,6 +232,41 @@ pub fn table(rows: &[Vec<String>]) -> Vec<String> {
     out
 }
 
+/// How long ago an RFC 3339 UTC time (`2026-12-01T23:22:41.805374Z`, as distd writes them)
+/// was, for people: `45s`, `12m`, `5h`, `3d`. `-` when it does not parse.
+pub fn age(rfc3339: &str, now_unix: i64) -> String {
+    let Some(t) = unix_of(rfc3339) else {
+        return "-".into();
+    };
+    let s = (now_unix - t).max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
+/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SS[.frac]Z`.
+fn unix_of(t: &str) -> Option<i64> {
+    let b = t.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || !t.ends_with('Z') {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| t.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (h, mi, s) = (n(11..13)?, n(14..16)?, n(17..19)?);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86400 + h * 3600 + mi * 60 + s)
+}
+
 /// `-` for a missing value in a table.
 pub fn or_dash(v: Option<&str>) -> String {
     v.filter(|s| !s.is_empty()).unwrap_or("-").to_owned()
@@ -267,6 +302,17 @@ mod tests {
                 "long-name   2",
             ]
         );
+    }
+
+    #[test]
+    fn ages_for_people() {
+        let t = unix_of("2026-12-01T23:22:41.805374Z").unwrap();
+        assert_eq!(t, 1_796_167_361);
+        assert_eq!(unix_of("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(age("2026-12-01T23:22:41Z", t + 30), "30s");
+        assert_eq!(age("2026-12-01T23:22:41Z", t + 600), "10m");
+        assert_eq!(age("2026-12-01T23:22:41Z", t + 3 * 86400), "3d");
+        assert_eq!(age("yesterday", t), "-");
     }
 
     #[test]

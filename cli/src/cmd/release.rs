@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 use platform::AppSlug;
-use platform::api::{Release, ReleaseList, RevokeRequest};
+use platform::api::{ChannelList, Release, ReleaseList, RevokeRequest};
 
 use crate::Ctx;
 use crate::client::Retry;
@@ -73,6 +73,23 @@ pub async fn run(cmd: ReleaseCommand, ctx: &Ctx) -> anyhow::Result<()> {
                 )
                 .await?;
             ctx.ui.note(&format!("revoked {}", r.id));
+            // Channels that still point at it now answer 410 for its files: say which, and
+            // what to do about each.
+            if let Ok(list) = api
+                .get::<ChannelList>(&["apps", r.app.as_str(), "channels"])
+                .await
+            {
+                for c in list
+                    .channels
+                    .iter()
+                    .filter(|c| c.release_id.as_deref() == Some(r.id.as_str()))
+                {
+                    ctx.ui.warn(&format!(
+                        "channel {} still points at {}, so its downloads now fail: `dist channel rollback --app {} {}` moves it back, or `dist channel promote --app {} {} REL_ID` moves it to another release",
+                        c.name, r.id, r.app, c.name, r.app, c.name
+                    ));
+                }
+            }
             show(ctx, &r)
         }
         ReleaseCommand::DeleteDraft { id } => {
