@@ -190,6 +190,8 @@ fn release_commands() {
     w.check(&["release", "list", "--app", "acme", "--json"], 0);
     w.check(&["release", "show", &w.rel], 0);
     w.check(&["release", "show", &w.rel, "--json"], 0);
+    w.check(&["release", "diff", &w.rel, &w.rel], 0);
+    w.check(&["release", "diff", &w.rel, &w.rel, "--json"], 0);
     w.check(&["release", "revoke", &w.rel, "--reason", "test"], 0);
 }
 

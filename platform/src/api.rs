@@ -14,6 +14,7 @@
 //! | `POST /apps/{app}/releases` | publish | [`ReleaseCreate`] -> 201 or 200 [`ReleaseCreated`] (409 on other digests) |
 //! | `GET /apps/{app}/releases` | read | -> [`ReleaseList`] |
 //! | `GET /releases/{id}` | read | -> [`Release`] |
+//! | `GET /releases/{id}/diff/{other}` | read | -> [`crate::diff::ReleaseDiff`] (both of one app) |
 //! | `POST /releases/{id}/publish` | publish | -> [`PublishResult`] (422 with findings when blocked) |
 //! | `POST /releases/{id}/revoke` | admin | [`RevokeRequest`] -> [`Release`] |
 //! | `DELETE /releases/{id}` | publish | -> 204 (drafts only; 409 otherwise) |

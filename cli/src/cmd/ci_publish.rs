@@ -27,6 +27,8 @@ use platform::{
 use serde::{Deserialize, Serialize};
 
 use super::inspect::{Local, inspect_path};
+use platform::diff::{ReleaseDiff, describe};
+
 use crate::Ctx;
 use crate::client::{Api, ApiError, BlobState, Retry};
 use crate::exit::{Exit, Failure};
@@ -751,7 +753,7 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
 
     let mut channel_doc = None;
     if let Some(ch) = &channel {
-        match promote(&api, &app_slug, ch, &release.id, args.allow_downgrade).await {
+        match promote(&api, &app_slug, ch, &release.id, args.allow_downgrade, &ui).await {
             Ok((c, moved)) => {
                 if moved {
                     ui.note_lead(
@@ -1061,6 +1063,7 @@ async fn promote(
     channel: &ChannelName,
     release_id: &str,
     allow_downgrade: bool,
+    ui: &Ui,
 ) -> Result<(ChannelDoc, bool), ApiError> {
     match api
         .get::<Channel>(&["apps", app.as_str(), "channels", channel.as_str()])
@@ -1092,7 +1095,22 @@ async fn promote(
                 false,
             ));
         }
-        Ok(_) => {}
+        Ok(c) => {
+            // Before moving the channel, say what changes for the people on it.
+            if let Some(cur) = c.release_id.as_deref()
+                && let Ok(d) = api
+                    .get::<ReleaseDiff>(&["releases", cur, "diff", release_id])
+                    .await
+            {
+                let lines: Vec<String> = d.platforms.iter().flat_map(describe).collect();
+                if !lines.is_empty() {
+                    ui.note(&format!("changes from {cur} (now on {channel}):"));
+                    for l in &lines {
+                        ui.note(&format!("  {l}"));
+                    }
+                }
+            }
+        }
         // A new channel, or a token that may promote but not read: just promote.
         Err(ApiError::Status {
             status: 404 | 403, ..
