@@ -70,6 +70,10 @@ pub struct PublishArgs {
     /// Promote even when the channel points at a release created after this one
     #[arg(long)]
     pub allow_downgrade: bool,
+    /// Refuse (exit 3, before any upload) a file whose declared version or build differs
+    /// from the manifest's; without it the difference is a warning
+    #[arg(long)]
+    pub strict_versions: bool,
 }
 
 pub async fn run(cmd: CiCommand, ctx: &Ctx) -> anyhow::Result<()> {
@@ -482,6 +486,38 @@ fn local_checks(manifest: &Manifest, entries: &[Entry], ui: &Ui) -> Result<Vec<P
     Ok(planned)
 }
 
+/// The finding for a file whose declared version or build differs from the release's.
+pub const VERSION_MISMATCH: &str = "release.version_mismatch";
+
+/// Issue 12, item 6: an IPA 1.2.3 (5) in release 2.1.0 (10) is worth a word. A warning
+/// (printed here, once) unless `strict`, then an error that stops the job before any upload.
+fn check_versions(manifest: &Manifest, planned: &mut [Planned], strict: bool, ui: &Ui) {
+    for p in planned.iter_mut() {
+        let Some(i) = &p.inspection else { continue };
+        let differs = |declared: Option<&str>, ours: &str| declared.is_some_and(|d| d != ours);
+        if !differs(i.version.as_deref(), manifest.version.as_str())
+            && !differs(i.build.as_deref(), manifest.build.as_str())
+        {
+            continue;
+        }
+        let message = format!(
+            "{}: the file declares version {} ({}), the release is {} ({}); set \"version\" and \"build\" in dist.json to what the build wrote",
+            p.label(),
+            i.version.as_deref().unwrap_or("?"),
+            i.build.as_deref().unwrap_or("?"),
+            manifest.version,
+            manifest.build
+        );
+        let f = if strict {
+            Finding::error(VERSION_MISMATCH, message)
+        } else {
+            ui.warn(&format!("{VERSION_MISMATCH} {message}"));
+            Finding::warning(VERSION_MISMATCH, message)
+        };
+        p.findings.push(f);
+    }
+}
+
 /// Runs the app's identity rules on every local inspection.
 fn check_identity(app: &App, planned: &mut [Planned]) {
     let registry = platform::registry();
@@ -522,6 +558,7 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let (manifest, dir) = load_manifest(&args.manifest)?;
     let entries = expand(&manifest, &dir)?;
     let mut planned = local_checks(&manifest, &entries, &ui)?;
+    check_versions(&manifest, &mut planned, args.strict_versions, &ui);
     let channel = args.channel.clone().or_else(|| manifest.channel.clone());
     let app_slug = manifest.app.clone();
 
@@ -880,6 +917,12 @@ fn build_doc(
                     .as_ref()
                     .map(|i| i.findings.clone())
                     .unwrap_or_else(|| p.findings.clone());
+                // The server does not compare versions; keep the local finding.
+                for f in p.findings.iter().filter(|f| f.code == VERSION_MISMATCH) {
+                    if !findings.contains(f) {
+                        findings.push(f.clone());
+                    }
+                }
                 // Findings that blocked a publish (identity rules, say) name their file.
                 if let (Some(f), Some(name)) = (failure, &a.file_name) {
                     let prefix = format!("{name}: ");
