@@ -68,7 +68,7 @@ enum Command {
     /// Commands for CI jobs
     #[command(subcommand)]
     Ci(cmd::ci_publish::CiCommand),
-    /// Check a dist.json without a server
+    /// Check or write a dist.json without a server
     #[command(subcommand)]
     Manifest(cmd::manifest::ManifestCommand),
     /// Inspect artifacts locally with the linked targets (no server needed)

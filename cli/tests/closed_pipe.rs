@@ -151,6 +151,8 @@ fn manifest_check() {
     let m = job.manifest_str();
     offline(&["manifest", "check", &m], 0);
     offline(&["manifest", "check", &m, "--json"], 0);
+    let dir = job.dir.path().to_str().unwrap();
+    offline(&["manifest", "init", "--dir", dir, "--force", "--json"], 0);
 }
 
 #[test]

@@ -246,3 +246,57 @@ fn manifest_check_reports_valid_invalid_and_old_schema_files() {
         );
     }
 }
+
+/// `dist manifest init` writes a dist.json that `dist manifest check` accepts, for the files
+/// it finds; it never overwrites one without --force, and says so when it finds nothing.
+#[test]
+fn manifest_init_writes_a_valid_manifest_for_the_files_it_finds() {
+    let apk = workspace_root().join("fixtures/android/signed-v1v2v3.apk");
+    let job = Job::new(&json!({}), &[("out/app-release.apk", apk.as_path())]);
+    std::fs::remove_file(job.manifest()).unwrap();
+    let dir = job.dir.path().to_str().unwrap().to_owned();
+    let r = dist_offline(&[
+        "manifest",
+        "init",
+        "--dir",
+        &dir,
+        "--app",
+        "acme",
+        "--channel",
+        "beta",
+        "--json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(
+        v["manifest"]["artifacts"],
+        json!([{"path": "out/app-release.apk", "platform": "android"}])
+    );
+    assert_eq!(v["manifest"]["version"], "1.2.3");
+    assert_eq!(v["manifest"]["build"], "42");
+    assert!(
+        r.stderr.contains("version, build: 1.2.3 (42)"),
+        "{}",
+        r.stderr
+    );
+    let written = std::fs::read_to_string(job.manifest()).unwrap();
+    assert!(
+        written
+            .trim_start()
+            .starts_with("{\n  \"schema_version\": 1,"),
+        "{written}"
+    );
+    let r = dist_offline(&["manifest", "check", &job.manifest_str()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    let again = dist_offline(&["manifest", "init", "--dir", &dir]);
+    assert_eq!(again.code, 2, "{}", again.stderr);
+    assert!(again.stderr.contains("--force"), "{}", again.stderr);
+    let forced = dist_offline(&["manifest", "init", "--dir", &dir, "--force"]);
+    assert_eq!(forced.code, 0, "{}", forced.stderr);
+
+    let empty = tempfile::tempdir().unwrap();
+    let r = dist_offline(&["manifest", "init", "--dir", empty.path().to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("no artifact found"), "{}", r.stderr);
+}

@@ -1,14 +1,20 @@
 //! `dist manifest check`: validates a `dist.json` the way `dist ci publish` reads it, without a
 //! server or a token, so a CI job (or a person editing the file) learns about a bad field or a
-//! glob that matches nothing before the build is handed over.
+//! glob that matches nothing before the build is handed over. `dist manifest init` writes a
+//! first one for the artifacts it finds, and explains each field.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
+use platform::manifest::Manifest;
+use platform::{AppSlug, ChannelName};
 use serde::Serialize;
+use serde_json::json;
 
 use super::ci_publish::{Entry, expand, load_manifest};
+use super::inspect::{Local, inspect_path};
 use crate::Ctx;
+use crate::exit::Failure;
 use crate::ui::{self, Tone};
 
 #[derive(Subcommand)]
@@ -31,6 +37,176 @@ Examples:
         #[arg(long)]
         no_files: bool,
     },
+    /// Write a dist.json for the artifacts found under a folder
+    #[command(after_help = "\
+Looks for files a linked target can publish (apk, aab, ipa, ...) under --dir, up to 4 folders
+deep (skipping hidden folders, target/ and node_modules/), inspects them, and writes
+DIR/dist.json with their paths, and the version and build the first one declares. Each field
+is explained on stderr. It never overwrites a dist.json unless --force is given; check the
+result with `dist manifest check`.
+
+Example:
+  dist manifest init --dir . --app acme --channel beta")]
+    Init {
+        /// The folder to search and write dist.json in
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        dir: PathBuf,
+        /// The app's slug (default: from the first file's identity)
+        #[arg(long)]
+        app: Option<AppSlug>,
+        /// A channel to promote to
+        #[arg(long)]
+        channel: Option<ChannelName>,
+        /// Replace an existing dist.json
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Files under `dir` whose extension is a kind a linked target publishes, sorted.
+fn candidates(dir: &Path) -> Vec<PathBuf> {
+    let kinds: Vec<&str> = platform::registry()
+        .targets()
+        .iter()
+        .flat_map(|t| t.kinds().iter())
+        .filter(|k| k.publishable)
+        .map(|k| k.kind)
+        .collect();
+    let mut out = Vec::new();
+    let mut stack = vec![(dir.to_path_buf(), 0usize)];
+    while let Some((d, depth)) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                if depth < 4 && !name.starts_with('.') && name != "target" && name != "node_modules"
+                {
+                    stack.push((p, depth + 1));
+                }
+            } else if ft.is_file()
+                && p.extension()
+                    .and_then(|x| x.to_str())
+                    .is_some_and(|x| kinds.contains(&x.to_ascii_lowercase().as_str()))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A slug from an identity: `com.acme.App` becomes `app`.
+fn slug_of(identity: &str) -> Option<AppSlug> {
+    let last = identity.rsplit('.').next()?.to_ascii_lowercase();
+    let s: String = last
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    s.trim_matches('-').parse().ok()
+}
+
+fn init(
+    ctx: &Ctx,
+    dir: &Path,
+    app: Option<AppSlug>,
+    channel: Option<ChannelName>,
+    force: bool,
+) -> anyhow::Result<()> {
+    let target = dir.join("dist.json");
+    if target.exists() && !force {
+        return Err(Failure::usage(format!(
+            "{} exists; check it with `dist manifest check {}`, or pass --force to replace it",
+            target.display(),
+            target.display()
+        ))
+        .into());
+    }
+    let mut artifacts = Vec::new();
+    let mut first: Option<platform::Inspection> = None;
+    for path in candidates(dir) {
+        let rel = path.strip_prefix(dir).unwrap_or(&path);
+        let rel = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/");
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Local::Inspected(i) = inspect_path(&path, &name, None, None)? {
+            artifacts.push(json!({"path": rel, "platform": i.platform}));
+            first.get_or_insert(*i);
+        }
+    }
+    let Some(first) = first else {
+        return Err(Failure::usage(format!(
+            "no artifact found under {} (looked for files a linked target publishes, up to 4 folders deep); build first, or write dist.json by hand (README: dist.json reference)",
+            dir.display()
+        ))
+        .into());
+    };
+    let app = app
+        .or_else(|| first.identity.as_deref().and_then(slug_of))
+        .ok_or_else(|| Failure::usage("cannot guess the app's slug; pass --app SLUG"))?;
+    let mut m = json!({
+        "schema_version": platform::SCHEMA_VERSION,
+        "app": app,
+        "version": first.version.clone().unwrap_or_else(|| "1.0.0".into()),
+        "build": first.build.clone().unwrap_or_else(|| "1".into()),
+        "artifacts": artifacts,
+    });
+    if let Some(c) = &channel {
+        m["channel"] = json!(c);
+    }
+    // What is written must be what `dist ci publish` reads; written in the types' field order.
+    let parsed = Manifest::from_json(m.to_string().as_bytes()).map_err(|e| {
+        Failure::manifest(format!(
+            "the manifest made for {} is refused: {e}",
+            dir.display()
+        ))
+    })?;
+    let text = serde_json::to_string_pretty(&parsed)?;
+    std::fs::write(&target, format!("{text}\n"))
+        .map_err(|e| Failure::usage(format!("cannot write {}: {e}", target.display())))?;
+    let ui = &ctx.ui;
+    ui.note_lead(Tone::Green, "wrote", &target.display().to_string());
+    ui.note(&format!(
+        "  app: {app}: the app's slug on the server (--app to choose another)"
+    ));
+    ui.note(&format!(
+        "  version, build: {} ({}), as {} declares them; CI usually sets them per build",
+        m["version"].as_str().unwrap_or(""),
+        m["build"].as_str().unwrap_or(""),
+        first.file
+    ));
+    ui.note("  artifacts: each file found, by path relative to dist.json (globs such as out/*.apk work too)");
+    if channel.is_none() {
+        ui.note(
+            "  channel: none; add \"channel\": \"beta\" (or --channel) to promote after publishing",
+        );
+    }
+    ui.note("  more fields (notes, source, install, arch): README, dist.json reference");
+    if ctx.json() {
+        return ui::print_json(&InitDoc {
+            schema_version: platform::SCHEMA_VERSION,
+            written: target.display().to_string(),
+            manifest: m,
+        });
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct InitDoc {
+    schema_version: u32,
+    written: String,
+    manifest: serde_json::Value,
 }
 
 #[derive(Serialize)]
@@ -50,7 +226,15 @@ struct CheckDoc {
 }
 
 pub fn run(cmd: ManifestCommand, ctx: &Ctx) -> anyhow::Result<()> {
-    let ManifestCommand::Check { file, no_files } = cmd;
+    let (file, no_files) = match cmd {
+        ManifestCommand::Check { file, no_files } => (file, no_files),
+        ManifestCommand::Init {
+            dir,
+            app,
+            channel,
+            force,
+        } => return init(ctx, &dir, app, channel, force),
+    };
     let (manifest, dir) = load_manifest(&file)?;
     let mut links: Vec<String> = manifest
         .artifacts
