@@ -247,6 +247,21 @@ pub fn age(rfc3339: &str, now_unix: i64) -> String {
     }
 }
 
+/// An RFC 3339 UTC time as (seconds, nanoseconds) for ordering; distd trims trailing zeros
+/// from the fraction, so the strings themselves do not sort.
+pub fn time_key(t: &str) -> Option<(i64, u32)> {
+    let secs = unix_of(t)?;
+    let frac = t
+        .get(19..t.len() - 1)
+        .and_then(|f| f.strip_prefix('.'))
+        .unwrap_or("");
+    if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let nanos = format!("{frac:0<9}").parse().ok()?;
+    Some((secs, nanos))
+}
+
 /// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SS[.frac]Z`.
 fn unix_of(t: &str) -> Option<i64> {
     let b = t.as_bytes();
@@ -313,6 +328,9 @@ mod tests {
         assert_eq!(age("2026-12-01T23:22:41Z", t + 600), "10m");
         assert_eq!(age("2026-12-01T23:22:41Z", t + 3 * 86400), "3d");
         assert_eq!(age("yesterday", t), "-");
+        assert!(time_key("2026-12-01T23:22:41.8Z") > time_key("2026-12-01T23:22:41.75Z"));
+        assert!(time_key("2026-12-01T23:22:41Z") < time_key("2026-12-01T23:22:41.000001Z"));
+        assert_eq!(time_key("2026-12-01T23:22:41.5x"), None);
     }
 
     #[test]

@@ -64,6 +64,20 @@ fn a_stale_ci_rerun_exits_5_and_leaves_the_channel() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json()["channel"]["release_id"], new.as_str());
 
+    // Its dry run says so first, and exits 5 too.
+    let r = run(&old_job, &["--dry-run"]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    let v = r.json();
+    assert!(
+        v["actions"].as_array().unwrap().iter().any(|a| a
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("stop: beta points at {new}"))),
+        "{v}"
+    );
+    let r = run(&old_job, &["--dry-run", "--allow-downgrade"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
     // The older job, retried: exit 5, the release stays published, the channel stays.
     let r = run(&old_job, &[]);
     assert_eq!(r.code, 5, "{}", r.stderr);

@@ -610,7 +610,16 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
     };
 
     if args.dry_run {
-        return dry_run(&api, ctx, &manifest, &planned, channel, app_exists).await;
+        return dry_run(
+            &api,
+            ctx,
+            &manifest,
+            &planned,
+            channel,
+            app_exists,
+            args.allow_downgrade,
+        )
+        .await;
     }
 
     // Step 3: the draft, then the blobs it lacks.
@@ -1196,6 +1205,7 @@ async fn dry_run(
     planned: &[Planned],
     channel: Option<ChannelName>,
     app_exists: bool,
+    allow_downgrade: bool,
 ) -> anyhow::Result<()> {
     let ui = ctx.ui;
     let app = manifest.app.as_str();
@@ -1204,18 +1214,25 @@ async fn dry_run(
     if !app_exists {
         actions.push(format!("create app {app}"));
     }
-    let existing = match api.get::<ReleaseList>(&["apps", app, "releases"]).await {
-        Ok(list) => list
-            .releases
-            .into_iter()
-            .find(|r| r.version == manifest.version && r.build == manifest.build),
+    let releases: Vec<Release> = match api.get::<ReleaseList>(&["apps", app, "releases"]).await {
+        Ok(list) => list.releases,
         Err(ApiError::Status { status: 403, .. }) => {
             ui.warn("this token may not list releases; cannot tell whether the release exists");
-            None
+            Vec::new()
         }
-        Err(ApiError::Status { status: 404, .. }) if !app_exists => None,
+        Err(ApiError::Status { status: 404, .. }) if !app_exists => Vec::new(),
         Err(e) => return Err(e.into()),
     };
+    let created_of = |id: &str| {
+        releases
+            .iter()
+            .find(|r| r.id == id)
+            .and_then(|r| ui::time_key(&r.created_at))
+    };
+    let existing = releases
+        .iter()
+        .find(|r| r.version == manifest.version && r.build == manifest.build)
+        .cloned();
     let existing = existing.map(|r| {
         let mut theirs: Vec<String> = r
             .artifacts
@@ -1288,6 +1305,7 @@ async fn dry_run(
         });
     }
     let conflict = existing.as_ref().is_some_and(|e| e.conflict);
+    let mut stale: Option<String> = None;
     if !conflict {
         match &existing {
             Some(e) if e.status == ReleaseStatus::Published => {
@@ -1319,6 +1337,23 @@ async fn dry_run(
                 (Some(e), Some(now)) if e.id == now => {
                     done.push(format!("{ch} points at {now}"));
                 }
+                // The server refuses to move a channel to an older release (item 5).
+                (Some(e), Some(now))
+                    if !allow_downgrade
+                        && matches!(
+                            (created_of(&e.id), created_of(&now)),
+                            (Some(a), Some(b)) if a < b
+                        ) =>
+                {
+                    stale = Some(format!(
+                        "{ch} points at {now}, created after release {}; a real run would exit 5 (--allow-downgrade moves it back)",
+                        e.id
+                    ));
+                    actions.push(format!(
+                        "stop: {ch} points at {now}, created after {} (exit 5; --allow-downgrade moves it back)",
+                        e.id
+                    ));
+                }
                 (_, Some(now)) => actions.push(format!("promote {ch} (now at {now})")),
                 (_, None) => actions.push(format!("promote {ch}")),
             }
@@ -1346,6 +1381,11 @@ async fn dry_run(
         done,
     };
     print_doc(&doc);
+    if let Some(why) = stale {
+        return Err(Failure::new(Exit::Conflict, "conflict", why)
+            .with_printed()
+            .into());
+    }
     if conflict {
         return Err(Failure::new(
             Exit::Conflict,
