@@ -1,6 +1,7 @@
-//! Issue 12, item 2: the README's way onto a runner stays true. Every `cargo install` line
-//! builds this package (the one with the `dist` binary) with `--locked`, and both CI examples
-//! install dist before they run it; the PowerShell example is there for Windows runners.
+//! The README stays true. Issue 12, item 2: every `cargo install` line in a code block builds
+//! this package (the one with the `dist` binary) with `--locked`, both CI examples install dist
+//! before they run it, and a PowerShell example is there for Windows runners. Item 9: the
+//! exit-code table agrees with `dist --help`.
 
 mod common;
 
@@ -72,4 +73,36 @@ fn both_ci_examples_install_dist_before_running_it() {
             && body.contains("$env:DIST_TOKEN")),
         "a PowerShell example for Windows runners"
     );
+}
+
+/// Issue 12, item 9: the README's exit-code table and `dist --help` list the same codes.
+#[test]
+fn exit_codes_agree_with_the_readme() {
+    let text = readme();
+    let table: Vec<String> = text
+        .split("### Exit codes")
+        .nth(1)
+        .expect("README has an exit-code table")
+        .lines()
+        .filter_map(|l| l.strip_prefix("| "))
+        .filter_map(|l| l.split(" |").next())
+        .filter(|c| c.chars().all(|ch| ch.is_ascii_digit()))
+        .map(str::to_owned)
+        .collect();
+    let help = common::dist_offline(&["--help"]);
+    assert_eq!(help.code, 0);
+    let listed: Vec<String> = help
+        .stdout
+        .split("Exit codes:")
+        .nth(1)
+        .expect("--help lists exit codes")
+        .lines()
+        .filter_map(|l| {
+            let t = l.trim_start();
+            let code: String = t.chars().take_while(char::is_ascii_digit).collect();
+            (!code.is_empty() && l.starts_with("  ") && !l.starts_with("     ")).then_some(code)
+        })
+        .collect();
+    assert_eq!(table, ["0", "2", "3", "4", "5", "6"]);
+    assert_eq!(listed, table, "{}", help.stdout);
 }
