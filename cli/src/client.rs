@@ -68,6 +68,19 @@ impl ApiError {
     }
 }
 
+/// What the CLI says when the server does not know the token it sent.
+pub const UNKNOWN_TOKEN: &str =
+    "the server does not know this token: it may have been revoked; ask an admin for a new one";
+
+/// No `--token` and no (or an empty) `DIST_TOKEN`.
+pub fn no_token() -> Failure {
+    Failure::new(
+        Exit::Auth,
+        "unauthorized",
+        "no token given: pass --token or set DIST_TOKEN",
+    )
+}
+
 impl From<ApiError> for Failure {
     fn from(e: ApiError) -> Self {
         match e {
@@ -134,11 +147,13 @@ impl Api {
                 "--server {server:?} must be an http:// or https:// URL"
             )));
         }
+        // An empty DIST_TOKEN (a CI secret that is not set for this branch) is no token.
+        let token = token.filter(|t| !t.is_empty());
         if let Some(t) = token
-            && (t.is_empty() || t.chars().any(|c| c.is_control() || c == ' '))
+            && t.chars().any(|c| c.is_control() || c == ' ')
         {
             return Err(Failure::usage(
-                "the token is empty or holds spaces or control characters",
+                "the token holds spaces or control characters; pass it as it was printed by `dist token create`",
             ));
         }
         // Only the ring provider is compiled in; install it before the first client is built.
@@ -161,6 +176,46 @@ impl Api {
 
     pub fn base(&self) -> &url::Url {
         &self.base
+    }
+
+    /// The refusal for a command that cannot work without a token, given before any work.
+    pub fn require_token(&self) -> Result<(), Failure> {
+        match self.token {
+            Some(_) => Ok(()),
+            None => Err(no_token()),
+        }
+    }
+
+    /// A 401 said in terms of what to do next: the server's words name what is wrong with
+    /// the token; the CLI knows whether one was sent and where it came from.
+    fn explain(&self, e: ApiError) -> ApiError {
+        match e {
+            ApiError::Status {
+                status: 401,
+                code,
+                message,
+                findings,
+                upload_offset,
+            } => {
+                let message = if self.token.is_none() {
+                    no_token().message
+                } else if message == "unknown token" {
+                    UNKNOWN_TOKEN.to_owned()
+                } else if message.contains("revoked") || message.contains("expired") {
+                    format!("{message}; ask an admin for a new one")
+                } else {
+                    message
+                };
+                ApiError::Status {
+                    status: 401,
+                    code,
+                    message,
+                    findings,
+                    upload_offset,
+                }
+            }
+            other => other,
+        }
     }
 
     /// `{base}/api/v1/{segments...}`, each segment percent-encoded.
@@ -209,7 +264,7 @@ impl Api {
             match build().send().await {
                 Ok(resp) if resp.status().is_server_error() && retry == Retry::Idempotent => {
                     if last {
-                        return Err(error_from(resp).await);
+                        return Err(self.explain(error_from(resp).await));
                     }
                     self.note(&format!(
                         "{what}: server answered {}; retrying",
@@ -217,7 +272,7 @@ impl Api {
                     ));
                 }
                 Ok(resp) if resp.status().is_success() => return Ok(resp),
-                Ok(resp) => return Err(error_from(resp).await),
+                Ok(resp) => return Err(self.explain(error_from(resp).await)),
                 Err(e) => {
                     let retriable = e.is_connect()
                         || (retry == Retry::Idempotent && (e.is_timeout() || e.is_request()));
@@ -410,7 +465,7 @@ impl Api {
                         continue;
                     }
                     e @ ApiError::Status { status: 500.., .. } => e.to_string(),
-                    e => return Err(e),
+                    e => return Err(self.explain(e)),
                 },
                 Err(e) => error_chain(&e),
             };
@@ -632,6 +687,22 @@ mod tests {
         assert_eq!(
             Api::new(Some("http://x"), Some("a b")).err().unwrap().exit,
             Exit::Usage
+        );
+    }
+
+    /// Issue 12, item 8: an empty DIST_TOKEN is no token, and no token is an auth failure
+    /// that says what to do.
+    #[test]
+    fn an_empty_token_is_no_token() {
+        let api = Api::new(Some("http://x"), Some("")).unwrap();
+        let f = api.require_token().unwrap_err();
+        assert_eq!(f.exit, Exit::Auth);
+        assert_eq!(f.message, "no token given: pass --token or set DIST_TOKEN");
+        assert!(
+            Api::new(Some("http://x"), Some("dist_a"))
+                .unwrap()
+                .require_token()
+                .is_ok()
         );
     }
 

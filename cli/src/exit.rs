@@ -41,7 +41,8 @@ Exit codes:
   3  validation failed: a file was rejected or has error findings (the JSON still prints,
      with the findings); `dist audit verify` also exits 3 when the chain is broken
   4  authentication or permission (no token, wrong token, missing scope, app or channel)
-  5  conflict: the release exists with different artifacts, or is not in the needed state
+  5  conflict: the release exists with different artifacts, or is not in the needed state,
+     or the channel points at a newer release (--allow-downgrade moves it back)
   6  server or network failure after retries (unreachable server, 5xx, interrupted upload
      that could not resume, a file that changed while it was uploaded)
 

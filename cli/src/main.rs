@@ -68,6 +68,9 @@ enum Command {
     /// Commands for CI jobs
     #[command(subcommand)]
     Ci(cmd::ci_publish::CiCommand),
+    /// Check or write a dist.json without a server
+    #[command(subcommand)]
+    Manifest(cmd::manifest::ManifestCommand),
     /// Inspect artifacts locally with the linked targets (no server needed)
     #[command(after_help = cmd::inspect::AFTER_HELP)]
     Inspect(cmd::inspect::InspectArgs),
@@ -154,11 +157,18 @@ fn main() {
 
 fn run(command: Command, ctx: &Ctx) -> anyhow::Result<()> {
     if let Command::Completions { shell } = command {
-        clap_complete::generate(shell, &mut Cli::command(), "dist", &mut std::io::stdout());
+        // Generated into memory first: clap_complete panics on a write error, and a closed
+        // stdout (`dist completions bash | head`) must end quietly (see `ui`).
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "dist", &mut script);
+        ui::raw(&script);
         return Ok(());
     }
     if let Command::Inspect(args) = command {
         return cmd::inspect::run(args, ctx);
+    }
+    if let Command::Manifest(c) = command {
+        return cmd::manifest::run(c, ctx);
     }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -172,7 +182,7 @@ fn run(command: Command, ctx: &Ctx) -> anyhow::Result<()> {
             Command::Token(c) => cmd::token::run(c, ctx).await,
             Command::Audit(c) => cmd::audit::run(c, ctx).await,
             Command::Download(a) => cmd::download::run(a, ctx).await,
-            Command::Inspect(_) | Command::Completions { .. } => Ok(()),
+            Command::Inspect(_) | Command::Manifest(_) | Command::Completions { .. } => Ok(()),
         }
     })
 }

@@ -14,6 +14,7 @@
 //! | `POST /apps/{app}/releases` | publish | [`ReleaseCreate`] -> 201 or 200 [`ReleaseCreated`] (409 on other digests) |
 //! | `GET /apps/{app}/releases` | read | -> [`ReleaseList`] |
 //! | `GET /releases/{id}` | read | -> [`Release`] |
+//! | `GET /releases/{id}/diff/{other}` | read | -> [`crate::diff::ReleaseDiff`] (both of one app) |
 //! | `POST /releases/{id}/publish` | publish | -> [`PublishResult`] (422 with findings when blocked) |
 //! | `POST /releases/{id}/revoke` | admin | [`RevokeRequest`] -> [`Release`] |
 //! | `DELETE /releases/{id}` | publish | -> 204 (drafts only; 409 otherwise) |
@@ -510,6 +511,11 @@ pub struct ChannelList {
 #[serde(deny_unknown_fields)]
 pub struct PromoteRequest {
     pub release_id: String,
+    /// Move the channel to a release created before the one it points at (a deliberate
+    /// downgrade); without it the server refuses with 409. Rollbacks need no flag. Left out
+    /// of the JSON when false, so a client that never downgrades talks to older servers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_downgrade: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,6 +9,7 @@
 //! platform by hand.
 
 pub mod api;
+pub mod diff;
 pub mod html;
 pub mod identity;
 pub mod inspection;

@@ -118,7 +118,8 @@ impl Manifest {
             } else {
                 path
             };
-            ManifestError::new(field, e.into_inner().to_string())
+            let message = plain_message(&field, &e.into_inner().to_string());
+            ManifestError::new(field, message)
         })?;
         manifest.validate()?;
         Ok(manifest)
@@ -202,6 +203,59 @@ impl Manifest {
         }
         Ok(())
     }
+}
+
+/// An example value for a field, by its last path segment, for messages.
+fn example_of(field: &str) -> Option<&'static str> {
+    let last = field.rsplit('.').next().unwrap_or(field);
+    let last = last.split('[').next().unwrap_or(last);
+    Some(match last {
+        "app" => r#""acme""#,
+        "app_name" => r#""Acme Mobile""#,
+        "version" => r#""1.4.0""#,
+        "build" => r#""1234""#,
+        "notes" => r#""Fixes the login crash""#,
+        "channel" => r#""beta""#,
+        "commit" => r#""3f2c1ab""#,
+        "branch" => r#""main""#,
+        "ci_url" => r#""https://ci.example.com/builds/1""#,
+        "path" => r#""out/app-release.apk""#,
+        "platform" => r#""android""#,
+        "install" => r#""enterprise""#,
+        "arch" => r#""arm64""#,
+        "testflight_url" => r#""https://testflight.apple.com/join/ABCDEFGH""#,
+        "source" => r#"{"commit": "3f2c1ab", "branch": "main"}"#,
+        "artifacts" => r#"[{"path": "out/app-release.apk"}]"#,
+        _ => return None,
+    })
+}
+
+/// A serde message in the manifest's terms (issue 12, item 3): JSON kinds instead of Rust
+/// type names (`expected struct ManifestArtifact` becomes an object with an example), and an
+/// example value for the field.
+fn plain_message(field: &str, message: &str) -> String {
+    const ARTIFACT: &str = r#"an artifact object, such as {"path": "out/app-release.apk"} or {"platform": "ios", "testflight_url": "https://testflight.apple.com/join/ABCDEFGH"}"#;
+    const SOURCE: &str = r#"an object, such as {"commit": "3f2c1ab", "branch": "main", "ci_url": "https://ci.example.com/builds/1"}"#;
+    const MANIFEST: &str =
+        r#"a JSON object with "schema_version", "app", "version", "build" and "artifacts""#;
+    let mut m = message
+        .replace(
+            "expected struct ManifestArtifact",
+            &format!("expected {ARTIFACT}"),
+        )
+        .replace("expected struct Source", &format!("expected {SOURCE}"))
+        .replace("expected struct Manifest", &format!("expected {MANIFEST}"))
+        .replace("invalid type: map", "invalid type: object")
+        .replace("invalid type: sequence", "invalid type: array")
+        .replace("expected a sequence", "expected an array")
+        .replace("expected a map", "expected an object");
+    if (m.contains("expected a string") || m.contains("expected an array"))
+        && let Some(ex) = example_of(field)
+    {
+        let at = m.find(" at line ").unwrap_or(m.len());
+        m.insert_str(at, &format!(", such as {ex}"));
+    }
+    m
 }
 
 /// A manifest path must stay inside the manifest's folder: relative, no `..` segment that
@@ -294,6 +348,64 @@ mod tests {
         assert!(e.message.contains("reads schema_version 1"), "{e}");
         assert_eq!(err(r#"{"app":"a"}"#).field, "schema_version");
         assert_eq!(err("not json").field, "(file)");
+    }
+
+    /// Issue 12, item 3: messages speak JSON, never Rust type names, and show an example.
+    #[test]
+    fn errors_never_name_rust_types() {
+        let head = r#"{"schema_version": 1, "app": "acme", "version": "1.0", "build": "1", "#;
+        let cases = [
+            (
+                r#""artifacts": ["app.apk"]}"#,
+                "artifacts[0]",
+                r#"{"path": "#,
+            ),
+            (
+                r#""artifacts": {"path": "a"}}"#,
+                "artifacts",
+                "expected an array",
+            ),
+            (
+                r#""source": "abc", "artifacts": [{"path": "a"}]}"#,
+                "source",
+                r#"{"commit""#,
+            ),
+            (
+                r#""artifacts": [{"path": 5}]}"#,
+                "artifacts[0].path",
+                "out/app-release.apk",
+            ),
+            (
+                r#""artifacts": [{"path": "a", "arch": 5}]}"#,
+                "artifacts[0].arch",
+                r#""arm64""#,
+            ),
+            (
+                r#""channel": 5, "artifacts": [{"path": "a"}]}"#,
+                "channel",
+                r#""beta""#,
+            ),
+            (
+                r#""notes": [], "artifacts": [{"path": "a"}]}"#,
+                "notes",
+                "invalid type: array",
+            ),
+            (
+                r#""artifacts": [{"path": "a", "install": "x"}]}"#,
+                "artifacts[0].install",
+                "enterprise",
+            ),
+        ];
+        for (tail, field, wanted) in cases {
+            let e = err(&format!("{head}{tail}"));
+            assert_eq!(e.field, field, "{e}");
+            assert!(e.message.contains(wanted), "{e}");
+            for rust in ["struct", "Manifest", "Source", "enum", "sequence", " map"] {
+                assert!(!e.message.contains(rust), "{rust:?} in {e}");
+            }
+        }
+        let e = err(r#"{"schema_version": 1, "version": 1}"#);
+        assert!(e.message.contains("\"1.4.0\""), "{e}");
     }
 
     #[test]

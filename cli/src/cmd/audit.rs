@@ -57,7 +57,7 @@ pub async fn run(cmd: AuditCommand, ctx: &Ctx) -> anyhow::Result<()> {
                 return ui::print_json(&list);
             }
             let mut rows = vec![
-                ["SEQ", "AT", "ACTOR", "ACTION", "APP", "SUBJECT"]
+                ["SEQ", "AT", "ACTOR", "ACTION", "APP", "SUBJECT", "DETAIL"]
                     .map(str::to_owned)
                     .to_vec(),
             ];
@@ -69,6 +69,7 @@ pub async fn run(cmd: AuditCommand, ctx: &Ctx) -> anyhow::Result<()> {
                     e.action.clone(),
                     or_dash(e.app.as_deref()),
                     or_dash(e.subject.as_deref()),
+                    detail(&e.action, &e.details),
                 ]);
             }
             ctx.ui.table(&rows);
@@ -103,5 +104,50 @@ pub async fn run(cmd: AuditCommand, ctx: &Ctx) -> anyhow::Result<()> {
                 Err(if ctx.json() { f.with_printed() } else { f }.into())
             }
         }
+    }
+}
+
+/// One short line of an event's details for the table: where a channel moved, why a release
+/// was revoked, what was refused. The JSON (`--json`) keeps every detail.
+fn detail(action: &str, d: &serde_json::Value) -> String {
+    let s = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or("-").to_owned();
+    match action {
+        "channel.promote" | "channel.rollback" => format!("{} -> {}", s("from"), s("to")),
+        "release.revoke" => format!("reason: {}", s("reason")),
+        "auth.denied" => format!(
+            "{} refused ({}): {}",
+            s("endpoint"),
+            d.get("status")
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "-".into()),
+            s("reason")
+        ),
+        _ => "-".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn details_for_the_table() {
+        assert_eq!(
+            detail("channel.promote", &json!({"from": null, "to": "rel_2"})),
+            "- -> rel_2"
+        );
+        assert_eq!(
+            detail("release.revoke", &json!({"reason": "crash"})),
+            "reason: crash"
+        );
+        assert_eq!(
+            detail(
+                "auth.denied",
+                &json!({"endpoint": "channel.promote", "status": 403, "reason": "no"})
+            ),
+            "channel.promote refused (403): no"
+        );
+        assert_eq!(detail("blob.upload", &json!({})), "-");
     }
 }

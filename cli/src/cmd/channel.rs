@@ -3,11 +3,13 @@
 use clap::Subcommand;
 use platform::api::{
     Access, AccessRequest, Channel, ChannelHistory, ChannelList, ChannelMove, PromoteRequest,
+    Release, ReleaseList,
 };
 use platform::{AppSlug, ChannelName};
 
 use crate::Ctx;
 use crate::client::Retry;
+use crate::exit::{Exit, Failure};
 use crate::ui::{self, or_dash};
 
 #[derive(Subcommand)]
@@ -19,12 +21,20 @@ pub enum ChannelCommand {
         app: AppSlug,
     },
     /// Point a channel at a published release
-    #[command(after_help = "Example:\n  dist channel promote --app acme stable rel_01J...")]
+    #[command(after_help = "\
+A release created before the one the channel points at is refused (exit 5) unless
+--allow-downgrade is given; `dist channel rollback` moves back one step without it.
+
+Example:
+  dist channel promote --app acme stable rel_01J...")]
     Promote {
         #[arg(long)]
         app: AppSlug,
         channel: ChannelName,
         release_id: String,
+        /// Move the channel to a release created before the one it points at
+        #[arg(long)]
+        allow_downgrade: bool,
     },
     /// Move a channel back to the release it pointed at before
     #[command(after_help = "Example:\n  dist channel rollback --app acme stable")]
@@ -83,15 +93,34 @@ pub async fn run(cmd: ChannelCommand, ctx: &Ctx) -> anyhow::Result<()> {
             if ctx.json() {
                 return ui::print_json(&list);
             }
+            // Version and build come from the app's releases; a token that may read the
+            // channels but not list releases sees dashes.
+            let releases: Vec<Release> = api
+                .get::<ReleaseList>(&["apps", app.as_str(), "releases"])
+                .await
+                .map(|l| l.releases)
+                .unwrap_or_default();
+            let now = crate::cmd::now_unix();
             let mut rows = vec![
-                ["CHANNEL", "RELEASE", "ACCESS", "UPDATED"]
-                    .map(str::to_owned)
-                    .to_vec(),
+                [
+                    "CHANNEL", "RELEASE", "VERSION", "BUILD", "AGE", "ACCESS", "UPDATED",
+                ]
+                .map(str::to_owned)
+                .to_vec(),
             ];
             for c in &list.channels {
+                let r = c
+                    .release_id
+                    .as_deref()
+                    .and_then(|id| releases.iter().find(|r| r.id == id));
                 rows.push(vec![
                     c.name.to_string(),
                     or_dash(c.release_id.as_deref()),
+                    r.map(|r| r.version.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    r.map(|r| r.build.to_string()).unwrap_or_else(|| "-".into()),
+                    r.map(|r| ui::age(r.published_at.as_deref().unwrap_or(&r.created_at), now))
+                        .unwrap_or_else(|| "-".into()),
                     c.access.to_string(),
                     c.updated_at.clone(),
                 ]);
@@ -103,6 +132,7 @@ pub async fn run(cmd: ChannelCommand, ctx: &Ctx) -> anyhow::Result<()> {
             app,
             channel,
             release_id,
+            allow_downgrade,
         } => {
             let (_, mv): (_, ChannelMove) = api
                 .post(
@@ -113,7 +143,10 @@ pub async fn run(cmd: ChannelCommand, ctx: &Ctx) -> anyhow::Result<()> {
                         channel.as_str(),
                         "promote",
                     ],
-                    Some(&PromoteRequest { release_id }),
+                    Some(&PromoteRequest {
+                        release_id,
+                        allow_downgrade,
+                    }),
                     Retry::ConnectOnly,
                 )
                 .await?;
@@ -132,7 +165,17 @@ pub async fn run(cmd: ChannelCommand, ctx: &Ctx) -> anyhow::Result<()> {
                     None,
                     Retry::ConnectOnly,
                 )
-                .await?;
+                .await
+                .map_err(|e| {
+                    let mut f = Failure::from(e);
+                    if f.exit == Exit::Conflict {
+                        f.message = format!(
+                            "{}; to move {channel} anyway, promote another release: `dist release list --app {app}` lists them, `dist channel promote --app {app} {channel} REL_ID` moves it (add --allow-downgrade for an older one)",
+                            f.message
+                        );
+                    }
+                    f
+                })?;
             moved(ctx, "rolled back", &mv)
         }
         ChannelCommand::History { app, channel } => {

@@ -27,6 +27,8 @@ use platform::{
 use serde::{Deserialize, Serialize};
 
 use super::inspect::{Local, inspect_path};
+use platform::diff::{ReleaseDiff, describe};
+
 use crate::Ctx;
 use crate::client::{Api, ApiError, BlobState, Retry};
 use crate::exit::{Exit, Failure};
@@ -65,6 +67,13 @@ pub struct PublishArgs {
     /// Check everything and ask the server what it lacks, but write nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Promote even when the channel points at a release created after this one
+    #[arg(long)]
+    pub allow_downgrade: bool,
+    /// Refuse (exit 3, before any upload) a file whose declared version or build differs
+    /// from the manifest's; without it the difference is a warning
+    #[arg(long)]
+    pub strict_versions: bool,
 }
 
 pub async fn run(cmd: CiCommand, ctx: &Ctx) -> anyhow::Result<()> {
@@ -154,6 +163,8 @@ pub struct DryRunDoc {
     pub channel: Option<ChannelName>,
     /// What a real run would do, in order.
     pub actions: Vec<String>,
+    /// What is already done and a real run would leave as it is.
+    pub done: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -475,6 +486,38 @@ fn local_checks(manifest: &Manifest, entries: &[Entry], ui: &Ui) -> Result<Vec<P
     Ok(planned)
 }
 
+/// The finding for a file whose declared version or build differs from the release's.
+pub const VERSION_MISMATCH: &str = "release.version_mismatch";
+
+/// Issue 12, item 6: an IPA 1.2.3 (5) in release 2.1.0 (10) is worth a word. A warning
+/// (printed here, once) unless `strict`, then an error that stops the job before any upload.
+fn check_versions(manifest: &Manifest, planned: &mut [Planned], strict: bool, ui: &Ui) {
+    for p in planned.iter_mut() {
+        let Some(i) = &p.inspection else { continue };
+        let differs = |declared: Option<&str>, ours: &str| declared.is_some_and(|d| d != ours);
+        if !differs(i.version.as_deref(), manifest.version.as_str())
+            && !differs(i.build.as_deref(), manifest.build.as_str())
+        {
+            continue;
+        }
+        let message = format!(
+            "{}: the file declares version {} ({}), the release is {} ({}); set \"version\" and \"build\" in dist.json to what the build wrote",
+            p.label(),
+            i.version.as_deref().unwrap_or("?"),
+            i.build.as_deref().unwrap_or("?"),
+            manifest.version,
+            manifest.build
+        );
+        let f = if strict {
+            Finding::error(VERSION_MISMATCH, message)
+        } else {
+            ui.warn(&format!("{VERSION_MISMATCH} {message}"));
+            Finding::warning(VERSION_MISMATCH, message)
+        };
+        p.findings.push(f);
+    }
+}
+
 /// Runs the app's identity rules on every local inspection.
 fn check_identity(app: &App, planned: &mut [Planned]) {
     let registry = platform::registry();
@@ -509,9 +552,13 @@ fn blocking_findings(planned: &[Planned]) -> Vec<Finding> {
 
 async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let ui = ctx.ui;
+    // Server and token first: a job without them stops before reading a single file.
+    let api = ctx.api()?;
+    api.require_token()?;
     let (manifest, dir) = load_manifest(&args.manifest)?;
     let entries = expand(&manifest, &dir)?;
     let mut planned = local_checks(&manifest, &entries, &ui)?;
+    check_versions(&manifest, &mut planned, args.strict_versions, &ui);
     let channel = args.channel.clone().or_else(|| manifest.channel.clone());
     let app_slug = manifest.app.clone();
 
@@ -537,7 +584,7 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
         return Err(stop_local(&planned, "local inspection found errors"));
     }
 
-    let api = ctx.api()?;
+    let mut app_exists = true;
     match api.get::<App>(&["apps", app_slug.as_str()]).await {
         Ok(app) => {
             check_identity(&app, &mut planned);
@@ -548,6 +595,8 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
         Err(ApiError::Status { status: 403, .. }) => ui.warn(
             "this token may not read the app, so its identity rules were not checked locally; the server checks them when publishing",
         ),
+        // A dry run writes nothing: the app it would create is one of its actions.
+        Err(ApiError::Status { status: 404, .. }) if args.dry_run => app_exists = false,
         Err(ApiError::Status { status: 404, .. }) => create_app(&api, &ui, &manifest).await?,
         Err(e) => return Err(e.into()),
     }
@@ -561,7 +610,16 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
     };
 
     if args.dry_run {
-        return dry_run(&api, ctx, &manifest, &planned, channel).await;
+        return dry_run(
+            &api,
+            ctx,
+            &manifest,
+            &planned,
+            channel,
+            app_exists,
+            args.allow_downgrade,
+        )
+        .await;
     }
 
     // Step 3: the draft, then the blobs it lacks.
@@ -705,13 +763,22 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
             Err(e) => {
                 let mut f = Failure::from(e);
                 if f.exit == Exit::Validation {
-                    f.message = format!(
-                        "publishing {} was refused; the release stays a draft: {}",
-                        release.id, f.message
-                    );
+                    // Each finding is printed once, here; the server's summary of them is not
+                    // repeated after them.
                     for finding in &f.findings {
                         ui.error(&format!("{} {}", finding.code, finding.message));
                     }
+                    f.message = if f.findings.is_empty() {
+                        format!(
+                            "publishing {} was refused: {}; the release stays a draft",
+                            release.id, f.message
+                        )
+                    } else {
+                        format!(
+                            "the server refused to publish {} for the finding(s) above; it stays a draft: fix them and publish a new build, or remove it with `dist release delete-draft {}`",
+                            release.id, release.id
+                        )
+                    };
                 }
                 let doc = build_doc(
                     &app_slug,
@@ -732,7 +799,7 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
 
     let mut channel_doc = None;
     if let Some(ch) = &channel {
-        match promote(&api, &app_slug, ch, &release.id).await {
+        match promote(&api, &app_slug, ch, &release.id, args.allow_downgrade, &ui).await {
             Ok((c, moved)) => {
                 if moved {
                     ui.note_lead(
@@ -859,6 +926,12 @@ fn build_doc(
                     .as_ref()
                     .map(|i| i.findings.clone())
                     .unwrap_or_else(|| p.findings.clone());
+                // The server does not compare versions; keep the local finding.
+                for f in p.findings.iter().filter(|f| f.code == VERSION_MISMATCH) {
+                    if !findings.contains(f) {
+                        findings.push(f.clone());
+                    }
+                }
                 // Findings that blocked a publish (identity rules, say) name their file.
                 if let (Some(f), Some(name)) = (failure, &a.file_name) {
                     let prefix = format!("{name}: ");
@@ -1041,6 +1114,8 @@ async fn promote(
     app: &AppSlug,
     channel: &ChannelName,
     release_id: &str,
+    allow_downgrade: bool,
+    ui: &Ui,
 ) -> Result<(ChannelDoc, bool), ApiError> {
     match api
         .get::<Channel>(&["apps", app.as_str(), "channels", channel.as_str()])
@@ -1072,7 +1147,22 @@ async fn promote(
                 false,
             ));
         }
-        Ok(_) => {}
+        Ok(c) => {
+            // Before moving the channel, say what changes for the people on it.
+            if let Some(cur) = c.release_id.as_deref()
+                && let Ok(d) = api
+                    .get::<ReleaseDiff>(&["releases", cur, "diff", release_id])
+                    .await
+            {
+                let lines: Vec<String> = d.platforms.iter().flat_map(describe).collect();
+                if !lines.is_empty() {
+                    ui.note(&format!("changes from {cur} (now on {channel}):"));
+                    for l in &lines {
+                        ui.note(&format!("  {l}"));
+                    }
+                }
+            }
+        }
         // A new channel, or a token that may promote but not read: just promote.
         Err(ApiError::Status {
             status: 404 | 403, ..
@@ -1090,6 +1180,7 @@ async fn promote(
             ],
             Some(&PromoteRequest {
                 release_id: release_id.to_owned(),
+                allow_downgrade,
             }),
             Retry::ConnectOnly,
         )
@@ -1113,21 +1204,35 @@ async fn dry_run(
     manifest: &Manifest,
     planned: &[Planned],
     channel: Option<ChannelName>,
+    app_exists: bool,
+    allow_downgrade: bool,
 ) -> anyhow::Result<()> {
     let ui = ctx.ui;
     let app = manifest.app.as_str();
     let mut actions = Vec::new();
-    let existing = match api.get::<ReleaseList>(&["apps", app, "releases"]).await {
-        Ok(list) => list
-            .releases
-            .into_iter()
-            .find(|r| r.version == manifest.version && r.build == manifest.build),
+    let mut done = Vec::new();
+    if !app_exists {
+        actions.push(format!("create app {app}"));
+    }
+    let releases: Vec<Release> = match api.get::<ReleaseList>(&["apps", app, "releases"]).await {
+        Ok(list) => list.releases,
         Err(ApiError::Status { status: 403, .. }) => {
             ui.warn("this token may not list releases; cannot tell whether the release exists");
-            None
+            Vec::new()
         }
+        Err(ApiError::Status { status: 404, .. }) if !app_exists => Vec::new(),
         Err(e) => return Err(e.into()),
     };
+    let created_of = |id: &str| {
+        releases
+            .iter()
+            .find(|r| r.id == id)
+            .and_then(|r| ui::time_key(&r.created_at))
+    };
+    let existing = releases
+        .iter()
+        .find(|r| r.version == manifest.version && r.build == manifest.build)
+        .cloned();
     let existing = existing.map(|r| {
         let mut theirs: Vec<String> = r
             .artifacts
@@ -1166,7 +1271,7 @@ async fn dry_run(
             "stop: release {} exists with different artifacts (exit 5)",
             e.id
         )),
-        Some(e) => actions.push(format!("reuse release {} ({:?})", e.id, e.status).to_lowercase()),
+        Some(e) => done.push(format!("release {} exists with these artifacts", e.id)),
     }
     let mut arts = Vec::new();
     let mut asked: BTreeMap<Sha256, bool> = BTreeMap::new();
@@ -1175,15 +1280,14 @@ async fn dry_run(
             Some(sha) => match asked.get(&sha) {
                 Some(_) => false,
                 None => {
-                    let missing =
-                        matches!(api.blob_head(app, &sha).await?, BlobState::Missing { .. });
+                    let missing = !app_exists
+                        || matches!(api.blob_head(app, &sha).await?, BlobState::Missing { .. });
                     asked.insert(sha, missing);
+                    let what = format!("{} ({})", p.label(), human_size(p.spec.size.unwrap_or(0)));
                     if missing {
-                        actions.push(format!(
-                            "upload {} ({})",
-                            p.label(),
-                            human_size(p.spec.size.unwrap_or(0))
-                        ));
+                        actions.push(format!("upload {what}"));
+                    } else {
+                        done.push(format!("{what} is on the server"));
                     }
                     missing
                 }
@@ -1201,14 +1305,68 @@ async fn dry_run(
         });
     }
     let conflict = existing.as_ref().is_some_and(|e| e.conflict);
+    let mut stale: Option<String> = None;
     if !conflict {
-        actions.push("attach the artifacts and publish".into());
-        if let Some(ch) = &channel {
-            actions.push(format!("promote {ch}"));
+        match &existing {
+            Some(e) if e.status == ReleaseStatus::Published => {
+                done.push(format!("release {} is published", e.id));
+            }
+            Some(e) if e.status == ReleaseStatus::Revoked => actions.push(format!(
+                "stop: release {} is revoked (exit 5); publish a new build number",
+                e.id
+            )),
+            _ => actions.push("attach the artifacts and publish".into()),
         }
+        if let Some(ch) = &channel {
+            let now = if app_exists {
+                match api
+                    .get::<Channel>(&["apps", app, "channels", ch.as_str()])
+                    .await
+                {
+                    Ok(c) => c.release_id,
+                    // A new channel, or a token that may promote but not read it.
+                    Err(ApiError::Status {
+                        status: 404 | 403, ..
+                    }) => None,
+                    Err(e) => return Err(e.into()),
+                }
+            } else {
+                None
+            };
+            match (&existing, now) {
+                (Some(e), Some(now)) if e.id == now => {
+                    done.push(format!("{ch} points at {now}"));
+                }
+                // The server refuses to move a channel to an older release (item 5).
+                (Some(e), Some(now))
+                    if !allow_downgrade
+                        && matches!(
+                            (created_of(&e.id), created_of(&now)),
+                            (Some(a), Some(b)) if a < b
+                        ) =>
+                {
+                    stale = Some(format!(
+                        "{ch} points at {now}, created after release {}; a real run would exit 5 (--allow-downgrade moves it back)",
+                        e.id
+                    ));
+                    actions.push(format!(
+                        "stop: {ch} points at {now}, created after {} (exit 5; --allow-downgrade moves it back)",
+                        e.id
+                    ));
+                }
+                (_, Some(now)) => actions.push(format!("promote {ch} (now at {now})")),
+                (_, None) => actions.push(format!("promote {ch}")),
+            }
+        }
+    }
+    for a in &done {
+        ui.note(&format!("already done: {a}"));
     }
     for a in &actions {
         ui.note(&format!("would {a}"));
+    }
+    if actions.is_empty() {
+        ui.note("nothing to do: this job has already run");
     }
     let doc = DryRunDoc {
         schema_version: SCHEMA_VERSION,
@@ -1220,8 +1378,14 @@ async fn dry_run(
         artifacts: arts,
         channel,
         actions,
+        done,
     };
     print_doc(&doc);
+    if let Some(why) = stale {
+        return Err(Failure::new(Exit::Conflict, "conflict", why)
+            .with_printed()
+            .into());
+    }
     if conflict {
         return Err(Failure::new(
             Exit::Conflict,
@@ -1397,7 +1561,7 @@ mod tests {
                 build: "1234".parse().unwrap(),
                 status: ReleaseStatus::Published,
                 created: true,
-                url: "https://d.example/apps/acme/releases/rel_1".into(),
+                url: "https://d.example/api/v1/releases/rel_1".into(),
             }),
             artifacts: vec![ArtifactDoc {
                 id: Some("art_1".into()),

@@ -6,6 +6,7 @@ pub mod channel;
 pub mod ci_publish;
 pub mod download;
 pub mod inspect;
+pub mod manifest;
 pub mod release;
 pub mod token;
 

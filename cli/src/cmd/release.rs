@@ -2,7 +2,8 @@
 
 use clap::Subcommand;
 use platform::AppSlug;
-use platform::api::{Release, ReleaseList, RevokeRequest};
+use platform::api::{ChannelList, Release, ReleaseList, RevokeRequest};
+use platform::diff::{ReleaseDiff, describe};
 
 use crate::Ctx;
 use crate::client::Retry;
@@ -29,6 +30,14 @@ pub enum ReleaseCommand {
         #[arg(long)]
         reason: String,
     },
+    /// What changed from release A to release B, per platform
+    #[command(after_help = "\
+Per platform (and arch): version, build, identity, min OS, signers, permissions and
+entitlements added or removed, architectures, size delta, and findings B has that A had not.
+
+Example:
+  dist release diff rel_01J...A rel_01J...B --json")]
+    Diff { from: String, to: String },
     /// Delete a draft release (published ones cannot be deleted)
     #[command(after_help = "Example:\n  dist release delete-draft rel_01J...")]
     DeleteDraft { id: String },
@@ -73,7 +82,37 @@ pub async fn run(cmd: ReleaseCommand, ctx: &Ctx) -> anyhow::Result<()> {
                 )
                 .await?;
             ctx.ui.note(&format!("revoked {}", r.id));
+            // Channels that still point at it now answer 410 for its files: say which, and
+            // what to do about each.
+            if let Ok(list) = api
+                .get::<ChannelList>(&["apps", r.app.as_str(), "channels"])
+                .await
+            {
+                for c in list
+                    .channels
+                    .iter()
+                    .filter(|c| c.release_id.as_deref() == Some(r.id.as_str()))
+                {
+                    ctx.ui.warn(&format!(
+                        "channel {} still points at {}, so its downloads now fail: `dist channel rollback --app {} {}` moves it back, or `dist channel promote --app {} {} REL_ID` moves it to another release",
+                        c.name, r.id, r.app, c.name, r.app, c.name
+                    ));
+                }
+            }
             show(ctx, &r)
+        }
+        ReleaseCommand::Diff { from, to } => {
+            let d: ReleaseDiff = api.get(&["releases", &from, "diff", &to]).await?;
+            if ctx.json() {
+                return ui::print_json(&d);
+            }
+            let lines: Vec<String> = d.platforms.iter().flat_map(describe).collect();
+            if lines.is_empty() {
+                ctx.ui
+                    .note(&format!("{} and {} do not differ", d.from, d.to));
+            }
+            ctx.ui.lines(&lines);
+            Ok(())
         }
         ReleaseCommand::DeleteDraft { id } => {
             api.delete(&["releases", &id]).await?;

@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
             post(release_create).get(release_list),
         )
         .route("/releases/{id}", get(release_show).delete(release_delete))
+        .route("/releases/{id}/diff/{other}", get(release_diff))
         .route("/releases/{id}/publish", post(release_publish))
         .route("/releases/{id}/revoke", post(release_revoke))
         .route("/artifacts/{id}", get(artifact_show))
@@ -273,6 +274,31 @@ async fn release_show(
     Ok(json(StatusCode::OK, releases::get(&st, &p, id).await?))
 }
 
+/// What changed from release `id` to release `other` (issue 12, item 10), per platform:
+/// [`platform::diff::diff_releases`] on the stored inspections. Both must be readable by the
+/// caller and belong to one app.
+async fn release_diff(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath((id, other)): ApiPath<(String, String)>,
+) -> AppResult<Response> {
+    let p = authorize(&st, &h, Need::read(Scope::Read)).await?;
+    check_id("release", "rel_", &id)?;
+    check_id("release", "rel_", &other)?;
+    let from = releases::get(&st, &p, id).await?;
+    let to = releases::get(&st, &p, other).await?;
+    if from.app != to.app {
+        return Err(AppError::bad_request(format!(
+            "release {} belongs to app {} and {} to app {}; compare releases of one app",
+            from.id, from.app, to.id, to.app
+        )));
+    }
+    Ok(json(
+        StatusCode::OK,
+        platform::diff::diff_releases(&from, &to),
+    ))
+}
+
 async fn release_publish(
     State(st): State<AppState>,
     h: HeaderMap,
@@ -420,7 +446,15 @@ async fn channel_promote(
         return Err(e);
     }
     check_id("release", "rel_", &body.release_id)?;
-    let mv = channels::promote(&st, &p, app.to_string(), name.to_string(), body.release_id).await?;
+    let mv = channels::promote(
+        &st,
+        &p,
+        app.to_string(),
+        name.to_string(),
+        body.release_id,
+        body.allow_downgrade,
+    )
+    .await?;
     Ok(json(StatusCode::OK, mv))
 }
 

@@ -1,6 +1,13 @@
 //! Channels: a named pointer per app to a published release. Promote checks continuity (per
-//! platform and identity, through the target) and the channel's policy; rollback walks the
-//! append-only history back one move; downloads resolve through the pointer.
+//! platform and identity, through the target) and the channel's policy, and refuses a stale
+//! downgrade; rollback walks the append-only history back one move; downloads resolve through
+//! the pointer.
+//!
+//! Stale downgrades (issue 12, item 5): a CI pipeline retried after a newer one promoted must
+//! not move the channel backwards without a word. Releases are ordered by creation (their
+//! `created_at`), not by `version`/`build`, which are free-form. Promoting a release created
+//! before the one the channel points at is refused (409, naming the current release) unless
+//! the request says `allow_downgrade`; a rollback is a deliberate move back and needs no flag.
 
 use serde_json::json;
 
@@ -133,6 +140,8 @@ fn move_findings(
 
 struct MovePlan {
     channel: Option<ChannelRow>,
+    /// The release the channel points at now (promote only).
+    current: Option<ReleaseRow>,
     target: ReleaseRow,
     current_arts: Vec<ArtifactRow>,
     target_arts: Vec<ArtifactRow>,
@@ -216,6 +225,7 @@ pub async fn promote(
     app: String,
     name: String,
     release_id: String,
+    allow_downgrade: bool,
 ) -> AppResult<ChannelMove> {
     let plan = {
         let (app, name, release_id) = (app.clone(), name.clone(), release_id.clone());
@@ -246,13 +256,15 @@ pub async fn promote(
                     _ => {}
                 }
                 let channel = db::get_channel(c, &app, &name)?;
-                let current_arts = match channel.as_ref().and_then(|c| c.release_id.as_deref()) {
-                    Some(cur) => db::list_artifacts(c, cur)?,
-                    None => Vec::new(),
-                };
+                let (current, current_arts) =
+                    match channel.as_ref().and_then(|c| c.release_id.as_deref()) {
+                        Some(cur) => (db::get_release(c, cur)?, db::list_artifacts(c, cur)?),
+                        None => (None, Vec::new()),
+                    };
                 let target_arts = db::list_artifacts(c, &release_id)?;
                 Ok(MovePlan {
                     channel,
+                    current,
                     target,
                     current_arts,
                     target_arts,
@@ -279,6 +291,9 @@ pub async fn promote(
             findings: all,
         });
     }
+    if !allow_downgrade && let Some(current) = &plan.current {
+        refuse_stale(&name, current, &plan.target)?;
+    }
     let (all, blocking) = move_findings(state, &policy, &plan.current_arts, &plan.target_arts)?;
     if !blocking.is_empty() {
         return Err(AppError::invalid(format!(
@@ -289,6 +304,30 @@ pub async fn promote(
         .with_findings(blocking));
     }
     record_move(state, p, app, name, plan, "promote", all).await
+}
+
+/// Refuses to move channel `name` from `current` to `target` when `target` was created first
+/// (see the module docs). Creation times that do not parse never refuse.
+fn refuse_stale(name: &str, current: &ReleaseRow, target: &ReleaseRow) -> AppResult<()> {
+    let (Some(cur), Some(tgt)) = (
+        util::parse_time(&current.created_at),
+        util::parse_time(&target.created_at),
+    ) else {
+        return Ok(());
+    };
+    if tgt >= cur {
+        return Ok(());
+    }
+    Err(AppError::conflict(format!(
+        "channel {name} points at {} ({} ({}), created {}); release {} ({} ({})) was created before it, so promoting it would move {name} backwards. To do that on purpose, promote with allow_downgrade (dist channel promote --allow-downgrade), or use dist channel rollback",
+        current.id,
+        current.version,
+        current.build,
+        current.created_at,
+        target.id,
+        target.version,
+        target.build,
+    )))
 }
 
 /// The release a rollback returns to: walking history backwards, each rollback cancels the
@@ -337,6 +376,7 @@ pub async fn rollback(
                 }
                 Ok(MovePlan {
                     channel: Some(channel),
+                    current: None,
                     target,
                     current_arts: Vec::new(),
                     target_arts: Vec::new(),

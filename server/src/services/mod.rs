@@ -59,8 +59,12 @@ impl AppState {
     }
 }
 
-pub fn release_url(base: &str, app: &str, id: &str) -> String {
-    format!("{base}/apps/{app}/releases/{id}")
+/// The `url` of a release: a route that exists today, the API release document (JSON; a
+/// token that may read the release). Issue 12, item 4: it used to name the release page
+/// `/apps/{app}/releases/{id}`, which no route serves yet; the install-pages work points it
+/// there when that page exists. Testers get each artifact's `install_url` (`/i/{id}`).
+pub fn release_url(base: &str, id: &str) -> String {
+    format!("{base}/api/v1/releases/{id}")
 }
 
 pub fn download_url(base: &str, artifact_id: &str) -> String {
@@ -149,7 +153,7 @@ pub fn release_to_api(
         published_at: r.published_at.clone(),
         revoked_at: r.revoked_at.clone(),
         revoke_reason: r.revoke_reason.clone(),
-        url: release_url(base, &r.app, &r.id),
+        url: release_url(base, &r.id),
         artifacts: artifacts
             .iter()
             .map(|a| artifact_to_api(registry, base, a))
