@@ -223,6 +223,18 @@ fn rows() -> Vec<Row> {
         (M::GET, "/api/v1/releases/{rel}", None, "YY...Y....."),
         (M::GET, "/api/v1/artifacts/{art}", None, "YY...Y....."),
         (
+            M::GET,
+            "/api/v1/releases/{rel}/diff/{rel}",
+            None,
+            "YY...Y.....",
+        ),
+        (
+            M::GET,
+            "/api/v1/releases/{rel}/diff/{orel}",
+            None,
+            "...........",
+        ),
+        (
             M::POST,
             "/api/v1/apps/own/releases",
             Some(json!({"version": "1.0", "build": "1",
