@@ -193,40 +193,24 @@ async fn a_partial_upload_is_resumed_only_by_its_app() {
         &bytes[..100 * 1024],
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let res = s
-        .client
-        .head(s.url(&format!("/blobs/sha256/{hex}?app=b")))
-        .bearer_auth(&s.admin)
-        .send()
-        .await
-        .unwrap();
+    // What HEAD tells each app of the partial upload.
+    let offset_for = |app: &'static str| {
+        let req = s
+            .client
+            .head(s.url(&format!("/blobs/sha256/{hex}?app={app}")))
+            .bearer_auth(&s.admin);
+        async move {
+            let res = req.send().await.unwrap();
+            res.headers()
+                .get("upload-offset")
+                .map(|v| v.to_str().unwrap().parse::<usize>().unwrap())
+        }
+    };
+    let off = offset_for("b").await.expect("b sees its partial upload");
     assert!(
-        res.headers().get("upload-offset").is_some(),
-        "b sees its partial upload"
-    );
-    let res = s
-        .client
-        .head(s.url(&format!("/blobs/sha256/{hex}?app=a")))
-        .bearer_auth(&s.admin)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        res.headers().get("upload-offset").is_none(),
+        offset_for("a").await.is_none(),
         "a learns nothing of b's upload"
     );
-    let off: usize = s
-        .client
-        .head(s.url(&format!("/blobs/sha256/{hex}?app=b")))
-        .bearer_auth(&s.admin)
-        .send()
-        .await
-        .unwrap()
-        .headers()["upload-offset"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
     let res = s
         .client
         .put(s.url(&format!("/blobs/sha256/{hex}?app=a")))
