@@ -16,8 +16,11 @@ pub mod db;
 pub mod error;
 pub mod fsck;
 pub mod gc;
+pub mod healthcheck;
 pub mod http;
+pub mod logfile;
 pub mod services;
+pub mod startup;
 pub mod util;
 
 pub use http::app;
