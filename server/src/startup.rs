@@ -61,10 +61,17 @@ pub fn unwritable_help(path: &Path, err: Option<&std::io::Error>) -> String {
         "as root"
     };
     let why = err.map(|e| format!(" ({e})")).unwrap_or_default();
+    let fix2 = if owner_u == 0 {
+        "run distd as root, the folder's owner (`user: \"0:0\"` in compose.yaml, docker run `--user 0:0`): it works, but gives up the non-root user; prefer 1".to_owned()
+    } else {
+        format!(
+            "run distd as the folder's owner: in compose.yaml `user: \"{owner_u}:{owner_g}\"`, with docker run `--user {owner_u}:{owner_g}`, elsewhere start distd as uid {owner_u}"
+        )
+    };
     format!(
-        "{path} is not writable by distd{why}: distd runs as {me}, the folder belongs to uid {owner_u}, gid {owner_g} (mode {mode:o}). Fix one of:\n  \
+        "{path} is not writable by distd{why}: distd runs as {me}, it belongs to uid {owner_u}, gid {owner_g} (mode {mode:o}). Fix one of:\n  \
          1. give the data folder to distd's user ({where_}): chown -R {me_u}:{me_g} <data folder>\n  \
-         2. run distd as the folder's owner: in compose.yaml `user: \"{owner_u}:{owner_g}\"`, with docker run `--user {owner_u}:{owner_g}`, elsewhere start distd as uid {owner_u}",
+         2. {fix2}",
         path = path.display()
     )
 }
