@@ -84,11 +84,16 @@ cleanup() {
     [ -n "$ids" ] && "$DOCKER" rm -f $ids >/dev/null 2>&1
     kill "$dockerd_pid" 2>/dev/null
     for _ in $(seq 150); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$dockerd_pid" 2>/dev/null
+    if kill -0 "$dockerd_pid" 2>/dev/null; then
+      echo "dockerd did not stop in 15 s; killing it" >&2
+      kill -9 "$dockerd_pid" 2>/dev/null
+    fi
+    sleep 0.5   # containerd, its child, stops with it
   fi
   grep -o " $work[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m"; done
   ip netns delete "$ns" 2>/dev/null
   rm -rf "$work"
+  echo "docker: cleaned up (dockerd stopped, namespace $ns and $work removed)"
 }
 trap cleanup EXIT
 
@@ -99,8 +104,10 @@ in_ns ip link set lo up
 export DOCKER_HOST="unix://$work/docker.sock"
 t=$(now)
 # nsenter enters the network namespace only: dockerd keeps the host's cgroup and /sys mounts.
-in_ns dockerd --data-root "$work/docker" --exec-root "$work/exec" --pidfile "$work/dockerd.pid" \
-  -H "$DOCKER_HOST" >"$work/dockerd.log" 2>&1 &
+# Started directly (not through the in_ns function, which would run in a subshell) so that $!
+# is dockerd itself: nsenter execs it.
+nsenter --net="/var/run/netns/$ns" dockerd --data-root "$work/docker" --exec-root "$work/exec" \
+  --pidfile "$work/dockerd.pid" -H "$DOCKER_HOST" >"$work/dockerd.log" 2>&1 &
 dockerd_pid=$!
 for _ in $(seq 300); do
   "$DOCKER" version >/dev/null 2>&1 && break
@@ -108,6 +115,7 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 "$DOCKER" version >/dev/null || { tail -20 "$work/dockerd.log"; fail "dockerd did not answer"; }
+[ "$(cat "$work/dockerd.pid")" = "$dockerd_pid" ] || fail "dockerd's pid is not $dockerd_pid"
 echo "dockerd up in $(since "$t") s"
 
 step "build: scripts/build-image.sh"
