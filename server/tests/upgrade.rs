@@ -91,7 +91,7 @@ fn a_database_from_a_newer_distd_is_refused() {
     )
     .unwrap();
     drop(conn);
-    let err = server::db::open_writer(&db_path).err().expect("refused");
+    let err = server::db::open_writer(&db_path).expect_err("refused");
     let msg = err.to_string();
     assert!(
         msg.contains("schema version 9999") && msg.contains("restore the backup"),
