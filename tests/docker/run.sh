@@ -185,7 +185,7 @@ uid=$(awk '/^Uid:/ {print $3}' "/proc/$pid/status")
 [ "$uid" = 10001 ] || fail "distd runs as uid $uid, not 10001"
 [ "$(tr '\0' ' ' <"/proc/$pid/cmdline")" = "/usr/local/bin/distd serve " ] || fail "PID 1 is not distd serve"
 echo "distd is PID 1 of the container and runs as uid $uid"
-"$DOCKER" logs distd-a 2>&1 | grep -q "DIST_PUBLIC_URL is plain http" || fail "no warning for an http public URL"
+"$DOCKER" logs distd-a 2>&1 | grep WARN | grep -q "DIST_PUBLIC_URL is plain http" || fail "no warning for an http public URL"
 "$DOCKER" logs distd-a 2>&1 | grep -q "log file: /data/logs/distd.log" || fail "no log file line"
 [ -s "$data/logs/distd.log" ] || fail "DATA/logs/distd.log is empty"
 "$DOCKER" exec distd-a dist --version >/dev/null
@@ -313,7 +313,7 @@ pid=$("$DOCKER" inspect -f '{{.State.Pid}}' distd)
 [ "$("$DOCKER" inspect -f '{{.HostConfig.RestartPolicy.Name}}' distd)" = unless-stopped ] || fail "compose: restart policy"
 [ -s "$work/nas/logs/distd.log" ] || fail "compose: no log file"
 [ -s "$work/nas/distd.sqlite3" ] || fail "compose: no database in the NAS folder"
-if "$DOCKER" logs distd 2>&1 | grep -q "DIST_PUBLIC_URL"; then fail "compose: a public-URL warning with an https URL"; fi
+if "$DOCKER" logs distd 2>&1 | grep WARN | grep -q "DIST_PUBLIC_URL"; then fail "compose: a public-URL warning with an https URL"; fi
 echo "compose: up to /healthz 200 in $compose_s s, healthy, uid 1000, restart unless-stopped, data and logs in the NAS folder"
 docker-compose -f "$work/compose/compose.yaml" down -t 10
 
