@@ -185,8 +185,10 @@ uid=$(awk '/^Uid:/ {print $3}' "/proc/$pid/status")
 [ "$uid" = 10001 ] || fail "distd runs as uid $uid, not 10001"
 [ "$(tr '\0' ' ' <"/proc/$pid/cmdline")" = "/usr/local/bin/distd serve " ] || fail "PID 1 is not distd serve"
 echo "distd is PID 1 of the container and runs as uid $uid"
-"$DOCKER" logs distd-a 2>&1 | grep WARN | grep -q "DIST_PUBLIC_URL is plain http" || fail "no warning for an http public URL"
-"$DOCKER" logs distd-a 2>&1 | grep -q "log file: /data/logs/distd.log" || fail "no log file line"
+# Logs go to a file first: `docker logs | grep -q` can fail under pipefail when grep stops early.
+"$DOCKER" logs distd-a >"$work/a.log" 2>&1
+grep WARN "$work/a.log" | grep -F "DIST_PUBLIC_URL is plain http" >/dev/null || fail "no warning for an http public URL"
+grep -F "log file: /data/logs/distd.log" "$work/a.log" >/dev/null || fail "no log file line"
 [ -s "$data/logs/distd.log" ] || fail "DATA/logs/distd.log is empty"
 "$DOCKER" exec distd-a dist --version >/dev/null
 token=$(cat "$data/initial-admin-token")
@@ -254,7 +256,7 @@ echo "$msg" | sed 's/^/    /'
 [ "$code" = 2 ] || fail "exit code $code, want 2"
 for want in "not writable by distd" "runs as uid 10001, gid 10001" "belongs to uid 0, gid 0" \
   "chown -R 10001:10001" 'user: "0:0"'; do
-  echo "$msg" | grep -qF "$want" || fail "the message lacks: $want"
+  grep -qF "$want" <<<"$msg" || fail "the message lacks: $want"
 done
 mkdir -p "$work/sub/blobs"
 chown 10001:10001 "$work/sub"   # the folder is distd's, but blobs/ (restored as root) is not
@@ -262,7 +264,7 @@ set +e
 msg=$("$DOCKER" run --rm -v "$work/sub:/data" "$tag" 2>&1)
 code=$?
 set -e
-[ "$code" = 2 ] && echo "$msg" | grep -qF "/data/blobs is not writable by distd" ||
+[ "$code" = 2 ] && grep -qF "/data/blobs is not writable by distd" <<<"$msg" ||
   { echo "$msg"; fail "no message for an unwritable blobs/"; }
 echo "unwritable blobs/: refused with the same advice"
 
@@ -313,7 +315,8 @@ pid=$("$DOCKER" inspect -f '{{.State.Pid}}' distd)
 [ "$("$DOCKER" inspect -f '{{.HostConfig.RestartPolicy.Name}}' distd)" = unless-stopped ] || fail "compose: restart policy"
 [ -s "$work/nas/logs/distd.log" ] || fail "compose: no log file"
 [ -s "$work/nas/distd.sqlite3" ] || fail "compose: no database in the NAS folder"
-if "$DOCKER" logs distd 2>&1 | grep WARN | grep -q "DIST_PUBLIC_URL"; then fail "compose: a public-URL warning with an https URL"; fi
+"$DOCKER" logs distd >"$work/compose.log" 2>&1
+if grep WARN "$work/compose.log" | grep -F "DIST_PUBLIC_URL" >/dev/null; then fail "compose: a public-URL warning with an https URL"; fi
 echo "compose: up to /healthz 200 in $compose_s s, healthy, uid 1000, restart unless-stopped, data and logs in the NAS folder"
 docker-compose -f "$work/compose/compose.yaml" down -t 10
 
