@@ -24,7 +24,7 @@ use crate::services::{AppState, tokens};
     name = "distd",
     version = env!("DIST_VERSION_LONG"),
     about = "dist release server: HTTP API, content-addressed artifact store, tokens, audit log",
-    after_help = "Example:\n  distd serve --data ./data --listen 127.0.0.1:8080\n\nEnvironment: DIST_DATA, DIST_LISTEN, DIST_PUBLIC_URL, DIST_MAX_UPLOAD_BYTES, DIST_LOG\n(flags > environment > DATA/config.toml > defaults)."
+    after_help = "Example:\n  distd serve --data ./data --listen 127.0.0.1:8080\n\nEnvironment: DIST_DATA, DIST_LISTEN, DIST_PUBLIC_URL, DIST_MAX_UPLOAD_BYTES, DIST_LOG\n(flags > environment > DATA/config.toml > defaults); DIST_LOG_FILES=on also logs to\nDATA/logs/distd.log (DIST_LOG_FILE_MAX_BYTES, DIST_LOG_FILE_KEEP)."
 )]
 pub struct Cli {
     #[command(subcommand)]
