@@ -38,7 +38,7 @@ off. Human text goes to stderr; data (tables, JSON) to stdout.
 #[derive(Parser)]
 #[command(
     name = "dist",
-    version,
+    version = env!("DIST_VERSION_LONG"),
     about = "Publish, inspect and manage releases on a distd server",
     after_help = format!("{MAIN_AFTER_HELP}\n{EXIT_CODES_HELP}"),
     propagate_version = true

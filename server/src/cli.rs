@@ -1,5 +1,5 @@
 //! The `distd` command line: `serve`, `token create`, `fsck`, `gc`, `reinspect`, `audit verify`,
-//! `backup`.
+//! `backup`, `grant-key rotate`, `healthcheck`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,9 +20,9 @@ use crate::services::{AppState, tokens};
 #[derive(Debug, Parser)]
 #[command(
     name = "distd",
-    version,
+    version = env!("DIST_VERSION_LONG"),
     about = "dist release server: HTTP API, content-addressed artifact store, tokens, audit log",
-    after_help = "Example:\n  distd serve --data ./data --listen 127.0.0.1:8080\n\nEnvironment: DIST_DATA, DIST_LISTEN, DIST_PUBLIC_URL, DIST_MAX_UPLOAD_BYTES, DIST_LOG,\nDIST_TRUSTED_PROXIES, DIST_HEADER_TIMEOUT_SECS, DIST_IDLE_TIMEOUT_SECS, DIST_MAX_INSPECTIONS,\nDIST_INSPECTION_WAIT_SECS\n(flags > environment > DATA/config.toml > defaults)."
+    after_help = "Example:\n  distd serve --data ./data --listen 127.0.0.1:8080\n\nEnvironment: DIST_DATA, DIST_LISTEN, DIST_PUBLIC_URL, DIST_MAX_UPLOAD_BYTES, DIST_LOG,\nDIST_TRUSTED_PROXIES, DIST_HEADER_TIMEOUT_SECS, DIST_IDLE_TIMEOUT_SECS, DIST_MAX_INSPECTIONS,\nDIST_INSPECTION_WAIT_SECS, DIST_GRANT_TTL_SECS\n(flags > environment > DATA/config.toml > defaults); DIST_LOG_FILES=on also logs to\nDATA/logs/distd.log (DIST_LOG_FILE_MAX_BYTES, DIST_LOG_FILE_KEEP)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -121,6 +121,18 @@ enum Command {
         /// File to write; must not exist.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+    },
+    /// Ask a running distd's /healthz; exit 0 when healthy, 1 when not (the image's HEALTHCHECK).
+    #[command(
+        after_help = "Examples:\n  distd healthcheck\n  distd healthcheck --url http://127.0.0.1:8080/healthz\n\nWithout --url it asks the listen address distd would use (DIST_LISTEN, else\nDATA/config.toml, else 127.0.0.1:8080), with 0.0.0.0 read as 127.0.0.1."
+    )]
+    Healthcheck {
+        /// The URL to ask (http only).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Seconds to wait for the answer.
+        #[arg(long, value_name = "SECONDS", default_value_t = 3)]
+        timeout: u64,
     },
 }
 
@@ -397,6 +409,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("wrote {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Healthcheck { url, timeout } => crate::healthcheck::run(
+            url.as_deref(),
+            std::time::Duration::from_secs(timeout.max(1)),
+        ),
     }
 }
 
@@ -422,16 +438,6 @@ fn open_existing(dir: &Path) -> anyhow::Result<rusqlite::Connection> {
     Ok(db::open_reader(&existing_db(dir)?)?)
 }
 
-fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(config::DEFAULT_LOG));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-}
-
 fn write_initial_token(path: &Path, secret: &str) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
@@ -446,9 +452,16 @@ fn write_initial_token(path: &Path, secret: &str) -> std::io::Result<()> {
 
 fn serve(data: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
     let cfg = config::load(data, listen)?;
-    init_logging(&cfg.log);
+    let log_file = crate::logfile::init(&cfg.log, &cfg.data)?;
     for line in &cfg.sources {
         tracing::info!("config: {line}");
+    }
+    crate::startup::check_data_tree(&cfg.data)?;
+    if let Some(path) = log_file {
+        tracing::info!("log file: {} (rotated by size)", path.display());
+    }
+    for warning in crate::startup::warnings(&cfg) {
+        tracing::warn!("{warning}");
     }
     let db_path = cfg.db_path();
     crate::perms::ensure_file(&db_path).with_context(|| format!("create {}", db_path.display()))?;

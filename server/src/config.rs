@@ -156,12 +156,9 @@ pub fn check_data_dir(dir: &Path) -> anyhow::Result<()> {
         );
     }
     let probe = dir.join(format!(".distd-write-test-{}", std::process::id()));
-    std::fs::write(&probe, b"ok").with_context(|| {
-        format!(
-            "data folder {} is not writable by this user; fix its owner or mode (`chown`/`chmod u+w`) or choose another with --data / {ENV_DATA}",
-            dir.display()
-        )
-    })?;
+    if let Err(e) = std::fs::write(&probe, b"ok") {
+        bail!("{}", crate::startup::unwritable_help(dir, Some(&e)));
+    }
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }

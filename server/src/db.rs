@@ -78,6 +78,7 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<Vec<i64>> {
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
     )?;
+    refuse_newer_schema(conn)?;
     let mut applied = Vec::new();
     for (version, name, sql) in MIGRATIONS {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -97,6 +98,25 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<Vec<i64>> {
         tx.commit()?;
     }
     Ok(applied)
+}
+
+/// A database that a newer distd migrated (a downgrade) is refused rather than used with a
+/// schema this binary does not know.
+fn refuse_newer_schema(conn: &Connection) -> rusqlite::Result<()> {
+    let newest: Option<i64> =
+        conn.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+            r.get(0)
+        })?;
+    let known = MIGRATIONS.last().map_or(0, |m| m.0);
+    match newest {
+        Some(n) if n > known => Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some(format!(
+                "the database has schema version {n}, newer than this distd knows ({known}): a newer distd upgraded it. Run that version (or newer) again, or restore the backup taken before the upgrade"
+            )),
+        )),
+        _ => Ok(()),
+    }
 }
 
 impl Db {

@@ -19,12 +19,15 @@ pub mod error;
 pub mod fsck;
 pub mod gc;
 pub mod grants;
+pub mod healthcheck;
 pub mod http;
 pub mod listener;
+pub mod logfile;
 pub mod perms;
 pub mod reinspect;
 pub mod services;
 pub mod sessions;
+pub mod startup;
 pub mod util;
 
 pub use http::app;

@@ -1,0 +1,217 @@
+//! Logging: always to stderr (the container's log), and, when `DIST_LOG_FILES` is on, also to
+//! `DATA/logs/distd.log`, rotated by size: when the next line would take the file past
+//! `DIST_LOG_FILE_MAX_BYTES` it becomes `distd.log.1` (older ones shift up to
+//! `distd.log.<DIST_LOG_FILE_KEEP>`, the oldest is removed) and a new file starts.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// `1`, `true` or `on`: also write the log to `DATA/logs/distd.log`. Default off.
+pub const ENV_LOG_FILES: &str = "DIST_LOG_FILES";
+/// Size at which the log file is rotated. Default 10 MiB.
+pub const ENV_LOG_FILE_MAX_BYTES: &str = "DIST_LOG_FILE_MAX_BYTES";
+/// How many rotated files to keep (`distd.log.1` is the newest). Default 5.
+pub const ENV_LOG_FILE_KEEP: &str = "DIST_LOG_FILE_KEEP";
+
+pub const DEFAULT_LOG_FILE_MAX_BYTES: u64 = 10 * 1024 * 1024;
+pub const DEFAULT_LOG_FILE_KEEP: u32 = 5;
+pub const LOG_DIR: &str = "logs";
+pub const LOG_FILE: &str = "distd.log";
+
+/// The log-file settings from the environment: `None` when file logging is off.
+pub fn settings_from_env() -> anyhow::Result<Option<(u64, u32)>> {
+    let on = std::env::var(ENV_LOG_FILES).unwrap_or_default();
+    match on.trim().to_ascii_lowercase().as_str() {
+        "" | "0" | "false" | "off" | "no" => return Ok(None),
+        "1" | "true" | "on" | "yes" => {}
+        other => anyhow::bail!("{ENV_LOG_FILES}={other:?}: use 1/true/on or 0/false/off"),
+    }
+    let num = |name: &str, default: u64| -> anyhow::Result<u64> {
+        match std::env::var(name) {
+            Ok(v) if !v.trim().is_empty() => v
+                .trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{name}={v:?} is not a whole number")),
+            _ => Ok(default),
+        }
+    };
+    let max = num(ENV_LOG_FILE_MAX_BYTES, DEFAULT_LOG_FILE_MAX_BYTES)?.max(4096);
+    let keep = u32::try_from(num(ENV_LOG_FILE_KEEP, DEFAULT_LOG_FILE_KEEP.into())?)
+        .unwrap_or(DEFAULT_LOG_FILE_KEEP);
+    Ok(Some((max, keep)))
+}
+
+/// Installs the global subscriber: stderr always, `DATA/logs/distd.log` when asked. Returns the
+/// log file's path when there is one.
+pub fn init(filter: &str, data: &Path) -> anyhow::Result<Option<PathBuf>> {
+    let make_filter = || {
+        tracing_subscriber::EnvFilter::try_new(filter)
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(crate::config::DEFAULT_LOG))
+    };
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(io::stderr)
+        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()));
+    let file = match settings_from_env()? {
+        None => None,
+        Some((max, keep)) => {
+            let dir = data.join(LOG_DIR);
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                anyhow::anyhow!("{}", crate::startup::unwritable_help(data, Some(&e)))
+            })?;
+            let writer = RotatingFile::open(&dir, LOG_FILE, max, keep).map_err(|e| {
+                anyhow::anyhow!("{}", crate::startup::unwritable_help(&dir, Some(&e)))
+            })?;
+            Some((dir.join(LOG_FILE), writer))
+        }
+    };
+    let path = file.as_ref().map(|(p, _)| p.clone());
+    let file_layer = file.map(|(_, w)| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(w)
+            .with_ansi(false)
+    });
+    tracing_subscriber::registry()
+        .with(make_filter())
+        .with(stderr)
+        .with(file_layer)
+        .init();
+    Ok(path)
+}
+
+/// A log file that rotates itself by size. Each `write` is one formatted event, so a line is
+/// never split across two files.
+pub struct RotatingFile {
+    state: Mutex<State>,
+}
+
+struct State {
+    dir: PathBuf,
+    name: String,
+    file: File,
+    size: u64,
+    max: u64,
+    keep: u32,
+}
+
+impl RotatingFile {
+    pub fn open(dir: &Path, name: &str, max: u64, keep: u32) -> io::Result<Self> {
+        let path = dir.join(name);
+        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let size = file.metadata()?.len();
+        Ok(Self {
+            state: Mutex::new(State {
+                dir: dir.to_owned(),
+                name: name.to_owned(),
+                file,
+                size,
+                max,
+                keep,
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl State {
+    fn rotate(&mut self) -> io::Result<()> {
+        let path = |i: u32| {
+            if i == 0 {
+                self.dir.join(&self.name)
+            } else {
+                self.dir.join(format!("{}.{i}", self.name))
+            }
+        };
+        if self.keep == 0 {
+            self.file.set_len(0)?;
+            self.size = 0;
+            return Ok(());
+        }
+        let _ = std::fs::remove_file(path(self.keep));
+        for i in (0..self.keep).rev() {
+            match std::fs::rename(path(i), path(i + 1)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.file = OpenOptions::new().create(true).append(true).open(path(0))?;
+        self.size = 0;
+        Ok(())
+    }
+}
+
+impl Write for &RotatingFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut st = self.lock();
+        if st.size > 0 && st.size.saturating_add(buf.len() as u64) > st.max {
+            // A failed rotation keeps writing to the current file rather than losing lines.
+            let _ = st.rotate();
+        }
+        let n = st.file.write(buf)?;
+        st.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.lock().file.flush()
+    }
+}
+
+impl<'a> MakeWriter<'a> for RotatingFile {
+    type Writer = &'a RotatingFile;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotates_by_size_and_keeps_n() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = RotatingFile::open(dir.path(), "distd.log", 100, 2).unwrap();
+        let line = [b'x'; 39]; // 40 bytes with the newline: two lines fit, the third rotates
+        for i in 0..7u8 {
+            let mut l = line.to_vec();
+            l[0] = b'0' + i;
+            l.push(b'\n');
+            (&log).write_all(&l).unwrap();
+        }
+        let read = |n: &str| std::fs::read_to_string(dir.path().join(n)).unwrap_or_default();
+        // 7 lines, 2 per file: lines 6 | 4,5 | 2,3 kept; 0,1 dropped (keep = 2).
+        assert!(read("distd.log").starts_with('6'), "{}", read("distd.log"));
+        assert_eq!(read("distd.log").len(), 40);
+        assert!(read("distd.log.1").starts_with('4'));
+        assert_eq!(read("distd.log.1").len(), 80);
+        assert!(read("distd.log.2").starts_with('2'));
+        assert!(!dir.path().join("distd.log.3").exists());
+    }
+
+    #[test]
+    fn appends_to_an_existing_file_and_counts_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("distd.log"), vec![b'a'; 90]).unwrap();
+        let log = RotatingFile::open(dir.path(), "distd.log", 100, 1).unwrap();
+        (&log).write_all(&[b'b'; 20]).unwrap();
+        assert_eq!(
+            std::fs::read(dir.path().join("distd.log")).unwrap(),
+            vec![b'b'; 20]
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("distd.log.1")).unwrap().len(),
+            90
+        );
+    }
+}
