@@ -6,10 +6,7 @@ use crate::rights::{apk, page_session, query_value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn app_limited_admin_stays_inside_its_app() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(&dir.path().join("data")).await;
-    s.create_app("a").await;
-    s.create_app("b").await;
+    let (_dir, s) = Server::fresh(&["a", "b"]).await;
     let b_token = s
         .token(json!({"name": "b-ci", "scopes": ["publish"], "app": "b"}))
         .await;
@@ -103,10 +100,7 @@ async fn app_limited_admin_stays_inside_its_app() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blobs_do_not_cross_apps_by_digest() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(&dir.path().join("data")).await;
-    s.create_app("a").await;
-    s.create_app("b").await;
+    let (_dir, s) = Server::fresh(&["a", "b"]).await;
     let secret = apk("rotated.apk");
     let hex = sha256_hex(&secret);
     // App b uploads its build and keeps it a draft.
@@ -175,10 +169,7 @@ async fn blobs_do_not_cross_apps_by_digest() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partial_upload_is_resumed_only_by_its_app() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(&dir.path().join("data")).await;
-    s.create_app("a").await;
-    s.create_app("b").await;
+    let (_dir, s) = Server::fresh(&["a", "b"]).await;
     let bytes = Rng(7).bytes(256 * 1024);
     let hex = sha256_hex(&bytes);
     raw_truncated_put(
@@ -230,9 +221,7 @@ async fn a_partial_upload_is_resumed_only_by_its_app() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drafts_are_never_served_to_pages_or_download_tokens() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(&dir.path().join("data")).await;
-    s.create_app("a").await;
+    let (_dir, s) = Server::fresh(&["a"]).await;
     let apk = apk("signed-v1v2v3.apk");
     let (_, aid, _) = s.upload_and_attach("a", "1", "app.apk", &apk).await;
     let dl = s
@@ -268,9 +257,7 @@ async fn drafts_are_never_served_to_pages_or_download_tokens() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_never_carry_the_viewers_token() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(&dir.path().join("data")).await;
-    s.create_app("a").await;
+    let (_dir, s) = Server::fresh(&["a"]).await;
     let apk = apk("signed-v1v2v3.apk");
     let (rid, aid) = publish(&s, "a", "1", "app.apk", &apk).await;
     let dl = s
@@ -367,9 +354,7 @@ async fn pages_never_carry_the_viewers_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn channel_urls_revalidate_and_files_by_id_are_immutable() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(&dir.path().join("data")).await;
-    s.create_app("a").await;
+    let (_dir, s) = Server::fresh(&["a"]).await;
     let apk = apk("signed-v1v2v3.apk");
     let (rid, aid) = publish(&s, "a", "1", "app.apk", &apk).await;
     let (st, v) = s

@@ -106,6 +106,17 @@ impl Server {
         }
     }
 
+    /// A distd on a fresh temporary data folder (kept alive by the returned guard) with `apps`
+    /// created.
+    pub async fn fresh(apps: &[&str]) -> (tempfile::TempDir, Server) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Self::start(&dir.path().join("data")).await;
+        for app in apps {
+            s.create_app(app).await;
+        }
+        (dir, s)
+    }
+
     /// SIGKILL, no chance to clean up.
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
