@@ -357,14 +357,7 @@ async fn channel_urls_revalidate_and_files_by_id_are_immutable() {
     let (_dir, s) = Server::fresh(&["a"]).await;
     let apk = apk("signed-v1v2v3.apk");
     let (rid, aid) = publish(&s, "a", "1", "app.apk", &apk).await;
-    let (st, v) = s
-        .post(
-            "/apps/a/channels/beta/promote",
-            &s.admin,
-            json!({"release_id": rid}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{v}");
+    promote(&s, "a", "beta", &rid).await;
     let res = download(&s, "/d/a/beta/android", &s.admin, None).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["cache-control"], "no-cache");
@@ -399,15 +392,7 @@ async fn channel_urls_revalidate_and_files_by_id_are_immutable() {
     // Access settings: a public channel opens its URL without a credential.
     let st = get_status(&s, s.url("/d/a/beta/android"), None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
-    let (st, v) = s
-        .call(
-            Method::PUT,
-            "/apps/a/channels/beta/access",
-            Some(&s.admin),
-            Some(json!({"access": "public"})),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{v}");
+    let v = set_access(&s, "/apps/a/channels/beta/access", "public").await;
     assert_eq!(v["access"], "public");
     let st = get_status(&s, s.url("/d/a/beta/android"), None).await;
     assert_eq!(st, StatusCode::OK);

@@ -50,6 +50,32 @@ async fn publish(s: &Server, app: &str, build: &str, name: &str, bytes: &[u8]) -
     (rid, aid)
 }
 
+/// Points a channel at a release as the admin; expects 200.
+async fn promote(s: &Server, app: &str, channel: &str, rel: &str) {
+    let (st, v) = s
+        .post(
+            &format!("/apps/{app}/channels/{channel}/promote"),
+            &s.admin,
+            json!({"release_id": rel}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+}
+
+/// Sets page access (`public` or `token`) at an `.../access` path as the admin; expects 200.
+async fn set_access(s: &Server, path: &str, access: &str) -> Value {
+    let (st, v) = s
+        .call(
+            Method::PUT,
+            path,
+            Some(&s.admin),
+            Some(json!({"access": access})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    v
+}
+
 /// The status of a GET of `url` (a full URL), with a bearer token or none.
 async fn get_status(s: &Server, url: impl reqwest::IntoUrl, token: Option<&str>) -> StatusCode {
     let mut rb = s.client.get(url);

@@ -43,17 +43,6 @@ pub fn apk(name: &str) -> Vec<u8> {
     .unwrap_or_else(|e| panic!("fixtures/android/{name}: {e}"))
 }
 
-async fn promote(s: &Server, app: &str, channel: &str, rel: &str) {
-    let (st, v) = s
-        .post(
-            &format!("/apps/{app}/channels/{channel}/promote"),
-            &s.admin,
-            json!({"release_id": rel}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-}
-
 /// The value of `name=` in a page's HTML (up to a quote or an ampersand).
 pub fn query_value(html: &str, name: &str) -> Option<String> {
     let at = html.find(&format!("{name}="))? + name.len() + 1;
@@ -103,15 +92,7 @@ async fn setup(s: &Server) -> Fixture {
     promote(s, "own", "beta", &r1).await;
     promote(s, "own", "pub", &r2).await;
     promote(s, "own", "alpha", &r3).await;
-    let (st, v) = s
-        .call(
-            Method::PUT,
-            "/apps/own/channels/pub/access",
-            Some(&s.admin),
-            Some(json!({"access": "public"})),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{v}");
+    set_access(s, "/apps/own/channels/pub/access", "public").await;
     let (o1, oart) = publish(s, "other", "1", "other.apk", &theirs).await;
     promote(s, "other", "beta", &o1).await;
 
