@@ -870,10 +870,6 @@ pub fn get_session(c: &Connection, hash: &[u8]) -> rusqlite::Result<Option<Sessi
     .optional()
 }
 
-pub fn delete_session(c: &Connection, hash: &[u8]) -> rusqlite::Result<usize> {
-    c.execute("DELETE FROM sessions WHERE hash = ?1", [hash])
-}
-
 // ---------------------------------------------------------------- audit
 
 const AUDIT_COLS: &str = "seq, at, actor, action, app, subject, details, prev_hash, hash";

@@ -90,12 +90,6 @@ pub fn principal(c: &Connection, kind: Kind, value: &str) -> AppResult<Option<Pr
     }
 }
 
-/// Ends a session (sign-out).
-pub fn end(c: &Connection, value: &str) -> AppResult<()> {
-    db::delete_session(c, &hash(value))?;
-    Ok(())
-}
-
 /// The value of cookie `name` in a request's `Cookie` headers.
 pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
     headers
