@@ -99,3 +99,45 @@ fn matching_versions_say_nothing() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!r.stdout.contains(CODE), "{}", r.stdout);
 }
+
+#[test]
+fn the_apps_setting_makes_a_mismatch_an_error_here_and_on_the_server() {
+    let d = setup();
+    let r = d.dist(
+        &d.admin,
+        &["app", "settings", "acme", "--version-mismatch", "error"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = d.dist(&d.admin, &["app", "settings", "acme"]);
+    assert_eq!(
+        r.code, 2,
+        "nothing to change is a usage error: {}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("--version-mismatch"), "{}", r.stderr);
+
+    // A token that reads the app stops before any upload, as --strict-versions does.
+    let j = job("2.1.0", "10");
+    let r = d.dist(
+        &d.admin,
+        &["ci", "publish", "--manifest", &j.manifest_str(), "--json"],
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let v = r.json();
+    assert!(v["release"].is_null(), "{v}");
+    assert_eq!(v["error"]["findings"][0]["code"], CODE);
+    assert_eq!(v["artifacts"][0]["uploaded"], false);
+
+    // A token that may not read the app cannot check locally: the server refuses the
+    // publish with the same finding, and the release stays a draft.
+    let ci = d.token(&["--name", "ci", "--scope", "publish", "--app", "acme"]);
+    let r = d.dist(
+        &ci,
+        &["ci", "publish", "--manifest", &j.manifest_str(), "--json"],
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(v["release"]["status"], "draft", "{v}");
+    assert_eq!(v["error"]["findings"][0]["code"], CODE, "{v}");
+    assert_eq!(v["error"]["findings"][0]["severity"], "error", "{v}");
+}

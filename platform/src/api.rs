@@ -312,6 +312,10 @@ pub struct App {
     /// Who may open the app's pages without a credential.
     #[serde(default)]
     pub access: Access,
+    /// Whether a file whose declared version or build differs from its release's is a
+    /// warning or an error that blocks the publish.
+    #[serde(default)]
+    pub version_mismatch: crate::versions::MismatchPolicy,
 }
 
 /// Page access of an app or a channel: `token` (the default) needs a download link, a page
@@ -356,6 +360,14 @@ impl std::fmt::Display for Access {
 #[serde(deny_unknown_fields)]
 pub struct AccessRequest {
     pub access: Access,
+}
+
+/// `PUT /apps/{app}/settings`: each field present is changed; absent ones stay.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_mismatch: Option<crate::versions::MismatchPolicy>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,6 +21,7 @@ pub mod registry;
 pub mod text;
 pub mod types;
 pub mod units;
+pub mod versions;
 pub mod zipindex;
 
 pub use identity::{IdentityRules, PlatformRules};

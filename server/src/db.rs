@@ -27,6 +27,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0003_reinspect.sql",
         include_str!("../../migrations/0003_reinspect.sql"),
     ),
+    (
+        4,
+        "0004_version_mismatch.sql",
+        include_str!("../../migrations/0004_version_mismatch.sql"),
+    ),
 ];
 
 const READERS: usize = 4;
@@ -232,6 +237,8 @@ pub struct AppRow {
     pub created_at: String,
     /// `public` or `token`.
     pub access: String,
+    /// `warning` or `error` (platform::versions::MismatchPolicy).
+    pub version_mismatch: String,
 }
 
 #[derive(Debug, Clone)]
@@ -321,7 +328,7 @@ pub struct AuditRow {
 
 // ---------------------------------------------------------------- apps
 
-const APP_COLS: &str = "slug, name, platforms, identity, created_at, access";
+const APP_COLS: &str = "slug, name, platforms, identity, created_at, access, version_mismatch";
 
 fn app_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AppRow> {
     Ok(AppRow {
@@ -331,6 +338,7 @@ fn app_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AppRow> {
         identity: r.get(3)?,
         created_at: r.get(4)?,
         access: r.get(5)?,
+        version_mismatch: r.get(6)?,
     })
 }
 
@@ -360,6 +368,17 @@ pub fn set_app_access(c: &Connection, slug: &str, access: &str) -> rusqlite::Res
     c.execute(
         "UPDATE apps SET access = ?2 WHERE slug = ?1",
         params![slug, access],
+    )
+}
+
+pub fn set_app_version_mismatch(
+    c: &Connection,
+    slug: &str,
+    policy: &str,
+) -> rusqlite::Result<usize> {
+    c.execute(
+        "UPDATE apps SET version_mismatch = ?2 WHERE slug = ?1",
+        params![slug, policy],
     )
 }
 

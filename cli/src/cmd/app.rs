@@ -1,9 +1,10 @@
-//! `dist app create|list|show|set-identity|access`.
+//! `dist app create|list|show|set-identity|access|settings`.
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use platform::api::{Access, AccessRequest, App, AppCreate, AppList};
+use platform::api::{Access, AccessRequest, App, AppCreate, AppList, AppSettings};
+use platform::versions::MismatchPolicy;
 use platform::{AppSlug, IdentityRules, PlatformId, PlatformRules};
 
 use crate::Ctx;
@@ -45,6 +46,23 @@ keep the app `token` and make a channel public (dist channel access APP CHANNEL 
 Example:
   dist app access acme public")]
     Access { slug: AppSlug, access: Access },
+    /// Change the app's settings (admin)
+    #[command(after_help = "\
+--version-mismatch: what a file whose declared version or build differs from its release's
+is. `warning` (the default) is reported and publishes; `error` blocks the publish (the server
+refuses it, and `dist ci publish` stops before any upload when its token may read the app).
+
+Example:
+  dist app settings acme --version-mismatch error")]
+    Settings(SettingsArgs),
+}
+
+#[derive(Args)]
+pub struct SettingsArgs {
+    pub slug: AppSlug,
+    /// `warning` or `error`
+    #[arg(long, value_name = "POLICY")]
+    pub version_mismatch: Option<MismatchPolicy>,
 }
 
 #[derive(Args)]
@@ -175,6 +193,22 @@ pub async fn run(cmd: AppCommand, ctx: &Ctx) -> anyhow::Result<()> {
                 .note(&format!("app {} pages are now {}", app.slug, app.access));
             show(ctx, &app)
         }
+        AppCommand::Settings(a) => {
+            let settings = AppSettings {
+                version_mismatch: a.version_mismatch,
+            };
+            if settings == AppSettings::default() {
+                return Err(Failure::usage(
+                    "nothing to change: pass --version-mismatch warning|error",
+                )
+                .into());
+            }
+            let app: App = api
+                .put_json(&["apps", a.slug.as_str(), "settings"], &settings)
+                .await?;
+            ctx.ui.note(&format!("updated settings of {}", app.slug));
+            show(ctx, &app)
+        }
     }
 }
 
@@ -195,6 +229,10 @@ fn show(ctx: &Ctx, app: &App) -> anyhow::Result<()> {
     ui.line(&format!("name:      {}", app.name));
     ui.line(&format!("platforms: {}", platforms(&app.platforms)));
     ui.line(&format!("access:    {}", app.access));
+    ui.line(&format!(
+        "versions:  a mismatch is {}",
+        app.version_mismatch
+    ));
     ui.line(&format!("created:   {}", app.created_at));
     if app.identity.is_empty() {
         ui.line("identity:  (no rules)");

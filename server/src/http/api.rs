@@ -8,9 +8,9 @@ use axum::routing::{get, post, put};
 use serde::Deserialize;
 
 use platform::api::{
-    AccessRequest, AppCreate, AppList, AuditList, ChannelHistory, ChannelList, ChannelPolicy,
-    PromoteRequest, ReleaseCreate, ReleaseCreated, ReleaseList, RevokeRequest, Scope, TokenCreate,
-    TokenList, WhoAmI,
+    AccessRequest, AppCreate, AppList, AppSettings, AuditList, ChannelHistory, ChannelList,
+    ChannelPolicy, PromoteRequest, ReleaseCreate, ReleaseCreated, ReleaseList, RevokeRequest,
+    Scope, TokenCreate, TokenList, WhoAmI,
 };
 use platform::{AppSlug, ChannelName, IdentityRules, SCHEMA_VERSION};
 
@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/apps/{app}", get(app_show))
         .route("/apps/{app}/identity", put(app_identity))
         .route("/apps/{app}/access", put(app_access))
+        .route("/apps/{app}/settings", put(app_settings))
         .route(
             "/apps/{app}/releases",
             post(release_create).get(release_list),
@@ -172,6 +173,25 @@ async fn app_access(
     Ok(json(
         StatusCode::OK,
         apps::set_access(&st, &p, app.to_string(), body.access).await?,
+    ))
+}
+
+async fn app_settings(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath(app): ApiPath<String>,
+    ApiJson(body): ApiJson<AppSettings>,
+) -> AppResult<Response> {
+    let app: AppSlug = parse_seg(&app)?;
+    let p = authorize(
+        &st,
+        &h,
+        Need::write(Scope::Admin, "app.settings").app(app.as_str()),
+    )
+    .await?;
+    Ok(json(
+        StatusCode::OK,
+        apps::set_settings(&st, &p, app.to_string(), body).await?,
     ))
 }
 

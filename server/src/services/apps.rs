@@ -22,6 +22,7 @@ pub fn app_to_api(r: &AppRow) -> App {
         identity: serde_json::from_str(&r.identity).unwrap_or_default(),
         created_at: r.created_at.clone(),
         access: r.access.parse().unwrap_or_default(),
+        version_mismatch: r.version_mismatch.parse().unwrap_or_default(),
     }
 }
 
@@ -53,6 +54,9 @@ pub async fn create(state: &AppState, p: &Principal, body: AppCreate) -> AppResu
             .map_err(|e| AppError::internal("json", e))?,
         created_at: crate::util::now(),
         access: platform::api::Access::Token.as_str().to_owned(),
+        version_mismatch: platform::versions::MismatchPolicy::default()
+            .as_str()
+            .to_owned(),
     };
     let actor = p.actor();
     let row = state
@@ -154,6 +158,43 @@ pub async fn set_access(
                 },
             )?;
             super::app_row(tx, &slug)
+        })
+        .await?;
+    Ok(app_to_api(&row))
+}
+
+/// Changes an app's settings (today: the version-mismatch policy); audited with what changed.
+pub async fn set_settings(
+    state: &AppState,
+    p: &Principal,
+    slug: String,
+    settings: platform::api::AppSettings,
+) -> AppResult<App> {
+    let actor = p.actor();
+    let row = state
+        .db
+        .write(move |tx| {
+            let mut changed = serde_json::Map::new();
+            if let Some(policy) = settings.version_mismatch {
+                if db::set_app_version_mismatch(tx, &slug, policy.as_str())? == 0 {
+                    return Err(AppError::not_found(format!("app {slug} not found")));
+                }
+                changed.insert("version_mismatch".into(), json!(policy.as_str()));
+            }
+            let row = super::app_row(tx, &slug)?;
+            if !changed.is_empty() {
+                audit::append(
+                    tx,
+                    Event {
+                        actor: &actor,
+                        action: "app.settings",
+                        app: Some(&slug),
+                        subject: Some(&slug),
+                        details: serde_json::Value::Object(changed),
+                    },
+                )?;
+            }
+            Ok(row)
         })
         .await?;
     Ok(app_to_api(&row))

@@ -7,14 +7,17 @@ use std::io::BufReader;
 use serde_json::json;
 
 use platform::api::{self, ArtifactSpec, PublishResult, ReleaseCreate};
-use platform::{DetectError, Finding, IdentityRules, Limits, SCHEMA_VERSION, Severity, Sha256};
+use platform::versions::MismatchPolicy;
+use platform::{
+    Build, DetectError, Finding, IdentityRules, Limits, SCHEMA_VERSION, Severity, Sha256, Version,
+};
 
 use super::{AppState, inspection_of, load_release, target_for};
 use crate::access;
 use crate::audit::{self, Event};
 use crate::auth::Principal;
 use crate::blobs::BlobStore;
-use crate::db::{self, ArtifactRow, ReleaseRow};
+use crate::db::{self, AppRow, ArtifactRow, ReleaseRow};
 use crate::error::{AppError, AppResult};
 use crate::util;
 
@@ -485,18 +488,27 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
     Ok(super::artifact_to_api(state.registry, state.base(), &saved))
 }
 
-/// Every finding a publish considers: each artifact's own plus the app's identity rules.
+/// Every finding a publish considers: each artifact's own, the app's identity rules, and
+/// whether each file declares the release's version and build (the app's policy says how
+/// much that matters).
 fn publish_findings(
     state: &AppState,
-    identity: &IdentityRules,
+    app: &AppRow,
+    rel: &ReleaseRow,
     arts: &[ArtifactRow],
 ) -> AppResult<Vec<Finding>> {
+    let identity: IdentityRules = serde_json::from_str(&app.identity).unwrap_or_default();
+    let policy: MismatchPolicy = app.version_mismatch.parse().unwrap_or_default();
+    let version: Option<(Version, Build)> = rel.version.parse().ok().zip(rel.build.parse().ok());
     let mut findings = Vec::new();
     for a in arts {
         let Some(insp) = inspection_of(a) else {
             continue;
         };
         findings.extend(insp.findings.iter().cloned());
+        if let Some((v, b)) = &version {
+            findings.extend(platform::versions::version_mismatch(&insp, v, b, policy));
+        }
         if insp.parse == platform::Parse::Reject
             && !insp.findings.iter().any(|f| f.severity == Severity::Error)
         {
@@ -527,8 +539,7 @@ pub async fn publish(state: &AppState, p: &Principal, id: String) -> AppResult<P
             .await?
     };
     p.require_app(&rel.app)?;
-    let identity: IdentityRules = serde_json::from_str(&app.identity).unwrap_or_default();
-    let findings = publish_findings(state, &identity, &arts)?;
+    let findings = publish_findings(state, &app, &rel, &arts)?;
     match rel.status.as_str() {
         "published" => {
             return Ok(PublishResult {

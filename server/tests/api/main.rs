@@ -16,6 +16,7 @@ mod release_diff;
 mod rights;
 mod scopes;
 mod uploads;
+mod versions;
 
 use std::io::Write;
 use std::time::Duration;
