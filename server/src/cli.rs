@@ -140,7 +140,7 @@ enum Command {
 enum TokenCommand {
     /// Create a token and print its secret (shown once).
     #[command(
-        after_help = "Examples:\n  distd token create --name admin --scope admin\n  distd token create --name ci --scope publish --scope promote --app acme --channel beta --channel nightly --json"
+        after_help = "Examples:\n  distd token create --name admin --scope admin\n  distd token create --name ci --scope publish --scope promote --scope read --app acme --channel beta --channel nightly --json"
     )]
     Create {
         #[command(flatten)]

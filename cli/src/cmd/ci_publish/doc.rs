@@ -53,6 +53,9 @@ pub struct ChannelDoc {
     pub name: ChannelName,
     pub release_id: String,
     pub previous_release_id: Option<String>,
+    /// The channel's stable address to hand on: today the channel's API document (it
+    /// follows the pointer); the channel page once the install pages serve it.
+    pub share_url: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -173,6 +176,7 @@ mod tests {
                 name: "beta".parse().unwrap(),
                 release_id: "rel_1".into(),
                 previous_release_id: None,
+                share_url: "https://d.example/api/v1/apps/acme/channels/beta".into(),
             }),
             error: None,
         };
@@ -207,7 +211,7 @@ mod tests {
         );
         assert_eq!(
             keys(&v["channel"]),
-            ["name", "previous_release_id", "release_id"]
+            ["name", "previous_release_id", "release_id", "share_url"]
         );
         assert_eq!(v["release"]["status"], "published");
         assert_eq!(v["artifacts"][0]["sha256"], Sha256::digest(b"x").hex());

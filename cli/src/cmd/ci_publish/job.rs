@@ -367,12 +367,14 @@ impl<'a> Job<'a> {
             return Ok(None);
         };
         let id = &self.release().id;
+        let share_url = self.channel_url(ch);
         match promote(
             self.api,
             &self.manifest.app,
             ch,
             id,
             allow_downgrade,
+            share_url,
             &self.ui,
         )
         .await
@@ -403,6 +405,17 @@ impl<'a> Job<'a> {
                 Err(self.fail(f))
             }
         }
+    }
+
+    /// The channel's address on the server, built on the base the server writes into the
+    /// release's `url` (its public URL, which may differ from the one this job reached).
+    fn channel_url(&self, ch: &ChannelName) -> String {
+        let url = &self.release().url;
+        let base = url.find("/api/v1/").map_or(url.as_str(), |i| &url[..i]);
+        format!(
+            "{base}/api/v1/apps/{}/channels/{ch}",
+            self.manifest.app.as_str()
+        )
     }
 
     // ---- the document ----

@@ -17,6 +17,7 @@ pub(super) async fn promote(
     channel: &ChannelName,
     release_id: &str,
     allow_downgrade: bool,
+    share_url: String,
     ui: &Ui,
 ) -> Result<(ChannelDoc, bool), ApiError> {
     match api
@@ -45,6 +46,7 @@ pub(super) async fn promote(
                     name: channel.clone(),
                     release_id: release_id.to_owned(),
                     previous_release_id: previous,
+                    share_url,
                 },
                 false,
             ));
@@ -95,6 +97,7 @@ pub(super) async fn promote(
                 .release_id
                 .unwrap_or_else(|| release_id.to_owned()),
             previous_release_id: moved.previous_release_id,
+            share_url,
         },
         true,
     ))
