@@ -134,22 +134,7 @@ pub async fn run(cmd: ChannelCommand, ctx: &Ctx) -> anyhow::Result<()> {
             release_id,
             allow_downgrade,
         } => {
-            let (_, mv): (_, ChannelMove) = api
-                .post(
-                    &[
-                        "apps",
-                        app.as_str(),
-                        "channels",
-                        channel.as_str(),
-                        "promote",
-                    ],
-                    Some(&PromoteRequest {
-                        release_id,
-                        allow_downgrade,
-                    }),
-                    Retry::ConnectOnly,
-                )
-                .await?;
+            let mv = promote(&api, &app, &channel, release_id, allow_downgrade).await?;
             moved(ctx, "promoted", &mv)
         }
         ChannelCommand::Rollback { app, channel } => {
@@ -226,4 +211,33 @@ fn moved(ctx: &Ctx, verb: &str, mv: &ChannelMove) -> anyhow::Result<()> {
         mv.channel.release_id.as_deref().unwrap_or("(none)")
     ));
     Ok(())
+}
+
+/// `POST .../channels/{name}/promote`: the one promote request, for `dist channel promote`
+/// and `dist ci publish`. Not retried after the request was sent (a move is not idempotent
+/// when another client moved the channel in between).
+pub async fn promote(
+    api: &crate::client::Api,
+    app: &AppSlug,
+    channel: &ChannelName,
+    release_id: String,
+    allow_downgrade: bool,
+) -> Result<ChannelMove, crate::client::ApiError> {
+    let (_, mv) = api
+        .post(
+            &[
+                "apps",
+                app.as_str(),
+                "channels",
+                channel.as_str(),
+                "promote",
+            ],
+            Some(&PromoteRequest {
+                release_id,
+                allow_downgrade,
+            }),
+            Retry::ConnectOnly,
+        )
+        .await?;
+    Ok(mv)
 }

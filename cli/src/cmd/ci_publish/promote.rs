@@ -1,11 +1,11 @@
 //! Moving the job's channel to its release, saying first what changes for the people on it.
 
-use platform::api::{Channel, ChannelHistory, ChannelMove, PromoteRequest};
+use platform::api::{Channel, ChannelHistory};
 use platform::diff::{ReleaseDiff, describe};
 use platform::{AppSlug, ChannelName};
 
 use super::doc::ChannelDoc;
-use crate::client::{Api, ApiError, Retry};
+use crate::client::{Api, ApiError};
 use crate::ui::Ui;
 
 /// Points `channel` at `release_id`; the flag says whether it moved. When it already points
@@ -73,22 +73,9 @@ pub(super) async fn promote(
         }) => {}
         Err(e) => return Err(e),
     }
-    let (_, moved): (_, ChannelMove) = api
-        .post(
-            &[
-                "apps",
-                app.as_str(),
-                "channels",
-                channel.as_str(),
-                "promote",
-            ],
-            Some(&PromoteRequest {
-                release_id: release_id.to_owned(),
-                allow_downgrade,
-            }),
-            Retry::ConnectOnly,
-        )
-        .await?;
+    let moved =
+        crate::cmd::channel::promote(api, app, channel, release_id.to_owned(), allow_downgrade)
+            .await?;
     Ok((
         ChannelDoc {
             name: channel.clone(),
