@@ -87,10 +87,14 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// 422: well-formed but refused: error findings, a file no target recognises.
     ValidationFailed,
+    /// 408: an upload sent nothing for the stall timeout; the bytes so far are kept.
+    UploadStalled,
     /// 500
     Internal,
-    /// 503: shutting down, disk full.
+    /// 503: shutting down, read-only, a stored file missing, busy.
     Unavailable,
+    /// 507: the server's disk is full.
+    InsufficientStorage,
 }
 
 impl ErrorCode {
@@ -107,8 +111,10 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::PayloadTooLarge => "payload_too_large",
             Self::ValidationFailed => "validation_failed",
+            Self::UploadStalled => "upload_stalled",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
+            Self::InsufficientStorage => "insufficient_storage",
         }
     }
 
@@ -122,8 +128,10 @@ impl ErrorCode {
             Self::Conflict => 409,
             Self::PayloadTooLarge => 413,
             Self::ValidationFailed => 422,
+            Self::UploadStalled => 408,
             Self::Internal => 500,
             Self::Unavailable => 503,
+            Self::InsufficientStorage => 507,
         }
     }
 }
@@ -151,6 +159,27 @@ pub struct Health {
     /// inspector change).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reinspect: Option<ReinspectHealth>,
+    /// Why the server refuses every change (the audit chain does not match its head anchor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<String>,
+    /// Space on the data folder's file system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk: Option<DiskHealth>,
+    /// Stored files found missing when a download asked for them since start (`distd fsck`
+    /// lists them all).
+    #[serde(default)]
+    pub missing_blobs: u64,
+    /// What makes `status` say `degraded` (the server answers, but something needs an admin).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub degraded: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskHealth {
+    pub free_bytes: u64,
+    pub total_bytes: u64,
+    /// Below this, `status` says `degraded` (`DIST_MIN_FREE_BYTES`).
+    pub min_free_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -280,6 +309,9 @@ pub struct TokenCreated {
 pub struct TokenList {
     pub schema_version: u32,
     pub tokens: Vec<TokenInfo>,
+    /// Where the next page starts (`?cursor=`); `None` on the last page.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -455,6 +487,9 @@ pub struct ReleaseCreated {
 pub struct ReleaseList {
     pub schema_version: u32,
     pub releases: Vec<Release>,
+    /// Where the next page starts (`?cursor=`); `None` on the last page.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -542,6 +577,9 @@ pub struct ChannelHistoryEntry {
 pub struct ChannelHistory {
     pub schema_version: u32,
     pub history: Vec<ChannelHistoryEntry>,
+    /// Where the next page starts (`?cursor=`); `None` on the last page.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
 }
 
 // ---- audit ----
@@ -565,6 +603,9 @@ pub struct AuditEvent {
 pub struct AuditList {
     pub schema_version: u32,
     pub events: Vec<AuditEvent>,
+    /// Where the next page starts (`?cursor=`); `None` on the last page.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -594,8 +635,10 @@ mod tests {
             ErrorCode::Conflict,
             ErrorCode::PayloadTooLarge,
             ErrorCode::ValidationFailed,
+            ErrorCode::UploadStalled,
             ErrorCode::Internal,
             ErrorCode::Unavailable,
+            ErrorCode::InsufficientStorage,
         ] {
             assert_eq!(
                 serde_json::to_value(code).unwrap(),

@@ -15,6 +15,7 @@ use platform::{AppSlug, ChannelName};
 use crate::blobs::LocalBlobStore;
 use crate::config;
 use crate::db::{self, Db};
+use crate::preflight::Use;
 use crate::services::{AppState, tokens};
 
 #[derive(Debug, Parser)]
@@ -48,6 +49,10 @@ enum Command {
         /// Address to listen on (default 127.0.0.1:8080, or DIST_LISTEN).
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        /// Start with an empty database although the data folder holds blobs or an audit
+        /// head from an earlier one (distd refuses that otherwise: restore the database instead).
+        #[arg(long)]
+        start_over: bool,
     },
     /// Manage API tokens without the API (bootstrap).
     #[command(
@@ -189,6 +194,18 @@ enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Accept an audit chain that no longer reaches the row `audit-head` recorded, after
+    /// looking into it; records the acknowledgement as an `audit.acknowledge` event.
+    #[command(
+        after_help = "Example:\n  distd audit acknowledge --data /srv/dist --reason \"restored yesterday's backup\"\n\nRun it with distd stopped, then start distd: it refuses changes until this is done.\nThe old anchor is kept as DATA/audit-head.acknowledged-<row>-<time>."
+    )]
+    Acknowledge {
+        #[command(flatten)]
+        data: DataArg,
+        /// Why the mismatch is accepted, for the record.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -204,7 +221,11 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { data, listen } => serve(data.data, listen).map(|_| ExitCode::SUCCESS),
+        Command::Serve {
+            data,
+            listen,
+            start_over,
+        } => serve(data.data, listen, start_over).map(|_| ExitCode::SUCCESS),
         Command::GrantKey(GrantKeyCommand::Rotate { data }) => {
             let dir = existing_data(data.data)?;
             crate::grants::rotate(&dir)
@@ -225,6 +246,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         }) => {
             let dir = existing_data(data.data)?;
+            crate::preflight::check(&dir, Use::Write)?;
             let db_path = config::db_file(&dir);
             let mut conn = db::open_writer(&db_path)?;
             let req = TokenCreate {
@@ -251,6 +273,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Fsck { data, json } => {
             let dir = existing_data(data.data)?;
+            let state = crate::preflight::check(&dir, Use::Read)?;
             let conn = open_existing(&dir)?;
             let store = Arc::new(LocalBlobStore::open(&dir, false)?);
             let report = crate::fsck::run(&conn, &store)?;
@@ -273,7 +296,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 println!("{}", if report.ok { "ok" } else { "PROBLEMS FOUND" });
             }
-            Ok(if report.ok {
+            if let Some(m) = &state.audit_mismatch {
+                eprintln!("distd: {m}");
+            }
+            Ok(if report.ok && state.audit_mismatch.is_none() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
@@ -286,6 +312,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let dir = existing_data(data.data)?;
+            crate::preflight::check(&dir, Use::Write)?;
             let db_path = existing_db(&dir)?;
             let mut conn = db::open_writer(&db_path)?;
             let store = Arc::new(LocalBlobStore::open(&dir, false)?);
@@ -315,6 +342,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let dir = existing_data(data.data)?;
+            crate::preflight::check(&dir, if dry_run { Use::Read } else { Use::Write })?;
             let db_path = existing_db(&dir)?;
             // A dry run reads only: no migration, no write.
             let mut conn = if dry_run {
@@ -384,6 +412,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audit(AuditCommand::Verify { data, json }) => {
             let dir = existing_data(data.data)?;
+            crate::preflight::check(&dir, Use::Read)?;
             let conn = open_existing(&dir)?;
             let head = crate::audit::read_head(&crate::audit::head_path(&config::db_file(&dir)));
             let v = crate::audit::verify_with_head(&conn, head)
@@ -399,10 +428,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        Command::Audit(AuditCommand::Acknowledge { data, reason }) => {
+            let dir = existing_data(data.data)?;
+            acknowledge(&dir, &reason)
+        }
         Command::Backup { data, out } => {
             let dir = existing_data(data.data)?;
             if out.exists() {
                 bail!("{} exists; choose a new file", out.display());
+            }
+            // A backup is taken even of a mismatched chain: it is the evidence.
+            if let Some(m) = crate::preflight::check(&dir, Use::Read)?.audit_mismatch {
+                eprintln!("distd: warning: {m}");
             }
             let conn = open_existing(&dir)?;
             db::backup(&conn, &out).with_context(|| format!("backup to {}", out.display()))?;
@@ -414,6 +451,54 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             std::time::Duration::from_secs(timeout.max(1)),
         ),
     }
+}
+
+/// `distd audit acknowledge`: keeps the old anchor beside, appends `audit.acknowledge` naming
+/// both positions and the reason, and moves the anchor to the new end.
+fn acknowledge(dir: &Path, reason: &str) -> anyhow::Result<ExitCode> {
+    let state = crate::preflight::check(dir, Use::Read)?;
+    let Some(mismatch) = state.audit_mismatch else {
+        eprintln!("distd: the audit log matches its head anchor; nothing to acknowledge");
+        return Ok(ExitCode::SUCCESS);
+    };
+    if reason.trim().is_empty() {
+        bail!("--reason must say why the mismatch is accepted");
+    }
+    crate::startup::check_data_tree(dir)?;
+    let db_path = existing_db(dir)?;
+    let head_path = crate::audit::head_path(&db_path);
+    let (anchor_seq, anchor_hash) = crate::audit::read_head(&head_path)
+        .context("the audit head anchor could not be read again")?;
+    let kept = crate::preflight::acknowledged_head_path(dir, anchor_seq);
+    std::fs::copy(&head_path, &kept).with_context(|| format!("keep {}", kept.display()))?;
+    let mut conn = db::open_writer(&db_path)?;
+    let end = db::last_audit(&conn)?;
+    let details = serde_json::json!({
+        "anchor_seq": anchor_seq,
+        "anchor_hash": anchor_hash,
+        "chain_end_seq": end.as_ref().map(|e| e.0),
+        "chain_end_hash": end.as_ref().map(|e| e.1.clone()),
+        "reason": reason,
+        "kept_anchor": kept.file_name().map(|n| n.to_string_lossy().into_owned()),
+    });
+    let seq = db::write_tx_anchored(&mut conn, &db_path, |tx| {
+        crate::audit::append(
+            tx,
+            crate::audit::Event {
+                actor: "system:cli",
+                action: "audit.acknowledge",
+                app: None,
+                subject: None,
+                details,
+            },
+        )
+    })
+    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    eprintln!(
+        "distd: acknowledged ({mismatch}); recorded as audit row {seq}; the old anchor is kept in {}. Start distd again.",
+        kept.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn existing_data(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
@@ -450,12 +535,13 @@ fn write_initial_token(path: &Path, secret: &str) -> std::io::Result<()> {
     f.sync_all()
 }
 
-fn serve(data: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
+fn serve(data: Option<PathBuf>, listen: Option<String>, start_over: bool) -> anyhow::Result<()> {
     let cfg = config::load(data, listen)?;
     let log_file = crate::logfile::init(&cfg.log, &cfg.data)?;
     for line in &cfg.sources {
         tracing::info!("config: {line}");
     }
+    let state = crate::preflight::check(&cfg.data, Use::Serve { start_over })?;
     crate::startup::check_data_tree(&cfg.data)?;
     if let Some(path) = log_file {
         tracing::info!("log file: {} (rotated by size)", path.display());
@@ -465,7 +551,10 @@ fn serve(data: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
     }
     let db_path = cfg.db_path();
     crate::perms::ensure_file(&db_path).with_context(|| format!("create {}", db_path.display()))?;
-    {
+    if let Some(m) = &state.audit_broken {
+        tracing::error!("audit log: {m} (`distd audit verify` shows it)");
+    }
+    if state.audit_mismatch.is_none() {
         let mut conn = db::open_writer(&db_path)
             .with_context(|| format!("open database {}", db_path.display()))?;
         if let Some(created) =
@@ -479,12 +568,17 @@ fn serve(data: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
     }
     let store = Arc::new(LocalBlobStore::open(&cfg.data, true).context("prepare blob store")?);
     let db = Db::open(&db_path).with_context(|| format!("open database {}", db_path.display()))?;
+    if let Some(m) = &state.audit_mismatch {
+        tracing::error!("{m}");
+        db.set_read_only(m.clone());
+    }
     let registry = platform::registry();
     tracing::info!("targets: {}", registry.supported_kinds());
     let grants = crate::grants::GrantKeys::load_or_create(&cfg.data, cfg.grant_ttl_secs)
         .context("load the grant key")?;
-    if crate::reinspect::spawn_if_inspector_changed(&db_path, store.clone(), registry)
-        .context("start the re-inspection")?
+    if state.audit_mismatch.is_none()
+        && crate::reinspect::spawn_if_inspector_changed(&db_path, store.clone(), registry)
+            .context("start the re-inspection")?
     {
         tracing::info!(
             "inspector version {} has not looked at the stored artifacts yet: re-inspecting them in the background",
@@ -500,13 +594,20 @@ fn serve(data: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
         upload_owners: Default::default(),
         denials: Default::default(),
         inspections: Arc::new(tokio::sync::Semaphore::new(cfg.max_inspections)),
+        missing_blobs: Default::default(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("start tokio")?;
+    let db = state.db.clone();
     rt.block_on(crate::listener::run(&cfg, state, shutdown_signal()))?;
     rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    // Every commit into the database file, the WAL emptied: a copy of the file alone is whole.
+    match db.checkpoint() {
+        Ok((wal, done)) => tracing::info!("checkpointed the WAL ({done} of {wal} page(s))"),
+        Err(e) => tracing::warn!("could not checkpoint the WAL at shutdown: {e}"),
+    }
     Ok(())
 }
 

@@ -36,6 +36,18 @@ pub const ENV_MAX_INSPECTIONS: &str = "DIST_MAX_INSPECTIONS";
 /// Seconds an attach waits for an inspection slot before answering 503. Default 30.
 pub const ENV_INSPECTION_WAIT_SECS: &str = "DIST_INSPECTION_WAIT_SECS";
 
+/// Seconds an upload may send nothing before distd closes it, keeping its bytes for a resume
+/// (and letting a retry of the same digest take over). Default 30.
+pub const ENV_UPLOAD_STALL_SECS: &str = "DIST_UPLOAD_STALL_SECS";
+/// Hours an unfinished resumable upload is kept for its resume. Default 24.
+pub const ENV_PARTIAL_TTL_HOURS: &str = "DIST_PARTIAL_TTL_HOURS";
+/// Bytes of unfinished uploads kept in all; beyond it new uploads are not resumable. Default 16 GiB.
+pub const ENV_PARTIAL_MAX_BYTES: &str = "DIST_PARTIAL_MAX_BYTES";
+/// Bytes of unfinished uploads kept per token. Default 8 GiB.
+pub const ENV_PARTIAL_TOKEN_MAX_BYTES: &str = "DIST_PARTIAL_TOKEN_MAX_BYTES";
+/// Free bytes on the data folder's disk below which `/healthz` says `degraded`. Default 1 GiB.
+pub const ENV_MIN_FREE_BYTES: &str = "DIST_MIN_FREE_BYTES";
+
 pub const DEFAULT_DATA: &str = "./data";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 8 * 1024 * 1024 * 1024;
@@ -44,6 +56,11 @@ pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_MAX_INSPECTIONS: usize = 2;
 pub const DEFAULT_INSPECTION_WAIT_SECS: u64 = 30;
+pub const DEFAULT_UPLOAD_STALL_SECS: u64 = 30;
+pub const DEFAULT_PARTIAL_TTL_HOURS: u64 = 24;
+pub const DEFAULT_PARTIAL_MAX_BYTES: u64 = 16 * 1024 * 1024 * 1024;
+pub const DEFAULT_PARTIAL_TOKEN_MAX_BYTES: u64 = 8 * 1024 * 1024 * 1024;
+pub const DEFAULT_MIN_FREE_BYTES: u64 = 1024 * 1024 * 1024;
 /// JSON request bodies are capped at this many bytes.
 pub const MAX_JSON_BYTES: usize = 1024 * 1024;
 pub const CONFIG_FILE: &str = "config.toml";
@@ -62,6 +79,11 @@ pub struct FileConfig {
     pub idle_timeout_secs: Option<u64>,
     pub max_inspections: Option<usize>,
     pub inspection_wait_secs: Option<u64>,
+    pub upload_stall_secs: Option<u64>,
+    pub partial_ttl_hours: Option<u64>,
+    pub partial_max_bytes: Option<u64>,
+    pub partial_token_max_bytes: Option<u64>,
+    pub min_free_bytes: Option<u64>,
 }
 
 /// The database inside a data folder.
@@ -84,8 +106,31 @@ pub struct Config {
     pub idle_timeout: Duration,
     pub max_inspections: usize,
     pub inspection_wait: Duration,
+    /// Uploads: the stall timeout, how long partials are kept, and how many bytes of them.
+    pub uploads: UploadLimits,
+    pub min_free_bytes: u64,
     /// `name = value (source)` lines for the start-up log.
     pub sources: Vec<String>,
+}
+
+/// What bounds uploads in flight and the unfinished ones kept for a resume.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadLimits {
+    pub stall: Duration,
+    pub partial_ttl: Duration,
+    pub partial_max_bytes: u64,
+    pub partial_token_max_bytes: u64,
+}
+
+impl Default for UploadLimits {
+    fn default() -> Self {
+        Self {
+            stall: Duration::from_secs(DEFAULT_UPLOAD_STALL_SECS),
+            partial_ttl: Duration::from_secs(DEFAULT_PARTIAL_TTL_HOURS * 3600),
+            partial_max_bytes: DEFAULT_PARTIAL_MAX_BYTES,
+            partial_token_max_bytes: DEFAULT_PARTIAL_TOKEN_MAX_BYTES,
+        }
+    }
 }
 
 impl Config {
@@ -285,6 +330,43 @@ pub fn load(data_flag: Option<PathBuf>, listen_flag: Option<String>) -> anyhow::
         DEFAULT_INSPECTION_WAIT_SECS,
     )?);
 
+    let stall = secs(
+        "upload_stall_secs",
+        ENV_UPLOAD_STALL_SECS,
+        file.upload_stall_secs,
+        DEFAULT_UPLOAD_STALL_SECS,
+    )?;
+    let ttl_hours = secs(
+        "partial_ttl_hours",
+        ENV_PARTIAL_TTL_HOURS,
+        file.partial_ttl_hours,
+        DEFAULT_PARTIAL_TTL_HOURS,
+    )?;
+    let partial_max_bytes = secs(
+        "partial_max_bytes",
+        ENV_PARTIAL_MAX_BYTES,
+        file.partial_max_bytes,
+        DEFAULT_PARTIAL_MAX_BYTES,
+    )?;
+    let partial_token_max_bytes = secs(
+        "partial_token_max_bytes",
+        ENV_PARTIAL_TOKEN_MAX_BYTES,
+        file.partial_token_max_bytes,
+        DEFAULT_PARTIAL_TOKEN_MAX_BYTES,
+    )?;
+    let min_free_bytes = secs(
+        "min_free_bytes",
+        ENV_MIN_FREE_BYTES,
+        file.min_free_bytes,
+        DEFAULT_MIN_FREE_BYTES,
+    )?;
+    let uploads = UploadLimits {
+        stall: Duration::from_secs(stall),
+        partial_ttl: Duration::from_secs(ttl_hours.saturating_mul(3600)),
+        partial_max_bytes,
+        partial_token_max_bytes,
+    };
+
     Ok(Config {
         data,
         listen,
@@ -297,6 +379,8 @@ pub fn load(data_flag: Option<PathBuf>, listen_flag: Option<String>) -> anyhow::
         idle_timeout,
         max_inspections,
         inspection_wait,
+        uploads,
+        min_free_bytes,
         sources,
     })
 }

@@ -27,6 +27,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0003_reinspect.sql",
         include_str!("../../migrations/0003_reinspect.sql"),
     ),
+    (
+        5,
+        "0005_operations.sql",
+        include_str!("../../migrations/0005_operations.sql"),
+    ),
 ];
 
 const READERS: usize = 4;
@@ -44,6 +49,8 @@ struct Inner {
     /// that added one, so `audit verify` notices rows cut from the end of the chain.
     audit_head: PathBuf,
     audit_head_seq: AtomicI64,
+    /// Why writes are refused (the audit chain does not match its head anchor), if they are.
+    read_only: std::sync::RwLock<Option<String>>,
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -112,7 +119,7 @@ fn refuse_newer_schema(conn: &Connection) -> rusqlite::Result<()> {
         Some(n) if n > known => Err(rusqlite::Error::SqliteFailure(
             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
             Some(format!(
-                "the database has schema version {n}, newer than this distd knows ({known}): a newer distd upgraded it. Run that version (or newer) again, or restore the backup taken before the upgrade"
+                "the database has schema version {n}: it was written by a newer distd (migration {n}; this distd knows up to {known}). Run that version (or newer) again, or restore the backup taken before the upgrade"
             )),
         )),
         _ => Ok(()),
@@ -132,7 +139,35 @@ impl Db {
                 next_reader: AtomicUsize::new(0),
                 audit_head: crate::audit::head_path(path),
                 audit_head_seq: AtomicI64::new(0),
+                read_only: std::sync::RwLock::new(None),
             }),
+        })
+    }
+
+    /// Refuses every write from now on with `why` (503): downloads and reads go on.
+    pub fn set_read_only(&self, why: String) {
+        *self
+            .inner
+            .read_only
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(why);
+    }
+
+    /// Why writes are refused, when they are.
+    pub fn read_only(&self) -> Option<String> {
+        self.inner
+            .read_only
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// `PRAGMA wal_checkpoint(TRUNCATE)` on the writer: at shutdown, so that the database file
+    /// alone holds every commit and the WAL is empty (a copy of the file is whole).
+    pub fn checkpoint(&self) -> rusqlite::Result<(i64, i64)> {
+        let conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
         })
     }
 
@@ -142,6 +177,9 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> AppResult<T> + Send + 'static,
     {
+        if let Some(why) = self.read_only() {
+            return Err(AppError::unavailable(why));
+        }
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = inner
@@ -440,11 +478,43 @@ pub fn get_release_by_key(
     .optional()
 }
 
-pub fn list_releases(c: &Connection, app: &str, limit: i64) -> rusqlite::Result<Vec<ReleaseRow>> {
-    let mut st = c.prepare(&format!(
-        "SELECT {RELEASE_COLS} FROM releases WHERE app = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2"
+/// One page of an app's releases, newest first; `None` filters match anything.
+#[derive(Debug, Default, Clone)]
+pub struct ReleaseFilter {
+    pub status: Option<String>,
+    pub version: Option<String>,
+    /// Releases with at least one artifact of this platform.
+    pub platform: Option<String>,
+    /// Created at or after this RFC 3339 time.
+    pub since: Option<String>,
+    /// Strictly older than this `(created_at, id)`: the previous page's last row.
+    pub before: Option<(String, String)>,
+    pub limit: i64,
+}
+
+/// One page, newest first (`created_at`, then `id`, both descending; the index
+/// `releases_app_created_id` serves it, so a late page costs what the first does).
+pub fn list_releases(
+    c: &Connection,
+    app: &str,
+    f: &ReleaseFilter,
+) -> rusqlite::Result<Vec<ReleaseRow>> {
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {RELEASE_COLS} FROM releases r WHERE app = ?1 \
+           AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR version = ?3) \
+           AND (?4 IS NULL OR EXISTS(SELECT 1 FROM artifacts a WHERE a.release_id = r.id AND a.platform = ?4)) \
+           AND (?5 IS NULL OR created_at >= ?5) \
+           AND (?6 IS NULL OR created_at < ?6 OR (created_at = ?6 AND id < ?7)) \
+         ORDER BY created_at DESC, id DESC LIMIT ?8"
     ))?;
-    st.query_map(params![app, limit], release_row)?.collect()
+    let (b_at, b_id) = f.before.clone().unzip();
+    st.query_map(
+        params![
+            app, f.status, f.version, f.platform, f.since, b_at, b_id, f.limit
+        ],
+        release_row,
+    )?
+    .collect()
 }
 
 pub fn list_all_releases(c: &Connection) -> rusqlite::Result<Vec<ReleaseRow>> {
@@ -702,12 +772,19 @@ pub fn insert_history(
     Ok(())
 }
 
-pub fn list_history(c: &Connection, app: &str, channel: &str) -> rusqlite::Result<Vec<HistoryRow>> {
+/// A channel's moves in order, after `after` (a seq), at most `limit`.
+pub fn list_history(
+    c: &Connection,
+    app: &str,
+    channel: &str,
+    after: i64,
+    limit: i64,
+) -> rusqlite::Result<Vec<HistoryRow>> {
     let mut st = c.prepare(
         "SELECT seq, at, actor, action, from_release_id, to_release_id FROM channel_history \
-         WHERE app = ?1 AND channel = ?2 ORDER BY seq",
+         WHERE app = ?1 AND channel = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4",
     )?;
-    st.query_map(params![app, channel], |r| {
+    st.query_map(params![app, channel, after, limit], |r| {
         Ok(HistoryRow {
             seq: r.get(0)?,
             at: r.get(1)?,
@@ -779,12 +856,22 @@ pub fn get_token(c: &Connection, id: &str) -> rusqlite::Result<Option<TokenRow>>
     .optional()
 }
 
-/// Every token, or with `app` only the tokens limited to that app.
-pub fn list_tokens(c: &Connection, app: Option<&str>) -> rusqlite::Result<Vec<TokenRow>> {
+/// Tokens in creation order after `after` (`(created_at, id)` of the previous page's last),
+/// at most `limit`; with `app` only the tokens limited to that app.
+pub fn list_tokens(
+    c: &Connection,
+    app: Option<&str>,
+    after: Option<(String, String)>,
+    limit: i64,
+) -> rusqlite::Result<Vec<TokenRow>> {
     let mut st = c.prepare(&format!(
-        "SELECT {TOKEN_COLS} FROM tokens WHERE ?1 IS NULL OR app = ?1 ORDER BY created_at, id"
+        "SELECT {TOKEN_COLS} FROM tokens WHERE (?1 IS NULL OR app = ?1) \
+           AND (?2 IS NULL OR created_at > ?2 OR (created_at = ?2 AND id > ?3)) \
+         ORDER BY created_at, id LIMIT ?4"
     ))?;
-    st.query_map([app], token_row)?.collect()
+    let (a_at, a_id) = after.unzip();
+    st.query_map(params![app, a_at, a_id, limit], token_row)?
+        .collect()
 }
 
 pub fn count_tokens(c: &Connection) -> rusqlite::Result<i64> {

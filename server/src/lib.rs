@@ -24,6 +24,7 @@ pub mod http;
 pub mod listener;
 pub mod logfile;
 pub mod perms;
+pub mod preflight;
 pub mod reinspect;
 pub mod services;
 pub mod sessions;

@@ -170,6 +170,8 @@ mod tests {
             idle_timeout: std::time::Duration::from_secs(60),
             max_inspections: 2,
             inspection_wait: std::time::Duration::from_secs(30),
+            uploads: Default::default(),
+            min_free_bytes: 1,
             sources: vec![],
         }
     }

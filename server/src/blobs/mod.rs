@@ -228,10 +228,18 @@ struct Job {
     keep_partial: bool,
 }
 
+/// ENOSPC, or EDQUOT (a quota is as full as a disk to the user).
+pub fn is_disk_full(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(28) | Some(122))
+}
+
 fn io_err(context: &str, e: io::Error) -> AppError {
-    if e.raw_os_error() == Some(28) {
-        // ENOSPC
-        return AppError::unavailable("disk full: the upload could not be stored");
+    if is_disk_full(&e) {
+        tracing::warn!("{context}: the data folder's disk is full");
+        return AppError::new(
+            ErrorCode::InsufficientStorage,
+            "the server's disk is full: the upload could not be stored; an admin frees space (distd gc removes unreferenced files)",
+        );
     }
     AppError::internal(context, e)
 }

@@ -8,6 +8,7 @@ pub mod denials;
 mod downloads;
 pub mod edge;
 mod health;
+pub mod paging;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};

@@ -15,6 +15,7 @@ mod pages;
 mod release_diff;
 mod rights;
 mod scopes;
+mod state;
 mod uploads;
 
 use std::io::Write;
