@@ -591,7 +591,6 @@ fn serve(data: Option<PathBuf>, listen: Option<String>, start_over: bool) -> any
         blobs: store,
         registry,
         grants: Arc::new(grants),
-        upload_owners: Default::default(),
         denials: Default::default(),
         inspections: Arc::new(tokio::sync::Semaphore::new(cfg.max_inspections)),
         missing_blobs: Default::default(),
@@ -601,7 +600,11 @@ fn serve(data: Option<PathBuf>, listen: Option<String>, start_over: bool) -> any
         .build()
         .context("start tokio")?;
     let db = state.db.clone();
-    rt.block_on(crate::listener::run(&cfg, state, shutdown_signal()))?;
+    rt.block_on(async {
+        crate::partials::sweep(&state, true).await;
+        tokio::spawn(crate::partials::run_sweeper(state.clone()));
+        crate::listener::run(&cfg, state, shutdown_signal()).await
+    })?;
     rt.shutdown_timeout(std::time::Duration::from_secs(2));
     // Every commit into the database file, the WAL emptied: a copy of the file alone is whole.
     match db.checkpoint() {

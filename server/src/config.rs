@@ -39,8 +39,8 @@ pub const ENV_INSPECTION_WAIT_SECS: &str = "DIST_INSPECTION_WAIT_SECS";
 /// Seconds an upload may send nothing before distd closes it, keeping its bytes for a resume
 /// (and letting a retry of the same digest take over). Default 30.
 pub const ENV_UPLOAD_STALL_SECS: &str = "DIST_UPLOAD_STALL_SECS";
-/// Hours an unfinished resumable upload is kept for its resume. Default 24.
-pub const ENV_PARTIAL_TTL_HOURS: &str = "DIST_PARTIAL_TTL_HOURS";
+/// Seconds an unfinished resumable upload is kept for its resume. Default 86400 (a day).
+pub const ENV_PARTIAL_TTL_SECS: &str = "DIST_PARTIAL_TTL_SECS";
 /// Bytes of unfinished uploads kept in all; beyond it new uploads are not resumable. Default 16 GiB.
 pub const ENV_PARTIAL_MAX_BYTES: &str = "DIST_PARTIAL_MAX_BYTES";
 /// Bytes of unfinished uploads kept per token. Default 8 GiB.
@@ -57,7 +57,7 @@ pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_MAX_INSPECTIONS: usize = 2;
 pub const DEFAULT_INSPECTION_WAIT_SECS: u64 = 30;
 pub const DEFAULT_UPLOAD_STALL_SECS: u64 = 30;
-pub const DEFAULT_PARTIAL_TTL_HOURS: u64 = 24;
+pub const DEFAULT_PARTIAL_TTL_SECS: u64 = 24 * 3600;
 pub const DEFAULT_PARTIAL_MAX_BYTES: u64 = 16 * 1024 * 1024 * 1024;
 pub const DEFAULT_PARTIAL_TOKEN_MAX_BYTES: u64 = 8 * 1024 * 1024 * 1024;
 pub const DEFAULT_MIN_FREE_BYTES: u64 = 1024 * 1024 * 1024;
@@ -80,7 +80,7 @@ pub struct FileConfig {
     pub max_inspections: Option<usize>,
     pub inspection_wait_secs: Option<u64>,
     pub upload_stall_secs: Option<u64>,
-    pub partial_ttl_hours: Option<u64>,
+    pub partial_ttl_secs: Option<u64>,
     pub partial_max_bytes: Option<u64>,
     pub partial_token_max_bytes: Option<u64>,
     pub min_free_bytes: Option<u64>,
@@ -126,7 +126,7 @@ impl Default for UploadLimits {
     fn default() -> Self {
         Self {
             stall: Duration::from_secs(DEFAULT_UPLOAD_STALL_SECS),
-            partial_ttl: Duration::from_secs(DEFAULT_PARTIAL_TTL_HOURS * 3600),
+            partial_ttl: Duration::from_secs(DEFAULT_PARTIAL_TTL_SECS),
             partial_max_bytes: DEFAULT_PARTIAL_MAX_BYTES,
             partial_token_max_bytes: DEFAULT_PARTIAL_TOKEN_MAX_BYTES,
         }
@@ -336,11 +336,11 @@ pub fn load(data_flag: Option<PathBuf>, listen_flag: Option<String>) -> anyhow::
         file.upload_stall_secs,
         DEFAULT_UPLOAD_STALL_SECS,
     )?;
-    let ttl_hours = secs(
-        "partial_ttl_hours",
-        ENV_PARTIAL_TTL_HOURS,
-        file.partial_ttl_hours,
-        DEFAULT_PARTIAL_TTL_HOURS,
+    let ttl_secs = secs(
+        "partial_ttl_secs",
+        ENV_PARTIAL_TTL_SECS,
+        file.partial_ttl_secs,
+        DEFAULT_PARTIAL_TTL_SECS,
     )?;
     let partial_max_bytes = secs(
         "partial_max_bytes",
@@ -362,7 +362,7 @@ pub fn load(data_flag: Option<PathBuf>, listen_flag: Option<String>) -> anyhow::
     )?;
     let uploads = UploadLimits {
         stall: Duration::from_secs(stall),
-        partial_ttl: Duration::from_secs(ttl_hours.saturating_mul(3600)),
+        partial_ttl: Duration::from_secs(ttl_secs),
         partial_max_bytes,
         partial_token_max_bytes,
     };

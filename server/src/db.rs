@@ -1061,3 +1061,75 @@ pub fn backup(c: &Connection, out: &Path) -> rusqlite::Result<()> {
     b.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
     Ok(())
 }
+
+// ---------------------------------------------------------------- partial uploads
+
+#[derive(Debug, Clone)]
+pub struct PartialRow {
+    pub sha256: String,
+    pub app: String,
+    pub token_id: String,
+    pub total: i64,
+    pub started_at: String,
+    pub updated_at: String,
+}
+
+/// Records (or takes over) the resumable upload of `sha256`.
+pub fn upsert_partial(c: &Connection, p: &PartialRow) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO partial_uploads(sha256, app, token_id, total, started_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(sha256) DO UPDATE SET app = excluded.app, \
+         token_id = excluded.token_id, total = excluded.total, started_at = excluded.started_at, \
+         updated_at = excluded.updated_at",
+        params![
+            p.sha256,
+            p.app,
+            p.token_id,
+            p.total,
+            p.started_at,
+            p.updated_at
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn get_partial(c: &Connection, sha256: &str) -> rusqlite::Result<Option<PartialRow>> {
+    c.query_row(
+        "SELECT sha256, app, token_id, total, started_at, updated_at FROM partial_uploads WHERE sha256 = ?1",
+        [sha256],
+        partial_row,
+    )
+    .optional()
+}
+
+fn partial_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PartialRow> {
+    Ok(PartialRow {
+        sha256: r.get(0)?,
+        app: r.get(1)?,
+        token_id: r.get(2)?,
+        total: r.get(3)?,
+        started_at: r.get(4)?,
+        updated_at: r.get(5)?,
+    })
+}
+
+pub fn list_partials(c: &Connection) -> rusqlite::Result<Vec<PartialRow>> {
+    let mut st = c.prepare(
+        "SELECT sha256, app, token_id, total, started_at, updated_at FROM partial_uploads ORDER BY sha256",
+    )?;
+    st.query_map([], partial_row)?.collect()
+}
+
+pub fn delete_partial(c: &Connection, sha256: &str) -> rusqlite::Result<usize> {
+    c.execute("DELETE FROM partial_uploads WHERE sha256 = ?1", [sha256])
+}
+
+/// Declared bytes of the resumable uploads held, other than `sha256`'s: the token's and all.
+pub fn partial_bytes(c: &Connection, token_id: &str, sha256: &str) -> rusqlite::Result<(i64, i64)> {
+    c.query_row(
+        "SELECT COALESCE(SUM(CASE WHEN token_id = ?1 THEN total END), 0), COALESCE(SUM(total), 0) \
+         FROM partial_uploads WHERE sha256 <> ?2",
+        params![token_id, sha256],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}

@@ -23,6 +23,7 @@ pub mod healthcheck;
 pub mod http;
 pub mod listener;
 pub mod logfile;
+pub mod partials;
 pub mod perms;
 pub mod preflight;
 pub mod reinspect;

@@ -26,9 +26,6 @@ pub struct AppState {
     pub blobs: Arc<LocalBlobStore>,
     pub registry: &'static Registry,
     pub grants: Arc<GrantKeys>,
-    /// Which app started each resumable upload still in `uploads/`: only that app may resume
-    /// it or learn its offset (knowing a digest proves nothing).
-    pub upload_owners: Arc<std::sync::Mutex<std::collections::HashMap<platform::Sha256, String>>>,
     /// Anonymous refusals not yet written to the audit log (see `http::denials`).
     pub denials: Arc<crate::http::denials::Denials>,
     /// Inspections at attach that may run at once (`DIST_MAX_INSPECTIONS`).
