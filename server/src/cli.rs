@@ -317,7 +317,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut conn = db::open_writer(&db_path)?;
             let store = Arc::new(LocalBlobStore::open(&dir, false)?);
             let min_age = std::time::Duration::from_secs(min_age_hours.saturating_mul(3600));
-            let report = crate::gc::run(&mut conn, &db_path, &store, min_age, dry_run)?;
+            // On a full disk the audit rows of the removals need the reserve's room.
+            let had_reserve = !dry_run && crate::reserve::release(&dir);
+            let report = crate::gc::run(&mut conn, &db_path, &store, min_age, dry_run);
+            if had_reserve && let Err(e) = crate::reserve::ensure(&dir) {
+                eprintln!(
+                    "distd: warning: could not set {} bytes aside again in {} ({e}); free more space",
+                    crate::reserve::RESERVE_BYTES,
+                    crate::reserve::path(&dir).display()
+                );
+            }
+            let report = report?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -567,6 +577,13 @@ fn serve(data: Option<PathBuf>, listen: Option<String>, start_over: bool) -> any
         }
     }
     let store = Arc::new(LocalBlobStore::open(&cfg.data, true).context("prepare blob store")?);
+    if let Err(e) = crate::reserve::ensure(&cfg.data) {
+        tracing::warn!(
+            "could not set {} bytes aside in {} for distd gc on a full disk: {e}",
+            crate::reserve::RESERVE_BYTES,
+            crate::reserve::path(&cfg.data).display()
+        );
+    }
     let db = Db::open(&db_path).with_context(|| format!("open database {}", db_path.display()))?;
     if let Some(m) = &state.audit_mismatch {
         tracing::error!("{m}");

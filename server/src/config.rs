@@ -201,11 +201,21 @@ pub fn check_data_dir(dir: &Path) -> anyhow::Result<()> {
         );
     }
     let probe = dir.join(format!(".distd-write-test-{}", std::process::id()));
-    if let Err(e) = std::fs::write(&probe, b"ok") {
-        bail!("{}", crate::startup::unwritable_help(dir, Some(&e)));
-    }
+    let written = std::fs::write(&probe, b"ok");
     let _ = std::fs::remove_file(&probe);
-    Ok(())
+    match written {
+        Ok(()) => Ok(()),
+        // The probe was created: the folder is distd's to write; a full disk is not an owner
+        // problem, and gc must run on it to free space.
+        Err(e) if crate::blobs::is_disk_full(&e) => {
+            eprintln!(
+                "distd: warning: {}",
+                crate::startup::unwritable_help(dir, Some(&e))
+            );
+            Ok(())
+        }
+        Err(e) => bail!("{}", crate::startup::unwritable_help(dir, Some(&e))),
+    }
 }
 
 /// Builds the full configuration for `serve` from flags, environment and `DATA/config.toml`.

@@ -27,6 +27,7 @@ pub mod partials;
 pub mod perms;
 pub mod preflight;
 pub mod reinspect;
+pub mod reserve;
 pub mod services;
 pub mod sessions;
 pub mod startup;

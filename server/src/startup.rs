@@ -41,6 +41,14 @@ pub fn unwritable_help(path: &Path, err: Option<&std::io::Error>) -> String {
         .map(|(u, g)| (u.to_string(), g.to_string()))
         .unwrap_or_else(|| ("UID".to_owned(), "GID".to_owned()));
     if let Some(e) = err
+        && crate::blobs::is_disk_full(e)
+    {
+        return format!(
+            "{} cannot be written: the disk is full ({e}). Free space: `distd gc --data <data folder>` removes unreferenced files (it works on a full disk), or enlarge the volume",
+            path.display()
+        );
+    }
+    if let Some(e) = err
         && e.kind() == ErrorKind::ReadOnlyFilesystem
     {
         return format!(
@@ -111,10 +119,12 @@ pub fn check_data_tree(data: &Path) -> anyhow::Result<()> {
             continue;
         }
         let probe = d.join(format!(".distd-write-test-{}", std::process::id()));
-        match std::fs::write(&probe, b"ok") {
-            Ok(()) => {
-                let _ = std::fs::remove_file(&probe);
-            }
+        let written = std::fs::write(&probe, b"ok");
+        let _ = std::fs::remove_file(&probe);
+        match written {
+            Ok(()) => {}
+            // The file was created: distd may write here; space is another matter (gc frees it).
+            Err(e) if crate::blobs::is_disk_full(&e) => {}
             Err(e) => bail!("{}", unwritable_help(&d, Some(&e))),
         }
     }

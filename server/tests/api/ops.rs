@@ -122,3 +122,68 @@ async fn gc_removes_only_unreferenced_blobs_past_their_age() {
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["orphans"], json!([]), "{v}");
 }
+
+/// Issue 11, item 10: a full disk answers 507 (not 503), /healthz says degraded, `distd gc`
+/// works on the full disk (it only deletes; its audit rows use the space reserve) and then a
+/// publish goes through. Needs a small tmpfs, so root (as in CI); skipped otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_answers_507_and_gc_frees_it() {
+    if !common::is_root() {
+        eprintln!("note: not root, so no tmpfs can be mounted; skipping the full-disk test");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = common::Tmpfs::new(&dir.path().join("data"), 20 * 1024 * 1024);
+    let data = mnt.0.clone();
+    let s = Server::start_with(&data, &[("DIST_MIN_FREE_BYTES", "2000000")]).await;
+    s.create_app("acme").await;
+    let mut rng = Rng(77);
+    let mut stored = 0;
+    let full = loop {
+        let (st, v) = s.put_blob("acme", &s.admin, rng.bytes(1024 * 1024)).await;
+        match st {
+            StatusCode::CREATED => stored += 1,
+            other => break (other, v),
+        }
+        assert!(stored < 40, "the 20 MiB disk never filled");
+    };
+    assert_eq!(full.0, StatusCode::INSUFFICIENT_STORAGE, "{}", full.1);
+    assert_eq!(err_code(&full.1), "insufficient_storage", "{}", full.1);
+    assert!(
+        err_msg(&full.1).contains("the server's disk is full"),
+        "{}",
+        full.1
+    );
+    let (st, v) = s.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(st, StatusCode::OK, "downloads still work: {v}");
+    assert_eq!(v["status"], "degraded", "{v}");
+    assert!(v["disk"]["free_bytes"].as_u64().unwrap() < 2_000_000, "{v}");
+
+    let out = std::process::Command::new(common::DISTD)
+        .args(["gc", "--min-age-hours", "0", "--json", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "gc failed on the full disk: {err}");
+    assert!(!err.contains("chown"), "gc blamed ownership: {err}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["removed"].as_array().unwrap().len() >= stored, "{v}");
+    assert!(
+        data.join("space-reserve").exists(),
+        "gc sets the reserve aside again"
+    );
+
+    let build = b"the next nightly".to_vec();
+    let (st, v) = s.put_blob("acme", &s.admin, build.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    s.create_release("acme", release_body("1.0", "2", &[("n.bin", &build)]))
+        .await;
+    let (st, v) = s.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(
+        (st, v["status"].as_str()),
+        (StatusCode::OK, Some("ok")),
+        "{v}"
+    );
+    drop(s);
+}
