@@ -762,6 +762,17 @@ mod tests {
         );
     }
 
+    /// Issue 11, item 9: the default schedule rides through a distd restart (30 s in all).
+    #[test]
+    fn the_default_retries_span_a_restart() {
+        if std::env::var_os("DIST_RETRY_DELAYS_MS").is_some() {
+            return;
+        }
+        let d = backoff_from_env();
+        let secs: Vec<u64> = d.iter().map(Duration::as_secs).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 15]);
+    }
+
     #[test]
     fn api_errors_map_to_failures() {
         let f: Failure = ApiError::Status {
