@@ -48,14 +48,22 @@ fn a_full_disk_is_retried_once_and_exits_6() {
     );
     let r = dist_at(&server, "dist_x", &["app", "list"]);
     assert_eq!(r.code, 6, "{}", r.stderr);
-    assert!(r.stderr.contains("the server's disk is full"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("the server's disk is full"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(count.load(Ordering::SeqCst), 2, "one try and one retry");
     assert!(r.stderr.contains("retry 1 of 3"), "{}", r.stderr);
     // A proxy's bare 507 reads the same.
     let (server, _) = counting_stub(507, json!({}));
     let r = dist_at(&server, "dist_x", &["app", "list", "--json"]);
     assert_eq!(r.code, 6, "{}", r.stderr);
-    assert!(r.stderr.contains("the server's disk is full"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("the server's disk is full"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -68,6 +76,10 @@ fn each_retry_is_said_on_stderr() {
     assert_eq!(r.code, 6, "{}", r.stderr);
     assert_eq!(count.load(Ordering::SeqCst), 4, "{}", r.stderr);
     for n in 1..=3 {
-        assert!(r.stderr.contains(&format!("retry {n} of 3")), "{}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("retry {n} of 3")),
+            "{}",
+            r.stderr
+        );
     }
 }

@@ -12,6 +12,7 @@ mod downgrade;
 mod lifecycle;
 mod ops;
 mod pages;
+mod paging;
 mod release_diff;
 mod rights;
 mod scopes;
