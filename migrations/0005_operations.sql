@@ -16,3 +16,12 @@ CREATE TABLE partial_uploads (
     updated_at TEXT NOT NULL
 );
 CREATE INDEX partial_uploads_token ON partial_uploads(token_id);
+
+-- Retention (distd gc --releases): a release outside the policy is revoked, then removed:
+-- its row, artifacts and history stay on record, but its files no longer count as referenced,
+-- so gc frees their space once nothing else refers to them. Only a revoked release is removed,
+-- and only once.
+ALTER TABLE releases ADD COLUMN removed_at TEXT;
+CREATE TRIGGER releases_removed_once BEFORE UPDATE OF removed_at ON releases
+WHEN OLD.removed_at IS NOT NULL OR (NEW.removed_at IS NOT NULL AND NEW.status <> 'revoked')
+BEGIN SELECT RAISE(ABORT, 'only a revoked release is removed, and once'); END;

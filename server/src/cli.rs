@@ -69,9 +69,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Remove blobs nothing refers to, older than --min-age-hours; each removal is audited.
+    /// Remove blobs nothing refers to, older than --min-age-hours; with --releases, first apply
+    /// the retention policy to releases. Each removal is audited.
     #[command(
-        after_help = "Examples:\n  distd gc --data /srv/dist --dry-run\n  distd gc --data /srv/dist --min-age-hours 72 --json\n\nSafe while distd runs: younger blobs are kept, since CI uploads a blob before the\nrelease that refers to it. Exit 0 when done, 2 on a usage or I/O error."
+        after_help = "Examples:\n  distd gc --data /srv/dist --dry-run\n  distd gc --data /srv/dist --min-age-hours 72 --json\n  distd gc --data /srv/dist --releases --keep 20 --channel-days 30 --draft-days 14 --dry-run\n\nSafe while distd runs: younger blobs are kept, since CI uploads a blob before the\nrelease that refers to it. Works on a full disk (it only deletes; its audit rows use\nDATA/space-reserve). --releases keeps, per app, the newest --keep releases and any release\na channel points at or pointed at within --channel-days; it revokes, then removes, the\nothers (their files are then collected like any unreferenced blob) and deletes drafts older\nthan --draft-days. Without the flags: DIST_RETENTION_KEEP, DIST_RETENTION_CHANNEL_DAYS,\nDIST_RETENTION_DRAFT_DAYS, or [retention] in DATA/config.toml ([retention.apps.NAME] for\none app). Exit 0 when done, 2 on a usage or I/O error."
     )]
     Gc {
         #[command(flatten)]
@@ -85,6 +86,18 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Apply the retention policy to releases first.
+        #[arg(long)]
+        releases: bool,
+        /// With --releases: keep the newest N releases per app (0: all).
+        #[arg(long, value_name = "N", requires = "releases")]
+        keep: Option<u32>,
+        /// With --releases: keep releases a channel pointed at within D days.
+        #[arg(long, value_name = "D", requires = "releases")]
+        channel_days: Option<u64>,
+        /// With --releases: delete drafts older than D days (0: never).
+        #[arg(long, value_name = "D", requires = "releases")]
+        draft_days: Option<u64>,
     },
     /// Inspect stored artifacts again with this build's targets; store changed verdicts
     /// beside the old ones, audit each change, list published releases that got worse.
@@ -310,6 +323,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             min_age_hours,
             dry_run,
             json,
+            releases,
+            keep,
+            channel_days,
+            draft_days,
         } => {
             let dir = existing_data(data.data)?;
             crate::preflight::check(&dir, Use::Write)?;
@@ -319,7 +336,37 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let min_age = std::time::Duration::from_secs(min_age_hours.saturating_mul(3600));
             // On a full disk the audit rows of the removals need the reserve's room.
             let had_reserve = !dry_run && crate::reserve::release(&dir);
-            let report = crate::gc::run(&mut conn, &db_path, &store, min_age, dry_run);
+            let retention = if releases {
+                let mut policies = crate::retention::load(&dir, None)?;
+                let d = &mut policies.default;
+                d.keep = keep.unwrap_or(d.keep);
+                d.channel_days = channel_days.unwrap_or(d.channel_days);
+                d.draft_days = draft_days.unwrap_or(d.draft_days);
+                if policies.all_off() {
+                    eprintln!(
+                        "distd: no retention policy is set (keep 0, draft days 0): no release is removed. Pass --keep / --draft-days, or set DIST_RETENTION_KEEP or [retention] in DATA/config.toml"
+                    );
+                }
+                Some(crate::retention::run(
+                    &mut conn,
+                    &db_path,
+                    &policies,
+                    time::OffsetDateTime::now_utc(),
+                    dry_run,
+                ))
+            } else {
+                None
+            };
+            let report = match retention {
+                Some(Err(e)) => Err(e),
+                Some(Ok(r)) => {
+                    crate::gc::run(&mut conn, &db_path, &store, min_age, dry_run).map(|mut g| {
+                        g.releases = Some(r);
+                        g
+                    })
+                }
+                None => crate::gc::run(&mut conn, &db_path, &store, min_age, dry_run),
+            };
             if had_reserve && let Err(e) = crate::reserve::ensure(&dir) {
                 eprintln!(
                     "distd: warning: could not set {} bytes aside again in {} ({e}); free more space",
@@ -332,6 +379,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 let verb = if dry_run { "would remove" } else { "removed" };
+                for a in report.releases.iter().flat_map(|r| &r.apps) {
+                    for r in &a.removed {
+                        println!(
+                            "{verb} release: {} {} {} ({}, was {})",
+                            a.app, r.version, r.build, r.id, r.status
+                        );
+                    }
+                    for r in &a.drafts_deleted {
+                        println!(
+                            "{verb} draft: {} {} {} ({})",
+                            a.app, r.version, r.build, r.id
+                        );
+                    }
+                    println!(
+                        "app {}: kept {} release(s) (keep {}, channel days {}, draft days {})",
+                        a.app,
+                        a.kept.len(),
+                        a.policy.keep,
+                        a.policy.channel_days,
+                        a.policy.draft_days
+                    );
+                }
                 for r in &report.removed {
                     println!("{verb}: sha256 {} ({} bytes)", r.sha256, r.size);
                 }
@@ -593,6 +662,9 @@ fn serve(data: Option<PathBuf>, listen: Option<String>, start_over: bool) -> any
     tracing::info!("targets: {}", registry.supported_kinds());
     let grants = crate::grants::GrantKeys::load_or_create(&cfg.data, cfg.grant_ttl_secs)
         .context("load the grant key")?;
+    if state.audit_mismatch.is_none() {
+        crate::retention::spawn_schedule(db_path.clone(), store.clone(), cfg.retention.clone());
+    }
     if state.audit_mismatch.is_none()
         && crate::reinspect::spawn_if_inspector_changed(&db_path, store.clone(), registry)
             .context("start the re-inspection")?

@@ -84,6 +84,19 @@ pub struct FileConfig {
     pub partial_max_bytes: Option<u64>,
     pub partial_token_max_bytes: Option<u64>,
     pub min_free_bytes: Option<u64>,
+    /// `[retention]` (see `retention`).
+    pub retention: Option<crate::retention::FileRetention>,
+}
+
+/// Reads `DATA/config.toml` (an absent file is the defaults).
+pub fn read_file(data: &Path) -> anyhow::Result<FileConfig> {
+    let file_path = data.join(CONFIG_FILE);
+    match std::fs::read_to_string(&file_path) {
+        Ok(text) => toml::from_str(&text)
+            .with_context(|| format!("{}: invalid configuration", file_path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", file_path.display())),
+    }
 }
 
 /// The database inside a data folder.
@@ -109,6 +122,8 @@ pub struct Config {
     /// Uploads: the stall timeout, how long partials are kept, and how many bytes of them.
     pub uploads: UploadLimits,
     pub min_free_bytes: u64,
+    /// The retention policy and its schedule.
+    pub retention: crate::retention::Policies,
     /// `name = value (source)` lines for the start-up log.
     pub sources: Vec<String>,
 }
@@ -222,13 +237,8 @@ pub fn check_data_dir(dir: &Path) -> anyhow::Result<()> {
 pub fn load(data_flag: Option<PathBuf>, listen_flag: Option<String>) -> anyhow::Result<Config> {
     let (data, data_src) = data_dir(data_flag);
     check_data_dir(&data)?;
-    let file_path = data.join(CONFIG_FILE);
-    let file: FileConfig = match std::fs::read_to_string(&file_path) {
-        Ok(text) => toml::from_str(&text)
-            .with_context(|| format!("{}: invalid configuration", file_path.display()))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileConfig::default(),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", file_path.display())),
-    };
+    let mut file = read_file(&data)?;
+    let retention = crate::retention::load(&data, Some(file.retention.take().unwrap_or_default()))?;
     let mut sources = vec![format!("data = {} ({data_src})", data.display())];
 
     let (listen, src) = pick(
@@ -391,6 +401,7 @@ pub fn load(data_flag: Option<PathBuf>, listen_flag: Option<String>) -> anyhow::
         inspection_wait,
         uploads,
         min_free_bytes,
+        retention,
         sources,
     })
 }

@@ -596,27 +596,35 @@ pub fn list_artifacts(c: &Connection, release_id: &str) -> rusqlite::Result<Vec<
     st.query_map([release_id], artifact_row)?.collect()
 }
 
-/// Every blob digest (hex) an artifact, attached or not, or its icon refers to.
+/// Artifacts whose release the retention policy has not removed: the ones whose files count.
+const LIVE_ARTIFACTS: &str =
+    "artifacts WHERE release_id IN (SELECT id FROM releases WHERE removed_at IS NULL)";
+
+/// Every blob digest (hex) an artifact (attached or not) or its icon refers to, except the
+/// artifacts of releases the retention policy removed.
 pub fn referenced_blobs(c: &Connection) -> rusqlite::Result<std::collections::BTreeSet<String>> {
-    let mut st = c.prepare(
-        "SELECT sha256 FROM artifacts WHERE sha256 IS NOT NULL \
-         UNION SELECT icon_sha256 FROM artifacts WHERE icon_sha256 IS NOT NULL",
-    )?;
+    let mut st = c.prepare(&format!(
+        "SELECT sha256 FROM {LIVE_ARTIFACTS} AND sha256 IS NOT NULL \
+         UNION SELECT icon_sha256 FROM {LIVE_ARTIFACTS} AND icon_sha256 IS NOT NULL"
+    ))?;
     st.query_map([], |r| r.get(0))?.collect()
 }
 
-/// True when any artifact (attached or not) or icon refers to the blob.
+/// True when any artifact (attached or not) or icon of a release not removed refers to the blob.
 pub fn blob_referenced(c: &Connection, hex: &str) -> rusqlite::Result<bool> {
     c.query_row(
-        "SELECT EXISTS(SELECT 1 FROM artifacts WHERE sha256 = ?1 OR icon_sha256 = ?1)",
+        &format!(
+            "SELECT EXISTS(SELECT 1 FROM {LIVE_ARTIFACTS} AND (sha256 = ?1 OR icon_sha256 = ?1))"
+        ),
         [hex],
         |r| r.get(0),
     )
 }
 
+/// Every artifact whose release was not removed (a removed release's files may be gone).
 pub fn list_all_artifacts(c: &Connection) -> rusqlite::Result<Vec<ArtifactRow>> {
     let mut st = c.prepare(&format!(
-        "SELECT {ARTIFACT_COLS} FROM artifacts ORDER BY id"
+        "SELECT {ARTIFACT_COLS} FROM {LIVE_ARTIFACTS} ORDER BY id"
     ))?;
     st.query_map([], artifact_row)?.collect()
 }
@@ -1131,5 +1139,58 @@ pub fn partial_bytes(c: &Connection, token_id: &str, sha256: &str) -> rusqlite::
          FROM partial_uploads WHERE sha256 <> ?2",
         params![token_id, sha256],
         |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
+// ---------------------------------------------------------------- retention
+
+/// A release as the retention policy sees it.
+#[derive(Debug, Clone)]
+pub struct RetentionRow {
+    pub id: String,
+    pub version: String,
+    pub build: String,
+    pub status: String,
+    pub created_at: String,
+}
+
+/// The app's releases not yet removed, newest first.
+pub fn retention_candidates(c: &Connection, app: &str) -> rusqlite::Result<Vec<RetentionRow>> {
+    let mut st = c.prepare(
+        "SELECT id, version, build, status, created_at FROM releases \
+         WHERE app = ?1 AND removed_at IS NULL ORDER BY created_at DESC, id DESC",
+    )?;
+    st.query_map([app], |r| {
+        Ok(RetentionRow {
+            id: r.get(0)?,
+            version: r.get(1)?,
+            build: r.get(2)?,
+            status: r.get(3)?,
+            created_at: r.get(4)?,
+        })
+    })?
+    .collect()
+}
+
+/// Releases a channel of `app` points at now, or pointed at since `since` (a move to it, or
+/// away from it, at or after that time).
+pub fn channel_protected(
+    c: &Connection,
+    app: &str,
+    since: &str,
+) -> rusqlite::Result<std::collections::BTreeSet<String>> {
+    let mut st = c.prepare(
+        "SELECT release_id FROM channels WHERE app = ?1 AND release_id IS NOT NULL \
+         UNION SELECT to_release_id FROM channel_history WHERE app = ?1 AND at >= ?2 AND to_release_id IS NOT NULL \
+         UNION SELECT from_release_id FROM channel_history WHERE app = ?1 AND at >= ?2 AND from_release_id IS NOT NULL",
+    )?;
+    st.query_map(params![app, since], |r| r.get(0))?.collect()
+}
+
+/// Marks a revoked release removed; 0 when it is not revoked or already removed.
+pub fn set_release_removed(c: &Connection, id: &str, at: &str) -> rusqlite::Result<usize> {
+    c.execute(
+        "UPDATE releases SET removed_at = ?2 WHERE id = ?1 AND status = 'revoked' AND removed_at IS NULL",
+        params![id, at],
     )
 }

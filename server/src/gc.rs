@@ -26,6 +26,9 @@ pub struct Report {
     pub bytes_freed: u64,
     /// Unreferenced but younger than the minimum age: an upload whose release may follow.
     pub kept_young: u64,
+    /// What the retention policy did first (`--releases`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub releases: Option<crate::retention::Report>,
 }
 
 #[derive(Debug, Serialize)]

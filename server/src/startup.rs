@@ -182,6 +182,7 @@ mod tests {
             inspection_wait: std::time::Duration::from_secs(30),
             uploads: Default::default(),
             min_free_bytes: 1,
+            retention: Default::default(),
             sources: vec![],
         }
     }

@@ -14,6 +14,7 @@ mod ops;
 mod pages;
 mod paging;
 mod release_diff;
+mod retention;
 mod rights;
 mod scopes;
 mod state;
