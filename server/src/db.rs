@@ -597,15 +597,28 @@ pub fn list_artifacts(c: &Connection, release_id: &str) -> rusqlite::Result<Vec<
 }
 
 /// Artifacts whose release the retention policy has not removed: the ones whose files count.
-const LIVE_ARTIFACTS: &str =
-    "artifacts WHERE release_id IN (SELECT id FROM releases WHERE removed_at IS NULL)";
+/// A database not yet migrated to 0005 (read by `fsck` or `reinspect --dry-run`, which do not
+/// migrate) has no removed releases.
+fn live_artifacts(c: &Connection) -> rusqlite::Result<&'static str> {
+    let migrated: bool = c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM pragma_table_info('releases') WHERE name = 'removed_at')",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(if migrated {
+        "artifacts WHERE release_id IN (SELECT id FROM releases WHERE removed_at IS NULL)"
+    } else {
+        "artifacts WHERE 1"
+    })
+}
 
 /// Every blob digest (hex) an artifact (attached or not) or its icon refers to, except the
 /// artifacts of releases the retention policy removed.
 pub fn referenced_blobs(c: &Connection) -> rusqlite::Result<std::collections::BTreeSet<String>> {
+    let live = live_artifacts(c)?;
     let mut st = c.prepare(&format!(
-        "SELECT sha256 FROM {LIVE_ARTIFACTS} AND sha256 IS NOT NULL \
-         UNION SELECT icon_sha256 FROM {LIVE_ARTIFACTS} AND icon_sha256 IS NOT NULL"
+        "SELECT sha256 FROM {live} AND sha256 IS NOT NULL \
+         UNION SELECT icon_sha256 FROM {live} AND icon_sha256 IS NOT NULL"
     ))?;
     st.query_map([], |r| r.get(0))?.collect()
 }
@@ -614,7 +627,8 @@ pub fn referenced_blobs(c: &Connection) -> rusqlite::Result<std::collections::BT
 pub fn blob_referenced(c: &Connection, hex: &str) -> rusqlite::Result<bool> {
     c.query_row(
         &format!(
-            "SELECT EXISTS(SELECT 1 FROM {LIVE_ARTIFACTS} AND (sha256 = ?1 OR icon_sha256 = ?1))"
+            "SELECT EXISTS(SELECT 1 FROM {} AND (sha256 = ?1 OR icon_sha256 = ?1))",
+            live_artifacts(c)?
         ),
         [hex],
         |r| r.get(0),
@@ -624,7 +638,8 @@ pub fn blob_referenced(c: &Connection, hex: &str) -> rusqlite::Result<bool> {
 /// Every artifact whose release was not removed (a removed release's files may be gone).
 pub fn list_all_artifacts(c: &Connection) -> rusqlite::Result<Vec<ArtifactRow>> {
     let mut st = c.prepare(&format!(
-        "SELECT {ARTIFACT_COLS} FROM {LIVE_ARTIFACTS} ORDER BY id"
+        "SELECT {ARTIFACT_COLS} FROM {} ORDER BY id",
+        live_artifacts(c)?
     ))?;
     st.query_map([], artifact_row)?.collect()
 }

@@ -122,9 +122,7 @@ async fn a_retention_policy_removes_exactly_the_releases_it_should() {
     // rel_r0 .. rel_r11, oldest first, an hour apart; r3 already revoked; r8 shares r11's file.
     let shared = f.blob("nightly 11");
     for i in 0..12 {
-        let hex = if i == 8 {
-            shared.clone()
-        } else if i == 11 {
+        let hex = if i == 8 || i == 11 {
             shared.clone()
         } else {
             f.blob(&format!("nightly {i}"))
