@@ -140,6 +140,24 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Put a database written by `distd backup` back, after checking it (integrity, audit
+    /// chain, every file it refers to present with its digest); stop distd first.
+    #[command(
+        after_help = "Examples:\n  distd restore /backups/distd-2026-11-21.sqlite3 --data /srv/dist --dry-run\n  distd restore /backups/distd-2026-11-21.sqlite3 --data /srv/dist\n\nNothing is replaced unless every check passes. The replaced database is kept as\nDATA/distd.sqlite3.before-restore-<time>; the restore is an audit.restore event in the\nrestored chain. Exit 0 restored (or, with --dry-run, sound), 1 the backup failed a check,\n2 on a usage or I/O error."
+    )]
+    Restore {
+        /// The backup file (`distd backup --out`).
+        #[arg(value_name = "BACKUP")]
+        backup: PathBuf,
+        #[command(flatten)]
+        data: DataArg,
+        /// Check the backup, replace nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Ask a running distd's /healthz; exit 0 when healthy, 1 when not (the image's HEALTHCHECK).
     #[command(
         after_help = "Examples:\n  distd healthcheck\n  distd healthcheck --url http://127.0.0.1:8080/healthz\n\nWithout --url it asks the listen address distd would use (DIST_LISTEN, else\nDATA/config.toml, else 127.0.0.1:8080), with 0.0.0.0 read as 127.0.0.1."
@@ -523,6 +541,42 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let conn = open_existing(&dir)?;
             db::backup(&conn, &out).with_context(|| format!("backup to {}", out.display()))?;
             eprintln!("wrote {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore {
+            backup,
+            data,
+            dry_run,
+            json,
+        } => {
+            let dir = existing_data(data.data)?;
+            crate::startup::check_data_tree(&dir)?;
+            let report = crate::restore::run(&backup, &dir, dry_run)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for p in &report.problems {
+                    eprintln!("distd: backup {}: {p}", backup.display());
+                }
+            }
+            if !report.problems.is_empty() {
+                eprintln!(
+                    "distd: {} failed its checks; nothing was replaced",
+                    backup.display()
+                );
+                return Ok(ExitCode::from(1));
+            }
+            eprintln!(
+                "distd: {} is sound: {} audit row(s), {} file(s) checked{}",
+                backup.display(),
+                report.audit_rows,
+                report.blobs_checked,
+                match (&report.previous, report.restored) {
+                    (Some(p), true) => format!("; restored, the replaced database is kept as {p}"),
+                    (None, true) => "; restored".to_owned(),
+                    _ => " (dry run: nothing replaced)".to_owned(),
+                }
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck { url, timeout } => crate::healthcheck::run(

@@ -28,6 +28,7 @@ pub mod perms;
 pub mod preflight;
 pub mod reinspect;
 pub mod reserve;
+pub mod restore;
 pub mod retention;
 pub mod services;
 pub mod sessions;

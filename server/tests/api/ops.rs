@@ -252,3 +252,72 @@ async fn shutdown_checkpoints_the_wal() {
         .unwrap();
     assert_eq!(n, 5);
 }
+
+/// Issue 11, item 6: backup, more changes, restore: the backup's state comes back, the restore
+/// is on the record, and a backup that fails a check replaces nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_and_restore_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    let mut s = Server::start(&data).await;
+    s.create_app("acme").await;
+    let kept = b"in the backup".to_vec();
+    let (st, _) = s.put_blob("acme", &s.admin, kept.clone()).await;
+    assert_eq!(st, StatusCode::CREATED);
+    s.create_release("acme", release_body("1.0", "1", &[("a.bin", &kept)]))
+        .await;
+    let backup = dir.path().join("backup.sqlite3");
+    let b = backup.to_str().unwrap();
+    let out = std::process::Command::new(common::DISTD)
+        .args(["backup", "--data", d, "--out", b])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    s.create_app("later").await;
+    // While distd runs, restore refuses.
+    let (code, v) = distd(&["restore", b, "--data", d, "--json"]);
+    assert_eq!(code, 2, "{v}");
+    s.stop();
+
+    // A backup whose file is gone from blobs/ fails its check, and nothing is replaced.
+    let hex = sha256_hex(&kept);
+    let blob = data.join("blobs/sha256").join(&hex[..2]).join(&hex);
+    let aside = dir.path().join("blob-aside");
+    std::fs::rename(&blob, &aside).unwrap();
+    let (code, v) = distd(&["restore", b, "--data", d, "--json"]);
+    assert_eq!(code, 1, "{v}");
+    assert!(v["problems"][0].as_str().unwrap().contains(&hex), "{v}");
+    assert_eq!(v["restored"], false);
+    std::fs::rename(&aside, &blob).unwrap();
+    // A damaged copy fails too.
+    let bad = dir.path().join("bad.sqlite3");
+    let bytes = std::fs::read(&backup).unwrap();
+    std::fs::write(&bad, &bytes[..bytes.len() / 2]).unwrap();
+    let (code, _) = distd(&["restore", bad.to_str().unwrap(), "--data", d, "--json"]);
+    assert_ne!(code, 0);
+
+    let (code, v) = distd(&["restore", b, "--data", d, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["restored"], true, "{v}");
+    assert!(v["blobs_checked"].as_u64().unwrap() >= 1, "{v}");
+    assert!(
+        std::path::Path::new(v["previous"].as_str().unwrap()).exists(),
+        "{v}"
+    );
+    let s = Server::start(&data).await;
+    let (st, _) = s.get("/apps/acme", &s.admin).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = s.get("/apps/later", &s.admin).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "the restored state predates it");
+    let (_, a) = s.get("/audit?action=audit.restore", &s.admin).await;
+    assert_eq!(a["events"].as_array().unwrap().len(), 1, "{a}");
+    let (code, v) = distd(&["audit", "verify", "--data", d, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    let (code, v) = distd(&["fsck", "--data", d, "--json"]);
+    assert_eq!(code, 0, "{v}");
+}
