@@ -215,7 +215,11 @@ pub fn check_data_dir(dir: &Path) -> anyhow::Result<()> {
             dir.display()
         );
     }
-    let probe = dir.join(format!(".distd-write-test-{}", std::process::id()));
+    let probe = dir.join(format!(
+        "{}{}",
+        crate::startup::PROBE_PREFIX,
+        std::process::id()
+    ));
     let written = std::fs::write(&probe, b"ok");
     let _ = std::fs::remove_file(&probe);
     match written {

@@ -118,7 +118,8 @@ pub fn check_data_tree(data: &Path) -> anyhow::Result<()> {
         if !d.is_dir() {
             continue;
         }
-        let probe = d.join(format!(".distd-write-test-{}", std::process::id()));
+        let probe = d.join(format!("{PROBE_PREFIX}{}", std::process::id()));
+        remove_stale_probes(&d);
         let written = std::fs::write(&probe, b"ok");
         let _ = std::fs::remove_file(&probe);
         match written {
@@ -129,6 +130,20 @@ pub fn check_data_tree(data: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The write probes' file names; a probe left by a killed run is removed by the next one, and
+/// `fsck` does not count it as a stray file.
+pub const PROBE_PREFIX: &str = ".distd-write-test-";
+
+fn remove_stale_probes(dir: &Path) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with(PROBE_PREFIX) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
 }
 
 /// Settings that start but will not work as the operator expects; each is logged as a warning.

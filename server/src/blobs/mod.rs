@@ -711,6 +711,9 @@ impl BlobStore for Arc<LocalBlobStore> {
             for f in std::fs::read_dir(&dir)? {
                 let p = f?.path();
                 let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if name.starts_with(crate::startup::PROBE_PREFIX) {
+                    continue; // a start-up write probe a killed run left; the next run removes it
+                }
                 match name.parse::<Sha256>() {
                     Ok(d) if name.starts_with(&prefix) && p.is_file() => scan.blobs.push((d, p)),
                     _ => scan.stray.push(p),
