@@ -263,10 +263,10 @@ impl Api {
     fn retry_note(&self, what: &str, why: &str, n: usize) {
         let delay = self.delay(n);
         crate::ui::note_line(&format!(
-            "{what}: {why}; retry {} of {} in {:.1} s",
+            "{what}: {why}; retrying in {:.1} s (retry {} of {})",
+            delay.as_secs_f64(),
             n + 1,
-            self.backoff.len(),
-            delay.as_secs_f64()
+            self.backoff.len()
         ));
     }
 

@@ -6,13 +6,13 @@
 //! | `GET /healthz` (no prefix, no auth) | - | -> [`Health`] |
 //! | `GET /token` | any | -> [`WhoAmI`] |
 //! | `POST /tokens` | admin | [`TokenCreate`] -> 201 [`TokenCreated`] |
-//! | `GET /tokens` | admin | -> [`TokenList`] |
+//! | `GET /tokens?limit=&cursor=` | admin | -> [`TokenList`] (a page) |
 //! | `POST /tokens/{id}/revoke` | admin | -> [`TokenInfo`] |
 //! | `POST /apps` | admin | [`AppCreate`] -> 201 [`App`] (409 if the slug exists) |
 //! | `GET /apps`, `GET /apps/{app}` | read | -> [`AppList`], [`App`] |
 //! | `PUT /apps/{app}/identity` | admin | [`IdentityRules`] -> [`App`] |
 //! | `POST /apps/{app}/releases` | publish | [`ReleaseCreate`] -> 201 or 200 [`ReleaseCreated`] (409 on other digests) |
-//! | `GET /apps/{app}/releases` | read | -> [`ReleaseList`] |
+//! | `GET /apps/{app}/releases?limit=&cursor=&status=&version=&platform=&since=` | read | -> [`ReleaseList`] (newest first, a page) |
 //! | `GET /releases/{id}` | read | -> [`Release`] |
 //! | `GET /releases/{id}/diff/{other}` | read | -> [`crate::diff::ReleaseDiff`] (both of one app) |
 //! | `POST /releases/{id}/publish` | publish | -> [`PublishResult`] (422 with findings when blocked) |
@@ -26,9 +26,9 @@
 //! | `GET /apps/{app}/channels`, `.../channels/{name}` | read | -> [`ChannelList`], [`Channel`] |
 //! | `POST /apps/{app}/channels/{name}/promote` | promote | [`PromoteRequest`] -> [`ChannelMove`] |
 //! | `POST /apps/{app}/channels/{name}/rollback` | promote | -> [`ChannelMove`] |
-//! | `GET /apps/{app}/channels/{name}/history` | read | -> [`ChannelHistory`] |
+//! | `GET /apps/{app}/channels/{name}/history?limit=&cursor=` | read | -> [`ChannelHistory`] (a page) |
 //! | `PUT /apps/{app}/channels/{name}/policy` | admin | [`ChannelPolicy`] -> [`Channel`] (creates the channel without a release if needed) |
-//! | `GET /audit?action=&app=&actor=&after=&limit=` | admin | -> [`AuditList`] |
+//! | `GET /audit?action=&app=&actor=&after=&limit=&cursor=` | admin | -> [`AuditList`] (a page) |
 //! | `GET /audit/verify` | admin | -> [`AuditVerify`] |
 //! | `GET /d/{app}/{channel}/{platform}[/{arch}]` (no prefix) | download | the artifact bytes |
 //!
@@ -38,6 +38,9 @@
 //! Resumable uploads: a `PUT` carries `Upload-Length: <total>`; to resume, send
 //! `Upload-Offset: <n>` where n is the offset `HEAD` reported, and the remaining bytes. A
 //! wrong offset is a 409 whose `Upload-Offset` header says the right one.
+//!
+//! Lists page by cursor: `limit` and `cursor` in, `next_cursor` (null on the last page) and a
+//! `Link: <...>; rel="next"` header out.
 //!
 //! Errors are `{"error":{"code":"...","message":"..."}}` ([`ErrorBody`]), with the codes in
 //! [`ErrorCode`].
