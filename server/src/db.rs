@@ -492,29 +492,42 @@ pub struct ReleaseFilter {
     pub limit: i64,
 }
 
-/// One page, newest first (`created_at`, then `id`, both descending; the index
-/// `releases_app_created_id` serves it, so a late page costs what the first does).
+/// One page, newest first (`created_at`, then `id`, both descending). Only the filters given
+/// are in the SQL, and the cursor is a row-value comparison, so SQLite walks the index
+/// `releases_app_created_id` from the cursor: a page deep in a long list costs what the first
+/// does (a `?6 IS NULL OR ...` form would make it scan from the newest row down).
 pub fn list_releases(
     c: &Connection,
     app: &str,
     f: &ReleaseFilter,
 ) -> rusqlite::Result<Vec<ReleaseRow>> {
-    let mut st = c.prepare_cached(&format!(
-        "SELECT {RELEASE_COLS} FROM releases r WHERE app = ?1 \
-           AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR version = ?3) \
-           AND (?4 IS NULL OR EXISTS(SELECT 1 FROM artifacts a WHERE a.release_id = r.id AND a.platform = ?4)) \
-           AND (?5 IS NULL OR created_at >= ?5) \
-           AND (?6 IS NULL OR created_at < ?6 OR (created_at = ?6 AND id < ?7)) \
-         ORDER BY created_at DESC, id DESC LIMIT ?8"
-    ))?;
-    let (b_at, b_id) = f.before.clone().unzip();
-    st.query_map(
-        params![
-            app, f.status, f.version, f.platform, f.since, b_at, b_id, f.limit
-        ],
-        release_row,
-    )?
-    .collect()
+    let mut sql = format!("SELECT {RELEASE_COLS} FROM releases r WHERE app = ?1");
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&app];
+    for (given, cond) in [
+        (f.status.is_some(), " AND status = ?"),
+        (f.version.is_some(), " AND version = ?"),
+        (
+            f.platform.is_some(),
+            " AND EXISTS(SELECT 1 FROM artifacts a WHERE a.release_id = r.id AND a.platform = ?)",
+        ),
+        (f.since.is_some(), " AND created_at >= ?"),
+        (f.before.is_some(), " AND (created_at, id) < (?, ?)"),
+    ] {
+        if given {
+            sql.push_str(cond);
+        }
+    }
+    sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
+    for v in [&f.status, &f.version, &f.platform, &f.since].into_iter().flatten() {
+        args.push(v);
+    }
+    if let Some((at, id)) = &f.before {
+        args.push(at);
+        args.push(id);
+    }
+    args.push(&f.limit);
+    let mut st = c.prepare_cached(&sql)?;
+    st.query_map(args.as_slice(), release_row)?.collect()
 }
 
 pub fn list_all_releases(c: &Connection) -> rusqlite::Result<Vec<ReleaseRow>> {
