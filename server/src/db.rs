@@ -518,7 +518,10 @@ pub fn list_releases(
         }
     }
     sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
-    for v in [&f.status, &f.version, &f.platform, &f.since].into_iter().flatten() {
+    for v in [&f.status, &f.version, &f.platform, &f.since]
+        .into_iter()
+        .flatten()
+    {
         args.push(v);
     }
     if let Some((at, id)) = &f.before {
@@ -603,7 +606,8 @@ pub fn insert_artifact(c: &Connection, a: &ArtifactRow) -> rusqlite::Result<()> 
 }
 
 pub fn list_artifacts(c: &Connection, release_id: &str) -> rusqlite::Result<Vec<ArtifactRow>> {
-    let mut st = c.prepare(&format!(
+    // Cached: a page of releases asks this once per release.
+    let mut st = c.prepare_cached(&format!(
         "SELECT {ARTIFACT_COLS} FROM artifacts WHERE release_id = ?1 ORDER BY position"
     ))?;
     st.query_map([release_id], artifact_row)?.collect()
