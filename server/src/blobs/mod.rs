@@ -220,7 +220,20 @@ where
     }
     let mut hasher = sha2::Sha256::new();
     let mut received: u64 = 0;
-    while let Some(frame) = body.next().await {
+    loop {
+        let frame = match tokio::time::timeout(req.stall, body.next()).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(_) => {
+                return Err(AppError::new(
+                    ErrorCode::UploadStalled,
+                    format!(
+                        "nothing arrived for {} s after {received} bytes, so the upload was closed; send the whole file again",
+                        req.stall.as_secs()
+                    ),
+                ));
+            }
+        };
         let chunk = frame.map_err(|e| {
             AppError::bad_request(format!("upload interrupted after {received} bytes: {e}"))
         })?;
@@ -483,7 +496,8 @@ impl BlobStore for Arc<LocalBlobStore> {
                 }
                 // Read the body anyway: a client still sending it would otherwise see its
                 // connection reset instead of this answer.
-                while let Some(frame) = body.next().await {
+                // A client that stops sending is not waited for past the stall timeout.
+                while let Ok(Some(frame)) = tokio::time::timeout(req.stall, body.next()).await {
                     if frame.is_err() {
                         break;
                     }

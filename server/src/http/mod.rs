@@ -110,7 +110,11 @@ impl IntoResponse for AppError {
         }
         if matches!(
             self.code,
-            ErrorCode::PayloadTooLarge | ErrorCode::SizeMismatch | ErrorCode::DigestMismatch
+            ErrorCode::PayloadTooLarge
+                | ErrorCode::SizeMismatch
+                | ErrorCode::DigestMismatch
+                | ErrorCode::UploadStalled
+                | ErrorCode::InsufficientStorage
         ) || self.upload_offset.is_some()
         {
             // The request body may be left unread: close the connection so that a client
