@@ -27,7 +27,8 @@ pub const ENV_KEEP: &str = "DIST_RETENTION_KEEP";
 pub const ENV_CHANNEL_DAYS: &str = "DIST_RETENTION_CHANNEL_DAYS";
 /// Delete drafts older than this many days. 0 (the default) keeps them.
 pub const ENV_DRAFT_DAYS: &str = "DIST_RETENTION_DRAFT_DAYS";
-/// How often `distd serve` applies the policy, in hours (0: never). Default 24.
+/// How often `distd serve` applies the policy, in hours (0: never; fractions allowed, 0.5 is
+/// half an hour). Default 24.
 pub const ENV_EVERY_HOURS: &str = "DIST_RETENTION_EVERY_HOURS";
 
 const ACTOR: &str = "system:retention";
@@ -63,7 +64,7 @@ pub struct FileRetention {
     pub keep: Option<u32>,
     pub channel_days: Option<u64>,
     pub draft_days: Option<u64>,
-    pub every_hours: Option<u64>,
+    pub every_hours: Option<f64>,
     #[serde(default)]
     pub apps: BTreeMap<String, FileAppRetention>,
 }
@@ -82,7 +83,7 @@ pub struct FileAppRetention {
 pub struct Policies {
     pub default: Policy,
     pub apps: BTreeMap<String, FileAppRetention>,
-    pub every_hours: u64,
+    pub every_hours: f64,
 }
 
 impl Policies {
@@ -126,7 +127,20 @@ pub fn load(data: &Path, file: Option<FileRetention>) -> anyhow::Result<Policies
             draft_days: num(ENV_DRAFT_DAYS, file.draft_days, d.draft_days)?,
         },
         apps: file.apps,
-        every_hours: num(ENV_EVERY_HOURS, file.every_hours, 24)?,
+        every_hours: match std::env::var(ENV_EVERY_HOURS)
+            .ok()
+            .filter(|v| !v.is_empty())
+        {
+            Some(v) => v
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|h| h.is_finite() && *h >= 0.0 && *h <= 24.0 * 366.0)
+                .with_context(|| {
+                    format!("{ENV_EVERY_HOURS}={v:?} is not a number of hours from 0 to 8784")
+                })?,
+            None => file.every_hours.unwrap_or(24.0),
+        },
     })
 }
 
@@ -326,10 +340,10 @@ pub fn spawn_schedule(
     store: std::sync::Arc<crate::blobs::LocalBlobStore>,
     policies: Policies,
 ) {
-    if policies.all_off() || policies.every_hours == 0 {
+    if policies.all_off() || policies.every_hours <= 0.0 {
         return;
     }
-    let every = std::time::Duration::from_secs(policies.every_hours.saturating_mul(3600));
+    let every = std::time::Duration::from_secs_f64((policies.every_hours * 3600.0).max(1.0));
     tracing::info!(
         "retention: applying the policy every {} h (keep {}, channel days {}, draft days {})",
         policies.every_hours,

@@ -280,3 +280,51 @@ fn ids_of_subjects(v: &Value) -> BTreeSet<String> {
         .map(|e| e["subject"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// The schedule in `distd serve` applies the policy by itself (here every 1.8 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distd_applies_the_policy_on_its_schedule() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = Server::start_with(
+        &data,
+        &[
+            ("DIST_RETENTION_KEEP", "2"),
+            ("DIST_RETENTION_EVERY_HOURS", "0.0005"),
+        ],
+    )
+    .await;
+    s.create_app("acme").await;
+    let f = Fixture {
+        conn: rusqlite::Connection::open(data.join("distd.sqlite3")).unwrap(),
+        data: data.clone(),
+        now: OffsetDateTime::now_utc(),
+    };
+    f.conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    for i in 0..4 {
+        let hex = f.blob(&format!("scheduled {i}"));
+        f.release(
+            "acme",
+            &format!("rel_s{i}"),
+            Span::hours(10 - i),
+            "published",
+            &hex,
+        );
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, a) = s.get("/audit?action=release.remove", &s.admin).await;
+        let got = ids_of_subjects(&a);
+        if got.len() == 2 {
+            assert_eq!(got, set(&["rel_s0", "rel_s1"]));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the schedule did not apply the policy within 20 s: {a}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let log = std::fs::read_to_string(data.with_extension("log")).unwrap();
+    assert!(log.contains("retention: removed 2 release(s)"), "{log}");
+}
