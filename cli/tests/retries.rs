@@ -83,3 +83,72 @@ fn each_retry_is_said_on_stderr() {
         );
     }
 }
+
+/// The distd binary the other tests use: DIST_DISTD_BIN, else the workspace's debug build.
+fn distd_path() -> std::path::PathBuf {
+    std::env::var_os("DIST_DISTD_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/debug/distd"))
+}
+
+fn spawn_distd(data: &std::path::Path, port: u16) -> std::process::Child {
+    std::process::Command::new(distd_path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(data)
+        .env_remove("DIST_PUBLIC_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start distd (build it first, or set DIST_DISTD_BIN)")
+}
+
+fn wait_up(port: u16) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "distd did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Issue 11, item 9: with the default schedule (1, 2, 4, 8, 15 s) a command rides through a
+/// distd restart: here distd comes back 2.5 s after the command started.
+#[test]
+fn the_default_retries_ride_through_a_restart() {
+    let _ = Distd::start(); // builds distd when DIST_DISTD_BIN is not set
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let mut first = spawn_distd(&data, port);
+    wait_up(port);
+    let token = std::fs::read_to_string(data.join("initial-admin-token"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dist"))
+        .args(["app", "list", "--json"])
+        .env("DIST_SERVER", format!("http://127.0.0.1:{port}"))
+        .env("DIST_TOKEN", &token)
+        .env_remove("DIST_RETRY_DELAYS_MS")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let mut second = spawn_distd(&data, port);
+    let out = cmd.wait_with_output().unwrap();
+    let _ = second.kill();
+    let _ = second.wait();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("retrying in 1.0 s (retry 1 of 5)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("retrying in 2.0 s (retry 2 of 5)"),
+        "{stderr}"
+    );
+}
