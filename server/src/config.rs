@@ -48,6 +48,17 @@ pub const ENV_PARTIAL_TOKEN_MAX_BYTES: &str = "DIST_PARTIAL_TOKEN_MAX_BYTES";
 /// Free bytes on the data folder's disk below which `/healthz` says `degraded`. Default 1 GiB.
 pub const ENV_MIN_FREE_BYTES: &str = "DIST_MIN_FREE_BYTES";
 
+/// Retention (`distd gc --releases`, and the schedule in `distd serve`; see `retention`).
+/// Keep the newest releases per app. 0 (the default) keeps every one.
+pub const ENV_RETENTION_KEEP: &str = "DIST_RETENTION_KEEP";
+/// Keep releases a channel pointed at within this many days. Default 30.
+pub const ENV_RETENTION_CHANNEL_DAYS: &str = "DIST_RETENTION_CHANNEL_DAYS";
+/// Delete drafts older than this many days. 0 (the default) keeps them.
+pub const ENV_RETENTION_DRAFT_DAYS: &str = "DIST_RETENTION_DRAFT_DAYS";
+/// How often `distd serve` applies the policy, in hours (0: never; fractions allowed, 0.5 is
+/// half an hour). Default 24.
+pub const ENV_RETENTION_EVERY_HOURS: &str = "DIST_RETENTION_EVERY_HOURS";
+
 pub const DEFAULT_DATA: &str = "./data";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 8 * 1024 * 1024 * 1024;

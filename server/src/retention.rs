@@ -21,15 +21,10 @@ use crate::audit::{self, Event};
 use crate::db;
 use crate::error::AppError;
 
-/// Keep the newest releases per app. 0 (the default) keeps every one.
-pub const ENV_KEEP: &str = "DIST_RETENTION_KEEP";
-/// Keep releases a channel pointed at within this many days. Default 30.
-pub const ENV_CHANNEL_DAYS: &str = "DIST_RETENTION_CHANNEL_DAYS";
-/// Delete drafts older than this many days. 0 (the default) keeps them.
-pub const ENV_DRAFT_DAYS: &str = "DIST_RETENTION_DRAFT_DAYS";
-/// How often `distd serve` applies the policy, in hours (0: never; fractions allowed, 0.5 is
-/// half an hour). Default 24.
-pub const ENV_EVERY_HOURS: &str = "DIST_RETENTION_EVERY_HOURS";
+use crate::config::{
+    ENV_RETENTION_CHANNEL_DAYS as ENV_CHANNEL_DAYS, ENV_RETENTION_DRAFT_DAYS as ENV_DRAFT_DAYS,
+    ENV_RETENTION_EVERY_HOURS as ENV_EVERY_HOURS, ENV_RETENTION_KEEP as ENV_KEEP,
+};
 
 const ACTOR: &str = "system:retention";
 
