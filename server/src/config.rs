@@ -255,6 +255,14 @@ pub fn load(data_flag: Option<PathBuf>, listen_flag: Option<String>) -> anyhow::
     let mut file = read_file(&data)?;
     let retention = crate::retention::load(&data, Some(file.retention.take().unwrap_or_default()))?;
     let mut sources = vec![format!("data = {} ({data_src})", data.display())];
+    sources.push(format!(
+        "retention = keep {}, channel_days {}, draft_days {}, every_hours {}, {} app(s) with their own (DIST_RETENTION_*, [retention])",
+        retention.default.keep,
+        retention.default.channel_days,
+        retention.default.draft_days,
+        retention.every_hours,
+        retention.apps.len()
+    ));
 
     let (listen, src) = pick(
         listen_flag,
