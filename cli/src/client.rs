@@ -3,7 +3,9 @@
 //!
 //! Retries: a connection that could not be opened is retried for any call (nothing reached
 //! the server); a 5xx answer, a timeout or a connection lost mid-request is retried only for
-//! calls the caller marks idempotent.
+//! calls the caller marks idempotent. The default delays (1, 2, 4, 8, 15 s, 30 s in all) ride
+//! through a distd restart; each retry is said on stderr. A full disk (507) is retried once
+//! only: waiting does not free space.
 
 use std::path::Path;
 use std::time::Duration;
@@ -26,8 +28,10 @@ use crate::exit::{Exit, Failure};
 const MAX_ERROR_BODY: usize = 1024 * 1024;
 /// Largest JSON answer read from the server (a long release list, an audit page).
 const MAX_JSON_BODY: usize = 64 * 1024 * 1024;
-/// Upload attempts for one blob (first try plus resumes).
-const UPLOAD_ATTEMPTS: u32 = 6;
+/// Retries of an answer that says the server's disk is full (507).
+const DISK_FULL_RETRIES: usize = 1;
+/// What the CLI says about a 507, whatever the server or a proxy wrote.
+pub const DISK_FULL: &str = "the server's disk is full";
 
 /// A failed API call.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -191,6 +195,19 @@ impl Api {
     fn explain(&self, e: ApiError) -> ApiError {
         match e {
             ApiError::Status {
+                status: 507,
+                code,
+                message,
+                findings,
+                upload_offset,
+            } if !message.contains(DISK_FULL) => ApiError::Status {
+                status: 507,
+                code,
+                message: format!("{DISK_FULL}: {message}; ask the server's admin to free space"),
+                findings,
+                upload_offset,
+            },
+            ApiError::Status {
                 status: 401,
                 code,
                 message,
@@ -242,6 +259,26 @@ impl Api {
         }
     }
 
+    /// Says on stderr, whatever the verbosity, that attempt `n` failed and when the next is.
+    fn retry_note(&self, what: &str, why: &str, n: usize) {
+        let delay = self.delay(n);
+        crate::ui::note_line(&format!(
+            "{what}: {why}; retrying in {:.1} s (retry {} of {})",
+            delay.as_secs_f64(),
+            n + 1,
+            self.backoff.len()
+        ));
+    }
+
+    /// The pause before retry `n` (0-based).
+    fn delay(&self, n: usize) -> Duration {
+        self.backoff
+            .get(n)
+            .or(self.backoff.last())
+            .copied()
+            .unwrap_or(Duration::from_millis(200))
+    }
+
     fn builder(&self, method: Method, url: url::Url) -> reqwest::RequestBuilder {
         let b = self.http.request(method, url);
         match &self.token {
@@ -262,14 +299,17 @@ impl Api {
         loop {
             let last = attempt >= self.backoff.len();
             match build().send().await {
+                Ok(resp) if resp.status() == StatusCode::INSUFFICIENT_STORAGE => {
+                    if attempt >= DISK_FULL_RETRIES.min(self.backoff.len()) {
+                        return Err(self.explain(error_from(resp).await));
+                    }
+                    self.retry_note(what, DISK_FULL, attempt);
+                }
                 Ok(resp) if resp.status().is_server_error() && retry == Retry::Idempotent => {
                     if last {
                         return Err(self.explain(error_from(resp).await));
                     }
-                    self.note(&format!(
-                        "{what}: server answered {}; retrying",
-                        resp.status()
-                    ));
+                    self.retry_note(what, &format!("server answered {}", resp.status()), attempt);
                 }
                 Ok(resp) if resp.status().is_success() => return Ok(resp),
                 Ok(resp) => return Err(self.explain(error_from(resp).await)),
@@ -284,10 +324,10 @@ impl Api {
                             error_chain(&e)
                         )));
                     }
-                    self.note(&format!("{what}: {}; retrying", error_chain(&e)));
+                    self.retry_note(what, &error_chain(&e), attempt);
                 }
             }
-            tokio::time::sleep(self.backoff[attempt]).await;
+            tokio::time::sleep(self.delay(attempt)).await;
             attempt += 1;
         }
     }
@@ -419,7 +459,9 @@ impl Api {
         let url = self.blob_url(app, sha);
         let what = format!("PUT {}", url.path());
         let mut outcome = UploadOutcome::default();
-        let mut failures = 0u32;
+        // Attempts that failed; after `backoff.len()` retries the upload gives up (exit 6).
+        let mut failures = 0usize;
+        let mut disk_full = 0usize;
         let mut last_error: String;
         loop {
             if offset > size {
@@ -451,40 +493,55 @@ impl Api {
                 }
                 Ok(resp) => match error_from(resp).await {
                     // The server holds another amount than we thought: continue from there.
+                    // Never a conflict to report: the bytes are the same, only the offset moved.
                     ApiError::Status {
                         status: 409,
                         upload_offset: Some(o),
+                        message,
                         ..
-                    } if failures < UPLOAD_ATTEMPTS => {
-                        self.note(&format!(
-                            "{}: the server holds {o} bytes; continuing from there",
-                            file_label(path)
-                        ));
-                        failures += 1;
-                        offset = o;
-                        continue;
+                    } => {
+                        if failures < self.backoff.len() {
+                            self.note(&format!(
+                                "{}: the server holds {o} bytes; continuing from there",
+                                file_label(path)
+                            ));
+                            failures += 1;
+                            offset = o;
+                            continue;
+                        }
+                        last_error = message;
+                        break;
                     }
-                    e @ ApiError::Status { status: 500.., .. } => e.to_string(),
+                    // A full disk: one more try (an admin may be freeing space), not six.
+                    e @ ApiError::Status { status: 507, .. } => {
+                        disk_full += 1;
+                        if disk_full > DISK_FULL_RETRIES {
+                            return Err(self.explain(e));
+                        }
+                        DISK_FULL.to_owned()
+                    }
+                    // A stalled upload closed by the server, a restart, a busy digest lock:
+                    // all transient, all resumed.
+                    e @ ApiError::Status {
+                        status: 408 | 500..,
+                        ..
+                    } => e.to_string(),
                     e => return Err(self.explain(e)),
                 },
                 Err(e) => error_chain(&e),
             };
-            failures += 1;
             last_error = failure;
-            if failures >= UPLOAD_ATTEMPTS {
+            if failures >= self.backoff.len() {
+                failures += 1;
                 break;
             }
-            self.note(&format!(
-                "{}: upload interrupted ({last_error}); asking the server how much it holds",
-                file_label(path)
-            ));
-            let delay = self
-                .backoff
-                .get(failures as usize - 1)
-                .or(self.backoff.last())
-                .copied()
-                .unwrap_or(Duration::from_millis(200));
-            tokio::time::sleep(delay).await;
+            self.retry_note(
+                &format!("{}: upload interrupted", file_label(path)),
+                &last_error,
+                failures,
+            );
+            tokio::time::sleep(self.delay(failures)).await;
+            failures += 1;
             match self.blob_head(app, sha).await? {
                 BlobState::Present => {
                     // Our last attempt did arrive in full; the answer was lost.
@@ -534,12 +591,11 @@ async fn file_body(
 }
 
 /// `DIST_RETRY_DELAYS_MS=200,600,1800` overrides the retry schedule (tests use short ones).
+/// The default waits 1, 2, 4, 8 and 15 s (30 s in all): longer than a distd restart.
 fn backoff_from_env() -> Vec<Duration> {
-    let default = vec![
-        Duration::from_millis(250),
-        Duration::from_millis(1000),
-        Duration::from_millis(3000),
-    ];
+    let default = [1000, 2000, 4000, 8000, 15000]
+        .map(Duration::from_millis)
+        .to_vec();
     match std::env::var("DIST_RETRY_DELAYS_MS") {
         Ok(v) if !v.trim().is_empty() => {
             let parsed: Option<Vec<Duration>> = v
@@ -704,6 +760,17 @@ mod tests {
                 .require_token()
                 .is_ok()
         );
+    }
+
+    /// Issue 11, item 9: the default schedule rides through a distd restart (30 s in all).
+    #[test]
+    fn the_default_retries_span_a_restart() {
+        if std::env::var_os("DIST_RETRY_DELAYS_MS").is_some() {
+            return;
+        }
+        let d = backoff_from_env();
+        let secs: Vec<u64> = d.iter().map(Duration::as_secs).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 15]);
     }
 
     #[test]

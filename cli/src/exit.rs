@@ -44,7 +44,8 @@ Exit codes:
   5  conflict: the release exists with different artifacts, or is not in the needed state,
      or the channel points at a newer release (--allow-downgrade moves it back)
   6  server or network failure after retries (unreachable server, 5xx, interrupted upload
-     that could not resume, a file that changed while it was uploaded)
+     that could not resume, a file that changed while it was uploaded, the server's disk
+     is full)
 
 With --json, a failure also prints {\"schema_version\":1,\"error\":{\"code\":...,\"message\":...}}
 on stdout; human messages always go to stderr.";
@@ -155,7 +156,12 @@ pub fn exit_for_server(status: u16, code: Option<ErrorCode>) -> Exit {
         // A digest or size mismatch after our own retries means the bytes changed under us
         // or were damaged in transit: a transfer failure, not a usage error.
         Some(ErrorCode::DigestMismatch | ErrorCode::SizeMismatch) => Exit::Server,
-        Some(ErrorCode::Internal | ErrorCode::Unavailable) => Exit::Server,
+        Some(
+            ErrorCode::Internal
+            | ErrorCode::Unavailable
+            | ErrorCode::InsufficientStorage
+            | ErrorCode::UploadStalled,
+        ) => Exit::Server,
         None => match status {
             401 | 403 => Exit::Auth,
             409 => Exit::Conflict,
@@ -194,6 +200,9 @@ mod tests {
             (400, Some(ErrorCode::DigestMismatch), Exit::Server),
             (500, Some(ErrorCode::Internal), Exit::Server),
             (503, Some(ErrorCode::Unavailable), Exit::Server),
+            (507, Some(ErrorCode::InsufficientStorage), Exit::Server),
+            (507, None, Exit::Server),
+            (408, Some(ErrorCode::UploadStalled), Exit::Server),
             (502, None, Exit::Server),
             (401, None, Exit::Auth),
             (403, None, Exit::Auth),

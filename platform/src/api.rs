@@ -6,13 +6,13 @@
 //! | `GET /healthz` (no prefix, no auth) | - | -> [`Health`] |
 //! | `GET /token` | any | -> [`WhoAmI`] |
 //! | `POST /tokens` | admin | [`TokenCreate`] -> 201 [`TokenCreated`] |
-//! | `GET /tokens` | admin | -> [`TokenList`] |
+//! | `GET /tokens?limit=&cursor=` | admin | -> [`TokenList`] (a page) |
 //! | `POST /tokens/{id}/revoke` | admin | -> [`TokenInfo`] |
 //! | `POST /apps` | admin | [`AppCreate`] -> 201 [`App`] (409 if the slug exists) |
 //! | `GET /apps`, `GET /apps/{app}` | read | -> [`AppList`], [`App`] |
 //! | `PUT /apps/{app}/identity` | admin | [`IdentityRules`] -> [`App`] |
 //! | `POST /apps/{app}/releases` | publish | [`ReleaseCreate`] -> 201 or 200 [`ReleaseCreated`] (409 on other digests) |
-//! | `GET /apps/{app}/releases` | read | -> [`ReleaseList`] |
+//! | `GET /apps/{app}/releases?limit=&cursor=&status=&version=&platform=&since=` | read | -> [`ReleaseList`] (newest first, a page) |
 //! | `GET /releases/{id}` | read | -> [`Release`] |
 //! | `GET /releases/{id}/diff/{other}` | read | -> [`crate::diff::ReleaseDiff`] (both of one app) |
 //! | `POST /releases/{id}/publish` | publish | -> [`PublishResult`] (422 with findings when blocked) |
@@ -26,9 +26,9 @@
 //! | `GET /apps/{app}/channels`, `.../channels/{name}` | read | -> [`ChannelList`], [`Channel`] |
 //! | `POST /apps/{app}/channels/{name}/promote` | promote | [`PromoteRequest`] -> [`ChannelMove`] |
 //! | `POST /apps/{app}/channels/{name}/rollback` | promote | -> [`ChannelMove`] |
-//! | `GET /apps/{app}/channels/{name}/history` | read | -> [`ChannelHistory`] |
+//! | `GET /apps/{app}/channels/{name}/history?limit=&cursor=` | read | -> [`ChannelHistory`] (a page) |
 //! | `PUT /apps/{app}/channels/{name}/policy` | admin | [`ChannelPolicy`] -> [`Channel`] (creates the channel without a release if needed) |
-//! | `GET /audit?action=&app=&actor=&after=&limit=` | admin | -> [`AuditList`] |
+//! | `GET /audit?action=&app=&actor=&after=&limit=&cursor=` | admin | -> [`AuditList`] (a page) |
 //! | `GET /audit/verify` | admin | -> [`AuditVerify`] |
 //! | `GET /d/{app}/{channel}/{platform}[/{arch}]` (no prefix) | download | the artifact bytes |
 //!
@@ -38,6 +38,9 @@
 //! Resumable uploads: a `PUT` carries `Upload-Length: <total>`; to resume, send
 //! `Upload-Offset: <n>` where n is the offset `HEAD` reported, and the remaining bytes. A
 //! wrong offset is a 409 whose `Upload-Offset` header says the right one.
+//!
+//! Lists page by cursor: `limit` and `cursor` in, `next_cursor` (null on the last page) and a
+//! `Link: <...>; rel="next"` header out.
 //!
 //! Errors are `{"error":{"code":"...","message":"..."}}` ([`ErrorBody`]), with the codes in
 //! [`ErrorCode`].
@@ -87,10 +90,14 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// 422: well-formed but refused: error findings, a file no target recognises.
     ValidationFailed,
+    /// 408: an upload sent nothing for the stall timeout; the bytes so far are kept.
+    UploadStalled,
     /// 500
     Internal,
-    /// 503: shutting down, disk full.
+    /// 503: shutting down, read-only, a stored file missing, busy.
     Unavailable,
+    /// 507: the server's disk is full.
+    InsufficientStorage,
 }
 
 impl ErrorCode {
@@ -107,8 +114,10 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::PayloadTooLarge => "payload_too_large",
             Self::ValidationFailed => "validation_failed",
+            Self::UploadStalled => "upload_stalled",
             Self::Internal => "internal",
             Self::Unavailable => "unavailable",
+            Self::InsufficientStorage => "insufficient_storage",
         }
     }
 
@@ -122,8 +131,10 @@ impl ErrorCode {
             Self::Conflict => 409,
             Self::PayloadTooLarge => 413,
             Self::ValidationFailed => 422,
+            Self::UploadStalled => 408,
             Self::Internal => 500,
             Self::Unavailable => 503,
+            Self::InsufficientStorage => 507,
         }
     }
 }
@@ -151,6 +162,27 @@ pub struct Health {
     /// inspector change).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reinspect: Option<ReinspectHealth>,
+    /// Why the server refuses every change (the audit chain does not match its head anchor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<String>,
+    /// Space on the data folder's file system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk: Option<DiskHealth>,
+    /// Stored files found missing when a download asked for them since start (`distd fsck`
+    /// lists them all).
+    #[serde(default)]
+    pub missing_blobs: u64,
+    /// What makes `status` say `degraded` (the server answers, but something needs an admin).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub degraded: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskHealth {
+    pub free_bytes: u64,
+    pub total_bytes: u64,
+    /// Below this, `status` says `degraded` (`DIST_MIN_FREE_BYTES`).
+    pub min_free_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -280,6 +312,9 @@ pub struct TokenCreated {
 pub struct TokenList {
     pub schema_version: u32,
     pub tokens: Vec<TokenInfo>,
+    /// Where the next page starts (`?cursor=`); `None` on the last page.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -467,6 +502,9 @@ pub struct ReleaseCreated {
 pub struct ReleaseList {
     pub schema_version: u32,
     pub releases: Vec<Release>,
+    /// Where the next page starts (`?cursor=`); `None` on the last page.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -554,6 +592,9 @@ pub struct ChannelHistoryEntry {
 pub struct ChannelHistory {
     pub schema_version: u32,
     pub history: Vec<ChannelHistoryEntry>,
+    /// Where the next page starts (`?cursor=`); `None` on the last page.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
 }
 
 // ---- audit ----
@@ -577,6 +618,9 @@ pub struct AuditEvent {
 pub struct AuditList {
     pub schema_version: u32,
     pub events: Vec<AuditEvent>,
+    /// Where the next page starts (`?cursor=`); `None` on the last page.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -606,8 +650,10 @@ mod tests {
             ErrorCode::Conflict,
             ErrorCode::PayloadTooLarge,
             ErrorCode::ValidationFailed,
+            ErrorCode::UploadStalled,
             ErrorCode::Internal,
             ErrorCode::Unavailable,
+            ErrorCode::InsufficientStorage,
         ] {
             assert_eq!(
                 serde_json::to_value(code).unwrap(),

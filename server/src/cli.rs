@@ -1,5 +1,5 @@
 //! The `distd` command line: `serve`, `token create`, `fsck`, `gc`, `reinspect`, `audit verify`,
-//! `backup`, `grant-key rotate`, `healthcheck`.
+//! `audit acknowledge`, `backup`, `restore`, `grant-key rotate`, `healthcheck`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,6 +15,7 @@ use platform::{AppSlug, ChannelName};
 use crate::blobs::LocalBlobStore;
 use crate::config;
 use crate::db::{self, Db};
+use crate::preflight::Use;
 use crate::services::{AppState, tokens};
 
 #[derive(Debug, Parser)]
@@ -22,7 +23,7 @@ use crate::services::{AppState, tokens};
     name = "distd",
     version = env!("DIST_VERSION_LONG"),
     about = "dist release server: HTTP API, content-addressed artifact store, tokens, audit log",
-    after_help = "Example:\n  distd serve --data ./data --listen 127.0.0.1:8080\n\nEnvironment: DIST_DATA, DIST_LISTEN, DIST_PUBLIC_URL, DIST_MAX_UPLOAD_BYTES, DIST_LOG,\nDIST_TRUSTED_PROXIES, DIST_HEADER_TIMEOUT_SECS, DIST_IDLE_TIMEOUT_SECS, DIST_MAX_INSPECTIONS,\nDIST_INSPECTION_WAIT_SECS, DIST_GRANT_TTL_SECS\n(flags > environment > DATA/config.toml > defaults); DIST_LOG_FILES=on also logs to\nDATA/logs/distd.log (DIST_LOG_FILE_MAX_BYTES, DIST_LOG_FILE_KEEP)."
+    after_help = "Example:\n  distd serve --data ./data --listen 127.0.0.1:8080\n\nEnvironment: DIST_DATA, DIST_LISTEN, DIST_PUBLIC_URL, DIST_MAX_UPLOAD_BYTES, DIST_LOG,\nDIST_TRUSTED_PROXIES, DIST_HEADER_TIMEOUT_SECS, DIST_IDLE_TIMEOUT_SECS, DIST_MAX_INSPECTIONS,\nDIST_INSPECTION_WAIT_SECS, DIST_GRANT_TTL_SECS, DIST_UPLOAD_STALL_SECS,\nDIST_PARTIAL_TTL_SECS, DIST_PARTIAL_MAX_BYTES, DIST_PARTIAL_TOKEN_MAX_BYTES, DIST_MIN_FREE_BYTES,\nDIST_RETENTION_KEEP, DIST_RETENTION_CHANNEL_DAYS, DIST_RETENTION_DRAFT_DAYS,\nDIST_RETENTION_EVERY_HOURS\n(flags > environment > DATA/config.toml > defaults); DIST_LOG_FILES=on also logs to\nDATA/logs/distd.log (DIST_LOG_FILE_MAX_BYTES, DIST_LOG_FILE_KEEP)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -48,6 +49,10 @@ enum Command {
         /// Address to listen on (default 127.0.0.1:8080, or DIST_LISTEN).
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        /// Start with an empty database although the data folder holds blobs or an audit
+        /// head from an earlier one (distd refuses that otherwise: restore the database instead).
+        #[arg(long)]
+        start_over: bool,
     },
     /// Manage API tokens without the API (bootstrap).
     #[command(
@@ -64,9 +69,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Remove blobs nothing refers to, older than --min-age-hours; each removal is audited.
+    /// Remove blobs nothing refers to, older than --min-age-hours; with --releases, first apply
+    /// the retention policy to releases. Each removal is audited.
     #[command(
-        after_help = "Examples:\n  distd gc --data /srv/dist --dry-run\n  distd gc --data /srv/dist --min-age-hours 72 --json\n\nSafe while distd runs: younger blobs are kept, since CI uploads a blob before the\nrelease that refers to it. Exit 0 when done, 2 on a usage or I/O error."
+        after_help = "Examples:\n  distd gc --data /srv/dist --dry-run\n  distd gc --data /srv/dist --min-age-hours 72 --json\n  distd gc --data /srv/dist --releases --keep 20 --channel-days 30 --draft-days 14 --dry-run\n\nSafe while distd runs: younger blobs are kept, since CI uploads a blob before the\nrelease that refers to it. Works on a full disk (it only deletes; its audit rows use\nDATA/space-reserve). --releases keeps, per app, the newest --keep releases and any release\na channel points at or pointed at within --channel-days; it revokes, then removes, the\nothers (their files are then collected like any unreferenced blob) and deletes drafts older\nthan --draft-days. Without the flags: DIST_RETENTION_KEEP, DIST_RETENTION_CHANNEL_DAYS,\nDIST_RETENTION_DRAFT_DAYS, or [retention] in DATA/config.toml ([retention.apps.NAME] for\none app). Exit 0 when done, 2 on a usage or I/O error."
     )]
     Gc {
         #[command(flatten)]
@@ -80,6 +86,18 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Apply the retention policy to releases first.
+        #[arg(long)]
+        releases: bool,
+        /// With --releases: keep the newest N releases per app (0: all).
+        #[arg(long, value_name = "N", requires = "releases")]
+        keep: Option<u32>,
+        /// With --releases: keep releases a channel pointed at within D days.
+        #[arg(long, value_name = "D", requires = "releases")]
+        channel_days: Option<u64>,
+        /// With --releases: delete drafts older than D days (0: never).
+        #[arg(long, value_name = "D", requires = "releases")]
+        draft_days: Option<u64>,
     },
     /// Inspect stored artifacts again with this build's targets; store changed verdicts
     /// beside the old ones, audit each change, list published releases that got worse.
@@ -121,6 +139,24 @@ enum Command {
         /// File to write; must not exist.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+    },
+    /// Put a database written by `distd backup` back, after checking it (integrity, audit
+    /// chain, every file it refers to present with its digest); stop distd first.
+    #[command(
+        after_help = "Examples:\n  distd restore /backups/distd-2026-11-21.sqlite3 --data /srv/dist --dry-run\n  distd restore /backups/distd-2026-11-21.sqlite3 --data /srv/dist\n\nNothing is replaced unless every check passes. The replaced database is kept as\nDATA/distd.sqlite3.before-restore-<time>; the restore is an audit.restore event in the\nrestored chain. Exit 0 restored (or, with --dry-run, sound), 1 the backup failed a check,\n2 on a usage or I/O error."
+    )]
+    Restore {
+        /// The backup file (`distd backup --out`).
+        #[arg(value_name = "BACKUP")]
+        backup: PathBuf,
+        #[command(flatten)]
+        data: DataArg,
+        /// Check the backup, replace nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Ask a running distd's /healthz; exit 0 when healthy, 1 when not (the image's HEALTHCHECK).
     #[command(
@@ -189,6 +225,18 @@ enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Accept an audit chain that no longer reaches the row `audit-head` recorded, after
+    /// looking into it; records the acknowledgement as an `audit.acknowledge` event.
+    #[command(
+        after_help = "Example:\n  distd audit acknowledge --data /srv/dist --reason \"restored yesterday's backup\"\n\nRun it with distd stopped, then start distd: it refuses changes until this is done.\nThe old anchor is kept as DATA/audit-head.acknowledged-<row>-<time>."
+    )]
+    Acknowledge {
+        #[command(flatten)]
+        data: DataArg,
+        /// Why the mismatch is accepted, for the record.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -204,7 +252,11 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { data, listen } => serve(data.data, listen).map(|_| ExitCode::SUCCESS),
+        Command::Serve {
+            data,
+            listen,
+            start_over,
+        } => serve(data.data, listen, start_over).map(|_| ExitCode::SUCCESS),
         Command::GrantKey(GrantKeyCommand::Rotate { data }) => {
             let dir = existing_data(data.data)?;
             crate::grants::rotate(&dir)
@@ -225,6 +277,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         }) => {
             let dir = existing_data(data.data)?;
+            crate::preflight::check(&dir, Use::Write)?;
             let db_path = config::db_file(&dir);
             let mut conn = db::open_writer(&db_path)?;
             let req = TokenCreate {
@@ -251,6 +304,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Fsck { data, json } => {
             let dir = existing_data(data.data)?;
+            let state = crate::preflight::check(&dir, Use::Read)?;
             let conn = open_existing(&dir)?;
             let store = Arc::new(LocalBlobStore::open(&dir, false)?);
             let report = crate::fsck::run(&conn, &store)?;
@@ -273,7 +327,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 println!("{}", if report.ok { "ok" } else { "PROBLEMS FOUND" });
             }
-            Ok(if report.ok {
+            if let Some(m) = &state.audit_mismatch {
+                eprintln!("distd: {m}");
+            }
+            Ok(if report.ok && state.audit_mismatch.is_none() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
@@ -284,17 +341,84 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             min_age_hours,
             dry_run,
             json,
+            releases,
+            keep,
+            channel_days,
+            draft_days,
         } => {
             let dir = existing_data(data.data)?;
+            crate::preflight::check(&dir, Use::Write)?;
             let db_path = existing_db(&dir)?;
             let mut conn = db::open_writer(&db_path)?;
             let store = Arc::new(LocalBlobStore::open(&dir, false)?);
             let min_age = std::time::Duration::from_secs(min_age_hours.saturating_mul(3600));
-            let report = crate::gc::run(&mut conn, &db_path, &store, min_age, dry_run)?;
+            // On a full disk the audit rows of the removals need the reserve's room.
+            let had_reserve = !dry_run && crate::reserve::release(&dir);
+            let retention = if releases {
+                let mut policies = crate::retention::load(&dir, None)?;
+                let d = &mut policies.default;
+                d.keep = keep.unwrap_or(d.keep);
+                d.channel_days = channel_days.unwrap_or(d.channel_days);
+                d.draft_days = draft_days.unwrap_or(d.draft_days);
+                if policies.all_off() {
+                    eprintln!(
+                        "distd: no retention policy is set (keep 0, draft days 0): no release is removed. Pass --keep / --draft-days, or set DIST_RETENTION_KEEP or [retention] in DATA/config.toml"
+                    );
+                }
+                Some(crate::retention::run(
+                    &mut conn,
+                    &db_path,
+                    &policies,
+                    time::OffsetDateTime::now_utc(),
+                    dry_run,
+                ))
+            } else {
+                None
+            };
+            let report = match retention {
+                Some(Err(e)) => Err(e),
+                Some(Ok(r)) => {
+                    crate::gc::run(&mut conn, &db_path, &store, min_age, dry_run).map(|mut g| {
+                        g.releases = Some(r);
+                        g
+                    })
+                }
+                None => crate::gc::run(&mut conn, &db_path, &store, min_age, dry_run),
+            };
+            if had_reserve && let Err(e) = crate::reserve::ensure(&dir) {
+                eprintln!(
+                    "distd: warning: could not set {} bytes aside again in {} ({e}); free more space",
+                    crate::reserve::RESERVE_BYTES,
+                    crate::reserve::path(&dir).display()
+                );
+            }
+            let report = report?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 let verb = if dry_run { "would remove" } else { "removed" };
+                for a in report.releases.iter().flat_map(|r| &r.apps) {
+                    for r in &a.removed {
+                        println!(
+                            "{verb} release: {} {} {} ({}, was {})",
+                            a.app, r.version, r.build, r.id, r.status
+                        );
+                    }
+                    for r in &a.drafts_deleted {
+                        println!(
+                            "{verb} draft: {} {} {} ({})",
+                            a.app, r.version, r.build, r.id
+                        );
+                    }
+                    println!(
+                        "app {}: kept {} release(s) (keep {}, channel days {}, draft days {})",
+                        a.app,
+                        a.kept.len(),
+                        a.policy.keep,
+                        a.policy.channel_days,
+                        a.policy.draft_days
+                    );
+                }
                 for r in &report.removed {
                     println!("{verb}: sha256 {} ({} bytes)", r.sha256, r.size);
                 }
@@ -315,6 +439,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let dir = existing_data(data.data)?;
+            crate::preflight::check(&dir, if dry_run { Use::Read } else { Use::Write })?;
             let db_path = existing_db(&dir)?;
             // A dry run reads only: no migration, no write.
             let mut conn = if dry_run {
@@ -384,6 +509,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audit(AuditCommand::Verify { data, json }) => {
             let dir = existing_data(data.data)?;
+            crate::preflight::check(&dir, Use::Read)?;
             let conn = open_existing(&dir)?;
             let head = crate::audit::read_head(&crate::audit::head_path(&config::db_file(&dir)));
             let v = crate::audit::verify_with_head(&conn, head)
@@ -399,14 +525,58 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        Command::Audit(AuditCommand::Acknowledge { data, reason }) => {
+            let dir = existing_data(data.data)?;
+            acknowledge(&dir, &reason)
+        }
         Command::Backup { data, out } => {
             let dir = existing_data(data.data)?;
             if out.exists() {
                 bail!("{} exists; choose a new file", out.display());
             }
+            // A backup is taken even of a mismatched chain: it is the evidence.
+            if let Some(m) = crate::preflight::check(&dir, Use::Read)?.audit_mismatch {
+                eprintln!("distd: warning: {m}");
+            }
             let conn = open_existing(&dir)?;
             db::backup(&conn, &out).with_context(|| format!("backup to {}", out.display()))?;
             eprintln!("wrote {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore {
+            backup,
+            data,
+            dry_run,
+            json,
+        } => {
+            let dir = existing_data(data.data)?;
+            crate::startup::check_data_tree(&dir)?;
+            let report = crate::restore::run(&backup, &dir, dry_run)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for p in &report.problems {
+                    eprintln!("distd: backup {}: {p}", backup.display());
+                }
+            }
+            if !report.problems.is_empty() {
+                eprintln!(
+                    "distd: {} failed its checks; nothing was replaced",
+                    backup.display()
+                );
+                return Ok(ExitCode::from(1));
+            }
+            eprintln!(
+                "distd: {} is sound: {} audit row(s), {} file(s) checked{}",
+                backup.display(),
+                report.audit_rows,
+                report.blobs_checked,
+                match (&report.previous, report.restored) {
+                    (Some(p), true) => format!("; restored, the replaced database is kept as {p}"),
+                    (None, true) => "; restored".to_owned(),
+                    _ => " (dry run: nothing replaced)".to_owned(),
+                }
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck { url, timeout } => crate::healthcheck::run(
@@ -414,6 +584,54 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             std::time::Duration::from_secs(timeout.max(1)),
         ),
     }
+}
+
+/// `distd audit acknowledge`: keeps the old anchor beside, appends `audit.acknowledge` naming
+/// both positions and the reason, and moves the anchor to the new end.
+fn acknowledge(dir: &Path, reason: &str) -> anyhow::Result<ExitCode> {
+    let state = crate::preflight::check(dir, Use::Read)?;
+    let Some(mismatch) = state.audit_mismatch else {
+        eprintln!("distd: the audit log matches its head anchor; nothing to acknowledge");
+        return Ok(ExitCode::SUCCESS);
+    };
+    if reason.trim().is_empty() {
+        bail!("--reason must say why the mismatch is accepted");
+    }
+    crate::startup::check_data_tree(dir)?;
+    let db_path = existing_db(dir)?;
+    let head_path = crate::audit::head_path(&db_path);
+    let (anchor_seq, anchor_hash) = crate::audit::read_head(&head_path)
+        .context("the audit head anchor could not be read again")?;
+    let kept = crate::preflight::acknowledged_head_path(dir, anchor_seq);
+    std::fs::copy(&head_path, &kept).with_context(|| format!("keep {}", kept.display()))?;
+    let mut conn = db::open_writer(&db_path)?;
+    let end = db::last_audit(&conn)?;
+    let details = serde_json::json!({
+        "anchor_seq": anchor_seq,
+        "anchor_hash": anchor_hash,
+        "chain_end_seq": end.as_ref().map(|e| e.0),
+        "chain_end_hash": end.as_ref().map(|e| e.1.clone()),
+        "reason": reason,
+        "kept_anchor": kept.file_name().map(|n| n.to_string_lossy().into_owned()),
+    });
+    let seq = db::write_tx_anchored(&mut conn, &db_path, |tx| {
+        crate::audit::append(
+            tx,
+            crate::audit::Event {
+                actor: "system:cli",
+                action: "audit.acknowledge",
+                app: None,
+                subject: None,
+                details,
+            },
+        )
+    })
+    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    eprintln!(
+        "distd: acknowledged ({mismatch}); recorded as audit row {seq}; the old anchor is kept in {}. Start distd again.",
+        kept.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn existing_data(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
@@ -450,12 +668,13 @@ fn write_initial_token(path: &Path, secret: &str) -> std::io::Result<()> {
     f.sync_all()
 }
 
-fn serve(data: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
+fn serve(data: Option<PathBuf>, listen: Option<String>, start_over: bool) -> anyhow::Result<()> {
     let cfg = config::load(data, listen)?;
     let log_file = crate::logfile::init(&cfg.log, &cfg.data)?;
     for line in &cfg.sources {
         tracing::info!("config: {line}");
     }
+    let state = crate::preflight::check(&cfg.data, Use::Serve { start_over })?;
     crate::startup::check_data_tree(&cfg.data)?;
     if let Some(path) = log_file {
         tracing::info!("log file: {} (rotated by size)", path.display());
@@ -465,7 +684,10 @@ fn serve(data: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
     }
     let db_path = cfg.db_path();
     crate::perms::ensure_file(&db_path).with_context(|| format!("create {}", db_path.display()))?;
-    {
+    if let Some(m) = &state.audit_broken {
+        tracing::error!("audit log: {m} (`distd audit verify` shows it)");
+    }
+    if state.audit_mismatch.is_none() {
         let mut conn = db::open_writer(&db_path)
             .with_context(|| format!("open database {}", db_path.display()))?;
         if let Some(created) =
@@ -478,13 +700,28 @@ fn serve(data: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
         }
     }
     let store = Arc::new(LocalBlobStore::open(&cfg.data, true).context("prepare blob store")?);
+    if let Err(e) = crate::reserve::ensure(&cfg.data) {
+        tracing::warn!(
+            "could not set {} bytes aside in {} for distd gc on a full disk: {e}",
+            crate::reserve::RESERVE_BYTES,
+            crate::reserve::path(&cfg.data).display()
+        );
+    }
     let db = Db::open(&db_path).with_context(|| format!("open database {}", db_path.display()))?;
+    if let Some(m) = &state.audit_mismatch {
+        tracing::error!("{m}");
+        db.set_read_only(m.clone());
+    }
     let registry = platform::registry();
     tracing::info!("targets: {}", registry.supported_kinds());
     let grants = crate::grants::GrantKeys::load_or_create(&cfg.data, cfg.grant_ttl_secs)
         .context("load the grant key")?;
-    if crate::reinspect::spawn_if_inspector_changed(&db_path, store.clone(), registry)
-        .context("start the re-inspection")?
+    if state.audit_mismatch.is_none() {
+        crate::retention::spawn_schedule(db_path.clone(), store.clone(), cfg.retention.clone());
+    }
+    if state.audit_mismatch.is_none()
+        && crate::reinspect::spawn_if_inspector_changed(&db_path, store.clone(), registry)
+            .context("start the re-inspection")?
     {
         tracing::info!(
             "inspector version {} has not looked at the stored artifacts yet: re-inspecting them in the background",
@@ -497,16 +734,26 @@ fn serve(data: Option<PathBuf>, listen: Option<String>) -> anyhow::Result<()> {
         blobs: store,
         registry,
         grants: Arc::new(grants),
-        upload_owners: Default::default(),
         denials: Default::default(),
         inspections: Arc::new(tokio::sync::Semaphore::new(cfg.max_inspections)),
+        missing_blobs: Default::default(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("start tokio")?;
-    rt.block_on(crate::listener::run(&cfg, state, shutdown_signal()))?;
+    let db = state.db.clone();
+    rt.block_on(async {
+        crate::partials::sweep(&state, true).await;
+        tokio::spawn(crate::partials::run_sweeper(state.clone()));
+        crate::listener::run(&cfg, state, shutdown_signal()).await
+    })?;
     rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    // Every commit into the database file, the WAL emptied: a copy of the file alone is whole.
+    match db.checkpoint() {
+        Ok((wal, done)) => tracing::info!("checkpointed the WAL ({done} of {wal} page(s))"),
+        Err(e) => tracing::warn!("could not checkpoint the WAL at shutdown: {e}"),
+    }
     Ok(())
 }
 

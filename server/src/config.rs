@@ -36,6 +36,29 @@ pub const ENV_MAX_INSPECTIONS: &str = "DIST_MAX_INSPECTIONS";
 /// Seconds an attach waits for an inspection slot before answering 503. Default 30.
 pub const ENV_INSPECTION_WAIT_SECS: &str = "DIST_INSPECTION_WAIT_SECS";
 
+/// Seconds an upload may send nothing before distd closes it, keeping its bytes for a resume
+/// (and letting a retry of the same digest take over). Default 30.
+pub const ENV_UPLOAD_STALL_SECS: &str = "DIST_UPLOAD_STALL_SECS";
+/// Seconds an unfinished resumable upload is kept for its resume. Default 86400 (a day).
+pub const ENV_PARTIAL_TTL_SECS: &str = "DIST_PARTIAL_TTL_SECS";
+/// Bytes of unfinished uploads kept in all; beyond it new uploads are not resumable. Default 16 GiB.
+pub const ENV_PARTIAL_MAX_BYTES: &str = "DIST_PARTIAL_MAX_BYTES";
+/// Bytes of unfinished uploads kept per token. Default 8 GiB.
+pub const ENV_PARTIAL_TOKEN_MAX_BYTES: &str = "DIST_PARTIAL_TOKEN_MAX_BYTES";
+/// Free bytes on the data folder's disk below which `/healthz` says `degraded`. Default 1 GiB.
+pub const ENV_MIN_FREE_BYTES: &str = "DIST_MIN_FREE_BYTES";
+
+/// Retention (`distd gc --releases`, and the schedule in `distd serve`; see `retention`).
+/// Keep the newest releases per app. 0 (the default) keeps every one.
+pub const ENV_RETENTION_KEEP: &str = "DIST_RETENTION_KEEP";
+/// Keep releases a channel pointed at within this many days. Default 30.
+pub const ENV_RETENTION_CHANNEL_DAYS: &str = "DIST_RETENTION_CHANNEL_DAYS";
+/// Delete drafts older than this many days. 0 (the default) keeps them.
+pub const ENV_RETENTION_DRAFT_DAYS: &str = "DIST_RETENTION_DRAFT_DAYS";
+/// How often `distd serve` applies the policy, in hours (0: never; fractions allowed, 0.5 is
+/// half an hour). Default 24.
+pub const ENV_RETENTION_EVERY_HOURS: &str = "DIST_RETENTION_EVERY_HOURS";
+
 pub const DEFAULT_DATA: &str = "./data";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 8 * 1024 * 1024 * 1024;
@@ -44,6 +67,11 @@ pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_MAX_INSPECTIONS: usize = 2;
 pub const DEFAULT_INSPECTION_WAIT_SECS: u64 = 30;
+pub const DEFAULT_UPLOAD_STALL_SECS: u64 = 30;
+pub const DEFAULT_PARTIAL_TTL_SECS: u64 = 24 * 3600;
+pub const DEFAULT_PARTIAL_MAX_BYTES: u64 = 16 * 1024 * 1024 * 1024;
+pub const DEFAULT_PARTIAL_TOKEN_MAX_BYTES: u64 = 8 * 1024 * 1024 * 1024;
+pub const DEFAULT_MIN_FREE_BYTES: u64 = 1024 * 1024 * 1024;
 /// JSON request bodies are capped at this many bytes.
 pub const MAX_JSON_BYTES: usize = 1024 * 1024;
 pub const CONFIG_FILE: &str = "config.toml";
@@ -62,6 +90,24 @@ pub struct FileConfig {
     pub idle_timeout_secs: Option<u64>,
     pub max_inspections: Option<usize>,
     pub inspection_wait_secs: Option<u64>,
+    pub upload_stall_secs: Option<u64>,
+    pub partial_ttl_secs: Option<u64>,
+    pub partial_max_bytes: Option<u64>,
+    pub partial_token_max_bytes: Option<u64>,
+    pub min_free_bytes: Option<u64>,
+    /// `[retention]` (see `retention`).
+    pub retention: Option<crate::retention::FileRetention>,
+}
+
+/// Reads `DATA/config.toml` (an absent file is the defaults).
+pub fn read_file(data: &Path) -> anyhow::Result<FileConfig> {
+    let file_path = data.join(CONFIG_FILE);
+    match std::fs::read_to_string(&file_path) {
+        Ok(text) => toml::from_str(&text)
+            .with_context(|| format!("{}: invalid configuration", file_path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", file_path.display())),
+    }
 }
 
 /// The database inside a data folder.
@@ -84,8 +130,33 @@ pub struct Config {
     pub idle_timeout: Duration,
     pub max_inspections: usize,
     pub inspection_wait: Duration,
+    /// Uploads: the stall timeout, how long partials are kept, and how many bytes of them.
+    pub uploads: UploadLimits,
+    pub min_free_bytes: u64,
+    /// The retention policy and its schedule.
+    pub retention: crate::retention::Policies,
     /// `name = value (source)` lines for the start-up log.
     pub sources: Vec<String>,
+}
+
+/// What bounds uploads in flight and the unfinished ones kept for a resume.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadLimits {
+    pub stall: Duration,
+    pub partial_ttl: Duration,
+    pub partial_max_bytes: u64,
+    pub partial_token_max_bytes: u64,
+}
+
+impl Default for UploadLimits {
+    fn default() -> Self {
+        Self {
+            stall: Duration::from_secs(DEFAULT_UPLOAD_STALL_SECS),
+            partial_ttl: Duration::from_secs(DEFAULT_PARTIAL_TTL_SECS),
+            partial_max_bytes: DEFAULT_PARTIAL_MAX_BYTES,
+            partial_token_max_bytes: DEFAULT_PARTIAL_TOKEN_MAX_BYTES,
+        }
+    }
 }
 
 impl Config {
@@ -155,26 +226,43 @@ pub fn check_data_dir(dir: &Path) -> anyhow::Result<()> {
             dir.display()
         );
     }
-    let probe = dir.join(format!(".distd-write-test-{}", std::process::id()));
-    if let Err(e) = std::fs::write(&probe, b"ok") {
-        bail!("{}", crate::startup::unwritable_help(dir, Some(&e)));
-    }
+    let probe = dir.join(format!(
+        "{}{}",
+        crate::startup::PROBE_PREFIX,
+        std::process::id()
+    ));
+    let written = std::fs::write(&probe, b"ok");
     let _ = std::fs::remove_file(&probe);
-    Ok(())
+    match written {
+        Ok(()) => Ok(()),
+        // The probe was created: the folder is distd's to write; a full disk is not an owner
+        // problem, and gc must run on it to free space.
+        Err(e) if crate::blobs::is_disk_full(&e) => {
+            eprintln!(
+                "distd: warning: {}",
+                crate::startup::unwritable_help(dir, Some(&e))
+            );
+            Ok(())
+        }
+        Err(e) => bail!("{}", crate::startup::unwritable_help(dir, Some(&e))),
+    }
 }
 
 /// Builds the full configuration for `serve` from flags, environment and `DATA/config.toml`.
 pub fn load(data_flag: Option<PathBuf>, listen_flag: Option<String>) -> anyhow::Result<Config> {
     let (data, data_src) = data_dir(data_flag);
     check_data_dir(&data)?;
-    let file_path = data.join(CONFIG_FILE);
-    let file: FileConfig = match std::fs::read_to_string(&file_path) {
-        Ok(text) => toml::from_str(&text)
-            .with_context(|| format!("{}: invalid configuration", file_path.display()))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileConfig::default(),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", file_path.display())),
-    };
+    let mut file = read_file(&data)?;
+    let retention = crate::retention::load(&data, Some(file.retention.take().unwrap_or_default()))?;
     let mut sources = vec![format!("data = {} ({data_src})", data.display())];
+    sources.push(format!(
+        "retention = keep {}, channel_days {}, draft_days {}, every_hours {}, {} app(s) with their own (DIST_RETENTION_*, [retention])",
+        retention.default.keep,
+        retention.default.channel_days,
+        retention.default.draft_days,
+        retention.every_hours,
+        retention.apps.len()
+    ));
 
     let (listen, src) = pick(
         listen_flag,
@@ -285,6 +373,43 @@ pub fn load(data_flag: Option<PathBuf>, listen_flag: Option<String>) -> anyhow::
         DEFAULT_INSPECTION_WAIT_SECS,
     )?);
 
+    let stall = secs(
+        "upload_stall_secs",
+        ENV_UPLOAD_STALL_SECS,
+        file.upload_stall_secs,
+        DEFAULT_UPLOAD_STALL_SECS,
+    )?;
+    let ttl_secs = secs(
+        "partial_ttl_secs",
+        ENV_PARTIAL_TTL_SECS,
+        file.partial_ttl_secs,
+        DEFAULT_PARTIAL_TTL_SECS,
+    )?;
+    let partial_max_bytes = secs(
+        "partial_max_bytes",
+        ENV_PARTIAL_MAX_BYTES,
+        file.partial_max_bytes,
+        DEFAULT_PARTIAL_MAX_BYTES,
+    )?;
+    let partial_token_max_bytes = secs(
+        "partial_token_max_bytes",
+        ENV_PARTIAL_TOKEN_MAX_BYTES,
+        file.partial_token_max_bytes,
+        DEFAULT_PARTIAL_TOKEN_MAX_BYTES,
+    )?;
+    let min_free_bytes = secs(
+        "min_free_bytes",
+        ENV_MIN_FREE_BYTES,
+        file.min_free_bytes,
+        DEFAULT_MIN_FREE_BYTES,
+    )?;
+    let uploads = UploadLimits {
+        stall: Duration::from_secs(stall),
+        partial_ttl: Duration::from_secs(ttl_secs),
+        partial_max_bytes,
+        partial_token_max_bytes,
+    };
+
     Ok(Config {
         data,
         listen,
@@ -297,6 +422,9 @@ pub fn load(data_flag: Option<PathBuf>, listen_flag: Option<String>) -> anyhow::
         idle_timeout,
         max_inspections,
         inspection_wait,
+        uploads,
+        min_free_bytes,
+        retention,
         sources,
     })
 }

@@ -32,6 +32,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0004_version_mismatch.sql",
         include_str!("../../migrations/0004_version_mismatch.sql"),
     ),
+    (
+        5,
+        "0005_operations.sql",
+        include_str!("../../migrations/0005_operations.sql"),
+    ),
 ];
 
 const READERS: usize = 4;
@@ -49,6 +54,8 @@ struct Inner {
     /// that added one, so `audit verify` notices rows cut from the end of the chain.
     audit_head: PathBuf,
     audit_head_seq: AtomicI64,
+    /// Why writes are refused (the audit chain does not match its head anchor), if they are.
+    read_only: std::sync::RwLock<Option<String>>,
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -117,7 +124,7 @@ fn refuse_newer_schema(conn: &Connection) -> rusqlite::Result<()> {
         Some(n) if n > known => Err(rusqlite::Error::SqliteFailure(
             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
             Some(format!(
-                "the database has schema version {n}, newer than this distd knows ({known}): a newer distd upgraded it. Run that version (or newer) again, or restore the backup taken before the upgrade"
+                "the database has schema version {n}: it was written by a newer distd (migration {n}; this distd knows up to {known}). Run that version (or newer) again, or restore the backup taken before the upgrade"
             )),
         )),
         _ => Ok(()),
@@ -137,7 +144,35 @@ impl Db {
                 next_reader: AtomicUsize::new(0),
                 audit_head: crate::audit::head_path(path),
                 audit_head_seq: AtomicI64::new(0),
+                read_only: std::sync::RwLock::new(None),
             }),
+        })
+    }
+
+    /// Refuses every write from now on with `why` (503): downloads and reads go on.
+    pub fn set_read_only(&self, why: String) {
+        *self
+            .inner
+            .read_only
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(why);
+    }
+
+    /// Why writes are refused, when they are.
+    pub fn read_only(&self) -> Option<String> {
+        self.inner
+            .read_only
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// `PRAGMA wal_checkpoint(TRUNCATE)` on the writer: at shutdown, so that the database file
+    /// alone holds every commit and the WAL is empty (a copy of the file is whole).
+    pub fn checkpoint(&self) -> rusqlite::Result<(i64, i64)> {
+        let conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
         })
     }
 
@@ -147,6 +182,9 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> AppResult<T> + Send + 'static,
     {
+        if let Some(why) = self.read_only() {
+            return Err(AppError::unavailable(why));
+        }
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = inner
@@ -459,11 +497,59 @@ pub fn get_release_by_key(
     .optional()
 }
 
-pub fn list_releases(c: &Connection, app: &str, limit: i64) -> rusqlite::Result<Vec<ReleaseRow>> {
-    let mut st = c.prepare(&format!(
-        "SELECT {RELEASE_COLS} FROM releases WHERE app = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2"
-    ))?;
-    st.query_map(params![app, limit], release_row)?.collect()
+/// One page of an app's releases, newest first; `None` filters match anything.
+#[derive(Debug, Default, Clone)]
+pub struct ReleaseFilter {
+    pub status: Option<String>,
+    pub version: Option<String>,
+    /// Releases with at least one artifact of this platform.
+    pub platform: Option<String>,
+    /// Created at or after this RFC 3339 time.
+    pub since: Option<String>,
+    /// Strictly older than this `(created_at, id)`: the previous page's last row.
+    pub before: Option<(String, String)>,
+    pub limit: i64,
+}
+
+/// One page, newest first (`created_at`, then `id`, both descending). Only the filters given
+/// are in the SQL, and the cursor is a row-value comparison, so SQLite walks the index
+/// `releases_app_created_id` from the cursor: a page deep in a long list costs what the first
+/// does (a `?6 IS NULL OR ...` form would make it scan from the newest row down).
+pub fn list_releases(
+    c: &Connection,
+    app: &str,
+    f: &ReleaseFilter,
+) -> rusqlite::Result<Vec<ReleaseRow>> {
+    let mut sql = format!("SELECT {RELEASE_COLS} FROM releases r WHERE app = ?1");
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&app];
+    for (given, cond) in [
+        (f.status.is_some(), " AND status = ?"),
+        (f.version.is_some(), " AND version = ?"),
+        (
+            f.platform.is_some(),
+            " AND EXISTS(SELECT 1 FROM artifacts a WHERE a.release_id = r.id AND a.platform = ?)",
+        ),
+        (f.since.is_some(), " AND created_at >= ?"),
+        (f.before.is_some(), " AND (created_at, id) < (?, ?)"),
+    ] {
+        if given {
+            sql.push_str(cond);
+        }
+    }
+    sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
+    for v in [&f.status, &f.version, &f.platform, &f.since]
+        .into_iter()
+        .flatten()
+    {
+        args.push(v);
+    }
+    if let Some((at, id)) = &f.before {
+        args.push(at);
+        args.push(id);
+    }
+    args.push(&f.limit);
+    let mut st = c.prepare_cached(&sql)?;
+    st.query_map(args.as_slice(), release_row)?.collect()
 }
 
 pub fn list_all_releases(c: &Connection) -> rusqlite::Result<Vec<ReleaseRow>> {
@@ -539,33 +625,57 @@ pub fn insert_artifact(c: &Connection, a: &ArtifactRow) -> rusqlite::Result<()> 
 }
 
 pub fn list_artifacts(c: &Connection, release_id: &str) -> rusqlite::Result<Vec<ArtifactRow>> {
-    let mut st = c.prepare(&format!(
+    // Cached: a page of releases asks this once per release.
+    let mut st = c.prepare_cached(&format!(
         "SELECT {ARTIFACT_COLS} FROM artifacts WHERE release_id = ?1 ORDER BY position"
     ))?;
     st.query_map([release_id], artifact_row)?.collect()
 }
 
-/// Every blob digest (hex) an artifact, attached or not, or its icon refers to.
-pub fn referenced_blobs(c: &Connection) -> rusqlite::Result<std::collections::BTreeSet<String>> {
-    let mut st = c.prepare(
-        "SELECT sha256 FROM artifacts WHERE sha256 IS NOT NULL \
-         UNION SELECT icon_sha256 FROM artifacts WHERE icon_sha256 IS NOT NULL",
+/// Artifacts whose release the retention policy has not removed: the ones whose files count.
+/// A database not yet migrated to 0005 (read by `fsck` or `reinspect --dry-run`, which do not
+/// migrate) has no removed releases.
+fn live_artifacts(c: &Connection) -> rusqlite::Result<&'static str> {
+    let migrated: bool = c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM pragma_table_info('releases') WHERE name = 'removed_at')",
+        [],
+        |r| r.get(0),
     )?;
+    Ok(if migrated {
+        "artifacts WHERE release_id IN (SELECT id FROM releases WHERE removed_at IS NULL)"
+    } else {
+        "artifacts WHERE 1"
+    })
+}
+
+/// Every blob digest (hex) an artifact (attached or not) or its icon refers to, except the
+/// artifacts of releases the retention policy removed.
+pub fn referenced_blobs(c: &Connection) -> rusqlite::Result<std::collections::BTreeSet<String>> {
+    let live = live_artifacts(c)?;
+    let mut st = c.prepare(&format!(
+        "SELECT sha256 FROM {live} AND sha256 IS NOT NULL \
+         UNION SELECT icon_sha256 FROM {live} AND icon_sha256 IS NOT NULL"
+    ))?;
     st.query_map([], |r| r.get(0))?.collect()
 }
 
-/// True when any artifact (attached or not) or icon refers to the blob.
+/// True when any artifact (attached or not) or icon of a release not removed refers to the blob.
 pub fn blob_referenced(c: &Connection, hex: &str) -> rusqlite::Result<bool> {
     c.query_row(
-        "SELECT EXISTS(SELECT 1 FROM artifacts WHERE sha256 = ?1 OR icon_sha256 = ?1)",
+        &format!(
+            "SELECT EXISTS(SELECT 1 FROM {} AND (sha256 = ?1 OR icon_sha256 = ?1))",
+            live_artifacts(c)?
+        ),
         [hex],
         |r| r.get(0),
     )
 }
 
+/// Every artifact whose release was not removed (a removed release's files may be gone).
 pub fn list_all_artifacts(c: &Connection) -> rusqlite::Result<Vec<ArtifactRow>> {
     let mut st = c.prepare(&format!(
-        "SELECT {ARTIFACT_COLS} FROM artifacts ORDER BY id"
+        "SELECT {ARTIFACT_COLS} FROM {} ORDER BY id",
+        live_artifacts(c)?
     ))?;
     st.query_map([], artifact_row)?.collect()
 }
@@ -721,12 +831,19 @@ pub fn insert_history(
     Ok(())
 }
 
-pub fn list_history(c: &Connection, app: &str, channel: &str) -> rusqlite::Result<Vec<HistoryRow>> {
+/// A channel's moves in order, after `after` (a seq), at most `limit`.
+pub fn list_history(
+    c: &Connection,
+    app: &str,
+    channel: &str,
+    after: i64,
+    limit: i64,
+) -> rusqlite::Result<Vec<HistoryRow>> {
     let mut st = c.prepare(
         "SELECT seq, at, actor, action, from_release_id, to_release_id FROM channel_history \
-         WHERE app = ?1 AND channel = ?2 ORDER BY seq",
+         WHERE app = ?1 AND channel = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4",
     )?;
-    st.query_map(params![app, channel], |r| {
+    st.query_map(params![app, channel, after, limit], |r| {
         Ok(HistoryRow {
             seq: r.get(0)?,
             at: r.get(1)?,
@@ -798,12 +915,22 @@ pub fn get_token(c: &Connection, id: &str) -> rusqlite::Result<Option<TokenRow>>
     .optional()
 }
 
-/// Every token, or with `app` only the tokens limited to that app.
-pub fn list_tokens(c: &Connection, app: Option<&str>) -> rusqlite::Result<Vec<TokenRow>> {
+/// Tokens in creation order after `after` (`(created_at, id)` of the previous page's last),
+/// at most `limit`; with `app` only the tokens limited to that app.
+pub fn list_tokens(
+    c: &Connection,
+    app: Option<&str>,
+    after: Option<(String, String)>,
+    limit: i64,
+) -> rusqlite::Result<Vec<TokenRow>> {
     let mut st = c.prepare(&format!(
-        "SELECT {TOKEN_COLS} FROM tokens WHERE ?1 IS NULL OR app = ?1 ORDER BY created_at, id"
+        "SELECT {TOKEN_COLS} FROM tokens WHERE (?1 IS NULL OR app = ?1) \
+           AND (?2 IS NULL OR created_at > ?2 OR (created_at = ?2 AND id > ?3)) \
+         ORDER BY created_at, id LIMIT ?4"
     ))?;
-    st.query_map([app], token_row)?.collect()
+    let (a_at, a_id) = after.unzip();
+    st.query_map(params![app, a_at, a_id, limit], token_row)?
+        .collect()
 }
 
 pub fn count_tokens(c: &Connection) -> rusqlite::Result<i64> {
@@ -992,4 +1119,129 @@ pub fn backup(c: &Connection, out: &Path) -> rusqlite::Result<()> {
     let b = rusqlite::backup::Backup::new(c, &mut dst)?;
     b.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
     Ok(())
+}
+
+// ---------------------------------------------------------------- partial uploads
+
+#[derive(Debug, Clone)]
+pub struct PartialRow {
+    pub sha256: String,
+    pub app: String,
+    pub token_id: String,
+    pub total: i64,
+    pub started_at: String,
+    pub updated_at: String,
+}
+
+/// Records (or takes over) the resumable upload of `sha256`.
+pub fn upsert_partial(c: &Connection, p: &PartialRow) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO partial_uploads(sha256, app, token_id, total, started_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(sha256) DO UPDATE SET app = excluded.app, \
+         token_id = excluded.token_id, total = excluded.total, started_at = excluded.started_at, \
+         updated_at = excluded.updated_at",
+        params![
+            p.sha256,
+            p.app,
+            p.token_id,
+            p.total,
+            p.started_at,
+            p.updated_at
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn get_partial(c: &Connection, sha256: &str) -> rusqlite::Result<Option<PartialRow>> {
+    c.query_row(
+        "SELECT sha256, app, token_id, total, started_at, updated_at FROM partial_uploads WHERE sha256 = ?1",
+        [sha256],
+        partial_row,
+    )
+    .optional()
+}
+
+fn partial_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PartialRow> {
+    Ok(PartialRow {
+        sha256: r.get(0)?,
+        app: r.get(1)?,
+        token_id: r.get(2)?,
+        total: r.get(3)?,
+        started_at: r.get(4)?,
+        updated_at: r.get(5)?,
+    })
+}
+
+pub fn list_partials(c: &Connection) -> rusqlite::Result<Vec<PartialRow>> {
+    let mut st = c.prepare(
+        "SELECT sha256, app, token_id, total, started_at, updated_at FROM partial_uploads ORDER BY sha256",
+    )?;
+    st.query_map([], partial_row)?.collect()
+}
+
+pub fn delete_partial(c: &Connection, sha256: &str) -> rusqlite::Result<usize> {
+    c.execute("DELETE FROM partial_uploads WHERE sha256 = ?1", [sha256])
+}
+
+/// Declared bytes of the resumable uploads held, other than `sha256`'s: the token's and all.
+pub fn partial_bytes(c: &Connection, token_id: &str, sha256: &str) -> rusqlite::Result<(i64, i64)> {
+    c.query_row(
+        "SELECT COALESCE(SUM(CASE WHEN token_id = ?1 THEN total END), 0), COALESCE(SUM(total), 0) \
+         FROM partial_uploads WHERE sha256 <> ?2",
+        params![token_id, sha256],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
+// ---------------------------------------------------------------- retention
+
+/// A release as the retention policy sees it.
+#[derive(Debug, Clone)]
+pub struct RetentionRow {
+    pub id: String,
+    pub version: String,
+    pub build: String,
+    pub status: String,
+    pub created_at: String,
+}
+
+/// The app's releases not yet removed, newest first.
+pub fn retention_candidates(c: &Connection, app: &str) -> rusqlite::Result<Vec<RetentionRow>> {
+    let mut st = c.prepare(
+        "SELECT id, version, build, status, created_at FROM releases \
+         WHERE app = ?1 AND removed_at IS NULL ORDER BY created_at DESC, id DESC",
+    )?;
+    st.query_map([app], |r| {
+        Ok(RetentionRow {
+            id: r.get(0)?,
+            version: r.get(1)?,
+            build: r.get(2)?,
+            status: r.get(3)?,
+            created_at: r.get(4)?,
+        })
+    })?
+    .collect()
+}
+
+/// Releases a channel of `app` points at now, or pointed at since `since` (a move to it, or
+/// away from it, at or after that time).
+pub fn channel_protected(
+    c: &Connection,
+    app: &str,
+    since: &str,
+) -> rusqlite::Result<std::collections::BTreeSet<String>> {
+    let mut st = c.prepare(
+        "SELECT release_id FROM channels WHERE app = ?1 AND release_id IS NOT NULL \
+         UNION SELECT to_release_id FROM channel_history WHERE app = ?1 AND at >= ?2 AND to_release_id IS NOT NULL \
+         UNION SELECT from_release_id FROM channel_history WHERE app = ?1 AND at >= ?2 AND from_release_id IS NOT NULL",
+    )?;
+    st.query_map(params![app, since], |r| r.get(0))?.collect()
+}
+
+/// Marks a revoked release removed; 0 when it is not revoked or already removed.
+pub fn set_release_removed(c: &Connection, id: &str, at: &str) -> rusqlite::Result<usize> {
+    c.execute(
+        "UPDATE releases SET removed_at = ?2 WHERE id = ?1 AND status = 'revoked' AND removed_at IS NULL",
+        params![id, at],
+    )
 }

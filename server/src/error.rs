@@ -102,7 +102,18 @@ impl From<rusqlite::Error> for AppError {
                 C::DatabaseBusy | C::DatabaseLocked => {
                     return Self::unavailable("database busy; retry");
                 }
-                C::DiskFull => return Self::unavailable("disk full"),
+                C::DiskFull => {
+                    tracing::warn!("database: the data folder's disk is full");
+                    return Self::new(
+                        ErrorCode::InsufficientStorage,
+                        "the server's disk is full; an admin frees space (distd gc removes unreferenced files)",
+                    );
+                }
+                C::ReadOnly => {
+                    return Self::unavailable(
+                        "the database is read-only for distd; an admin fixes its owner, mode or mount and restarts distd",
+                    );
+                }
                 _ => {}
             }
         }

@@ -26,6 +26,9 @@ pub struct Report {
     pub bytes_freed: u64,
     /// Unreferenced but younger than the minimum age: an upload whose release may follow.
     pub kept_young: u64,
+    /// What the retention policy did first (`--releases`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub releases: Option<crate::retention::Report>,
 }
 
 #[derive(Debug, Serialize)]
@@ -64,6 +67,8 @@ pub fn run(
         }
         let size = meta.len();
         if !dry_run {
+            // The file system's own words, for stderr: AppError::internal hides them.
+            let mut io_failure: Option<std::io::Error> = None;
             let removed = db::write_tx_anchored(conn, db_path, |tx| {
                 if db::blob_referenced(tx, &hex)? {
                     return Ok(false); // referenced since the scan
@@ -82,12 +87,17 @@ pub fn run(
                 db::forget_blob(tx, &hex)?;
                 // Under the write lock, before the commit: a failed removal rolls the record
                 // back, and no attach can slip in between.
-                store
-                    .remove(&digest)
-                    .map_err(|e| AppError::internal("remove blob", e))?;
+                store.remove(&digest).map_err(|e| {
+                    let app_err = AppError::internal("remove blob", &e);
+                    io_failure = Some(e);
+                    app_err
+                })?;
                 Ok(true)
             })
-            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message))?;
+            .map_err(|e| match io_failure.take() {
+                Some(io) => anyhow::anyhow!("remove {}: {io}", path.display()),
+                None => anyhow::anyhow!("remove {}: {}", path.display(), e.message),
+            })?;
             if !removed {
                 continue;
             }

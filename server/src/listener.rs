@@ -18,7 +18,7 @@
 //! - bytes read while no request is in flight (a request head is arriving): closed when the
 //!   head has not become a request within the header timeout;
 //! - a request in flight: never closed by the watchdog, however long the handler or the
-//!   download takes (the upload body timeout is another setting's business).
+//!   download takes (an upload that stops sending is closed by `DIST_UPLOAD_STALL_SECS`).
 //!
 //! hyper's own header timer is turned off so that it does not shorten the idle timeout.
 

@@ -41,6 +41,14 @@ pub fn unwritable_help(path: &Path, err: Option<&std::io::Error>) -> String {
         .map(|(u, g)| (u.to_string(), g.to_string()))
         .unwrap_or_else(|| ("UID".to_owned(), "GID".to_owned()));
     if let Some(e) = err
+        && crate::blobs::is_disk_full(e)
+    {
+        return format!(
+            "{} cannot be written: the disk is full ({e}). Free space: `distd gc --data <data folder>` removes unreferenced files (it works on a full disk), or enlarge the volume",
+            path.display()
+        );
+    }
+    if let Some(e) = err
         && e.kind() == ErrorKind::ReadOnlyFilesystem
     {
         return format!(
@@ -110,15 +118,32 @@ pub fn check_data_tree(data: &Path) -> anyhow::Result<()> {
         if !d.is_dir() {
             continue;
         }
-        let probe = d.join(format!(".distd-write-test-{}", std::process::id()));
-        match std::fs::write(&probe, b"ok") {
-            Ok(()) => {
-                let _ = std::fs::remove_file(&probe);
-            }
+        let probe = d.join(format!("{PROBE_PREFIX}{}", std::process::id()));
+        remove_stale_probes(&d);
+        let written = std::fs::write(&probe, b"ok");
+        let _ = std::fs::remove_file(&probe);
+        match written {
+            Ok(()) => {}
+            // The file was created: distd may write here; space is another matter (gc frees it).
+            Err(e) if crate::blobs::is_disk_full(&e) => {}
             Err(e) => bail!("{}", unwritable_help(&d, Some(&e))),
         }
     }
     Ok(())
+}
+
+/// The write probes' file names; a probe left by a killed run is removed by the next one, and
+/// `fsck` does not count it as a stray file.
+pub const PROBE_PREFIX: &str = ".distd-write-test-";
+
+fn remove_stale_probes(dir: &Path) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with(PROBE_PREFIX) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
 }
 
 /// Settings that start but will not work as the operator expects; each is logged as a warning.
@@ -170,6 +195,9 @@ mod tests {
             idle_timeout: std::time::Duration::from_secs(60),
             max_inspections: 2,
             inspection_wait: std::time::Duration::from_secs(30),
+            uploads: Default::default(),
+            min_free_bytes: 1,
+            retention: Default::default(),
             sources: vec![],
         }
     }

@@ -206,7 +206,7 @@ async fn check_state(s: &Server, acked: &Acked, from: usize) {
         assert_eq!(got, digests.iter().map(String::as_str).collect::<Vec<_>>());
     }
     // Nothing half-visible: whatever is published is whole.
-    let (_, v) = s.get("/apps/crash/releases", &s.admin).await;
+    let (_, v) = s.get("/apps/crash/releases?limit=500", &s.admin).await;
     for r in v["releases"].as_array().unwrap() {
         if r["status"] == "published" {
             for a in r["artifacts"].as_array().unwrap() {
@@ -306,4 +306,219 @@ async fn kill_9_at_random_moments_leaves_a_consistent_store() {
             "no publish was acknowledged in any round"
         );
     }
+}
+
+/// `distd` run to the end; exit code, stdout as JSON (Null if not JSON), stderr.
+fn distd_run(args: &[&str]) -> (i32, Value, String) {
+    let out = std::process::Command::new(common::DISTD)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Starts `distd ARGS`, kills it with SIGKILL after `after`, and reaps it.
+fn kill_9_after(args: &[&str], after: Duration) {
+    let mut child = std::process::Command::new(common::DISTD)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(after);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let (p, dest) = (e.path(), to.join(e.file_name()));
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+fn count(db: &std::path::Path, sql: &str) -> i64 {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// `kill -9` during `distd gc --releases` (retention, then blobs) and during `distd restore`:
+/// the chain and the store stay consistent, and running the command again finishes the job
+/// with the result an uninterrupted run has. Rounds: `DIST_CRASH_OPS_ROUNDS` (default 6 each).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_gc_retention_and_restore_leaves_a_consistent_store() {
+    let rounds: u64 = std::env::var("DIST_CRASH_OPS_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6);
+    let seed: u64 = std::env::var("DIST_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7);
+    let mut rng = Rng(seed | 1);
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("template");
+    let mut s = Server::start(&template).await;
+    s.create_app("crash").await;
+    s.stop();
+    // 300 published releases, one file each, written straight into the database.
+    {
+        let mut c = rusqlite::Connection::open(template.join("distd.sqlite3")).unwrap();
+        let tx = c.transaction().unwrap();
+        for i in 0..300 {
+            let bytes = format!("nightly build {i}");
+            let hex = sha256_hex(bytes.as_bytes());
+            let shard = template.join("blobs/sha256").join(&hex[..2]);
+            std::fs::create_dir_all(&shard).unwrap();
+            std::fs::write(shard.join(&hex), &bytes).unwrap();
+            let id = format!("rel_{i:020x}");
+            let at = format!("2026-01-01T00:{:02}:{:02}Z", i / 60, i % 60);
+            tx.execute(
+                "INSERT INTO releases(id, app, version, build, status, fingerprint, created_at) \
+                 VALUES (?1, 'crash', '1.0', ?2, 'draft', 'f', ?3)",
+                rusqlite::params![id, i.to_string(), at],
+            )
+            .unwrap();
+            tx.execute(
+                "INSERT INTO artifacts(id, release_id, position, file_name, sha256, size, attached) \
+                 VALUES (?1, ?2, 0, 'n.bin', ?3, ?4, 1)",
+                rusqlite::params![format!("art_{i:016x}"), id, hex, bytes.len() as i64],
+            )
+            .unwrap();
+            tx.execute(
+                "UPDATE releases SET status = 'published', published_at = ?2 WHERE id = ?1",
+                rusqlite::params![id, at],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let backup = dir.path().join("backup.sqlite3");
+    distd_ok(&[
+        "backup",
+        "--data",
+        template.to_str().unwrap(),
+        "--out",
+        backup.to_str().unwrap(),
+    ]);
+    let live = "SELECT COUNT(*) FROM releases WHERE removed_at IS NULL";
+    let (mut gc_cut, mut restore_cut) = (0, 0);
+    // How long each takes uninterrupted here: the kills land within that.
+    let timed = |args: &[&str]| {
+        let t = Instant::now();
+        distd_ok(args);
+        u64::try_from(t.elapsed().as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    };
+    let probe = dir.path().join("probe");
+    copy_dir(&template, &probe);
+    let p = probe.to_str().unwrap();
+    let gc_ms = timed(&[
+        "gc",
+        "--data",
+        p,
+        "--releases",
+        "--keep",
+        "50",
+        "--min-age-hours",
+        "0",
+    ]);
+    let probe = dir.path().join("probe-restore");
+    copy_dir(&template, &probe);
+    let p = probe.to_str().unwrap();
+    distd_ok(&["gc", "--data", p, "--releases", "--keep", "10"]);
+    let restore_ms = timed(&["restore", backup.to_str().unwrap(), "--data", p]);
+    println!("ops crash test: gc --releases takes {gc_ms} ms, restore {restore_ms} ms");
+    for round in 0..rounds {
+        // gc --releases, killed, then again.
+        let data = dir.path().join(format!("gc-{round}"));
+        copy_dir(&template, &data);
+        let d = data.to_str().unwrap();
+        let gc = [
+            "gc",
+            "--data",
+            d,
+            "--releases",
+            "--keep",
+            "50",
+            "--min-age-hours",
+            "0",
+            "--json",
+        ];
+        kill_9_after(&gc, Duration::from_millis(rng.below(gc_ms)));
+        let left = count(&data.join("distd.sqlite3"), live);
+        let files = |data: &std::path::Path| {
+            std::fs::read_dir(data.join("blobs/sha256"))
+                .unwrap()
+                .flatten()
+                .map(|s| std::fs::read_dir(s.path()).unwrap().count())
+                .sum::<usize>()
+        };
+        // Cut inside the retention part, or inside the blob removals after it.
+        gc_cut += usize::from((left > 50 && left < 300) || (left == 50 && files(&data) > 50));
+        distd_ok(&["audit", "verify", "--data", d]);
+        distd_ok(&["fsck", "--data", d]);
+        let (code, _, err) = distd_run(&gc);
+        assert_eq!(code, 0, "round {round}: {err}");
+        assert_eq!(
+            count(&data.join("distd.sqlite3"), live),
+            50,
+            "round {round}"
+        );
+        assert_eq!(
+            files(&data),
+            50,
+            "round {round}: the removed releases' files are collected"
+        );
+        distd_ok(&["audit", "verify", "--data", d]);
+        distd_ok(&["fsck", "--data", d]);
+
+        // restore over a changed database, killed, then again.
+        let data = dir.path().join(format!("restore-{round}"));
+        copy_dir(&template, &data);
+        let d = data.to_str().unwrap();
+        distd_ok(&["gc", "--data", d, "--releases", "--keep", "10"]);
+        assert_eq!(count(&data.join("distd.sqlite3"), live), 10);
+        let restore = ["restore", backup.to_str().unwrap(), "--data", d];
+        kill_9_after(&restore, Duration::from_millis(rng.below(restore_ms)));
+        // Killed before it finished: no audit.restore in the database in place yet.
+        restore_cut += usize::from(
+            count(
+                &data.join("distd.sqlite3"),
+                "SELECT COUNT(*) FROM audit_events WHERE action = 'audit.restore'",
+            ) == 0,
+        );
+        let (code, _, err) = distd_run(&restore);
+        assert_eq!(code, 0, "round {round}: {err}");
+        assert_eq!(
+            count(&data.join("distd.sqlite3"), live),
+            300,
+            "round {round}"
+        );
+        distd_ok(&["audit", "verify", "--data", d]);
+        distd_ok(&["fsck", "--data", d]);
+        let s = Server::start(&data).await;
+        let (st, v) = s.get("/audit/verify", &s.admin).await;
+        assert_eq!((st, &v["ok"]), (StatusCode::OK, &Value::Bool(true)), "{v}");
+        drop(s);
+        std::fs::remove_dir_all(dir.path().join(format!("gc-{round}"))).unwrap();
+        std::fs::remove_dir_all(&data).unwrap();
+    }
+    println!(
+        "ops crash test: {rounds} rounds; the kill cut gc --releases mid-way in {gc_cut}, restore before it finished in {restore_cut}"
+    );
+    assert!(
+        gc_cut > 0,
+        "no kill landed inside gc --releases; the test proves nothing"
+    );
 }

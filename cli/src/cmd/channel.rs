@@ -164,15 +164,24 @@ pub async fn run(cmd: ChannelCommand, ctx: &Ctx) -> anyhow::Result<()> {
             moved(ctx, "rolled back", &mv)
         }
         ChannelCommand::History { app, channel } => {
-            let h: ChannelHistory = api
-                .get(&[
-                    "apps",
-                    app.as_str(),
-                    "channels",
-                    channel.as_str(),
-                    "history",
-                ])
+            // Every page, oldest first.
+            let path = [
+                "apps",
+                app.as_str(),
+                "channels",
+                channel.as_str(),
+                "history",
+            ];
+            let mut h: ChannelHistory = api
+                .get_query(&path, &[("limit", "1000".to_owned())])
                 .await?;
+            while let Some(cursor) = h.next_cursor.take() {
+                let page: ChannelHistory = api
+                    .get_query(&path, &[("limit", "1000".to_owned()), ("cursor", cursor)])
+                    .await?;
+                h.history.extend(page.history);
+                h.next_cursor = page.next_cursor;
+            }
             if ctx.json() {
                 return ui::print_json(&h);
             }

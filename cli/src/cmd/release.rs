@@ -11,11 +11,19 @@ use crate::ui::{self, human_size, or_dash};
 
 #[derive(Subcommand)]
 pub enum ReleaseCommand {
-    /// List an app's releases
-    #[command(after_help = "Example:\n  dist release list --app acme --json")]
+    /// List an app's releases, newest first, a page at a time
+    #[command(
+        after_help = "Examples:\n  dist release list --app acme\n  dist release list --app acme --limit 20\n  dist release list --app acme --all --json\n\nWithout --all, one page of --limit releases; a note on stderr says when more follow."
+    )]
     List {
         #[arg(long)]
         app: AppSlug,
+        /// Releases per page (1 to 500)
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=500))]
+        limit: u32,
+        /// Every release, page after page
+        #[arg(long)]
+        all: bool,
     },
     /// Show a release with its artifacts
     #[command(after_help = "Example:\n  dist release show rel_01J...")]
@@ -46,8 +54,29 @@ Example:
 pub async fn run(cmd: ReleaseCommand, ctx: &Ctx) -> anyhow::Result<()> {
     let api = ctx.api()?;
     match cmd {
-        ReleaseCommand::List { app } => {
-            let list: ReleaseList = api.get(&["apps", app.as_str(), "releases"]).await?;
+        ReleaseCommand::List { app, limit, all } => {
+            let mut list: ReleaseList = api
+                .get_query(
+                    &["apps", app.as_str(), "releases"],
+                    &[("limit", limit.to_string())],
+                )
+                .await?;
+            while all && let Some(cursor) = list.next_cursor.take() {
+                let page: ReleaseList = api
+                    .get_query(
+                        &["apps", app.as_str(), "releases"],
+                        &[("limit", limit.to_string()), ("cursor", cursor)],
+                    )
+                    .await?;
+                list.releases.extend(page.releases);
+                list.next_cursor = page.next_cursor;
+            }
+            if list.next_cursor.is_some() {
+                ctx.ui.note(&format!(
+                    "showing the newest {}; more releases follow: --all lists every one",
+                    list.releases.len()
+                ));
+            }
             if ctx.json() {
                 return ui::print_json(&list);
             }

@@ -78,7 +78,20 @@ pub async fn run(cmd: TokenCommand, ctx: &Ctx) -> anyhow::Result<()> {
             Ok(())
         }
         TokenCommand::List => {
-            let list: TokenList = api.get(&["tokens"]).await?;
+            // Every page: a list of tokens is short, and an admin needs all of it.
+            let mut list: TokenList = api
+                .get_query(&["tokens"], &[("limit", "1000".to_owned())])
+                .await?;
+            while let Some(cursor) = list.next_cursor.take() {
+                let page: TokenList = api
+                    .get_query(
+                        &["tokens"],
+                        &[("limit", "1000".to_owned()), ("cursor", cursor)],
+                    )
+                    .await?;
+                list.tokens.extend(page.tokens);
+                list.next_cursor = page.next_cursor;
+            }
             if ctx.json() {
                 return ui::print_json(&list);
             }

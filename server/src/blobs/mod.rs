@@ -53,6 +53,9 @@ pub struct UploadRequest {
     /// When the blob is already stored, hash the whole body and compare it with the digest
     /// instead of discarding it: the caller proves it holds the bytes (see `access`).
     pub prove_present: bool,
+    /// Nothing received for this long closes the upload (its bytes kept when resumable), and
+    /// a resume of the digest waits this long (plus a second) for a stalled holder to let go.
+    pub stall: Duration,
 }
 
 /// What fsck sees in the store.
@@ -97,7 +100,8 @@ pub struct LocalBlobStore {
 }
 
 impl LocalBlobStore {
-    /// Creates the folders; with `clean_uploads`, removes leftovers of a previous run.
+    /// Creates the folders; with `clean_uploads`, removes leftovers of a previous run except
+    /// the resumable partials (`<hex>.partial`): `partials::reconcile` decides about those.
     pub fn open(data: &Path, clean_uploads: bool) -> io::Result<Self> {
         let blobs = data.join("blobs");
         let uploads = data.join("uploads");
@@ -108,7 +112,7 @@ impl LocalBlobStore {
                 let p = entry?.path();
                 if p.is_dir() {
                     std::fs::remove_dir_all(&p)?;
-                } else {
+                } else if partial_digest(&p).is_none() {
                     std::fs::remove_file(&p)?;
                 }
             }
@@ -128,6 +132,38 @@ impl LocalBlobStore {
 
     fn partial_path(&self, digest: &Sha256) -> PathBuf {
         self.uploads.join(format!("{}.partial", digest.hex()))
+    }
+
+    /// Every resumable partial in `uploads/`: digest, bytes held, last write.
+    pub fn partials(&self) -> io::Result<Vec<(Sha256, u64, std::time::SystemTime)>> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.uploads)? {
+            let p = entry?.path();
+            if let Some(d) = partial_digest(&p) {
+                let m = std::fs::metadata(&p)?;
+                out.push((d, m.len(), m.modified()?));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Removes a partial nobody is writing (an upload in progress keeps its file).
+    pub fn remove_partial(&self, digest: &Sha256) -> io::Result<bool> {
+        if self.in_progress(digest) {
+            return Ok(false);
+        }
+        match std::fs::remove_file(self.partial_path(digest)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether an upload of this digest holds its lock now.
+    pub fn in_progress(&self, digest: &Sha256) -> bool {
+        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots.get(digest).is_some_and(|s| s.try_lock().is_err())
     }
 
     fn temp_path(&self) -> PathBuf {
@@ -184,7 +220,20 @@ where
     }
     let mut hasher = sha2::Sha256::new();
     let mut received: u64 = 0;
-    while let Some(frame) = body.next().await {
+    loop {
+        let frame = match tokio::time::timeout(req.stall, body.next()).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(_) => {
+                return Err(AppError::new(
+                    ErrorCode::UploadStalled,
+                    format!(
+                        "nothing arrived for {} s after {received} bytes, so the upload was closed; send the whole file again",
+                        req.stall.as_secs()
+                    ),
+                ));
+            }
+        };
         let chunk = frame.map_err(|e| {
             AppError::bad_request(format!("upload interrupted after {received} bytes: {e}"))
         })?;
@@ -213,6 +262,15 @@ where
     Ok(())
 }
 
+/// The digest of `uploads/<hex>.partial`, `None` for any other file.
+fn partial_digest(p: &Path) -> Option<Sha256> {
+    p.file_name()?
+        .to_str()?
+        .strip_suffix(".partial")?
+        .parse()
+        .ok()
+}
+
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
@@ -228,10 +286,18 @@ struct Job {
     keep_partial: bool,
 }
 
+/// ENOSPC, or EDQUOT (a quota is as full as a disk to the user).
+pub fn is_disk_full(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(28) | Some(122))
+}
+
 fn io_err(context: &str, e: io::Error) -> AppError {
-    if e.raw_os_error() == Some(28) {
-        // ENOSPC
-        return AppError::unavailable("disk full: the upload could not be stored");
+    if is_disk_full(&e) {
+        tracing::warn!("{context}: the data folder's disk is full");
+        return AppError::new(
+            ErrorCode::InsufficientStorage,
+            "the server's disk is full: the upload could not be stored; an admin frees space (distd gc removes unreferenced files)",
+        );
     }
     AppError::internal(context, e)
 }
@@ -430,7 +496,8 @@ impl BlobStore for Arc<LocalBlobStore> {
                 }
                 // Read the body anyway: a client still sending it would otherwise see its
                 // connection reset instead of this answer.
-                while let Some(frame) = body.next().await {
+                // A client that stops sending is not waited for past the stall timeout.
+                while let Ok(Some(frame)) = tokio::time::timeout(req.stall, body.next()).await {
                     if frame.is_err() {
                         break;
                     }
@@ -453,12 +520,29 @@ impl BlobStore for Arc<LocalBlobStore> {
                     "Upload-Offset needs Upload-Length (the total size)",
                 ));
             }
-            // The resumable slot, if free; else a private temp file.
+            // The resumable slot, if free; else a private temp file. A resume waits for the
+            // slot: a stalled holder lets go within the stall timeout, and the resume takes over.
             let slot = store.slot(&req.digest);
-            let guard = if req.resumable {
-                slot.clone().try_lock_owned().ok()
-            } else {
-                None
+            let guard = match (req.resumable, slot.clone().try_lock_owned()) {
+                (false, _) => None,
+                (true, Ok(g)) => Some(g),
+                (true, Err(_)) if req.offset > 0 => {
+                    let wait = req.stall + Duration::from_secs(1);
+                    match tokio::time::timeout(wait, slot.clone().lock_owned()).await {
+                        Ok(g) => Some(g),
+                        Err(_) => {
+                            drop(slot);
+                            store.release_slot(&req.digest);
+                            let held = store.partial_offset(&req.digest).unwrap_or(0);
+                            return Err(AppError::unavailable(format!(
+                                "another upload of sha256 {} is still receiving bytes; retry in a moment",
+                                req.digest
+                            ))
+                            .with_offset(held));
+                        }
+                    }
+                }
+                (true, Err(_)) => None,
             };
             drop(slot);
             let (path, keep_partial) = match &guard {
@@ -477,11 +561,9 @@ impl BlobStore for Arc<LocalBlobStore> {
                     (path, true)
                 }
                 None if req.offset > 0 => {
-                    let held = store.partial_offset(&req.digest).unwrap_or(0);
-                    return Err(AppError::conflict(
-                        "another upload of this digest is in progress; retry in a moment",
-                    )
-                    .with_offset(held));
+                    return Err(AppError::bad_request(
+                        "Upload-Offset needs Upload-Length (the total size)",
+                    ));
                 }
                 None => (store.temp_path(), false),
             };
@@ -507,7 +589,16 @@ impl BlobStore for Arc<LocalBlobStore> {
             // The body is gathered into blocks here, so the hashing thread only hashes.
             let mut failed: Option<AppError> = None;
             let mut block = pool.take().await;
-            'body: while let Some(frame) = body.next().await {
+            let mut stalled = false;
+            'body: loop {
+                let frame = match tokio::time::timeout(req.stall, body.next()).await {
+                    Ok(Some(frame)) => frame,
+                    Ok(None) => break,
+                    Err(_) => {
+                        stalled = true;
+                        break;
+                    }
+                };
                 match frame {
                     Ok(chunk) => {
                         let mut data = &chunk[..];
@@ -535,13 +626,40 @@ impl BlobStore for Arc<LocalBlobStore> {
             if let Some(b) = block.take().filter(|b| !b.is_empty()) {
                 let _ = tx.send(Msg::Data(b)).await;
             }
-            if failed.is_none() {
+            if failed.is_none() && !stalled {
                 let _ = tx.send(Msg::Done).await;
             }
             drop(tx);
             let out = writer
                 .await
                 .map_err(|e| AppError::internal("upload writer", e))?;
+            if stalled {
+                let held = store.partial_offset(&digest).filter(|_| req.resumable);
+                tracing::info!(
+                    sha256 = %digest,
+                    kept = held.unwrap_or(0),
+                    "upload stalled: nothing received for {} s; closed",
+                    req.stall.as_secs()
+                );
+                let kept = match held {
+                    Some(n) => {
+                        format!("the {n} bytes received are kept: resume with Upload-Offset: {n}")
+                    }
+                    None => "nothing was kept (send Upload-Length to make an upload resumable)"
+                        .to_owned(),
+                };
+                let e = AppError::new(
+                    ErrorCode::UploadStalled,
+                    format!(
+                        "nothing arrived for {} s, so the upload was closed; {kept}",
+                        req.stall.as_secs()
+                    ),
+                );
+                return Err(match held {
+                    Some(n) => e.with_offset(n),
+                    None => e,
+                });
+            }
             match (out, failed) {
                 (Ok(o), _) => Ok(o),
                 (Err(e), None) => Err(e),
@@ -607,6 +725,9 @@ impl BlobStore for Arc<LocalBlobStore> {
             for f in std::fs::read_dir(&dir)? {
                 let p = f?.path();
                 let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if name.starts_with(crate::startup::PROBE_PREFIX) {
+                    continue; // a start-up write probe a killed run left; the next run removes it
+                }
                 match name.parse::<Sha256>() {
                     Ok(d) if name.starts_with(&prefix) && p.is_file() => scan.blobs.push((d, p)),
                     _ => scan.stray.push(p),

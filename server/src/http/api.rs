@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde::Deserialize;
 
+use platform::api::ReleaseStatus;
 use platform::api::{
     AccessRequest, AppCreate, AppList, AppSettings, AuditList, ChannelHistory, ChannelList,
     ChannelPolicy, PromoteRequest, ReleaseCreate, ReleaseCreated, ReleaseList, RevokeRequest,
@@ -14,7 +15,7 @@ use platform::api::{
 };
 use platform::{AppSlug, ChannelName, IdentityRules, SCHEMA_VERSION};
 
-use super::{ApiJson, ApiPath, ApiQuery, Need, authorize, check_id, deny, parse_seg};
+use super::{ApiJson, ApiPath, ApiQuery, Need, authorize, check_id, deny, paging, parse_seg};
 use crate::auth::Principal;
 use crate::db::{self, AuditFilter};
 use crate::error::{AppError, AppResult};
@@ -113,14 +114,45 @@ async fn token_create(
     ))
 }
 
-async fn token_list(State(st): State<AppState>, h: HeaderMap) -> AppResult<Response> {
+/// `?limit=&cursor=` for lists without filters of their own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// The answer of a list: its JSON and, when there is a next page, the `Link` header.
+fn page<T: serde::Serialize>(
+    st: &AppState,
+    path: &str,
+    params: &[(&str, Option<String>)],
+    next: Option<&str>,
+    body: T,
+) -> Response {
+    let headers = paging::link_headers(&format!("{}/api/v1", st.base()), path, params, next);
+    (StatusCode::OK, headers, axum::Json(body)).into_response()
+}
+
+async fn token_list(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> AppResult<Response> {
     let p = authorize(&st, &h, Need::read(Scope::Admin)).await?;
-    let list = tokens::list(&st, &p).await?;
-    Ok(json(
-        StatusCode::OK,
+    let limit = paging::limit(q.limit, 100, 1000);
+    let after = paging::decode_pair(q.cursor.as_deref())?;
+    let (list, next) = tokens::list(&st, &p, after, limit).await?;
+    let next = next.map(|(at, id)| paging::encode(&[&at, &id]));
+    Ok(page(
+        &st,
+        "/tokens",
+        &[("limit", q.limit.map(|l| l.to_string()))],
+        next.as_deref(),
         TokenList {
             schema_version: SCHEMA_VERSION,
             tokens: list,
+            next_cursor: next.clone(),
         },
     ))
 }
@@ -267,19 +299,71 @@ async fn release_create(
     ))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReleaseQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+    status: Option<ReleaseStatus>,
+    version: Option<platform::Version>,
+    platform: Option<platform::PlatformId>,
+    /// RFC 3339: releases created at or after it.
+    since: Option<String>,
+}
+
+/// Releases newest first, a page at a time (issue 11, item 11): up to 500 a page (the old
+/// list's size), 100 unless `limit` says otherwise.
 async fn release_list(
     State(st): State<AppState>,
     h: HeaderMap,
     ApiPath(app): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ReleaseQuery>,
 ) -> AppResult<Response> {
     let app: AppSlug = parse_seg(&app)?;
     let p = authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
-    let list = releases::list(&st, &p, app.to_string()).await?;
-    Ok(json(
-        StatusCode::OK,
+    let since = match &q.since {
+        Some(s) => Some(crate::util::format_time(
+            crate::util::parse_time(s).ok_or_else(|| {
+                AppError::bad_request(format!(
+                    "since {s:?} is not an RFC 3339 time such as 2026-01-31T00:00:00Z"
+                ))
+            })?,
+        )),
+        None => None,
+    };
+    let status = q.status.map(|s| match s {
+        ReleaseStatus::Draft => "draft",
+        ReleaseStatus::Published => "published",
+        ReleaseStatus::Revoked => "revoked",
+    });
+    let filter = db::ReleaseFilter {
+        status: status.map(str::to_owned),
+        version: q.version.as_ref().map(ToString::to_string),
+        platform: q.platform.as_ref().map(|p| p.as_str().to_owned()),
+        since: since.clone(),
+        before: paging::decode_pair(q.cursor.as_deref())?,
+        limit: paging::limit(q.limit, 100, 500),
+    };
+    let (list, next) = releases::list(&st, &p, app.to_string(), filter).await?;
+    let next = next.map(|(at, id)| paging::encode(&[&at, &id]));
+    Ok(page(
+        &st,
+        &format!("/apps/{app}/releases"),
+        &[
+            ("limit", q.limit.map(|l| l.to_string())),
+            ("status", status.map(str::to_owned)),
+            ("version", q.version.as_ref().map(ToString::to_string)),
+            (
+                "platform",
+                q.platform.as_ref().map(|p| p.as_str().to_owned()),
+            ),
+            ("since", q.since.clone()),
+        ],
+        next.as_deref(),
         ReleaseList {
             schema_version: SCHEMA_VERSION,
             releases: list,
+            next_cursor: next.clone(),
         },
     ))
 }
@@ -434,16 +518,34 @@ async fn channel_history(
     State(st): State<AppState>,
     h: HeaderMap,
     ApiPath((app, name)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> AppResult<Response> {
     let (app, name) = app_channel(&app, &name)?;
     let p = authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
     p.require_channel(name.as_str())?;
-    let history = channels::history(&st, app.to_string(), name.to_string()).await?;
-    Ok(json(
-        StatusCode::OK,
+    let limit = paging::limit(q.limit, 100, 1000);
+    let after = paging::decode_seq(q.cursor.as_deref())?.unwrap_or(0);
+    // One more than the page says whether another follows.
+    let mut history =
+        channels::history(&st, app.to_string(), name.to_string(), after, limit + 1).await?;
+    let more = history.len() as i64 > limit;
+    history.truncate(usize::try_from(limit).unwrap_or(0));
+    let next = more
+        .then(|| {
+            history
+                .last()
+                .map(|e| paging::encode(&[&e.seq.to_string()]))
+        })
+        .flatten();
+    Ok(page(
+        &st,
+        &format!("/apps/{app}/channels/{name}/history"),
+        &[("limit", q.limit.map(|l| l.to_string()))],
+        next.as_deref(),
         ChannelHistory {
             schema_version: SCHEMA_VERSION,
             history,
+            next_cursor: next.clone(),
         },
     ))
 }
@@ -546,6 +648,7 @@ struct AuditQuery {
     actor: Option<String>,
     after: Option<i64>,
     limit: Option<i64>,
+    cursor: Option<String>,
 }
 
 async fn audit_list(
@@ -556,6 +659,7 @@ async fn audit_list(
     let p = authorize(&st, &h, Need::read(Scope::Admin)).await?;
     // An app-limited admin reads its app's rows only; the whole log is the unrestricted
     // admin's.
+    let app_param = q.app.clone();
     let app = match (&p.app, q.app) {
         (Some(only), Some(asked)) if *only != asked => {
             return Err(AppError::forbidden(format!(
@@ -572,25 +676,36 @@ async fn audit_list(
             )));
         }
     };
+    let limit = paging::limit(q.limit, 100, 1000);
+    let after = paging::decode_seq(q.cursor.as_deref())?.or(q.after);
     let filter = AuditFilter {
-        action: q.action,
-        app,
-        actor: q.actor,
-        after: q.after,
-        limit: q.limit.unwrap_or(100).clamp(1, 1000),
+        action: q.action.clone(),
+        app: app.clone(),
+        actor: q.actor.clone(),
+        after,
+        limit: limit + 1,
     };
-    let events = st
-        .db
-        .read(move |c| Ok(db::list_audit(c, &filter)?))
-        .await?
-        .into_iter()
-        .map(crate::audit::to_api)
-        .collect();
-    Ok(json(
-        StatusCode::OK,
+    let mut rows = st.db.read(move |c| Ok(db::list_audit(c, &filter)?)).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let next = more
+        .then(|| rows.last().map(|e| paging::encode(&[&e.seq.to_string()])))
+        .flatten();
+    let events = rows.into_iter().map(crate::audit::to_api).collect();
+    Ok(page(
+        &st,
+        "/audit",
+        &[
+            ("action", q.action),
+            ("app", app_param),
+            ("actor", q.actor),
+            ("limit", q.limit.map(|l| l.to_string())),
+        ],
+        next.as_deref(),
         AuditList {
             schema_version: SCHEMA_VERSION,
             events,
+            next_cursor: next.clone(),
         },
     ))
 }

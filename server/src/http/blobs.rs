@@ -110,7 +110,7 @@ async fn head_blob(
         }
         None => {
             let mut res = StatusCode::NOT_FOUND.into_response();
-            if upload_owner(&st, &d).as_deref() == Some(app.as_str())
+            if upload_owner(&st, &d).await?.as_deref() == Some(app.as_str())
                 && let Some(off) = st.blobs.partial_offset(&d)
             {
                 res.headers_mut()
@@ -121,12 +121,41 @@ async fn head_blob(
     }
 }
 
-fn upload_owner(st: &AppState, d: &Sha256) -> Option<String> {
-    st.upload_owners
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(d)
-        .cloned()
+/// The app whose resumable upload of `d` is held (`partial_uploads`, kept across restarts).
+async fn upload_owner(st: &AppState, d: &Sha256) -> AppResult<Option<String>> {
+    let hex = d.hex();
+    st.db
+        .read(move |c| Ok(crate::db::get_partial(c, &hex)?.map(|r| r.app)))
+        .await
+}
+
+/// Whether a new resumable upload of `total` bytes fits under the caps on partial bytes (the
+/// token's and everyone's); past them the upload goes on, but is not kept if it breaks off.
+async fn within_partial_caps(
+    st: &AppState,
+    token: &str,
+    d: &Sha256,
+    total: u64,
+) -> AppResult<bool> {
+    let (hex, tok) = (d.hex(), token.to_owned());
+    let (mine, all) = st
+        .db
+        .read(move |c| Ok(crate::db::partial_bytes(c, &tok, &hex)?))
+        .await?;
+    let limits = st.cfg.uploads;
+    let total = i64::try_from(total).unwrap_or(i64::MAX);
+    let fits =
+        |held: i64, cap: u64| held.saturating_add(total) <= i64::try_from(cap).unwrap_or(i64::MAX);
+    let ok = fits(mine, limits.partial_token_max_bytes) && fits(all, limits.partial_max_bytes);
+    if !ok {
+        tracing::info!(
+            sha256 = %d,
+            "upload not resumable: {mine} bytes of this token's and {all} of all unfinished uploads are held (caps {} and {} bytes)",
+            limits.partial_token_max_bytes,
+            limits.partial_max_bytes
+        );
+    }
+    Ok(ok)
 }
 
 async fn put_blob(
@@ -172,32 +201,48 @@ async fn put_blob(
     };
     // A resume continues bytes this app sent; another app's partial upload is not its to
     // finish (nor to learn about).
-    if offset > 0 && upload_owner(&st, &d).as_deref() != Some(app.as_str()) {
+    if offset > 0 && upload_owner(&st, &d).await?.as_deref() != Some(app.as_str()) {
         return Err(AppError::conflict(format!(
             "app {app} has no upload of sha256 {d} in progress; start again from offset 0"
         ))
         .with_offset(0));
     }
-    if upload_length.is_some() && offset == 0 {
-        st.upload_owners
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(d, app.to_string());
+    let mut resumable = upload_length.is_some();
+    if let Some(total) = upload_length
+        && offset == 0
+        && st.blobs.stat(&d).ok().flatten().is_none()
+    {
+        resumable = within_partial_caps(&st, &p.id, &d, total).await?;
+        if resumable {
+            let now = crate::util::now();
+            let row = crate::db::PartialRow {
+                sha256: d.hex(),
+                app: app.to_string(),
+                token_id: p.id.clone(),
+                total: i64::try_from(total).unwrap_or(i64::MAX),
+                started_at: now.clone(),
+                updated_at: now,
+            };
+            st.db
+                .write(move |tx| Ok(crate::db::upsert_partial(tx, &row)?))
+                .await?;
+        }
     }
     let req = UploadRequest {
         digest: d,
         total,
         offset,
-        resumable: upload_length.is_some(),
+        resumable,
         max_bytes: st.cfg.max_upload_bytes,
         prove_present: !owned,
+        stall: st.cfg.uploads.stall,
     };
     let outcome = st.blobs.put(req, body.into_data_stream()).await;
-    if outcome.is_ok() || st.blobs.partial_offset(&d).is_none() {
-        st.upload_owners
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&d);
+    if resumable && (outcome.is_ok() || st.blobs.partial_offset(&d).is_none()) {
+        let hex = d.hex();
+        st.db
+            .write(move |tx| Ok(crate::db::delete_partial(tx, &hex)?))
+            .await?;
     }
     let (status, size, created) = match outcome? {
         PutOutcome::Created(n) => (StatusCode::CREATED, n, true),

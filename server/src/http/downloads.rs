@@ -271,6 +271,8 @@ fn content_disposition(name: &str) -> String {
 /// Streams a blob with Range support; never reads it whole into memory.
 /// How a blob is presented.
 struct Served<'a> {
+    /// The artifact the file belongs to, for the answer when the file is missing.
+    artifact: &'a str,
     file_name: &'a str,
     media_type: &'static str,
     cache: &'static str,
@@ -311,7 +313,13 @@ async fn serve_blob(
     })
     .await
     .map_err(|e| AppError::internal("open task", e))?
-    .map_err(|e| AppError::internal("open blob for download", e))?;
+    .map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            st.blob_missing(&digest, served.artifact, served.file_name)
+        } else {
+            AppError::internal("open blob for download", e)
+        }
+    })?;
     let range = parse_range(h.get(header::RANGE), size);
     let mut res = Response::builder()
         .header(header::CONTENT_TYPE, served.media_type)
@@ -465,6 +473,7 @@ async fn serve_artifact(
 ) -> AppResult<Response> {
     let d = downloadable(a, r)?;
     let file = Served {
+        artifact: &a.id,
         file_name: a.file_name.as_deref().unwrap_or("artifact"),
         media_type: media_type(st, a),
         cache,
@@ -787,6 +796,7 @@ async fn install_document(
             .and_then(|h| h.parse::<Sha256>().ok())
     {
         let file = Served {
+            artifact: &d.art.id,
             file_name: ICON_DOC,
             media_type: "image/png",
             cache: CACHE_IMMUTABLE,

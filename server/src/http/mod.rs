@@ -8,6 +8,7 @@ pub mod denials;
 mod downloads;
 pub mod edge;
 mod health;
+pub mod paging;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
@@ -109,7 +110,11 @@ impl IntoResponse for AppError {
         }
         if matches!(
             self.code,
-            ErrorCode::PayloadTooLarge | ErrorCode::SizeMismatch | ErrorCode::DigestMismatch
+            ErrorCode::PayloadTooLarge
+                | ErrorCode::SizeMismatch
+                | ErrorCode::DigestMismatch
+                | ErrorCode::UploadStalled
+                | ErrorCode::InsufficientStorage
         ) || self.upload_offset.is_some()
         {
             // The request body may be left unread: close the connection so that a client

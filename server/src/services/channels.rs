@@ -67,10 +67,13 @@ pub async fn get(state: &AppState, app: String, name: String) -> AppResult<Chann
         .await
 }
 
+/// One page of a channel's moves: after seq `after`, at most `limit`.
 pub async fn history(
     state: &AppState,
     app: String,
     name: String,
+    after: i64,
+    limit: i64,
 ) -> AppResult<Vec<ChannelHistoryEntry>> {
     state
         .db
@@ -81,7 +84,7 @@ pub async fn history(
                     "app {app} has no channel {name}"
                 )));
             }
-            Ok(db::list_history(c, &app, &name)?
+            Ok(db::list_history(c, &app, &name, after, limit)?
                 .into_iter()
                 .map(|h| ChannelHistoryEntry {
                     seq: h.seq,
@@ -360,7 +363,7 @@ pub async fn rollback(
                 app_exists(c, &app)?;
                 let channel = db::get_channel(c, &app, &name)?
                     .ok_or_else(|| AppError::not_found(format!("app {app} has no channel {name}")))?;
-                let history = db::list_history(c, &app, &name)?;
+                let history = db::list_history(c, &app, &name, 0, i64::MAX)?;
                 let prev = rollback_target(&history).flatten().ok_or_else(|| {
                     AppError::conflict(format!(
                         "channel {name} has no previous release to roll back to"

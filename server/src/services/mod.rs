@@ -26,16 +26,33 @@ pub struct AppState {
     pub blobs: Arc<LocalBlobStore>,
     pub registry: &'static Registry,
     pub grants: Arc<GrantKeys>,
-    /// Which app started each resumable upload still in `uploads/`: only that app may resume
-    /// it or learn its offset (knowing a digest proves nothing).
-    pub upload_owners: Arc<std::sync::Mutex<std::collections::HashMap<platform::Sha256, String>>>,
     /// Anonymous refusals not yet written to the audit log (see `http::denials`).
     pub denials: Arc<crate::http::denials::Denials>,
     /// Inspections at attach that may run at once (`DIST_MAX_INSPECTIONS`).
     pub inspections: Arc<tokio::sync::Semaphore>,
+    /// Digests of stored files a download found missing since start, for `/healthz`.
+    pub missing_blobs: Arc<std::sync::Mutex<std::collections::BTreeSet<platform::Sha256>>>,
 }
 
 impl AppState {
+    /// Notes a stored file that is gone (deleted behind distd's back), with its digest and
+    /// path in the log, and the 503 that names the artifact.
+    pub fn blob_missing(&self, digest: &platform::Sha256, artifact: &str, file: &str) -> AppError {
+        let path = self.blobs.path(digest);
+        tracing::error!(
+            sha256 = %digest,
+            path = %path.display(),
+            "the file of artifact {artifact} ({file}) is missing from the blob store; run `distd fsck` to list every missing file and restore them from a backup"
+        );
+        self.missing_blobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(*digest);
+        AppError::unavailable(format!(
+            "the file of artifact {artifact} ({file}) is missing from the server's store; an admin needs to restore it (distd fsck lists the missing files)"
+        ))
+    }
+
     pub fn base(&self) -> &str {
         &self.cfg.public_url
     }

@@ -268,22 +268,40 @@ pub async fn get(state: &AppState, p: &Principal, id: String) -> AppResult<api::
 }
 
 /// An app's releases that the caller may read (a channel limit hides the others).
-pub async fn list(state: &AppState, p: &Principal, app: String) -> AppResult<Vec<api::Release>> {
+/// One page of an app's releases the caller may read, newest first; also where the next
+/// page starts (the last row looked at, readable or not) when there may be one.
+pub async fn list(
+    state: &AppState,
+    p: &Principal,
+    app: String,
+    filter: db::ReleaseFilter,
+) -> AppResult<(Vec<api::Release>, Option<(String, String)>)> {
     let st = state.clone();
     let p = p.clone();
     state
         .db
         .read(move |c| {
             super::app_row(c, &app)?;
-            let mut out = Vec::new();
-            for r in db::list_releases(c, &app, 500)? {
+            // One row more than the page says whether another page follows.
+            let probe = db::ReleaseFilter {
+                limit: filter.limit + 1,
+                ..filter.clone()
+            };
+            let mut rows = db::list_releases(c, &app, &probe)?;
+            let more = rows.len() as i64 > filter.limit;
+            rows.truncate(usize::try_from(filter.limit).unwrap_or(0));
+            let next = more
+                .then(|| rows.last().map(|r| (r.created_at.clone(), r.id.clone())))
+                .flatten();
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
                 if access::check_release(c, &p, &r, access::Use::Read).is_err() {
                     continue;
                 }
                 let arts = db::list_artifacts(c, &r.id)?;
                 out.push(super::release_to_api(st.registry, st.base(), &r, &arts));
             }
-            Ok(out)
+            Ok((out, next))
         })
         .await
 }

@@ -114,15 +114,25 @@ pub async fn create(
 }
 
 /// The tokens a caller may see: all for an unrestricted admin, else those of its app.
-pub async fn list(state: &AppState, p: &Principal) -> AppResult<Vec<TokenInfo>> {
+/// One page of the tokens the caller manages, in creation order, after `after`
+/// (`(created_at, id)`); also the last row's `(created_at, id)` when a next page may exist.
+pub async fn list(
+    state: &AppState,
+    p: &Principal,
+    after: Option<(String, String)>,
+    limit: i64,
+) -> AppResult<(Vec<TokenInfo>, Option<(String, String)>)> {
     let only = visible_app(p);
     state
         .db
         .read(move |c| {
-            Ok(db::list_tokens(c, only.as_deref())?
-                .iter()
-                .map(auth::to_info)
-                .collect())
+            let mut rows = db::list_tokens(c, only.as_deref(), after, limit + 1)?;
+            let more = rows.len() as i64 > limit;
+            rows.truncate(usize::try_from(limit).unwrap_or(0));
+            let next = more
+                .then(|| rows.last().map(|r| (r.created_at.clone(), r.id.clone())))
+                .flatten();
+            Ok((rows.iter().map(auth::to_info).collect(), next))
         })
         .await
 }

@@ -12,9 +12,12 @@ mod downgrade;
 mod lifecycle;
 mod ops;
 mod pages;
+mod paging;
 mod release_diff;
+mod retention;
 mod rights;
 mod scopes;
+mod state;
 mod uploads;
 mod versions;
 

@@ -52,6 +52,11 @@ impl Server {
     }
 
     pub async fn start_with(data: &Path, env: &[(&str, &str)]) -> Server {
+        Self::start_args(data, &[], env).await
+    }
+
+    /// [`Server::start_with`] with extra `distd serve` arguments (`--start-over`).
+    pub async fn start_args(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let port = free_port();
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -67,6 +72,7 @@ impl Server {
             .arg(data)
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
+            .args(args)
             .env_remove("DIST_PUBLIC_URL")
             .env_remove("DIST_MAX_UPLOAD_BYTES")
             .env("DIST_LOG", "info")
@@ -271,6 +277,68 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
+    }
+}
+
+/// Whether the tests run as root (mounts are possible; file modes do not stop writes).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|u| u == "0"))
+        })
+        .unwrap_or(false)
+}
+
+fn run_ok(cmd: &str, args: &[&str]) {
+    let st = Command::new(cmd).args(args).status().expect(cmd);
+    assert!(st.success(), "{cmd} {args:?}: {st}");
+}
+
+/// A file bind-mounted read-only over itself (root only); unmounted on drop.
+pub struct ReadOnlyBind(PathBuf);
+
+impl ReadOnlyBind {
+    pub fn new(path: &Path) -> Self {
+        let p = path.to_str().expect("utf-8 path");
+        run_ok("mount", &["--bind", p, p]);
+        run_ok("mount", &["-o", "remount,ro,bind", p]);
+        Self(path.to_owned())
+    }
+}
+
+impl Drop for ReadOnlyBind {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A small tmpfs mounted on a folder (root only); unmounted on drop.
+pub struct Tmpfs(pub PathBuf);
+
+impl Tmpfs {
+    pub fn new(path: &Path, bytes: u64) -> Self {
+        std::fs::create_dir_all(path).expect("mount point");
+        run_ok(
+            "mount",
+            &[
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={bytes}"),
+                "tmpfs",
+                path.to_str().expect("utf-8"),
+            ],
+        );
+        Self(path.to_owned())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
     }
 }
 
