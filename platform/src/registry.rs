@@ -19,8 +19,7 @@ use crate::{
 };
 
 /// `Read + Seek` as one object-safe trait.
-pub trait ReadSeek: Read + Seek {}
-impl<T: Read + Seek + ?Sized> ReadSeek for T {}
+pub use format_zip::ReadSeek;
 
 /// One artifact kind a target reads.
 #[derive(Debug, Clone, Copy)]
@@ -349,7 +348,7 @@ impl Registry {
             size: probe.size,
             limits,
             now_unix,
-            budget: crate::InflateBudget::for_file(&limits, probe.size),
+            budget: limits.budget_for(probe.size),
         };
         let mut inspected = target.inspect(reader, &detection.kind, &ctx)?;
         inspected.inspection.size = probe.size;

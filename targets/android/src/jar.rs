@@ -222,7 +222,7 @@ pub fn verify(
         loop {
             let n = reader
                 .read(&mut buf)
-                .map_err(|e| Error::from(platform::zipindex::read_error(name, e)))?;
+                .map_err(|e| Error::from(format_zip::read_error(name, e)))?;
             if n == 0 {
                 break;
             }

@@ -1,11 +1,11 @@
-//! An IPA's zip, read through `platform::zipindex`, the reader detection uses too (so what
+//! An IPA's zip, read through `formats/zip`, the reader detection uses too (so what
 //! detection lists is what inspection reads), with every decompressed byte charged to the
 //! inspection's budget. A spent budget is remembered, so the inspection can say so
 //! (`ios.zip.limit`) rather than report what it could not finish checking.
 
 use std::io::Read;
 
-use platform::zipindex::{self, Entry, ZipError, ZipIndex};
+use format_zip::{self as zipindex, Entry, ZipError, ZipIndex};
 use platform::{InflateBudget, ReadSeek};
 
 pub enum Member {

@@ -73,7 +73,7 @@ pub fn inspect(input: &mut dyn ReadSeek, ctx: &InspectContext) -> Inspected {
     let limits = &ctx.limits;
     let mut zip = match Archive::open(input, ctx.size, limits, &ctx.budget) {
         Ok(z) => z,
-        Err(platform::zipindex::ZipError::Limit(e)) => {
+        Err(format_zip::ZipError::Limit(e)) => {
             i.reject("ios.zip.too_many_entries", e);
             return i.into();
         }

@@ -315,7 +315,7 @@ pub mod fuzzing {
             size: len as u64,
             limits,
             now_unix: 1_798_761_600,
-            budget: platform::InflateBudget::for_file(&limits, len as u64),
+            budget: limits.budget_for(len as u64),
         }
     }
 

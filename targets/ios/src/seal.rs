@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use plist::Value;
 use regex::{Regex, RegexBuilder};
 
-use platform::zipindex::Entry;
+use format_zip::Entry;
 
 use crate::archive::{Archive, Member};
 

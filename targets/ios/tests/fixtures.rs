@@ -141,7 +141,7 @@ fn truncated_ipa_is_refused() {
         size: 4000,
         limits: platform::Limits::default(),
         now_unix: NOW,
-        budget: platform::InflateBudget::for_file(&platform::Limits::default(), 4000),
+        budget: platform::Limits::default().budget_for(4000),
     };
     let i = IosTarget
         .inspect(

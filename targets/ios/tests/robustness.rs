@@ -167,7 +167,7 @@ fn mutated_inputs_never_panic() {
                         size: bytes.len() as u64,
                         limits,
                         now_unix: NOW,
-                        budget: platform::InflateBudget::for_file(&limits, bytes.len() as u64),
+                        budget: limits.budget_for(bytes.len() as u64),
                     };
                     let _ = IosTarget.inspect(&mut Cursor::new(&bytes), kind, &ctx);
                 }

@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
         size: data.len() as u64,
         limits,
         now_unix: 0,
-        budget: platform::InflateBudget::for_file(&limits, data.len() as u64),
+        budget: limits.budget_for(data.len() as u64),
     };
     for kind in ["apk", "aab", "apks"] {
         let kind = kind.parse().expect("literal kind");
