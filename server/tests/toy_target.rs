@@ -1,0 +1,66 @@
+//! A new platform needs its crate and one line in `targets-all`, nothing in `distd`: the
+//! toy target (testkit/toy-target, linked only into test builds by the `toy` feature that
+//! this package's dev-dependencies turn on) is detected, inspected, published, served
+//! through `/d/` and listed by the registry of a real distd.
+
+mod common;
+
+use common::Server;
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_linked_only_through_the_aggregator_works_end_to_end() {
+    let (_dir, s) = Server::fresh(&["toyapp"]).await;
+
+    // Listed by the registry distd reports.
+    let (_, health) = s.get("/healthz", &s.admin).await;
+    let platforms = health["platforms"].as_array().expect("platforms");
+    assert!(platforms.contains(&json!("toy")), "{health}");
+
+    // Detected and inspected by content (the name says nothing).
+    let bytes = dist_targets::toy::file("com.example.toy", "1.2", "7");
+    let (rid, aid, v) = s
+        .upload_and_attach("toyapp", "7", "build-output.bin", &bytes)
+        .await;
+    assert_eq!(v["attached"], true, "{v}");
+    assert_eq!(v["inspection"]["platform"], "toy", "{v}");
+    assert_eq!(v["inspection"]["kind"], "toy", "{v}");
+    assert_eq!(v["inspection"]["identity"], "com.example.toy", "{v}");
+    assert_eq!(v["inspection"]["version"], "1.2", "{v}");
+
+    // Published and promoted like any artifact.
+    let (st, v) = s
+        .post_empty(&format!("/releases/{rid}/publish"), &s.admin)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["release"]["status"], "published", "{v}");
+    let (st, v) = s
+        .post(
+            "/apps/toyapp/channels/beta/promote",
+            &s.admin,
+            json!({"release_id": rid}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+
+    // Served through the channel URL of its platform.
+    let res = s
+        .client
+        .get(s.url("/d/toyapp/beta/toy"))
+        .bearer_auth(&s.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()["x-dist-sha256"],
+        common::sha256_hex(&bytes).as_str()
+    );
+    assert_eq!(res.bytes().await.unwrap().as_ref(), bytes.as_slice());
+
+    // The install page offers what the target says.
+    let (st, v) = s.get(&format!("/artifacts/{aid}"), &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["platform"], "toy", "{v}");
+}
