@@ -64,6 +64,19 @@ pub struct InspectContext {
     pub budget: crate::InflateBudget,
 }
 
+impl InspectContext {
+    /// The context of one inspection of a `size`-byte file, with a fresh budget.
+    pub fn new(file_name: &str, size: u64, limits: Limits, now_unix: i64) -> Self {
+        Self {
+            file_name: file_name.to_owned(),
+            size,
+            limits,
+            now_unix,
+            budget: limits.budget_for(size),
+        }
+    }
+}
+
 /// Failure to read the input at all. Malformed content is not an error: it is an
 /// [`Inspection`] with `parse: reject` and a finding.
 #[derive(Debug, thiserror::Error)]
@@ -343,13 +356,7 @@ impl Registry {
         let probe = Probe::read(file_name, reader, &limits).map_err(io)?;
         let (target, detection) = self.detect(&probe, expected)?;
         reader.seek(SeekFrom::Start(0)).map_err(io)?;
-        let ctx = InspectContext {
-            file_name: probe.file_name.clone(),
-            size: probe.size,
-            limits,
-            now_unix,
-            budget: limits.budget_for(probe.size),
-        };
+        let ctx = InspectContext::new(&probe.file_name, probe.size, limits, now_unix);
         let mut inspected = target.inspect(reader, &detection.kind, &ctx)?;
         inspected.inspection.size = probe.size;
         inspected.inspection.file = probe.file_name;

@@ -109,7 +109,8 @@ pub fn inspect(
 ) -> (Result<Inspected, DetectError>, Cost) {
     let (mut r, read) = Counting::new(bytes.to_vec());
     let size = bytes.len() as u64;
-    let budget = limits.budget_for(size);
+    let ctx = InspectContext::new(name, size, limits, now);
+    let budget = ctx.budget.clone();
     let io = |source| DetectError::Io {
         file: name.to_owned(),
         source,
@@ -124,13 +125,6 @@ pub fn inspect(
             }
         };
         r.seek(SeekFrom::Start(0)).map_err(io)?;
-        let ctx = InspectContext {
-            file_name: name.to_owned(),
-            size,
-            limits,
-            now_unix: now,
-            budget: budget.clone(),
-        };
         Ok(target.inspect(&mut r, &kind, &ctx)?)
     })();
     let cost = Cost {

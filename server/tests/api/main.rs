@@ -15,6 +15,7 @@ mod pages;
 mod release_diff;
 mod rights;
 mod scopes;
+mod toy_target;
 mod uploads;
 
 use std::io::Write;

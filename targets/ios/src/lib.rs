@@ -317,13 +317,7 @@ pub mod fuzzing {
             max_streamed_bytes: 64 << 20,
             ..Limits::default()
         };
-        InspectContext {
-            file_name: "fuzz".into(),
-            size: len as u64,
-            limits,
-            now_unix: 1_798_761_600,
-            budget: limits.budget_for(len as u64),
-        }
+        InspectContext::new("fuzz", len as u64, limits, 1_798_761_600)
     }
 
     fn inspect(data: &[u8], kind: &str) {

@@ -124,14 +124,7 @@ mod tests {
     use platform::Limits;
 
     fn inspect(data: &[u8]) -> Inspection {
-        let limits = Limits::default();
-        let ctx = InspectContext {
-            file_name: "a.toy".into(),
-            size: data.len() as u64,
-            limits,
-            now_unix: 0,
-            budget: limits.budget_for(data.len() as u64),
-        };
+        let ctx = InspectContext::new("a.toy", data.len() as u64, Limits::default(), 0);
         ToyTarget
             .inspect(
                 &mut std::io::Cursor::new(data),
