@@ -9,17 +9,6 @@ fn digits(s: &[u8]) -> Option<i64> {
     Some(s.iter().fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')))
 }
 
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// A UTCTime (`YYMMDDHHMMSSZ`, years 1950-2049) or GeneralizedTime (`YYYYMMDDHHMMSS[.f]Z`)
 /// in Unix seconds; `None` for other forms or impossible dates.
 pub fn unix(t: &Tlv<'_>) -> Option<i64> {
@@ -53,10 +42,14 @@ pub fn unix(t: &Tlv<'_>) -> Option<i64> {
     if tail != b"Z" {
         return None;
     }
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
+    if hour > 23 || min > 59 || sec > 60 {
         return None;
     }
-    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + min * 60 + sec)
+    let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
+    let day = u8::try_from(day).ok()?;
+    let date = time::Date::from_calendar_date(i32::try_from(year).ok()?, month, day).ok()?;
+    // A leap second (60) reads as the first second of the next minute.
+    Some(date.midnight().assume_utc().unix_timestamp() + hour * 3600 + min * 60 + sec)
 }
 
 #[cfg(test)]
