@@ -4,9 +4,12 @@
 //! directory, and the v2 digest covers the end record with its offset patched). Android
 //! adds one rule: no zip64, which Android's own verifier refuses for APKs.
 
-use platform::{InflateBudget, Limits, ReadSeek};
+use platform::{Limits, ReadSeek};
 
-pub use format_zip::{Entry, Eocd, Window, ZipIndex, data_offset, read_exact_at};
+// Members are read as the shared reader reads them; its errors convert into this crate's.
+pub use format_zip::{
+    Entry, Eocd, Window, ZipIndex, data_offset, open_entry, read_entry, read_exact_at,
+};
 
 use crate::Error;
 
@@ -43,26 +46,4 @@ pub fn read_index(r: &mut dyn ReadSeek, size: u64, limits: &Limits) -> Result<Zi
     let i = format_zip::read_index(r, size, limits)?;
     no_zip64(&i.eocd)?;
     Ok(i)
-}
-
-/// One entry's decompressed bytes as a stream, capped and charged to `budget`.
-pub fn open_entry<'a>(
-    r: &'a mut dyn ReadSeek,
-    e: &Entry,
-    cd_offset: u64,
-    cap: u64,
-    budget: &InflateBudget,
-) -> Result<Box<dyn std::io::Read + 'a>, Error> {
-    Ok(format_zip::open_entry(r, e, cd_offset, cap, budget)?)
-}
-
-/// A whole entry in memory, capped and charged to `budget`.
-pub fn read_entry(
-    r: &mut dyn ReadSeek,
-    e: &Entry,
-    cd_offset: u64,
-    cap: u64,
-    budget: &InflateBudget,
-) -> Result<Vec<u8>, Error> {
-    Ok(format_zip::read_entry(r, e, cd_offset, cap, budget)?)
 }
