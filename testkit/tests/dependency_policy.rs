@@ -64,7 +64,7 @@ const STACK: &[Family] = &[
 ];
 
 /// The packages of the lock file as resolved for this host: name -> versions and `links`.
-fn packages() -> BTreeMap<String, (BTreeSet<String>, Option<String>)> {
+fn packages() -> Packages {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let host = Command::new(&cargo)
         .arg("-vV")
@@ -87,7 +87,7 @@ fn packages() -> BTreeMap<String, (BTreeSet<String>, Option<String>)> {
         String::from_utf8_lossy(&out.stderr)
     );
     let meta: Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
-    let mut map: BTreeMap<String, (BTreeSet<String>, Option<String>)> = BTreeMap::new();
+    let mut map = Packages::new();
     for p in meta["packages"].as_array().expect("packages") {
         let name = p["name"].as_str().expect("name").to_owned();
         let e = map.entry(name).or_default();
@@ -99,9 +99,10 @@ fn packages() -> BTreeMap<String, (BTreeSet<String>, Option<String>)> {
     map
 }
 
-#[test]
-fn one_decompression_stack() {
-    let pkgs = packages();
+type Packages = BTreeMap<String, (BTreeSet<String>, Option<String>)>;
+
+/// A package beside a chosen one of its format, or a chosen one in two versions.
+fn stack_problems(pkgs: &Packages) -> Vec<String> {
     let mut problems = Vec::new();
     for f in STACK {
         for other in f.others {
@@ -126,37 +127,82 @@ fn one_decompression_stack() {
             }
         }
     }
+    problems
+}
+
+/// Two packages with one `links` key, or the `lzma` key held by other than liblzma-sys.
+fn links_problems(pkgs: &Packages) -> Vec<String> {
+    let mut by_links: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (name, (_, links)) in pkgs {
+        if let Some(l) = links {
+            by_links.entry(l.as_str()).or_default().push(name);
+        }
+    }
+    let mut problems: Vec<String> = by_links
+        .iter()
+        .filter(|(_, names)| names.len() > 1)
+        .map(|(l, names)| format!("links = \"{l}\": {}", names.join(", ")))
+        .collect();
+    if let Some(names) = by_links.get("lzma")
+        && names != &["liblzma-sys"]
+    {
+        problems.push(format!(
+            "links = \"lzma\" is held by {} (docs/CRATES.md chose liblzma-sys)",
+            names.join(", ")
+        ));
+    }
+    problems
+}
+
+#[test]
+fn one_decompression_stack() {
+    let problems = stack_problems(&packages());
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]
 fn one_native_library_per_links_key() {
-    let pkgs = packages();
-    let mut by_links: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (name, (_, links)) in &pkgs {
-        if let Some(l) = links {
-            by_links.entry(l.as_str()).or_default().push(name);
-        }
-    }
-    let clashes: Vec<String> = by_links
-        .iter()
-        .filter(|(_, names)| names.len() > 1)
-        .map(|(l, names)| format!("links = \"{l}\": {}", names.join(", ")))
-        .collect();
-    assert!(clashes.is_empty(), "{}", clashes.join("\n"));
-    if let Some(names) = by_links.get("lzma") {
-        assert_eq!(
-            names,
-            &["liblzma-sys"],
-            "the lzma side chosen is liblzma-sys (docs/CRATES.md)"
-        );
-    }
+    let problems = links_problems(&packages());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// The policy can fail: the table forbids what the clash is about.
+/// The checks fail on what they are about: lzma-sys (the other side of the clash), a second
+/// deflate implementation, a chosen crate in two versions.
 #[test]
-fn the_policy_names_the_lzma_clash() {
-    let xz = STACK.iter().find(|f| f.format.starts_with("xz")).unwrap();
-    assert!(xz.others.contains(&"lzma-sys"));
-    assert!(xz.chosen.contains(&"liblzma-sys"));
+fn the_checks_fail_on_the_clash_and_on_a_second_decompressor() {
+    let pkg = |v: &[&str], links: Option<&str>| {
+        (
+            v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>(),
+            links.map(str::to_owned),
+        )
+    };
+    let mut pkgs = Packages::new();
+    pkgs.insert("flate2".into(), pkg(&["1.1.0"], None));
+    pkgs.insert("liblzma-sys".into(), pkg(&["0.4.0"], Some("lzma")));
+    assert!(stack_problems(&pkgs).is_empty());
+    assert!(links_problems(&pkgs).is_empty());
+
+    pkgs.insert("lzma-sys".into(), pkg(&["0.1.20"], Some("lzma")));
+    assert_eq!(
+        stack_problems(&pkgs).len(),
+        1,
+        "{:?}",
+        stack_problems(&pkgs)
+    );
+    assert_eq!(
+        links_problems(&pkgs).len(),
+        2,
+        "{:?}",
+        links_problems(&pkgs)
+    );
+
+    pkgs.remove("lzma-sys");
+    pkgs.insert("miniz_oxide".into(), pkg(&["0.8.0"], None));
+    pkgs.insert("flate2".into(), pkg(&["1.0.0", "1.1.0"], None));
+    assert_eq!(
+        stack_problems(&pkgs).len(),
+        2,
+        "{:?}",
+        stack_problems(&pkgs)
+    );
 }
