@@ -11,8 +11,8 @@
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
-use target_android as _;
-use target_ios as _;
+// Links every platform target (through `dist-targets`, the one crate that names them).
+use dist_targets as _;
 
 mod client;
 mod cmd;

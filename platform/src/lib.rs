@@ -6,7 +6,8 @@
 //! path on disk. The only I/O it does is through `Read + Seek` handed to it (to build a
 //! [`Probe`] for detection). Platform knowledge lives in `targets/*`, which register
 //! themselves with [`inventory`] and are found through [`registry()`]; nothing here names a
-//! platform by hand.
+//! platform by hand. It depends on one format crate, `formats/zip`, to list a zip's members
+//! for detection; it never depends on a target.
 
 pub mod api;
 pub mod diff;
@@ -22,8 +23,9 @@ pub mod text;
 pub mod types;
 pub mod units;
 pub mod versions;
-pub mod zipindex;
 
+/// The one zip reader lives in `formats/zip`; detection builds its [`Probe`] with it.
+pub use format_zip::InflateBudget;
 pub use identity::{IdentityRules, PlatformRules};
 pub use inspection::{
     Finding, Inspected, Inspection, Parse, Profile, ProfileType, Severity, Signature,
@@ -39,7 +41,6 @@ pub use registry::{
     TargetRegistration, apply_install_mode, registry,
 };
 pub use types::*;
-pub use zipindex::InflateBudget;
 
 /// The one schema version of `dist.json`, the Inspection JSON and every JSON output.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -30,6 +30,20 @@ impl Limits {
         size.saturating_mul(self.max_inflate_ratio)
             .min(self.max_streamed_bytes)
     }
+
+    /// A fresh decompression budget for one inspection of a `size`-byte file.
+    pub fn budget_for(&self, size: u64) -> format_zip::InflateBudget {
+        format_zip::InflateBudget::new(self.inflate_budget(size))
+    }
+}
+
+impl From<&Limits> for format_zip::IndexLimits {
+    fn from(l: &Limits) -> Self {
+        Self {
+            max_entries: l.max_entries,
+            max_directory_bytes: l.max_structure_bytes,
+        }
+    }
 }
 
 impl Default for Limits {

@@ -55,11 +55,11 @@ impl Probe {
             reader.seek(SeekFrom::Start(0))?;
             // The same reader every target inspects with: what detection lists is what
             // inspection reads.
-            match crate::zipindex::read_index(&mut *reader, size, limits) {
+            match format_zip::read_index(&mut *reader, size, limits) {
                 Ok(index) => {
                     probe.zip_entries = Some(index.entries.into_iter().map(|e| e.name).collect())
                 }
-                Err(crate::zipindex::ZipError::Io(e))
+                Err(format_zip::ZipError::Io(e))
                     if e.kind() != std::io::ErrorKind::UnexpectedEof =>
                 {
                     return Err(e);

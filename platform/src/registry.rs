@@ -19,8 +19,7 @@ use crate::{
 };
 
 /// `Read + Seek` as one object-safe trait.
-pub trait ReadSeek: Read + Seek {}
-impl<T: Read + Seek + ?Sized> ReadSeek for T {}
+pub use format_zip::ReadSeek;
 
 /// One artifact kind a target reads.
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +62,19 @@ pub struct InspectContext {
     /// Decompressed bytes this inspection may still produce, shared by all its readers
     /// (`limits.inflate_budget(size)` at the start). Spent, it is a `<platform>.zip.limit`.
     pub budget: crate::InflateBudget,
+}
+
+impl InspectContext {
+    /// The context of one inspection of a `size`-byte file, with a fresh budget.
+    pub fn new(file_name: &str, size: u64, limits: Limits, now_unix: i64) -> Self {
+        Self {
+            file_name: file_name.to_owned(),
+            size,
+            limits,
+            now_unix,
+            budget: limits.budget_for(size),
+        }
+    }
 }
 
 /// Failure to read the input at all. Malformed content is not an error: it is an
@@ -344,13 +356,7 @@ impl Registry {
         let probe = Probe::read(file_name, reader, &limits).map_err(io)?;
         let (target, detection) = self.detect(&probe, expected)?;
         reader.seek(SeekFrom::Start(0)).map_err(io)?;
-        let ctx = InspectContext {
-            file_name: probe.file_name.clone(),
-            size: probe.size,
-            limits,
-            now_unix,
-            budget: crate::InflateBudget::for_file(&limits, probe.size),
-        };
+        let ctx = InspectContext::new(&probe.file_name, probe.size, limits, now_unix);
         let mut inspected = target.inspect(reader, &detection.kind, &ctx)?;
         inspected.inspection.size = probe.size;
         inspected.inspection.file = probe.file_name;

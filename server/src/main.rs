@@ -1,8 +1,7 @@
-//! The `distd` binary. The two `use` lines link the platform targets into the registry;
-//! nothing else here names a target.
+//! The `distd` binary. The `use` line links every platform target (through `dist-targets`,
+//! the one crate that names them) into the registry.
 
-use target_android as _;
-use target_ios as _;
+use dist_targets as _;
 
 fn main() -> std::process::ExitCode {
     // Before anything is created: the data folder is the service user's alone.

@@ -56,7 +56,10 @@ fn distd_bin() -> PathBuf {
         let root = workspace_root();
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let status = Command::new(cargo)
+            // The features `cargo test` gives distd (dev-dependencies turn on the toy
+            // target), so that this build and the server tests' build are the same binary.
             .args(["build", "-p", "server", "--bin", "distd"])
+            .args(["--features", "dist-targets/toy"])
             .current_dir(&root)
             .status()
             .expect("run cargo build -p server");

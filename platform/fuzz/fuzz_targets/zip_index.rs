@@ -5,7 +5,7 @@
 use std::io::{Cursor, Read};
 
 use libfuzzer_sys::fuzz_target;
-use platform::zipindex::{self, InflateBudget};
+use format_zip::{self as zipindex, InflateBudget};
 use platform::Limits;
 
 fuzz_target!(|data: &[u8]| {

@@ -18,6 +18,7 @@ mod retention;
 mod rights;
 mod scopes;
 mod state;
+mod toy_target;
 mod uploads;
 mod versions;
 

@@ -9,10 +9,10 @@ use platform::{
 use serde_json::{Value as Json, json};
 
 use crate::axml::{Element, Value};
-use crate::der::Certificate;
 use crate::sigblock::{self, BlockSigner};
 use crate::zipr::{self, ZipIndex};
 use crate::{Error, arsc, axml, jar, pb};
+use format_pki::Certificate;
 
 // Framework attribute ids (android.R.attr), which survive attribute-name obfuscation.
 const ATTR_LABEL: u32 = 0x0101_0001;
@@ -688,9 +688,9 @@ fn apk_signatures(
                 }
                 let res = sigblock::verify_signer(s, &digests);
                 match res.signature {
-                    crate::der::Verdict::Valid => {}
-                    crate::der::Verdict::Invalid => st.failed = true,
-                    crate::der::Verdict::Unsupported(ref why) => {
+                    format_pki::Verdict::Valid => {}
+                    format_pki::Verdict::Invalid => st.failed = true,
+                    format_pki::Verdict::Unsupported(ref why) => {
                         st.unsupported = true;
                         st.problems.push(format!("{}: {why}", scheme_name(*id)));
                     }
@@ -935,9 +935,8 @@ mod tests {
             der: vec![n],
             sha256: format!("{n:02x}").repeat(32),
             subject: format!("CN={n}"),
-            issuer_raw: Vec::new(),
             serial: vec![n],
-            spki: Vec::new(),
+            ..Certificate::default()
         }
     }
 

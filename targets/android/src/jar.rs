@@ -9,8 +9,8 @@ use base64::Engine;
 use platform::{InflateBudget, Limits, ReadSeek};
 
 use crate::Error;
-use crate::der::{self, Certificate, Der, Hash, SigKind, Verdict};
 use crate::zipr::{self, ZipIndex};
+use format_pki::{Certificate, Hash, SignedData, Verdict};
 
 /// A manifest split into its main attributes and named sections, each with its raw bytes.
 #[derive(Debug, Clone, Default)]
@@ -97,7 +97,7 @@ fn digests_in(attrs: &BTreeMap<String, String>, suffix: &str) -> Vec<(Hash, Vec<
 }
 
 fn digest(hash: Hash, data: &[u8]) -> Vec<u8> {
-    ring::digest::digest(hash.ring(), data).as_ref().to_vec()
+    hash.digest(data)
 }
 
 /// Result of JAR verification.
@@ -222,7 +222,7 @@ pub fn verify(
         loop {
             let n = reader
                 .read(&mut buf)
-                .map_err(|e| Error::from(platform::zipindex::read_error(name, e)))?;
+                .map_err(|e| Error::from(format_zip::read_error(name, e)))?;
             if n == 0 {
                 break;
             }
@@ -317,152 +317,24 @@ fn check_sf(sf: &[u8], sf_name: &str, mf: &[u8], manifest: &Manifest, res: &mut 
     }
 }
 
-/// An INTEGER's two's-complement bytes without redundant sign octets, so that two encodings
-/// compare equal exactly when their values do (as `apksigner` and Android compare them, by
-/// BigInteger). A serial with its high bit set carries a leading zero in DER (it is
-/// positive); without that zero the same bytes are a negative number and another serial.
-fn serial_value(b: &[u8]) -> &[u8] {
-    let mut v = b;
-    while v.len() > 1 && ((v[0] == 0x00 && v[1] & 0x80 == 0) || (v[0] == 0xff && v[1] & 0x80 != 0))
-    {
-        v = &v[1..];
-    }
-    v
-}
-
-fn alg_oid(alg: &der::Tlv<'_>) -> Result<String, Error> {
-    let mut a = Der::new(alg.content);
-    Ok(der::oid_string(a.expect(der::OID)?.content))
-}
-
 /// Parses a PKCS#7 SignedData (detached) and verifies its first signer over `content`.
 pub fn verify_pkcs7(block: &[u8], content: &[u8]) -> Result<(Certificate, Verdict), Error> {
-    let mut top = Der::new(block);
-    let ci = top.expect(der::SEQUENCE)?;
-    let mut c = Der::new(ci.content);
-    let ct = c.expect(der::OID)?;
-    if der::oid_string(ct.content) != "1.2.840.113549.1.7.2" {
-        return Err(Error::Der("not a PKCS#7 SignedData".into()));
-    }
-    let explicit = c.expect(0xa0)?;
-    let sd = Der::new(explicit.content).expect(der::SEQUENCE)?;
-    let mut s = Der::new(sd.content);
-    s.expect(der::INTEGER)?;
-    s.expect(der::SET)?;
-    s.expect(der::SEQUENCE)?; // encapsulated content info: detached here
-    let mut certs = Vec::new();
-    if let Some(set) = s.optional(0xa0)? {
-        let mut cs = Der::new(set.content);
-        while !cs.is_empty() {
-            let t = cs.read()?;
-            if t.tag == der::SEQUENCE {
-                certs.push(der::parse_certificate(t.raw)?);
-            }
-        }
-    }
-    s.optional(0xa1)?; // CRLs
-    let infos = s.expect(der::SET)?;
-    let mut i = Der::new(infos.content);
-    let info = i.expect(der::SEQUENCE)?;
-    let mut si = Der::new(info.content);
-    si.expect(der::INTEGER)?;
-    let sid = si.read()?;
-    let digest_alg = si.expect(der::SEQUENCE)?;
-    let signed_attrs = si.optional(0xa0)?;
-    let sig_alg = si.expect(der::SEQUENCE)?;
-    let signature = si.expect(der::OCTET_STRING)?;
-
-    let cert = match sid.tag {
-        der::SEQUENCE => {
-            let mut ias = Der::new(sid.content);
-            let issuer = ias.expect(der::SEQUENCE)?;
-            let serial = ias.expect(der::INTEGER)?;
-            certs.iter().find(|c| {
-                c.issuer_raw == issuer.raw
-                    && serial_value(&c.serial) == serial_value(serial.content)
-            })
-        }
-        _ => certs.first(),
-    }
-    .cloned()
-    .ok_or_else(|| Error::Der("the signer's certificate is not in the signature block".into()))?;
-
-    let hash_oid = alg_oid(&digest_alg)?;
-    let hash = Hash::from_oid(&hash_oid)
-        .ok_or_else(|| Error::Der(format!("digest algorithm {hash_oid} is not supported")))?;
-    let sig_oid = alg_oid(&sig_alg)?;
-    let (kind, sig_hash) = match sig_oid.as_str() {
-        "1.2.840.113549.1.1.1" => (SigKind::RsaPkcs1, hash),
-        "1.2.840.113549.1.1.5" => (SigKind::RsaPkcs1, Hash::Sha1),
-        "1.2.840.113549.1.1.11" => (SigKind::RsaPkcs1, Hash::Sha256),
-        "1.2.840.113549.1.1.12" => (SigKind::RsaPkcs1, Hash::Sha384),
-        "1.2.840.113549.1.1.13" => (SigKind::RsaPkcs1, Hash::Sha512),
-        "1.2.840.10045.2.1" => (SigKind::Ecdsa, hash),
-        "1.2.840.10045.4.1" => (SigKind::Ecdsa, Hash::Sha1),
-        "1.2.840.10045.4.3.2" => (SigKind::Ecdsa, Hash::Sha256),
-        "1.2.840.10045.4.3.3" => (SigKind::Ecdsa, Hash::Sha384),
-        "1.2.840.10045.4.3.4" => (SigKind::Ecdsa, Hash::Sha512),
-        "1.2.840.10040.4.1" | "1.2.840.10040.4.3" | "2.16.840.1.101.3.4.3.2" => {
-            (SigKind::Dsa, hash)
-        }
-        other => {
-            return Ok((
-                cert,
-                Verdict::Unsupported(format!("signature algorithm {other}")),
-            ));
-        }
-    };
-    let verdict = match signed_attrs {
-        None => der::verify(&cert.spki, kind, sig_hash, content, signature.content),
-        Some(attrs) => {
-            // The message digest attribute must match the content, and the signature covers
-            // the attributes re-encoded as a SET.
-            let want = digest(hash, content);
-            let mut found = false;
-            let mut a = Der::new(attrs.content);
-            while !a.is_empty() {
-                let attr = a.expect(der::SEQUENCE)?;
-                let mut at = Der::new(attr.content);
-                let oid = der::oid_string(at.expect(der::OID)?.content);
-                if oid == "1.2.840.113549.1.9.4" {
-                    let set = at.expect(der::SET)?;
-                    let v = Der::new(set.content).expect(der::OCTET_STRING)?;
-                    found = v.content == want.as_slice();
-                }
-            }
-            if !found {
-                Verdict::Invalid
-            } else {
-                let mut msg = attrs.raw.to_vec();
-                msg[0] = der::SET;
-                der::verify(&cert.spki, kind, sig_hash, &msg, signature.content)
-            }
-        }
-    };
+    let sd = SignedData::parse(block)?;
+    let info = sd
+        .signers
+        .first()
+        .ok_or_else(|| Error::Der("the signature block has no signer info".into()))?;
+    let cert = sd.signer_certificate(info).cloned().ok_or_else(|| {
+        Error::Der("the signer's certificate is not in the signature block".into())
+    })?;
+    info.hash()?;
+    let verdict = info.verify(&cert, content);
     Ok((cert, verdict))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Issue 10, item 5: serials compare by value. A high-bit serial's DER leading zero is
-    /// part of its value (without it the number is negative: apksigner refuses that signer
-    /// info); a redundant zero before a byte without the high bit is not.
-    #[test]
-    fn serials_compare_by_value() {
-        assert_ne!(
-            serial_value(&[0x00, 0x80, 0x01]),
-            serial_value(&[0x80, 0x01])
-        );
-        assert_eq!(
-            serial_value(&[0x00, 0x00, 0x80, 0x01]),
-            serial_value(&[0x00, 0x80, 0x01])
-        );
-        assert_eq!(serial_value(&[0x00, 0x01]), serial_value(&[0x01]));
-        assert_eq!(serial_value(&[0xff, 0x80]), serial_value(&[0x80]));
-        assert_eq!(serial_value(&[0x00]), [0x00]);
-    }
 
     #[test]
     fn manifest_sections_and_continuations() {

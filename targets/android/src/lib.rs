@@ -7,11 +7,11 @@
 //! artifact into memory (signature checks stream entries once through digests, capped by
 //! [`platform::Limits`]), never extracts to disk and never executes anything. Storage,
 //! channels and HTTP belong to `distd`; the JSON shapes and the `Target` contract to
-//! `platform`.
+//! `platform`; the zip reader to `formats/zip`; DER, X.509 and PKCS#7 to `formats/pki`.
+//! Targets depend on `platform` and `formats/*`, never on each other.
 
 pub mod arsc;
 pub mod axml;
-pub mod der;
 pub mod jar;
 pub mod pb;
 pub mod sigblock;
@@ -45,6 +45,15 @@ pub enum Error {
     Der(String),
     #[error("malformed signature: {0}")]
     Signature(String),
+}
+
+impl From<format_pki::Error> for Error {
+    fn from(e: format_pki::Error) -> Self {
+        match e {
+            format_pki::Error::Der(m) | format_pki::Error::Unsupported(m) => Error::Der(m),
+            other => Error::Der(other.to_string()),
+        }
+    }
 }
 
 /// The Android target, registered with the platform registry.

@@ -8,8 +8,8 @@ use platform::ReadSeek;
 use ring::digest::{Context, SHA256, SHA512};
 
 use crate::Error;
-use crate::der::{self, Certificate, Hash, SigKind, Verdict};
 use crate::zipr::Eocd;
+use format_pki::{Certificate, Hash, SigKind, Verdict, verify};
 
 pub const MAGIC: &[u8; 16] = b"APK Sig Block 42";
 pub const V2_ID: u32 = 0x7109_871a;
@@ -213,7 +213,7 @@ pub fn parse_signers(value: &[u8], v3: bool) -> Result<Vec<BlockSigner>, Error> 
         let (certs_seq, sd_rest) = lp(sd_rest)?;
         let mut certificates = Vec::new();
         for c in lp_items(certs_seq)? {
-            certificates.push(der::parse_certificate(c)?);
+            certificates.push(Certificate::parse(c)?);
         }
         let attrs = if v3 {
             let (_, r) = u32_at(sd_rest)?;
@@ -266,14 +266,12 @@ fn parse_lineage(value: &[u8]) -> Result<(Vec<LineageNode>, bool), Error> {
         let (sig, _) = lp(rest)?;
         let (cert_der, srest) = lp(signed)?;
         let (signed_alg, _) = u32_at(srest)?;
-        let cert = der::parse_certificate(cert_der)?;
+        let cert = Certificate::parse(cert_der)?;
         if let Some((p, prev_alg)) = &prev {
             // Each node is signed by the previous node's key, with the algorithm the
             // previous node declared and this node's signed data repeats.
             let verdict = match alg(signed_alg) {
-                Some(a) if signed_alg == *prev_alg => {
-                    der::verify(&p.spki, a.kind, a.hash, signed, sig)
-                }
+                Some(a) if signed_alg == *prev_alg => verify(&p.spki, a.kind, a.hash, signed, sig),
                 _ => Verdict::Invalid,
             };
             ok &= verdict == Verdict::Valid;
@@ -425,7 +423,7 @@ pub fn verify_signer(s: &BlockSigner, digests: &ContentDigests) -> SignerResult 
         .find(|(id, _)| *id == a.id)
         .map(|(_, v)| v.as_slice())
         .unwrap_or_default();
-    let signature = der::verify(&s.public_key, a.kind, a.hash, &s.signed_data, sig);
+    let signature = verify(&s.public_key, a.kind, a.hash, &s.signed_data, sig);
     if signature == Verdict::Invalid {
         problems.push(format!(
             "signature 0x{:04x} over signed-data did not verify",

@@ -1,18 +1,21 @@
-//! The zip reader is `platform::zipindex`, the one that detection uses too (so a crafted APK
+//! The zip reader is `format_zip`, the one that detection uses too (so a crafted APK
 //! cannot show detection one set of members and the verifier another). APK signature
 //! verification needs its raw offsets (the APK Signing Block sits just before the central
 //! directory, and the v2 digest covers the end record with its offset patched). Android
 //! adds one rule: no zip64, which Android's own verifier refuses for APKs.
 
-use platform::{InflateBudget, Limits, ReadSeek};
+use platform::{Limits, ReadSeek};
 
-pub use platform::zipindex::{Entry, Eocd, Window, ZipIndex, data_offset, read_exact_at};
+// Members are read as the shared reader reads them; its errors convert into this crate's.
+pub use format_zip::{
+    Entry, Eocd, Window, ZipIndex, data_offset, open_entry, read_entry, read_exact_at,
+};
 
 use crate::Error;
 
-impl From<platform::zipindex::ZipError> for Error {
-    fn from(e: platform::zipindex::ZipError) -> Self {
-        use platform::zipindex::ZipError;
+impl From<format_zip::ZipError> for Error {
+    fn from(e: format_zip::ZipError) -> Self {
+        use format_zip::ZipError;
         match e {
             ZipError::Io(e) => Error::Io(e),
             ZipError::Limit(m) => Error::Limit(m),
@@ -33,40 +36,14 @@ fn no_zip64(eocd: &Eocd) -> Result<(), Error> {
 
 /// Finds the end record (refusing zip64).
 pub fn find_eocd(r: &mut dyn ReadSeek, size: u64) -> Result<Eocd, Error> {
-    let e = platform::zipindex::find_eocd(r, size)?;
+    let e = format_zip::find_eocd(r, size)?;
     no_zip64(&e)?;
     Ok(e)
 }
 
 /// Reads the end record and the central directory (refusing zip64).
 pub fn read_index(r: &mut dyn ReadSeek, size: u64, limits: &Limits) -> Result<ZipIndex, Error> {
-    let i = platform::zipindex::read_index(r, size, limits)?;
+    let i = format_zip::read_index(r, size, limits)?;
     no_zip64(&i.eocd)?;
     Ok(i)
-}
-
-/// One entry's decompressed bytes as a stream, capped and charged to `budget`.
-pub fn open_entry<'a>(
-    r: &'a mut dyn ReadSeek,
-    e: &Entry,
-    cd_offset: u64,
-    cap: u64,
-    budget: &InflateBudget,
-) -> Result<Box<dyn std::io::Read + 'a>, Error> {
-    Ok(platform::zipindex::open_entry(
-        r, e, cd_offset, cap, budget,
-    )?)
-}
-
-/// A whole entry in memory, capped and charged to `budget`.
-pub fn read_entry(
-    r: &mut dyn ReadSeek,
-    e: &Entry,
-    cd_offset: u64,
-    cap: u64,
-    budget: &InflateBudget,
-) -> Result<Vec<u8>, Error> {
-    Ok(platform::zipindex::read_entry(
-        r, e, cd_offset, cap, budget,
-    )?)
 }

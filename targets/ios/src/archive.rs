@@ -1,11 +1,12 @@
-//! An IPA's zip, read through `platform::zipindex`, the reader detection uses too (so what
+//! An IPA's zip, read through `formats/zip`, the reader detection uses too (so what
 //! detection lists is what inspection reads), with every decompressed byte charged to the
 //! inspection's budget. A spent budget is remembered, so the inspection can say so
 //! (`ios.zip.limit`) rather than report what it could not finish checking.
 
 use std::io::Read;
 
-use platform::zipindex::{self, Entry, ZipError, ZipIndex};
+use format_apple::seal::{BundleFiles, MAX_LINK};
+use format_zip::{self as zipindex, Entry, ZipError, ZipIndex};
 use platform::{InflateBudget, ReadSeek};
 
 pub enum Member {
@@ -117,5 +118,55 @@ impl<'a> Archive<'a> {
             self.note(&z);
             z.to_string()
         })
+    }
+}
+
+/// One bundle folder of the archive as the seal check reads it (`formats/apple`'s
+/// [`BundleFiles`]): paths relative to `dir`, digests streamed under `limit` bytes.
+pub struct BundleDir<'z, 'a> {
+    zip: &'z mut Archive<'a>,
+    dir: String,
+    limit: u64,
+}
+
+impl<'z, 'a> BundleDir<'z, 'a> {
+    pub fn new(zip: &'z mut Archive<'a>, dir: &str, limit: u64) -> Self {
+        Self {
+            zip,
+            dir: dir.to_owned(),
+            limit,
+        }
+    }
+
+    fn entry(&self, rel: &str) -> Result<Entry, String> {
+        self.zip
+            .entry(&format!("{}{rel}", self.dir))
+            .ok_or_else(|| format!("{rel} is not in the archive"))
+    }
+}
+
+impl BundleFiles for BundleDir<'_, '_> {
+    fn files(&self) -> Vec<(String, bool)> {
+        let dir = self.dir.as_str();
+        self.zip
+            .index
+            .entries
+            .iter()
+            .filter(|e| !e.is_dir() && e.name.starts_with(dir) && e.name.len() > dir.len())
+            .map(|e| (e.name[dir.len()..].to_owned(), e.is_symlink()))
+            .collect()
+    }
+
+    fn digests(&mut self, rel: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
+        let e = self.entry(rel)?;
+        self.zip.digests(&e, self.limit)
+    }
+
+    fn link_target(&mut self, rel: &str) -> Result<Vec<u8>, String> {
+        let name = format!("{}{rel}", self.dir);
+        match self.zip.read(&name, MAX_LINK)? {
+            Member::Data(d) => Ok(d),
+            Member::Missing => Err(format!("{rel} is not in the archive")),
+        }
     }
 }

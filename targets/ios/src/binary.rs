@@ -6,10 +6,10 @@ use std::collections::BTreeSet;
 use platform::{Finding, Limits, Signature, SignatureState, Signer};
 use serde_json::json;
 
-use crate::bytes::Stream;
-use crate::certs;
-use crate::codesign::{self, EmbeddedSignature};
-use crate::macho::{self, MachO};
+use format_apple::bytes::Stream;
+use format_apple::codesign::{self, EmbeddedSignature};
+use format_apple::macho::{self, MachO};
+use format_apple::{plistx, rfc3339};
 
 pub struct BinaryReport {
     pub signature: Signature,
@@ -85,7 +85,7 @@ pub fn check(
                 .map(|s| (*off, s.code_directories.iter().collect()))
         })
         .collect();
-    match macho::verify_pages(pages, &plans, limits) {
+    match macho::verify_pages(pages, &plans, &crate::macho_limits(limits)) {
         Ok(verdicts) => {
             for ((off, _), v) in plans.iter().zip(verdicts) {
                 if let Err(e) = v {
@@ -145,9 +145,9 @@ pub fn check(
         }
         if entitlements.is_none()
             && let Some(xml) = sig.entitlements_xml()
-            && let Ok(p) = crate::plistx::parse(xml)
+            && let Ok(p) = plistx::parse(xml)
         {
-            entitlements = Some(crate::plistx::to_json(&p.value));
+            entitlements = Some(plistx::to_json(&p.value));
         }
         if let Err(e) = sig.check_special_slots(info_plist, resources) {
             errors.push(format!("{arch}: {e}"));
@@ -227,10 +227,7 @@ pub fn check(
     for (subject, at) in &expired {
         findings.push(Finding::error(
             "ios.signature.certificate_expired",
-            format!(
-                "signing certificate {subject} expired {}",
-                certs::rfc3339(*at)
-            ),
+            format!("signing certificate {subject} expired {}", rfc3339(*at)),
         ));
     }
     for (subject, at) in &not_yet {
@@ -238,7 +235,7 @@ pub fn check(
             "ios.signature.certificate_not_yet_valid",
             format!(
                 "signing certificate {subject} is valid only from {}",
-                certs::rfc3339(*at)
+                rfc3339(*at)
             ),
         ));
     }

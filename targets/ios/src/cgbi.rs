@@ -37,7 +37,7 @@ fn chunks(png: &[u8]) -> Result<Vec<Chunk<'_>>, CgbiError> {
     let mut out = Vec::new();
     let mut off = 8usize;
     while off < png.len() {
-        let len = crate::bytes::be32(png, off).ok_or(CgbiError::Truncated(off))? as usize;
+        let len = format_apple::bytes::be32(png, off).ok_or(CgbiError::Truncated(off))? as usize;
         let kind: [u8; 4] = png
             .get(off + 4..off + 8)
             .and_then(|k| k.try_into().ok())
@@ -78,8 +78,8 @@ pub fn to_standard_png(png: &[u8], max_bytes: u64) -> Result<Vec<u8>, CgbiError>
     if ihdr.len() != 13 {
         return Err(CgbiError::NoHeader);
     }
-    let width = crate::bytes::be32(ihdr, 0).ok_or(CgbiError::NoHeader)?;
-    let height = crate::bytes::be32(ihdr, 4).ok_or(CgbiError::NoHeader)?;
+    let width = format_apple::bytes::be32(ihdr, 0).ok_or(CgbiError::NoHeader)?;
+    let height = format_apple::bytes::be32(ihdr, 4).ok_or(CgbiError::NoHeader)?;
     let (depth, color, interlace) = (ihdr[8], ihdr[9], ihdr[12]);
     let bpp = match (depth, color) {
         (8, 6) => 4usize,

@@ -8,11 +8,12 @@ use serde_json::{Map, json};
 use crate::archive::{Archive, Member};
 
 use crate::binary;
-use crate::bytes::Stream;
 use crate::cgbi;
-use crate::macho;
-use crate::plistx::{self, get_str};
 use crate::profile::{self, ProfileRead};
+use format_apple::bytes::Stream;
+use format_apple::macho;
+use format_apple::plistx::{self, get_str};
+use format_apple::seal;
 
 /// Extensions we describe; more is a finding, not an allocation.
 const MAX_EXTENSIONS: usize = 64;
@@ -73,7 +74,7 @@ pub fn inspect(input: &mut dyn ReadSeek, ctx: &InspectContext) -> Inspected {
     let limits = &ctx.limits;
     let mut zip = match Archive::open(input, ctx.size, limits, &ctx.budget) {
         Ok(z) => z,
-        Err(platform::zipindex::ZipError::Limit(e)) => {
+        Err(format_zip::ZipError::Limit(e)) => {
             i.reject("ios.zip.too_many_entries", e);
             return i.into();
         }
@@ -212,7 +213,7 @@ pub fn inspect(input: &mut dyn ReadSeek, ctx: &InspectContext) -> Inspected {
             let scanned = match zip.entry(&exe_name) {
                 Some(e) if e.size <= limits.max_streamed_bytes => Some(
                     zip.stream(&e, limits.max_streamed_bytes, |r| {
-                        macho::scan(r, limits).map_err(|e| e.to_string())
+                        macho::scan(r, &crate::macho_limits(limits)).map_err(|e| e.to_string())
                     })
                     .and_then(|r| r),
                 ),
@@ -428,7 +429,7 @@ fn verify_code(
     }
     let m = zip
         .stream(&e, limits.max_streamed_bytes, |r| {
-            macho::scan(r, limits).map_err(|e| e.to_string())
+            macho::scan(r, &crate::macho_limits(limits)).map_err(|e| e.to_string())
         })
         .and_then(|r| r)
         .map_err(|err| format!("{exe_name} does not read as Mach-O: {err}"))?;
@@ -473,7 +474,7 @@ fn verify_bundle(
             }
             None
         }
-        Some(d) => match crate::seal::parse(d, limits.max_entries) {
+        Some(d) => match seal::parse(d, limits.max_entries) {
             Ok(s) => Some(s),
             Err(e) => {
                 out.problems
@@ -483,20 +484,19 @@ fn verify_bundle(
         },
     };
     if let Some(s) = &seal {
-        let r = crate::seal::check_files(zip, dir, exe, s, limits);
+        let mut files = crate::archive::BundleDir::new(zip, dir, limits.max_streamed_bytes);
+        let r = seal::check_files(&mut files, exe, s);
         out.files_checked += r.files_checked;
         out.problems
             .extend(r.problems.into_iter().map(|p| format!("{label}: {p}")));
     }
-    let roots: std::collections::BTreeSet<String> = rels
-        .iter()
-        .filter_map(|r| crate::seal::nested_root(r))
-        .collect();
+    let roots: std::collections::BTreeSet<String> =
+        rels.iter().filter_map(|r| seal::nested_root(r)).collect();
     for root in roots {
-        if out.nested.len() >= crate::seal::MAX_NESTED {
+        if out.nested.len() >= seal::MAX_NESTED {
             out.problems.push(format!(
                 "more than {} nested code items; the rest were not verified",
-                crate::seal::MAX_NESTED
+                seal::MAX_NESTED
             ));
             return;
         }
@@ -569,7 +569,7 @@ fn verify_bundle(
                 }
                 if let Some(listed) = seal
                     .as_ref()
-                    .and_then(|s| crate::seal::listed_cdhash(s, &root))
+                    .and_then(|s| seal::listed_cdhash(s, &root))
                     .flatten()
                     && !hashes.iter().any(|h| h.starts_with(&listed))
                 {

@@ -2,25 +2,22 @@
 //! and says honestly how an IPA may reach a device (TestFlight link, enterprise OTA over
 //! https, or a plain file download).
 //!
-//! It owns the iOS formats: zip index and members of an IPA, Info.plist (XML or binary),
-//! CMS-signed provisioning profiles, Mach-O headers and embedded code signatures, Apple's
-//! CgBI icons, and the OTA manifest plist. It must not touch the network, a database or the
-//! filesystem (beyond the reader it is handed), must not extract or execute anything, and
-//! must bound every length read from a file by `Limits` before allocating. Shapes (the
-//! Inspection contract, install actions) belong to `platform`.
+//! It owns iOS knowledge: what an IPA's layout means, which findings a profile, a code
+//! signature or a bundle seal earns on iOS, Apple's CgBI icons, and the OTA manifest plist.
+//! The formats it reads belong below it and are shared with the macOS target: Mach-O, code
+//! signatures, CodeResources seals, provisioning profiles, plists and Apple's roots to
+//! `formats/apple`, X.509/CMS to `formats/pki`, the zip reader to `formats/zip`. Targets
+//! depend on `platform` and `formats/*`, never on each other. It must not touch the network,
+//! a database or the filesystem (beyond the reader it is handed), must not extract or
+//! execute anything, and must bound every length read from a file by `Limits` before
+//! allocating. Shapes (the Inspection contract, install actions) belong to `platform`.
 
 mod archive;
 mod binary;
-mod bytes;
-mod certs;
 mod cgbi;
-mod codesign;
 mod install;
 mod ipa;
-mod macho;
-mod plistx;
 mod profile;
-mod seal;
 
 use std::io::{Read, SeekFrom};
 
@@ -31,8 +28,10 @@ use platform::{
 };
 use serde_json::json;
 
-pub use certs::APPLE_ROOT_CA_SHA256;
+use format_apple::{bytes, macho};
+
 pub use cgbi::{CgbiError, to_standard_png};
+pub use format_apple::roots::APPLE_ROOT_CA_SHA256;
 pub use install::{OtaManifest, ota_manifest_plist};
 
 /// The iOS target, registered with the platform registry.
@@ -206,6 +205,14 @@ fn macho_detect(head: &[u8]) -> Option<u8> {
     }
 }
 
+/// The caps a Mach-O read takes from the inspection's limits.
+pub(crate) fn macho_limits(l: &platform::Limits) -> macho::Limits {
+    macho::Limits {
+        max_structure_bytes: l.max_structure_bytes,
+        max_streamed_bytes: l.max_streamed_bytes,
+    }
+}
+
 fn new_inspection(ctx: &InspectContext, kind: &str) -> Inspection {
     Inspection::new(
         &ctx.file_name,
@@ -244,7 +251,7 @@ fn inspect_profile(input: &mut dyn ReadSeek, ctx: &InspectContext) -> std::io::R
 
 fn inspect_macho(input: &mut dyn ReadSeek, ctx: &InspectContext) -> std::io::Result<Inspected> {
     let mut i = new_inspection(ctx, "macho");
-    let m = match macho::scan_seekable(&mut *input, &ctx.limits) {
+    let m = match macho::scan_seekable(&mut *input, &macho_limits(&ctx.limits)) {
         Ok(m) => m,
         Err(e) => {
             i.reject("ios.macho.malformed", e.to_string());
@@ -310,13 +317,7 @@ pub mod fuzzing {
             max_streamed_bytes: 64 << 20,
             ..Limits::default()
         };
-        InspectContext {
-            file_name: "fuzz".into(),
-            size: len as u64,
-            limits,
-            now_unix: 1_798_761_600,
-            budget: platform::InflateBudget::for_file(&limits, len as u64),
-        }
+        InspectContext::new("fuzz", len as u64, limits, 1_798_761_600)
     }
 
     fn inspect(data: &[u8], kind: &str) {
@@ -336,10 +337,10 @@ pub mod fuzzing {
 
     /// An embedded code signature (SuperBlob) on its own, with the CMS over its directory.
     pub fn code_signature(data: &[u8]) {
-        if let Ok(sig) = crate::codesign::EmbeddedSignature::parse(data) {
+        if let Ok(sig) = format_apple::codesign::EmbeddedSignature::parse(data) {
             let _ = sig.check_special_slots(Some(data), None);
             if let Some(cms) = sig.cms.as_deref() {
-                let _ = crate::codesign::verify_cms(cms, Some(&sig.primary().raw));
+                let _ = format_apple::codesign::verify_cms(cms, Some(&sig.primary().raw));
             }
         }
     }

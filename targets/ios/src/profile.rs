@@ -1,14 +1,15 @@
-//! Provisioning profiles: a CMS SignedData (BER, indefinite lengths) around an XML plist.
-//! The CMS signature is checked and chained to Apple's root; time is judged separately.
+//! Provisioning profiles judged for iOS: `formats/apple` opens the CMS, checks it against
+//! Apple's root and reads the plist; here those facts become the profile type, findings and
+//! the details shown.
 
+use format_apple::plistx;
+use format_apple::profile::{Envelope, ProfileFacts};
+use format_apple::rfc3339;
 use platform::{Finding, Profile, ProfileType, Signature, SignatureState, Signer};
 use plist::Dictionary;
 use serde_json::json;
-use x509_certificate::CapturedX509Certificate;
 
-use crate::certs;
-use crate::codesign;
-use crate::plistx::{self, get_bool, get_date, get_str};
+pub use format_apple::profile::{app_id_matches, looks_like_profile, strip_team};
 
 /// Everything read from one profile.
 #[derive(Debug, Clone)]
@@ -29,35 +30,6 @@ pub struct ProfileRead {
     pub rejects: Vec<(String, String)>,
     pub findings: Vec<Finding>,
     pub details: serde_json::Value,
-}
-
-/// Whether bytes look like a provisioning profile: CMS (DER SEQUENCE, definite or
-/// indefinite length) whose content carries a plist, or a bare plist with profile keys.
-pub fn looks_like_profile(head: &[u8]) -> bool {
-    let cms = head.len() > 32
-        && head[0] == 0x30
-        && matches!(head[1], 0x80 | 0x82 | 0x83)
-        // signedData OID 1.2.840.113549.1.7.2 within the first bytes
-        && find(&head[..head.len().min(64)], &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02]);
-    if cms {
-        return find(head, b"<plist") || find(head, b"bplist00");
-    }
-    let t = trim_start(head);
-    (t.starts_with(b"<?xml") || t.starts_with(b"<plist") || t.starts_with(b"<!DOCTYPE plist"))
-        && (find(head, b"<key>ProvisionedDevices</key>")
-            || find(head, b"<key>ProvisionsAllDevices</key>")
-            || (find(head, b"<key>TeamIdentifier</key>")
-                && find(head, b"<key>ExpirationDate</key>")))
-}
-
-fn trim_start(b: &[u8]) -> &[u8] {
-    let b = b.strip_prefix(b"\xef\xbb\xbf").unwrap_or(b);
-    let n = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
-    &b[n..]
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 pub fn profile_type(all_devices: bool, devices: usize, get_task_allow: bool) -> ProfileType {
@@ -89,88 +61,86 @@ pub fn read(data: &[u8], now: i64) -> ProfileRead {
         findings: Vec::new(),
         details: json!({}),
     };
-    let plist_bytes: Vec<u8> = if data.first() == Some(&0x30) {
-        match codesign::verify_cms(data, None) {
-            Err(e) => {
-                out.signature = Signature::unknown();
-                out.rejects
-                    .push(("ios.profile.malformed".into(), format!("profile {e}")));
-                return out;
+    let plist_bytes: Vec<u8> = match format_apple::profile::open(data) {
+        Err(e) => {
+            out.signature = Signature::unknown();
+            out.rejects
+                .push(("ios.profile.malformed".into(), format!("profile {e}")));
+            return out;
+        }
+        Ok(Envelope::Cms { check, content }) => {
+            out.signature = Signature {
+                state: if !check.signature_ok {
+                    SignatureState::Invalid
+                } else if !check.chain_ok {
+                    SignatureState::Untrusted
+                } else {
+                    SignatureState::Signed
+                },
+                schemes: vec!["cms".into()],
+                signers: check
+                    .signers
+                    .iter()
+                    .map(|(subject, sha256)| Signer {
+                        subject: subject.clone(),
+                        sha256: sha256.clone(),
+                    })
+                    .collect(),
+                digest_ok: Some(check.digest_ok),
+                chain_ok: Some(check.chain_ok),
+                timestamp: None,
+            };
+            if !check.signature_ok {
+                out.findings.push(Finding::error(
+                    "ios.profile.signature_invalid",
+                    format!(
+                        "the profile's CMS signature does not verify ({}); it was altered after Apple signed it",
+                        check.error.as_deref().unwrap_or("unknown reason")
+                    ),
+                ));
+            } else if !check.chain_ok {
+                out.findings.push(Finding::error(
+                    "ios.profile.untrusted",
+                    "the profile is not signed by Apple (its signer does not chain to the Apple Root CA); iOS will refuse it",
+                ));
             }
-            Ok((sd, check)) => {
-                let content = sd.signed_content().map(<[u8]>::to_vec);
-                out.signature = Signature {
-                    state: if !check.signature_ok {
-                        SignatureState::Invalid
-                    } else if !check.chain_ok {
-                        SignatureState::Untrusted
-                    } else {
-                        SignatureState::Signed
-                    },
-                    schemes: vec!["cms".into()],
-                    signers: check
-                        .signers
-                        .iter()
-                        .map(|(subject, sha256)| Signer {
-                            subject: subject.clone(),
-                            sha256: sha256.clone(),
-                        })
-                        .collect(),
-                    digest_ok: Some(check.digest_ok),
-                    chain_ok: Some(check.chain_ok),
-                    timestamp: None,
-                };
-                if !check.signature_ok {
-                    out.findings.push(Finding::error(
-                        "ios.profile.signature_invalid",
+            for (subject, not_before, not_after) in &check.cert_windows {
+                if *not_after < now {
+                    out.findings.push(Finding::warning(
+                        "ios.profile.signer_expired",
                         format!(
-                            "the profile's CMS signature does not verify ({}); it was altered after Apple signed it",
-                            check.error.as_deref().unwrap_or("unknown reason")
+                            "certificate {subject} that signed the profile expired {}",
+                            rfc3339(*not_after)
                         ),
                     ));
-                } else if !check.chain_ok {
-                    out.findings.push(Finding::error(
-                        "ios.profile.untrusted",
-                        "the profile is not signed by Apple (its signer does not chain to the Apple Root CA); iOS will refuse it",
+                } else if *not_before > now {
+                    out.findings.push(Finding::warning(
+                        "ios.profile.signer_not_yet_valid",
+                        format!(
+                            "certificate {subject} that signed the profile is valid from {}",
+                            rfc3339(*not_before)
+                        ),
                     ));
                 }
-                for (subject, not_before, not_after) in &check.cert_windows {
-                    if *not_after < now {
-                        out.findings.push(Finding::warning(
-                            "ios.profile.signer_expired",
-                            format!(
-                                "certificate {subject} that signed the profile expired {}",
-                                certs::rfc3339(*not_after)
-                            ),
-                        ));
-                    } else if *not_before > now {
-                        out.findings.push(Finding::warning(
-                            "ios.profile.signer_not_yet_valid",
-                            format!(
-                                "certificate {subject} that signed the profile is valid from {}",
-                                certs::rfc3339(*not_before)
-                            ),
-                        ));
-                    }
-                }
-                match content {
-                    Some(c) => c,
-                    None => {
-                        out.rejects.push((
-                            "ios.profile.malformed".into(),
-                            "the profile's CMS carries no content".into(),
-                        ));
-                        return out;
-                    }
+            }
+            match content {
+                Some(c) => c,
+                None => {
+                    out.rejects.push((
+                        "ios.profile.malformed".into(),
+                        "the profile's CMS carries no content".into(),
+                    ));
+                    return out;
                 }
             }
         }
-    } else {
-        out.rejects.push((
-            "ios.profile.unsigned".into(),
-            "the profile is a bare plist, not Apple's CMS-signed form; iOS refuses it".into(),
-        ));
-        data.to_vec()
+        Ok(Envelope::Bare) => {
+            out.rejects.push((
+                "ios.profile.unsigned".into(),
+                "the profile is a bare plist, not Apple's CMS-signed form; iOS refuses it".into(),
+            ));
+            data.to_vec()
+        }
     };
 
     let parsed = match plistx::parse(&plist_bytes) {
@@ -201,79 +171,44 @@ pub fn read(data: &[u8], now: i64) -> ProfileRead {
 }
 
 fn fill(out: &mut ProfileRead, d: &Dictionary, now: i64) {
-    let ents = d.get("Entitlements").and_then(|v| v.as_dictionary());
-    let team_id = d
-        .get("TeamIdentifier")
-        .and_then(|v| v.as_array())
-        .and_then(|a| a.first())
-        .and_then(|v| v.as_string())
-        .map(str::to_owned);
-    let udids: Vec<String> = d
-        .get("ProvisionedDevices")
-        .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_string().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    let all = get_bool(d, "ProvisionsAllDevices").unwrap_or(false);
-    let gta = ents
-        .and_then(|e| get_bool(e, "get-task-allow"))
-        .unwrap_or(false);
-    out.app_id = ents
-        .and_then(|e| get_str(e, "application-identifier"))
-        .map(str::to_owned);
-    out.app_id_name = get_str(d, "AppIDName").map(str::to_owned);
-    out.team_name = get_str(d, "TeamName").map(str::to_owned);
-    out.created = get_date(d, "CreationDate");
-    out.expires = get_date(d, "ExpirationDate");
-    out.platforms = d
-        .get("Platform")
-        .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_string().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    let f = ProfileFacts::from_dictionary(d);
+    let all = f.provisions_all_devices;
+    let gta = f.get_task_allow;
+    out.app_id = f.app_id.clone();
+    out.app_id_name = f.app_id_name.clone();
+    out.team_name = f.team_name.clone();
+    out.created = f.created;
+    out.expires = f.expires;
+    out.platforms = f.platforms.clone();
 
     let mut dev_certs = Vec::new();
-    if let Some(list) = d.get("DeveloperCertificates").and_then(|v| v.as_array()) {
-        for v in list {
-            let Some(der) = v.as_data() else { continue };
-            let sha = certs::sha256_hex(der);
-            out.developer_cert_sha256.push(sha.clone());
-            match CapturedX509Certificate::from_der(der.to_vec()) {
-                Ok(c) => {
-                    let (_, not_after) = certs::validity(&c);
-                    dev_certs.push(json!({
-                        "subject": certs::subject_string(&c),
-                        "sha256": sha,
-                        "expires": certs::rfc3339(not_after),
-                    }));
-                }
-                Err(_) => dev_certs.push(json!({ "sha256": sha, "subject": null })),
-            }
+    for dc in &f.developer_certificates {
+        out.developer_cert_sha256.push(dc.sha256.clone());
+        match dc
+            .certificate
+            .as_ref()
+            .and_then(|c| c.validity.map(|v| (c, v)))
+        {
+            Some((c, (_, not_after))) => dev_certs.push(json!({
+                "subject": format_apple::roots::subject_string(c),
+                "sha256": dc.sha256,
+                "expires": rfc3339(not_after),
+            })),
+            None => dev_certs.push(json!({ "sha256": dc.sha256, "subject": null })),
         }
     }
 
-    let ptype = profile_type(all, udids.len(), gta);
-    let expires_str = out.expires.map(certs::rfc3339);
-    match (
-        get_str(d, "Name"),
-        &team_id,
-        get_str(d, "UUID"),
-        &expires_str,
-    ) {
+    let ptype = profile_type(all, f.udids.len(), gta);
+    let expires_str = out.expires.map(rfc3339);
+    match (&f.name, &f.team_id, &f.uuid, &expires_str) {
         (Some(name), Some(team), Some(uuid), Some(exp)) => {
             out.profile = Some(Profile {
                 profile_type: ptype,
-                name: name.to_owned(),
+                name: name.clone(),
                 team_id: team.clone(),
-                uuid: uuid.to_owned(),
+                uuid: uuid.clone(),
                 expires: exp.clone(),
-                devices: u32::try_from(udids.len()).unwrap_or(u32::MAX),
+                devices: u32::try_from(f.udids.len()).unwrap_or(u32::MAX),
                 provisions_all_devices: all,
                 get_task_allow: gta,
             })
@@ -291,7 +226,7 @@ fn fill(out: &mut ProfileRead, d: &Dictionary, now: i64) {
             "ios.profile.expired",
             format!(
                 "the provisioning profile expired {}; iOS will not launch the app",
-                certs::rfc3339(exp)
+                rfc3339(exp)
             ),
         ));
     }
@@ -302,7 +237,7 @@ fn fill(out: &mut ProfileRead, d: &Dictionary, now: i64) {
             "ios.profile.not_yet_valid",
             format!(
                 "the provisioning profile is dated {} (in the future)",
-                certs::rfc3339(c)
+                rfc3339(c)
             ),
         ));
     }
@@ -315,47 +250,30 @@ fn fill(out: &mut ProfileRead, d: &Dictionary, now: i64) {
                     ProfileType::Adhoc => "ad hoc",
                     _ => "development",
                 },
-                udids.len()
+                f.udids.len()
             ),
         ));
     }
 
     out.details = json!({
-        "name": get_str(d, "Name"),
-        "uuid": get_str(d, "UUID"),
+        "name": f.name,
+        "uuid": f.uuid,
         "type": ptype,
-        "team_id": team_id,
+        "team_id": f.team_id,
         "team_name": out.team_name,
         "app_id": out.app_id,
         "app_id_name": out.app_id_name,
-        "created": out.created.map(certs::rfc3339),
+        "created": out.created.map(rfc3339),
         "expires": expires_str,
         "platforms": out.platforms,
         "provisions_all_devices": all,
         "get_task_allow": gta,
-        "devices": udids.len(),
-        "provisioned_devices": udids,
-        "entitlements": ents.map(|e| plistx::to_json(&plist::Value::Dictionary(e.clone()))),
+        "devices": f.udids.len(),
+        "provisioned_devices": f.udids.clone(),
+        "entitlements": f.entitlements.map(|e| plistx::to_json(&plist::Value::Dictionary(e))),
         "developer_certificates": dev_certs,
     });
-    out.udids = udids;
-}
-
-/// Whether an app id pattern (without the team prefix) covers a bundle id; `*` at the end
-/// is Apple's wildcard.
-pub fn app_id_matches(pattern: &str, bundle_id: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(prefix) => bundle_id.starts_with(prefix),
-        None => pattern == bundle_id,
-    }
-}
-
-/// `TEAMID.com.acme.app` -> `com.acme.app`.
-pub fn strip_team(app_id: &str) -> &str {
-    app_id
-        .split_once('.')
-        .map(|(_, rest)| rest)
-        .unwrap_or(app_id)
+    out.udids = f.udids;
 }
 
 #[cfg(test)]
@@ -368,15 +286,5 @@ mod tests {
         assert_eq!(profile_type(false, 3, false), ProfileType::Adhoc);
         assert_eq!(profile_type(false, 3, true), ProfileType::Development);
         assert_eq!(profile_type(false, 0, false), ProfileType::Appstore);
-    }
-
-    #[test]
-    fn wildcards() {
-        assert!(app_id_matches("*", "com.acme.app"));
-        assert!(app_id_matches("com.acme.*", "com.acme.app"));
-        assert!(!app_id_matches("com.acme.*", "com.other.app"));
-        assert!(app_id_matches("com.acme.app", "com.acme.app"));
-        assert!(!app_id_matches("com.acme.app", "com.acme.app2"));
-        assert_eq!(strip_team("ABCDE12345.com.acme.*"), "com.acme.*");
     }
 }

@@ -136,13 +136,8 @@ fn truncated_ipa_is_refused() {
         .to_string();
     assert!(e.contains("does not open"), "{e}");
     // Straight to the target as an ipa: a reject with an error finding.
-    let ctx = platform::InspectContext {
-        file_name: "tiny-truncated.ipa".into(),
-        size: 4000,
-        limits: platform::Limits::default(),
-        now_unix: NOW,
-        budget: platform::InflateBudget::for_file(&platform::Limits::default(), 4000),
-    };
+    let ctx =
+        platform::InspectContext::new("tiny-truncated.ipa", 4000, platform::Limits::default(), NOW);
     let i = IosTarget
         .inspect(
             &mut File::open(path("tiny-truncated.ipa")).unwrap(),

@@ -5,16 +5,18 @@
 
 use std::io::{Cursor, Read, Write};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
-use platform::{Inspection, Parse, SignatureState, registry};
+use dist_testkit::cost::{self, Budget};
+use dist_testkit::mutate::Rng;
+use dist_testkit::{corpus, files_with, signed};
+use platform::{Inspection, Limits, Parse, SignatureState, registry};
 use target_ios as _;
 
 /// 2027-01-01T00:00:00Z, as the fixture tests.
 const NOW: i64 = 1_798_761_600;
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/ios")
+    corpus::fixtures("ios")
 }
 
 fn inspect_bytes(name: &str, data: &[u8]) -> Option<Inspection> {
@@ -101,12 +103,20 @@ fn a_file_the_rules_omit_does_not_break_the_seal() {
 }
 
 /// Item 6 for every target: a small IPA that inflates to 256 MiB is refused within its
-/// decompression budget, with `ios.zip.limit`, and does not read as verified.
+/// decompression budget, with `ios.zip.limit`, and does not read as verified. The cost is
+/// counted in bytes: no more decompressed than the budget, no re-reading of the file.
 #[test]
 fn an_inflate_bomb_is_a_limit_finding() {
-    let t = Instant::now();
-    let i = crafted("inflate-bomb.ipa");
-    let took = t.elapsed();
+    let name = "inflate-bomb.ipa";
+    let data = std::fs::read(fixtures().join("crafted").join(name)).unwrap();
+    let (i, cost) = cost::inspect(name, &data, None, Limits::default(), NOW);
+    let i = i.expect("detected").inspection;
+    let size = data.len() as u64;
+    assert!(
+        cost.inflated <= Limits::default().inflate_budget(size),
+        "{cost:?}"
+    );
+    Budget::default().check(size, cost).unwrap();
     assert_eq!(i.parse, Parse::Reject);
     assert!(
         i.findings.iter().any(|f| f.code == "ios.zip.limit"),
@@ -114,20 +124,6 @@ fn an_inflate_bomb_is_a_limit_finding() {
         i.findings
     );
     assert_ne!(i.signature.digest_ok, Some(true));
-    assert!(took < Duration::from_secs(3), "took {took:?}");
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 /// The members of an IPA and their bytes, in order.
@@ -231,15 +227,7 @@ fn no_mutation_of_covered_bytes_reads_verified() {
         fixtures().join("tiny-adhoc.ipa"),
         fixtures().join("tiny-appstore.ipa"),
     ];
-    if let Some(c) = std::env::var_os("DIST_CORPUS") {
-        let c = PathBuf::from(c);
-        let c = if c.is_absolute() {
-            c
-        } else {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../..")
-                .join(c)
-        };
+    if let Some(c) = corpus::dir() {
         for name in ["icyleaf-iphone.ipa", "icyleaf-embedded.ipa"] {
             let p = c.join("ios").join(name);
             assert!(
@@ -250,7 +238,7 @@ fn no_mutation_of_covered_bytes_reads_verified() {
             files.push(p);
         }
     }
-    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut rng = Rng::new(0x1234_5678_9abc_def1);
     let mut runs = 0;
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -291,17 +279,8 @@ fn no_mutation_of_covered_bytes_reads_verified() {
 /// Needs `DIST_CORPUS` (fails when it is set and the file is missing).
 #[test]
 fn a_swapped_extension_breaks_a_real_apps_seal() {
-    let Some(c) = std::env::var_os("DIST_CORPUS") else {
-        eprintln!("DIST_CORPUS is not set: skipping the swapped-extension test");
+    let Some(c) = corpus::dir() else {
         return;
-    };
-    let c = PathBuf::from(c);
-    let c = if c.is_absolute() {
-        c
-    } else {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../..")
-            .join(c)
     };
     let path = c.join("ios/icyleaf-embedded.ipa");
     assert!(
@@ -349,4 +328,64 @@ fn a_swapped_extension_breaks_a_real_apps_seal() {
         nested.iter().any(|n| n["state"] == "untrusted"),
         "{nested:?}"
     );
+}
+
+/// (parse, state, digest_ok): what a flipped covered bit must change.
+fn code_verdict(name: &str, bytes: &[u8]) -> String {
+    match registry().inspect(
+        name,
+        &mut std::io::Cursor::new(bytes),
+        None,
+        Limits::default(),
+        NOW,
+    ) {
+        Ok(i) => {
+            let i = i.inspection;
+            format!(
+                "{:?} {:?} {:?}",
+                i.parse, i.signature.state, i.signature.digest_ok
+            )
+        }
+        Err(e) => format!("refused: {e}"),
+    }
+}
+
+#[test]
+/// The signed-bytes property for bare Mach-O files (code pages up to the code limit) and
+/// provisioning profiles (the plist the CMS digests), with `dist-testkit`'s description of
+/// what each covers.
+fn flipping_a_signed_code_or_profile_byte_changes_the_verdict() {
+    let mut checked = Vec::new();
+    let mut failures = Vec::new();
+    let exts = ["macho", "mobileprovision"];
+    let mut files = files_with(&fixtures(), &exts);
+    files.extend(corpus::platform_files("ios", &exts).unwrap_or_default());
+    for (fi, path) in files.iter().enumerate() {
+        let data = std::fs::read(path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let coverage = match path.extension().and_then(|e| e.to_str()) {
+            Some("macho") => signed::macho_code(&data),
+            Some("mobileprovision") if data.first() == Some(&0x30) => signed::cms_content(&data),
+            _ => None,
+        };
+        let Some(coverage) = coverage else { continue };
+        let original = code_verdict(&name, &data);
+        // Only a signature that holds can be broken.
+        if !original.ends_with("Some(true)") {
+            continue;
+        }
+        match signed::flips_change_the_verdict(&data, &coverage, 24, fi as u64 + 1, |b| {
+            code_verdict(&name, b)
+        }) {
+            Ok(n) => checked.push(format!("{name} ({}, {n} flips)", coverage.format)),
+            Err(e) => failures.extend(e.into_iter().map(|f| format!("{name}: {f}"))),
+        }
+    }
+    println!("{}", checked.join("\n"));
+    assert!(
+        checked.iter().any(|c| c.contains("macho-code"))
+            && checked.iter().any(|c| c.contains("cms-content")),
+        "no signed Mach-O or profile was checked: {checked:?}"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

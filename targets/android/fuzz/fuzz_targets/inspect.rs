@@ -15,13 +15,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(p) = Probe::read("fuzz.apk", &mut r, &limits) {
         let _ = AndroidTarget.detect(&p);
     }
-    let ctx = InspectContext {
-        file_name: "fuzz.apk".into(),
-        size: data.len() as u64,
-        limits,
-        now_unix: 0,
-        budget: platform::InflateBudget::for_file(&limits, data.len() as u64),
-    };
+    let ctx = InspectContext::new("fuzz.apk", data.len() as u64, limits, 0);
     for kind in ["apk", "aab", "apks"] {
         let kind = kind.parse().expect("literal kind");
         let _ = AndroidTarget.inspect(&mut std::io::Cursor::new(data), &kind, &ctx);

@@ -1,4 +1,5 @@
-//! Shared helpers for the integration tests: corpus location, inspection through the registry.
+//! Shared helpers for the integration tests: the fixtures folder, inspection through the
+//! registry (the corpus walker and the mutator are `dist-testkit`'s).
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -9,33 +10,9 @@ use target_android as _;
 /// Fixed clock for reproducible inspections.
 pub const NOW: i64 = 1_795_000_000;
 
-/// `$DIST_CORPUS`, resolved against the workspace root when relative; `None` when unset.
-pub fn corpus() -> Option<PathBuf> {
-    let v = std::env::var_os("DIST_CORPUS")?;
-    let p = PathBuf::from(v);
-    Some(if p.is_absolute() {
-        p
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(p)
-    })
-}
-
 /// The project's own fixtures (`fixtures/android`).
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/android")
-}
-
-/// Every `*.apk`/`*.aab` file in a folder, sorted.
-pub fn artifacts(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "apk" || e == "aab"))
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
+    dist_testkit::corpus::fixtures("android")
 }
 
 pub fn inspect_path(path: &Path) -> Inspected {

@@ -18,16 +18,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use plist::Value;
 use regex::{Regex, RegexBuilder};
 
-use platform::zipindex::Entry;
-
-use crate::archive::{Archive, Member};
-
 /// Most rules a seal may carry (Apple's own carry about ten; each unlisted file is matched
 /// against every rule), and most problems reported per bundle.
 const MAX_RULES: usize = 64;
 const MAX_PROBLEMS: usize = 20;
 /// Longest symbolic-link target read.
-const MAX_LINK: u64 = 4096;
+pub const MAX_LINK: u64 = 4096;
 /// Most nested code items verified in one IPA.
 pub const MAX_NESTED: usize = 256;
 
@@ -221,36 +217,34 @@ impl SealReport {
     }
 }
 
-/// Compares the files of the bundle at `dir` (a zip path ending in `/`) with its seal.
-/// `exe` is the bundle's executable (sealed by the code signature, not the seal). Files
-/// under nested code roots are left to those roots' own seals.
-pub fn check_files(
-    zip: &mut Archive<'_>,
-    dir: &str,
-    exe: &str,
-    seal: &Seal,
-    limits: &platform::Limits,
-) -> SealReport {
+/// The files of one bundle as the seal check sees them, wherever they are stored (a zip
+/// member list for an IPA; a dmg or a pkg payload later). Paths are relative to the bundle
+/// root.
+pub trait BundleFiles {
+    /// Every file (not folder) under the bundle root: its relative path and whether it is a
+    /// symbolic link.
+    fn files(&self) -> Vec<(String, bool)>;
+    /// SHA-1 and SHA-256 of a file's bytes, streamed under the reader's own caps.
+    fn digests(&mut self, rel: &str) -> Result<(Vec<u8>, Vec<u8>), String>;
+    /// A symbolic link's target, at most [`MAX_LINK`] bytes.
+    fn link_target(&mut self, rel: &str) -> Result<Vec<u8>, String>;
+}
+
+/// Compares the files of a bundle with its seal. `exe` is the bundle's executable (sealed
+/// by the code signature, not the seal). Files under nested code roots are left to those
+/// roots' own seals.
+pub fn check_files(bundle: &mut dyn BundleFiles, exe: &str, seal: &Seal) -> SealReport {
     let mut report = SealReport::default();
-    let entries: Vec<Entry> = zip
-        .index
-        .entries
-        .iter()
-        .filter(|e| !e.is_dir() && e.name.starts_with(dir) && e.name.len() > dir.len())
-        .cloned()
-        .collect();
-    let present: BTreeSet<String> = entries
-        .iter()
-        .map(|e| e.name[dir.len()..].to_owned())
-        .collect();
+    let files = bundle.files();
+    let present: BTreeSet<String> = files.iter().map(|(rel, _)| rel.clone()).collect();
     let nested_listed: Vec<&String> = seal
         .files
         .iter()
         .filter(|(_, e)| matches!(e.kind, Sealed::Nested(_)))
         .map(|(k, _)| k)
         .collect();
-    for e in &entries {
-        let rel = &e.name[dir.len()..];
+    for (rel, is_symlink) in &files {
+        let rel = rel.as_str();
         if rel.starts_with("_CodeSignature/") || rel == exe {
             continue;
         }
@@ -263,11 +257,11 @@ pub fn check_files(
         }
         match seal.files.get(rel).map(|s| &s.kind) {
             Some(Sealed::File { sha1, sha256 }) => {
-                if e.is_symlink() {
+                if *is_symlink {
                     report.problem(format!("{rel} is a symbolic link, sealed as a file"));
                     continue;
                 }
-                match zip.digests(e, limits.max_streamed_bytes) {
+                match bundle.digests(rel) {
                     Ok((d1, d256)) => {
                         report.files_checked += 1;
                         let ok = match (sha256, sha1) {
@@ -282,8 +276,8 @@ pub fn check_files(
                     Err(err) => report.problem(format!("{rel} cannot be read: {err}")),
                 }
             }
-            Some(Sealed::Symlink(target)) => match zip.read(&e.name, MAX_LINK) {
-                Ok(Member::Data(d)) if e.is_symlink() && d == target.as_bytes() => {
+            Some(Sealed::Symlink(target)) => match bundle.link_target(rel) {
+                Ok(d) if *is_symlink && d == target.as_bytes() => {
                     report.files_checked += 1;
                 }
                 Ok(_) => report.problem(format!(

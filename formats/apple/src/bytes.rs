@@ -2,7 +2,7 @@
 
 use std::io::{self, Read, SeekFrom};
 
-use platform::ReadSeek;
+use format_zip::ReadSeek;
 
 /// Big- or little-endian `u32` at `off`, or `None` past the end.
 pub fn u32_at(data: &[u8], off: usize, be: bool) -> Option<u32> {

@@ -6,14 +6,13 @@
 //! but brings its own older copies of goblin, zip, sha2 and reqwest plus an lzma C library
 //! (about 95 s of cold build, and a liblzma link conflict with other crates), and its reader
 //! wants the whole binary in memory, while we stream code pages out of a zip member. The CMS
-//! part uses `cryptographic-message-syntax`, by the same author.
+//! part uses `formats/pki`, the workspace's one X.509/CMS stack.
 
-use cryptographic_message_syntax::SignedData;
+use format_pki::{Certificate, SignedData, TimeStampToken, Verdict};
 use ring::digest;
-use x509_certificate::CapturedX509Certificate;
 
 use crate::bytes::{be32, c_string, u64_at};
-use crate::certs;
+use crate::roots;
 
 const SUPERBLOB: u32 = 0xfade_0cc0;
 const CODE_DIRECTORY: u32 = 0xfade_0c02;
@@ -383,13 +382,15 @@ pub struct CmsCheck {
 
 /// Verifies a CMS SignedData over `content` (detached), or over its own encapsulated content.
 pub fn verify_cms(cms: &[u8], detached: Option<&[u8]>) -> Result<(SignedData, CmsCheck), String> {
-    let sd = SignedData::parse_ber(cms).map_err(|e| format!("CMS does not parse: {e}"))?;
+    let sd = SignedData::parse(cms).map_err(|e| format!("CMS does not parse: {e}"))?;
     let check = check_signed_data(&sd, detached);
     Ok((sd, check))
 }
 
 pub fn check_signed_data(sd: &SignedData, detached: Option<&[u8]>) -> CmsCheck {
-    let certs: Vec<&CapturedX509Certificate> = sd.certificates().collect();
+    let certs: Vec<&Certificate> = sd.certificates.iter().collect();
+    let encapsulated = sd.content.as_deref().unwrap_or_default();
+    let content = detached.unwrap_or(encapsulated);
     let mut out = CmsCheck {
         signers: Vec::new(),
         signature_ok: true,
@@ -401,46 +402,54 @@ pub fn check_signed_data(sd: &SignedData, detached: Option<&[u8]>) -> CmsCheck {
         error: None,
     };
     let mut any = false;
-    for signer in sd.signers() {
+    for signer in &sd.signers {
         any = true;
-        let digest = match detached {
-            Some(content) => signer.verify_message_digest_with_content(content),
-            None => signer.verify_message_digest_with_signed_data(sd),
+        let digest = match signer.digest_matches(content) {
+            Ok(Some(true)) => None,
+            Ok(Some(false)) => Some("the digest does not match the content".to_owned()),
+            Ok(None) => Some("the signer has no signed attributes".to_owned()),
+            Err(e) => Some(e.to_string()),
         };
-        if let Err(e) = digest {
+        if let Some(e) = digest {
             out.signature_ok = false;
             out.digest_ok = false;
             out.error.get_or_insert(format!("message digest: {e}"));
         }
-        if let Err(e) = signer.verify_signature_with_signed_data(sd) {
-            out.signature_ok = false;
-            out.error.get_or_insert(format!("signature: {e}"));
-        }
-        if matches!(signer.time_stamp_token_signed_data(), Ok(Some(_))) {
+        if signer
+            .timestamp_token
+            .as_deref()
+            .is_some_and(|t| TimeStampToken::parse(t).is_ok())
+        {
             out.timestamp = true;
         }
-        let cert = signer
-            .certificate_issuer_and_serial()
-            .and_then(|(issuer, serial)| {
-                certs
-                    .iter()
-                    .copied()
-                    .find(|c| c.issuer_name() == issuer && c.serial_number_asn1() == serial)
-            });
-        match cert {
+        match sd.signer_certificate(signer) {
             Some(cert) => {
-                out.signers
-                    .push((certs::subject_string(cert), certs::cert_sha256(cert)));
-                if out.signer_team.is_none() {
-                    out.signer_team = certs::subject_ou(cert);
+                // Signed attributes are what the signature covers (RFC 5652 5.4).
+                match signer.verify_signature(cert, encapsulated) {
+                    Verdict::Valid => {}
+                    Verdict::Invalid => {
+                        out.signature_ok = false;
+                        out.error
+                            .get_or_insert("signature: it does not verify".into());
+                    }
+                    Verdict::Unsupported(why) => {
+                        out.signature_ok = false;
+                        out.error.get_or_insert(format!("signature: {why}"));
+                    }
                 }
-                let chain = certs::chains_to_apple_root(cert, &certs);
-                if !chain.ok {
+                out.signers
+                    .push((roots::subject_string(cert), cert.sha256.clone()));
+                if out.signer_team.is_none() {
+                    out.signer_team = roots::subject_ou(cert);
+                }
+                let chain = roots::chains_to_apple_root(cert, &certs);
+                if !chain.trusted {
                     out.chain_ok = false;
                 }
-                for c in chain.chain {
-                    let (nb, na) = certs::validity(c);
-                    out.cert_windows.push((certs::subject_string(c), nb, na));
+                for c in chain.certs {
+                    if let Some((nb, na)) = c.validity {
+                        out.cert_windows.push((roots::subject_string(c), nb, na));
+                    }
                 }
             }
             None => {

@@ -3,7 +3,7 @@
 
 use std::io::{self, Read};
 
-use platform::{Limits, ReadSeek};
+use format_zip::ReadSeek;
 use ring::digest;
 
 use crate::bytes::{Stream, be32, u32_at};
@@ -30,6 +30,24 @@ const LC_BUILD_VERSION: u32 = 0x32;
 pub const PLATFORM_MACOS: u32 = 1;
 pub const PLATFORM_IOS: u32 = 2;
 pub const PLATFORM_MACCATALYST: u32 = 6;
+
+/// The caps a Mach-O read applies (a target takes them from its inspection limits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest structure read into memory (load commands, a code signature).
+    pub max_structure_bytes: u64,
+    /// Most bytes hashed while checking code pages.
+    pub max_streamed_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_structure_bytes: 16 << 20,
+            max_streamed_bytes: 8 << 30,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

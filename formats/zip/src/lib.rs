@@ -1,6 +1,7 @@
-//! The one zip reader of the workspace: detection ([`crate::Probe`]) and every target's
+//! The one zip reader of the workspace: detection (`platform::Probe`) and every target's
 //! inspection list and read members through it, so a crafted archive cannot show one set of
-//! members to detection and another to a verifier (issue 10, "Signature truth").
+//! members to detection and another to a verifier (issue 10, "Signature truth"). It exposes
+//! the raw end-record and central-directory offsets, which APK signature verification hashes.
 //!
 //! It is strict where lenient readers guess: the central directory must end exactly where the
 //! end record (or the zip64 end record) begins and hold exactly the records the end record
@@ -8,6 +9,11 @@
 //! refused (the 2013 "master key" bug). Every length is checked against the file before
 //! anything is allocated, and every decompressed byte is charged to the inspection's
 //! [`InflateBudget`].
+//!
+//! A format crate: it depends on no crate of the workspace (`platform` depends on it, for
+//! detection), knows no platform and produces no findings; it answers with typed errors.
+//! Targets depend on `platform` and `formats/*`, never on each other; formats never depend
+//! on targets.
 
 use std::io::{self, BufReader, Read, SeekFrom};
 use std::sync::Arc;
@@ -15,7 +21,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use flate2::read::DeflateDecoder;
 
-use crate::{Limits, ReadSeek};
+/// A reader that can seek: what every parser of an artifact is handed.
+pub trait ReadSeek: io::Read + io::Seek {}
+impl<T: io::Read + io::Seek + ?Sized> ReadSeek for T {}
+
+/// The caps [`read_index`] applies (`platform::Limits` converts into them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexLimits {
+    /// Most entries the end record may count.
+    pub max_entries: usize,
+    /// Largest central directory read into memory.
+    pub max_directory_bytes: u64,
+}
+
+impl From<&IndexLimits> for IndexLimits {
+    fn from(l: &IndexLimits) -> Self {
+        *l
+    }
+}
 
 const EOCD_SIG: u32 = 0x0605_4b50;
 const EOCD64_SIG: u32 = 0x0606_4b50;
@@ -77,11 +100,6 @@ impl InflateBudget {
         }
     }
 
-    /// The budget of one inspection of a `size`-byte file under `limits`.
-    pub fn for_file(limits: &Limits, size: u64) -> Self {
-        Self::new(limits.inflate_budget(size))
-    }
-
     pub fn total(&self) -> u64 {
         self.total
     }
@@ -109,13 +127,6 @@ impl InflateBudget {
                 self.total
             )))),
         }
-    }
-}
-
-impl Default for InflateBudget {
-    /// The default limits' absolute cap (for callers that have no file size).
-    fn default() -> Self {
-        Self::new(Limits::default().max_streamed_bytes)
     }
 }
 
@@ -307,7 +318,12 @@ fn eocd_from(r: &mut dyn ReadSeek, raw: Vec<u8>, offset: u64) -> Result<Eocd, Zi
 
 /// Reads the end record and the central directory, checking that they agree with each other
 /// and with the file.
-pub fn read_index(r: &mut dyn ReadSeek, size: u64, limits: &Limits) -> Result<ZipIndex, ZipError> {
+pub fn read_index(
+    r: &mut dyn ReadSeek,
+    size: u64,
+    limits: impl Into<IndexLimits>,
+) -> Result<ZipIndex, ZipError> {
+    let limits: IndexLimits = limits.into();
     let eocd = find_eocd(r, size)?;
     let cd_end = eocd
         .cd_offset
@@ -332,10 +348,10 @@ pub fn read_index(r: &mut dyn ReadSeek, size: u64, limits: &Limits) -> Result<Zi
             eocd.entries, limits.max_entries
         )));
     }
-    if eocd.cd_size > limits.max_structure_bytes {
+    if eocd.cd_size > limits.max_directory_bytes {
         return Err(ZipError::Limit(format!(
             "central directory of {} bytes, more than the limit of {}",
-            eocd.cd_size, limits.max_structure_bytes
+            eocd.cd_size, limits.max_directory_bytes
         )));
     }
     // 46 bytes is the fixed part of one record: a count that cannot fit is a lie.
@@ -638,12 +654,17 @@ mod tests {
         buf.into_inner()
     }
 
+    const LIMITS: IndexLimits = IndexLimits {
+        max_entries: 200_000,
+        max_directory_bytes: 16 << 20,
+    };
+
+    fn budget() -> InflateBudget {
+        InflateBudget::new(8 << 30)
+    }
+
     fn index(z: &[u8]) -> Result<ZipIndex, ZipError> {
-        read_index(
-            &mut Cursor::new(z.to_vec()),
-            z.len() as u64,
-            &Limits::default(),
-        )
+        read_index(&mut Cursor::new(z.to_vec()), z.len() as u64, LIMITS)
     }
 
     #[test]
@@ -652,13 +673,7 @@ mod tests {
         let mut r = Cursor::new(z.clone());
         let idx = index(&z).unwrap();
         let e = idx.get("a.txt").unwrap();
-        let got = read_entry(
-            &mut r,
-            e,
-            idx.eocd.cd_offset,
-            100,
-            &InflateBudget::default(),
-        );
+        let got = read_entry(&mut r, e, idx.eocd.cd_offset, 100, &budget());
         assert_eq!(got.unwrap(), b"hello hello hello");
     }
 
@@ -668,7 +683,7 @@ mod tests {
         let mut r = Cursor::new(z.clone());
         let idx = index(&z).unwrap();
         let e = idx.get("bomb").unwrap().clone();
-        let b = InflateBudget::default();
+        let b = budget();
         assert!(matches!(
             read_entry(&mut r, &e, idx.eocd.cd_offset, 1024 * 1024, &b),
             Err(ZipError::Limit(_))
@@ -747,7 +762,7 @@ mod tests {
             &idx.entries[0],
             idx.eocd.cd_offset,
             10,
-            &InflateBudget::default(),
+            &budget(),
         );
         assert_eq!(got.unwrap(), b"data");
     }
