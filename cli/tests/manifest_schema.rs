@@ -166,7 +166,10 @@ print(json.dumps([v.is_valid(c) for c in cases]))
     };
     let text = String::from_utf8_lossy(&out.stdout);
     if text.trim() == "SKIP" {
-        assert!(!in_ci, "CI needs python3's jsonschema module (apt: python3-jsonschema)");
+        assert!(
+            !in_ci,
+            "CI needs python3's jsonschema module (apt: python3-jsonschema)"
+        );
         eprintln!("note: python3 has no jsonschema module; skipping the cross-check");
         return;
     }
