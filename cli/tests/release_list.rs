@@ -70,3 +70,40 @@ fn release_list_pages_with_limit_and_all() {
     );
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
+
+#[test]
+fn audit_list_pages_with_limit_and_all() {
+    let d = Distd::start();
+    let r = d.dist(&d.admin, &["app", "create", "acme", "--name", "Acme"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for access in ["public", "token", "public", "token", "public"] {
+        let r = d.dist(&d.admin, &["app", "access", "acme", access]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let seqs = |v: &serde_json::Value| -> Vec<i64> {
+        v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["seq"].as_i64().unwrap())
+            .collect()
+    };
+    let whole = d.dist(&d.admin, &["audit", "list", "--limit", "1000", "--json"]);
+    assert_eq!(whole.code, 0, "{}", whole.stderr);
+    let whole = seqs(&whole.json());
+    assert!(whole.len() >= 6, "{whole:?}");
+
+    let r = d.dist(&d.admin, &["audit", "list", "--limit", "2", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(seqs(&r.json()).len(), 2);
+    assert!(r.json()["next_cursor"].is_string());
+    assert!(r.stderr.contains("--all"), "{}", r.stderr);
+
+    let r = d.dist(
+        &d.admin,
+        &["audit", "list", "--limit", "2", "--all", "--json"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(seqs(&r.json()), whole, "every event once, in order");
+    assert!(r.json()["next_cursor"].is_null());
+}

@@ -11,7 +11,7 @@ use crate::ui::{self, or_dash};
 pub enum AuditCommand {
     /// List audit events (admin), oldest first
     #[command(
-        after_help = "Example:\n  dist audit list --app acme --action channel.promote --limit 50"
+        after_help = "Examples:\n  dist audit list --app acme --action channel.promote --limit 50\n  dist audit list --all --json\n\nWithout --all, one page (--limit events, 100 by default); a note on stderr says when more follow."
     )]
     List(ListArgs),
     /// Verify the audit chain (admin); exits 3 if a row was edited or removed
@@ -34,6 +34,9 @@ pub struct ListArgs {
     pub after: Option<i64>,
     #[arg(long)]
     pub limit: Option<u32>,
+    /// Follow every page to the end
+    #[arg(long)]
+    pub all: bool,
 }
 
 pub async fn run(cmd: AuditCommand, ctx: &Ctx) -> anyhow::Result<()> {
@@ -52,7 +55,22 @@ pub async fn run(cmd: AuditCommand, ctx: &Ctx) -> anyhow::Result<()> {
             if let Some(limit) = a.limit {
                 q.push(("limit", limit.to_string()));
             }
-            let list: AuditList = api.get_query(&["audit"], &q).await?;
+            let mut list: AuditList = api.get_query(&["audit"], &q).await?;
+            while a.all
+                && let Some(cursor) = list.next_cursor.take()
+            {
+                let mut next = q.clone();
+                next.push(("cursor", cursor));
+                let page: AuditList = api.get_query(&["audit"], &next).await?;
+                list.events.extend(page.events);
+                list.next_cursor = page.next_cursor;
+            }
+            if list.next_cursor.is_some() {
+                ctx.ui.note(&format!(
+                    "showing {} events; more follow: --all lists every one",
+                    list.events.len()
+                ));
+            }
             if ctx.json() {
                 return ui::print_json(&list);
             }
