@@ -132,8 +132,17 @@ mod tests {
             let url = format!("http://{}/healthz", l.local_addr().unwrap());
             let t = std::thread::spawn(move || {
                 let (mut c, _) = l.accept().unwrap();
-                let mut req = [0u8; 1024];
-                let _ = c.read(&mut req).unwrap();
+                // Read the whole request before answering: closing a socket with unread bytes
+                // makes the kernel send a reset, which the client may see before the answer.
+                let mut req = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = c.read(&mut buf).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    req.extend_from_slice(&buf[..n]);
+                }
                 write!(c, "HTTP/1.1 {status}\r\nContent-Length: 2\r\n\r\n{{}}").unwrap();
             });
             let code = run(Some(&url), Duration::from_secs(2)).unwrap();
