@@ -411,6 +411,77 @@ pub struct AppList {
     pub apps: Vec<App>,
 }
 
+// ---- platforms ----
+
+/// `GET /platforms`: what every target linked into this distd declares. Clients render
+/// platform choices, kinds and install modes from this instead of knowing them by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformList {
+    pub schema_version: u32,
+    pub platforms: Vec<PlatformInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformInfo {
+    pub id: PlatformId,
+    pub display_name: String,
+    pub kinds: Vec<KindDescription>,
+    /// Empty for a platform with one way to install.
+    pub modes: Vec<ModeDescription>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindDescription {
+    pub kind: Kind,
+    pub description: String,
+    /// False for kinds only `dist inspect` reads.
+    pub publishable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModeDescription {
+    pub id: InstallMode,
+    pub description: String,
+    /// Taken when a manifest names no mode and the target does not decide from the file.
+    pub default: bool,
+}
+
+impl PlatformList {
+    /// The list a registry's targets declare, sorted by id as the registry is.
+    pub fn from_registry(registry: &crate::Registry) -> Self {
+        let platforms = registry
+            .targets()
+            .iter()
+            .map(|t| PlatformInfo {
+                id: t.id().parse().expect("registered ids are valid"),
+                display_name: t.display_name().to_owned(),
+                kinds: t
+                    .kinds()
+                    .iter()
+                    .map(|k| KindDescription {
+                        kind: k.kind.parse().expect("declared kinds are valid"),
+                        description: k.description.to_owned(),
+                        publishable: k.publishable,
+                    })
+                    .collect(),
+                modes: t
+                    .modes()
+                    .iter()
+                    .map(|m| ModeDescription {
+                        id: m.id.parse().expect("the registry checks declared modes"),
+                        description: m.description.to_owned(),
+                        default: m.default,
+                    })
+                    .collect(),
+            })
+            .collect();
+        Self {
+            schema_version: crate::SCHEMA_VERSION,
+            platforms,
+        }
+    }
+}
+
 // ---- releases and artifacts ----
 
 /// One artifact of a draft: a file (by digest) or a link.

@@ -108,10 +108,9 @@ pub struct ArtifactView<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
-    /// Open a URL in the browser (TestFlight, Play-style store links).
+    /// Open a URL: a web page, a store or beta-testing invite, or a URL scheme the device's
+    /// own installer answers (the target builds it and says so in the label and caveats).
     OpenUrl,
-    /// An `itms-services://` OTA install link.
-    ItmsServices,
     /// Download the file.
     Download,
     /// A command to copy into a terminal.

@@ -37,8 +37,8 @@ pub use install::{
 pub use limits::Limits;
 pub use probe::Probe;
 pub use registry::{
-    DetectError, Detection, InspectContext, InspectError, KindInfo, ReadSeek, Registry, Target,
-    TargetRegistration, apply_install_mode, registry,
+    DetectError, Detection, InspectContext, InspectError, KindInfo, ModeInfo, ReadSeek, Registry,
+    Target, TargetRegistration, apply_install_mode, registry,
 };
 pub use types::*;
 

@@ -32,6 +32,20 @@ pub struct KindInfo {
     pub publishable: bool,
 }
 
+/// One install mode a target declares: how an artifact of that platform reaches a device
+/// (iOS declares three; a platform with one way to install declares none). Stored and sent as
+/// the `id` string; [`apply_install_mode`] refuses an id the artifact's target does not declare.
+#[derive(Debug, Clone, Copy)]
+pub struct ModeInfo {
+    /// `1 to 32 of a-z, 0-9 and '-'`, as [`InstallMode`] checks.
+    pub id: &'static str,
+    /// What the mode means to a release manager, one sentence.
+    pub description: &'static str,
+    /// Whether this mode applies when a manifest names none and the target's
+    /// [`Target::default_install_mode`] does not decide from the inspection.
+    pub default: bool,
+}
+
 /// A target's claim on a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Detection {
@@ -150,24 +164,29 @@ pub trait Target: Send + Sync + 'static {
         ctx: &InspectContext,
     ) -> Result<Inspected, InspectError>;
 
-    /// The install mode an artifact takes when the manifest names none.
+    /// The install modes this platform offers; none by default (one way to install).
+    fn modes(&self) -> &'static [ModeInfo] {
+        &[]
+    }
+
+    /// The install mode an artifact takes when the manifest names none: by default the
+    /// declared mode marked `default`, if any. A target overrides this to decide from the
+    /// inspection (a signing fact, say).
     fn default_install_mode(&self, _inspection: &Inspection) -> Option<InstallMode> {
-        None
+        self.modes()
+            .iter()
+            .find(|m| m.default)
+            .map(|m| m.id.parse().expect("declared mode ids are valid literals"))
     }
 
-    /// Findings for an explicitly chosen install mode. Platforms without modes refuse any.
-    fn check_install_mode(&self, inspection: &Inspection, mode: InstallMode) -> Vec<Finding> {
-        vec![Finding::error(
-            "install.mode_unsupported",
-            format!(
-                "{}: install mode {mode} applies to iOS artifacts only; remove \"install\" for this file",
-                inspection.file
-            ),
-        )]
+    /// Findings for an install mode this target declares (the registry has already refused
+    /// an undeclared one): whether this artifact can be delivered that way.
+    fn check_install_mode(&self, _inspection: &Inspection, _mode: &InstallMode) -> Vec<Finding> {
+        Vec::new()
     }
 
-    /// An artifact that is a link rather than a file (a TestFlight invite). `None` when the
-    /// platform has no such thing; `Some(Err)` names what is wrong with the link.
+    /// An artifact that is a link rather than a file (a store or beta-testing invite). `None`
+    /// when the platform takes no links; `Some(Err)` names what is wrong with this link.
     fn link_artifact(&self, _url: &str) -> Option<Result<Inspection, String>> {
         None
     }
@@ -222,7 +241,29 @@ pub fn apply_install_mode(
     asked: Option<InstallMode>,
 ) -> Option<InstallMode> {
     let mode = asked.or_else(|| target.default_install_mode(inspection))?;
-    let findings = target.check_install_mode(inspection, mode);
+    let declared = target.modes();
+    if !declared.iter().any(|m| m.id == mode.as_str()) {
+        let message = if declared.is_empty() {
+            format!(
+                "{}: install mode {mode} does not apply: the {} target declares no install modes; remove \"install\" for this file",
+                inspection.file,
+                target.display_name()
+            )
+        } else {
+            let ids: Vec<&str> = declared.iter().map(|m| m.id).collect();
+            format!(
+                "{}: install mode {mode} is not one the {} target declares; use one of {} or remove \"install\"",
+                inspection.file,
+                target.display_name(),
+                ids.join(", ")
+            )
+        };
+        inspection
+            .findings
+            .push(Finding::error("install.mode_unsupported", message));
+        return Some(mode);
+    }
+    let findings = target.check_install_mode(inspection, &mode);
     inspection.findings.extend(findings);
     Some(mode)
 }
@@ -259,6 +300,21 @@ impl Registry {
                 pair[0].id() != pair[1].id(),
                 "two targets registered the id {:?}",
                 pair[0].id()
+            );
+        }
+        for t in &targets {
+            for m in t.modes() {
+                assert!(
+                    m.id.parse::<InstallMode>().is_ok(),
+                    "target {:?} declares the invalid install mode {:?}",
+                    t.id(),
+                    m.id
+                );
+            }
+            assert!(
+                t.modes().iter().filter(|m| m.default).count() <= 1,
+                "target {:?} declares more than one default install mode",
+                t.id()
             );
         }
         Self { targets }

@@ -79,7 +79,7 @@ fn plan_artifacts(
             position: i as i64,
             platform: s.platform.as_ref().map(|p| p.to_string()),
             arch: s.arch.as_ref().map(|a| a.to_string()),
-            spec_install: s.install.map(|m| m.as_str().to_owned()),
+            spec_install: s.install.as_ref().map(|m| m.as_str().to_owned()),
             ..Default::default()
         };
         match (&s.sha256, &s.testflight_url) {
@@ -114,22 +114,24 @@ fn plan_artifacts(
                     Some(p) => vec![target_for(state.registry, p.as_str())?],
                     None => state.registry.targets().to_vec(),
                 };
-                let inspection = targets
+                let (target, inspection) = targets
                     .iter()
-                    .find_map(|t| t.link_artifact(url))
-                    .ok_or_else(|| {
-                        at("no linked platform takes link artifacts (testflight_url) here")
-                    })?
-                    .map_err(|m| at(&m))?;
+                    .find_map(|t| t.link_artifact(url).map(|r| (*t, r)))
+                    .ok_or_else(|| at("no linked platform takes link artifacts here"))?;
+                let mut inspection = inspection.map_err(|m| at(&m))?;
+                // The target decides the mode a link takes and whether an asked one fits.
+                let mode = platform::apply_install_mode(target, &mut inspection, s.install.clone());
+                if let Some(bad) = inspection
+                    .findings
+                    .iter()
+                    .find(|f| f.severity == platform::Severity::Error)
+                {
+                    return Err(at(&format!("{} ({})", bad.message, bad.code)));
+                }
                 row.platform = Some(inspection.platform.to_string());
                 row.kind = Some(inspection.kind.to_string());
                 row.testflight_url = Some(url.clone());
-                row.install_mode = Some(
-                    s.install
-                        .unwrap_or(platform::InstallMode::Testflight)
-                        .as_str()
-                        .to_owned(),
-                );
+                row.install_mode = mode.map(|m| m.as_str().to_owned());
                 row.attached = true;
                 row.attached_at = Some(util::now());
                 row.inspection = Some(

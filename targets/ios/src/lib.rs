@@ -23,8 +23,8 @@ use std::io::{Read, SeekFrom};
 
 use platform::{
     ArtifactView, Client, Detection, Document, Finding, InspectContext, InspectError, Inspected,
-    Inspection, InstallAction, InstallMode, Kind, KindInfo, Links, PlatformRules, Probe, ReadSeek,
-    Target,
+    Inspection, InstallAction, InstallMode, Kind, KindInfo, Links, ModeInfo, PlatformRules, Probe,
+    ReadSeek, Target,
 };
 use serde_json::json;
 
@@ -102,12 +102,19 @@ impl Target for IosTarget {
         }
     }
 
-    fn default_install_mode(&self, inspection: &Inspection) -> Option<InstallMode> {
-        install::default_mode(inspection)
+    fn modes(&self) -> &'static [ModeInfo] {
+        install::MODES
     }
 
-    fn check_install_mode(&self, inspection: &Inspection, mode: InstallMode) -> Vec<Finding> {
-        install::check_mode(inspection, mode)
+    fn default_install_mode(&self, inspection: &Inspection) -> Option<InstallMode> {
+        install::default_mode(inspection).map(install::IosMode::mode)
+    }
+
+    fn check_install_mode(&self, inspection: &Inspection, mode: &InstallMode) -> Vec<Finding> {
+        // The registry passes only declared ids, so `from_mode` always answers.
+        install::IosMode::from_mode(mode)
+            .map(|m| install::check_mode(inspection, m))
+            .unwrap_or_default()
     }
 
     fn link_artifact(&self, url: &str) -> Option<Result<Inspection, String>> {

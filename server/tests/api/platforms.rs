@@ -1,0 +1,86 @@
+//! `GET /platforms` lists what the linked targets declare (kinds, install modes), and a mode
+//! an artifact's target does not declare is refused by the generic rule, naming the target.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn platforms_list_what_targets_declare_and_modes_are_checked_against_it() {
+    let (_dir, s) = Server::fresh(&["toyapp"]).await;
+
+    let (st, v) = s.get("/platforms", &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["schema_version"], 1, "{v}");
+    let list = v["platforms"].as_array().expect("platforms");
+    let ids: Vec<&str> = list.iter().map(|p| p["id"].as_str().unwrap()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted, "sorted by id: {v}");
+    for id in ["android", "ios", "toy"] {
+        assert!(ids.contains(&id), "{id} missing: {v}");
+    }
+    let of = |id: &str| list.iter().find(|p| p["id"] == id).unwrap().clone();
+    // The three iOS modes stay visible in the API model, as declared by the iOS target.
+    let ios = of("ios");
+    let modes: Vec<&str> = ios["modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        modes,
+        ["testflight", "enterprise", "artifact-only"],
+        "{ios}"
+    );
+    assert!(
+        ios["modes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| !m["description"].as_str().unwrap().is_empty()),
+        "{ios}"
+    );
+    let kinds = ios["kinds"].as_array().unwrap();
+    assert!(
+        kinds
+            .iter()
+            .any(|k| k["kind"] == "mobileprovision" && k["publishable"] == false),
+        "{ios}"
+    );
+    assert_eq!(of("android")["modes"], json!([]), "{v}");
+    assert_eq!(of("toy")["display_name"], "Toy", "{v}");
+
+    // Without a token: 401, like the rest of the API.
+    let (st, _) = s.get("/platforms", "").await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+
+    // A mode the toy target does not declare: attached with a blocking finding that names
+    // the target, and the release does not publish.
+    let bytes = dist_targets::toy::file("com.example.toy", "1.2", "7");
+    let (st, v) = s.put_blob("toyapp", &s.admin, bytes.clone()).await;
+    assert!(st.is_success(), "{st}: {v}");
+    let mut body = release_body("1.0", "7", &[("a.bin", &bytes)]);
+    body["artifacts"][0]["install"] = json!("enterprise");
+    let v = s.create_release("toyapp", body).await;
+    let (rid, aid) = release_ids(&v);
+    let (st, v) = s
+        .post_empty(&format!("/artifacts/{aid}/attach"), &s.admin)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let finding = v["inspection"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "install.mode_unsupported")
+        .unwrap_or_else(|| panic!("no install.mode_unsupported: {v}"))
+        .clone();
+    let msg = finding["message"].as_str().unwrap();
+    assert!(
+        msg.contains("Toy target declares no install modes"),
+        "{msg}"
+    );
+    let (st, v) = s
+        .post_empty(&format!("/releases/{rid}/publish"), &s.admin)
+        .await;
+    assert!(st.is_client_error(), "{st}: {v}");
+}
