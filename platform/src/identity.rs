@@ -45,7 +45,7 @@ impl PlatformRules {
             && self.publishers.is_empty()
     }
 
-    /// The generic check: identity, signer pins, team id (profile or `details.team_id`) and
+    /// The generic check: identity, signer pins, team id (`details.team_id`, the identity fact a target reports) and
     /// publisher (`details.publisher`).
     pub fn check(&self, i: &Inspection) -> Vec<Finding> {
         let mut out = Vec::new();
@@ -92,7 +92,6 @@ impl PlatformRules {
             ));
         }
         if !self.team_ids.is_empty()
-            && i.profile.is_some()
             && let Some(state) = i
                 .details
                 .get("profile_signature")
@@ -132,12 +131,11 @@ impl PlatformRules {
             }
         }
         if !self.team_ids.is_empty() {
-            let team = i.profile.as_ref().map(|p| p.team_id.clone()).or_else(|| {
-                i.details
-                    .get("team_id")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned)
-            });
+            let team = i
+                .details
+                .get("team_id")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned);
             match team {
                 Some(t) if self.team_ids.contains(&t) => {}
                 Some(t) => out.push(Finding::error(

@@ -28,8 +28,7 @@ pub mod versions;
 pub use format_zip::InflateBudget;
 pub use identity::{IdentityRules, PlatformRules};
 pub use inspection::{
-    Finding, Inspected, Inspection, Parse, Profile, ProfileType, Severity, Signature,
-    SignatureState, Signer,
+    Finding, Inspected, Inspection, Parse, Severity, Signature, SignatureState, Signer,
 };
 pub use install::{
     ActionKind, ArtifactView, Client, ClientOs, Document, InstallAction, Links, shell_quote,

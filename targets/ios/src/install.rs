@@ -3,8 +3,10 @@
 
 use platform::{
     ActionKind, ArtifactView, Client, ClientOs, Document, Finding, Inspection, InstallAction,
-    InstallMode, InvalidValue, Links, ModeInfo, Parse, ProfileType, Signature,
+    InstallMode, InvalidValue, Links, ModeInfo, Parse, Signature,
 };
+
+use crate::profile::{ProfileType, profile_of};
 use plist::{Dictionary, Value};
 use serde_json::json;
 
@@ -69,7 +71,7 @@ impl std::fmt::Display for IosMode {
 pub fn default_mode(i: &Inspection) -> Option<IosMode> {
     match i.kind.as_str() {
         "testflight" => Some(IosMode::Testflight),
-        "ipa" => Some(match i.profile.as_ref().map(|p| p.profile_type) {
+        "ipa" => Some(match profile_of(i).map(|p| p.profile_type) {
             Some(ProfileType::Enterprise | ProfileType::Adhoc | ProfileType::Development) => {
                 IosMode::Enterprise
             }
@@ -161,7 +163,7 @@ pub fn soften_install_only(i: &mut Inspection) {
 fn check_enterprise_profile(i: &Inspection) -> Vec<Finding> {
     let file = &i.file;
     let mut out = Vec::new();
-    match &i.profile {
+    match &profile_of(i) {
             None => out.push(Finding::error(
                 "ios.install.profile_missing",
                 format!("{file}: enterprise (OTA) install needs an embedded provisioning profile, and this IPA has none"),
@@ -258,7 +260,8 @@ pub fn actions(a: &ArtifactView<'_>, links: &Links, client: &Client) -> Vec<Inst
             .push("For inspection only: this file is not an installable app.".into());
         return vec![d];
     }
-    let profile = a.inspection.and_then(|i| i.profile.as_ref());
+    let profile = a.inspection.and_then(profile_of);
+    let profile = profile.as_ref();
     match mode_of(a) {
         IosMode::Testflight => {
             let mut caveats = vec![
@@ -444,7 +447,7 @@ pub fn document(name: &str, a: &ArtifactView<'_>, links: &Links) -> Option<Docum
 #[cfg(test)]
 mod tests {
     use super::*;
-    use platform::Profile;
+    use crate::profile::Profile;
 
     fn links(base: &str) -> Links {
         Links {
@@ -459,16 +462,20 @@ mod tests {
         let mut i = Inspection::new("App.ipa", 1, "ios".parse().unwrap(), "ipa".parse().unwrap());
         i.identity = Some("com.acme.app".into());
         i.version = Some("1.2 & <3>".into());
-        i.profile = ptype.map(|t| Profile {
-            profile_type: t,
-            name: "P".into(),
-            team_id: "T".into(),
-            uuid: "u".into(),
-            expires: "2030-01-01T00:00:00Z".into(),
-            devices: 2,
-            provisions_all_devices: t == ProfileType::Enterprise,
-            get_task_allow: false,
-        });
+        if let Some(t) = ptype {
+            let p = Profile {
+                profile_type: t,
+                name: "P".into(),
+                team_id: "T".into(),
+                uuid: "u".into(),
+                expires: "2030-01-01T00:00:00Z".into(),
+                devices: 2,
+                provisions_all_devices: t == ProfileType::Enterprise,
+                get_task_allow: false,
+            };
+            i.details
+                .insert("profile".into(), serde_json::to_value(p).unwrap());
+        }
         i
     }
 

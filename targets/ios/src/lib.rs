@@ -19,6 +19,8 @@ mod install;
 mod ipa;
 mod profile;
 
+pub use profile::{Profile, ProfileType, profile_of};
+
 use std::io::{Read, SeekFrom};
 
 use platform::{
@@ -244,12 +246,12 @@ fn inspect_profile(input: &mut dyn ReadSeek, ctx: &InspectContext) -> std::io::R
     let p = profile::read(&data, ctx.now_unix);
     i.identity = p.app_id.clone();
     i.display_name = p.app_id_name.clone();
-    i.profile = p.profile.clone();
     i.signature = p.signature.clone();
     for (code, msg) in &p.rejects {
         i.reject(code, msg.clone());
     }
     i.findings.extend(p.findings);
+    // A profile on its own: its details are the profile's (schema: [`Profile`]).
     if let serde_json::Value::Object(m) = p.details {
         i.details = m;
     }

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use platform::{
     ActionKind, ArtifactView, Client, ClientOs, Inspected, InstallMode, Links, Parse,
-    PlatformRules, ProfileType, SignatureState, Target, registry,
+    PlatformRules, SignatureState, Target, registry,
 };
-use target_ios::IosTarget;
+use target_ios::{IosTarget, ProfileType, profile_of};
 
 fn mode(id: &str) -> InstallMode {
     id.parse().unwrap()
@@ -73,7 +73,7 @@ fn adhoc_ipa_reads_fully() {
             .subject
             .starts_with("UID=DISTTEST01, CN=iPhone Distribution")
     );
-    let p = s.profile.as_ref().unwrap();
+    let p = profile_of(s).unwrap();
     assert_eq!(p.profile_type, ProfileType::Adhoc);
     assert_eq!(p.team_id, "DISTTEST01");
     assert_eq!(p.devices, 2);
@@ -102,7 +102,7 @@ fn negative_ipas() {
     assert!(codes(&i).contains(&"ios.profile.app_id_mismatch"));
     let i = inspect("tiny-enterprise.ipa");
     assert_eq!(
-        i.inspection.profile.as_ref().unwrap().profile_type,
+        profile_of(&i.inspection).unwrap().profile_type,
         ProfileType::Enterprise
     );
     assert!(codes(&i).contains(&"ios.extension.team_mismatch"));
@@ -219,12 +219,12 @@ fn profiles() {
     assert_eq!(i.inspection.signature.digest_ok, Some(true));
     let i = inspect("enterprise.mobileprovision");
     assert_eq!(
-        i.inspection.profile.as_ref().unwrap().profile_type,
+        profile_of(&i.inspection).unwrap().profile_type,
         ProfileType::Enterprise
     );
     let i = inspect("appstore.mobileprovision");
     assert_eq!(
-        i.inspection.profile.as_ref().unwrap().profile_type,
+        profile_of(&i.inspection).unwrap().profile_type,
         ProfileType::Appstore
     );
     let i = inspect("expired.mobileprovision");
