@@ -428,6 +428,14 @@ pub struct PlatformInfo {
     pub kinds: Vec<KindDescription>,
     /// Empty for a platform with one way to install.
     pub modes: Vec<ModeDescription>,
+    /// The identity facts the target reports, which the app's identity rules may name.
+    pub identity_facts: Vec<FactDescription>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FactDescription {
+    pub id: String,
+    pub description: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -471,6 +479,14 @@ impl PlatformList {
                         id: m.id.parse().expect("the registry checks declared modes"),
                         description: m.description.to_owned(),
                         default: m.default,
+                    })
+                    .collect(),
+                identity_facts: t
+                    .identity_facts()
+                    .iter()
+                    .map(|f| FactDescription {
+                        id: f.id.to_owned(),
+                        description: f.description.to_owned(),
                     })
                     .collect(),
             })

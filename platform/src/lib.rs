@@ -26,7 +26,7 @@ pub mod versions;
 
 /// The one zip reader lives in `formats/zip`; detection builds its [`Probe`] with it.
 pub use format_zip::InflateBudget;
-pub use identity::{IdentityRules, PlatformRules};
+pub use identity::{IdentityFact, IdentityRules, PlatformRules};
 pub use inspection::{
     Finding, Inspected, Inspection, Parse, Severity, Signature, SignatureState, Signer,
 };

@@ -12,7 +12,7 @@
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::OnceLock;
 
-use crate::identity::PlatformRules;
+use crate::identity::{IdentityFact, PlatformRules};
 use crate::{
     ArtifactView, Client, Document, Finding, Inspected, Inspection, InstallAction, InstallMode,
     Kind, Limits, Links, PlatformId, Probe,
@@ -213,6 +213,12 @@ pub trait Target: Send + Sync + 'static {
         _links: &Links,
     ) -> Option<Document> {
         None
+    }
+
+    /// The identity facts this target reports, which an app's identity rules may name; by
+    /// default only the identity itself.
+    fn identity_facts(&self) -> &'static [IdentityFact] {
+        &[crate::identity::IDENTITY]
     }
 
     /// Checks an inspection against the app's identity rules for this platform.

@@ -84,3 +84,58 @@ async fn platforms_list_what_targets_declare_and_modes_are_checked_against_it() 
         .await;
     assert!(st.is_client_error(), "{st}: {v}");
 }
+
+/// Identity rules name identity facts a target reports: a team rule for a platform whose
+/// target reports no team could never be met, and is refused naming what may be named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_rules_name_only_facts_the_target_reports() {
+    let (_dir, s) = Server::fresh(&["acme"]).await;
+    let (st, v) = s.get("/platforms", &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let facts = |id: &str| -> Vec<String> {
+        v["platforms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .unwrap()["identity_facts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(facts("ios"), ["identity", "team_id", "signer_sha256"]);
+    assert_eq!(facts("android"), ["identity", "signer_sha256"]);
+    assert_eq!(facts("toy"), ["identity"]);
+
+    let put = |body: Value| {
+        let s = &s;
+        async move {
+            s.call(
+                Method::PUT,
+                "/apps/acme/identity",
+                Some(&s.admin),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let (st, e) = put(json!({"android": {"team_ids": ["ABCDE12345"]}})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("identity.android.team_ids"), "{msg}");
+    assert!(msg.contains("identity, signer_sha256"), "{msg}");
+    let (st, e) = put(json!({"toy": {"signer_sha256": ["ab".repeat(32)]}})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    // Nothing was stored by the refused calls; facts the targets report are accepted.
+    let (st, a) = s.get("/apps/acme", &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{a}");
+    assert_eq!(a["identity"], json!({}), "{a}");
+    let (st, a) = put(json!({
+        "ios": {"identities": ["com.acme.*"], "team_ids": ["ABCDE12345"]},
+        "android": {"identities": ["com.acme"], "signer_sha256": ["ab".repeat(32)]},
+    }))
+    .await;
+    assert_eq!(st, StatusCode::OK, "{a}");
+}

@@ -104,6 +104,23 @@ impl Target for IosTarget {
         }
     }
 
+    fn identity_facts(&self) -> &'static [platform::IdentityFact] {
+        &[
+            platform::IdentityFact {
+                id: "identity",
+                description: "the bundle identifier (CFBundleIdentifier)",
+            },
+            platform::IdentityFact {
+                id: "team_id",
+                description: "the Apple team of the provisioning profile, else of the code signature; met only by a signature chaining to Apple",
+            },
+            platform::IdentityFact {
+                id: "signer_sha256",
+                description: "the SHA-256 of each code-signing certificate",
+            },
+        ]
+    }
+
     fn modes(&self) -> &'static [ModeInfo] {
         install::MODES
     }
