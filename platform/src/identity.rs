@@ -14,7 +14,7 @@ pub type IdentityRules = BTreeMap<PlatformId, PlatformRules>;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlatformRules {
-    /// Bundle ids, Android packages, deb/rpm names, MSIX identity names.
+    /// The `identity` fact: bundle ids, package names, ..., as each target reads them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub identities: Vec<String>,
     /// Apple team ids.
@@ -127,8 +127,8 @@ impl PlatformRules {
             }
         }
         // A rule that names a team or a signer is met only by a signature that verifies to a
-        // trusted root (state `signed`: an Apple chain for iOS, the digests of the pinned
-        // certificate itself for Android). A self-made certificate or profile claiming the
+        // trusted root (state `signed`, as each target defines its roots: a vendor chain, or
+        // the digests of the pinned certificate itself). A self-made certificate or profile claiming the
         // team, or a signature that does not verify, meets nothing (issue 10, item 4).
         if (!self.team_ids.is_empty()
             || (!self.signer_sha256.is_empty() && !i.signature.signers.is_empty()))

@@ -25,7 +25,7 @@ pub enum Severity {
 }
 
 /// One fact a target found worth telling. `code` is stable (`<platform>.<area>.<what>`, such
-/// as `ios.profile.expired`); scripts and channel policies match on it.
+/// as `<platform>.signature.invalid`); scripts and channel policies match on it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     pub code: String,

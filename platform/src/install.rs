@@ -61,7 +61,7 @@ pub struct Links {
 }
 
 impl Links {
-    /// True when links are absolute `https://` URLs (iOS refuses OTA installs over http).
+    /// True when links are absolute `https://` URLs (some devices refuse installs over http).
     pub fn is_https(&self) -> bool {
         self.base.starts_with("https://")
     }
@@ -148,7 +148,7 @@ impl InstallAction {
     }
 }
 
-/// A document a target serves for an artifact (an iOS OTA manifest plist, say).
+/// A document a target serves for an artifact (an over-the-air install manifest, say).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
     pub content_type: &'static str,

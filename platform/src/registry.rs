@@ -25,7 +25,7 @@ pub use format_zip::ReadSeek;
 #[derive(Debug, Clone, Copy)]
 pub struct KindInfo {
     pub kind: &'static str,
-    /// `iOS app archive`, `Android app bundle`, ...
+    /// One phrase a person reads: `app archive`, `app bundle`, ...
     pub description: &'static str,
     /// Whether the kind may be attached to a release (a bare provisioning profile is for
     /// `dist inspect` only).
@@ -33,7 +33,7 @@ pub struct KindInfo {
 }
 
 /// One install mode a target declares: how an artifact of that platform reaches a device
-/// (iOS declares three; a platform with one way to install declares none). Stored and sent as
+/// (a platform with one way to install declares none). Stored and sent as
 /// the `id` string; [`apply_install_mode`] refuses an id the artifact's target does not declare.
 #[derive(Debug, Clone, Copy)]
 pub struct ModeInfo {
@@ -145,9 +145,9 @@ pub enum DetectError {
 /// Everything a target returns is plain data; it never touches the network, the database or
 /// the filesystem beyond the reader it is handed.
 pub trait Target: Send + Sync + 'static {
-    /// `ios`, `android`, ...: unique across the registry.
+    /// Lowercase slug, unique across the registry.
     fn id(&self) -> &'static str;
-    /// `iOS`, `Android`, ...
+    /// The platform's name as people write it.
     fn display_name(&self) -> &'static str;
     fn kinds(&self) -> &'static [KindInfo];
 
@@ -200,7 +200,7 @@ pub trait Target: Send + Sync + 'static {
     ) -> Vec<InstallAction>;
 
     /// The media type a download of this kind is served as. Browsers and devices decide what
-    /// to do with a file by it (Android offers to install an APK only when it says so).
+    /// to do with a file by it (some install a package only when it says so).
     fn media_type(&self, _kind: &Kind) -> &'static str {
         "application/octet-stream"
     }
@@ -226,8 +226,8 @@ pub trait Target: Send + Sync + 'static {
         rules.check(inspection)
     }
 
-    /// Checks that `next` may replace `current` on a channel (Android refuses an update signed
-    /// by another key). Both are of this platform and the same identity.
+    /// Checks that `next` may replace `current` on a channel (a platform may refuse an update
+    /// signed by another key). Both are of this platform and the same identity.
     fn check_continuity(&self, _current: &Inspection, _next: &Inspection) -> Vec<Finding> {
         Vec::new()
     }
@@ -345,7 +345,7 @@ impl Registry {
             })
     }
 
-    /// `android: apk, aab; ios: ipa, ...` for messages.
+    /// `<platform>: <kind>, <kind>; ...` for messages.
     pub fn supported_kinds(&self) -> String {
         if self.targets.is_empty() {
             return "none (no target crate is linked into this binary)".to_owned();

@@ -94,7 +94,7 @@ fn is_label(s: &str, max: usize) -> bool {
 }
 
 string_newtype!(
-    /// An app's URL-safe name: `acme`, `acme-ios-internal`.
+    /// An app's URL-safe name: `acme`, `acme-internal`.
     AppSlug, "app slug", "1 to 64 of a-z, 0-9 and '-', starting with a letter or digit",
     |s| is_slug(s, 64)
 );
@@ -114,13 +114,13 @@ string_newtype!(
     |s| is_slug(s, 64)
 );
 string_newtype!(
-    /// A platform id as a target registers it: `ios`, `android`, `macos`, `linux`, `windows`.
+    /// A platform id as a target registers it (`GET /api/v1/platforms` lists them).
     /// Open by design: a new target crate brings a new id.
     PlatformId, "platform", "1 to 32 of a-z, 0-9 and '-'",
     |s| is_slug(s, 32)
 );
 string_newtype!(
-    /// An artifact kind as a target declares it: `ipa`, `apk`, `aab`, `deb`, `msi`, ...
+    /// An artifact kind as a target declares it (`GET /api/v1/platforms` lists them).
     Kind, "artifact kind", "1 to 32 of a-z, 0-9 and '-'",
     |s| is_slug(s, 32)
 );
