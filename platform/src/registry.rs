@@ -274,6 +274,28 @@ pub fn apply_install_mode(
     Some(mode)
 }
 
+/// The finding that keeps a file off a release when its target marks its kind as not
+/// publishable (a kind only `dist inspect` reads). `distd`'s attach and `dist ci publish` both
+/// ask this, so a file the server would refuse is refused before it is uploaded.
+pub fn unpublishable(target: &dyn Target, inspection: &Inspection) -> Option<Finding> {
+    let publishable = target
+        .kinds()
+        .iter()
+        .any(|k| k.kind == inspection.kind.as_str() && k.publishable);
+    (!publishable).then(|| {
+        Finding::error(
+            "publish.kind_not_publishable",
+            format!(
+                "{}: a {} {} cannot be attached to a release; the {} target reads it for dist inspect only",
+                inspection.file,
+                inspection.platform,
+                inspection.kind,
+                target.display_name()
+            ),
+        )
+    })
+}
+
 /// The value a target crate hands to `inventory::submit!`.
 pub struct TargetRegistration(pub &'static dyn Target);
 

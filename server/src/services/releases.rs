@@ -417,15 +417,8 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
             })?;
         let mut inspection = inspected.inspection;
         let target = target_for(st.registry, inspection.platform.as_str())?;
-        if !target
-            .kinds()
-            .iter()
-            .any(|k| k.kind == inspection.kind.as_str() && k.publishable)
-        {
-            return Err(AppError::invalid(format!(
-                "{file_name}: a {} {} cannot be attached to a release",
-                inspection.platform, inspection.kind
-            )));
+        if let Some(refused) = platform::unpublishable(target, &inspection) {
+            return Err(AppError::invalid(refused.message));
         }
         inspection.sha256 = Some(digest.hex());
         let mode = platform::apply_install_mode(target, &mut inspection, spec_install);

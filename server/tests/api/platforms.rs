@@ -139,3 +139,33 @@ async fn identity_rules_name_only_facts_the_target_reports() {
     .await;
     assert_eq!(st, StatusCode::OK, "{a}");
 }
+
+/// The server's side of `cli/tests/admission.rs`: the same file, the same words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attach_refuses_a_kind_for_inspection_only() {
+    let (_dir, s) = Server::fresh(&["acme"]).await;
+    let bytes = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/ios/adhoc.mobileprovision"),
+    )
+    .unwrap();
+    let (st, v) = s.put_blob("acme", &s.admin, bytes.clone()).await;
+    assert!(st.is_success(), "{st}: {v}");
+    let v = s
+        .create_release(
+            "acme",
+            release_body("1.0", "1", &[("adhoc.mobileprovision", &bytes)]),
+        )
+        .await;
+    let (_, aid) = release_ids(&v);
+    let (st, v) = s
+        .post_empty(&format!("/artifacts/{aid}/attach"), &s.admin)
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v.to_string().contains(
+            "adhoc.mobileprovision: a ios mobileprovision cannot be attached to a release; the iOS target reads it for dist inspect only"
+        ),
+        "{v}"
+    );
+}

@@ -201,7 +201,15 @@ pub(super) fn local_checks(
                 let local =
                     inspect_path(path, name.as_str(), m.platform.as_ref(), m.install.clone())?;
                 let (platform, kind, sha, size, findings, inspection) = match local {
-                    Local::Inspected(i) => {
+                    Local::Inspected(mut i) => {
+                        // The server's attach refuses such a file; refuse it before upload.
+                        if let Some(refused) = platform::registry()
+                            .get(i.platform.as_str())
+                            .ok()
+                            .and_then(|t| platform::unpublishable(t, &i))
+                        {
+                            i.findings.push(refused);
+                        }
                         let sha = i.sha256.as_deref().and_then(|s| s.parse().ok());
                         (
                             Some(i.platform.clone()),
