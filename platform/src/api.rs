@@ -541,6 +541,37 @@ pub enum ReleaseStatus {
     Revoked,
 }
 
+impl ReleaseStatus {
+    /// As stored in the database and sent in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Published => "published",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+impl std::str::FromStr for ReleaseStatus {
+    type Err = crate::InvalidValue;
+    fn from_str(s: &str) -> Result<Self, crate::InvalidValue> {
+        [Self::Draft, Self::Published, Self::Revoked]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| crate::InvalidValue {
+                what: "release status",
+                value: s.chars().take(80).collect(),
+                expected: "draft, published or revoked".into(),
+            })
+    }
+}
+
+impl std::fmt::Display for ReleaseStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Artifact {
     pub id: String,

@@ -343,11 +343,7 @@ async fn release_list(
         )),
         None => None,
     };
-    let status = q.status.map(|s| match s {
-        ReleaseStatus::Draft => "draft",
-        ReleaseStatus::Published => "published",
-        ReleaseStatus::Revoked => "revoked",
-    });
+    let status = q.status.map(ReleaseStatus::as_str);
     let filter = db::ReleaseFilter {
         status: status.map(str::to_owned),
         version: q.version.as_ref().map(ToString::to_string),

@@ -173,7 +173,7 @@ async fn record_move(
             }
             // The release may have been revoked since it was read.
             let status = db::get_release(tx, &to)?.map(|r| r.status);
-            if status.as_deref() != Some("published") {
+            if status != Some(platform::api::ReleaseStatus::Published) {
                 return Err(AppError::conflict(format!(
                     "release {to} is not published (any more)"
                 )));
@@ -245,13 +245,13 @@ pub async fn promote(
                         target.app
                     )));
                 }
-                match target.status.as_str() {
-                    "draft" => {
+                match target.status {
+                    platform::api::ReleaseStatus::Draft => {
                         return Err(AppError::conflict(format!(
                             "release {release_id} is a draft; publish it before promoting"
                         )));
                     }
-                    "revoked" => {
+                    platform::api::ReleaseStatus::Revoked => {
                         return Err(AppError::conflict(format!(
                             "release {release_id} was revoked and cannot be promoted"
                         )));
@@ -371,7 +371,7 @@ pub async fn rollback(
                 })?;
                 let target = db::get_release(c, &prev)?
                     .ok_or_else(|| AppError::not_found(format!("release {prev} not found")))?;
-                if target.status != "published" {
+                if target.status != platform::api::ReleaseStatus::Published {
                     return Err(AppError::conflict(format!(
                         "the previous release {prev} of channel {name} is {}; promote another release instead",
                         target.status
@@ -473,7 +473,7 @@ pub async fn resolve(
             })?;
             let rel = db::get_release(c, &rid)?
                 .ok_or_else(|| AppError::not_found(format!("release {rid} not found")))?;
-            if rel.status == "revoked" {
+            if rel.status == platform::api::ReleaseStatus::Revoked {
                 return Err(AppError::gone(format!(
                     "channel {name} of {app} points at release {rid}, which was revoked ({}); roll the channel back or promote another release",
                     rel.revoke_reason.as_deref().unwrap_or("no reason given")

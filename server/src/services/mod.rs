@@ -9,7 +9,7 @@ pub mod tokens;
 
 use std::sync::Arc;
 
-use platform::api::{self, ReleaseStatus};
+use platform::api;
 use platform::{Inspection, InstallMode, PlatformId, Registry};
 
 use crate::blobs::LocalBlobStore;
@@ -92,14 +92,6 @@ pub fn install_url(base: &str, artifact_id: &str) -> String {
     format!("{base}/i/{artifact_id}")
 }
 
-pub fn parse_status(s: &str) -> ReleaseStatus {
-    match s {
-        "published" => ReleaseStatus::Published,
-        "revoked" => ReleaseStatus::Revoked,
-        _ => ReleaseStatus::Draft,
-    }
-}
-
 pub fn inspection_of(a: &ArtifactRow) -> Option<Inspection> {
     a.inspection
         .as_deref()
@@ -165,7 +157,7 @@ pub fn release_to_api(
             .source
             .as_deref()
             .and_then(|s| serde_json::from_str(s).ok()),
-        status: parse_status(&r.status),
+        status: r.status,
         created_at: r.created_at.clone(),
         published_at: r.published_at.clone(),
         revoked_at: r.revoked_at.clone(),

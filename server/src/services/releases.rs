@@ -178,7 +178,7 @@ pub async fn create(
             Some(s) => Some(serde_json::to_string(s).map_err(|e| AppError::internal("json", e))?),
             None => None,
         },
-        status: "draft".into(),
+        status: platform::api::ReleaseStatus::Draft,
         fingerprint: fingerprint(&body.artifacts),
         created_at: util::now(),
         published_at: None,
@@ -346,7 +346,7 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
     if art.attached {
         return Ok(super::artifact_to_api(state.registry, state.base(), &art));
     }
-    if rel.status != "draft" {
+    if rel.status != platform::api::ReleaseStatus::Draft {
         return Err(AppError::conflict(format!(
             "release {} is {}; artifacts can be attached to drafts only",
             rel.id, rel.status
@@ -553,15 +553,15 @@ pub async fn publish(state: &AppState, p: &Principal, id: String) -> AppResult<P
     };
     p.require_app(&rel.app)?;
     let findings = publish_findings(state, &app, &rel, &arts)?;
-    match rel.status.as_str() {
-        "published" => {
+    match rel.status {
+        platform::api::ReleaseStatus::Published => {
             return Ok(PublishResult {
                 schema_version: SCHEMA_VERSION,
                 release: super::release_to_api(state.registry, state.base(), &rel, &arts),
                 findings,
             });
         }
-        "revoked" => {
+        platform::api::ReleaseStatus::Revoked => {
             return Err(AppError::conflict(format!(
                 "release {id} was revoked; it cannot be published again"
             )));
@@ -611,7 +611,7 @@ pub async fn publish(state: &AppState, p: &Principal, id: String) -> AppResult<P
                 )?;
             }
             let now = super::release_row(tx, &id)?;
-            if now.status == "revoked" {
+            if now.status == platform::api::ReleaseStatus::Revoked {
                 return Err(AppError::conflict(format!("release {id} was revoked")));
             }
             load_release(tx, st.registry, st.base(), &id)
@@ -642,13 +642,15 @@ pub async fn revoke(
         .write(move |tx| {
             let r = super::release_row(tx, &id)?;
             principal.require_app(&r.app)?;
-            match r.status.as_str() {
-                "draft" => {
+            match r.status {
+                platform::api::ReleaseStatus::Draft => {
                     return Err(AppError::conflict(format!(
                         "release {id} is a draft; delete it instead of revoking"
                     )));
                 }
-                "revoked" => return load_release(tx, st.registry, st.base(), &id),
+                platform::api::ReleaseStatus::Revoked => {
+                    return load_release(tx, st.registry, st.base(), &id);
+                }
                 _ => {}
             }
             db::set_release_revoked(tx, &id, &util::now(), &reason)?;
@@ -675,7 +677,7 @@ pub async fn delete_draft(state: &AppState, p: &Principal, id: String) -> AppRes
         .write(move |tx| {
             let r = super::release_row(tx, &id)?;
             principal.require_app(&r.app)?;
-            if r.status != "draft" {
+            if r.status != platform::api::ReleaseStatus::Draft {
                 return Err(AppError::conflict(format!(
                     "release {id} is {}; only drafts can be deleted (revoke a published release)",
                     r.status
