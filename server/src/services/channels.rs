@@ -14,7 +14,7 @@ use serde_json::json;
 use platform::api::{Channel, ChannelHistoryEntry, ChannelMove, ChannelPolicy};
 use platform::{Finding, SCHEMA_VERSION, Severity};
 
-use super::{AppState, inspection_of, target_for};
+use super::{AppState, stored_inspection, target_for};
 use crate::audit::{self, Event};
 use crate::auth::Principal;
 use crate::db::{self, ArtifactRow, ChannelRow, HistoryRow, ReleaseRow};
@@ -110,9 +110,13 @@ fn move_findings(
     let mut all = Vec::new();
     let mut blocking = Vec::new();
     for n in next {
-        let Some(ni) = inspection_of(n) else { continue };
+        let Some(ni) = stored_inspection(n)? else {
+            continue;
+        };
         for c in current {
-            let Some(ci) = inspection_of(c) else { continue };
+            let Some(ci) = stored_inspection(c)? else {
+                continue;
+            };
             if ci.platform == ni.platform && ci.identity.is_some() && ci.identity == ni.identity {
                 let t = target_for(state.registry, ni.platform.as_str())?;
                 for f in t.check_continuity(&ci, &ni) {

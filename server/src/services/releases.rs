@@ -12,7 +12,7 @@ use platform::{
     Build, DetectError, Finding, IdentityRules, Limits, SCHEMA_VERSION, Severity, Sha256, Version,
 };
 
-use super::{AppState, inspection_of, load_release, target_for};
+use super::{AppState, load_release, stored_inspection, target_for};
 use crate::access;
 use crate::audit::{self, Event};
 use crate::auth::Principal;
@@ -510,12 +510,18 @@ fn publish_findings(
     rel: &ReleaseRow,
     arts: &[ArtifactRow],
 ) -> AppResult<Vec<Finding>> {
-    let identity: IdentityRules = serde_json::from_str(&app.identity).unwrap_or_default();
+    // Rules that no longer parse would publish unchecked: an error naming the app instead.
+    let identity: IdentityRules = serde_json::from_str(&app.identity).map_err(|e| {
+        AppError::internal(
+            &format!("app {}: its stored identity rules do not parse", app.slug),
+            e,
+        )
+    })?;
     let policy: MismatchPolicy = app.version_mismatch.parse().unwrap_or_default();
     let version: Option<(Version, Build)> = rel.version.parse().ok().zip(rel.build.parse().ok());
     let mut findings = Vec::new();
     for a in arts {
-        let Some(insp) = inspection_of(a) else {
+        let Some(insp) = stored_inspection(a)? else {
             continue;
         };
         findings.extend(insp.findings.iter().cloned());

@@ -169,3 +169,29 @@ async fn attach_refuses_a_kind_for_inspection_only() {
         "{v}"
     );
 }
+
+/// A stored inspection that no longer parses stops a publish with an error (the log names
+/// the artifact); it used to be skipped, and the release published unchecked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_stored_inspection_stops_the_publish() {
+    let (dir, s) = Server::fresh(&["toyapp"]).await;
+    let bytes = dist_targets::toy::file("com.example.toy", "1.0", "1");
+    let (rid, aid, _) = s.upload_and_attach("toyapp", "1", "a.bin", &bytes).await;
+    {
+        let c = rusqlite::Connection::open(dir.path().join("data/distd.sqlite3")).unwrap();
+        let n = c
+            .execute(
+                "UPDATE artifacts SET inspection = '{\"not\": \"an inspection\"}' WHERE id = ?1",
+                [&aid],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+    let (st, v) = s
+        .post_empty(&format!("/releases/{rid}/publish"), &s.admin)
+        .await;
+    assert_eq!(st, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+    let (st, v) = s.get(&format!("/releases/{rid}"), &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "draft", "{v}");
+}
