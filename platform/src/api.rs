@@ -411,6 +411,93 @@ pub struct AppList {
     pub apps: Vec<App>,
 }
 
+// ---- platforms ----
+
+/// `GET /platforms`: what every target linked into this distd declares. Clients render
+/// platform choices, kinds and install modes from this instead of knowing them by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformList {
+    pub schema_version: u32,
+    pub platforms: Vec<PlatformInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformInfo {
+    pub id: PlatformId,
+    pub display_name: String,
+    pub kinds: Vec<KindDescription>,
+    /// Empty for a platform with one way to install.
+    pub modes: Vec<ModeDescription>,
+    /// The identity facts the target reports, which the app's identity rules may name.
+    pub identity_facts: Vec<FactDescription>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FactDescription {
+    pub id: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindDescription {
+    pub kind: Kind,
+    pub description: String,
+    /// False for kinds only `dist inspect` reads.
+    pub publishable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModeDescription {
+    pub id: InstallMode,
+    pub description: String,
+    /// Taken when a manifest names no mode and the target does not decide from the file.
+    pub default: bool,
+}
+
+impl PlatformList {
+    /// The list a registry's targets declare, sorted by id as the registry is.
+    pub fn from_registry(registry: &crate::Registry) -> Self {
+        let platforms = registry
+            .targets()
+            .iter()
+            .map(|t| PlatformInfo {
+                id: t.id().parse().expect("registered ids are valid"),
+                display_name: t.display_name().to_owned(),
+                kinds: t
+                    .kinds()
+                    .iter()
+                    .map(|k| KindDescription {
+                        kind: k.kind.parse().expect("declared kinds are valid"),
+                        description: k.description.to_owned(),
+                        publishable: k.publishable,
+                    })
+                    .collect(),
+                modes: t
+                    .modes()
+                    .iter()
+                    .map(|m| ModeDescription {
+                        id: m.id.parse().expect("the registry checks declared modes"),
+                        description: m.description.to_owned(),
+                        default: m.default,
+                    })
+                    .collect(),
+                identity_facts: t
+                    .identity_facts()
+                    .iter()
+                    .map(|f| FactDescription {
+                        id: f.id.to_owned(),
+                        description: f.description.to_owned(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        Self {
+            schema_version: crate::SCHEMA_VERSION,
+            platforms,
+        }
+    }
+}
+
 // ---- releases and artifacts ----
 
 /// One artifact of a draft: a file (by digest) or a link.
@@ -452,6 +539,37 @@ pub enum ReleaseStatus {
     Draft,
     Published,
     Revoked,
+}
+
+impl ReleaseStatus {
+    /// As stored in the database and sent in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Published => "published",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+impl std::str::FromStr for ReleaseStatus {
+    type Err = crate::InvalidValue;
+    fn from_str(s: &str) -> Result<Self, crate::InvalidValue> {
+        [Self::Draft, Self::Published, Self::Revoked]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| crate::InvalidValue {
+                what: "release status",
+                value: s.chars().take(80).collect(),
+                expected: "draft, published or revoked".into(),
+            })
+    }
+}
+
+impl std::fmt::Display for ReleaseStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -14,7 +14,7 @@ pub type IdentityRules = BTreeMap<PlatformId, PlatformRules>;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlatformRules {
-    /// Bundle ids, Android packages, deb/rpm names, MSIX identity names.
+    /// The `identity` fact: bundle ids, package names, ..., as each target reads them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub identities: Vec<String>,
     /// Apple team ids.
@@ -28,6 +28,22 @@ pub struct PlatformRules {
     pub publishers: Vec<String>,
 }
 
+/// One identity fact a target reports and an app's identity rules may name. The rule lists of
+/// [`PlatformRules`] each name one fact: `identities` the `identity` fact,
+/// `team_ids` `team_id`, `signer_sha256` `signer_sha256`, `publishers` `publisher`.
+#[derive(Debug, Clone, Copy)]
+pub struct IdentityFact {
+    pub id: &'static str,
+    /// What the fact is on this platform (`the bundle identifier`, ...).
+    pub description: &'static str,
+}
+
+/// The fact every target reports: [`Inspection::identity`].
+pub const IDENTITY: IdentityFact = IdentityFact {
+    id: "identity",
+    description: "the artifact's identity (its package or bundle name)",
+};
+
 fn identity_matches(pattern: &str, identity: &str) -> bool {
     match pattern.strip_suffix(".*") {
         Some(prefix) => identity
@@ -38,6 +54,46 @@ fn identity_matches(pattern: &str, identity: &str) -> bool {
 }
 
 impl PlatformRules {
+    /// The identity facts these rules name (each non-empty list names one), with the
+    /// rule's JSON field for messages.
+    pub fn named_facts(&self) -> Vec<(&'static str, &'static str)> {
+        [
+            ("identity", "identities", self.identities.is_empty()),
+            ("team_id", "team_ids", self.team_ids.is_empty()),
+            (
+                "signer_sha256",
+                "signer_sha256",
+                self.signer_sha256.is_empty(),
+            ),
+            ("publisher", "publishers", self.publishers.is_empty()),
+        ]
+        .into_iter()
+        .filter(|(_, _, empty)| !empty)
+        .map(|(fact, field, _)| (fact, field))
+        .collect()
+    }
+
+    /// Refuses rules that name a fact `declared` does not hold: a rule no artifact of the
+    /// platform could ever meet (a team for a platform without teams) is a mistake to say,
+    /// not to store.
+    pub fn check_declared(
+        &self,
+        platform: &str,
+        display_name: &str,
+        declared: &[IdentityFact],
+    ) -> Result<(), String> {
+        for (fact, field) in self.named_facts() {
+            if !declared.iter().any(|d| d.id == fact) {
+                let ids: Vec<&str> = declared.iter().map(|d| d.id).collect();
+                return Err(format!(
+                    "identity.{platform}.{field}: the {display_name} target reports no {fact}, so this rule could never be met; rules for {platform} may name: {}",
+                    ids.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.identities.is_empty()
             && self.team_ids.is_empty()
@@ -45,7 +101,7 @@ impl PlatformRules {
             && self.publishers.is_empty()
     }
 
-    /// The generic check: identity, signer pins, team id (profile or `details.team_id`) and
+    /// The generic check: identity, signer pins, team id (`details.team_id`, the identity fact a target reports) and
     /// publisher (`details.publisher`).
     pub fn check(&self, i: &Inspection) -> Vec<Finding> {
         let mut out = Vec::new();
@@ -71,8 +127,8 @@ impl PlatformRules {
             }
         }
         // A rule that names a team or a signer is met only by a signature that verifies to a
-        // trusted root (state `signed`: an Apple chain for iOS, the digests of the pinned
-        // certificate itself for Android). A self-made certificate or profile claiming the
+        // trusted root (state `signed`, as each target defines its roots: a vendor chain, or
+        // the digests of the pinned certificate itself). A self-made certificate or profile claiming the
         // team, or a signature that does not verify, meets nothing (issue 10, item 4).
         if (!self.team_ids.is_empty()
             || (!self.signer_sha256.is_empty() && !i.signature.signers.is_empty()))
@@ -92,7 +148,6 @@ impl PlatformRules {
             ));
         }
         if !self.team_ids.is_empty()
-            && i.profile.is_some()
             && let Some(state) = i
                 .details
                 .get("profile_signature")
@@ -132,12 +187,11 @@ impl PlatformRules {
             }
         }
         if !self.team_ids.is_empty() {
-            let team = i.profile.as_ref().map(|p| p.team_id.clone()).or_else(|| {
-                i.details
-                    .get("team_id")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned)
-            });
+            let team = i
+                .details
+                .get("team_id")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned);
             match team {
                 Some(t) if self.team_ids.contains(&t) => {}
                 Some(t) => out.push(Finding::error(

@@ -25,7 +25,7 @@ pub enum Severity {
 }
 
 /// One fact a target found worth telling. `code` is stable (`<platform>.<area>.<what>`, such
-/// as `ios.profile.expired`); scripts and channel policies match on it.
+/// as `<platform>.signature.invalid`); scripts and channel policies match on it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     pub code: String,
@@ -102,30 +102,6 @@ impl Signature {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProfileType {
-    Development,
-    Adhoc,
-    Enterprise,
-    Appstore,
-}
-
-/// An Apple provisioning profile, as embedded in an IPA or on its own.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Profile {
-    #[serde(rename = "type")]
-    pub profile_type: ProfileType,
-    pub name: String,
-    pub team_id: String,
-    pub uuid: String,
-    /// RFC 3339, UTC: `2022-01-15T06:40:53Z`.
-    pub expires: String,
-    pub devices: u32,
-    pub provisions_all_devices: bool,
-    pub get_task_allow: bool,
-}
-
 /// Everything a target learnt about one file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Inspection {
@@ -147,9 +123,11 @@ pub struct Inspection {
     pub device_family: Option<Vec<String>>,
     pub display_name: Option<String>,
     pub signature: Signature,
-    pub profile: Option<Profile>,
     pub findings: Vec<Finding>,
-    /// Platform extras (extensions, permissions, lineage, ...). Always a JSON object.
+    /// Platform extras (extensions, permissions, lineage, an Apple provisioning profile,
+    /// ...), typed by their target, which documents their schema (README, "Platform
+    /// details"). Always a JSON object; nothing outside the target reads inside it except
+    /// the identity facts the generic rules name (`team_id`, `publisher`).
     pub details: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -173,7 +151,6 @@ impl Inspection {
             device_family: None,
             display_name: None,
             signature: Signature::unknown(),
-            profile: None,
             findings: Vec::new(),
             details: serde_json::Map::new(),
         }
@@ -226,16 +203,6 @@ mod tests {
             "android".parse().unwrap(),
             "apk".parse().unwrap(),
         );
-        i.profile = Some(Profile {
-            profile_type: ProfileType::Adhoc,
-            name: "n".into(),
-            team_id: "T".into(),
-            uuid: "u".into(),
-            expires: "2020-10-24T08:40:28Z".into(),
-            devices: 1,
-            provisions_all_devices: false,
-            get_task_allow: false,
-        });
         i.reject(
             "android.zip.malformed",
             "central directory overlaps the end record",
@@ -258,14 +225,12 @@ mod tests {
             "device_family",
             "display_name",
             "signature",
-            "profile",
             "findings",
             "details",
         ] {
             assert!(v.get(key).is_some(), "missing {key}");
         }
         assert_eq!(v["parse"], "reject");
-        assert_eq!(v["profile"]["type"], "adhoc");
         assert_eq!(v["signature"]["state"], "unknown");
         assert_eq!(v["findings"][0]["severity"], "error");
         assert!(

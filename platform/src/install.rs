@@ -61,7 +61,7 @@ pub struct Links {
 }
 
 impl Links {
-    /// True when links are absolute `https://` URLs (iOS refuses OTA installs over http).
+    /// True when links are absolute `https://` URLs (some devices refuse installs over http).
     pub fn is_https(&self) -> bool {
         self.base.starts_with("https://")
     }
@@ -108,10 +108,9 @@ pub struct ArtifactView<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
-    /// Open a URL in the browser (TestFlight, Play-style store links).
+    /// Open a URL: a web page, a store or beta-testing invite, or a URL scheme the device's
+    /// own installer answers (the target builds it and says so in the label and caveats).
     OpenUrl,
-    /// An `itms-services://` OTA install link.
-    ItmsServices,
     /// Download the file.
     Download,
     /// A command to copy into a terminal.
@@ -149,7 +148,7 @@ impl InstallAction {
     }
 }
 
-/// A document a target serves for an artifact (an iOS OTA manifest plist, say).
+/// A document a target serves for an artifact (an over-the-air install manifest, say).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
     pub content_type: &'static str,

@@ -26,10 +26,9 @@ pub mod versions;
 
 /// The one zip reader lives in `formats/zip`; detection builds its [`Probe`] with it.
 pub use format_zip::InflateBudget;
-pub use identity::{IdentityRules, PlatformRules};
+pub use identity::{IdentityFact, IdentityRules, PlatformRules};
 pub use inspection::{
-    Finding, Inspected, Inspection, Parse, Profile, ProfileType, Severity, Signature,
-    SignatureState, Signer,
+    Finding, Inspected, Inspection, Parse, Severity, Signature, SignatureState, Signer,
 };
 pub use install::{
     ActionKind, ArtifactView, Client, ClientOs, Document, InstallAction, Links, shell_quote,
@@ -37,8 +36,8 @@ pub use install::{
 pub use limits::Limits;
 pub use probe::Probe;
 pub use registry::{
-    DetectError, Detection, InspectContext, InspectError, KindInfo, ReadSeek, Registry, Target,
-    TargetRegistration, apply_install_mode, registry,
+    DetectError, Detection, InspectContext, InspectError, KindInfo, ModeInfo, ReadSeek, Registry,
+    Target, TargetRegistration, apply_install_mode, registry, unpublishable,
 };
 pub use types::*;
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     AppSlug, Arch, Build, ChannelName, InstallMode, PlatformId, SCHEMA_VERSION, Version,
-    validate_testflight_url,
+    validate_link,
 };
 
 /// Largest manifest accepted; a real one is a few hundred bytes.
@@ -184,21 +184,11 @@ impl Manifest {
                     check_relative_path(path).map_err(|m| ManifestError::new(field("path"), m))?
                 }
                 (None, Some(url)) => {
-                    validate_testflight_url(url)
+                    // The shape only: which links a platform takes, and with which install
+                    // mode, its target decides when the release is planned.
+                    validate_link(url)
                         .map_err(|e| ManifestError::new(field("testflight_url"), e.to_string()))?;
-                    if a.install.is_some_and(|m| m != InstallMode::Testflight) {
-                        return Err(ManifestError::new(
-                            field("install"),
-                            "a testflight_url entry installs through TestFlight only",
-                        ));
-                    }
                 }
-            }
-            if a.install == Some(InstallMode::Testflight) && a.testflight_url.is_none() {
-                return Err(ManifestError::new(
-                    field("install"),
-                    "testflight needs a separate entry with \"testflight_url\"; use enterprise or artifact-only for a file",
-                ));
             }
         }
         Ok(())
@@ -307,14 +297,17 @@ mod tests {
         let m = Manifest::from_json(GOOD.as_bytes()).unwrap();
         assert_eq!(m.app.as_str(), "acme");
         assert_eq!(m.artifacts.len(), 4);
-        assert_eq!(m.artifacts[0].install, Some(InstallMode::Enterprise));
+        assert_eq!(
+            m.artifacts[0].install.as_ref().map(|m| m.as_str()),
+            Some("enterprise")
+        );
     }
 
     #[test]
     fn names_the_bad_field() {
         assert_eq!(err(&GOOD.replace("\"acme\"", "\"Acme!\"")).field, "app");
         assert_eq!(
-            err(&GOOD.replace("\"enterprise\"", "\"magic\"")).field,
+            err(&GOOD.replace("\"enterprise\"", "\"Magic!\"")).field,
             "artifacts[0].install"
         );
         assert_eq!(
@@ -326,7 +319,7 @@ mod tests {
             "artifacts[1].path"
         );
         assert_eq!(
-            err(&GOOD.replace("ABCDEFGH", "x")).field,
+            err(&GOOD.replace("https://testflight", "http://testflight")).field,
             "artifacts[3].testflight_url"
         );
         let unknown = err(&GOOD.replace("\"notes\"", "\"nots\""));
@@ -391,9 +384,9 @@ mod tests {
                 "invalid type: array",
             ),
             (
-                r#""artifacts": [{"path": "a", "install": "x"}]}"#,
+                r#""artifacts": [{"path": "a", "install": "X!"}]}"#,
                 "artifacts[0].install",
-                "enterprise",
+                "a-z, 0-9",
             ),
         ];
         for (tail, field, wanted) in cases {

@@ -12,7 +12,7 @@
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::OnceLock;
 
-use crate::identity::PlatformRules;
+use crate::identity::{IdentityFact, PlatformRules};
 use crate::{
     ArtifactView, Client, Document, Finding, Inspected, Inspection, InstallAction, InstallMode,
     Kind, Limits, Links, PlatformId, Probe,
@@ -25,11 +25,25 @@ pub use format_zip::ReadSeek;
 #[derive(Debug, Clone, Copy)]
 pub struct KindInfo {
     pub kind: &'static str,
-    /// `iOS app archive`, `Android app bundle`, ...
+    /// One phrase a person reads: `app archive`, `app bundle`, ...
     pub description: &'static str,
     /// Whether the kind may be attached to a release (a bare provisioning profile is for
     /// `dist inspect` only).
     pub publishable: bool,
+}
+
+/// One install mode a target declares: how an artifact of that platform reaches a device
+/// (a platform with one way to install declares none). Stored and sent as
+/// the `id` string; [`apply_install_mode`] refuses an id the artifact's target does not declare.
+#[derive(Debug, Clone, Copy)]
+pub struct ModeInfo {
+    /// `1 to 32 of a-z, 0-9 and '-'`, as [`InstallMode`] checks.
+    pub id: &'static str,
+    /// What the mode means to a release manager, one sentence.
+    pub description: &'static str,
+    /// Whether this mode applies when a manifest names none and the target's
+    /// [`Target::default_install_mode`] does not decide from the inspection.
+    pub default: bool,
 }
 
 /// A target's claim on a file.
@@ -131,9 +145,9 @@ pub enum DetectError {
 /// Everything a target returns is plain data; it never touches the network, the database or
 /// the filesystem beyond the reader it is handed.
 pub trait Target: Send + Sync + 'static {
-    /// `ios`, `android`, ...: unique across the registry.
+    /// Lowercase slug, unique across the registry.
     fn id(&self) -> &'static str;
-    /// `iOS`, `Android`, ...
+    /// The platform's name as people write it.
     fn display_name(&self) -> &'static str;
     fn kinds(&self) -> &'static [KindInfo];
 
@@ -150,24 +164,29 @@ pub trait Target: Send + Sync + 'static {
         ctx: &InspectContext,
     ) -> Result<Inspected, InspectError>;
 
-    /// The install mode an artifact takes when the manifest names none.
+    /// The install modes this platform offers; none by default (one way to install).
+    fn modes(&self) -> &'static [ModeInfo] {
+        &[]
+    }
+
+    /// The install mode an artifact takes when the manifest names none: by default the
+    /// declared mode marked `default`, if any. A target overrides this to decide from the
+    /// inspection (a signing fact, say).
     fn default_install_mode(&self, _inspection: &Inspection) -> Option<InstallMode> {
-        None
+        self.modes()
+            .iter()
+            .find(|m| m.default)
+            .map(|m| m.id.parse().expect("declared mode ids are valid literals"))
     }
 
-    /// Findings for an explicitly chosen install mode. Platforms without modes refuse any.
-    fn check_install_mode(&self, inspection: &Inspection, mode: InstallMode) -> Vec<Finding> {
-        vec![Finding::error(
-            "install.mode_unsupported",
-            format!(
-                "{}: install mode {mode} applies to iOS artifacts only; remove \"install\" for this file",
-                inspection.file
-            ),
-        )]
+    /// Findings for an install mode this target declares (the registry has already refused
+    /// an undeclared one): whether this artifact can be delivered that way.
+    fn check_install_mode(&self, _inspection: &Inspection, _mode: &InstallMode) -> Vec<Finding> {
+        Vec::new()
     }
 
-    /// An artifact that is a link rather than a file (a TestFlight invite). `None` when the
-    /// platform has no such thing; `Some(Err)` names what is wrong with the link.
+    /// An artifact that is a link rather than a file (a store or beta-testing invite). `None`
+    /// when the platform takes no links; `Some(Err)` names what is wrong with this link.
     fn link_artifact(&self, _url: &str) -> Option<Result<Inspection, String>> {
         None
     }
@@ -181,7 +200,7 @@ pub trait Target: Send + Sync + 'static {
     ) -> Vec<InstallAction>;
 
     /// The media type a download of this kind is served as. Browsers and devices decide what
-    /// to do with a file by it (Android offers to install an APK only when it says so).
+    /// to do with a file by it (some install a package only when it says so).
     fn media_type(&self, _kind: &Kind) -> &'static str {
         "application/octet-stream"
     }
@@ -196,13 +215,19 @@ pub trait Target: Send + Sync + 'static {
         None
     }
 
+    /// The identity facts this target reports, which an app's identity rules may name; by
+    /// default only the identity itself.
+    fn identity_facts(&self) -> &'static [IdentityFact] {
+        &[crate::identity::IDENTITY]
+    }
+
     /// Checks an inspection against the app's identity rules for this platform.
     fn check_identity(&self, inspection: &Inspection, rules: &PlatformRules) -> Vec<Finding> {
         rules.check(inspection)
     }
 
-    /// Checks that `next` may replace `current` on a channel (Android refuses an update signed
-    /// by another key). Both are of this platform and the same identity.
+    /// Checks that `next` may replace `current` on a channel (a platform may refuse an update
+    /// signed by another key). Both are of this platform and the same identity.
     fn check_continuity(&self, _current: &Inspection, _next: &Inspection) -> Vec<Finding> {
         Vec::new()
     }
@@ -222,9 +247,53 @@ pub fn apply_install_mode(
     asked: Option<InstallMode>,
 ) -> Option<InstallMode> {
     let mode = asked.or_else(|| target.default_install_mode(inspection))?;
-    let findings = target.check_install_mode(inspection, mode);
+    let declared = target.modes();
+    if !declared.iter().any(|m| m.id == mode.as_str()) {
+        let message = if declared.is_empty() {
+            format!(
+                "{}: install mode {mode} does not apply: the {} target declares no install modes; remove \"install\" for this file",
+                inspection.file,
+                target.display_name()
+            )
+        } else {
+            let ids: Vec<&str> = declared.iter().map(|m| m.id).collect();
+            format!(
+                "{}: install mode {mode} is not one the {} target declares; use one of {} or remove \"install\"",
+                inspection.file,
+                target.display_name(),
+                ids.join(", ")
+            )
+        };
+        inspection
+            .findings
+            .push(Finding::error("install.mode_unsupported", message));
+        return Some(mode);
+    }
+    let findings = target.check_install_mode(inspection, &mode);
     inspection.findings.extend(findings);
     Some(mode)
+}
+
+/// The finding that keeps a file off a release when its target marks its kind as not
+/// publishable (a kind only `dist inspect` reads). `distd`'s attach and `dist ci publish` both
+/// ask this, so a file the server would refuse is refused before it is uploaded.
+pub fn unpublishable(target: &dyn Target, inspection: &Inspection) -> Option<Finding> {
+    let publishable = target
+        .kinds()
+        .iter()
+        .any(|k| k.kind == inspection.kind.as_str() && k.publishable);
+    (!publishable).then(|| {
+        Finding::error(
+            "publish.kind_not_publishable",
+            format!(
+                "{}: a {} {} cannot be attached to a release; the {} target reads it for dist inspect only",
+                inspection.file,
+                inspection.platform,
+                inspection.kind,
+                target.display_name()
+            ),
+        )
+    })
 }
 
 /// The value a target crate hands to `inventory::submit!`.
@@ -261,6 +330,21 @@ impl Registry {
                 pair[0].id()
             );
         }
+        for t in &targets {
+            for m in t.modes() {
+                assert!(
+                    m.id.parse::<InstallMode>().is_ok(),
+                    "target {:?} declares the invalid install mode {:?}",
+                    t.id(),
+                    m.id
+                );
+            }
+            assert!(
+                t.modes().iter().filter(|m| m.default).count() <= 1,
+                "target {:?} declares more than one default install mode",
+                t.id()
+            );
+        }
         Self { targets }
     }
 
@@ -283,7 +367,7 @@ impl Registry {
             })
     }
 
-    /// `android: apk, aab; ios: ipa, ...` for messages.
+    /// `<platform>: <kind>, <kind>; ...` for messages.
     pub fn supported_kinds(&self) -> String {
         if self.targets.is_empty() {
             return "none (no target crate is linked into this binary)".to_owned();

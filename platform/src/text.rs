@@ -5,7 +5,7 @@
 //! - the CLI's human output shows every [hidden](is_hidden) character visibly, through
 //!   [`Visible`] / [`escape_hidden`] (JSON output keeps the data as it is);
 //! - names (file names) refuse them, naming the character with [`describe`];
-//! - XML documents built from metadata (the iOS OTA `manifest.plist`) pass their strings
+//! - XML documents built from metadata (an OTA manifest a target serves) pass their strings
 //!   through [`xml_text`], so a control character in an Info.plist value cannot make the
 //!   document malformed.
 //!

@@ -94,7 +94,7 @@ fn is_label(s: &str, max: usize) -> bool {
 }
 
 string_newtype!(
-    /// An app's URL-safe name: `acme`, `acme-ios-internal`.
+    /// An app's URL-safe name: `acme`, `acme-internal`.
     AppSlug, "app slug", "1 to 64 of a-z, 0-9 and '-', starting with a letter or digit",
     |s| is_slug(s, 64)
 );
@@ -114,13 +114,13 @@ string_newtype!(
     |s| is_slug(s, 64)
 );
 string_newtype!(
-    /// A platform id as a target registers it: `ios`, `android`, `macos`, `linux`, `windows`.
+    /// A platform id as a target registers it (`GET /api/v1/platforms` lists them).
     /// Open by design: a new target crate brings a new id.
     PlatformId, "platform", "1 to 32 of a-z, 0-9 and '-'",
     |s| is_slug(s, 32)
 );
 string_newtype!(
-    /// An artifact kind as a target declares it: `ipa`, `apk`, `aab`, `deb`, `msi`, ...
+    /// An artifact kind as a target declares it (`GET /api/v1/platforms` lists them).
     Kind, "artifact kind", "1 to 32 of a-z, 0-9 and '-'",
     |s| is_slug(s, 32)
 );
@@ -287,67 +287,32 @@ impl From<Sha256> for String {
     }
 }
 
-/// How an iOS artifact reaches a device. Kept apart everywhere: a web page cannot install an
-/// arbitrary IPA on a normal iPhone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum InstallMode {
-    /// A stored TestFlight link; the page opens Apple's flow.
-    Testflight,
-    /// An itms-services OTA manifest for enterprise, ad hoc or development builds.
-    Enterprise,
-    /// An authenticated download, presented as a file, not as an install.
-    ArtifactOnly,
-}
+string_newtype!(
+    /// An install mode as a target declares it (see `ModeInfo`): how an artifact reaches a
+    /// device. Open by design, like [`Kind`]: which modes exist is the target's word, and the
+    /// registry checks a mode against the artifact's target before it is stored.
+    InstallMode, "install mode", "1 to 32 of a-z, 0-9 and '-'",
+    |s| is_slug(s, 32)
+);
 
-impl InstallMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Testflight => "testflight",
-            Self::Enterprise => "enterprise",
-            Self::ArtifactOnly => "artifact-only",
-        }
-    }
-}
-
-impl FromStr for InstallMode {
-    type Err = InvalidValue;
-    fn from_str(s: &str) -> Result<Self, InvalidValue> {
-        match s {
-            "testflight" => Ok(Self::Testflight),
-            "enterprise" => Ok(Self::Enterprise),
-            "artifact-only" => Ok(Self::ArtifactOnly),
-            _ => Err(InvalidValue {
-                what: "install mode",
-                value: s.to_owned(),
-                expected: "one of testflight, enterprise, artifact-only".into(),
-            }),
-        }
-    }
-}
-
-impl fmt::Display for InstallMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Validates a TestFlight public link: `https://testflight.apple.com/join/<8 to 12 letters or digits>`.
-pub fn validate_testflight_url(url: &str) -> Result<(), InvalidValue> {
-    let code = url.strip_prefix("https://testflight.apple.com/join/");
-    match code {
-        Some(code)
-            if (8..=12).contains(&code.len())
-                && code.bytes().all(|c| c.is_ascii_alphanumeric()) =>
-        {
-            Ok(())
-        }
-        _ => Err(InvalidValue {
-            what: "TestFlight URL",
+/// Checks the shape every link artifact shares: an absolute `https://` URL with a host, at
+/// most 2048 bytes, no spaces or control characters. Which links a platform takes (which
+/// hosts, which paths) is its target's word, through `Target::link_artifact`.
+pub fn validate_link(url: &str) -> Result<(), InvalidValue> {
+    let host = url
+        .strip_prefix("https://")
+        .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
+    let ok = url.len() <= 2048
+        && host.is_some_and(|h| !h.is_empty())
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidValue {
+            what: "link",
             value: url.chars().take(200).collect(),
-            expected: "https://testflight.apple.com/join/ followed by the 8-character invite code"
-                .into(),
-        }),
+            expected: "an https:// URL with a host, at most 2048 bytes, without spaces".into(),
+        })
     }
 }
 
@@ -423,6 +388,22 @@ mod tests {
     }
 
     #[test]
+    fn links() {
+        assert!(validate_link("https://store.example/join/ABCDEFGH").is_ok());
+        assert!(validate_link("http://store.example/join/ABCDEFGH").is_err());
+        assert!(validate_link("https:///path").is_err());
+        assert!(validate_link("https://a.example/x y").is_err());
+        assert!(validate_link(&format!("https://a.example/{}", "x".repeat(2048))).is_err());
+    }
+
+    #[test]
+    fn install_modes_are_slugs() {
+        assert!(InstallMode::try_from("artifact-only").is_ok());
+        assert!(InstallMode::try_from("Magic!").is_err());
+        assert!(InstallMode::try_from("").is_err());
+    }
+
+    #[test]
     fn sha256_round_trip() {
         let d = Sha256::digest(b"abc");
         assert_eq!(
@@ -437,13 +418,5 @@ mod tests {
         );
         let json = serde_json::to_string(&d).unwrap();
         assert_eq!(serde_json::from_str::<Sha256>(&json).unwrap(), d);
-    }
-
-    #[test]
-    fn testflight_urls() {
-        assert!(validate_testflight_url("https://testflight.apple.com/join/ABCDEFGH").is_ok());
-        assert!(validate_testflight_url("http://testflight.apple.com/join/ABCDEFGH").is_err());
-        assert!(validate_testflight_url("https://testflight.apple.com/join/AB").is_err());
-        assert!(validate_testflight_url("https://evil.example/join/ABCDEFGH").is_err());
     }
 }

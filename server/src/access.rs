@@ -29,7 +29,9 @@ pub enum Use {
 pub fn check_release(c: &Connection, p: &Principal, rel: &ReleaseRow, what: Use) -> AppResult<()> {
     p.require_app(&rel.app)?;
     let publisher = p.has(Scope::Publish);
-    if rel.status == "draft" && (what == Use::Page || (what == Use::Download && !publisher)) {
+    if rel.status == platform::api::ReleaseStatus::Draft
+        && (what == Use::Page || (what == Use::Download && !publisher))
+    {
         return Err(AppError::forbidden(format!(
             "release {} is a draft: only published releases are served{}",
             rel.id,
@@ -58,7 +60,7 @@ pub fn check_release(c: &Connection, p: &Principal, rel: &ReleaseRow, what: Use)
 /// Whether anyone may see a release without a credential: it is published and its app is
 /// public, or a public channel points, or pointed, at it.
 pub fn release_is_public(c: &Connection, rel: &ReleaseRow) -> AppResult<bool> {
-    if rel.status != "published" {
+    if rel.status != platform::api::ReleaseStatus::Published {
         return Ok(false);
     }
     let app_public = db::get_app(c, &rel.app)?.is_some_and(|a| a.access == Access::Public.as_str());

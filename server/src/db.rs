@@ -2,6 +2,7 @@
 //! connection). One writer connection behind a mutex and a few readers, all used from
 //! `spawn_blocking`; WAL lets readers run beside the writer. Nothing here knows HTTP.
 
+use platform::api::ReleaseStatus;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -287,7 +288,7 @@ pub struct ReleaseRow {
     pub build: String,
     pub notes: Option<String>,
     pub source: Option<String>,
-    pub status: String,
+    pub status: ReleaseStatus,
     pub fingerprint: String,
     pub created_at: String,
     pub published_at: Option<String>,
@@ -440,7 +441,7 @@ fn release_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReleaseRow> {
         build: r.get(3)?,
         notes: r.get(4)?,
         source: r.get(5)?,
-        status: r.get(6)?,
+        status: release_status(r, 6)?,
         fingerprint: r.get(7)?,
         created_at: r.get(8)?,
         published_at: r.get(9)?,
@@ -461,7 +462,7 @@ pub fn insert_release(c: &Connection, r: &ReleaseRow) -> rusqlite::Result<()> {
             r.build,
             r.notes,
             r.source,
-            r.status,
+            r.status.as_str(),
             r.fingerprint,
             r.created_at,
             r.published_at,
@@ -1193,6 +1194,16 @@ pub fn partial_bytes(c: &Connection, token_id: &str, sha256: &str) -> rusqlite::
     )
 }
 
+/// A release's status column: a value no distd writes is a corrupt row, an error naming the
+/// value, never read as a draft.
+fn release_status(r: &rusqlite::Row<'_>, col: usize) -> rusqlite::Result<ReleaseStatus> {
+    r.get::<_, String>(col)?
+        .parse()
+        .map_err(|e: platform::InvalidValue| {
+            rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, Box::new(e))
+        })
+}
+
 // ---------------------------------------------------------------- retention
 
 /// A release as the retention policy sees it.
@@ -1201,7 +1212,7 @@ pub struct RetentionRow {
     pub id: String,
     pub version: String,
     pub build: String,
-    pub status: String,
+    pub status: ReleaseStatus,
     pub created_at: String,
 }
 
@@ -1216,7 +1227,7 @@ pub fn retention_candidates(c: &Connection, app: &str) -> rusqlite::Result<Vec<R
             id: r.get(0)?,
             version: r.get(1)?,
             build: r.get(2)?,
-            status: r.get(3)?,
+            status: release_status(r, 3)?,
             created_at: r.get(4)?,
         })
     })?

@@ -285,13 +285,13 @@ pub fn run(
             artifact_id: a.id.clone(),
             release_id: rel.id.clone(),
             app: rel.app.clone(),
-            release_status: rel.status.clone(),
+            release_status: rel.status.as_str().to_owned(),
             file: a.file_name.clone().unwrap_or_default(),
             before: vb,
             after: va,
             worse: is_worse,
         };
-        if is_worse && rel.status == "published" {
+        if is_worse && rel.status == platform::api::ReleaseStatus::Published {
             worse
                 .entry(rel.id.clone())
                 .or_insert_with(|| WorseRelease {

@@ -205,9 +205,9 @@ pub fn run(
                 id: r.id.clone(),
                 version: r.version.clone(),
                 build: r.build.clone(),
-                status: r.status.clone(),
+                status: r.status.as_str().to_owned(),
             };
-            if r.status == "draft" {
+            if r.status == platform::api::ReleaseStatus::Draft {
                 if policy.draft_days > 0 && r.created_at < draft_before {
                     if !dry_run && !delete_draft(conn, db_path, &app.slug, &r, &policy)? {
                         continue;
@@ -262,7 +262,7 @@ fn remove(
             "reason": reason, "version": r.version, "build": r.build,
             "keep": policy.keep, "channel_days": policy.channel_days,
         });
-        if r.status == "published" {
+        if r.status == platform::api::ReleaseStatus::Published {
             if db::set_release_revoked(tx, &r.id, &now, &reason)? == 0 {
                 return Ok(false);
             }

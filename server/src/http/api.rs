@@ -24,6 +24,7 @@ use crate::services::{AppState, apps, channels, releases, tokens};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/token", get(whoami))
+        .route("/platforms", get(platform_list))
         .route("/tokens", post(token_create).get(token_list))
         .route("/tokens/{id}/revoke", post(token_revoke))
         .route("/apps", post(app_create).get(app_list))
@@ -98,6 +99,17 @@ async fn whoami(State(st): State<AppState>, h: HeaderMap) -> AppResult<Response>
             schema_version: SCHEMA_VERSION,
             token: info,
         },
+    ))
+}
+
+// ---- platforms
+
+async fn platform_list(State(st): State<AppState>, h: HeaderMap) -> AppResult<Response> {
+    // Any valid token may read what the server's targets declare.
+    authorize(&st, &h, Need::any()).await?;
+    Ok(json(
+        StatusCode::OK,
+        platform::api::PlatformList::from_registry(st.registry),
     ))
 }
 
@@ -331,11 +343,7 @@ async fn release_list(
         )),
         None => None,
     };
-    let status = q.status.map(|s| match s {
-        ReleaseStatus::Draft => "draft",
-        ReleaseStatus::Published => "published",
-        ReleaseStatus::Revoked => "revoked",
-    });
+    let status = q.status.map(ReleaseStatus::as_str);
     let filter = db::ReleaseFilter {
         status: status.map(str::to_owned),
         version: q.version.as_ref().map(ToString::to_string),

@@ -159,7 +159,7 @@ fn page_entry(
     purpose: Option<Purpose>,
 ) -> AppResult<Entry> {
     if let (Some(g), Some(purpose)) = (q.grant.as_deref(), purpose)
-        && rel.status == "published"
+        && rel.status == platform::api::ReleaseStatus::Published
         && st.grants.verify(g, &art.id, purpose, util::now_unix())
     {
         return Ok(Entry::Grant);
@@ -431,7 +431,7 @@ impl Drop for Recycled {
 }
 
 fn downloadable(a: &ArtifactRow, r: &ReleaseRow) -> AppResult<Sha256> {
-    if r.status == "revoked" {
+    if r.status == platform::api::ReleaseStatus::Revoked {
         return Err(AppError::gone(format!(
             "release {} was revoked ({}); its artifacts are no longer served",
             r.id,
@@ -576,7 +576,7 @@ async fn page_data(
     purpose: Option<Purpose>,
 ) -> AppResult<PageData> {
     let (art, rel, entry) = page_artifact(st, h, q, id, purpose).await?;
-    if rel.status == "revoked" {
+    if rel.status == platform::api::ReleaseStatus::Revoked {
         return Err(AppError::gone(format!("release {} was revoked", rel.id)));
     }
     if !art.attached {

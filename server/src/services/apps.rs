@@ -26,6 +26,16 @@ pub fn app_to_api(r: &AppRow) -> App {
     }
 }
 
+/// Each platform's rules may name only identity facts its target reports.
+fn check_identity_facts(state: &AppState, rules: &platform::IdentityRules) -> AppResult<()> {
+    for (id, r) in rules {
+        let t = super::target_for(state.registry, id.as_str())?;
+        r.check_declared(t.id(), t.display_name(), t.identity_facts())
+            .map_err(AppError::invalid)?;
+    }
+    Ok(())
+}
+
 fn check_platforms<'a>(
     state: &AppState,
     ids: impl IntoIterator<Item = &'a PlatformId>,
@@ -45,6 +55,7 @@ pub async fn create(state: &AppState, p: &Principal, body: AppCreate) -> AppResu
     }
     check_platforms(state, &body.platforms)?;
     check_platforms(state, body.identity.keys())?;
+    check_identity_facts(state, &body.identity)?;
     let row = AppRow {
         slug: body.slug.to_string(),
         name,
@@ -109,6 +120,7 @@ pub async fn update_identity(
     rules: IdentityRules,
 ) -> AppResult<App> {
     check_platforms(state, rules.keys())?;
+    check_identity_facts(state, &rules)?;
     let json = serde_json::to_string(&rules).map_err(|e| AppError::internal("json", e))?;
     let actor = p.actor();
     let row = state

@@ -14,7 +14,7 @@ use serde_json::json;
 use platform::api::{Channel, ChannelHistoryEntry, ChannelMove, ChannelPolicy};
 use platform::{Finding, SCHEMA_VERSION, Severity};
 
-use super::{AppState, inspection_of, target_for};
+use super::{AppState, stored_inspection, target_for};
 use crate::audit::{self, Event};
 use crate::auth::Principal;
 use crate::db::{self, ArtifactRow, ChannelRow, HistoryRow, ReleaseRow};
@@ -110,9 +110,13 @@ fn move_findings(
     let mut all = Vec::new();
     let mut blocking = Vec::new();
     for n in next {
-        let Some(ni) = inspection_of(n) else { continue };
+        let Some(ni) = stored_inspection(n)? else {
+            continue;
+        };
         for c in current {
-            let Some(ci) = inspection_of(c) else { continue };
+            let Some(ci) = stored_inspection(c)? else {
+                continue;
+            };
             if ci.platform == ni.platform && ci.identity.is_some() && ci.identity == ni.identity {
                 let t = target_for(state.registry, ni.platform.as_str())?;
                 for f in t.check_continuity(&ci, &ni) {
@@ -173,7 +177,7 @@ async fn record_move(
             }
             // The release may have been revoked since it was read.
             let status = db::get_release(tx, &to)?.map(|r| r.status);
-            if status.as_deref() != Some("published") {
+            if status != Some(platform::api::ReleaseStatus::Published) {
                 return Err(AppError::conflict(format!(
                     "release {to} is not published (any more)"
                 )));
@@ -245,13 +249,13 @@ pub async fn promote(
                         target.app
                     )));
                 }
-                match target.status.as_str() {
-                    "draft" => {
+                match target.status {
+                    platform::api::ReleaseStatus::Draft => {
                         return Err(AppError::conflict(format!(
                             "release {release_id} is a draft; publish it before promoting"
                         )));
                     }
-                    "revoked" => {
+                    platform::api::ReleaseStatus::Revoked => {
                         return Err(AppError::conflict(format!(
                             "release {release_id} was revoked and cannot be promoted"
                         )));
@@ -371,7 +375,7 @@ pub async fn rollback(
                 })?;
                 let target = db::get_release(c, &prev)?
                     .ok_or_else(|| AppError::not_found(format!("release {prev} not found")))?;
-                if target.status != "published" {
+                if target.status != platform::api::ReleaseStatus::Published {
                     return Err(AppError::conflict(format!(
                         "the previous release {prev} of channel {name} is {}; promote another release instead",
                         target.status
@@ -473,7 +477,7 @@ pub async fn resolve(
             })?;
             let rel = db::get_release(c, &rid)?
                 .ok_or_else(|| AppError::not_found(format!("release {rid} not found")))?;
-            if rel.status == "revoked" {
+            if rel.status == platform::api::ReleaseStatus::Revoked {
                 return Err(AppError::gone(format!(
                     "channel {name} of {app} points at release {rid}, which was revoked ({}); roll the channel back or promote another release",
                     rel.revoke_reason.as_deref().unwrap_or("no reason given")

@@ -9,7 +9,7 @@ pub mod tokens;
 
 use std::sync::Arc;
 
-use platform::api::{self, ReleaseStatus};
+use platform::api;
 use platform::{Inspection, InstallMode, PlatformId, Registry};
 
 use crate::blobs::LocalBlobStore;
@@ -92,18 +92,28 @@ pub fn install_url(base: &str, artifact_id: &str) -> String {
     format!("{base}/i/{artifact_id}")
 }
 
-pub fn parse_status(s: &str) -> ReleaseStatus {
-    match s {
-        "published" => ReleaseStatus::Published,
-        "revoked" => ReleaseStatus::Revoked,
-        _ => ReleaseStatus::Draft,
-    }
+/// The stored inspection of an artifact, for showing it. A row whose JSON no longer parses
+/// shows none, and the server log names the artifact; decisions use [`stored_inspection`].
+pub fn inspection_of(a: &ArtifactRow) -> Option<Inspection> {
+    // The error is already in the log, naming the artifact.
+    stored_inspection(a).unwrap_or_default()
 }
 
-pub fn inspection_of(a: &ArtifactRow) -> Option<Inspection> {
+/// The stored inspection of an artifact, for deciding with it (publish findings, channel
+/// continuity): a row whose JSON no longer parses is an error naming the artifact, never a
+/// row silently skipped.
+pub fn stored_inspection(a: &ArtifactRow) -> AppResult<Option<Inspection>> {
     a.inspection
         .as_deref()
-        .and_then(|j| serde_json::from_str(j).ok())
+        .map(|j| {
+            serde_json::from_str(j).map_err(|e| {
+                AppError::internal(
+                    &format!("artifact {}: its stored inspection does not parse", a.id),
+                    e,
+                )
+            })
+        })
+        .transpose()
 }
 
 /// Whether an attached artifact has an install page: its target reads the kind and it may be
@@ -165,7 +175,7 @@ pub fn release_to_api(
             .source
             .as_deref()
             .and_then(|s| serde_json::from_str(s).ok()),
-        status: parse_status(&r.status),
+        status: r.status,
         created_at: r.created_at.clone(),
         published_at: r.published_at.clone(),
         revoked_at: r.revoked_at.clone(),

@@ -12,7 +12,7 @@ use platform::{
     Build, DetectError, Finding, IdentityRules, Limits, SCHEMA_VERSION, Severity, Sha256, Version,
 };
 
-use super::{AppState, inspection_of, load_release, target_for};
+use super::{AppState, load_release, stored_inspection, target_for};
 use crate::access;
 use crate::audit::{self, Event};
 use crate::auth::Principal;
@@ -79,7 +79,7 @@ fn plan_artifacts(
             position: i as i64,
             platform: s.platform.as_ref().map(|p| p.to_string()),
             arch: s.arch.as_ref().map(|a| a.to_string()),
-            spec_install: s.install.map(|m| m.as_str().to_owned()),
+            spec_install: s.install.as_ref().map(|m| m.as_str().to_owned()),
             ..Default::default()
         };
         match (&s.sha256, &s.testflight_url) {
@@ -114,22 +114,24 @@ fn plan_artifacts(
                     Some(p) => vec![target_for(state.registry, p.as_str())?],
                     None => state.registry.targets().to_vec(),
                 };
-                let inspection = targets
+                let (target, inspection) = targets
                     .iter()
-                    .find_map(|t| t.link_artifact(url))
-                    .ok_or_else(|| {
-                        at("no linked platform takes link artifacts (testflight_url) here")
-                    })?
-                    .map_err(|m| at(&m))?;
+                    .find_map(|t| t.link_artifact(url).map(|r| (*t, r)))
+                    .ok_or_else(|| at("no linked platform takes link artifacts here"))?;
+                let mut inspection = inspection.map_err(|m| at(&m))?;
+                // The target decides the mode a link takes and whether an asked one fits.
+                let mode = platform::apply_install_mode(target, &mut inspection, s.install.clone());
+                if let Some(bad) = inspection
+                    .findings
+                    .iter()
+                    .find(|f| f.severity == platform::Severity::Error)
+                {
+                    return Err(at(&format!("{} ({})", bad.message, bad.code)));
+                }
                 row.platform = Some(inspection.platform.to_string());
                 row.kind = Some(inspection.kind.to_string());
                 row.testflight_url = Some(url.clone());
-                row.install_mode = Some(
-                    s.install
-                        .unwrap_or(platform::InstallMode::Testflight)
-                        .as_str()
-                        .to_owned(),
-                );
+                row.install_mode = mode.map(|m| m.as_str().to_owned());
                 row.attached = true;
                 row.attached_at = Some(util::now());
                 row.inspection = Some(
@@ -176,7 +178,7 @@ pub async fn create(
             Some(s) => Some(serde_json::to_string(s).map_err(|e| AppError::internal("json", e))?),
             None => None,
         },
-        status: "draft".into(),
+        status: platform::api::ReleaseStatus::Draft,
         fingerprint: fingerprint(&body.artifacts),
         created_at: util::now(),
         published_at: None,
@@ -344,7 +346,7 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
     if art.attached {
         return Ok(super::artifact_to_api(state.registry, state.base(), &art));
     }
-    if rel.status != "draft" {
+    if rel.status != platform::api::ReleaseStatus::Draft {
         return Err(AppError::conflict(format!(
             "release {} is {}; artifacts can be attached to drafts only",
             rel.id, rel.status
@@ -415,15 +417,8 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
             })?;
         let mut inspection = inspected.inspection;
         let target = target_for(st.registry, inspection.platform.as_str())?;
-        if !target
-            .kinds()
-            .iter()
-            .any(|k| k.kind == inspection.kind.as_str() && k.publishable)
-        {
-            return Err(AppError::invalid(format!(
-                "{file_name}: a {} {} cannot be attached to a release",
-                inspection.platform, inspection.kind
-            )));
+        if let Some(refused) = platform::unpublishable(target, &inspection) {
+            return Err(AppError::invalid(refused.message));
         }
         inspection.sha256 = Some(digest.hex());
         let mode = platform::apply_install_mode(target, &mut inspection, spec_install);
@@ -515,12 +510,18 @@ fn publish_findings(
     rel: &ReleaseRow,
     arts: &[ArtifactRow],
 ) -> AppResult<Vec<Finding>> {
-    let identity: IdentityRules = serde_json::from_str(&app.identity).unwrap_or_default();
+    // Rules that no longer parse would publish unchecked: an error naming the app instead.
+    let identity: IdentityRules = serde_json::from_str(&app.identity).map_err(|e| {
+        AppError::internal(
+            &format!("app {}: its stored identity rules do not parse", app.slug),
+            e,
+        )
+    })?;
     let policy: MismatchPolicy = app.version_mismatch.parse().unwrap_or_default();
     let version: Option<(Version, Build)> = rel.version.parse().ok().zip(rel.build.parse().ok());
     let mut findings = Vec::new();
     for a in arts {
-        let Some(insp) = inspection_of(a) else {
+        let Some(insp) = stored_inspection(a)? else {
             continue;
         };
         findings.extend(insp.findings.iter().cloned());
@@ -558,15 +559,15 @@ pub async fn publish(state: &AppState, p: &Principal, id: String) -> AppResult<P
     };
     p.require_app(&rel.app)?;
     let findings = publish_findings(state, &app, &rel, &arts)?;
-    match rel.status.as_str() {
-        "published" => {
+    match rel.status {
+        platform::api::ReleaseStatus::Published => {
             return Ok(PublishResult {
                 schema_version: SCHEMA_VERSION,
                 release: super::release_to_api(state.registry, state.base(), &rel, &arts),
                 findings,
             });
         }
-        "revoked" => {
+        platform::api::ReleaseStatus::Revoked => {
             return Err(AppError::conflict(format!(
                 "release {id} was revoked; it cannot be published again"
             )));
@@ -616,7 +617,7 @@ pub async fn publish(state: &AppState, p: &Principal, id: String) -> AppResult<P
                 )?;
             }
             let now = super::release_row(tx, &id)?;
-            if now.status == "revoked" {
+            if now.status == platform::api::ReleaseStatus::Revoked {
                 return Err(AppError::conflict(format!("release {id} was revoked")));
             }
             load_release(tx, st.registry, st.base(), &id)
@@ -647,13 +648,15 @@ pub async fn revoke(
         .write(move |tx| {
             let r = super::release_row(tx, &id)?;
             principal.require_app(&r.app)?;
-            match r.status.as_str() {
-                "draft" => {
+            match r.status {
+                platform::api::ReleaseStatus::Draft => {
                     return Err(AppError::conflict(format!(
                         "release {id} is a draft; delete it instead of revoking"
                     )));
                 }
-                "revoked" => return load_release(tx, st.registry, st.base(), &id),
+                platform::api::ReleaseStatus::Revoked => {
+                    return load_release(tx, st.registry, st.base(), &id);
+                }
                 _ => {}
             }
             db::set_release_revoked(tx, &id, &util::now(), &reason)?;
@@ -680,7 +683,7 @@ pub async fn delete_draft(state: &AppState, p: &Principal, id: String) -> AppRes
         .write(move |tx| {
             let r = super::release_row(tx, &id)?;
             principal.require_app(&r.app)?;
-            if r.status != "draft" {
+            if r.status != platform::api::ReleaseStatus::Draft {
                 return Err(AppError::conflict(format!(
                     "release {id} is {}; only drafts can be deleted (revoke a published release)",
                     r.status

@@ -13,6 +13,7 @@ mod lifecycle;
 mod ops;
 mod pages;
 mod paging;
+mod platforms;
 mod release_diff;
 mod retention;
 mod rights;

@@ -135,6 +135,19 @@ impl Target for AndroidTarget {
         "Android"
     }
 
+    fn identity_facts(&self) -> &'static [platform::IdentityFact] {
+        &[
+            platform::IdentityFact {
+                id: "identity",
+                description: "the package name",
+            },
+            platform::IdentityFact {
+                id: "signer_sha256",
+                description: "the SHA-256 of each signing certificate, of every scheme",
+            },
+        ]
+    }
+
     fn kinds(&self) -> &'static [KindInfo] {
         KINDS
     }

@@ -3,40 +3,100 @@
 
 use platform::{
     ActionKind, ArtifactView, Client, ClientOs, Document, Finding, Inspection, InstallAction,
-    InstallMode, Links, Parse, ProfileType, Signature,
+    InstallMode, InvalidValue, Links, ModeInfo, Parse, Signature,
 };
+
+use crate::profile::{ProfileType, profile_of};
 use plist::{Dictionary, Value};
 use serde_json::json;
 
-pub fn default_mode(i: &Inspection) -> Option<InstallMode> {
+/// The three iOS delivery modes. Stored and sent as their ids (the platform contract knows
+/// modes only as strings the target declares, [`MODES`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IosMode {
+    /// A stored TestFlight link; the page opens Apple's flow.
+    Testflight,
+    /// An itms-services OTA manifest for enterprise, ad hoc or development builds.
+    Enterprise,
+    /// An authenticated download, presented as a file, not as an install.
+    ArtifactOnly,
+}
+
+/// What the iOS target declares: the ids and meanings of [`IosMode`].
+pub const MODES: &[ModeInfo] = &[
+    ModeInfo {
+        id: "testflight",
+        description: "A TestFlight invite link; the install page opens Apple's TestFlight flow.",
+        default: false,
+    },
+    ModeInfo {
+        id: "enterprise",
+        description: "An over-the-air install (itms-services, https only) of an enterprise, ad hoc or development build.",
+        default: false,
+    },
+    ModeInfo {
+        id: "artifact-only",
+        description: "A download of the IPA as a file, for Xcode or Apple Configurator; it installs nothing by tapping.",
+        default: false,
+    },
+];
+
+impl IosMode {
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Testflight => MODES[0].id,
+            Self::Enterprise => MODES[1].id,
+            Self::ArtifactOnly => MODES[2].id,
+        }
+    }
+
+    /// The iOS mode a stored mode id names; `None` for an id iOS does not declare.
+    pub fn from_mode(mode: &InstallMode) -> Option<Self> {
+        [Self::Testflight, Self::Enterprise, Self::ArtifactOnly]
+            .into_iter()
+            .find(|m| m.id() == mode.as_str())
+    }
+
+    pub fn mode(self) -> InstallMode {
+        self.id().parse().expect("declared mode ids are valid")
+    }
+}
+
+impl std::fmt::Display for IosMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+pub fn default_mode(i: &Inspection) -> Option<IosMode> {
     match i.kind.as_str() {
-        "testflight" => Some(InstallMode::Testflight),
-        "ipa" => Some(match i.profile.as_ref().map(|p| p.profile_type) {
+        "testflight" => Some(IosMode::Testflight),
+        "ipa" => Some(match profile_of(i).map(|p| p.profile_type) {
             Some(ProfileType::Enterprise | ProfileType::Adhoc | ProfileType::Development) => {
-                InstallMode::Enterprise
+                IosMode::Enterprise
             }
-            Some(ProfileType::Appstore) | None => InstallMode::ArtifactOnly,
+            Some(ProfileType::Appstore) | None => IosMode::ArtifactOnly,
         }),
         _ => None,
     }
 }
 
-pub fn check_mode(i: &Inspection, mode: InstallMode) -> Vec<Finding> {
+pub fn check_mode(i: &Inspection, mode: IosMode) -> Vec<Finding> {
     let file = &i.file;
     let mut out = Vec::new();
     match (i.kind.as_str(), mode) {
-        ("testflight", InstallMode::Testflight) => {}
+        ("testflight", IosMode::Testflight) => {}
         ("testflight", _) => out.push(Finding::error(
             "ios.install.mode_unfit",
             format!("{file}: a TestFlight link installs through TestFlight only, not {mode}"),
         )),
-        ("ipa", InstallMode::Testflight) => out.push(Finding::error(
+        ("ipa", IosMode::Testflight) => out.push(Finding::error(
             "ios.install.mode_unfit",
             format!(
                 "{file}: an IPA file cannot be delivered through TestFlight by dist; upload it to App Store Connect and add a separate entry with testflight_url"
             ),
         )),
-        ("ipa", InstallMode::Enterprise) => {
+        ("ipa", IosMode::Enterprise) => {
             let blockers: Vec<String> = i
                 .findings
                 .iter()
@@ -54,7 +114,7 @@ pub fn check_mode(i: &Inspection, mode: InstallMode) -> Vec<Finding> {
             }
             out.extend(check_enterprise_profile(i));
         }
-        ("ipa", InstallMode::ArtifactOnly) => {}
+        ("ipa", IosMode::ArtifactOnly) => {}
         (kind, _) => out.push(Finding::error(
             "ios.install.not_publishable",
             format!("{file}: a {kind} is for dist inspect only and has no install mode"),
@@ -103,7 +163,7 @@ pub fn soften_install_only(i: &mut Inspection) {
 fn check_enterprise_profile(i: &Inspection) -> Vec<Finding> {
     let file = &i.file;
     let mut out = Vec::new();
-    match &i.profile {
+    match &profile_of(i) {
             None => out.push(Finding::error(
                 "ios.install.profile_missing",
                 format!("{file}: enterprise (OTA) install needs an embedded provisioning profile, and this IPA has none"),
@@ -130,8 +190,27 @@ fn check_enterprise_profile(i: &Inspection) -> Vec<Finding> {
     out
 }
 
+/// Validates a TestFlight public link: `https://testflight.apple.com/join/<8 to 12 letters or digits>`.
+pub fn validate_testflight_url(url: &str) -> Result<(), InvalidValue> {
+    let code = url.strip_prefix("https://testflight.apple.com/join/");
+    match code {
+        Some(code)
+            if (8..=12).contains(&code.len())
+                && code.bytes().all(|c| c.is_ascii_alphanumeric()) =>
+        {
+            Ok(())
+        }
+        _ => Err(InvalidValue {
+            what: "TestFlight URL",
+            value: url.chars().take(200).collect(),
+            expected: "https://testflight.apple.com/join/ followed by the 8-character invite code"
+                .into(),
+        }),
+    }
+}
+
 pub fn testflight_link(url: &str) -> Result<Inspection, String> {
-    platform::validate_testflight_url(url).map_err(|e| e.to_string())?;
+    validate_testflight_url(url).map_err(|e| e.to_string())?;
     let mut i = Inspection::new(
         url.rsplit('/').next().unwrap_or(url),
         0,
@@ -157,13 +236,15 @@ fn url_encode(s: &str) -> String {
     out
 }
 
-fn mode_of(a: &ArtifactView<'_>) -> InstallMode {
+fn mode_of(a: &ArtifactView<'_>) -> IosMode {
     a.install_mode
+        .as_ref()
+        .and_then(IosMode::from_mode)
         .or_else(|| a.inspection.and_then(default_mode))
         .unwrap_or(if a.kind.as_str() == "testflight" {
-            InstallMode::Testflight
+            IosMode::Testflight
         } else {
-            InstallMode::ArtifactOnly
+            IosMode::ArtifactOnly
         })
 }
 
@@ -179,9 +260,10 @@ pub fn actions(a: &ArtifactView<'_>, links: &Links, client: &Client) -> Vec<Inst
             .push("For inspection only: this file is not an installable app.".into());
         return vec![d];
     }
-    let profile = a.inspection.and_then(|i| i.profile.as_ref());
+    let profile = a.inspection.and_then(profile_of);
+    let profile = profile.as_ref();
     match mode_of(a) {
-        InstallMode::Testflight => {
+        IosMode::Testflight => {
             let mut caveats = vec![
                 "Needs Apple's TestFlight app; the invite may be limited in testers or closed by the team.".to_owned(),
             ];
@@ -200,7 +282,7 @@ pub fn actions(a: &ArtifactView<'_>, links: &Links, client: &Client) -> Vec<Inst
                 primary: true,
             }]
         }
-        InstallMode::Enterprise => {
+        IosMode::Enterprise => {
             let mut caveats = Vec::new();
             match profile.map(|p| p.profile_type) {
                 Some(ProfileType::Enterprise) => caveats.push(
@@ -258,7 +340,7 @@ pub fn actions(a: &ArtifactView<'_>, links: &Links, client: &Client) -> Vec<Inst
             );
             vec![
                 InstallAction {
-                    kind: ActionKind::ItmsServices,
+                    kind: ActionKind::OpenUrl,
                     label: "Install on this device".into(),
                     url,
                     command: None,
@@ -270,7 +352,7 @@ pub fn actions(a: &ArtifactView<'_>, links: &Links, client: &Client) -> Vec<Inst
                 dl,
             ]
         }
-        InstallMode::ArtifactOnly => {
+        IosMode::ArtifactOnly => {
             let mut dl = InstallAction::download(links, "Download IPA file");
             dl.primary = true;
             dl.caveats.push(
@@ -365,7 +447,7 @@ pub fn document(name: &str, a: &ArtifactView<'_>, links: &Links) -> Option<Docum
 #[cfg(test)]
 mod tests {
     use super::*;
-    use platform::Profile;
+    use crate::profile::Profile;
 
     fn links(base: &str) -> Links {
         Links {
@@ -380,16 +462,20 @@ mod tests {
         let mut i = Inspection::new("App.ipa", 1, "ios".parse().unwrap(), "ipa".parse().unwrap());
         i.identity = Some("com.acme.app".into());
         i.version = Some("1.2 & <3>".into());
-        i.profile = ptype.map(|t| Profile {
-            profile_type: t,
-            name: "P".into(),
-            team_id: "T".into(),
-            uuid: "u".into(),
-            expires: "2030-01-01T00:00:00Z".into(),
-            devices: 2,
-            provisions_all_devices: t == ProfileType::Enterprise,
-            get_task_allow: false,
-        });
+        if let Some(t) = ptype {
+            let p = Profile {
+                profile_type: t,
+                name: "P".into(),
+                team_id: "T".into(),
+                uuid: "u".into(),
+                expires: "2030-01-01T00:00:00Z".into(),
+                devices: 2,
+                provisions_all_devices: t == ProfileType::Enterprise,
+                get_task_allow: false,
+            };
+            i.details
+                .insert("profile".into(), serde_json::to_value(p).unwrap());
+        }
         i
     }
 
@@ -513,34 +599,32 @@ mod tests {
     fn defaults_follow_the_profile() {
         assert_eq!(
             default_mode(&ipa(Some(ProfileType::Adhoc))),
-            Some(InstallMode::Enterprise)
+            Some(IosMode::Enterprise)
         );
         assert_eq!(
             default_mode(&ipa(Some(ProfileType::Development))),
-            Some(InstallMode::Enterprise)
+            Some(IosMode::Enterprise)
         );
         assert_eq!(
             default_mode(&ipa(Some(ProfileType::Enterprise))),
-            Some(InstallMode::Enterprise)
+            Some(IosMode::Enterprise)
         );
         assert_eq!(
             default_mode(&ipa(Some(ProfileType::Appstore))),
-            Some(InstallMode::ArtifactOnly)
+            Some(IosMode::ArtifactOnly)
         );
-        assert_eq!(default_mode(&ipa(None)), Some(InstallMode::ArtifactOnly));
+        assert_eq!(default_mode(&ipa(None)), Some(IosMode::ArtifactOnly));
     }
 
     #[test]
     fn appstore_profile_in_enterprise_mode_is_an_error() {
-        let f = check_mode(&ipa(Some(ProfileType::Appstore)), InstallMode::Enterprise);
+        let f = check_mode(&ipa(Some(ProfileType::Appstore)), IosMode::Enterprise);
         assert!(
             f.iter().any(|f| f.code == "ios.install.profile_unfit"
                 && f.severity == platform::Severity::Error)
         );
-        assert!(
-            check_mode(&ipa(Some(ProfileType::Enterprise)), InstallMode::Enterprise).is_empty()
-        );
-        assert!(!check_mode(&ipa(None), InstallMode::Testflight).is_empty());
+        assert!(check_mode(&ipa(Some(ProfileType::Enterprise)), IosMode::Enterprise).is_empty());
+        assert!(!check_mode(&ipa(None), IosMode::Testflight).is_empty());
     }
 
     #[test]
@@ -549,7 +633,7 @@ mod tests {
         let kind: platform::Kind = "ipa".parse().unwrap();
         let client = Client { os: ClientOs::Ios };
         let a = actions(&view(&i, &kind), &links("https://dist.example"), &client);
-        assert_eq!(a[0].kind, ActionKind::ItmsServices);
+        assert_eq!(a[0].kind, ActionKind::OpenUrl);
         assert!(a[0].available);
         assert_eq!(
             a[0].url.as_deref(),
@@ -568,13 +652,13 @@ mod tests {
         let i = ipa(Some(ProfileType::Appstore));
         let kind: platform::Kind = "ipa".parse().unwrap();
         let mut v = view(&i, &kind);
-        v.install_mode = Some(InstallMode::Enterprise);
+        v.install_mode = Some(IosMode::Enterprise.mode());
         let a = actions(
             &v,
             &links("https://d.example"),
             &Client { os: ClientOs::Ios },
         );
-        assert_eq!(a[0].kind, ActionKind::ItmsServices);
+        assert_eq!(a[0].kind, ActionKind::OpenUrl);
         assert!(!a[0].available && a[0].url.is_none());
         assert!(
             a[0].reason
@@ -613,7 +697,10 @@ mod tests {
     fn testflight_links() {
         let i = testflight_link("https://testflight.apple.com/join/ABCDEFGH").unwrap();
         assert_eq!(i.kind.as_str(), "testflight");
-        assert_eq!(default_mode(&i), Some(InstallMode::Testflight));
+        assert_eq!(default_mode(&i), Some(IosMode::Testflight));
         assert!(testflight_link("https://example.com/join/ABCDEFGH").is_err());
+        assert!(validate_testflight_url("http://testflight.apple.com/join/ABCDEFGH").is_err());
+        assert!(validate_testflight_url("https://testflight.apple.com/join/AB").is_err());
+        assert!(validate_testflight_url("https://evil.example/join/ABCDEFGH").is_err());
     }
 }

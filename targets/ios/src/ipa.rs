@@ -181,7 +181,6 @@ pub fn inspect(input: &mut dyn ReadSeek, ctx: &InspectContext) -> Inspected {
             }
         };
     if let Some(p) = &prof {
-        i.profile = p.profile.clone();
         for (code, msg) in &p.rejects {
             // A broken embedded profile is the app's problem, not a malformed archive.
             i.findings.push(Finding::error(code.clone(), msg.clone()));
@@ -351,9 +350,13 @@ pub fn inspect(input: &mut dyn ReadSeek, ctx: &InspectContext) -> Inspected {
             "the app",
         );
     }
-    let team = signing_team
-        .clone()
-        .or_else(|| i.profile.as_ref().map(|p| p.team_id.clone()));
+    // The identity fact the app's team rule reads: the profile's team (what the generic
+    // rule always read), else the code signature's; `check_identity` adds the signature's.
+    let profile_team = prof
+        .as_ref()
+        .and_then(|p| p.profile.as_ref())
+        .map(|p| p.team_id.clone());
+    let team = profile_team.clone().or_else(|| signing_team.clone());
     if let Some(t) = &team {
         details.insert("team_id".into(), json!(t));
     }
@@ -364,11 +367,7 @@ pub fn inspect(input: &mut dyn ReadSeek, ctx: &InspectContext) -> Inspected {
     }
 
     // Extensions and watch apps.
-    let main_team = i
-        .profile
-        .as_ref()
-        .map(|p| p.team_id.clone())
-        .or(signing_team);
+    let main_team = profile_team.or(signing_team);
     let exts = extensions(
         &mut zip,
         &names,

@@ -19,12 +19,14 @@ mod install;
 mod ipa;
 mod profile;
 
+pub use profile::{Profile, ProfileType, profile_of};
+
 use std::io::{Read, SeekFrom};
 
 use platform::{
     ArtifactView, Client, Detection, Document, Finding, InspectContext, InspectError, Inspected,
-    Inspection, InstallAction, InstallMode, Kind, KindInfo, Links, PlatformRules, Probe, ReadSeek,
-    Target,
+    Inspection, InstallAction, InstallMode, Kind, KindInfo, Links, ModeInfo, PlatformRules, Probe,
+    ReadSeek, Target,
 };
 use serde_json::json;
 
@@ -102,12 +104,36 @@ impl Target for IosTarget {
         }
     }
 
-    fn default_install_mode(&self, inspection: &Inspection) -> Option<InstallMode> {
-        install::default_mode(inspection)
+    fn identity_facts(&self) -> &'static [platform::IdentityFact] {
+        &[
+            platform::IdentityFact {
+                id: "identity",
+                description: "the bundle identifier (CFBundleIdentifier)",
+            },
+            platform::IdentityFact {
+                id: "team_id",
+                description: "the Apple team of the provisioning profile, else of the code signature; met only by a signature chaining to Apple",
+            },
+            platform::IdentityFact {
+                id: "signer_sha256",
+                description: "the SHA-256 of each code-signing certificate",
+            },
+        ]
     }
 
-    fn check_install_mode(&self, inspection: &Inspection, mode: InstallMode) -> Vec<Finding> {
-        install::check_mode(inspection, mode)
+    fn modes(&self) -> &'static [ModeInfo] {
+        install::MODES
+    }
+
+    fn default_install_mode(&self, inspection: &Inspection) -> Option<InstallMode> {
+        install::default_mode(inspection).map(install::IosMode::mode)
+    }
+
+    fn check_install_mode(&self, inspection: &Inspection, mode: &InstallMode) -> Vec<Finding> {
+        // The registry passes only declared ids, so `from_mode` always answers.
+        install::IosMode::from_mode(mode)
+            .map(|m| install::check_mode(inspection, m))
+            .unwrap_or_default()
     }
 
     fn link_artifact(&self, url: &str) -> Option<Result<Inspection, String>> {
@@ -237,12 +263,12 @@ fn inspect_profile(input: &mut dyn ReadSeek, ctx: &InspectContext) -> std::io::R
     let p = profile::read(&data, ctx.now_unix);
     i.identity = p.app_id.clone();
     i.display_name = p.app_id_name.clone();
-    i.profile = p.profile.clone();
     i.signature = p.signature.clone();
     for (code, msg) in &p.rejects {
         i.reject(code, msg.clone());
     }
     i.findings.extend(p.findings);
+    // A profile on its own: its details are the profile's (schema: [`Profile`]).
     if let serde_json::Value::Object(m) = p.details {
         i.details = m;
     }

@@ -5,11 +5,49 @@
 use format_apple::plistx;
 use format_apple::profile::{Envelope, ProfileFacts};
 use format_apple::rfc3339;
-use platform::{Finding, Profile, ProfileType, Signature, SignatureState, Signer};
+use platform::{Finding, Inspection, Signature, SignatureState, Signer};
 use plist::Dictionary;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub use format_apple::profile::{app_id_matches, looks_like_profile, strip_team};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProfileType {
+    Development,
+    Adhoc,
+    Enterprise,
+    Appstore,
+}
+
+/// An Apple provisioning profile, as embedded in an IPA or on its own: the typed part of the
+/// iOS target's `details.profile` (of an IPA) or `details` (of a `mobileprovision`). Those
+/// objects hold more keys (README, "Platform details"); these are the ones the target reads
+/// back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    #[serde(rename = "type")]
+    pub profile_type: ProfileType,
+    pub name: String,
+    pub team_id: String,
+    pub uuid: String,
+    /// RFC 3339, UTC: `2022-01-15T06:40:53Z`.
+    pub expires: String,
+    pub devices: u32,
+    pub provisions_all_devices: bool,
+    pub get_task_allow: bool,
+}
+
+/// The provisioning profile an iOS inspection holds, read back from its details; `None`
+/// when there is none (or the details are not the iOS target's).
+pub fn profile_of(i: &Inspection) -> Option<Profile> {
+    let value = match i.kind.as_str() {
+        "mobileprovision" => serde_json::Value::Object(i.details.clone()),
+        _ => i.details.get("profile")?.clone(),
+    };
+    serde_json::from_value(value).ok()
+}
 
 /// Everything read from one profile.
 #[derive(Debug, Clone)]

@@ -61,8 +61,15 @@ fn truth_json_ios_entries() {
             check("signer.subject", &w["subject"], &g["subject"], rel, errors);
         }
         if let Some(tp) = t.get("profile").filter(|p| !p.is_null()) {
+            // The profile is an iOS detail: `details.profile` of an IPA, `details` of a
+            // profile on its own.
+            let gp = if got["kind"] == "mobileprovision" {
+                &got["details"]
+            } else {
+                &got["details"]["profile"]
+            };
             for (k, v) in tp.as_object().unwrap() {
-                check(&format!("profile.{k}"), v, &got["profile"][k], rel, errors);
+                check(&format!("profile.{k}"), v, &gp[k], rel, errors);
             }
         }
         if got["parse"] == "reject"

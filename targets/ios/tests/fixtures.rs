@@ -6,9 +6,13 @@ use std::path::PathBuf;
 
 use platform::{
     ActionKind, ArtifactView, Client, ClientOs, Inspected, InstallMode, Links, Parse,
-    PlatformRules, ProfileType, SignatureState, Target, registry,
+    PlatformRules, SignatureState, Target, registry,
 };
-use target_ios::IosTarget;
+use target_ios::{IosTarget, ProfileType, profile_of};
+
+fn mode(id: &str) -> InstallMode {
+    id.parse().unwrap()
+}
 
 /// 2027-01-01T00:00:00Z: after the fixture certificates were issued, before 2099.
 const NOW: i64 = 1_798_761_600;
@@ -69,7 +73,7 @@ fn adhoc_ipa_reads_fully() {
             .subject
             .starts_with("UID=DISTTEST01, CN=iPhone Distribution")
     );
-    let p = s.profile.as_ref().unwrap();
+    let p = profile_of(s).unwrap();
     assert_eq!(p.profile_type, ProfileType::Adhoc);
     assert_eq!(p.team_id, "DISTTEST01");
     assert_eq!(p.devices, 2);
@@ -87,7 +91,7 @@ fn adhoc_ipa_reads_fully() {
     assert_eq!(&icon[12..16], b"IHDR");
     assert!(!icon.windows(4).any(|w| w == b"CgBI"));
     let t = IosTarget;
-    assert_eq!(t.default_install_mode(s), Some(InstallMode::Enterprise));
+    assert_eq!(t.default_install_mode(s), Some(mode("enterprise")));
 }
 
 #[test]
@@ -98,7 +102,7 @@ fn negative_ipas() {
     assert!(codes(&i).contains(&"ios.profile.app_id_mismatch"));
     let i = inspect("tiny-enterprise.ipa");
     assert_eq!(
-        i.inspection.profile.as_ref().unwrap().profile_type,
+        profile_of(&i.inspection).unwrap().profile_type,
         ProfileType::Enterprise
     );
     assert!(codes(&i).contains(&"ios.extension.team_mismatch"));
@@ -112,7 +116,7 @@ fn negative_ipas() {
     assert!(codes(&i).contains(&"ios.profile.missing"));
     assert_eq!(
         IosTarget.default_install_mode(&i.inspection),
-        Some(InstallMode::ArtifactOnly)
+        Some(mode("artifact-only"))
     );
     let i = inspect("tiny-tampered.ipa");
     assert_eq!(i.inspection.signature.state, SignatureState::Invalid);
@@ -155,9 +159,9 @@ fn appstore_ipa_modes() {
     let t = IosTarget;
     assert_eq!(
         t.default_install_mode(&i.inspection),
-        Some(InstallMode::ArtifactOnly)
+        Some(mode("artifact-only"))
     );
-    let f = t.check_install_mode(&i.inspection, InstallMode::Enterprise);
+    let f = t.check_install_mode(&i.inspection, &mode("enterprise"));
     assert!(f.iter().any(|f| f.code == "ios.install.profile_unfit"));
     let kind = i.inspection.kind.clone();
     let view = ArtifactView {
@@ -215,12 +219,12 @@ fn profiles() {
     assert_eq!(i.inspection.signature.digest_ok, Some(true));
     let i = inspect("enterprise.mobileprovision");
     assert_eq!(
-        i.inspection.profile.as_ref().unwrap().profile_type,
+        profile_of(&i.inspection).unwrap().profile_type,
         ProfileType::Enterprise
     );
     let i = inspect("appstore.mobileprovision");
     assert_eq!(
-        i.inspection.profile.as_ref().unwrap().profile_type,
+        profile_of(&i.inspection).unwrap().profile_type,
         ProfileType::Appstore
     );
     let i = inspect("expired.mobileprovision");
@@ -319,7 +323,7 @@ fn enterprise_manifest_document() {
         size: 1,
         sha256: None,
         arch: None,
-        install_mode: Some(InstallMode::Enterprise),
+        install_mode: Some(mode("enterprise")),
         testflight_url: None,
         inspection: Some(&i.inspection),
         app_name: "Tiny",
@@ -341,7 +345,7 @@ fn enterprise_manifest_document() {
     assert_eq!(md["bundle-identifier"].as_string(), Some("com.dist.tiny"));
     assert_eq!(md["bundle-version"].as_string(), Some("1.4.0"));
     let a = IosTarget.install_actions(&view, &links, &Client { os: ClientOs::Ios });
-    assert_eq!(a[0].kind, ActionKind::ItmsServices);
+    assert_eq!(a[0].kind, ActionKind::OpenUrl);
     assert!(a[0].available);
     assert!(
         a[0].url
@@ -368,14 +372,14 @@ fn install_only_problems_depend_on_the_mode() {
     assert!(severe(&expired).is_empty(), "{:?}", severe(&expired));
 
     let mut as_file = expired.clone();
-    platform::apply_install_mode(&IosTarget, &mut as_file, Some(InstallMode::ArtifactOnly));
+    platform::apply_install_mode(&IosTarget, &mut as_file, Some(mode("artifact-only")));
     assert!(severe(&as_file).is_empty(), "{:?}", severe(&as_file));
 
     let mut ota = expired.clone();
-    let mode = platform::apply_install_mode(&IosTarget, &mut ota, None);
+    let chosen = platform::apply_install_mode(&IosTarget, &mut ota, None);
     assert_eq!(
-        mode,
-        Some(InstallMode::Enterprise),
+        chosen,
+        Some(mode("enterprise")),
         "an ad hoc profile defaults to enterprise"
     );
     assert_eq!(severe(&ota), ["ios.install.blocked"]);
@@ -391,6 +395,6 @@ fn install_only_problems_depend_on_the_mode() {
     );
 
     let mut tampered = inspect("tiny-tampered.ipa").inspection;
-    platform::apply_install_mode(&IosTarget, &mut tampered, Some(InstallMode::ArtifactOnly));
+    platform::apply_install_mode(&IosTarget, &mut tampered, Some(mode("artifact-only")));
     assert!(severe(&tampered).contains(&"ios.signature.invalid".to_owned()));
 }

@@ -198,9 +198,18 @@ pub(super) fn local_checks(
         match e {
             Entry::File { entry, path, name } => {
                 let m = &manifest.artifacts[*entry];
-                let local = inspect_path(path, name.as_str(), m.platform.as_ref(), m.install)?;
+                let local =
+                    inspect_path(path, name.as_str(), m.platform.as_ref(), m.install.clone())?;
                 let (platform, kind, sha, size, findings, inspection) = match local {
-                    Local::Inspected(i) => {
+                    Local::Inspected(mut i) => {
+                        // The server's attach refuses such a file; refuse it before upload.
+                        if let Some(refused) = platform::registry()
+                            .get(i.platform.as_str())
+                            .ok()
+                            .and_then(|t| platform::unpublishable(t, &i))
+                        {
+                            i.findings.push(refused);
+                        }
                         let sha = i.sha256.as_deref().and_then(|s| s.parse().ok());
                         (
                             Some(i.platform.clone()),
@@ -243,7 +252,7 @@ pub(super) fn local_checks(
                         size: Some(size),
                         platform,
                         arch: m.arch.clone(),
-                        install: m.install,
+                        install: m.install.clone(),
                         testflight_url: None,
                     },
                     kind,
@@ -268,12 +277,16 @@ pub(super) fn local_checks(
                     }
                 }
                 let (platform, kind, findings, inspection) = match found {
-                    Some((_, Ok(i))) => (
-                        Some(i.platform.clone()),
-                        Some(i.kind.clone()),
-                        i.findings.clone(),
-                        Some(i),
-                    ),
+                    Some((t, Ok(mut i))) => {
+                        // The same mode check distd runs on the link (its target's word).
+                        platform::apply_install_mode(t, &mut i, m.install.clone());
+                        (
+                            Some(i.platform.clone()),
+                            Some(i.kind.clone()),
+                            i.findings.clone(),
+                            Some(i),
+                        )
+                    }
                     Some((t, Err(msg))) => (
                         PlatformId::try_from(t.id()).ok(),
                         None,
@@ -304,7 +317,7 @@ pub(super) fn local_checks(
                         size: None,
                         platform,
                         arch: m.arch.clone(),
-                        install: m.install,
+                        install: m.install.clone(),
                         testflight_url: Some(url.clone()),
                     },
                     kind,
