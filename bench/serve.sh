@@ -9,7 +9,13 @@
 #     HTTP on loopback (or curl from the page cache when nginx is absent)
 #   - requests per second of the channel lookup endpoint with 64 connections (wrk)
 #   - distd resident memory while 4 uploads of 1 GiB and 4 downloads run at once
-# Usage: bench/serve.sh [WORKDIR]   (needs ~6 GiB free in WORKDIR and in each BENCH_DISKS dir)
+# Usage: bench/serve.sh [WORKDIR]
+#   BENCH_MIB     size of the file moved (default 1024)
+#   BENCH_DISKS   "label=DIR ..." where uploads are measured (default "data-disk=WORKDIR"); each
+#                 needs twice the size free (one dd file or one blob at a time)
+#   BENCH_SRC     where the client's files live (default WORKDIR; read from the page cache)
+#   BENCH_MAIN    data folder of the distd serving downloads and lookups (default WORKDIR/data;
+#                 holds 5 files of the size for the memory figure)
 # Not a test: it prints figures. Installs wrk and nginx from apt when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +25,10 @@ mkdir -p "$work"
 port=${BENCH_PORT:-18480}
 base="http://127.0.0.1:$port"
 runs=${BENCH_RUNS:-5}
+mib=${BENCH_MIB:-1024}
+src=${BENCH_SRC:-$work}
+main=${BENCH_MAIN:-$work/data}
+mkdir -p "$src"
 disks=${BENCH_DISKS:-"data-disk=$work"}
 strategies=${BENCH_WRITES:-"write-behind direct"}
 
@@ -44,7 +54,8 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "$ngx"
 start_distd() {
   local data=$1 p=$2; shift 2
   rm -rf "$data"
-  env "$@" "$distd" serve --data "$data" --listen "127.0.0.1:$p" >"$data.log" 2>&1 &
+  # The per-upload debug line says how long the body took and how much of it was hashing.
+  env DIST_LOG=info,server::blobs=debug "$@" "$distd" serve --data "$data" --listen "127.0.0.1:$p" >"$data.log" 2>&1 &
   pid=$!; pids+=("$pid")
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$p/healthz" >/dev/null && break; sleep 0.1; done
   token=$(cat "$data/initial-admin-token")
@@ -55,12 +66,12 @@ start_distd() {
 
 # A 1 GiB APK-shaped file (a real small APK's manifest plus a large stored asset), so the
 # server recognises it and the download route can serve it.
-big=$work/big.apk
+big=$src/big-$mib.apk
 if [ ! -s "$big" ]; then
-  echo "making a 1 GiB artifact..." >&2
-  python3 - "$big" "$root" <<'PY'
+  echo "making a $mib MiB artifact..." >&2
+  python3 - "$big" "$root" "$mib" <<'PY'
 import os, sys, zipfile, glob
-out, root = sys.argv[1], sys.argv[2]
+out, root, mib = sys.argv[1], sys.argv[2], int(sys.argv[3])
 src = sorted(glob.glob(os.path.join(root, "fixtures/android/*.apk")))
 if not src:
     sys.exit("no fixture APK under fixtures/android")
@@ -70,7 +81,7 @@ with zipfile.ZipFile(src[0]) as z, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED)
             w.writestr(n, z.read(n))
     with w.open("assets/big.bin", "w", force_zip64=True) as f:
         block = os.urandom(1 << 20)
-        for i in range(1023):
+        for i in range(mib - 1):
             f.write(block[:-8] + i.to_bytes(8, "little"))
 PY
 fi
@@ -80,10 +91,13 @@ cat "$big" >/dev/null  # page cache, for every contender
 load_before=$(cut -d" " -f1-3 /proc/loadavg)
 
 
-# The single-core SHA-256 ceiling: the cached file hashed by one process.
+# The single-core SHA-256 ceiling: the cached file hashed by one process, with the CPU's SHA
+# instructions where it has them (as distd's hasher uses them); coreutils' sha256sum may not.
+hash_cmd="openssl dgst -sha256"
+command -v openssl >/dev/null || hash_cmd=sha256sum
 sha_all=()
 for r in $(seq "$runs"); do
-  t0=$(now); sha256sum "$big" >/dev/null; t1=$(now); sha_all+=("$(mbps "$size" "$t0" "$t1")")
+  t0=$(now); $hash_cmd "$big" >/dev/null; t1=$(now); sha_all+=("$(mbps "$size" "$t0" "$t1")")
 done
 sha_mbps=$(median "${sha_all[@]}")
 
@@ -105,18 +119,18 @@ for d in $disks; do
     t0=$(now); dd if="$big" of="$dir/dd.out" bs=1M conv=fsync status=none; t1=$(now)
     dd_all+=("$(mbps "$size" "$t0" "$t1")"); rm -f "$dir/dd.out"
     for w in $strategies; do
-      # Nothing refers to the blob yet, so removing it makes the next run a full upload.
-      rm -f "$dir/bench-data-$w/blobs/sha256/${sha:0:2}/$sha"
       t0=$(now)
       curl -fsS -o /dev/null -T "$big" -H "Authorization: Bearer ${tokens[$w]}" -H "Upload-Length: $size" \
         "http://127.0.0.1:${ports[$w]}/api/v1/blobs/sha256/$sha?app=bench"
       t1=$(now)
       up_runs[$w]+=" $(mbps "$size" "$t0" "$t1")"
+      # Nothing refers to the blob yet, so removing it makes the next run a full upload.
+      rm -f "$dir/bench-data-$w/blobs/sha256/${sha:0:2}/$sha"
     done
   done
   dd_mbps=$(median "${dd_all[@]}")
   goal=$(python3 -c "print(min($dd_mbps, $sha_mbps))")
-  upload_lines+=("  upload 1 GiB, $label ($dir on $dev):")
+  upload_lines+=("  upload $mib MiB, $label ($dir on $dev):")
   upload_lines+=("    dd conv=fsync        $(stats "${dd_all[@]}") MiB/s")
   for w in $strategies; do
     # shellcheck disable=SC2086
@@ -124,13 +138,14 @@ for d in $disks; do
     # shellcheck disable=SC2086
     upload_lines+=("    distd $(printf '%-14s' "$w") $(stats ${up_runs[$w]}) MiB/s   ratio to min(dd, sha256) = $(ratio "$m" "$goal")")
   done
+  printf '%s\n' "${upload_lines[@]: -$(( $(wc -w <<<"$strategies") + 2 ))}" >&2  # as it goes
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   pids=()
   for w in $strategies; do rm -rf "$dir/bench-data-$w"; done
 done
 
 # --- the distd that serves downloads, lookups and the memory figure (work dir, defaults) ---
-start_distd "$work/data" "$port"
+start_distd "$main" "$port"
 auth=(-H "Authorization: Bearer $token")
 curl -fsS -o /dev/null -T "$big" "${auth[@]}" -H "Upload-Length: $size" "$base/api/v1/blobs/sha256/$sha?app=bench"
 
@@ -142,14 +157,14 @@ art_id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["release"]["
 curl -fsS -o /dev/null -X POST "${auth[@]}" "$base/api/v1/artifacts/$art_id/attach"
 
 # --- download: both contenders serve the stored blob itself, from the page cache ---
-blob=$work/data/blobs/sha256/${sha:0:2}/$sha
+blob=$main/blobs/sha256/${sha:0:2}/$sha
 cat "$blob" >/dev/null
 if command -v nginx >/dev/null; then
   cat >"$work/nginx.conf" <<NGX
-daemon on; pid $work/nginx.pid; error_log $work/nginx.err;
+daemon on; pid $work/nginx.pid; error_log $work/nginx.err; user $(id -un);
 events {}
 http { access_log off; sendfile on;
-  server { listen 127.0.0.1:$((port+1)); root $work/data/blobs; } }
+  server { listen 127.0.0.1:$((port+1)); root $main/blobs; } }
 NGX
   nginx -c "$work/nginx.conf"; ngx=1; sleep 0.3
   ref_name="nginx sendfile"; ref_url="http://127.0.0.1:$((port+1))/sha256/${sha:0:2}/$sha"
@@ -175,12 +190,12 @@ rps=$(wrk -t2 -c64 -d10s -H "Authorization: Bearer $token" "$base/api/v1/apps/be
 
 # --- memory while 4 uploads of 1 GiB and 4 downloads run at once ---
 for i in 1 2 3 4; do
-  f=$work/up$i.bin; [ -s "$f" ] || { printf '%016d' "$i" >"$f"; head -c $((size - 16)) "$big" >>"$f"; }
+  f=$src/up$i-$mib.bin; [ -s "$f" ] || { printf '%016d' "$i" >"$f"; head -c $((size - 16)) "$big" >>"$f"; }
 done
 peak=0
 load=()
 for i in 1 2 3 4; do
-  f=$work/up$i.bin; s=$(sha256sum "$f" | cut -d' ' -f1)
+  f=$src/up$i-$mib.bin; s=$(sha256sum "$f" | cut -d' ' -f1)
   curl -fsS -o /dev/null -T "$f" "${auth[@]}" -H "Upload-Length: $size" "$base/api/v1/blobs/sha256/$s?app=bench" & load+=($!)
   curl -fsS -o /dev/null "${auth[@]}" "$base/api/v1/artifacts/$art_id/download" & load+=($!)
 done
@@ -191,10 +206,10 @@ wait "${load[@]}"
 
 echo "distd benchmark ($(nproc) cores, $(date -u '+%F %H:%M UTC'), load before: $load_before)"
 echo "  figures: median (min-max) of $runs alternating runs, MiB/s"
-echo "  sha256sum (one core) $(stats "${sha_all[@]}") MiB/s"
+echo "  file: $mib MiB; SHA-256 ceiling ($hash_cmd, one core) $(stats "${sha_all[@]}") MiB/s"
 printf '%s\n' "${upload_lines[@]}"
-echo "  download 1 GiB, loopback:"
+echo "  download $mib MiB, loopback ($main on $(df --output=source "$main" | tail -1)):"
 echo "    $(printf '%-20s' "$ref_name") $(stats "${ref_all[@]}") MiB/s"
 echo "    distd                $(stats "${down_all[@]}") MiB/s   ratio $(ratio "$down_mbps" "$ref_mbps")"
 printf '  channel lookup:  %s requests/s (GET /api/v1/apps/bench/channels/beta, wrk, 64 connections, 10 s)\n' "$rps"
-printf '  distd RSS during 4 concurrent 1 GiB uploads and 4 downloads: peak %s MiB\n' "$((peak / 1024))"
+printf "  distd RSS during 4 concurrent $mib MiB uploads and 4 downloads: peak %s MiB\n" "$((peak / 1024))"

@@ -2,7 +2,7 @@
 //!
 //! Why: on a small machine the upload path is CPU-bound, and SHA-256 alone takes a core. So
 //! the hashing thread does nothing else: the request's task copies the body into aligned
-//! 1 MiB [`Block`]s (from a small [`BlockPool`], which is also the back-pressure), the hashing
+//! 512 KiB [`Block`]s (from a small [`BlockPool`], which is also the back-pressure), the hashing
 //! thread hashes each and passes it to a [`BlockWriter`], whose own thread writes it and
 //! returns it to the pool. How a block reaches the disk is a [`WriteStrategy`]: through the
 //! page cache with write-behind (the default), or with `O_DIRECT`. Neither wins everywhere:
@@ -22,8 +22,9 @@ use std::thread::JoinHandle;
 
 use tokio::sync::mpsc;
 
-/// Bytes per block, and so per write.
-pub const BLOCK: usize = 1024 * 1024;
+/// Bytes per block, and so per write. 512 KiB keeps an upload's pool at 4 MiB, so 4 uploads
+/// and 4 downloads fit distd in 32 MiB.
+pub const BLOCK: usize = 512 * 1024;
 /// Offset, length and address alignment `O_DIRECT` asks for (the largest logical block size
 /// in common use).
 const ALIGN: usize = 4096;

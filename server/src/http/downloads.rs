@@ -38,8 +38,9 @@ use crate::sessions::{self, Kind};
 use crate::util;
 use ui::Template;
 
-/// Bytes read from disk per body frame.
-const READ_CHUNK: usize = 1024 * 1024;
+/// Bytes read from disk per body frame. 256 KiB downloaded as fast as 1 and 2 MiB on loopback
+/// (medians within 5%, bench of issue 15) with a quarter of the memory per download.
+const READ_CHUNK: usize = 256 * 1024;
 /// Chunks read ahead of the socket.
 const READ_AHEAD: usize = 4;
 /// A file addressed by artifact id never changes (releases are immutable).
