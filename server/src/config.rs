@@ -47,8 +47,8 @@ pub const ENV_PARTIAL_MAX_BYTES: &str = "DIST_PARTIAL_MAX_BYTES";
 pub const ENV_PARTIAL_TOKEN_MAX_BYTES: &str = "DIST_PARTIAL_TOKEN_MAX_BYTES";
 /// Free bytes on the data folder's disk below which `/healthz` says `degraded`. Default 1 GiB.
 pub const ENV_MIN_FREE_BYTES: &str = "DIST_MIN_FREE_BYTES";
-/// How upload blocks reach the disk: `write-behind` (default: the page cache, write-back
-/// started per block) or `direct` (`O_DIRECT`). See the README's Performance section.
+/// How upload blocks reach the disk: `direct` (default: `O_DIRECT`) or `write-behind` (the
+/// page cache, write-back started per block). See the README's Performance section.
 pub const ENV_UPLOAD_WRITES: &str = "DIST_UPLOAD_WRITES";
 /// Behind nginx: downloads answer with `X-Accel-Redirect: <prefix>sha256/<2 hex>/<hex>` once
 /// authorised, and nginx serves the file from an `internal` location. Unset: distd serves it.

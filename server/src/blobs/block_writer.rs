@@ -4,11 +4,12 @@
 //! the hashing thread does nothing else: the request's task copies the body into aligned
 //! 512 KiB [`Block`]s (from a small [`BlockPool`], which is also the back-pressure), the hashing
 //! thread hashes each and passes it to a [`BlockWriter`], whose own thread writes it and
-//! returns it to the pool. How a block reaches the disk is a [`WriteStrategy`]: through the
-//! page cache with write-behind (the default), or with `O_DIRECT`. Neither wins everywhere:
-//! `O_DIRECT` saves the page-cache copy on a fast disk but waits for every block on a slow
-//! one, while write-behind starts each block's write-back as soon as it is written, so the
-//! disk is busy the whole upload and the closing fsync finds little left to do. Where the
+//! returns it to the pool. How a block reaches the disk is a [`WriteStrategy`]: with `O_DIRECT`
+//! (the default), or through the page cache with write-behind. `O_DIRECT` saves the page-cache
+//! copy and its later write-back, CPU the hash needs; write-behind starts each block's
+//! write-back as soon as it is written, so the disk is busy the whole upload and the closing
+//! fsync finds little left to do. Measured (README, Performance): tied on a throttled slow
+//! disk, `O_DIRECT` ahead or tied on the fast data disk, hence the default. Where the
 //! filesystem refuses `O_DIRECT` (tmpfs, some network mounts), or a resumed upload starts at
 //! an unaligned offset, the blocks go through the page cache. The caller still truncates the
 //! file to its real length and fsyncs it before it counts.
@@ -38,12 +39,12 @@ const DROP_BEHIND: u64 = 2 * POOL as u64;
 /// How upload blocks are written (`DIST_UPLOAD_WRITES`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WriteStrategy {
+    /// `O_DIRECT` where the filesystem allows it, else as `WriteBehind`.
+    #[default]
+    Direct,
     /// Through the page cache, each block's write-back started at once and its pages dropped
     /// a little later.
-    #[default]
     WriteBehind,
-    /// `O_DIRECT` where the filesystem allows it, else as `WriteBehind`.
-    Direct,
 }
 
 impl std::str::FromStr for WriteStrategy {
