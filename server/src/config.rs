@@ -434,12 +434,12 @@ pub fn load(data_flag: Option<PathBuf>, listen_flag: Option<String>) -> anyhow::
     );
     let accel_redirect = match v.as_str() {
         "" => None,
-        p if p.starts_with('/') && p.ends_with('/') && !p.contains(['\r', '\n', ' ']) => {
+        p if p.starts_with('/') && p.ends_with('/') && p.bytes().all(|b| b.is_ascii_graphic()) => {
             sources.push(format!("accel_redirect = {p} ({src})"));
             Some(p.to_owned())
         }
         p => anyhow::bail!(
-            "accel_redirect {p:?} (from {src}) must be a path that starts and ends with /, such as /_dist_blobs/"
+            "accel_redirect {p:?} (from {src}) must be a path of printable ASCII characters that starts and ends with /, such as /_dist_blobs/"
         ),
     };
     let uploads = UploadLimits {
