@@ -23,7 +23,7 @@ use crate::services::{AppState, tokens};
     name = "distd",
     version = env!("DIST_VERSION_LONG"),
     about = "dist release server: HTTP API, content-addressed artifact store, tokens, audit log",
-    after_help = "Example:\n  distd serve --data ./data --listen 127.0.0.1:8080\n\nEnvironment: DIST_DATA, DIST_LISTEN, DIST_PUBLIC_URL, DIST_MAX_UPLOAD_BYTES, DIST_LOG,\nDIST_TRUSTED_PROXIES, DIST_HEADER_TIMEOUT_SECS, DIST_IDLE_TIMEOUT_SECS, DIST_MAX_INSPECTIONS,\nDIST_INSPECTION_WAIT_SECS, DIST_GRANT_TTL_SECS, DIST_UPLOAD_STALL_SECS,\nDIST_PARTIAL_TTL_SECS, DIST_PARTIAL_MAX_BYTES, DIST_PARTIAL_TOKEN_MAX_BYTES, DIST_MIN_FREE_BYTES,\nDIST_RETENTION_KEEP, DIST_RETENTION_CHANNEL_DAYS, DIST_RETENTION_DRAFT_DAYS,\nDIST_RETENTION_EVERY_HOURS\n(flags > environment > DATA/config.toml > defaults); DIST_LOG_FILES=on also logs to\nDATA/logs/distd.log (DIST_LOG_FILE_MAX_BYTES, DIST_LOG_FILE_KEEP)."
+    after_help = "Example:\n  distd serve --data ./data --listen 127.0.0.1:8080\n\nEnvironment: DIST_DATA, DIST_LISTEN, DIST_PUBLIC_URL, DIST_MAX_UPLOAD_BYTES, DIST_LOG,\nDIST_TRUSTED_PROXIES, DIST_HEADER_TIMEOUT_SECS, DIST_IDLE_TIMEOUT_SECS, DIST_MAX_INSPECTIONS,\nDIST_INSPECTION_WAIT_SECS, DIST_GRANT_TTL_SECS, DIST_UPLOAD_STALL_SECS,\nDIST_PARTIAL_TTL_SECS, DIST_PARTIAL_MAX_BYTES, DIST_PARTIAL_TOKEN_MAX_BYTES, DIST_MIN_FREE_BYTES,\nDIST_UPLOAD_WRITES, DIST_ACCEL_REDIRECT, DIST_RETENTION_KEEP, DIST_RETENTION_CHANNEL_DAYS, DIST_RETENTION_DRAFT_DAYS,\nDIST_RETENTION_EVERY_HOURS\n(flags > environment > DATA/config.toml > defaults); DIST_LOG_FILES=on also logs to\nDATA/logs/distd.log (DIST_LOG_FILE_MAX_BYTES, DIST_LOG_FILE_KEEP)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -699,7 +699,11 @@ fn serve(data: Option<PathBuf>, listen: Option<String>, start_over: bool) -> any
             crate::bootstrap::announce(&created.token.id, &created.secret, &path);
         }
     }
-    let store = Arc::new(LocalBlobStore::open(&cfg.data, true).context("prepare blob store")?);
+    let store = Arc::new(
+        LocalBlobStore::open(&cfg.data, true)
+            .context("prepare blob store")?
+            .with_writes(cfg.upload_writes),
+    );
     if let Err(e) = crate::reserve::ensure(&cfg.data) {
         tracing::warn!(
             "could not set {} bytes aside in {} for distd gc on a full disk: {e}",

@@ -47,6 +47,12 @@ pub const ENV_PARTIAL_MAX_BYTES: &str = "DIST_PARTIAL_MAX_BYTES";
 pub const ENV_PARTIAL_TOKEN_MAX_BYTES: &str = "DIST_PARTIAL_TOKEN_MAX_BYTES";
 /// Free bytes on the data folder's disk below which `/healthz` says `degraded`. Default 1 GiB.
 pub const ENV_MIN_FREE_BYTES: &str = "DIST_MIN_FREE_BYTES";
+/// How upload blocks reach the disk: `direct` (default: `O_DIRECT`) or `write-behind` (the
+/// page cache, write-back started per block). See the README's Performance section.
+pub const ENV_UPLOAD_WRITES: &str = "DIST_UPLOAD_WRITES";
+/// Behind nginx: downloads answer with `X-Accel-Redirect: <prefix>sha256/<2 hex>/<hex>` once
+/// authorised, and nginx serves the file from an `internal` location. Unset: distd serves it.
+pub const ENV_ACCEL_REDIRECT: &str = "DIST_ACCEL_REDIRECT";
 
 /// Retention (`distd gc --releases`, and the schedule in `distd serve`; see `retention`).
 /// Keep the newest releases per app. 0 (the default) keeps every one.
@@ -95,6 +101,8 @@ pub struct FileConfig {
     pub partial_max_bytes: Option<u64>,
     pub partial_token_max_bytes: Option<u64>,
     pub min_free_bytes: Option<u64>,
+    pub upload_writes: Option<String>,
+    pub accel_redirect: Option<String>,
     /// `[retention]` (see `retention`).
     pub retention: Option<crate::retention::FileRetention>,
 }
@@ -133,6 +141,9 @@ pub struct Config {
     /// Uploads: the stall timeout, how long partials are kept, and how many bytes of them.
     pub uploads: UploadLimits,
     pub min_free_bytes: u64,
+    pub upload_writes: crate::blobs::WriteStrategy,
+    /// The `X-Accel-Redirect` prefix (starts and ends with `/`), when nginx serves downloads.
+    pub accel_redirect: Option<String>,
     /// The retention policy and its schedule.
     pub retention: crate::retention::Policies,
     /// `name = value (source)` lines for the start-up log.
@@ -403,6 +414,34 @@ pub fn load(data_flag: Option<PathBuf>, listen_flag: Option<String>) -> anyhow::
         file.min_free_bytes,
         DEFAULT_MIN_FREE_BYTES,
     )?;
+    let (v, src) = pick(
+        None,
+        "",
+        ENV_UPLOAD_WRITES,
+        file.upload_writes.clone(),
+        crate::blobs::WriteStrategy::default().to_string(),
+    );
+    let upload_writes: crate::blobs::WriteStrategy = v
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("{e} (from {src})"))?;
+    sources.push(format!("upload_writes = {upload_writes} ({src})"));
+    let (v, src) = pick(
+        None,
+        "",
+        ENV_ACCEL_REDIRECT,
+        file.accel_redirect.clone(),
+        String::new(),
+    );
+    let accel_redirect = match v.as_str() {
+        "" => None,
+        p if p.starts_with('/') && p.ends_with('/') && p.bytes().all(|b| b.is_ascii_graphic()) => {
+            sources.push(format!("accel_redirect = {p} ({src})"));
+            Some(p.to_owned())
+        }
+        p => anyhow::bail!(
+            "accel_redirect {p:?} (from {src}) must be a path of printable ASCII characters that starts and ends with /, such as /_dist_blobs/"
+        ),
+    };
     let uploads = UploadLimits {
         stall: Duration::from_secs(stall),
         partial_ttl: Duration::from_secs(ttl_secs),
@@ -424,6 +463,8 @@ pub fn load(data_flag: Option<PathBuf>, listen_flag: Option<String>) -> anyhow::
         inspection_wait,
         uploads,
         min_free_bytes,
+        upload_writes,
+        accel_redirect,
         retention,
         sources,
     })

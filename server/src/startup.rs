@@ -197,6 +197,8 @@ mod tests {
             inspection_wait: std::time::Duration::from_secs(30),
             uploads: Default::default(),
             min_free_bytes: 1,
+            upload_writes: Default::default(),
+            accel_redirect: None,
             retention: Default::default(),
             sources: vec![],
         }

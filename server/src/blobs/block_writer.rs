@@ -2,13 +2,17 @@
 //!
 //! Why: on a small machine the upload path is CPU-bound, and SHA-256 alone takes a core. So
 //! the hashing thread does nothing else: the request's task copies the body into aligned
-//! 1 MiB [`Block`]s (from a small [`BlockPool`], which is also the back-pressure), the hashing
+//! 512 KiB [`Block`]s (from a small [`BlockPool`], which is also the back-pressure), the hashing
 //! thread hashes each and passes it to a [`BlockWriter`], whose own thread writes it and
-//! returns it to the pool. Blocks are written with `O_DIRECT` on Linux, from our buffer to the
-//! disk without a page-cache copy and its later write-back, both of which cost CPU the hash
-//! needs. Where the filesystem refuses `O_DIRECT` (tmpfs, some network mounts), or a resumed
-//! upload starts at an unaligned offset, the same blocks go through the page cache instead.
-//! The caller still truncates the file to its real length and fsyncs it before it counts.
+//! returns it to the pool. How a block reaches the disk is a [`WriteStrategy`]: with `O_DIRECT`
+//! (the default), or through the page cache with write-behind. `O_DIRECT` saves the page-cache
+//! copy and its later write-back, CPU the hash needs; write-behind starts each block's
+//! write-back as soon as it is written, so the disk is busy the whole upload and the closing
+//! fsync finds little left to do. Measured (README, Performance): tied on a throttled slow
+//! disk, `O_DIRECT` ahead or tied on the fast data disk, hence the default. Where the
+//! filesystem refuses `O_DIRECT` (tmpfs, some network mounts), or a resumed upload starts at
+//! an unaligned offset, the blocks go through the page cache. The caller still truncates the
+//! file to its real length and fsyncs it before it counts.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -19,14 +23,51 @@ use std::thread::JoinHandle;
 
 use tokio::sync::mpsc;
 
-/// Bytes per block, and so per write.
-pub const BLOCK: usize = 1024 * 1024;
+/// Bytes per block, and so per write. 512 KiB keeps an upload's pool at 4 MiB, so 4 uploads
+/// and 4 downloads fit distd in 32 MiB.
+pub const BLOCK: usize = 512 * 1024;
 /// Offset, length and address alignment `O_DIRECT` asks for (the largest logical block size
 /// in common use).
 const ALIGN: usize = 4096;
 /// Blocks one upload may hold: one filling, one hashing, one being written, and the rest
 /// queued between them to absorb scheduling jitter (4 measured slower than 8 here).
 pub const POOL: usize = 8;
+/// Write-behind drops a block's pages from the cache this many blocks after writing it: by
+/// then its write-back has ended, and an upload does not push the cache's hot pages out.
+const DROP_BEHIND: u64 = 2 * POOL as u64;
+
+/// How upload blocks are written (`DIST_UPLOAD_WRITES`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WriteStrategy {
+    /// `O_DIRECT` where the filesystem allows it, else as `WriteBehind`.
+    #[default]
+    Direct,
+    /// Through the page cache, each block's write-back started at once and its pages dropped
+    /// a little later.
+    WriteBehind,
+}
+
+impl std::str::FromStr for WriteStrategy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "write-behind" => Ok(Self::WriteBehind),
+            "direct" => Ok(Self::Direct),
+            other => Err(format!(
+                "{other:?} is not an upload write strategy: use write-behind or direct"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for WriteStrategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::WriteBehind => "write-behind",
+            Self::Direct => "direct",
+        })
+    }
+}
 
 /// A `BLOCK`-sized buffer whose start is `ALIGN`-aligned.
 pub struct Block {
@@ -136,7 +177,9 @@ impl UploadFile {
 
     fn write(&mut self, path: &Path, block: &mut Block, pos: u64) -> io::Result<()> {
         if !self.direct {
-            return self.file.write_all_at(block.bytes(), pos);
+            self.file.write_all_at(block.bytes(), pos)?;
+            self.write_behind(pos, block.len as u64);
+            return Ok(());
         }
         match self.file.write_all_at(block.padded(), pos) {
             Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
@@ -144,6 +187,31 @@ impl UploadFile {
                 self.file.write_all_at(block.bytes(), pos)
             }
             r => r,
+        }
+    }
+}
+
+impl UploadFile {
+    /// Starts the write-back of the bytes just written and drops the pages of a block written
+    /// `DROP_BEHIND` blocks ago. On Linux `POSIX_FADV_DONTNEED` does both: it starts write-back
+    /// of dirty pages without waiting, and drops the pages that are clean. Advice only: a
+    /// refusal changes speed, never the bytes, so it is ignored.
+    fn write_behind(&self, pos: u64, len: u64) {
+        use rustix::fs::{Advice, fadvise};
+        let _ = fadvise(
+            &self.file,
+            pos,
+            std::num::NonZeroU64::new(len),
+            Advice::DontNeed,
+        );
+        let old = DROP_BEHIND * BLOCK as u64;
+        if pos >= old {
+            let _ = fadvise(
+                &self.file,
+                pos - old,
+                std::num::NonZeroU64::new(BLOCK as u64),
+                Advice::DontNeed,
+            );
         }
     }
 }
@@ -158,8 +226,14 @@ pub struct BlockWriter {
 
 impl BlockWriter {
     /// Writes from `offset` of the existing file at `path`; written blocks go to `returns`.
-    pub fn open(path: &Path, offset: u64, returns: mpsc::Sender<Block>) -> io::Result<Self> {
-        let mut file = UploadFile::open(path, offset.is_multiple_of(ALIGN as u64))?;
+    pub fn open(
+        path: &Path,
+        offset: u64,
+        strategy: WriteStrategy,
+        returns: mpsc::Sender<Block>,
+    ) -> io::Result<Self> {
+        let direct = strategy == WriteStrategy::Direct && offset.is_multiple_of(ALIGN as u64);
+        let mut file = UploadFile::open(path, direct)?;
         let path = path.to_path_buf();
         let (to_thread, jobs) = sync_channel::<Write>(POOL);
         let thread = std::thread::Builder::new()
@@ -228,12 +302,18 @@ mod tests {
     use super::*;
 
     /// Drives the stages the way an upload does, on one thread.
-    fn write_file(path: &Path, offset: u64, data: &[u8], piece: usize) -> u64 {
+    fn write_file(
+        path: &Path,
+        offset: u64,
+        data: &[u8],
+        piece: usize,
+        strategy: WriteStrategy,
+    ) -> u64 {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
         let (mut pool, returns) = BlockPool::new();
-        let mut w = BlockWriter::open(path, offset, returns).unwrap();
+        let mut w = BlockWriter::open(path, offset, strategy, returns).unwrap();
         let mut block = rt.block_on(pool.take()).unwrap();
         for mut chunk in data.chunks(piece) {
             while !chunk.is_empty() {
@@ -262,12 +342,14 @@ mod tests {
     fn odd_sized_pieces_land_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
-        File::create(&path).unwrap();
         let data: Vec<u8> = (0..(6 * BLOCK + 12_345))
             .map(|i| (i * 7 % 251) as u8)
             .collect();
-        assert_eq!(write_file(&path, 0, &data, 65_537), data.len() as u64);
-        assert_eq!(std::fs::read(&path).unwrap(), data);
+        for s in [WriteStrategy::WriteBehind, WriteStrategy::Direct] {
+            File::create(&path).unwrap();
+            assert_eq!(write_file(&path, 0, &data, 65_537, s), data.len() as u64);
+            assert_eq!(std::fs::read(&path).unwrap(), data, "{s}");
+        }
     }
 
     #[test]
@@ -276,9 +358,11 @@ mod tests {
         let path = dir.path().join("f");
         let data: Vec<u8> = (0..(BLOCK + 9_999)).map(|i| (i % 253) as u8).collect();
         let cut = 2 * ALIGN + 100;
-        std::fs::write(&path, &data[..cut]).unwrap();
-        let end = write_file(&path, cut as u64, &data[cut..], 400_000);
-        assert_eq!(end, data.len() as u64);
-        assert_eq!(std::fs::read(&path).unwrap(), data);
+        for s in [WriteStrategy::WriteBehind, WriteStrategy::Direct] {
+            std::fs::write(&path, &data[..cut]).unwrap();
+            let end = write_file(&path, cut as u64, &data[cut..], 400_000, s);
+            assert_eq!(end, data.len() as u64);
+            assert_eq!(std::fs::read(&path).unwrap(), data, "{s}");
+        }
     }
 }

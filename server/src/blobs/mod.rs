@@ -30,6 +30,7 @@ use platform::api::ErrorCode;
 use crate::error::{AppError, AppResult};
 
 mod block_writer;
+pub use block_writer::WriteStrategy;
 use block_writer::{BLOCK, Block, BlockPool, BlockWriter, POOL};
 
 /// What a `put` did.
@@ -97,6 +98,8 @@ pub struct LocalBlobStore {
     slots: Mutex<HashMap<Sha256, Arc<tokio::sync::Mutex<()>>>>,
     /// Serialises the exists-check and rename of `commit`, so one upload reports `Created`.
     commit_lock: Mutex<()>,
+    /// How upload blocks reach the disk.
+    writes: WriteStrategy,
 }
 
 impl LocalBlobStore {
@@ -122,7 +125,14 @@ impl LocalBlobStore {
             uploads,
             slots: Mutex::new(HashMap::new()),
             commit_lock: Mutex::new(()),
+            writes: WriteStrategy::default(),
         })
+    }
+
+    /// Uploads write their blocks this way (`DIST_UPLOAD_WRITES`).
+    pub fn with_writes(mut self, writes: WriteStrategy) -> Self {
+        self.writes = writes;
+        self
     }
 
     pub fn path(&self, digest: &Sha256) -> PathBuf {
@@ -350,8 +360,8 @@ fn write_upload(
         file.set_len(0).map_err(|e| io_err("truncate upload", e))?;
     }
     let limit = req.total.unwrap_or(req.max_bytes);
-    let mut w =
-        BlockWriter::open(&path, req.offset, returns).map_err(|e| io_err("open upload file", e))?;
+    let mut w = BlockWriter::open(&path, req.offset, store.writes, returns)
+        .map_err(|e| io_err("open upload file", e))?;
     let mut received = req.offset;
     // Where this thread's time goes: hashing is the upload's floor on a small machine.
     let started = Instant::now();

@@ -38,8 +38,9 @@ use crate::sessions::{self, Kind};
 use crate::util;
 use ui::Template;
 
-/// Bytes read from disk per body frame.
-const READ_CHUNK: usize = 1024 * 1024;
+/// Bytes read from disk per body frame. 256 KiB downloaded as fast as 1 and 2 MiB on loopback
+/// (medians within 5%, bench of issue 15) with a quarter of the memory per download.
+const READ_CHUNK: usize = 256 * 1024;
 /// Chunks read ahead of the socket.
 const READ_AHEAD: usize = 4;
 /// A file addressed by artifact id never changes (releases are immutable).
@@ -305,6 +306,9 @@ async fn serve_blob(
             .body(Body::empty())
             .map_err(|e| AppError::internal("response", e));
     }
+    if let Some(prefix) = st.cfg.accel_redirect.as_deref() {
+        return accel_redirect(st, prefix, digest, served, etag).await;
+    }
     let blobs = st.blobs.clone();
     let (file, size) = tokio::task::spawn_blocking(move || {
         let file = blobs.open(&digest)?;
@@ -358,6 +362,45 @@ async fn serve_blob(
     res.status(status)
         .header(header::CONTENT_LENGTH, len)
         .body(body)
+        .map_err(|e| AppError::internal("response", e))
+}
+
+/// Behind nginx (`DIST_ACCEL_REDIRECT`): the caller is authorised by now, so the answer names
+/// the blob's path under the prefix and nginx serves the file itself (sendfile, Range,
+/// `If-None-Match`) from an `internal` location no client can reach directly. The file must
+/// exist: a missing blob still answers 503 naming the artifact.
+async fn accel_redirect(
+    st: &AppState,
+    prefix: &str,
+    digest: Sha256,
+    served: &Served<'_>,
+    etag: String,
+) -> AppResult<Response> {
+    let blobs = st.blobs.clone();
+    let present = tokio::task::spawn_blocking(move || blobs.stat(&digest))
+        .await
+        .map_err(|e| AppError::internal("stat task", e))?
+        .map_err(|e| AppError::internal("stat blob for download", e))?;
+    if present.is_none() {
+        return Err(st.blob_missing(&digest, served.artifact, served.file_name));
+    }
+    let hex = digest.hex();
+    let mut res = Response::builder()
+        .header(
+            "x-accel-redirect",
+            format!("{prefix}sha256/{}/{hex}", &hex[..2]),
+        )
+        .header(header::CONTENT_TYPE, served.media_type)
+        .header(SHA256_HEADER, &hex)
+        .header(header::ETAG, etag)
+        .header(header::CACHE_CONTROL, served.cache);
+    if served.attachment {
+        res = res.header(
+            header::CONTENT_DISPOSITION,
+            content_disposition(served.file_name),
+        );
+    }
+    res.body(Body::empty())
         .map_err(|e| AppError::internal("response", e))
 }
 

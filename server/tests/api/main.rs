@@ -20,6 +20,7 @@ mod rights;
 mod scopes;
 mod state;
 mod toy_target;
+mod transfer;
 mod uploads;
 mod versions;
 
