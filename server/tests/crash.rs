@@ -226,21 +226,20 @@ async fn check_state(s: &Server, acked: &Acked, from: usize) {
     }
 }
 
+/// A number from the environment, when set and valid.
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_at_random_moments_leaves_a_consistent_store() {
-    let rounds: u64 = std::env::var("DIST_CRASH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50);
-    let seed: u64 = std::env::var("DIST_CRASH_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
-        });
+    let rounds = env_u64("DIST_CRASH_ROUNDS").unwrap_or(50);
+    let seed = env_u64("DIST_CRASH_SEED").unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+    });
     println!("crash test: {rounds} rounds, seed {seed} (DIST_CRASH_SEED={seed} repeats it)");
     let apk = corpus(APK);
     let dir = tempfile::tempdir().unwrap();
@@ -356,14 +355,8 @@ fn count(db: &std::path::Path, sql: &str) -> i64 {
 /// with the result an uninterrupted run has. Rounds: `DIST_CRASH_OPS_ROUNDS` (default 6 each).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_gc_retention_and_restore_leaves_a_consistent_store() {
-    let rounds: u64 = std::env::var("DIST_CRASH_OPS_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(6);
-    let seed: u64 = std::env::var("DIST_CRASH_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(7);
+    let rounds = env_u64("DIST_CRASH_OPS_ROUNDS").unwrap_or(6);
+    let seed = env_u64("DIST_CRASH_SEED").unwrap_or(7);
     let mut rng = Rng(seed | 1);
     let dir = tempfile::tempdir().unwrap();
     let template = dir.path().join("template");

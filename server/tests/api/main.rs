@@ -114,6 +114,17 @@ fn raw_truncated_put(port: u16, path: &str, token: &str, headers: &str, body: &[
     drop(sock);
 }
 
+/// A resumable upload of `total` bytes to app `acme` whose client dies after sending `sent`.
+fn cut_upload(s: &Server, hex: &str, total: impl std::fmt::Display, sent: &[u8]) {
+    raw_truncated_put(
+        s.port,
+        &format!("/api/v1/blobs/sha256/{hex}?app=acme"),
+        &s.admin,
+        &format!("Upload-Length: {total}\r\nContent-Length: {total}\r\n"),
+        sent,
+    );
+}
+
 fn dir_files(dir: &std::path::Path) -> Vec<String> {
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir(dir) {

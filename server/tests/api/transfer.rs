@@ -123,13 +123,7 @@ async fn a_resume_at_an_unaligned_offset_verifies() {
         let url = s.url(&format!("/blobs/sha256/{hex}?app=acme"));
         // Cut inside a block and off any 4 KiB boundary.
         let cut = 1024 * 1024 + 4097;
-        raw_truncated_put(
-            s.port,
-            &format!("/api/v1/blobs/sha256/{hex}?app=acme"),
-            &s.admin,
-            &format!("Upload-Length: {total}\r\nContent-Length: {total}\r\n"),
-            &bytes[..cut],
-        );
+        cut_upload(&s, &hex, &total, &bytes[..cut]);
         tokio::time::sleep(Duration::from_millis(300)).await;
         let res = s.client.head(&url).bearer_auth(&s.admin).send().await;
         let held: usize = res.unwrap().headers()["upload-offset"]
@@ -158,13 +152,7 @@ async fn a_resume_at_an_unaligned_offset_verifies() {
         assert!(dir_files(&data.join("blobs/sha256")).is_empty(), "{writes}");
 
         // Sent again whole from an unaligned offset, it verifies.
-        raw_truncated_put(
-            s.port,
-            &format!("/api/v1/blobs/sha256/{hex}?app=acme"),
-            &s.admin,
-            &format!("Upload-Length: {total}\r\nContent-Length: {total}\r\n"),
-            &bytes[..cut],
-        );
+        cut_upload(&s, &hex, &total, &bytes[..cut]);
         tokio::time::sleep(Duration::from_millis(300)).await;
         let res = put(bytes[cut..].to_vec(), cut).await.unwrap();
         assert_eq!(res.status(), StatusCode::CREATED, "{writes}");

@@ -15,13 +15,7 @@ async fn resumed_upload_continues_from_the_server_offset() {
 
     // A client dies after 1 MiB of a declared 3 MiB.
     let cut = 1024 * 1024;
-    raw_truncated_put(
-        s.port,
-        &format!("/api/v1/blobs/sha256/{hex}?app=acme"),
-        &s.admin,
-        &format!("Upload-Length: {total}\r\nContent-Length: {total}\r\n"),
-        &bytes[..cut],
-    );
+    cut_upload(&s, &hex, &total, &bytes[..cut]);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let res = s
         .client
@@ -243,13 +237,7 @@ async fn a_partial_upload_resumes_after_a_restart() {
     let bytes = Rng(5).bytes(2 * 1024 * 1024 + 3);
     let hex = sha256_hex(&bytes);
     let total = bytes.len().to_string();
-    raw_truncated_put(
-        s.port,
-        &format!("/api/v1/blobs/sha256/{hex}?app=acme"),
-        &s.admin,
-        &format!("Upload-Length: {total}\r\nContent-Length: {total}\r\n"),
-        &bytes[..1024 * 1024],
-    );
+    cut_upload(&s, &hex, &total, &bytes[..1024 * 1024]);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(held_offset(&s, &hex).await, Some(1024 * 1024));
     s.stop();
@@ -278,15 +266,7 @@ async fn partials_expire_on_the_record_and_are_capped() {
     let bytes = Rng(9).bytes(2 * 1024 * 1024);
     let hex = sha256_hex(&bytes);
     let total = bytes.len().to_string();
-    let put_half = |s: &Server| {
-        raw_truncated_put(
-            s.port,
-            &format!("/api/v1/blobs/sha256/{hex}?app=acme"),
-            &s.admin,
-            &format!("Upload-Length: {total}\r\nContent-Length: {total}\r\n"),
-            &bytes[..1024 * 1024],
-        )
-    };
+    let put_half = |s: &Server| cut_upload(s, &hex, &total, &bytes[..1024 * 1024]);
     put_half(&s);
     tokio::time::sleep(Duration::from_millis(300)).await;
     s.stop();
