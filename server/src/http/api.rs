@@ -293,7 +293,7 @@ async fn release_create(
     for (n, a) in body.artifacts.iter_mut().enumerate() {
         deprecated |= a
             .adopt_deprecated_fields()
-            .map_err(|m| AppError::invalid(format!("artifacts[{n}]: {m}")))?;
+            .map_err(|m| AppError::bad_request(format!("artifacts[{n}]: {m}")))?;
     }
     let p = authorize(
         &st,

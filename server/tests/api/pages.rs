@@ -15,10 +15,15 @@ async fn channel_policy_link_artifacts_and_ios_install_page() {
 
     // A TestFlight link goes through the iOS target at create time and needs no upload.
     let link = json!({"version": "2.0", "build": "7", "artifacts": [
-        {"platform": "ios", "testflight_url": "https://testflight.apple.com/join/ABCDEFGH"}]});
+        {"platform": "ios", "link": "https://testflight.apple.com/join/ABCDEFGH"}]});
     let (st, v) = s.post("/apps/acme/releases", &s.admin, link.clone()).await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     let art = &v["release"]["artifacts"][0];
+    assert_eq!(
+        art["link"], "https://testflight.apple.com/join/ABCDEFGH",
+        "{v}"
+    );
+    assert!(art.get("testflight_url").is_none(), "{v}");
     assert_eq!(art["attached"], true, "{v}");
     assert_eq!(art["platform"], "ios");
     assert_eq!(art["install_mode"], "testflight");
@@ -26,12 +31,45 @@ async fn channel_policy_link_artifacts_and_ios_install_page() {
     let rid = v["release"]["id"].as_str().unwrap().to_owned();
     let (st, v) = s.post("/apps/acme/releases", &s.admin, link).await;
     assert_eq!(st, StatusCode::OK, "same link, same release: {v}");
+
+    // Issue 14, item 2: the old field name is still read, for one version, and the answer
+    // says it is deprecated (RFC 9745) and where to read why.
+    let old = json!({"version": "2.0", "build": "7", "artifacts": [
+        {"platform": "ios", "testflight_url": "https://testflight.apple.com/join/ABCDEFGH"}]});
+    let res = s
+        .client
+        .post(s.url("/apps/acme/releases"))
+        .bearer_auth(&s.admin)
+        .json(&old)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "same release under the old name"
+    );
+    assert_eq!(res.headers()["deprecation"], "true");
+    let link_header = res.headers()["link"].to_str().unwrap().to_owned();
+    assert!(
+        link_header.contains("#deprecated-api-fields")
+            && link_header.contains("rel=\"deprecation\""),
+        "{link_header}"
+    );
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["release"]["id"], rid.as_str(), "{v}");
+    let both = json!({"version": "2.0", "build": "9", "artifacts": [
+        {"platform": "ios", "link": "https://testflight.apple.com/join/ABCDEFGH",
+         "testflight_url": "https://testflight.apple.com/join/ABCDEFGH"}]});
+    let (st, v) = s.post("/apps/acme/releases", &s.admin, both).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(err_msg(&v).contains("not both"), "{v}");
     let (st, v) = s
         .post_empty(&format!("/releases/{rid}/publish"), &s.admin)
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let bad = json!({"version": "2.0", "build": "8", "artifacts": [
-        {"platform": "ios", "testflight_url": "https://evil.example/join/ABCDEFGH"}]});
+        {"platform": "ios", "link": "https://evil.example/join/ABCDEFGH"}]});
     let (st, v) = s.post("/apps/acme/releases", &s.admin, bad).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(err_msg(&v).contains("artifacts[0]"), "{v}");

@@ -425,7 +425,7 @@ mod tests {
     fn manifest(artifacts: &str) -> Manifest {
         Manifest::from_json(
             format!(
-                r#"{{"schema_version":1,"app":"acme","version":"1.0.0","build":"7","artifacts":{artifacts}}}"#
+                r#"{{"schema_version":2,"app":"acme","version":"1.0.0","build":"7","artifacts":{artifacts}}}"#
             )
             .as_bytes(),
         )
@@ -508,7 +508,7 @@ mod tests {
         let (_t, dir) = tree();
         // `..` that climbs out is refused by the manifest itself.
         let bad = Manifest::from_json(
-            br#"{"schema_version":1,"app":"acme","version":"1","build":"1","artifacts":[{"path":"../secret.apk"}]}"#,
+            br#"{"schema_version":2,"app":"acme","version":"1","build":"1","artifacts":[{"path":"../secret.apk"}]}"#,
         );
         assert!(bad.is_err());
         // A symlink inside the folder that points outside it.
@@ -559,11 +559,11 @@ mod tests {
         assert!(f.message.contains("not valid JSON"), "{f}");
         std::fs::write(
             &p,
-            r#"{"schema_version":2,"app":"acme","version":"1","build":"1","artifacts":[]}"#,
+            r#"{"schema_version":3,"app":"acme","version":"1","build":"1","artifacts":[]}"#,
         )
         .unwrap();
         let f = load_manifest(&p).unwrap_err();
         assert!(f.message.contains("schema_version"), "{f}");
-        assert!(f.message.contains("reads schema_version 1"), "{f}");
+        assert!(f.message.contains("reads schema_version 1 and 2"), "{f}");
     }
 }
