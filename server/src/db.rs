@@ -90,6 +90,25 @@ pub fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// Opens for reading only, without migrating, and lets a database from before migration 6
+/// (`artifacts.link` was `testflight_url`) be read under today's column names, through a
+/// temporary view on this connection only: for commands that promise not to write, such as
+/// `distd reinspect --dry-run` on a data folder not yet started by this distd.
+pub fn open_reader_any_version(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = open_reader(path)?;
+    let old_link: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM pragma_table_info('artifacts') WHERE name = 'testflight_url')",
+        [],
+        |r| r.get(0),
+    )?;
+    if old_link {
+        conn.execute_batch(
+            "CREATE TEMP VIEW artifacts AS SELECT *, testflight_url AS link FROM main.artifacts",
+        )?;
+    }
+    Ok(conn)
+}
+
 /// Applies every migration not yet recorded, each in its own transaction.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<Vec<i64>> {
     conn.execute_batch(
