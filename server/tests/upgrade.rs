@@ -49,6 +49,19 @@ fn opens_intact(name: &str) {
             .unwrap();
 
     let db_path = server::config::db_file(&data);
+    // Old distds stored an architecture under whatever name it was given: give the published
+    // APK and IPA two aliases (the trigger that freezes them is lifted for this set-up only).
+    let old = rusqlite_open(&db_path);
+    old.execute_batch(
+        "DROP TRIGGER artifacts_frozen_update;
+         UPDATE artifacts SET arch = 'amd64' WHERE file_name = 'acme.apk';
+         UPDATE artifacts SET arch = 'AArch64' WHERE file_name = 'Acme.ipa';
+         CREATE TRIGGER artifacts_frozen_update BEFORE UPDATE ON artifacts
+         WHEN (SELECT status FROM releases WHERE id = OLD.release_id) <> 'draft'
+         BEGIN SELECT RAISE(ABORT, 'published releases are immutable'); END;",
+    )
+    .unwrap();
+    drop(old);
     // Opening for writing applies any newer migrations, as `distd serve` does at start-up.
     drop(server::db::open_writer(&db_path).unwrap());
     let conn = server::db::open_reader(&db_path).unwrap();
@@ -102,6 +115,21 @@ fn opens_intact(name: &str) {
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(links, ["https://testflight.apple.com/join/ABCDEFGH"]);
+    let archs: Vec<(String, String)> = conn
+        .prepare("SELECT DISTINCT file_name, arch FROM artifacts WHERE arch IS NOT NULL ORDER BY 1")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        archs,
+        [
+            ("Acme.ipa".to_owned(), "arm64".to_owned()),
+            ("acme.apk".to_owned(), "x86_64".to_owned())
+        ],
+        "migration 0006 stores one name per architecture"
+    );
     drop(conn);
     let writer = server::db::open_writer(&db_path).unwrap();
     let frozen = writer
@@ -125,6 +153,11 @@ fn opens_intact(name: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A plain connection to the fixture copy as an older distd left it (no migration applied).
+fn rusqlite_open(path: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).unwrap()
 }
 
 #[test]
