@@ -270,3 +270,43 @@ async fn channel_policy_link_artifacts_and_ios_install_page() {
     let (st, _) = s.get(&format!("/i/{aid}/no-such-doc"), &s.admin).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
+
+/// Issue 14, item 4: an architecture is stored under one name and a channel URL may use any of
+/// its aliases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_urls_take_any_alias_of_an_architecture() {
+    let (_dir, s) = Server::fresh(&["acme"]).await;
+    let apk = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/android/signed-v1v2v3.apk"),
+    )
+    .unwrap();
+    let (st, v) = s.put_blob("acme", &s.admin, apk.clone()).await;
+    assert!(st.is_success(), "{st}: {v}");
+    let v = s
+        .create_release(
+            "acme",
+            json!({"version": "1.0", "build": "1", "artifacts": [{
+                "file_name": "acme.apk", "sha256": sha256_hex(&apk), "size": apk.len(),
+                "arch": "amd64"}]}),
+        )
+        .await;
+    assert_eq!(v["release"]["artifacts"][0]["arch"], "x86_64", "{v}");
+    let (rid, aid) = release_ids(&v);
+    let (st, v) = s
+        .post_empty(&format!("/artifacts/{aid}/attach"), &s.admin)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, v) = s
+        .post_empty(&format!("/releases/{rid}/publish"), &s.admin)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    promote(&s, "acme", "beta", &rid).await;
+    for alias in ["x86_64", "amd64", "x64", "X86-64"] {
+        let res = download(&s, &format!("/d/acme/beta/android/{alias}"), &s.admin, None).await;
+        assert_eq!(res.status(), StatusCode::OK, "{alias}");
+        assert_eq!(res.bytes().await.unwrap().len(), apk.len(), "{alias}");
+    }
+    let res = download(&s, "/d/acme/beta/android/arm64", &s.admin, None).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
