@@ -18,7 +18,7 @@ fn a_kind_for_inspection_only_is_refused_before_upload() {
     let profile = workspace_root().join("fixtures/ios/adhoc.mobileprovision");
     let job = Job::new(
         &json!({
-            "schema_version": 1, "app": "acme", "version": "1.0", "build": "1",
+            "schema_version": 2, "app": "acme", "version": "1.0", "build": "1",
             "artifacts": [{"path": "adhoc.mobileprovision"}],
         }),
         &[("adhoc.mobileprovision", &profile)],

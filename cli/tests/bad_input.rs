@@ -16,7 +16,7 @@ fn publish(job: &Job) -> Run {
 }
 
 fn base(artifacts: serde_json::Value) -> serde_json::Value {
-    json!({"schema_version": 1, "app": "acme", "version": "1.0.0", "build": "1", "artifacts": artifacts})
+    json!({"schema_version": 2, "app": "acme", "version": "1.0.0", "build": "1", "artifacts": artifacts})
 }
 
 fn error_doc(r: &Run) -> (String, String) {
@@ -55,7 +55,7 @@ fn missing_manifest() {
 #[test]
 fn invalid_json_and_unknown_schema_version() {
     let job = Job::new(&base(json!([])), &[]);
-    std::fs::write(job.manifest(), "{\"schema_version\": 1, ").unwrap();
+    std::fs::write(job.manifest(), "{\"schema_version\": 2, ").unwrap();
     let r = publish(&job);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(error_doc(&r).1.contains("not valid JSON"), "{}", r.stdout);

@@ -64,7 +64,7 @@ impl World {
         );
         assert_eq!(r.code, 0, "{}", r.stderr);
         let job = Job::new(
-            &json!({"schema_version": 1, "app": "acme", "version": "1.0.0", "build": "1",
+            &json!({"schema_version": 2, "app": "acme", "version": "1.0.0", "build": "1",
                     "channel": "beta", "artifacts": [{"path": "app.apk"}]}),
             &[("app.apk", &apk)],
         );
@@ -90,7 +90,7 @@ impl World {
 
     fn manifest(&self, version: &str) -> Job {
         Job::new(
-            &json!({"schema_version": 1, "app": "acme", "version": version, "build": "1",
+            &json!({"schema_version": 2, "app": "acme", "version": version, "build": "1",
                     "channel": "beta", "artifacts": [{"path": "app.apk"}]}),
             &[("app.apk", &self.apk)],
         )
@@ -141,7 +141,7 @@ fn inspect() {
 #[test]
 fn manifest_check() {
     let job = Job::new(
-        &json!({"schema_version": 1, "app": "acme", "version": "1.0.0", "build": "1",
+        &json!({"schema_version": 2, "app": "acme", "version": "1.0.0", "build": "1",
                 "artifacts": [{"path": "app.apk"}]}),
         &[(
             "app.apk",

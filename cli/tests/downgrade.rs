@@ -10,7 +10,7 @@ use common::*;
 use serde_json::{Value, json};
 
 fn manifest(version: &str, build: &str) -> Value {
-    json!({"schema_version": 1, "app": "acme", "version": version, "build": build,
+    json!({"schema_version": 2, "app": "acme", "version": version, "build": build,
            "channel": "beta", "artifacts": [{"path": "app.apk"}]})
 }
 

@@ -25,7 +25,7 @@ fn need_apks(n: usize) -> Option<Vec<PathBuf>> {
 
 fn manifest(version: &str, build: &str, channel: Option<&str>, artifacts: Value) -> Value {
     let mut m = json!({
-        "schema_version": 1, "app": "acme", "version": version, "build": build,
+        "schema_version": 2, "app": "acme", "version": version, "build": build,
         "notes": "e2e", "source": {"commit": "abc123", "branch": "main"},
         "artifacts": artifacts,
     });
@@ -84,7 +84,7 @@ fn publish_promote_rerun_conflict_and_channel_limits() {
             "1.4.0",
             "1234",
             Some("beta"),
-            json!([{"path": "out/*.apk"}, {"platform": "ios", "testflight_url": TESTFLIGHT}]),
+            json!([{"path": "out/*.apk"}, {"platform": "ios", "link": TESTFLIGHT}]),
         ),
         &[("out/app-release.apk", &apks[0])],
     );

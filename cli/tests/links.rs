@@ -59,6 +59,15 @@ fn every_printed_url_resolves_for_browsers_and_api_clients() {
         &["ci", "publish", "--manifest", &job.manifest_str(), "--json"],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
+    // Issue 14, item 2: a schema_version 1 manifest (the link under its old name) publishes,
+    // with the edit that updates it.
+    assert!(
+        r.stderr.contains(
+            r#"artifacts[1]: rename "testflight_url" to "link" and set "schema_version": 2"#
+        ),
+        "{}",
+        r.stderr
+    );
     let v = r.json();
     let rel = v["release"]["id"].as_str().unwrap().to_owned();
 

@@ -15,7 +15,7 @@ fn channel_list_audit_detail_revoke_and_rollback_hints() {
     let r = d.dist(&d.admin, &["app", "create", "acme", "--name", "Acme"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let job = Job::new(
-        &json!({"schema_version": 1, "app": "acme", "version": "1.4.0", "build": "77",
+        &json!({"schema_version": 2, "app": "acme", "version": "1.4.0", "build": "77",
                 "channel": "beta", "artifacts": [{"path": "app.apk"}]}),
         &[("app.apk", &apk)],
     );

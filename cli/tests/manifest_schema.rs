@@ -1,6 +1,7 @@
 //! Issue 12, item 3: `docs/dist.schema.json` says what the Rust types accept, the README's
 //! example is valid by both, and `dist manifest check` reports valid, invalid and old-schema
-//! files with what was expected, never a Rust type name.
+//! files with what was expected, never a Rust type name. Issue 14: schema_version 1 (the link
+//! named `testflight_url`) still reads, by both, with a warning naming the edit.
 
 mod common;
 
@@ -32,6 +33,19 @@ fn readme_example() -> Value {
 
 fn keys(v: &Value) -> BTreeSet<String> {
     v.as_object().unwrap().keys().cloned().collect()
+}
+
+/// The README's example as a schema_version 1 file: the link named `testflight_url`.
+fn as_version_1(example: &Value) -> Value {
+    let mut v = example.clone();
+    v["schema_version"] = json!(1);
+    for a in v["artifacts"].as_array_mut().unwrap() {
+        let a = a.as_object_mut().unwrap();
+        if let Some(url) = a.remove("link") {
+            a.insert("testflight_url".into(), url);
+        }
+    }
+    v
 }
 
 fn rust_accepts(v: &Value) -> bool {
@@ -110,8 +124,9 @@ fn python_jsonschema_and_the_rust_types_agree() {
         *slot = value;
         cases.push(v);
     };
-    with(&["schema_version"], json!(2));
-    with(&["schema_version"], json!("1"));
+    with(&["schema_version"], json!(3));
+    with(&["schema_version"], json!(0));
+    with(&["schema_version"], json!("2"));
     with(&["app"], json!("Acme"));
     with(&["app"], json!("-acme"));
     with(&["app"], json!("a".repeat(65)));
@@ -136,21 +151,39 @@ fn python_jsonschema_and_the_rust_types_agree() {
     with(&["artifacts", "0", "platform"], json!("Android"));
     with(&["artifacts", "0", "color"], json!("red"));
     with(
-        &["artifacts", "3", "testflight_url"],
+        &["artifacts", "3", "link"],
         json!("https://example.com/join/ABCDEFGH"),
     );
     with(
-        &["artifacts", "3", "testflight_url"],
+        &["artifacts", "3", "link"],
         json!("http://testflight.apple.com/join/ABCDEFGH"),
     );
-    with(&["artifacts", "3", "testflight_url"], json!("https:///x"));
-    with(
-        &["artifacts", "3", "testflight_url"],
-        json!("https://a.example/x y"),
-    );
+    with(&["artifacts", "3", "link"], json!("https:///x"));
+    with(&["artifacts", "3", "link"], json!("https://a.example/x y"));
     with(&["artifacts", "1", "install"], json!("Side Load!"));
     with(&["artifacts", "3", "path"], json!("also.ipa"));
     with(&["unknown"], json!(true));
+    // Issue 14: version 1 named the link `testflight_url`; both versions read, each with its
+    // own name only.
+    with(
+        &["artifacts", "3", "testflight_url"],
+        json!("https://testflight.apple.com/join/ABCDEFGH"),
+    );
+    let v1 = as_version_1(&example);
+    cases.push(v1.clone());
+    let mut v1_new_name = v1.clone();
+    v1_new_name["artifacts"][3]["link"] = json!("https://testflight.apple.com/join/ABCDEFGH");
+    v1_new_name["artifacts"][3]
+        .as_object_mut()
+        .unwrap()
+        .remove("testflight_url");
+    cases.push(v1_new_name);
+    let mut v1_bad_link = v1.clone();
+    v1_bad_link["artifacts"][3]["testflight_url"] = json!("http://testflight.apple.com/join/X");
+    cases.push(v1_bad_link);
+    let mut v1_both = v1.clone();
+    v1_both["artifacts"][3]["path"] = json!("also.ipa");
+    cases.push(v1_both);
 
     let dir = tempfile::tempdir().unwrap();
     let cases_path = dir.path().join("cases.json");
@@ -253,19 +286,40 @@ fn manifest_check_reports_valid_invalid_and_old_schema_files() {
         "{msg}"
     );
 
-    // Old (or future) schema versions say which one this dist reads.
-    for old in [0, 2] {
+    // Unknown (older or future) schema versions say which ones this dist reads.
+    for old in [0, 3] {
         let mut v = example.clone();
         v["schema_version"] = json!(old);
         job.write_manifest(&v);
         let r = dist_offline(&["manifest", "check", &m]);
         assert_eq!(r.code, 2, "{}", r.stderr);
         assert!(
-            r.stderr.contains("this dist reads schema_version 1"),
+            r.stderr.contains("this dist reads schema_version 1 and 2"),
             "{}",
             r.stderr
         );
     }
+
+    // Issue 14: version 1 is valid, with a warning naming the exact edit.
+    job.write_manifest(&as_version_1(&example));
+    let r = dist_offline(&["manifest", "check", "--no-files", &m, "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let edit = r#"artifacts[3]: rename "testflight_url" to "link" and set "schema_version": 2"#;
+    assert!(r.stderr.contains(edit), "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(v["valid"], true);
+    assert!(v["warnings"][0].as_str().unwrap().contains(edit), "{v}");
+    let mut v2_old_name = example.clone();
+    v2_old_name["artifacts"][3] =
+        json!({"platform": "ios", "testflight_url": "https://testflight.apple.com/join/ABCDEFGH"});
+    job.write_manifest(&v2_old_name);
+    let r = dist_offline(&["manifest", "check", "--no-files", &m]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(r#"artifacts[3].testflight_url"#) && r.stderr.contains(r#"to "link""#),
+        "{}",
+        r.stderr
+    );
 }
 
 /// `dist manifest init` writes a dist.json that `dist manifest check` accepts, for the files
@@ -304,7 +358,7 @@ fn manifest_init_writes_a_valid_manifest_for_the_files_it_finds() {
     assert!(
         written
             .trim_start()
-            .starts_with("{\n  \"schema_version\": 1,"),
+            .starts_with("{\n  \"schema_version\": 2,"),
         "{written}"
     );
     let r = dist_offline(&["manifest", "check", &job.manifest_str()]);

@@ -8,7 +8,7 @@ use common::*;
 use serde_json::{Value, json};
 
 fn manifest(version: &str, channel: Option<&str>) -> Value {
-    let mut m = json!({"schema_version": 1, "app": "acme", "version": version, "build": "1",
+    let mut m = json!({"schema_version": 2, "app": "acme", "version": version, "build": "1",
                        "artifacts": [{"path": "app.apk"}]});
     if let Some(c) = channel {
         m["channel"] = json!(c);

@@ -12,7 +12,7 @@ fn publish(
     apk: &std::path::Path,
     channel: Option<&str>,
 ) -> (String, Value) {
-    let mut m = json!({"schema_version": 1, "app": "acme", "version": version, "build": "1",
+    let mut m = json!({"schema_version": 2, "app": "acme", "version": version, "build": "1",
                        "artifacts": [{"path": "app.apk"}]});
     if let Some(c) = channel {
         m["channel"] = json!(c);
@@ -119,7 +119,7 @@ fn releases_of_two_apps_are_not_compared() {
     }
     let (a, _) = publish(&d, "1.0.0", &apk, None);
     let job = Job::new(
-        &json!({"schema_version": 1, "app": "other", "version": "1.0.0", "build": "1",
+        &json!({"schema_version": 2, "app": "other", "version": "1.0.0", "build": "1",
                 "artifacts": [{"path": "app.apk"}]}),
         &[("app.apk", &apk)],
     );

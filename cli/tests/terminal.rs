@@ -163,7 +163,7 @@ fn a_file_name_with_a_bidi_override_is_refused_by_name() {
     let apk = workspace_root().join("fixtures/android/unsigned.apk");
     let name = "invoice\u{202e}kpa.exe";
     let job = Job::new(
-        &json!({"schema_version": 1, "app": "acme", "version": "1.0.0", "build": "1",
+        &json!({"schema_version": 2, "app": "acme", "version": "1.0.0", "build": "1",
                 "artifacts": [{"path": "*.exe"}]}),
         &[(name, &apk)],
     );

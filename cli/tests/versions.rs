@@ -12,7 +12,7 @@ const CODE: &str = "release.version_mismatch";
 fn job(version: &str, build: &str) -> Job {
     let apk = workspace_root().join("fixtures/android/signed-v1v2v3.apk");
     Job::new(
-        &json!({"schema_version": 1, "app": "acme", "version": version, "build": build,
+        &json!({"schema_version": 2, "app": "acme", "version": version, "build": build,
                 "artifacts": [{"path": "app.apk"}]}),
         &[("app.apk", apk.as_path())],
     )

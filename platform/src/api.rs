@@ -504,7 +504,7 @@ impl PlatformList {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArtifactSpec {
-    /// Absent for a TestFlight link.
+    /// Absent for a link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_name: Option<FileName>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -517,8 +517,30 @@ pub struct ArtifactSpec {
     pub arch: Option<Arch>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub install: Option<InstallMode>,
+    /// An https link instead of a file; the platform's target decides which links it takes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// The old name of `link` (API v1 before `link`), still accepted for one version: the
+    /// server reads it as `link` and answers with a `Deprecation` header. Never sent by `dist`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub testflight_url: Option<String>,
+}
+
+impl ArtifactSpec {
+    /// Moves a deprecated `testflight_url` into `link`. Returns whether it did (the caller
+    /// answers with a `Deprecation` header), or the message when both were given.
+    pub fn adopt_deprecated_fields(&mut self) -> Result<bool, &'static str> {
+        match (self.link.is_some(), self.testflight_url.take()) {
+            (_, None) => Ok(false),
+            (false, Some(url)) => {
+                self.link = Some(url);
+                Ok(true)
+            }
+            (true, Some(_)) => {
+                Err("give link, not both link and testflight_url (its deprecated name)")
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -583,7 +605,7 @@ pub struct Artifact {
     pub sha256: Option<Sha256>,
     pub arch: Option<Arch>,
     pub install_mode: Option<InstallMode>,
-    pub testflight_url: Option<String>,
+    pub link: Option<String>,
     /// True once the blob is attached and inspected.
     pub attached: bool,
     pub inspection: Option<Inspection>,

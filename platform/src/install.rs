@@ -99,7 +99,7 @@ pub struct ArtifactView<'a> {
     pub sha256: Option<&'a Sha256>,
     pub arch: Option<&'a Arch>,
     pub install_mode: Option<InstallMode>,
-    pub testflight_url: Option<&'a str>,
+    pub link: Option<&'a str>,
     pub inspection: Option<&'a Inspection>,
     /// Display name of the app, from the server's records.
     pub app_name: &'a str,

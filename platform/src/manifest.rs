@@ -3,10 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    AppSlug, Arch, Build, ChannelName, InstallMode, PlatformId, SCHEMA_VERSION, Version,
-    validate_link,
-};
+use crate::{AppSlug, Arch, Build, ChannelName, InstallMode, PlatformId, Version, validate_link};
+
+/// The `schema_version` a manifest is written in today.
+pub const MANIFEST_SCHEMA_VERSION: u32 = 2;
+
+/// Every `schema_version` `dist` reads; older ones are migrated on read, with a warning
+/// naming the edit (see [`Migration`]).
+pub const MANIFEST_READABLE_VERSIONS: [u32; 2] = [1, 2];
 
 /// Largest manifest accepted; a real one is a few hundred bytes.
 pub const MAX_MANIFEST_BYTES: usize = 1024 * 1024;
@@ -46,7 +50,7 @@ pub struct Source {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ManifestArtifact {
-    /// Relative to the manifest's folder; may be a glob. Absent for a TestFlight link.
+    /// Relative to the manifest's folder; may be a glob. Absent for a link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,8 +59,44 @@ pub struct ManifestArtifact {
     pub install: Option<InstallMode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arch: Option<Arch>,
+    /// An https link instead of a file; the artifact's platform decides which links it takes.
+    /// Called `testflight_url` in schema_version 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub testflight_url: Option<String>,
+    pub link: Option<String>,
+}
+
+/// A manifest as read, with what was migrated from an older `schema_version` to get it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadManifest {
+    pub manifest: Manifest,
+    pub migration: Option<Migration>,
+}
+
+/// How an older manifest was read: the version it declared and the edits that bring the file
+/// to [`MANIFEST_SCHEMA_VERSION`] (each names a JSON path, e.g.
+/// `artifacts[1]: rename "testflight_url" to "link"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    pub from: u32,
+    pub edits: Vec<String>,
+}
+
+impl Migration {
+    /// One line for a user: what was read, and the exact edit that updates the file.
+    pub fn warning(&self) -> String {
+        let mut edits = self.edits.join("; ");
+        if edits.is_empty() {
+            edits = format!("set \"schema_version\": {MANIFEST_SCHEMA_VERSION}");
+        } else {
+            edits.push_str(&format!(
+                " and set \"schema_version\": {MANIFEST_SCHEMA_VERSION}"
+            ));
+        }
+        format!(
+            "schema_version {} is read by migrating it to {MANIFEST_SCHEMA_VERSION}; update the file: {edits}",
+            self.from
+        )
+    }
 }
 
 /// A manifest refused, with the JSON path of the bad field (`artifacts[1].path`).
@@ -77,8 +117,16 @@ impl ManifestError {
 }
 
 impl Manifest {
-    /// Parses and validates manifest bytes.
+    /// Parses and validates manifest bytes, migrating an older `schema_version`; the migration
+    /// notes are dropped (a caller that shows them uses [`Manifest::read`]).
     pub fn from_json(bytes: &[u8]) -> Result<Self, ManifestError> {
+        Self::read(bytes).map(|r| r.manifest)
+    }
+
+    /// Parses and validates manifest bytes. A version-1 manifest is migrated (its
+    /// `testflight_url` fields become `link`) and the edits are returned; any other version
+    /// than those in [`MANIFEST_READABLE_VERSIONS`] is refused.
+    pub fn read(bytes: &[u8]) -> Result<ReadManifest, ManifestError> {
         if bytes.len() > MAX_MANIFEST_BYTES {
             return Err(ManifestError::new(
                 "(file)",
@@ -90,27 +138,55 @@ impl Manifest {
         }
         // Look at schema_version first so an old or new manifest gets the right message
         // rather than a complaint about a field it renamed.
-        let raw: serde_json::Value = serde_json::from_slice(bytes)
+        let mut raw: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| ManifestError::new("(file)", format!("not valid JSON: {e}")))?;
-        match raw.get("schema_version") {
-            Some(v) if v.as_u64() == Some(SCHEMA_VERSION as u64) => {}
-            Some(v) => {
-                return Err(ManifestError::new(
-                    "schema_version",
-                    format!(
-                        "{v} is not supported; this dist reads schema_version {SCHEMA_VERSION}"
-                    ),
-                ));
-            }
+        let readable = MANIFEST_READABLE_VERSIONS
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(" and ");
+        let version = match raw.get("schema_version") {
+            Some(v) => match v.as_u64() {
+                Some(n)
+                    if MANIFEST_READABLE_VERSIONS
+                        .iter()
+                        .any(|r| u64::from(*r) == n) =>
+                {
+                    n as u32
+                }
+                _ => {
+                    return Err(ManifestError::new(
+                        "schema_version",
+                        format!(
+                            "{v} is not supported; this dist reads schema_version {readable} \
+                             (write {MANIFEST_SCHEMA_VERSION})"
+                        ),
+                    ));
+                }
+            },
             None => {
                 return Err(ManifestError::new(
                     "schema_version",
-                    format!("missing; add \"schema_version\": {SCHEMA_VERSION}"),
+                    format!("missing; add \"schema_version\": {MANIFEST_SCHEMA_VERSION}"),
                 ));
             }
-        }
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        let manifest: Manifest = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        };
+        let migration = match version {
+            1 => Some(migrate_v1(&mut raw)?),
+            _ => {
+                refuse_old_fields(&raw)?;
+                None
+            }
+        };
+        let manifest = Self::parse_current(&raw)?;
+        Ok(ReadManifest {
+            manifest,
+            migration,
+        })
+    }
+
+    fn parse_current(raw: &serde_json::Value) -> Result<Self, ManifestError> {
+        let manifest: Manifest = serde_path_to_error::deserialize(raw).map_err(|e| {
             let path = e.path().to_string();
             // The root prints as "." and a key that is the empty string as nothing at all.
             let field = if path == "." || path.is_empty() {
@@ -167,17 +243,17 @@ impl Manifest {
         }
         for (n, a) in self.artifacts.iter().enumerate() {
             let field = |f: &str| format!("artifacts[{n}].{f}");
-            match (&a.path, &a.testflight_url) {
+            match (&a.path, &a.link) {
                 (Some(_), Some(_)) => {
                     return Err(ManifestError::new(
-                        field("testflight_url"),
-                        "give either path (a file) or testflight_url (a link), not both",
+                        field("link"),
+                        "give either path (a file) or link (a link), not both",
                     ));
                 }
                 (None, None) => {
                     return Err(ManifestError::new(
                         field("path"),
-                        "missing; give a file path or a testflight_url",
+                        "missing; give a file path or a link",
                     ));
                 }
                 (Some(path), None) => {
@@ -187,12 +263,60 @@ impl Manifest {
                     // The shape only: which links a platform takes, and with which install
                     // mode, its target decides when the release is planned.
                     validate_link(url)
-                        .map_err(|e| ManifestError::new(field("testflight_url"), e.to_string()))?;
+                        .map_err(|e| ManifestError::new(field("link"), e.to_string()))?;
                 }
             }
         }
         Ok(())
     }
+}
+
+/// Brings a version-1 manifest to the current shape in place: each artifact's
+/// `testflight_url` becomes `link`. Returns the edits, by JSON path, that update the file.
+fn migrate_v1(raw: &mut serde_json::Value) -> Result<Migration, ManifestError> {
+    let mut edits = Vec::new();
+    if let Some(artifacts) = raw.get_mut("artifacts").and_then(|a| a.as_array_mut()) {
+        for (n, a) in artifacts.iter_mut().enumerate() {
+            let Some(obj) = a.as_object_mut() else {
+                continue;
+            };
+            if obj.contains_key("link") {
+                return Err(ManifestError::new(
+                    format!("artifacts[{n}].link"),
+                    format!(
+                        "\"link\" is schema_version {MANIFEST_SCHEMA_VERSION}; set \"schema_version\": {MANIFEST_SCHEMA_VERSION}"
+                    ),
+                ));
+            }
+            if let Some(url) = obj.remove("testflight_url") {
+                obj.insert("link".to_owned(), url);
+                edits.push(format!(
+                    "artifacts[{n}]: rename \"testflight_url\" to \"link\""
+                ));
+            }
+        }
+    }
+    raw["schema_version"] = serde_json::Value::from(MANIFEST_SCHEMA_VERSION);
+    Ok(Migration { from: 1, edits })
+}
+
+/// A current manifest that still uses a version-1 field name gets the rename, not just
+/// "unknown field".
+fn refuse_old_fields(raw: &serde_json::Value) -> Result<(), ManifestError> {
+    let Some(artifacts) = raw.get("artifacts").and_then(|a| a.as_array()) else {
+        return Ok(());
+    };
+    for (n, a) in artifacts.iter().enumerate() {
+        if a.get("testflight_url").is_some() {
+            return Err(ManifestError::new(
+                format!("artifacts[{n}].testflight_url"),
+                format!(
+                    "renamed in schema_version {MANIFEST_SCHEMA_VERSION}; rename \"testflight_url\" to \"link\""
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// An example value for a field, by its last path segment, for messages.
@@ -213,7 +337,7 @@ fn example_of(field: &str) -> Option<&'static str> {
         "platform" => r#""android""#,
         "install" => r#""enterprise""#,
         "arch" => r#""arm64""#,
-        "testflight_url" => r#""https://testflight.apple.com/join/ABCDEFGH""#,
+        "link" => r#""https://testflight.apple.com/join/ABCDEFGH""#,
         "source" => r#"{"commit": "3f2c1ab", "branch": "main"}"#,
         "artifacts" => r#"[{"path": "out/app-release.apk"}]"#,
         _ => return None,
@@ -224,7 +348,7 @@ fn example_of(field: &str) -> Option<&'static str> {
 /// type names (`expected struct ManifestArtifact` becomes an object with an example), and an
 /// example value for the field.
 fn plain_message(field: &str, message: &str) -> String {
-    const ARTIFACT: &str = r#"an artifact object, such as {"path": "out/app-release.apk"} or {"platform": "ios", "testflight_url": "https://testflight.apple.com/join/ABCDEFGH"}"#;
+    const ARTIFACT: &str = r#"an artifact object, such as {"path": "out/app-release.apk"} or {"platform": "ios", "link": "https://testflight.apple.com/join/ABCDEFGH"}"#;
     const SOURCE: &str = r#"an object, such as {"commit": "3f2c1ab", "branch": "main", "ci_url": "https://ci.example.com/builds/1"}"#;
     const MANIFEST: &str =
         r#"a JSON object with "schema_version", "app", "version", "build" and "artifacts""#;
@@ -279,14 +403,14 @@ pub fn check_relative_path(path: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    const GOOD: &str = r#"{ "schema_version": 1, "app": "acme", "app_name": "Acme", "version": "1.4.0", "build": "1234",
+    const GOOD: &str = r#"{ "schema_version": 2, "app": "acme", "app_name": "Acme", "version": "1.4.0", "build": "1234",
       "notes": "optional text", "channel": "beta",
       "source": {"commit": "abc", "branch": "main", "ci_url": "https://ci/1"},
       "artifacts": [
         {"path": "out/app.ipa", "platform": "ios", "install": "enterprise"},
         {"path": "out/app-release.apk"},
         {"path": "out/*.deb", "arch": "amd64"},
-        {"platform": "ios", "testflight_url": "https://testflight.apple.com/join/ABCDEFGH"} ] }"#;
+        {"platform": "ios", "link": "https://testflight.apple.com/join/ABCDEFGH"} ] }"#;
 
     fn err(json: &str) -> ManifestError {
         Manifest::from_json(json.as_bytes()).unwrap_err()
@@ -320,7 +444,7 @@ mod tests {
         );
         assert_eq!(
             err(&GOOD.replace("https://testflight", "http://testflight")).field,
-            "artifacts[3].testflight_url"
+            "artifacts[3].link"
         );
         let unknown = err(&GOOD.replace("\"notes\"", "\"nots\""));
         assert!(unknown.message.contains("unknown field"), "{unknown}");
@@ -336,17 +460,57 @@ mod tests {
 
     #[test]
     fn schema_version_messages() {
-        let e = err(&GOOD.replace("\"schema_version\": 1", "\"schema_version\": 2"));
+        let e = err(&GOOD.replace("\"schema_version\": 2", "\"schema_version\": 3"));
         assert_eq!(e.field, "schema_version");
-        assert!(e.message.contains("reads schema_version 1"), "{e}");
+        assert!(e.message.contains("reads schema_version 1 and 2"), "{e}");
+        let e = err(&GOOD.replace("\"schema_version\": 2", "\"schema_version\": \"2\""));
+        assert_eq!(e.field, "schema_version");
         assert_eq!(err(r#"{"app":"a"}"#).field, "schema_version");
         assert_eq!(err("not json").field, "(file)");
+    }
+
+    /// Issue 14, item 2: a version-1 manifest reads as the same version-2 manifest, with the
+    /// exact edit named; a version-2 manifest with the old field name gets the rename.
+    #[test]
+    fn version_1_is_migrated_with_the_edit_named() {
+        let v1 = GOOD
+            .replace("\"schema_version\": 2", "\"schema_version\": 1")
+            .replace("\"link\"", "\"testflight_url\"");
+        let read = Manifest::read(v1.as_bytes()).unwrap();
+        assert_eq!(read.manifest, Manifest::from_json(GOOD.as_bytes()).unwrap());
+        assert_eq!(read.manifest.schema_version, 2);
+        let m = read.migration.unwrap();
+        assert_eq!(m.from, 1);
+        assert_eq!(
+            m.warning(),
+            "schema_version 1 is read by migrating it to 2; update the file: \
+             artifacts[3]: rename \"testflight_url\" to \"link\" and set \"schema_version\": 2"
+        );
+        assert!(Manifest::read(GOOD.as_bytes()).unwrap().migration.is_none());
+        let plain_v1 = r#"{"schema_version": 1, "app": "acme", "version": "1.0", "build": "1",
+            "artifacts": [{"path": "a.apk"}]}"#;
+        let m = Manifest::read(plain_v1.as_bytes())
+            .unwrap()
+            .migration
+            .unwrap();
+        assert!(m.edits.is_empty());
+        assert!(
+            m.warning().ends_with("set \"schema_version\": 2"),
+            "{}",
+            m.warning()
+        );
+
+        let old_in_v2 = err(&GOOD.replace("\"link\"", "\"testflight_url\""));
+        assert_eq!(old_in_v2.field, "artifacts[3].testflight_url");
+        assert!(old_in_v2.message.contains("to \"link\""), "{old_in_v2}");
+        let new_in_v1 = err(&GOOD.replace("\"schema_version\": 2", "\"schema_version\": 1"));
+        assert_eq!(new_in_v1.field, "artifacts[3].link");
     }
 
     /// Issue 12, item 3: messages speak JSON, never Rust type names, and show an example.
     #[test]
     fn errors_never_name_rust_types() {
-        let head = r#"{"schema_version": 1, "app": "acme", "version": "1.0", "build": "1", "#;
+        let head = r#"{"schema_version": 2, "app": "acme", "version": "1.0", "build": "1", "#;
         let cases = [
             (
                 r#""artifacts": ["app.apk"]}"#,
@@ -397,7 +561,7 @@ mod tests {
                 assert!(!e.message.contains(rust), "{rust:?} in {e}");
             }
         }
-        let e = err(r#"{"schema_version": 1, "version": 1}"#);
+        let e = err(r#"{"schema_version": 2, "version": 1}"#);
         assert!(e.message.contains("\"1.4.0\""), "{e}");
     }
 

@@ -124,11 +124,87 @@ string_newtype!(
     Kind, "artifact kind", "1 to 32 of a-z, 0-9 and '-'",
     |s| is_slug(s, 32)
 );
-string_newtype!(
-    /// A CPU architecture label: `arm64`, `x86_64`, `amd64`, `armeabi-v7a`, `universal`.
-    Arch, "arch", "1 to 32 of A-Z, a-z, 0-9, '.', '-', '_', '+'",
-    |s| is_label(s, 32)
-);
+/// A CPU architecture label: `arm64`, `x86_64`, `armeabi-v7a`, `universal`. The names one
+/// architecture goes by are read as one (issue 14, item 4): `amd64`, `x64` and `x86-64` are
+/// `x86_64`; `aarch64` is `arm64` ([`Arch::canonical_name`]), so a channel URL or manifest may
+/// use any of them. Migration 0006 renamed the stored ones.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Arch(String);
+
+impl Arch {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The canonical spelling of an architecture name (any case of the aliases), or the name
+    /// itself when it has no alias. Kept in step with migrations/0006_link.sql.
+    pub fn canonical_name(name: &str) -> &str {
+        const ALIASES: [(&str, &str); 4] = [
+            ("amd64", "x86_64"),
+            ("x64", "x86_64"),
+            ("x86-64", "x86_64"),
+            ("aarch64", "arm64"),
+        ];
+        ALIASES
+            .iter()
+            .find(|(alias, _)| alias.eq_ignore_ascii_case(name))
+            .map(|(_, canonical)| *canonical)
+            .or_else(|| {
+                ["x86_64", "arm64"]
+                    .into_iter()
+                    .find(|c| c.eq_ignore_ascii_case(name))
+            })
+            .unwrap_or(name)
+    }
+}
+
+impl TryFrom<String> for Arch {
+    type Error = InvalidValue;
+    fn try_from(value: String) -> Result<Self, InvalidValue> {
+        if is_label(&value, 32) {
+            Ok(Self(Self::canonical_name(&value).to_owned()))
+        } else {
+            Err(InvalidValue {
+                what: "arch",
+                value,
+                expected: Cow::Borrowed("1 to 32 of A-Z, a-z, 0-9, '.', '-', '_', '+'"),
+            })
+        }
+    }
+}
+
+impl TryFrom<&str> for Arch {
+    type Error = InvalidValue;
+    fn try_from(value: &str) -> Result<Self, InvalidValue> {
+        Self::try_from(value.to_owned())
+    }
+}
+
+impl FromStr for Arch {
+    type Err = InvalidValue;
+    fn from_str(value: &str) -> Result<Self, InvalidValue> {
+        Self::try_from(value.to_owned())
+    }
+}
+
+impl From<Arch> for String {
+    fn from(value: Arch) -> String {
+        value.0
+    }
+}
+
+impl fmt::Display for Arch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for Arch {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
 
 /// A file name as shown to users and in Content-Disposition: no folders, no leading dot, at
 /// most 255 bytes, and no character that hides or reorders what people see (controls, bidi
@@ -319,6 +395,28 @@ pub fn validate_link(url: &str) -> Result<(), InvalidValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 14, item 4: one architecture, one stored name.
+    #[test]
+    fn arch_aliases_read_as_one_name() {
+        for (given, stored) in [
+            ("amd64", "x86_64"),
+            ("x64", "x86_64"),
+            ("X86_64", "x86_64"),
+            ("x86-64", "x86_64"),
+            ("x86_64", "x86_64"),
+            ("aarch64", "arm64"),
+            ("ARM64", "arm64"),
+            ("arm64", "arm64"),
+            ("armeabi-v7a", "armeabi-v7a"),
+            ("universal", "universal"),
+        ] {
+            assert_eq!(Arch::try_from(given).unwrap().as_str(), stored, "{given}");
+        }
+        let v: Arch = serde_json::from_str("\"amd64\"").unwrap();
+        assert_eq!(serde_json::to_string(&v).unwrap(), "\"x86_64\"");
+        assert!(Arch::try_from("arm 64").is_err());
+    }
 
     #[test]
     fn slugs() {

@@ -443,7 +443,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let db_path = existing_db(&dir)?;
             // A dry run reads only: no migration, no write.
             let mut conn = if dry_run {
-                db::open_reader(&db_path)?
+                db::open_reader_any_version(&db_path)?
             } else {
                 db::open_writer(&db_path)?
             };
@@ -653,7 +653,7 @@ fn existing_db(dir: &Path) -> anyhow::Result<PathBuf> {
 }
 
 fn open_existing(dir: &Path) -> anyhow::Result<rusqlite::Connection> {
-    Ok(db::open_reader(&existing_db(dir)?)?)
+    Ok(db::open_reader_any_version(&existing_db(dir)?)?)
 }
 
 fn write_initial_token(path: &Path, secret: &str) -> std::io::Result<()> {

@@ -38,6 +38,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0005_operations.sql",
         include_str!("../../migrations/0005_operations.sql"),
     ),
+    (
+        6,
+        "0006_link.sql",
+        include_str!("../../migrations/0006_link.sql"),
+    ),
 ];
 
 const READERS: usize = 4;
@@ -82,6 +87,25 @@ pub fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     configure(&conn)?;
+    Ok(conn)
+}
+
+/// Opens for reading only, without migrating, and lets a database from before migration 6
+/// (`artifacts.link` was `testflight_url`) be read under today's column names, through a
+/// temporary view on this connection only: for commands that promise not to write, such as
+/// `distd reinspect --dry-run` on a data folder not yet started by this distd.
+pub fn open_reader_any_version(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = open_reader(path)?;
+    let old_link: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM pragma_table_info('artifacts') WHERE name = 'testflight_url')",
+        [],
+        |r| r.get(0),
+    )?;
+    if old_link {
+        conn.execute_batch(
+            "CREATE TEMP VIEW artifacts AS SELECT *, testflight_url AS link FROM main.artifacts",
+        )?;
+    }
     Ok(conn)
 }
 
@@ -308,7 +332,7 @@ pub struct ArtifactRow {
     pub arch: Option<String>,
     pub spec_install: Option<String>,
     pub install_mode: Option<String>,
-    pub testflight_url: Option<String>,
+    pub link: Option<String>,
     pub kind: Option<String>,
     pub attached: bool,
     pub inspection: Option<String>,
@@ -588,7 +612,7 @@ pub fn delete_draft(c: &Connection, id: &str) -> rusqlite::Result<usize> {
 // ---------------------------------------------------------------- artifacts
 
 const ARTIFACT_COLS: &str = "id, release_id, position, file_name, sha256, size, platform, arch, \
-     spec_install, install_mode, testflight_url, kind, attached, inspection, icon_sha256, attached_at";
+     spec_install, install_mode, link, kind, attached, inspection, icon_sha256, attached_at";
 
 fn artifact_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ArtifactRow> {
     Ok(ArtifactRow {
@@ -602,7 +626,7 @@ fn artifact_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ArtifactRow> {
         arch: r.get(7)?,
         spec_install: r.get(8)?,
         install_mode: r.get(9)?,
-        testflight_url: r.get(10)?,
+        link: r.get(10)?,
         kind: r.get(11)?,
         attached: r.get::<_, i64>(12)? != 0,
         inspection: r.get(13)?,
@@ -618,7 +642,7 @@ pub fn insert_artifact(c: &Connection, a: &ArtifactRow) -> rusqlite::Result<()> 
         ),
         params![
             a.id, a.release_id, a.position, a.file_name, a.sha256, a.size, a.platform, a.arch,
-            a.spec_install, a.install_mode, a.testflight_url, a.kind, a.attached as i64,
+            a.spec_install, a.install_mode, a.link, a.kind, a.attached as i64,
             a.inspection, a.icon_sha256, a.attached_at
         ],
     )?;

@@ -1,6 +1,7 @@
-//! Upgrades and downgrades of the data folder: the committed `fixtures/data/v0.1.0` (made by an
-//! older distd, see `fixtures/data/make.sh`) opens under this distd with every release, blob and
-//! audit row intact, and a database migrated by a newer distd is refused with what to do.
+//! Upgrades and downgrades of the data folder: the committed `fixtures/data/v0.1.0` and
+//! `fixtures/data/v0.2-pre-link` (made by older distds, see `fixtures/data/make.sh`) open under
+//! this distd with every release, link, blob and audit row intact, and a database migrated by a
+//! newer distd is refused with what to do.
 //! `tests/docker/run.sh` checks the same folder under the image, over HTTP.
 
 use std::path::{Path, PathBuf};
@@ -8,8 +9,10 @@ use std::sync::Arc;
 
 use server::blobs::LocalBlobStore;
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data/v0.1.0")
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/data")
+        .join(name)
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -27,15 +30,38 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn the_v0_1_0_data_folder_opens_intact() {
+    opens_intact("v0.1.0");
+}
+
+/// Issue 14, item 2: made before `testflight_url` became `link` (migration 0006 renames the
+/// column of published releases' artifacts, around their immutability triggers).
+#[test]
+fn the_v0_2_pre_link_data_folder_opens_intact() {
+    opens_intact("v0.2-pre-link");
+}
+
+fn opens_intact(name: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    copy_dir(&fixture(), &data);
-    let expected: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(fixture().with_file_name("v0.1.0.expected.json")).unwrap(),
-    )
-    .unwrap();
+    copy_dir(&fixture(name), &data);
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture(&format!("{name}.expected.json"))).unwrap())
+            .unwrap();
 
     let db_path = server::config::db_file(&data);
+    // Old distds stored an architecture under whatever name it was given: give the published
+    // APK and IPA two aliases (the trigger that freezes them is lifted for this set-up only).
+    let old = rusqlite_open(&db_path);
+    old.execute_batch(
+        "DROP TRIGGER artifacts_frozen_update;
+         UPDATE artifacts SET arch = 'amd64' WHERE file_name = 'acme.apk';
+         UPDATE artifacts SET arch = 'AArch64' WHERE file_name = 'Acme.ipa';
+         CREATE TRIGGER artifacts_frozen_update BEFORE UPDATE ON artifacts
+         WHEN (SELECT status FROM releases WHERE id = OLD.release_id) <> 'draft'
+         BEGIN SELECT RAISE(ABORT, 'published releases are immutable'); END;",
+    )
+    .unwrap();
+    drop(old);
     // Opening for writing applies any newer migrations, as `distd serve` does at start-up.
     drop(server::db::open_writer(&db_path).unwrap());
     let conn = server::db::open_reader(&db_path).unwrap();
@@ -78,6 +104,60 @@ fn the_v0_1_0_data_folder_opens_intact() {
     let head = server::audit::read_head(&server::audit::head_path(&db_path));
     let v = server::audit::verify_with_head(&conn, head).unwrap();
     assert!(v.ok, "{}", v.message);
+
+    // The TestFlight link each fixture holds is the artifact's `link` now, and the published
+    // release's artifacts are still frozen (the triggers came back).
+    let links: Vec<String> = conn
+        .prepare("SELECT link FROM artifacts WHERE link IS NOT NULL")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(links, ["https://testflight.apple.com/join/ABCDEFGH"]);
+    let archs: Vec<(String, String)> = conn
+        .prepare("SELECT DISTINCT file_name, arch FROM artifacts WHERE arch IS NOT NULL ORDER BY 1")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        archs,
+        [
+            ("Acme.ipa".to_owned(), "arm64".to_owned()),
+            ("acme.apk".to_owned(), "x86_64".to_owned())
+        ],
+        "migration 0006 stores one name per architecture"
+    );
+    drop(conn);
+    let writer = server::db::open_writer(&db_path).unwrap();
+    let frozen = writer
+        .execute(
+            "UPDATE artifacts SET link = 'https://x.example/' WHERE link IS NOT NULL",
+            [],
+        )
+        .expect_err("a published release's artifact stays frozen");
+    assert!(frozen.to_string().contains("immutable"), "{frozen}");
+    drop(writer);
+
+    // What an operator runs after an upgrade.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_distd"))
+        .args(["audit", "verify", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "distd audit verify: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A plain connection to the fixture copy as an older distd left it (no migration applied).
+fn rusqlite_open(path: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).unwrap()
 }
 
 #[test]

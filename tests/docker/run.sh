@@ -198,7 +198,7 @@ job="$work/job"
 mkdir -p "$job/out"
 cp fixtures/android/signed-v1v2v3.apk "$job/out/app.apk"
 cat >"$job/dist.json" <<'JSON'
-{"schema_version": 1, "app": "acme", "version": "2.0.0", "build": "200", "channel": "beta",
+{"schema_version": 2, "app": "acme", "version": "2.0.0", "build": "200", "channel": "beta",
  "artifacts": [{"path": "out/*.apk"}]}
 JSON
 d() { in_ns env DIST_SERVER="$url" DIST_TOKEN="$token" NO_COLOR=1 "$dist" "$@"; }

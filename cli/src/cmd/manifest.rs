@@ -155,7 +155,7 @@ fn init(
         .or_else(|| first.identity.as_deref().and_then(slug_of))
         .ok_or_else(|| Failure::usage("cannot guess the app's slug; pass --app SLUG"))?;
     let mut m = json!({
-        "schema_version": platform::SCHEMA_VERSION,
+        "schema_version": platform::manifest::MANIFEST_SCHEMA_VERSION,
         "app": app,
         "version": first.version.clone().unwrap_or_else(|| "1.0.0".into()),
         "build": first.build.clone().unwrap_or_else(|| "1".into()),
@@ -223,6 +223,8 @@ struct CheckDoc {
     #[serde(skip_serializing_if = "Option::is_none")]
     files: Option<Vec<String>>,
     links: Vec<String>,
+    /// How an older `schema_version` was read, with the edit that updates the file.
+    warnings: Vec<String>,
 }
 
 pub fn run(cmd: ManifestCommand, ctx: &Ctx) -> anyhow::Result<()> {
@@ -235,11 +237,14 @@ pub fn run(cmd: ManifestCommand, ctx: &Ctx) -> anyhow::Result<()> {
             force,
         } => return init(ctx, &dir, app, channel, force),
     };
-    let (manifest, dir) = load_manifest(&file)?;
+    let (manifest, dir, migrated) = load_manifest(&file)?;
+    if let Some(w) = &migrated {
+        ctx.ui.warn(w);
+    }
     let mut links: Vec<String> = manifest
         .artifacts
         .iter()
-        .filter_map(|a| a.testflight_url.clone())
+        .filter_map(|a| a.link.clone())
         .collect();
     let files = if no_files {
         None
@@ -269,6 +274,7 @@ pub fn run(cmd: ManifestCommand, ctx: &Ctx) -> anyhow::Result<()> {
         channel: manifest.channel.as_ref().map(|c| c.to_string()),
         files,
         links,
+        warnings: migrated.into_iter().collect(),
     };
     if ctx.json() {
         return ui::print_json(&doc);

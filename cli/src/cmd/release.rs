@@ -196,7 +196,7 @@ fn show(ctx: &Ctx, r: &Release) -> anyhow::Result<()> {
             a.file_name
                 .as_ref()
                 .map(|f| f.to_string())
-                .or_else(|| a.testflight_url.clone())
+                .or_else(|| a.link.clone())
                 .unwrap_or_else(|| "-".into()),
             a.size.map(human_size).unwrap_or_else(|| "-".into()),
             a.sha256

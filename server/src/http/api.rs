@@ -286,9 +286,15 @@ async fn release_create(
     State(st): State<AppState>,
     h: HeaderMap,
     ApiPath(app): ApiPath<String>,
-    ApiJson(body): ApiJson<ReleaseCreate>,
+    ApiJson(mut body): ApiJson<ReleaseCreate>,
 ) -> AppResult<Response> {
     let app: AppSlug = parse_seg(&app)?;
+    let mut deprecated = false;
+    for (n, a) in body.artifacts.iter_mut().enumerate() {
+        deprecated |= a
+            .adopt_deprecated_fields()
+            .map_err(|m| AppError::bad_request(format!("artifacts[{n}]: {m}")))?;
+    }
     let p = authorize(
         &st,
         &h,
@@ -301,15 +307,34 @@ async fn release_create(
     } else {
         StatusCode::OK
     };
-    Ok(json(
+    let mut response = json(
         status,
         ReleaseCreated {
             schema_version: SCHEMA_VERSION,
             created,
             release,
         },
-    ))
+    );
+    if deprecated {
+        mark_deprecated(&mut response);
+    }
+    Ok(response)
 }
+
+/// RFC 9745: the request used a field that is going away (`testflight_url`, read as `link`
+/// for one more version). `Link` names the README section that says what replaces it.
+fn mark_deprecated(response: &mut Response) {
+    let h = response.headers_mut();
+    h.insert("deprecation", axum::http::HeaderValue::from_static("true"));
+    h.insert(
+        axum::http::header::LINK,
+        axum::http::HeaderValue::from_static(DEPRECATION_LINK),
+    );
+}
+
+/// Where the deprecation is explained: the README section of the distd release in use.
+pub const DEPRECATION_LINK: &str =
+    r#"<README.md#deprecated-api-fields>; rel="deprecation"; type="text/markdown""#;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -711,7 +711,7 @@ impl ViewParts {
             sha256: self.sha.as_ref(),
             arch: self.arch.as_ref(),
             install_mode: services::parse_install(d.art.install_mode.as_deref()),
-            testflight_url: d.art.testflight_url.as_deref(),
+            link: d.art.link.as_deref(),
             inspection: self.inspection.as_ref(),
             app_name: &d.app_name,
         }

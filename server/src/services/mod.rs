@@ -142,7 +142,7 @@ pub fn artifact_to_api(registry: &Registry, base: &str, a: &ArtifactRow) -> api:
         sha256: a.sha256.as_deref().and_then(|s| s.parse().ok()),
         arch: a.arch.as_deref().and_then(|s| s.parse().ok()),
         install_mode: a.install_mode.as_deref().and_then(|m| m.parse().ok()),
-        testflight_url: a.testflight_url.clone(),
+        link: a.link.clone(),
         attached: a.attached,
         inspection: inspection_of(a),
         download_url: has_file.then(|| download_url(base, &a.id)),

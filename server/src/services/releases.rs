@@ -36,7 +36,7 @@ async fn app_platforms(state: &AppState, app: String) -> AppResult<Vec<String>> 
 fn fingerprint(specs: &[ArtifactSpec]) -> String {
     let set: BTreeSet<String> = specs
         .iter()
-        .map(|s| match (&s.sha256, &s.testflight_url) {
+        .map(|s| match (&s.sha256, &s.link) {
             (Some(d), _) => format!("sha256:{d}"),
             (None, Some(u)) => format!("link:{u}"),
             (None, None) => String::new(),
@@ -82,7 +82,7 @@ fn plan_artifacts(
             spec_install: s.install.as_ref().map(|m| m.as_str().to_owned()),
             ..Default::default()
         };
-        match (&s.sha256, &s.testflight_url) {
+        match (&s.sha256, &s.link) {
             (Some(d), None) => {
                 let name = s
                     .file_name
@@ -130,7 +130,7 @@ fn plan_artifacts(
                 }
                 row.platform = Some(inspection.platform.to_string());
                 row.kind = Some(inspection.kind.to_string());
-                row.testflight_url = Some(url.clone());
+                row.link = Some(url.clone());
                 row.install_mode = mode.map(|m| m.as_str().to_owned());
                 row.attached = true;
                 row.attached_at = Some(util::now());
@@ -140,14 +140,10 @@ fn plan_artifacts(
                 );
             }
             (Some(_), Some(_)) => {
-                return Err(at(
-                    "give either sha256 (a file) or testflight_url (a link), not both",
-                ));
+                return Err(at("give either sha256 (a file) or link (a link), not both"));
             }
             (None, None) => {
-                return Err(at(
-                    "needs sha256 and file_name (a file) or testflight_url (a link)",
-                ));
+                return Err(at("needs sha256 and file_name (a file) or link (a link)"));
             }
         }
         rows.push(row);
@@ -228,7 +224,7 @@ pub async fn create(
                         "build": release.build,
                         "artifacts": arts.iter().map(|a| json!({
                             "id": a.id, "file_name": a.file_name, "sha256": a.sha256,
-                            "testflight_url": a.testflight_url,
+                            "link": a.link,
                         })).collect::<Vec<_>>(),
                     }),
                 },

@@ -15,10 +15,15 @@ async fn channel_policy_link_artifacts_and_ios_install_page() {
 
     // A TestFlight link goes through the iOS target at create time and needs no upload.
     let link = json!({"version": "2.0", "build": "7", "artifacts": [
-        {"platform": "ios", "testflight_url": "https://testflight.apple.com/join/ABCDEFGH"}]});
+        {"platform": "ios", "link": "https://testflight.apple.com/join/ABCDEFGH"}]});
     let (st, v) = s.post("/apps/acme/releases", &s.admin, link.clone()).await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     let art = &v["release"]["artifacts"][0];
+    assert_eq!(
+        art["link"], "https://testflight.apple.com/join/ABCDEFGH",
+        "{v}"
+    );
+    assert!(art.get("testflight_url").is_none(), "{v}");
     assert_eq!(art["attached"], true, "{v}");
     assert_eq!(art["platform"], "ios");
     assert_eq!(art["install_mode"], "testflight");
@@ -26,12 +31,45 @@ async fn channel_policy_link_artifacts_and_ios_install_page() {
     let rid = v["release"]["id"].as_str().unwrap().to_owned();
     let (st, v) = s.post("/apps/acme/releases", &s.admin, link).await;
     assert_eq!(st, StatusCode::OK, "same link, same release: {v}");
+
+    // Issue 14, item 2: the old field name is still read, for one version, and the answer
+    // says it is deprecated (RFC 9745) and where to read why.
+    let old = json!({"version": "2.0", "build": "7", "artifacts": [
+        {"platform": "ios", "testflight_url": "https://testflight.apple.com/join/ABCDEFGH"}]});
+    let res = s
+        .client
+        .post(s.url("/apps/acme/releases"))
+        .bearer_auth(&s.admin)
+        .json(&old)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "same release under the old name"
+    );
+    assert_eq!(res.headers()["deprecation"], "true");
+    let link_header = res.headers()["link"].to_str().unwrap().to_owned();
+    assert!(
+        link_header.contains("#deprecated-api-fields")
+            && link_header.contains("rel=\"deprecation\""),
+        "{link_header}"
+    );
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["release"]["id"], rid.as_str(), "{v}");
+    let both = json!({"version": "2.0", "build": "9", "artifacts": [
+        {"platform": "ios", "link": "https://testflight.apple.com/join/ABCDEFGH",
+         "testflight_url": "https://testflight.apple.com/join/ABCDEFGH"}]});
+    let (st, v) = s.post("/apps/acme/releases", &s.admin, both).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(err_msg(&v).contains("not both"), "{v}");
     let (st, v) = s
         .post_empty(&format!("/releases/{rid}/publish"), &s.admin)
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let bad = json!({"version": "2.0", "build": "8", "artifacts": [
-        {"platform": "ios", "testflight_url": "https://evil.example/join/ABCDEFGH"}]});
+        {"platform": "ios", "link": "https://evil.example/join/ABCDEFGH"}]});
     let (st, v) = s.post("/apps/acme/releases", &s.admin, bad).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(err_msg(&v).contains("artifacts[0]"), "{v}");
@@ -231,4 +269,44 @@ async fn channel_policy_link_artifacts_and_ios_install_page() {
     );
     let (st, _) = s.get(&format!("/i/{aid}/no-such-doc"), &s.admin).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+/// Issue 14, item 4: an architecture is stored under one name and a channel URL may use any of
+/// its aliases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_urls_take_any_alias_of_an_architecture() {
+    let (_dir, s) = Server::fresh(&["acme"]).await;
+    let apk = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/android/signed-v1v2v3.apk"),
+    )
+    .unwrap();
+    let (st, v) = s.put_blob("acme", &s.admin, apk.clone()).await;
+    assert!(st.is_success(), "{st}: {v}");
+    let v = s
+        .create_release(
+            "acme",
+            json!({"version": "1.0", "build": "1", "artifacts": [{
+                "file_name": "acme.apk", "sha256": sha256_hex(&apk), "size": apk.len(),
+                "arch": "amd64"}]}),
+        )
+        .await;
+    assert_eq!(v["release"]["artifacts"][0]["arch"], "x86_64", "{v}");
+    let (rid, aid) = release_ids(&v);
+    let (st, v) = s
+        .post_empty(&format!("/artifacts/{aid}/attach"), &s.admin)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, v) = s
+        .post_empty(&format!("/releases/{rid}/publish"), &s.admin)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    promote(&s, "acme", "beta", &rid).await;
+    for alias in ["x86_64", "amd64", "x64", "X86-64"] {
+        let res = download(&s, &format!("/d/acme/beta/android/{alias}"), &s.admin, None).await;
+        assert_eq!(res.status(), StatusCode::OK, "{alias}");
+        assert_eq!(res.bytes().await.unwrap().len(), apk.len(), "{alias}");
+    }
+    let res = download(&s, "/d/acme/beta/android/arm64", &s.admin, None).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }

@@ -218,7 +218,7 @@ fn view<'a>(kind: &'a Kind, i: &'a Inspection) -> ArtifactView<'a> {
         sha256: None,
         arch: None,
         install_mode: None,
-        testflight_url: None,
+        link: None,
         inspection: Some(i),
         app_name: "Fixture",
     }

@@ -93,7 +93,7 @@ pub fn check_mode(i: &Inspection, mode: IosMode) -> Vec<Finding> {
         ("ipa", IosMode::Testflight) => out.push(Finding::error(
             "ios.install.mode_unfit",
             format!(
-                "{file}: an IPA file cannot be delivered through TestFlight by dist; upload it to App Store Connect and add a separate entry with testflight_url"
+                "{file}: an IPA file cannot be delivered through TestFlight by dist; upload it to App Store Connect and add a separate entry with a TestFlight \"link\""
             ),
         )),
         ("ipa", IosMode::Enterprise) => {
@@ -271,11 +271,11 @@ pub fn actions(a: &ArtifactView<'_>, links: &Links, client: &Client) -> Vec<Inst
             vec![InstallAction {
                 kind: ActionKind::OpenUrl,
                 label: "Open in TestFlight".into(),
-                url: a.testflight_url.map(str::to_owned),
+                url: a.link.map(str::to_owned),
                 command: None,
-                available: a.testflight_url.is_some(),
+                available: a.link.is_some(),
                 reason: a
-                    .testflight_url
+                    .link
                     .is_none()
                     .then(|| "No TestFlight link is stored for this release.".to_owned()),
                 caveats,
@@ -488,7 +488,7 @@ mod tests {
             sha256: None,
             arch: None,
             install_mode: None,
-            testflight_url: None,
+            link: None,
             inspection: Some(i),
             app_name: "Acme",
         }

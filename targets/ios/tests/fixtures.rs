@@ -172,7 +172,7 @@ fn appstore_ipa_modes() {
         sha256: None,
         arch: None,
         install_mode: None,
-        testflight_url: None,
+        link: None,
         inspection: Some(&i.inspection),
         app_name: "Tiny",
     };
@@ -324,7 +324,7 @@ fn enterprise_manifest_document() {
         sha256: None,
         arch: None,
         install_mode: Some(mode("enterprise")),
-        testflight_url: None,
+        link: None,
         inspection: Some(&i.inspection),
         app_name: "Tiny",
     };

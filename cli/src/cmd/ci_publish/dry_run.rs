@@ -51,7 +51,7 @@ pub(super) async fn dry_run(
             .map(|a| {
                 a.sha256
                     .map(|s| s.hex())
-                    .or_else(|| a.testflight_url.clone())
+                    .or_else(|| a.link.clone())
                     .unwrap_or_default()
             })
             .collect();
@@ -61,7 +61,7 @@ pub(super) async fn dry_run(
                 p.spec
                     .sha256
                     .map(|s| s.hex())
-                    .or_else(|| p.spec.testflight_url.clone())
+                    .or_else(|| p.spec.link.clone())
                     .unwrap_or_default()
             })
             .collect();

@@ -84,7 +84,10 @@ async fn publish(args: PublishArgs, ctx: &Ctx) -> anyhow::Result<()> {
     // Server and token first: a job without them stops before reading a single file.
     let api = ctx.api()?;
     api.require_token()?;
-    let (manifest, dir) = load_manifest(&args.manifest)?;
+    let (manifest, dir, migrated) = load_manifest(&args.manifest)?;
+    if let Some(w) = &migrated {
+        ui.warn(w);
+    }
     let entries = expand(&manifest, &dir)?;
     let planned = local_checks(&manifest, &entries, &ui)?;
     let channel = args.channel.clone().or_else(|| manifest.channel.clone());

@@ -32,8 +32,9 @@ pub enum Entry {
     },
 }
 
-/// Reads and validates the manifest; returns it with its folder, canonicalised.
-pub fn load_manifest(path: &Path) -> Result<(Manifest, PathBuf), Failure> {
+/// Reads and validates the manifest; returns it with its folder, canonicalised, and the
+/// migration note when it was written in an older `schema_version` (the caller shows it).
+pub fn load_manifest(path: &Path) -> Result<(Manifest, PathBuf, Option<String>), Failure> {
     let shown = path.display();
     let meta = std::fs::metadata(path)
         .map_err(|e| Failure::manifest(format!("cannot read manifest {shown}: {e}")))?;
@@ -50,15 +51,19 @@ pub fn load_manifest(path: &Path) -> Result<(Manifest, PathBuf), Failure> {
     }
     let bytes = std::fs::read(path)
         .map_err(|e| Failure::manifest(format!("cannot read manifest {shown}: {e}")))?;
-    let manifest = Manifest::from_json(&bytes)
-        .map_err(|e| Failure::manifest(format!("manifest {shown}: {e}")))?;
+    let read =
+        Manifest::read(&bytes).map_err(|e| Failure::manifest(format!("manifest {shown}: {e}")))?;
+    let manifest = read.manifest;
+    let warning = read
+        .migration
+        .map(|m| format!("manifest {shown}: {}", m.warning()));
     let canonical = std::fs::canonicalize(path)
         .map_err(|e| Failure::manifest(format!("cannot resolve manifest {shown}: {e}")))?;
     let dir = canonical
         .parent()
         .map(Path::to_path_buf)
         .ok_or_else(|| Failure::manifest(format!("manifest {shown} has no folder")))?;
-    Ok((manifest, dir))
+    Ok((manifest, dir, warning))
 }
 
 /// Expands each entry's path (a glob) inside `dir`. Refuses an entry that matches no file,
@@ -81,7 +86,7 @@ pub fn expand(manifest: &Manifest, dir: &Path) -> Result<Vec<Entry>, Failure> {
     for (n, a) in manifest.artifacts.iter().enumerate() {
         let field = format!("artifacts[{n}].path");
         let Some(rel) = &a.path else {
-            if let Some(url) = &a.testflight_url {
+            if let Some(url) = &a.link {
                 out.push(Entry::Link {
                     entry: n,
                     url: url.clone(),
@@ -164,7 +169,7 @@ impl Planned {
     }
 
     pub(super) fn label(&self) -> String {
-        match (&self.spec.file_name, &self.spec.testflight_url) {
+        match (&self.spec.file_name, &self.spec.link) {
             (Some(n), _) => n.to_string(),
             (None, Some(u)) => u.clone(),
             _ => "(artifact)".into(),
@@ -253,6 +258,7 @@ pub(super) fn local_checks(
                         platform,
                         arch: m.arch.clone(),
                         install: m.install.clone(),
+                        link: None,
                         testflight_url: None,
                     },
                     kind,
@@ -299,7 +305,7 @@ pub(super) fn local_checks(
                         vec![Finding::error(
                             "link.unsupported",
                             format!(
-                                "artifacts[{entry}].testflight_url: no linked target takes this link{}",
+                                "artifacts[{entry}].link: no linked target takes this link{}",
                                 m.platform
                                     .as_ref()
                                     .map(|p| format!(" for platform {p}"))
@@ -318,7 +324,8 @@ pub(super) fn local_checks(
                         platform,
                         arch: m.arch.clone(),
                         install: m.install.clone(),
-                        testflight_url: Some(url.clone()),
+                        link: Some(url.clone()),
+                        testflight_url: None,
                     },
                     kind,
                     findings,
@@ -389,9 +396,9 @@ pub(super) fn find_artifact<'a>(
     release
         .artifacts
         .iter()
-        .find(|a| match (&spec.sha256, &spec.testflight_url) {
+        .find(|a| match (&spec.sha256, &spec.link) {
             (Some(sha), _) => a.sha256.as_ref() == Some(sha) && a.file_name == spec.file_name,
-            (None, Some(url)) => a.testflight_url.as_ref() == Some(url),
+            (None, Some(url)) => a.link.as_ref() == Some(url),
             _ => false,
         })
         .ok_or_else(|| {
@@ -404,7 +411,7 @@ pub(super) fn find_artifact<'a>(
                     spec.file_name
                         .as_ref()
                         .map(|f| f.to_string())
-                        .or_else(|| spec.testflight_url.clone())
+                        .or_else(|| spec.link.clone())
                         .unwrap_or_default()
                 ),
             )
@@ -418,7 +425,7 @@ mod tests {
     fn manifest(artifacts: &str) -> Manifest {
         Manifest::from_json(
             format!(
-                r#"{{"schema_version":1,"app":"acme","version":"1.0.0","build":"7","artifacts":{artifacts}}}"#
+                r#"{{"schema_version":2,"app":"acme","version":"1.0.0","build":"7","artifacts":{artifacts}}}"#
             )
             .as_bytes(),
         )
@@ -456,7 +463,7 @@ mod tests {
     fn globs_expand_sorted_inside_the_manifest_folder() {
         let (_t, dir) = tree();
         let m = manifest(
-            r#"[{"path":"out/*.apk"},{"path":"out/app.ipa"},{"platform":"ios","testflight_url":"https://testflight.apple.com/join/ABCDEFGH"}]"#,
+            r#"[{"path":"out/*.apk"},{"path":"out/app.ipa"},{"platform":"ios","link":"https://testflight.apple.com/join/ABCDEFGH"}]"#,
         );
         let e = expand(&m, &dir).unwrap();
         // `*` does not cross folders and does not match dot files.
@@ -501,7 +508,7 @@ mod tests {
         let (_t, dir) = tree();
         // `..` that climbs out is refused by the manifest itself.
         let bad = Manifest::from_json(
-            br#"{"schema_version":1,"app":"acme","version":"1","build":"1","artifacts":[{"path":"../secret.apk"}]}"#,
+            br#"{"schema_version":2,"app":"acme","version":"1","build":"1","artifacts":[{"path":"../secret.apk"}]}"#,
         );
         assert!(bad.is_err());
         // A symlink inside the folder that points outside it.
@@ -552,11 +559,11 @@ mod tests {
         assert!(f.message.contains("not valid JSON"), "{f}");
         std::fs::write(
             &p,
-            r#"{"schema_version":2,"app":"acme","version":"1","build":"1","artifacts":[]}"#,
+            r#"{"schema_version":3,"app":"acme","version":"1","build":"1","artifacts":[]}"#,
         )
         .unwrap();
         let f = load_manifest(&p).unwrap_err();
         assert!(f.message.contains("schema_version"), "{f}");
-        assert!(f.message.contains("reads schema_version 1"), "{f}");
+        assert!(f.message.contains("reads schema_version 1 and 2"), "{f}");
     }
 }
