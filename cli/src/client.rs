@@ -336,6 +336,24 @@ impl Api {
         self.get_query(segments, &[]).await
     }
 
+    /// GETs a cursor-paged list: the first page, then (when `all`) every next page appended to
+    /// it. The result's `next_cursor` is set only when pages were left unread.
+    pub async fn get_pages<T: Paged + DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+        all: bool,
+    ) -> Result<T, ApiError> {
+        let mut list: T = self.get_query(segments, query).await?;
+        while all && let Some(cursor) = list.next_cursor().take() {
+            let mut next = query.to_vec();
+            next.push(("cursor", cursor));
+            let page: T = self.get_query(segments, &next).await?;
+            list.append(page);
+        }
+        Ok(list)
+    }
+
     pub async fn get_query<T: DeserializeOwned>(
         &self,
         segments: &[&str],
@@ -788,3 +806,31 @@ mod tests {
         assert_eq!((f.exit, f.code.as_str()), (Exit::Server, "network"));
     }
 }
+
+/// A list the API pages by cursor (`next_cursor`).
+pub trait Paged {
+    fn next_cursor(&mut self) -> &mut Option<String>;
+    /// Appends `page`'s items and takes its cursor.
+    fn append(&mut self, page: Self);
+}
+
+macro_rules! paged {
+    ($($list:ty => $items:ident),* $(,)?) => {$(
+        impl Paged for $list {
+            fn next_cursor(&mut self) -> &mut Option<String> {
+                &mut self.next_cursor
+            }
+            fn append(&mut self, page: Self) {
+                self.$items.extend(page.$items);
+                self.next_cursor = page.next_cursor;
+            }
+        }
+    )*};
+}
+
+paged!(
+    platform::api::ReleaseList => releases,
+    platform::api::AuditList => events,
+    platform::api::TokenList => tokens,
+    platform::api::ChannelHistory => history,
+);

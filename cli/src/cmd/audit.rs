@@ -55,16 +55,7 @@ pub async fn run(cmd: AuditCommand, ctx: &Ctx) -> anyhow::Result<()> {
             if let Some(limit) = a.limit {
                 q.push(("limit", limit.to_string()));
             }
-            let mut list: AuditList = api.get_query(&["audit"], &q).await?;
-            while a.all
-                && let Some(cursor) = list.next_cursor.take()
-            {
-                let mut next = q.clone();
-                next.push(("cursor", cursor));
-                let page: AuditList = api.get_query(&["audit"], &next).await?;
-                list.events.extend(page.events);
-                list.next_cursor = page.next_cursor;
-            }
+            let list: AuditList = api.get_pages(&["audit"], &q, a.all).await?;
             if list.next_cursor.is_some() {
                 ctx.ui.note(&format!(
                     "showing {} events; more follow: --all lists every one",

@@ -172,16 +172,9 @@ pub async fn run(cmd: ChannelCommand, ctx: &Ctx) -> anyhow::Result<()> {
                 channel.as_str(),
                 "history",
             ];
-            let mut h: ChannelHistory = api
-                .get_query(&path, &[("limit", "1000".to_owned())])
+            let h: ChannelHistory = api
+                .get_pages(&path, &[("limit", "1000".to_owned())], true)
                 .await?;
-            while let Some(cursor) = h.next_cursor.take() {
-                let page: ChannelHistory = api
-                    .get_query(&path, &[("limit", "1000".to_owned()), ("cursor", cursor)])
-                    .await?;
-                h.history.extend(page.history);
-                h.next_cursor = page.next_cursor;
-            }
             if ctx.json() {
                 return ui::print_json(&h);
             }

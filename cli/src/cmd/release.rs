@@ -55,22 +55,13 @@ pub async fn run(cmd: ReleaseCommand, ctx: &Ctx) -> anyhow::Result<()> {
     let api = ctx.api()?;
     match cmd {
         ReleaseCommand::List { app, limit, all } => {
-            let mut list: ReleaseList = api
-                .get_query(
+            let list: ReleaseList = api
+                .get_pages(
                     &["apps", app.as_str(), "releases"],
                     &[("limit", limit.to_string())],
+                    all,
                 )
                 .await?;
-            while all && let Some(cursor) = list.next_cursor.take() {
-                let page: ReleaseList = api
-                    .get_query(
-                        &["apps", app.as_str(), "releases"],
-                        &[("limit", limit.to_string()), ("cursor", cursor)],
-                    )
-                    .await?;
-                list.releases.extend(page.releases);
-                list.next_cursor = page.next_cursor;
-            }
             if list.next_cursor.is_some() {
                 ctx.ui.note(&format!(
                     "showing the newest {}; more releases follow: --all lists every one",

@@ -79,19 +79,9 @@ pub async fn run(cmd: TokenCommand, ctx: &Ctx) -> anyhow::Result<()> {
         }
         TokenCommand::List => {
             // Every page: a list of tokens is short, and an admin needs all of it.
-            let mut list: TokenList = api
-                .get_query(&["tokens"], &[("limit", "1000".to_owned())])
+            let list: TokenList = api
+                .get_pages(&["tokens"], &[("limit", "1000".to_owned())], true)
                 .await?;
-            while let Some(cursor) = list.next_cursor.take() {
-                let page: TokenList = api
-                    .get_query(
-                        &["tokens"],
-                        &[("limit", "1000".to_owned()), ("cursor", cursor)],
-                    )
-                    .await?;
-                list.tokens.extend(page.tokens);
-                list.next_cursor = page.next_cursor;
-            }
             if ctx.json() {
                 return ui::print_json(&list);
             }
