@@ -148,6 +148,24 @@ impl InstallAction {
     }
 }
 
+/// One line a target adds to an install page about an artifact (`Requires`: `iOS 15.0 or
+/// later`). Plain text: the page escapes both parts and owns the markup, so a target never
+/// writes HTML.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageFact {
+    pub label: String,
+    pub value: String,
+}
+
+impl PageFact {
+    pub fn new(label: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            value: value.into(),
+        }
+    }
+}
+
 /// A document a target serves for an artifact (an over-the-air install manifest, say).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {

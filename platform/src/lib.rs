@@ -11,7 +11,6 @@
 
 pub mod api;
 pub mod diff;
-pub mod html;
 pub mod identity;
 pub mod inspection;
 pub mod install;
@@ -31,7 +30,8 @@ pub use inspection::{
     Finding, Inspected, Inspection, Parse, Severity, Signature, SignatureState, Signer,
 };
 pub use install::{
-    ActionKind, ArtifactView, Client, ClientOs, Document, InstallAction, Links, shell_quote,
+    ActionKind, ArtifactView, Client, ClientOs, Document, InstallAction, Links, PageFact,
+    shell_quote,
 };
 pub use limits::Limits;
 pub use probe::Probe;

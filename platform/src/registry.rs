@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use crate::identity::{IdentityFact, PlatformRules};
 use crate::{
     ArtifactView, Client, Document, Finding, Inspected, Inspection, InstallAction, InstallMode,
-    Kind, Limits, Links, PlatformId, Probe,
+    Kind, Limits, Links, PageFact, PlatformId, Probe,
 };
 
 /// `Read + Seek` as one object-safe trait.
@@ -232,9 +232,10 @@ pub trait Target: Send + Sync + 'static {
         Vec::new()
     }
 
-    /// This platform's part of the install page: escaped HTML.
-    fn page_snippet(&self, artifact: &ArtifactView<'_>, actions: &[InstallAction]) -> String {
-        crate::html::default_snippet(self.display_name(), artifact, actions)
+    /// Facts the install page shows about this artifact beside its install actions (what it
+    /// requires, who signed it). Plain text the page escapes, never HTML: the markup is `ui`'s.
+    fn page_facts(&self, _artifact: &ArtifactView<'_>) -> Vec<PageFact> {
+        Vec::new()
     }
 }
 

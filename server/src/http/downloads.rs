@@ -783,7 +783,18 @@ async fn install_page(
     };
     let mut actions = target.install_actions(&view, &links, &client);
     actions.sort_by_key(|a| !a.primary);
-    let snippet = target.page_snippet(&view, &actions);
+    let facts = target.page_facts(&view);
+    // The words about the platform are what GET /api/v1/platforms says of it.
+    let platform = platform::api::PlatformList::from_registry(st.registry)
+        .platforms
+        .into_iter()
+        .find(|p| p.id.as_str() == target.id())
+        .ok_or_else(|| {
+            AppError::internal(
+                "install page",
+                format!("target {} is not in the platform list", target.id()),
+            )
+        })?;
     let page = ui::InstallPage {
         app_name: &d.app_name,
         version: &d.rel.version,
@@ -792,7 +803,14 @@ async fn install_page(
         size: view.size,
         sha256: d.art.sha256.as_deref().unwrap_or(""),
         icon_url: links.icon.as_deref(),
-        snippet: &snippet,
+        notes: d.rel.notes.as_deref().filter(|n| !n.trim().is_empty()),
+        target: ui::TargetPart {
+            platform: &platform,
+            kind: view.kind,
+            mode: view.install_mode.as_ref(),
+            facts: &facts,
+            actions: &actions,
+        },
     };
     let html = page
         .render()
