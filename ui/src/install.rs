@@ -23,9 +23,13 @@ pub struct InstallPage<'a> {
 }
 
 impl InstallPage<'_> {
-    /// "ACME 1.4.0 (1234)": the page title and heading.
+    /// "ACME 1.4.0 (1234)": the page title and heading, hidden characters shown.
     pub fn title(&self) -> String {
-        format!("{} {} ({})", self.app_name, self.version, self.build)
+        crate::shown(&format!(
+            "{} {} ({})",
+            self.app_name, self.version, self.build
+        ))
+        .into_owned()
     }
 
     fn size_label(&self) -> String {
@@ -209,6 +213,59 @@ mod tests {
         assert!(
             !html.contains("Release notes"),
             "no notes, no section: {html}"
+        );
+    }
+
+    /// A name with a right-to-left override reads backwards on screen; the page writes the
+    /// override visibly wherever a file name or a target's words appear.
+    #[test]
+    fn hidden_characters_are_shown() {
+        let info = platform_info();
+        let kind: Kind = "toy".parse().unwrap();
+        let mut a = action(
+            ActionKind::CopyCommand,
+            None,
+            Some("curl -o 'invoice\u{202e}kpa.exe' u"),
+        );
+        a.label = "Get invoice\u{202e}kpa.exe".into();
+        let facts = [PageFact::new("Signed by", "CN=\u{202e}emca")];
+        let html = InstallPage {
+            app_name: "Acme\u{200b}",
+            version: "1",
+            build: "1",
+            file_name: "invoice\u{202e}kpa.exe",
+            size: 1,
+            sha256: "",
+            icon_url: None,
+            notes: Some("line\u{202e}one\n\nline two\u{7}"),
+            target: TargetPart {
+                platform: &info,
+                kind: &kind,
+                mode: None,
+                facts: &facts,
+                actions: &[a],
+            },
+        }
+        .render()
+        .unwrap();
+        assert!(
+            !html.contains('\u{202e}') && !html.contains('\u{200b}'),
+            "{html}"
+        );
+        assert!(html.contains("<h1>Acme\\u{200b} 1 (1)</h1>"), "{html}");
+        assert!(html.contains("<dd>invoice\\u{202e}kpa.exe</dd>"), "{html}");
+        assert!(
+            html.contains("Get invoice\\u{202e}kpa.exe</span>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("curl -o &#39;invoice\\u{202e}kpa.exe&#39; u"),
+            "{html}"
+        );
+        assert!(html.contains("<dd>CN=\\u{202e}emca</dd>"), "{html}");
+        assert!(
+            html.contains("<p class=\"notes\">line\\u{202e}one\n\nline two\\u{7}</p>"),
+            "{html}"
         );
     }
 

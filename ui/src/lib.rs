@@ -15,7 +15,24 @@ pub use askama::Template;
 pub use error::ErrorPage;
 pub use install::{ActionItem, InstallPage, TargetPart};
 
+use std::borrow::Cow;
+
 /// Where the server serves [`STYLESHEET`]; pages link to it.
 pub const STYLESHEET_PATH: &str = "/static/dist.css";
 /// The stylesheet every page uses.
 pub const STYLESHEET: &str = include_str!("../static/dist.css");
+
+/// Text that came from an artifact, a publisher or a target, as a page shows it: characters
+/// that hide or reorder text (bidi controls, ...) written visibly (`\u{202e}`), so a file
+/// named `invoice\u{202e}kpa.exe` cannot read as `invoiceexe.apk`. Askama then escapes it.
+fn shown(text: &str) -> Cow<'_, str> {
+    platform::text::escape_hidden(text)
+}
+
+/// [`shown`] for text whose line breaks are kept (release notes).
+fn shown_lines(text: &str) -> String {
+    text.lines()
+        .map(|l| platform::text::escape_hidden(l))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

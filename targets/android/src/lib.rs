@@ -21,7 +21,8 @@ mod inspect;
 
 use platform::{
     ActionKind, ArtifactView, Client, ClientOs, Detection, Finding, InspectContext, InspectError,
-    Inspected, Inspection, InstallAction, KindInfo, Links, Probe, ReadSeek, Target, shell_quote,
+    Inspected, Inspection, InstallAction, KindInfo, Links, PageFact, Probe, ReadSeek, Target,
+    shell_quote,
 };
 
 /// What went wrong while reading one structure. Malformed input becomes a `parse: reject`
@@ -191,6 +192,41 @@ impl Target for AndroidTarget {
     fn check_continuity(&self, current: &Inspection, next: &Inspection) -> Vec<Finding> {
         check_continuity(current, next)
     }
+
+    fn page_facts(&self, artifact: &ArtifactView<'_>) -> Vec<PageFact> {
+        page_facts(artifact)
+    }
+}
+
+/// What the install page tells a tester about an Android artifact: the oldest Android it
+/// runs on and the key it is signed with (an update installs only over the same key).
+pub fn page_facts(artifact: &ArtifactView<'_>) -> Vec<PageFact> {
+    let Some(i) = artifact.inspection else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(min) = &i.min_os {
+        out.push(PageFact::new(
+            "Requires",
+            format!("Android API level {min} or later"),
+        ));
+    }
+    // Every signer (after a key rotation the old and the new key are both listed).
+    let certs: Vec<&str> = i
+        .signature
+        .signers
+        .iter()
+        .map(|s| s.sha256.as_str())
+        .collect();
+    match certs.len() {
+        0 => {}
+        1 => out.push(PageFact::new("Signing certificate SHA-256", certs[0])),
+        _ => out.push(PageFact::new(
+            "Signing certificates SHA-256",
+            certs.join(", "),
+        )),
+    }
+    out
 }
 
 /// Install actions: an APK downloads to the device (side-loading) or installs over `adb`; a

@@ -347,3 +347,17 @@ fn split_sets_are_read_through_their_base_apk() {
             .contains("bundletool install-apks")
     );
 }
+
+/// The install page's facts: the oldest Android it runs on and the key it is signed with.
+#[test]
+fn page_facts_name_the_minimum_and_the_signer() {
+    let i = fixture("signed-v1v2v3.apk").inspection;
+    let kind: Kind = "apk".parse().unwrap();
+    let facts = AndroidTarget.page_facts(&view(&kind, &i));
+    assert_eq!(facts[0].label, "Requires");
+    assert_eq!(facts[0].value, "Android API level 21 or later");
+    assert_eq!(i.signature.signers.len(), 1, "{:?}", i.signature.signers);
+    assert_eq!(facts[1].label, "Signing certificate SHA-256");
+    assert_eq!(facts[1].value, i.signature.signers[0].sha256);
+    assert_eq!(facts.len(), 2);
+}

@@ -3,7 +3,7 @@
 
 use platform::{
     ActionKind, ArtifactView, Client, ClientOs, Document, Finding, Inspection, InstallAction,
-    InstallMode, InvalidValue, Links, ModeInfo, Parse, Signature,
+    InstallMode, InvalidValue, Links, ModeInfo, PageFact, Parse, Signature,
 };
 
 use crate::profile::{ProfileType, profile_of};
@@ -368,6 +368,47 @@ pub fn actions(a: &ArtifactView<'_>, links: &Links, client: &Client) -> Vec<Inst
     }
 }
 
+/// What the install page tells a tester about an IPA before they try: the iOS version and
+/// devices it needs and, for an over-the-air build, whose devices its profile lets in.
+pub fn page_facts(a: &ArtifactView<'_>) -> Vec<PageFact> {
+    let Some(i) = a.inspection.filter(|i| i.kind.as_str() == "ipa") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(min) = &i.min_os {
+        out.push(PageFact::new("Requires", format!("iOS {min} or later")));
+    }
+    if let Some(families) = i.device_family.as_ref().filter(|f| !f.is_empty()) {
+        let names: Vec<&str> = families
+            .iter()
+            .map(|f| match f.as_str() {
+                "iphone" => "iPhone",
+                "ipad" => "iPad",
+                "tv" => "Apple TV",
+                "watch" => "Apple Watch",
+                "vision" => "Apple Vision",
+                other => other,
+            })
+            .collect();
+        out.push(PageFact::new("Devices", names.join(", ")));
+    }
+    if let Some(p) = profile_of(i) {
+        let reach = match p.profile_type {
+            ProfileType::Enterprise => "enterprise: any device that trusts the team".to_owned(),
+            ProfileType::Adhoc => format!("ad hoc: {} registered device(s)", p.devices),
+            ProfileType::Development => format!("development: {} registered device(s)", p.devices),
+            ProfileType::Appstore => "App Store: not installable from this page".to_owned(),
+        };
+        // `expires` is RFC 3339; the date is what a tester needs.
+        let expires = p.expires.get(..10).unwrap_or(&p.expires);
+        out.push(PageFact::new(
+            "Provisioning profile",
+            format!("{reach}; expires {expires}"),
+        ));
+    }
+    out
+}
+
 /// What an OTA manifest names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtaManifest<'a> {
@@ -691,6 +732,29 @@ mod tests {
                 .unwrap()
                 .contains("com.acme.app")
         );
+    }
+
+    #[test]
+    fn page_facts_say_what_an_ipa_needs() {
+        let mut i = ipa(Some(ProfileType::Adhoc));
+        i.min_os = Some("15.0".into());
+        i.device_family = Some(vec!["iphone".into(), "ipad".into()]);
+        let kind: platform::Kind = "ipa".parse().unwrap();
+        let facts = page_facts(&view(&i, &kind));
+        assert_eq!(
+            facts,
+            [
+                PageFact::new("Requires", "iOS 15.0 or later"),
+                PageFact::new("Devices", "iPhone, iPad"),
+                PageFact::new(
+                    "Provisioning profile",
+                    "ad hoc: 2 registered device(s); expires 2030-01-01"
+                ),
+            ]
+        );
+        let link = testflight_link("https://testflight.apple.com/join/ABCDEFGH").unwrap();
+        let kind: platform::Kind = "testflight".parse().unwrap();
+        assert!(page_facts(&view(&link, &kind)).is_empty());
     }
 
     #[test]

@@ -25,8 +25,8 @@ use std::io::{Read, SeekFrom};
 
 use platform::{
     ArtifactView, Client, Detection, Document, Finding, InspectContext, InspectError, Inspected,
-    Inspection, InstallAction, InstallMode, Kind, KindInfo, Links, ModeInfo, PlatformRules, Probe,
-    ReadSeek, Target,
+    Inspection, InstallAction, InstallMode, Kind, KindInfo, Links, ModeInfo, PageFact,
+    PlatformRules, Probe, ReadSeek, Target,
 };
 use serde_json::json;
 
@@ -151,6 +151,10 @@ impl Target for IosTarget {
 
     fn document(&self, name: &str, artifact: &ArtifactView<'_>, links: &Links) -> Option<Document> {
         install::document(name, artifact, links)
+    }
+
+    fn page_facts(&self, artifact: &ArtifactView<'_>) -> Vec<PageFact> {
+        install::page_facts(artifact)
     }
 
     fn check_identity(&self, inspection: &Inspection, rules: &PlatformRules) -> Vec<Finding> {
