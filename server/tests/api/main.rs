@@ -9,6 +9,7 @@ mod access;
 mod audit;
 mod bad_input;
 mod downgrade;
+mod install_page;
 mod lifecycle;
 mod ops;
 mod pages;
