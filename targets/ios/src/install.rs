@@ -8,7 +8,6 @@ use platform::{
 
 use crate::profile::{ProfileType, profile_of};
 use plist::{Dictionary, Value};
-use serde_json::json;
 
 /// The three iOS delivery modes. Stored and sent as their ids (the platform contract knows
 /// modes only as strings the target declares, [`MODES`]).
@@ -219,7 +218,8 @@ pub fn testflight_link(url: &str) -> Result<Inspection, String> {
     );
     i.parse = Parse::Ok;
     i.signature = Signature::unknown();
-    i.details.insert("testflight_url".into(), json!(url));
+    // The URL itself is the artifact's generic `link`, stored and sent by distd; the
+    // inspection keeps no platform-named copy of it.
     Ok(i)
 }
 
@@ -761,6 +761,7 @@ mod tests {
     fn testflight_links() {
         let i = testflight_link("https://testflight.apple.com/join/ABCDEFGH").unwrap();
         assert_eq!(i.kind.as_str(), "testflight");
+        assert!(i.details.is_empty(), "the URL is the artifact's link: {:?}", i.details);
         assert_eq!(default_mode(&i), Some(IosMode::Testflight));
         assert!(testflight_link("https://example.com/join/ABCDEFGH").is_err());
         assert!(validate_testflight_url("http://testflight.apple.com/join/ABCDEFGH").is_err());
