@@ -5,45 +5,33 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Arch, FileName, Inspection, InstallMode, Kind, Sha256};
 
-/// The operating system of the browser asking for an install page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ClientOs {
-    Ios,
-    Ipados,
-    Android,
-    Macos,
-    Windows,
-    Linux,
-    Other,
-}
-
-impl ClientOs {
-    /// A coarse reading of a User-Agent header; good enough to order install actions, never
-    /// used for access decisions.
-    pub fn from_user_agent(ua: &str) -> Self {
-        let ua = ua.to_ascii_lowercase();
-        if ua.contains("iphone") || ua.contains("ipod") {
-            Self::Ios
-        } else if ua.contains("ipad") {
-            Self::Ipados
-        } else if ua.contains("android") {
-            Self::Android
-        } else if ua.contains("windows") {
-            Self::Windows
-        } else if ua.contains("mac os x") || ua.contains("macintosh") {
-            Self::Macos
-        } else if ua.contains("linux") || ua.contains("x11") {
-            Self::Linux
-        } else {
-            Self::Other
-        }
-    }
-}
-
+/// The browser asking for an install page. Which device that is, is each target's own reading
+/// of the User-Agent ([`Client::user_agent_names`]): coarse, good enough to order install
+/// actions, never used for access decisions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Client {
-    pub os: ClientOs,
+    /// The User-Agent header, lowercased and cut to [`Client::MAX_USER_AGENT`] bytes.
+    pub user_agent: String,
+}
+
+impl Client {
+    /// The part of a User-Agent kept: real ones are a few hundred bytes.
+    pub const MAX_USER_AGENT: usize = 512;
+
+    pub fn new(user_agent: &str) -> Self {
+        let mut end = user_agent.len().min(Self::MAX_USER_AGENT);
+        while !user_agent.is_char_boundary(end) {
+            end -= 1;
+        }
+        Self {
+            user_agent: user_agent[..end].to_lowercase(),
+        }
+    }
+
+    /// Whether the User-Agent contains any of `words` (give them in lowercase).
+    pub fn user_agent_names(&self, words: &[&str]) -> bool {
+        words.iter().any(|w| self.user_agent.contains(w))
+    }
 }
 
 /// Absolute URLs the server built for one artifact.
@@ -176,6 +164,21 @@ pub struct Document {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clients_are_read_from_a_bounded_user_agent() {
+        let c = Client::new("Mozilla/5.0 (Toyphone; ToyOS 3)");
+        assert!(c.user_agent_names(&["tablet", "toyphone"]));
+        assert!(!c.user_agent_names(&["tablet"]));
+        let long = format!("{}é{}", "a".repeat(Client::MAX_USER_AGENT - 1), "Toyphone");
+        let c = Client::new(&long);
+        assert_eq!(
+            c.user_agent.len(),
+            Client::MAX_USER_AGENT - 1,
+            "cut on a char boundary"
+        );
+        assert!(!c.user_agent_names(&["toyphone"]));
+    }
 
     #[test]
     fn shell_words_are_quoted() {

@@ -30,8 +30,7 @@ pub use inspection::{
     Finding, Inspected, Inspection, Parse, Severity, Signature, SignatureState, Signer,
 };
 pub use install::{
-    ActionKind, ArtifactView, Client, ClientOs, Document, InstallAction, Links, PageFact,
-    shell_quote,
+    ActionKind, ArtifactView, Client, Document, InstallAction, Links, PageFact, shell_quote,
 };
 pub use limits::Limits;
 pub use probe::Probe;

@@ -22,9 +22,7 @@ use rusqlite::Connection;
 use serde::Deserialize;
 
 use platform::api::{SHA256_HEADER, Scope};
-use platform::{
-    AppSlug, Arch, ArtifactView, ChannelName, Client, ClientOs, Links, PlatformId, Sha256,
-};
+use platform::{AppSlug, Arch, ArtifactView, ChannelName, Client, Links, PlatformId, Sha256};
 
 use super::{ApiPath, ApiQuery, Need, authorize, check_id, parse_seg};
 use crate::access::{self, Use};
@@ -778,9 +776,7 @@ async fn install_page(
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let client = Client {
-        os: ClientOs::from_user_agent(ua),
-    };
+    let client = Client::new(ua);
     let mut actions = target.install_actions(&view, &links, &client);
     actions.sort_by_key(|a| !a.primary);
     let facts = target.page_facts(&view);

@@ -20,9 +20,8 @@ pub mod zipr;
 mod inspect;
 
 use platform::{
-    ActionKind, ArtifactView, Client, ClientOs, Detection, Finding, InspectContext, InspectError,
-    Inspected, Inspection, InstallAction, KindInfo, Links, PageFact, Probe, ReadSeek, Target,
-    shell_quote,
+    ActionKind, ArtifactView, Client, Detection, Finding, InspectContext, InspectError, Inspected,
+    Inspection, InstallAction, KindInfo, Links, PageFact, Probe, ReadSeek, Target, shell_quote,
 };
 
 /// What went wrong while reading one structure. Malformed input becomes a `parse: reject`
@@ -236,7 +235,7 @@ pub fn install_actions(
     links: &Links,
     client: &Client,
 ) -> Vec<InstallAction> {
-    let on_android = client.os == ClientOs::Android;
+    let on_android = client.user_agent_names(&["android"]);
     if matches!(artifact.kind.as_str(), "apks" | "xapk") {
         let mut dl = InstallAction::download(links, "Download split-APK set");
         dl.caveats.push(

@@ -4,7 +4,7 @@
 mod common;
 
 use platform::{
-    ActionKind, ArtifactView, Client, ClientOs, FileName, Inspection, Kind, Links, Probe, Severity,
+    ActionKind, ArtifactView, Client, FileName, Inspection, Kind, Links, Probe, Severity,
     SignatureState, Signer, Target,
 };
 use target_android::AndroidTarget;
@@ -106,9 +106,7 @@ fn debuggable_and_test_only_warn_and_block_the_tap_install() {
     let actions = AndroidTarget.install_actions(
         &view(&kind, &i),
         &links(),
-        &Client {
-            os: ClientOs::Android,
-        },
+        &Client::new("Mozilla/5.0 (Linux; Android 14; Pixel 8)"),
     );
     let dl = actions
         .iter()
@@ -231,9 +229,7 @@ fn install_actions_per_client() {
     let phone = AndroidTarget.install_actions(
         &view(&kind, &i),
         &links(),
-        &Client {
-            os: ClientOs::Android,
-        },
+        &Client::new("Mozilla/5.0 (Linux; Android 14; Pixel 8)"),
     );
     assert_eq!(phone[0].kind, ActionKind::Download);
     assert!(phone[0].primary && phone[0].available);
@@ -246,9 +242,7 @@ fn install_actions_per_client() {
     let desk = AndroidTarget.install_actions(
         &view(&kind, &i),
         &links(),
-        &Client {
-            os: ClientOs::Linux,
-        },
+        &Client::new("Mozilla/5.0 (X11; Linux x86_64)"),
     );
     assert_eq!(desk[0].kind, ActionKind::CopyCommand);
     assert!(desk[0].command.as_deref().unwrap().contains("adb install"));
@@ -259,9 +253,7 @@ fn install_actions_per_client() {
     let cmd = AndroidTarget.install_actions(
         &v,
         &links(),
-        &Client {
-            os: ClientOs::Linux,
-        },
+        &Client::new("Mozilla/5.0 (X11; Linux x86_64)"),
     )[0]
     .command
     .clone()
@@ -275,9 +267,7 @@ fn install_actions_per_client() {
     let a = AndroidTarget.install_actions(
         &view(&aab, &i),
         &links(),
-        &Client {
-            os: ClientOs::Android,
-        },
+        &Client::new("Mozilla/5.0 (Linux; Android 14; Pixel 8)"),
     );
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].kind, ActionKind::Download);
@@ -335,9 +325,7 @@ fn split_sets_are_read_through_their_base_apk() {
     let a = AndroidTarget.install_actions(
         &view(&kind, &i),
         &links(),
-        &Client {
-            os: ClientOs::Macos,
-        },
+        &Client::new("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0)"),
     );
     assert_eq!(a[0].kind, ActionKind::CopyCommand);
     assert!(

@@ -2,8 +2,8 @@
 //! (itms-services, https only) and a plain file download that installs nothing.
 
 use platform::{
-    ActionKind, ArtifactView, Client, ClientOs, Document, Finding, Inspection, InstallAction,
-    InstallMode, InvalidValue, Links, ModeInfo, PageFact, Parse, Signature,
+    ActionKind, ArtifactView, Client, Document, Finding, Inspection, InstallAction, InstallMode,
+    InvalidValue, Links, ModeInfo, PageFact, Parse, Signature,
 };
 
 use crate::profile::{ProfileType, profile_of};
@@ -249,7 +249,9 @@ fn mode_of(a: &ArtifactView<'_>) -> IosMode {
 }
 
 pub fn actions(a: &ArtifactView<'_>, links: &Links, client: &Client) -> Vec<InstallAction> {
-    let on_device = matches!(client.os, ClientOs::Ios | ClientOs::Ipados);
+    // iPhone, iPad and iPod touch say so in their User-Agent (an iPad asking for the desktop
+    // site does not, and is told to open the page on the device, which it is: harmless).
+    let on_device = client.user_agent_names(&["iphone", "ipad", "ipod"]);
     let elsewhere = (!on_device)
         .then(|| "Open this page on the iPhone or iPad that should install the app.".to_owned());
     let kind = a.kind.as_str();
@@ -672,7 +674,7 @@ mod tests {
     fn ota_link_only_over_https() {
         let i = ipa(Some(ProfileType::Enterprise));
         let kind: platform::Kind = "ipa".parse().unwrap();
-        let client = Client { os: ClientOs::Ios };
+        let client = Client::new("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)");
         let a = actions(&view(&i, &kind), &links("https://dist.example"), &client);
         assert_eq!(a[0].kind, ActionKind::OpenUrl);
         assert!(a[0].available);
@@ -697,7 +699,7 @@ mod tests {
         let a = actions(
             &v,
             &links("https://d.example"),
-            &Client { os: ClientOs::Ios },
+            &Client::new("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"),
         );
         assert_eq!(a[0].kind, ActionKind::OpenUrl);
         assert!(!a[0].available && a[0].url.is_none());
@@ -716,7 +718,7 @@ mod tests {
         let a = actions(
             &view(&i, &kind),
             &links("https://d.example"),
-            &Client { os: ClientOs::Ios },
+            &Client::new("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"),
         );
         assert_eq!(a.len(), 1);
         assert_eq!(a[0].kind, ActionKind::Download);
@@ -758,10 +760,30 @@ mod tests {
     }
 
     #[test]
+    fn a_desktop_is_told_to_open_the_page_on_the_device() {
+        let link = testflight_link("https://testflight.apple.com/join/ABCDEFGH").unwrap();
+        let kind: platform::Kind = "testflight".parse().unwrap();
+        let mut v = view(&link, &kind);
+        v.link = Some("https://testflight.apple.com/join/ABCDEFGH");
+        let here = |ua: &str| {
+            actions(&v, &links("https://d.example"), &Client::new(ua))[0]
+                .caveats
+                .iter()
+                .any(|c| c.contains("Open this page on the iPhone or iPad"))
+        };
+        assert!(here("Mozilla/5.0 (Windows NT 10.0; Win64; x64)"));
+        assert!(!here("Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X)"));
+    }
+
+    #[test]
     fn testflight_links() {
         let i = testflight_link("https://testflight.apple.com/join/ABCDEFGH").unwrap();
         assert_eq!(i.kind.as_str(), "testflight");
-        assert!(i.details.is_empty(), "the URL is the artifact's link: {:?}", i.details);
+        assert!(
+            i.details.is_empty(),
+            "the URL is the artifact's link: {:?}",
+            i.details
+        );
         assert_eq!(default_mode(&i), Some(IosMode::Testflight));
         assert!(testflight_link("https://example.com/join/ABCDEFGH").is_err());
         assert!(validate_testflight_url("http://testflight.apple.com/join/ABCDEFGH").is_err());

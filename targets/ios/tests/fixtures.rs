@@ -5,8 +5,8 @@ use std::fs::File;
 use std::path::PathBuf;
 
 use platform::{
-    ActionKind, ArtifactView, Client, ClientOs, Inspected, InstallMode, Links, Parse,
-    PlatformRules, SignatureState, Target, registry,
+    ActionKind, ArtifactView, Client, Inspected, InstallMode, Links, Parse, PlatformRules,
+    SignatureState, Target, registry,
 };
 use target_ios::{IosTarget, ProfileType, profile_of};
 
@@ -182,7 +182,11 @@ fn appstore_ipa_modes() {
         icon: None,
         documents: "https://dist.example/docs/x".into(),
     };
-    let a = t.install_actions(&view, &links, &Client { os: ClientOs::Ios });
+    let a = t.install_actions(
+        &view,
+        &links,
+        &Client::new("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"),
+    );
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].kind, ActionKind::Download);
 }
@@ -344,7 +348,11 @@ fn enterprise_manifest_document() {
         .clone();
     assert_eq!(md["bundle-identifier"].as_string(), Some("com.dist.tiny"));
     assert_eq!(md["bundle-version"].as_string(), Some("1.4.0"));
-    let a = IosTarget.install_actions(&view, &links, &Client { os: ClientOs::Ios });
+    let a = IosTarget.install_actions(
+        &view,
+        &links,
+        &Client::new("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"),
+    );
     assert_eq!(a[0].kind, ActionKind::OpenUrl);
     assert!(a[0].available);
     assert!(
