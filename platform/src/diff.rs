@@ -2,8 +2,8 @@
 //! behind `GET /api/v1/releases/{a}/diff/{b}`, `dist release diff` and the check `dist ci
 //! publish` prints before it promotes. It compares the stored inspections only; it reads no
 //! file and knows no platform by name (permissions and entitlements are read from the
-//! inspection's `details` where a target puts them: `permissions` for Android,
-//! `code_signature.entitlements` or `profile.entitlements` for iOS).
+//! inspection's `details` keys the targets document for them: `permissions`,
+//! `code_signature.entitlements`, `profile.entitlements`).
 
 use std::collections::BTreeSet;
 

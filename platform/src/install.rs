@@ -136,7 +136,7 @@ impl InstallAction {
     }
 }
 
-/// One line a target adds to an install page about an artifact (`Requires`: `iOS 15.0 or
+/// One line a target adds to an install page about an artifact (`Requires`: `ToyOS 15.0 or
 /// later`). Plain text: the page escapes both parts and owns the markup, so a target never
 /// writes HTML.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

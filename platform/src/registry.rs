@@ -232,6 +232,12 @@ pub trait Target: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// What of this platform stops working when distd's links are plain http, for the
+    /// operator's start-up warning (`over-the-air installs`); `None` when nothing does.
+    fn needs_https_for(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Facts the install page shows about this artifact beside its install actions (what it
     /// requires, who signed it). Plain text the page escapes, never HTML: the markup is `ui`'s.
     fn page_facts(&self, _artifact: &ArtifactView<'_>) -> Vec<PageFact> {

@@ -209,7 +209,7 @@ impl AsRef<str> for Arch {
 /// A file name as shown to users and in Content-Disposition: no folders, no leading dot, at
 /// most 255 bytes, and no character that hides or reorders what people see (controls, bidi
 /// overrides and other invisible format characters, see [`crate::text::is_hidden`]): a name
-/// like `invoice\u{202e}kpa.exe` reads as `invoiceexe.apk` on screen.
+/// like `invoice\u{202e}fdp.exe` reads as `invoiceexe.pdf` on screen.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct FileName(String);

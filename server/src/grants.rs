@@ -1,5 +1,5 @@
 //! Grants: short-lived capabilities that pages put in links for clients that cannot send a
-//! cookie (iOS fetching an OTA manifest and its IPA, a `curl` command copied from a page).
+//! cookie (a phone fetching an OTA manifest and its file, a `curl` command copied from a page).
 //! A grant is `<expiry unix seconds>.<base64url HMAC-SHA256>` over one artifact id and one
 //! purpose, so it opens nothing else and nothing after it expires. It is minted per request
 //! and never stored.

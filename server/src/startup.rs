@@ -1,7 +1,8 @@
 //! Start-up checks that say what is wrong and how to fix it, for the cases a container on a
 //! NAS meets first: the data folder belongs to another user than the one distd runs as, distd
 //! listens on loopback inside a container (the published port cannot reach it), and the public
-//! URL is missing or plain http (links point nowhere; iOS over-the-air installs need https).
+//! URL is missing or plain http (links point nowhere; some installs need https, as targets
+//! declare).
 
 use std::fs::OpenOptions;
 use std::io::ErrorKind;
@@ -156,6 +157,17 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
             cfg.listen.port()
         ));
     }
+    // What needs https, in the words of the targets that say so.
+    let https: Vec<&str> = platform::registry()
+        .targets()
+        .iter()
+        .filter_map(|t| t.needs_https_for())
+        .collect();
+    let https = if https.is_empty() {
+        "installs that devices accept only over https".to_owned()
+    } else {
+        https.join(", ")
+    };
     let default_url = format!("http://{}", cfg.listen);
     if cfg.public_url == default_url {
         let unreachable = if cfg.listen.ip().is_unspecified() || cfg.listen.ip().is_loopback() {
@@ -164,12 +176,12 @@ pub fn warnings(cfg: &Config) -> Vec<String> {
             ""
         };
         out.push(format!(
-            "{ENV_PUBLIC_URL} is not set: links, downloads and install pages use {}{unreachable}. Set {ENV_PUBLIC_URL} to the https address of your reverse proxy (https://dist.example.com); iOS over-the-air installs need https",
+            "{ENV_PUBLIC_URL} is not set: links, downloads and install pages use {}{unreachable}. Set {ENV_PUBLIC_URL} to the https address of your reverse proxy (https://dist.example.com); {https} need https",
             cfg.public_url
         ));
     } else if cfg.public_url.starts_with("http://") {
         out.push(format!(
-            "{ENV_PUBLIC_URL} is plain http ({}): iOS over-the-air installs (itms-services) will not work. Put a reverse proxy with TLS in front of distd and set {ENV_PUBLIC_URL}=https://...",
+            "{ENV_PUBLIC_URL} is plain http ({}): {https} will not work. Put a reverse proxy with TLS in front of distd and set {ENV_PUBLIC_URL}=https://...",
             cfg.public_url
         ));
     }

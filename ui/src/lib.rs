@@ -24,7 +24,7 @@ pub const STYLESHEET: &str = include_str!("../static/dist.css");
 
 /// Text that came from an artifact, a publisher or a target, as a page shows it: characters
 /// that hide or reorder text (bidi controls, ...) written visibly (`\u{202e}`), so a file
-/// named `invoice\u{202e}kpa.exe` cannot read as `invoiceexe.apk`. Askama then escapes it.
+/// named `invoice\u{202e}fdp.exe` cannot read as `invoiceexe.pdf`. Askama then escapes it.
 fn shown(text: &str) -> Cow<'_, str> {
     platform::text::escape_hidden(text)
 }

@@ -157,6 +157,10 @@ impl Target for IosTarget {
         install::page_facts(artifact)
     }
 
+    fn needs_https_for(&self) -> Option<&'static str> {
+        Some("iOS over-the-air installs (itms-services)")
+    }
+
     fn check_identity(&self, inspection: &Inspection, rules: &PlatformRules) -> Vec<Finding> {
         let mut out = rules.check(inspection);
         // The generic check reads the profile's team; the code signature's team must be
