@@ -319,6 +319,57 @@ fn refuse_old_fields(raw: &serde_json::Value) -> Result<(), ManifestError> {
     Ok(())
 }
 
+/// Example values for messages that depend on the linked targets: a platform, a file and an
+/// install mode this binary really takes, drawn from the registry so that this crate names no
+/// platform. Without targets (this crate's own tests) they fall back to placeholders.
+struct Examples {
+    platform: Option<String>,
+    path: String,
+    install: Option<String>,
+    /// `an artifact object, such as ...`, for a message that expected one.
+    artifact: String,
+    /// `[{"path": ...}]`.
+    artifacts: String,
+}
+
+fn examples() -> &'static Examples {
+    static EXAMPLES: std::sync::OnceLock<Examples> = std::sync::OnceLock::new();
+    EXAMPLES.get_or_init(|| {
+        let targets = crate::registry().targets();
+        let file = targets.iter().find_map(|t| {
+            t.kinds()
+                .iter()
+                .find(|k| k.publishable)
+                .map(|k| (t.id(), k.kind))
+        });
+        let path = format!(
+            r#""out/app-release.{}""#,
+            file.map_or("bin", |(_, kind)| kind)
+        );
+        // A target that takes links answers for any https URL, if only to refuse it.
+        let linker = targets
+            .iter()
+            .find(|t| t.link_artifact("https://example.com/").is_some())
+            .map(|t| t.id());
+        let mut artifact = format!("an artifact object, such as {{\"path\": {path}}}");
+        if let Some(id) = linker {
+            artifact.push_str(&format!(
+                r#" or {{"platform": "{id}", "link": "https://..."}}"#
+            ));
+        }
+        Examples {
+            platform: file.map(|(id, _)| format!(r#""{id}""#)),
+            artifacts: format!(r#"[{{"path": {path}}}]"#),
+            path,
+            install: targets
+                .iter()
+                .find_map(|t| t.modes().first())
+                .map(|m| format!(r#""{}""#, m.id)),
+            artifact,
+        }
+    })
+}
+
 /// An example value for a field, by its last path segment, for messages.
 fn example_of(field: &str) -> Option<&'static str> {
     let last = field.rsplit('.').next().unwrap_or(field);
@@ -333,13 +384,13 @@ fn example_of(field: &str) -> Option<&'static str> {
         "commit" => r#""3f2c1ab""#,
         "branch" => r#""main""#,
         "ci_url" => r#""https://ci.example.com/builds/1""#,
-        "path" => r#""out/app-release.apk""#,
-        "platform" => r#""android""#,
-        "install" => r#""enterprise""#,
+        "path" => &examples().path,
+        "platform" => examples().platform.as_deref()?,
+        "install" => examples().install.as_deref()?,
         "arch" => r#""arm64""#,
-        "link" => r#""https://testflight.apple.com/join/ABCDEFGH""#,
+        "link" => r#""https://...""#,
         "source" => r#"{"commit": "3f2c1ab", "branch": "main"}"#,
-        "artifacts" => r#"[{"path": "out/app-release.apk"}]"#,
+        "artifacts" => &examples().artifacts,
         _ => return None,
     })
 }
@@ -348,14 +399,14 @@ fn example_of(field: &str) -> Option<&'static str> {
 /// type names (`expected struct ManifestArtifact` becomes an object with an example), and an
 /// example value for the field.
 fn plain_message(field: &str, message: &str) -> String {
-    const ARTIFACT: &str = r#"an artifact object, such as {"path": "out/app-release.apk"} or {"platform": "ios", "link": "https://testflight.apple.com/join/ABCDEFGH"}"#;
+    let artifact = &examples().artifact;
     const SOURCE: &str = r#"an object, such as {"commit": "3f2c1ab", "branch": "main", "ci_url": "https://ci.example.com/builds/1"}"#;
     const MANIFEST: &str =
         r#"a JSON object with "schema_version", "app", "version", "build" and "artifacts""#;
     let mut m = message
         .replace(
             "expected struct ManifestArtifact",
-            &format!("expected {ARTIFACT}"),
+            &format!("expected {artifact}"),
         )
         .replace("expected struct Source", &format!("expected {SOURCE}"))
         .replace("expected struct Manifest", &format!("expected {MANIFEST}"))
@@ -530,7 +581,7 @@ mod tests {
             (
                 r#""artifacts": [{"path": 5}]}"#,
                 "artifacts[0].path",
-                "out/app-release.apk",
+                "out/app-release.",
             ),
             (
                 r#""artifacts": [{"path": "a", "arch": 5}]}"#,
