@@ -145,7 +145,7 @@ fn label(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// The file name of `Content-Disposition: attachment; filename="x.apk"`, when it is a plain,
+/// The file name of `Content-Disposition: attachment; filename="x.bin"`, when it is a plain,
 /// safe name (no folders, no leading dot).
 fn disposition_name(resp: &reqwest::Response) -> Option<FileName> {
     let v = resp

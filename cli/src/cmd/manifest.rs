@@ -39,10 +39,10 @@ Examples:
     },
     /// Write a dist.json for the artifacts found under a folder
     #[command(after_help = "\
-Looks for files a linked target can publish (apk, aab, ipa, ...) under --dir, up to 4 folders
-deep (skipping hidden folders, target/ and node_modules/), inspects them, and writes
-DIR/dist.json with their paths, and the version and build the first one declares. Each field
-is explained on stderr. It never overwrites a dist.json unless --force is given; check the
+Looks for files a linked target can publish (the publishable kinds `dist inspect` knows) under
+--dir, up to 4 folders deep (skipping hidden folders, target/ and node_modules/), inspects
+them, and writes DIR/dist.json with their paths, and the version and build the first one
+declares. Each field is explained on stderr. It never overwrites a dist.json unless --force is given; check the
 result with `dist manifest check`.
 
 Example:
@@ -185,7 +185,10 @@ fn init(
         m["build"].as_str().unwrap_or(""),
         first.file
     ));
-    ui.note("  artifacts: each file found, by path relative to dist.json (globs such as out/*.apk work too)");
+    ui.note(&format!(
+        "  artifacts: each file found, by path relative to dist.json (globs such as out/*.{} work too)",
+        first.kind
+    ));
     if channel.is_none() {
         ui.note(
             "  channel: none; add \"channel\": \"beta\" (or --channel) to promote after publishing",
