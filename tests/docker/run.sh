@@ -14,7 +14,8 @@
 #     it; restart; release, blobs (downloaded and re-hashed) and audit chain intact; optional
 #     log files; warnings; `docker stop` within 2 s with exit code 0;
 #   - unwritable data folder (and subfolder): the message names the uids and both fixes;
-#   - upgrade: fixtures/data/v0.1.0 (made by an older distd) starts with its releases intact;
+#   - upgrade: every fixtures/data folder (v0.1.0, v0.2-pre-link: made by older distds) starts
+#     and migrates with its releases, channels, blobs, TestFlight link and audit chain intact;
 #   - compose.yaml brought up with `docker compose` as the NAS user.
 # It removes everything it made when it ends, pass or fail.
 set -euo pipefail
@@ -268,32 +269,57 @@ set -e
   { echo "$msg"; fail "no message for an unwritable blobs/"; }
 echo "unwritable blobs/: refused with the same advice"
 
-# --- Upgrade: a data folder made by an older distd ------------------------------------------
-step "upgrade: fixtures/data/v0.1.0 ($(jq -r '"\(.made_by) at \(.commit)"' fixtures/data/v0.1.0.expected.json))"
-old="$work/old"
-cp -a fixtures/data/v0.1.0 "$old"
-chown -R 10001:10001 "$old"
-t0=$(now)
-"$DOCKER" run -d --name distd-old -p "127.0.0.1:$port:8080" -v "$old:/data" \
-  -e DIST_PUBLIC_URL=https://dist.example.com "$tag" >/dev/null
-t_ok=$(in_ns python3 tests/docker/wait_http.py "$url/healthz" "$t0" 30) || { "$DOCKER" logs distd-old; fail "old data: no /healthz"; }
-up_s=$(delta "$t0" "$t_ok")
-echo "old data folder: /healthz 200 after $up_s s"
-otoken=$(cat "$old/initial-admin-token")
-oapi() { in_ns curl -fsS --noproxy '*' -H "Authorization: Bearer $otoken" "$url/api/v1/$1"; }
-exp=fixtures/data/v0.1.0.expected.json
-got_rel=$(oapi apps/acme/releases | jq -c '[.releases[] | {id, version, build, status, artifacts: [.artifacts[] | {file_name, sha256, size}]}] | sort_by(.version)')
-got_ch=$(oapi apps/acme/channels | jq -c '[.channels[] | {name, release_id}] | sort_by(.name)')
-[ "$got_rel" = "$(jq -c .releases "$exp")" ] || { echo "$got_rel"; fail "releases differ from $exp"; }
-[ "$got_ch" = "$(jq -c .channels "$exp")" ] || { echo "$got_ch"; fail "channels differ from $exp"; }
-oapi audit/verify | jq -e .ok >/dev/null || fail "old audit chain does not verify"
-[ "$(oapi 'audit?limit=1000' | jq '.events | length')" -ge "$(jq .audit_events "$exp")" ] || fail "old audit events lost"
-for a in $(oapi apps/acme/releases | jq -r '.releases[].artifacts[] | select(.sha256 != null) | "\(.id)=\(.sha256)"'); do
-  oapi "artifacts/${a%%=*}/download" | sha256sum | grep -q "^${a#*=} " || fail "artifact ${a%%=*} differs"
+# --- Upgrade: data folders made by older distds ----------------------------------------------
+# Every folder under fixtures/data (fixtures/data/README.md) starts under this image, which
+# migrates it, and keeps what its .expected.json recorded when it was made.
+upgrade() {
+  local name=$1
+  local exp="fixtures/data/$name.expected.json"
+  local old="$work/old-$name"
+  step "upgrade: fixtures/data/$name ($(jq -r '"\(.made_by) at \(.commit)"' "$exp"))"
+  cp -a "fixtures/data/$name" "$old"
+  chown -R 10001:10001 "$old"
+  local t0 t_ok up_s
+  t0=$(now)
+  "$DOCKER" run -d --name distd-old -p "127.0.0.1:$port:8080" -v "$old:/data" \
+    -e DIST_PUBLIC_URL=https://dist.example.com "$tag" >/dev/null
+  t_ok=$(in_ns python3 tests/docker/wait_http.py "$url/healthz" "$t0" 30) || { "$DOCKER" logs distd-old; fail "$name: no /healthz"; }
+  up_s=$(delta "$t0" "$t_ok")
+  upgrade_s="$upgrade_s $name=${up_s}s"
+  echo "$name: /healthz 200 after $up_s s"
+  otoken=$(cat "$old/initial-admin-token")
+  oapi() { in_ns curl -fsS --noproxy '*' -H "Authorization: Bearer $otoken" "$url/api/v1/$1"; }
+  local got_rel got_ch
+  got_rel=$(oapi apps/acme/releases | jq -c '[.releases[] | {id, version, build, status, artifacts: [.artifacts[] | {file_name, sha256, size}]}] | sort_by(.version)')
+  got_ch=$(oapi apps/acme/channels | jq -c '[.channels[] | {name, release_id}] | sort_by(.name)')
+  [ "$got_rel" = "$(jq -c .releases "$exp")" ] || { echo "$got_rel"; fail "$name: releases differ from $exp"; }
+  [ "$got_ch" = "$(jq -c .channels "$exp")" ] || { echo "$got_ch"; fail "$name: channels differ from $exp"; }
+  oapi audit/verify | jq -e .ok >/dev/null || fail "$name: the audit chain does not verify"
+  [ "$(oapi 'audit?limit=1000' | jq '.events | length')" -ge "$(jq .audit_events "$exp")" ] || fail "$name: audit events lost"
+  for a in $(oapi apps/acme/releases | jq -r '.releases[].artifacts[] | select(.sha256 != null) | "\(.id)=\(.sha256)"'); do
+    oapi "artifacts/${a%%=*}/download" | sha256sum | grep -q "^${a#*=} " || fail "$name: artifact ${a%%=*} differs"
+  done
+  # The TestFlight link both folders hold (stored as testflight_url before migration 0006): the
+  # API sends it as link, and its install page opens it.
+  local link_art
+  link_art=$(oapi apps/acme/releases | jq -r '.releases[].artifacts[] | select(.file_name == null) | .id')
+  [ -n "$link_art" ] || fail "$name: the link artifact is gone"
+  oapi apps/acme/releases | jq -e --arg a "$link_art" '.releases[].artifacts[] | select(.id == $a)
+    | .link == "https://testflight.apple.com/join/ABCDEFGH" and .install_mode == "testflight"' >/dev/null ||
+    fail "$name: the link artifact lost its link or install mode"
+  in_ns curl -fsS --noproxy '*' -H "Authorization: Bearer $otoken" "$url/i/$link_art" >"$work/old-page.html" ||
+    fail "$name: no install page for the link artifact"
+  grep -F 'href="https://testflight.apple.com/join/ABCDEFGH"' "$work/old-page.html" >/dev/null ||
+    fail "$name: the install page does not link the stored TestFlight invite"
+  "$DOCKER" exec distd-old distd fsck >/dev/null || fail "$name: fsck"
+  "$DOCKER" exec distd-old distd audit verify >/dev/null || fail "$name: distd audit verify"
+  echo "$name: $(jq '.releases | length' "$exp") releases, channels, blobs, the link and the audit chain intact"
+  "$DOCKER" rm -f distd-old >/dev/null
+}
+upgrade_s=""
+for exp in fixtures/data/*.expected.json; do
+  upgrade "$(basename "$exp" .expected.json)"
 done
-"$DOCKER" exec distd-old distd fsck >/dev/null || fail "fsck of the old data folder"
-echo "old data folder: $(jq '.releases | length' "$exp") releases, channels, blobs and audit chain intact"
-"$DOCKER" rm -f distd-old >/dev/null
 
 # --- compose.yaml, as the NAS user ------------------------------------------------------------
 step "compose.yaml with docker compose"
@@ -324,7 +350,8 @@ step "figures"
 echo "image size:                 $size bytes ($size_mb MB; goal 30 MB)"
 echo "to /healthz 200:             $started_a s from Docker's StartedAt, $healthy_a s from 'docker run' (goal 1 s)"
 echo "restart to /healthz 200:    $restart_started s from StartedAt, $restart_s s from 'docker start'"
-echo "old data folder, compose:   $up_s s from 'docker run', $compose_s s from 'docker compose up'"
+echo "old data folders:           $upgrade_s (from 'docker run')"
+echo "compose:                    $compose_s s from 'docker compose up'"
 echo "docker stop:                $stop_s s and $stop2_s s (goal 2 s)"
 echo "image build (build-image):  $build_s s"
 echo "docker test in all:         $(since "$t_all") s"
