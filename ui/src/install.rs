@@ -12,9 +12,8 @@ pub struct InstallPage<'a> {
     pub app_name: &'a str,
     pub version: &'a str,
     pub build: &'a str,
-    pub file_name: &'a str,
-    pub size: u64,
-    pub sha256: &'a str,
+    /// The artifact's file; `None` for a link artifact (its action opens the link).
+    pub file: Option<FileFacts<'a>>,
     /// URL of the app icon, if the artifact has one.
     pub icon_url: Option<&'a str>,
     /// The release notes as published: plain text, shown with its line breaks.
@@ -31,7 +30,16 @@ impl InstallPage<'_> {
         ))
         .into_owned()
     }
+}
 
+/// What the page says of an artifact's file.
+pub struct FileFacts<'a> {
+    pub name: &'a str,
+    pub size: u64,
+    pub sha256: &'a str,
+}
+
+impl FileFacts<'_> {
     fn size_label(&self) -> String {
         platform::units::human_size(self.size)
     }
@@ -178,9 +186,11 @@ mod tests {
             app_name: "A&B <Tools>",
             version: "1.4.0",
             build: "1234",
-            file_name: "\"><script>alert(1)</script>'.toy",
-            size: 48_213_000,
-            sha256: "ab12",
+            file: Some(FileFacts {
+                name: "\"><script>alert(1)</script>'.toy",
+                size: 48_213_000,
+                sha256: "ab12",
+            }),
             icon_url: None,
             notes,
             target: TargetPart {
@@ -233,9 +243,11 @@ mod tests {
             app_name: "Acme\u{200b}",
             version: "1",
             build: "1",
-            file_name: "invoice\u{202e}kpa.exe",
-            size: 1,
-            sha256: "",
+            file: Some(FileFacts {
+                name: "invoice\u{202e}kpa.exe",
+                size: 1,
+                sha256: "",
+            }),
             icon_url: None,
             notes: Some("line\u{202e}one\n\nline two\u{7}"),
             target: TargetPart {
@@ -421,9 +433,7 @@ mod tests {
             app_name: "a",
             version: "1",
             build: "1",
-            file_name: "a",
-            size: 1,
-            sha256: "",
+            file: None,
             icon_url: Some("/i/art_1/icon.png?token=a&b"),
             notes: None,
             target: TargetPart {
@@ -439,6 +449,10 @@ mod tests {
         assert!(
             html.contains("<img class=\"icon\" src=\"/i/art_1/icon.png?token=a&#38;b\""),
             "{html}"
+        );
+        assert!(
+            !html.contains("<dt>File</dt>"),
+            "a link has no file facts: {html}"
         );
     }
 }

@@ -13,7 +13,7 @@ mod install;
 
 pub use askama::Template;
 pub use error::ErrorPage;
-pub use install::{ActionItem, InstallPage, TargetPart};
+pub use install::{ActionItem, FileFacts, InstallPage, TargetPart};
 
 use std::borrow::Cow;
 

@@ -795,9 +795,11 @@ async fn install_page(
         app_name: &d.app_name,
         version: &d.rel.version,
         build: &d.rel.build,
-        file_name: d.art.file_name.as_deref().unwrap_or(""),
-        size: view.size,
-        sha256: d.art.sha256.as_deref().unwrap_or(""),
+        file: d.art.sha256.as_deref().map(|sha256| ui::FileFacts {
+            name: d.art.file_name.as_deref().unwrap_or(""),
+            size: view.size,
+            sha256,
+        }),
         icon_url: links.icon.as_deref(),
         notes: d.rel.notes.as_deref().filter(|n| !n.trim().is_empty()),
         target: ui::TargetPart {
