@@ -8,10 +8,11 @@ use crate::{Arch, FileName, Inspection, InstallMode, Kind, Sha256};
 /// The browser asking for an install page. Which device that is, is each target's own reading
 /// of the User-Agent ([`Client::user_agent_names`]): coarse, good enough to order install
 /// actions, never used for access decisions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Client {
-    /// The User-Agent header, lowercased and cut to [`Client::MAX_USER_AGENT`] bytes.
-    pub user_agent: String,
+    /// The User-Agent header, lowercased and cut to [`Client::MAX_USER_AGENT`] bytes (private,
+    /// so that every `Client` is made by [`Client::new`] and compares in lowercase).
+    user_agent: String,
 }
 
 impl Client {
@@ -26,6 +27,11 @@ impl Client {
         Self {
             user_agent: user_agent[..end].to_lowercase(),
         }
+    }
+
+    /// The User-Agent as kept: lowercased, bounded.
+    pub fn user_agent(&self) -> &str {
+        &self.user_agent
     }
 
     /// Whether the User-Agent contains any of `words` (give them in lowercase).
