@@ -9,6 +9,7 @@
 //! platform by hand. It depends on one format crate, `formats/zip`, to list a zip's members
 //! for detection; it never depends on a target.
 
+pub mod admission;
 pub mod api;
 pub mod diff;
 pub mod html;
@@ -25,6 +26,7 @@ pub mod units;
 pub mod versions;
 
 /// The one zip reader lives in `formats/zip`; detection builds its [`Probe`] with it.
+pub use admission::{Admission, Verdict, admit};
 pub use format_zip::InflateBudget;
 pub use identity::{IdentityFact, IdentityRules, PlatformRules};
 pub use inspection::{

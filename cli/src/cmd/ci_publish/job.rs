@@ -311,7 +311,19 @@ impl<'a> Job<'a> {
                         *slot = a;
                     }
                 }
-                Err(e) => return Err(self.fail(e)),
+                Err(e) => {
+                    // The server's admission refused the file (its identity rules, which this
+                    // token could not read): its findings belong under the artifact.
+                    let f = Failure::from(e);
+                    for finding in &f.findings {
+                        self.ui
+                            .error(&format!("{} {}", finding.code, finding.message));
+                        if !self.planned[n].findings.contains(finding) {
+                            self.planned[n].findings.push(finding.clone());
+                        }
+                    }
+                    return Err(self.fail(f));
+                }
             }
         }
         Ok(())

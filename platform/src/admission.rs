@@ -1,0 +1,216 @@
+//! Admission: whether one file may join a release of an app, decided by one function that
+//! `dist ci publish` runs before uploading and `distd` runs when a blob is attached. Both
+//! sides asking the same function is what keeps them from disagreeing (a file the CLI let
+//! through and the server then refused, or the other way round).
+//!
+//! The steps, in order: detect (which target, which kind), inspect, publishable (a kind only
+//! `dist inspect` reads stays out), install mode (the one asked for or the target's default,
+//! and its findings), the app's identity rules for the platform. A file is *refused* when it
+//! cannot be attached at all: no target takes it, it is another platform than the manifest
+//! says, its kind is not publishable, or it breaks an identity rule. Other error findings (a
+//! broken signature, say) are *admitted* with the findings; they block a publish, which
+//! checks them again.
+
+use std::io::{Read, Seek, SeekFrom};
+
+use crate::identity::IdentityRules;
+use crate::registry::{DetectError, InspectContext, InspectError, Registry, apply_install_mode};
+use crate::{Finding, Inspected, Inspection, InstallMode, Limits, PlatformId, Probe, Severity};
+
+/// What the caller knows besides the bytes.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    pub file_name: &'a str,
+    /// The platform the manifest (or the API call) names, if any.
+    pub hint: Option<&'a PlatformId>,
+    /// The install mode the manifest asks for, if any.
+    pub install: Option<InstallMode>,
+    /// The app's identity rules, every platform's; an empty map checks nothing.
+    pub rules: &'a IdentityRules,
+    pub limits: Limits,
+    /// Seconds since the Unix epoch, for expiry checks.
+    pub now_unix: i64,
+}
+
+/// The answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// May be attached; error findings, if any, still block a publish.
+    Admit,
+    /// May not be attached; the findings say why (never empty).
+    Refuse(Vec<Finding>),
+}
+
+/// One admission's result.
+#[derive(Debug, Clone)]
+pub struct Admission {
+    /// What the target read, with the install mode's findings; `None` when no target read
+    /// the file. This is what a server stores.
+    pub inspected: Option<Inspected>,
+    /// The install mode the artifact takes.
+    pub mode: Option<InstallMode>,
+    /// The identity rules' findings. Kept out of the inspection: a stored inspection outlives
+    /// a change of the rules, and a publish checks the rules of its day.
+    pub identity: Vec<Finding>,
+    pub verdict: Verdict,
+    /// Whether the steps before the identity rules refused the file (no rules can admit it).
+    refused_early: bool,
+}
+
+impl Admission {
+    pub fn inspection(&self) -> Option<&Inspection> {
+        self.inspected.as_ref().map(|i| &i.inspection)
+    }
+
+    /// Every finding, each once: the inspection's, the identity rules', the refusal's.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut out: Vec<Finding> = self
+            .inspection()
+            .map(|i| i.findings.clone())
+            .unwrap_or_default();
+        let refusal = match &self.verdict {
+            Verdict::Refuse(f) => f.as_slice(),
+            Verdict::Admit => &[],
+        };
+        for f in self.identity.iter().chain(refusal) {
+            if !out.contains(f) {
+                out.push(f.clone());
+            }
+        }
+        out
+    }
+
+    pub fn refused(&self) -> Option<&[Finding]> {
+        match &self.verdict {
+            Verdict::Refuse(f) => Some(f),
+            Verdict::Admit => None,
+        }
+    }
+
+    /// Refused, or admitted with a finding that will stop a publish.
+    pub fn blocks_publish(&self) -> bool {
+        self.findings()
+            .iter()
+            .any(|f| f.severity == Severity::Error)
+            || self
+                .inspection()
+                .is_some_and(|i| i.parse == crate::Parse::Reject)
+    }
+}
+
+/// The bytes could not be read; nothing was decided.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: read failed: {source}")]
+pub struct AdmitError {
+    pub file: String,
+    pub source: std::io::Error,
+}
+
+/// The finding code of a detection that failed for what the file is (not for I/O).
+pub fn refusal_code(e: &DetectError) -> &'static str {
+    match e {
+        DetectError::Unrecognized { .. } => "detect.unrecognized",
+        DetectError::PlatformMismatch { .. } => "detect.platform_mismatch",
+        DetectError::UnknownPlatform { .. } => "detect.unknown_platform",
+        DetectError::Inspect(InspectError::UnsupportedKind { .. }) => "detect.unsupported_kind",
+        _ => "detect.failed",
+    }
+}
+
+fn refuse(inspected: Option<Inspected>, findings: Vec<Finding>) -> Admission {
+    Admission {
+        inspected,
+        mode: None,
+        identity: Vec::new(),
+        verdict: Verdict::Refuse(findings),
+        refused_early: true,
+    }
+}
+
+impl Admission {
+    /// The last step of [`admit`]: the app's identity rules for the file's platform. Public
+    /// for a caller that learns the rules after reading its files (`dist ci publish` checks
+    /// its files before it talks to the server, so that a broken file is named even when the
+    /// server is unreachable, and reads a large file once); judging again replaces the
+    /// previous rules' findings.
+    pub fn judge(&mut self, registry: &Registry, rules: &IdentityRules) {
+        if self.refused_early {
+            return;
+        }
+        let Some(i) = self.inspected.as_ref().map(|i| &i.inspection) else {
+            return;
+        };
+        self.identity = match (rules.get(&i.platform), registry.get(i.platform.as_str())) {
+            (Some(r), Ok(target)) if !r.is_empty() => target.check_identity(i, r),
+            _ => Vec::new(),
+        };
+        let broken: Vec<Finding> = self
+            .identity
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .cloned()
+            .collect();
+        self.verdict = if broken.is_empty() {
+            Verdict::Admit
+        } else {
+            Verdict::Refuse(broken)
+        };
+    }
+}
+
+/// Decides whether the file read from `reader` may be attached. Reads through `reader`
+/// only, within `req.limits`; an `Err` is an I/O failure, never a verdict.
+pub fn admit<R: Read + Seek>(
+    registry: &Registry,
+    reader: &mut R,
+    req: &Request<'_>,
+) -> Result<Admission, AdmitError> {
+    let io = |source| AdmitError {
+        file: req.file_name.to_owned(),
+        source,
+    };
+    // Detect.
+    let probe = Probe::read(req.file_name, reader, &req.limits).map_err(io)?;
+    let (target, detection) = match registry.detect(&probe, req.hint) {
+        Ok(found) => found,
+        Err(DetectError::Io { source, .. }) => return Err(io(source)),
+        Err(e) => {
+            return Ok(refuse(
+                None,
+                vec![Finding::error(refusal_code(&e), e.to_string())],
+            ));
+        }
+    };
+    // Inspect.
+    reader.seek(SeekFrom::Start(0)).map_err(io)?;
+    let ctx = InspectContext::new(&probe.file_name, probe.size, req.limits, req.now_unix);
+    let mut inspected = match target.inspect(reader, &detection.kind, &ctx) {
+        Ok(i) => i,
+        Err(InspectError::Io { source, .. }) => return Err(io(source)),
+        Err(e) => {
+            let e = DetectError::Inspect(e);
+            return Ok(refuse(
+                None,
+                vec![Finding::error(refusal_code(&e), e.to_string())],
+            ));
+        }
+    };
+    inspected.inspection.size = probe.size;
+    inspected.inspection.file = probe.file_name;
+    // Publishable.
+    if let Some(f) = crate::registry::unpublishable(target, &inspected.inspection) {
+        return Ok(refuse(Some(inspected), vec![f]));
+    }
+    // Install mode.
+    let mode = apply_install_mode(target, &mut inspected.inspection, req.install.clone());
+    // Identity rules.
+    let mut admission = Admission {
+        inspected: Some(inspected),
+        mode,
+        identity: Vec::new(),
+        verdict: Verdict::Admit,
+        refused_early: false,
+    };
+    admission.judge(registry, req.rules);
+    Ok(admission)
+}
