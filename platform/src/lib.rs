@@ -11,6 +11,7 @@
 
 pub mod admission;
 pub mod api;
+pub mod channel;
 pub mod diff;
 pub mod html;
 pub mod identity;
