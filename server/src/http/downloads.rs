@@ -648,7 +648,7 @@ fn asked_kind(addr: &ChannelAddress, kind: Option<&str>) -> AppResult<Option<Str
     )))
 }
 
-/// "android apk (arm64), ios ipa": what a release holds, for a 404.
+/// "{platform} {kind} ({arch}), ...": what a release holds, for a 404.
 fn holdings(files: &[ArtifactRow]) -> String {
     if files.is_empty() {
         return "no files".to_owned();
