@@ -14,7 +14,9 @@
 use std::io::{Read, Seek, SeekFrom};
 
 use crate::identity::IdentityRules;
-use crate::registry::{DetectError, InspectContext, InspectError, Registry, apply_install_mode};
+use crate::registry::{
+    DetectError, InspectContext, InspectError, Registry, Target, apply_install_mode,
+};
 use crate::{Finding, Inspected, Inspection, InstallMode, Limits, PlatformId, Probe, Severity};
 
 /// What the caller knows besides the bytes.
@@ -44,6 +46,8 @@ pub enum Verdict {
 /// One admission's result.
 #[derive(Debug, Clone)]
 pub struct Admission {
+    /// The platform whose target claimed the file or link; `None` when none did.
+    pub platform: Option<PlatformId>,
     /// What the target read, with the install mode's findings; `None` when no target read
     /// the file. This is what a server stores.
     pub inspected: Option<Inspected>,
@@ -53,8 +57,9 @@ pub struct Admission {
     /// a change of the rules, and a publish checks the rules of its day.
     pub identity: Vec<Finding>,
     pub verdict: Verdict,
-    /// Whether the steps before the identity rules refused the file (no rules can admit it).
-    refused_early: bool,
+    /// Whether identity rules decide the verdict: false once an earlier step refused the
+    /// file (no rules can admit it) and for a link (it has no identity).
+    rules_apply: bool,
 }
 
 impl Admission {
@@ -117,13 +122,18 @@ pub fn refusal_code(e: &DetectError) -> &'static str {
     }
 }
 
-fn refuse(inspected: Option<Inspected>, findings: Vec<Finding>) -> Admission {
+fn refuse(
+    platform: Option<PlatformId>,
+    inspected: Option<Inspected>,
+    findings: Vec<Finding>,
+) -> Admission {
     Admission {
+        platform,
         inspected,
         mode: None,
         identity: Vec::new(),
         verdict: Verdict::Refuse(findings),
-        refused_early: true,
+        rules_apply: false,
     }
 }
 
@@ -134,7 +144,7 @@ impl Admission {
     /// server is unreachable, and reads a large file once); judging again replaces the
     /// previous rules' findings.
     pub fn judge(&mut self, registry: &Registry, rules: &IdentityRules) {
-        if self.refused_early {
+        if !self.rules_apply {
             return;
         }
         let Some(i) = self.inspected.as_ref().map(|i| &i.inspection) else {
@@ -177,6 +187,7 @@ pub fn admit<R: Read + Seek>(
         Err(e) => {
             return Ok(refuse(
                 None,
+                None,
                 vec![Finding::error(refusal_code(&e), e.to_string())],
             ));
         }
@@ -190,6 +201,7 @@ pub fn admit<R: Read + Seek>(
         Err(e) => {
             let e = DetectError::Inspect(e);
             return Ok(refuse(
+                Some(platform_of(target)),
                 None,
                 vec![Finding::error(refusal_code(&e), e.to_string())],
             ));
@@ -199,18 +211,84 @@ pub fn admit<R: Read + Seek>(
     inspected.inspection.file = probe.file_name;
     // Publishable.
     if let Some(f) = crate::registry::unpublishable(target, &inspected.inspection) {
-        return Ok(refuse(Some(inspected), vec![f]));
+        return Ok(refuse(Some(platform_of(target)), Some(inspected), vec![f]));
     }
     // Install mode.
     let mode = apply_install_mode(target, &mut inspected.inspection, req.install.clone());
     // Identity rules.
     let mut admission = Admission {
+        platform: Some(platform_of(target)),
         inspected: Some(inspected),
         mode,
         identity: Vec::new(),
         verdict: Verdict::Admit,
-        refused_early: false,
+        rules_apply: true,
     };
     admission.judge(registry, req.rules);
     Ok(admission)
+}
+
+fn platform_of(target: &dyn Target) -> PlatformId {
+    target.id().parse().expect("registered ids are valid")
+}
+
+/// Decides whether a link (a store or beta-testing invite) may join a release: the target of
+/// `hint`, or the first that takes it, reads it into an inspection, and its install mode is
+/// resolved as a file's is. Refused when no target takes the link (`link.unsupported`) or its
+/// target says what is wrong with it (`link.invalid`). A link has no identity to check.
+pub fn admit_link(
+    registry: &Registry,
+    url: &str,
+    hint: Option<&PlatformId>,
+    install: Option<InstallMode>,
+) -> Admission {
+    let targets: Vec<&'static dyn Target> = match hint {
+        Some(p) => match registry.get(p.as_str()) {
+            Ok(t) => vec![t],
+            Err(e) => {
+                return refuse(
+                    None,
+                    None,
+                    vec![Finding::error(refusal_code(&e), e.to_string())],
+                );
+            }
+        },
+        None => registry.targets().to_vec(),
+    };
+    let Some((target, read)) = targets
+        .iter()
+        .find_map(|t| t.link_artifact(url).map(|r| (*t, r)))
+    else {
+        let scope = hint
+            .map(|p| format!(" for platform {p}"))
+            .unwrap_or_default();
+        return refuse(
+            None,
+            None,
+            vec![Finding::error(
+                "link.unsupported",
+                format!("no linked target takes this link{scope}"),
+            )],
+        );
+    };
+    let mut inspection = match read {
+        Ok(i) => i,
+        Err(message) => {
+            return refuse(
+                Some(platform_of(target)),
+                None,
+                vec![Finding::error("link.invalid", message)],
+            );
+        }
+    };
+    // The target decides the mode a link takes and whether an asked one fits.
+    let mode = apply_install_mode(target, &mut inspection, install);
+    Admission {
+        platform: Some(platform_of(target)),
+        inspected: Some(inspection.into()),
+        mode,
+        identity: Vec::new(),
+        verdict: Verdict::Admit,
+        rules_apply: false,
+    }
 }

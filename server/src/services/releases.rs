@@ -108,24 +108,24 @@ fn plan_artifacts(
                 if !seen.insert(format!("link:{url}")) {
                     return Err(at(&format!("link {url} is listed twice")));
                 }
-                let targets: Vec<&'static dyn platform::Target> = match &s.platform {
-                    Some(p) => vec![target_for(state.registry, p.as_str())?],
-                    None => state.registry.targets().to_vec(),
-                };
-                let (target, inspection) = targets
-                    .iter()
-                    .find_map(|t| t.link_artifact(url).map(|r| (*t, r)))
-                    .ok_or_else(|| at("no linked platform takes link artifacts here"))?;
-                let mut inspection = inspection.map_err(|m| at(&m))?;
-                // The target decides the mode a link takes and whether an asked one fits.
-                let mode = platform::apply_install_mode(target, &mut inspection, s.install.clone());
-                if let Some(bad) = inspection
-                    .findings
-                    .iter()
+                // The admission `dist ci publish` runs on the same link.
+                let admission = platform::admission::admit_link(
+                    state.registry,
+                    url,
+                    s.platform.as_ref(),
+                    s.install.clone(),
+                );
+                let mode = admission.mode.clone();
+                if let Some(bad) = admission
+                    .findings()
+                    .into_iter()
                     .find(|f| f.severity == platform::Severity::Error)
                 {
                     return Err(at(&format!("{} ({})", bad.message, bad.code)));
                 }
+                let inspection = admission.inspected.map(|i| i.inspection).ok_or_else(|| {
+                    AppError::internal("admission", "admitted without an inspection")
+                })?;
                 row.platform = Some(inspection.platform.to_string());
                 row.kind = Some(inspection.kind.to_string());
                 row.link = Some(url.clone());

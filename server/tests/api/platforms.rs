@@ -54,7 +54,11 @@ async fn platforms_list_what_targets_declare_and_modes_are_checked_against_it() 
         json!(["apk", "apks", "xapk", "aab"]),
         "{v}"
     );
-    assert_eq!(ios["preferred_kinds"], json!(["ipa", "testflight"]), "{ios}");
+    assert_eq!(
+        ios["preferred_kinds"],
+        json!(["ipa", "testflight"]),
+        "{ios}"
+    );
     assert_eq!(of("toy")["preferred_kinds"], json!(["toy"]), "{v}");
     assert_eq!(of("toy")["display_name"], "Toy", "{v}");
 

@@ -247,53 +247,26 @@ pub(super) fn local_checks(
             }
             Entry::Link { entry, url } => {
                 let m = &manifest.artifacts[*entry];
-                let candidates: Vec<_> = match &m.platform {
-                    Some(p) => registry
-                        .get(p.as_str())
-                        .map(|t| vec![t])
-                        .unwrap_or_default(),
-                    None => registry.targets().to_vec(),
-                };
-                let mut found = None;
-                for t in candidates {
-                    if let Some(r) = t.link_artifact(url) {
-                        found = Some((t, r));
-                        break;
-                    }
-                }
-                let (platform, kind, findings, inspection) = match found {
-                    Some((t, Ok(mut i))) => {
-                        // The same mode check distd runs on the link (its target's word).
-                        platform::apply_install_mode(t, &mut i, m.install.clone());
-                        (
-                            Some(i.platform.clone()),
-                            Some(i.kind.clone()),
-                            i.findings.clone(),
-                            Some(i),
-                        )
-                    }
-                    Some((t, Err(msg))) => (
-                        PlatformId::try_from(t.id()).ok(),
-                        None,
-                        vec![Finding::error("link.invalid", msg)],
-                        None,
-                    ),
-                    None => (
-                        m.platform.clone(),
-                        None,
-                        vec![Finding::error(
-                            "link.unsupported",
-                            format!(
-                                "artifacts[{entry}].link: no linked target takes this link{}",
-                                m.platform
-                                    .as_ref()
-                                    .map(|p| format!(" for platform {p}"))
-                                    .unwrap_or_default()
-                            ),
-                        )],
-                        None,
-                    ),
-                };
+                let admission = platform::admission::admit_link(
+                    registry,
+                    url,
+                    m.platform.as_ref(),
+                    m.install.clone(),
+                );
+                let inspection = admission.inspection().cloned();
+                let platform = admission.platform.clone().or_else(|| m.platform.clone());
+                let kind = inspection.as_ref().map(|i| i.kind.clone());
+                // The entry's place in the manifest, for a refused link.
+                let findings = admission
+                    .findings()
+                    .into_iter()
+                    .map(|mut f| {
+                        if admission.refused().is_some() && f.code == "link.unsupported" {
+                            f.message = format!("artifacts[{entry}].link: {}", f.message);
+                        }
+                        f
+                    })
+                    .collect();
                 planned.push(Planned {
                     path: None,
                     spec: ArtifactSpec {
@@ -309,7 +282,7 @@ pub(super) fn local_checks(
                     kind,
                     findings,
                     inspection,
-                    admission: None,
+                    admission: Some(admission),
                 });
             }
         }
