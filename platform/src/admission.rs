@@ -292,3 +292,188 @@ pub fn admit_link(
         rules_apply: false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use super::*;
+    use crate::identity::PlatformRules;
+    use crate::registry::{Detection, KindInfo};
+    use crate::{ArtifactView, Client, InstallAction, Kind, Links};
+
+    /// A file is `T1 <kind> <identity>`; kind `note` is for inspection only. Links start
+    /// with `t1:`; `t1:bad` is one it refuses.
+    struct T1;
+
+    impl Target for T1 {
+        fn id(&self) -> &'static str {
+            "t1"
+        }
+        fn display_name(&self) -> &'static str {
+            "T1"
+        }
+        fn kinds(&self) -> &'static [KindInfo] {
+            &[
+                KindInfo {
+                    kind: "pkg",
+                    description: "package",
+                    publishable: true,
+                },
+                KindInfo {
+                    kind: "note",
+                    description: "note",
+                    publishable: false,
+                },
+                KindInfo {
+                    kind: "invite",
+                    description: "invite link",
+                    publishable: true,
+                },
+            ]
+        }
+        fn detect(&self, probe: &Probe) -> Option<Detection> {
+            let text = std::str::from_utf8(&probe.head).ok()?;
+            let kind = text.strip_prefix("T1 ")?.split(' ').next()?;
+            Some(Detection::new(kind, 100))
+        }
+        fn inspect(
+            &self,
+            input: &mut dyn crate::ReadSeek,
+            kind: &Kind,
+            ctx: &InspectContext,
+        ) -> Result<Inspected, InspectError> {
+            let mut text = String::new();
+            input
+                .read_to_string(&mut text)
+                .map_err(|source| InspectError::Io {
+                    file: ctx.file_name.clone(),
+                    source,
+                })?;
+            let mut i = Inspection::new(
+                &ctx.file_name,
+                ctx.size,
+                "t1".parse().unwrap(),
+                kind.clone(),
+            );
+            i.identity = text.split(' ').nth(2).map(str::to_owned);
+            Ok(i.into())
+        }
+        fn link_artifact(&self, url: &str) -> Option<Result<Inspection, String>> {
+            let rest = url.strip_prefix("t1:")?;
+            Some(if rest == "bad" {
+                Err("not an invite".into())
+            } else {
+                Ok(Inspection::new(
+                    url,
+                    0,
+                    "t1".parse().unwrap(),
+                    "invite".parse().unwrap(),
+                ))
+            })
+        }
+        fn install_actions(
+            &self,
+            _: &ArtifactView<'_>,
+            _: &Links,
+            _: &Client,
+        ) -> Vec<InstallAction> {
+            Vec::new()
+        }
+    }
+
+    fn registry() -> Registry {
+        Registry::new([&T1 as &'static dyn Target])
+    }
+
+    fn rules(identity: &str) -> IdentityRules {
+        let mut r = IdentityRules::new();
+        r.insert(
+            "t1".parse().unwrap(),
+            PlatformRules {
+                identities: vec![identity.into()],
+                ..PlatformRules::default()
+            },
+        );
+        r
+    }
+
+    fn run(bytes: &str, rules: &IdentityRules) -> Admission {
+        let req = Request {
+            file_name: "f",
+            hint: None,
+            install: None,
+            rules,
+            limits: Limits::default(),
+            now_unix: 0,
+        };
+        admit(&registry(), &mut Cursor::new(bytes.as_bytes()), &req).unwrap()
+    }
+
+    fn codes(a: &Admission) -> Vec<String> {
+        a.refused()
+            .unwrap_or_default()
+            .iter()
+            .map(|f| f.code.clone())
+            .collect()
+    }
+
+    #[test]
+    fn each_step_can_refuse() {
+        let none = IdentityRules::new();
+        let a = run("T1 pkg com.acme.app", &none);
+        assert_eq!(a.verdict, Verdict::Admit);
+        assert_eq!(a.platform.as_ref().map(|p| p.as_str()), Some("t1"));
+        assert!(!a.blocks_publish());
+        assert_eq!(codes(&run("hello", &none)), ["detect.unrecognized"]);
+        let note = run("T1 note com.acme.app", &none);
+        assert_eq!(codes(&note), ["publish.kind_not_publishable"]);
+        assert!(note.inspection().is_some(), "what was read is kept");
+        let other = run("T1 pkg com.other.app", &rules("com.acme.*"));
+        assert_eq!(codes(&other), ["identity.mismatch"]);
+        assert!(other.blocks_publish());
+        assert_eq!(
+            other.inspection().unwrap().findings,
+            [],
+            "the rules' findings stay out of the stored inspection"
+        );
+    }
+
+    #[test]
+    fn judging_again_follows_the_rules_but_not_past_an_earlier_refusal() {
+        let none = IdentityRules::new();
+        let mut a = run("T1 pkg com.other.app", &none);
+        a.judge(&registry(), &rules("com.acme.*"));
+        assert_eq!(codes(&a), ["identity.mismatch"]);
+        a.judge(&registry(), &rules("com.other.*"));
+        assert_eq!(a.verdict, Verdict::Admit);
+        assert!(a.identity.is_empty());
+        let mut note = run("T1 note com.acme.app", &none);
+        note.judge(&registry(), &none);
+        assert_eq!(codes(&note), ["publish.kind_not_publishable"]);
+    }
+
+    #[test]
+    fn links_are_admitted_by_their_target() {
+        let r = registry();
+        let ok = admit_link(&r, "t1:join", None, None);
+        assert_eq!(ok.verdict, Verdict::Admit);
+        assert_eq!(ok.inspection().unwrap().kind.as_str(), "invite");
+        let bad = admit_link(&r, "t1:bad", None, None);
+        assert_eq!(codes(&bad), ["link.invalid"]);
+        assert_eq!(bad.platform.as_ref().map(|p| p.as_str()), Some("t1"));
+        assert_eq!(
+            codes(&admit_link(&r, "https://x", None, None)),
+            ["link.unsupported"]
+        );
+        let nowhere = "t9".parse().unwrap();
+        assert_eq!(
+            codes(&admit_link(&r, "t1:join", Some(&nowhere), None)),
+            ["detect.unknown_platform"]
+        );
+        // A mode the target does not declare: admitted, with the finding that blocks a publish.
+        let moded = admit_link(&r, "t1:join", None, Some("enterprise".parse().unwrap()));
+        assert_eq!(moded.verdict, Verdict::Admit);
+        assert!(moded.blocks_publish());
+    }
+}
