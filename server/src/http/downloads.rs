@@ -602,29 +602,31 @@ impl ChannelAddress {
     }
 
     /// The release the channel points at, once the caller may see it: a public channel, or
-    /// a token (`?token=`, header, session) with the download scope for this channel.
+    /// a token (`?token=`, header, session) with the download scope for this channel. True
+    /// with it for a public channel.
     async fn pointed(
         &self,
         st: &AppState,
         h: &HeaderMap,
         token: Option<String>,
-    ) -> AppResult<services::channels::Pointed> {
+    ) -> AppResult<(services::channels::Pointed, bool)> {
         let pointed =
             services::channels::pointed(st, self.app.to_string(), self.channel.to_string()).await?;
         let (rel, h2) = (pointed.release.clone(), h.clone());
         let (app, channel) = (self.app.clone(), self.channel.clone());
-        st.db
+        let public = st
+            .db
             .read(move |c| {
                 if access::channel_is_public(c, app.as_str(), channel.as_str())? {
-                    return Ok(());
+                    return Ok(true);
                 }
                 let (p, via) = page_caller(c, &h2, token.as_deref())?.ok_or_else(no_credential)?;
                 page_scope(&p, via)?;
                 p.require_channel(channel.as_str())?;
-                access::check_release(c, &p, &rel, Use::Page)
+                access::check_release(c, &p, &rel, Use::Page).map(|()| false)
             })
             .await?;
-        Ok(pointed)
+        Ok((pointed, public))
     }
 }
 
@@ -672,12 +674,14 @@ fn holdings(files: &[ArtifactRow]) -> String {
 }
 
 /// The answer when the preferred kinds do not decide: a page listing the files for a
-/// browser, 409 with the choices for an API client.
+/// browser, 409 with the choices for an API client. On a channel that is not public the
+/// page links each file with a grant, as install pages do (a browser that came with
+/// `?token=` has no other credential to follow a link with).
 fn choices_response(
     st: &AppState,
     h: &HeaderMap,
     addr: &ChannelAddress,
-    pointed: &services::channels::Pointed,
+    (pointed, public): (&services::channels::Pointed, bool),
     files: &[&ArtifactRow],
 ) -> AppResult<Response> {
     let rel = &pointed.release;
@@ -686,6 +690,17 @@ fn choices_response(
         .map(|a| addr.url(st, a.arch.as_deref(), a.kind.as_deref().unwrap_or("")))
         .collect();
     if super::edge::accepts_html(h) {
+        let links: Vec<String> = if public {
+            urls.clone()
+        } else {
+            files
+                .iter()
+                .map(|a| {
+                    let grant = st.grants.mint(&a.id, Purpose::Download, util::now_unix());
+                    format!("{}/i/{}/download?grant={grant}", st.base(), a.id)
+                })
+                .collect()
+        };
         let page = ui::ChannelChoices {
             app_name: &pointed.app.name,
             channel: addr.channel.as_str(),
@@ -694,7 +709,7 @@ fn choices_response(
             platform: addr.target.display_name(),
             choices: files
                 .iter()
-                .zip(&urls)
+                .zip(&links)
                 .map(|(a, url)| ui::Choice {
                     file_name: a.file_name.as_deref().unwrap_or("artifact"),
                     kind: a.kind.as_deref().unwrap_or(""),
@@ -707,7 +722,8 @@ fn choices_response(
         let html = page
             .render()
             .map_err(|e| AppError::internal("render channel choices", e))?;
-        return Ok(([(header::CACHE_CONTROL, CACHE_REVALIDATE)], Html(html)).into_response());
+        let cache = if public { CACHE_REVALIDATE } else { CACHE_NONE };
+        return Ok(([(header::CACHE_CONTROL, cache)], Html(html)).into_response());
     }
     let choices: Vec<serde_json::Value> = files
         .iter()
@@ -758,7 +774,7 @@ async fn channel_download_inner(
     let addr = ChannelAddress::parse(&st, &app, &channel, &platform)?;
     let arch: Option<Arch> = arch.as_deref().map(parse_seg).transpose()?;
     let kind = asked_kind(&addr, q.kind.as_deref())?;
-    let pointed = addr.pointed(&st, &h, q.token).await?;
+    let (pointed, public) = addr.pointed(&st, &h, q.token).await?;
     let files: Vec<&ArtifactRow> = pointed
         .files
         .iter()
@@ -781,7 +797,7 @@ async fn channel_download_inner(
         Pick::One(i) => serve_artifact(&st, files[i], &pointed.release, &h, CACHE_REVALIDATE).await,
         Pick::Choice(idx) => {
             let chosen: Vec<&ArtifactRow> = idx.iter().map(|&i| files[i]).collect();
-            choices_response(&st, &h, &addr, &pointed, &chosen)
+            choices_response(&st, &h, &addr, (&pointed, public), &chosen)
         }
         Pick::None => {
             let mut what = addr.platform.to_string();
@@ -831,7 +847,7 @@ async fn channel_feed(
     if name.is_empty() || name.len() > 128 || name.contains(['/', '\\']) || name.starts_with('.') {
         return Err(AppError::not_found("no such channel document"));
     }
-    let pointed = addr.pointed(&st, &h, q.token).await?;
+    let (pointed, _) = addr.pointed(&st, &h, q.token).await?;
     let rel = &pointed.release;
     let mut inspections = Vec::new();
     for a in pointed

@@ -106,7 +106,8 @@ async fn channel_urls_choose_by_kind_and_offer_the_choice_when_the_order_does_no
             "{c}"
         );
     }
-    // A browser gets the list as a page.
+    // A browser gets the list as a page. The channel is not public: each file is linked with
+    // a grant (the browser may hold no other credential), and the page is not kept.
     let res = get_with(&s, "/d/toyapp/beta/toy", "text/html,*/*;q=0.8").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(
@@ -115,12 +116,41 @@ async fn channel_urls_choose_by_kind_and_offer_the_choice_when_the_order_does_no
             .unwrap()
             .starts_with("text/html")
     );
+    assert_eq!(res.headers()["cache-control"], "no-store");
     let html = res.text().await.unwrap();
     assert!(
         html.contains(">one.box</a>") && html.contains(">two.box</a>"),
         "{html}"
     );
-    assert!(html.contains("/d/toyapp/beta/toy?kind=toybox"), "{html}");
+    let link = html
+        .split("href=\"")
+        .filter_map(|p| p.split('"').next())
+        .find(|h| h.contains("/download?grant="))
+        .unwrap_or_else(|| panic!("no grant link: {html}"))
+        .replace("&#38;", "&");
+    let res = s.client.get(&link).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{link}");
+    let got = res.bytes().await.unwrap();
+    assert!(got.as_ref() == one.as_slice() || got.as_ref() == two.as_slice());
+    // A public channel's page links the channel URLs themselves.
+    set_access(&s, "/apps/toyapp/channels/beta/access", "public").await;
+    let res = s
+        .client
+        .get(s.url("/d/toyapp/beta/toy"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains(&format!(
+            "href=\"{}/d/toyapp/beta/toy?kind=toybox\"",
+            s.base
+        )),
+        "{html}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
