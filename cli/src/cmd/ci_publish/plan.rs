@@ -211,10 +211,8 @@ pub(super) fn local_checks(
                 let (admission, sha, size) =
                     admit_path(path, name.as_str(), m.platform.as_ref(), m.install.clone())?;
                 let inspection = admission.inspection().cloned();
-                let (platform, kind) = match &inspection {
-                    Some(i) => (Some(i.platform.clone()), Some(i.kind.clone())),
-                    None => (m.platform.clone(), None),
-                };
+                let platform = admission.platform.clone().or_else(|| m.platform.clone());
+                let kind = inspection.as_ref().map(|i| i.kind.clone());
                 let findings = admission.findings();
                 let sha = Some(sha);
                 ui.note_lead(
