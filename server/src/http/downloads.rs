@@ -746,12 +746,24 @@ fn choices_response(
         "error": {
             "code": "conflict",
             "message": format!(
-                "release {} on channel {} holds {} {} files that {}'s preferred kinds do not choose between; ask for one with its url",
+                "release {} on channel {} holds {} {} files that {}'s preferred kinds do not choose between: {}; ask for one by kind and arch (each choice's url)",
                 rel.id,
                 addr.channel,
                 files.len(),
                 addr.platform,
-                addr.target.display_name()
+                addr.target.display_name(),
+                files
+                    .iter()
+                    .map(|a| {
+                        let arch = a.arch.as_deref().map(|x| format!(", {x}")).unwrap_or_default();
+                        format!(
+                            "{} ({}{arch})",
+                            a.file_name.as_deref().unwrap_or("artifact"),
+                            a.kind.as_deref().unwrap_or("?")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         },
         "choices": choices,
