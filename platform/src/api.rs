@@ -426,6 +426,10 @@ pub struct PlatformInfo {
     pub id: PlatformId,
     pub display_name: String,
     pub kinds: Vec<KindDescription>,
+    /// The kinds a channel URL serves first, best first (`/d/...` offers a choice when this
+    /// order does not decide).
+    #[serde(default)]
+    pub preferred_kinds: Vec<Kind>,
     /// Empty for a platform with one way to install.
     pub modes: Vec<ModeDescription>,
     /// The identity facts the target reports, which the app's identity rules may name.
@@ -471,6 +475,11 @@ impl PlatformList {
                         description: k.description.to_owned(),
                         publishable: k.publishable,
                     })
+                    .collect(),
+                preferred_kinds: t
+                    .preferred_kinds()
+                    .iter()
+                    .map(|k| k.parse().expect("the registry checks preferred kinds"))
                     .collect(),
                 modes: t
                     .modes()

@@ -1,15 +1,19 @@
 //! The bottom of the dist workspace: domain newtypes, the `Target` contract and its registry,
 //! the Inspection JSON contract, the `dist.json` manifest and the HTTP API types that `distd`
-//! and `dist` share, and the one rule for characters that hide or reorder text ([`text`]).
+//! and `dist` share, the one rule for characters that hide or reorder text ([`text`]), the one
+//! decision whether a file may join a release ([`admission`]) and which file a channel URL
+//! names ([`channel`]).
 //!
 //! This crate owns *shapes and rules*, not behaviour: it never opens a socket, a database or a
 //! path on disk. The only I/O it does is through `Read + Seek` handed to it (to build a
-//! [`Probe`] for detection). Platform knowledge lives in `targets/*`, which register
+//! [`Probe`] for detection and to hand a file to its target). Platform knowledge lives in `targets/*`, which register
 //! themselves with [`inventory`] and are found through [`registry()`]; nothing here names a
 //! platform by hand. It depends on one format crate, `formats/zip`, to list a zip's members
 //! for detection; it never depends on a target.
 
+pub mod admission;
 pub mod api;
+pub mod channel;
 pub mod diff;
 pub mod identity;
 pub mod inspection;
@@ -24,6 +28,7 @@ pub mod units;
 pub mod versions;
 
 /// The one zip reader lives in `formats/zip`; detection builds its [`Probe`] with it.
+pub use admission::{Admission, Verdict, admit};
 pub use format_zip::InflateBudget;
 pub use identity::{IdentityFact, IdentityRules, PlatformRules};
 pub use inspection::{

@@ -215,6 +215,20 @@ pub trait Target: Send + Sync + 'static {
         None
     }
 
+    /// The kinds a channel URL serves first, best first (an installable package before a
+    /// store bundle). When the order does not decide, a channel URL offers the choice instead
+    /// of guessing; a kind left out ranks after every kind listed.
+    fn preferred_kinds(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// A document that follows a channel (an update feed, a repository index), served at
+    /// `/d/{app}/{channel}/{platform}/feed/{name}` with the release the channel points at
+    /// now; `None` for a name this target does not serve.
+    fn channel_document(&self, _ctx: &crate::channel::ChannelContext<'_>) -> Option<Document> {
+        None
+    }
+
     /// The identity facts this target reports, which an app's identity rules may name; by
     /// default only the identity itself.
     fn identity_facts(&self) -> &'static [IdentityFact] {
@@ -344,6 +358,13 @@ impl Registry {
                     "target {:?} declares the invalid install mode {:?}",
                     t.id(),
                     m.id
+                );
+            }
+            for k in t.preferred_kinds() {
+                assert!(
+                    t.kinds().iter().any(|d| d.kind == *k && d.publishable),
+                    "target {:?} prefers {k:?}, which is not a publishable kind it declares",
+                    t.id()
                 );
             }
             assert!(

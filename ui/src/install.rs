@@ -158,6 +158,7 @@ mod tests {
                 default: true,
             }],
             identity_facts: Vec::new(),
+            preferred_kinds: vec!["toy".parse().unwrap()],
         }
     }
 

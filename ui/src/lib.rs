@@ -8,10 +8,12 @@
 //! `Target::install_actions` give. No target writes HTML: each action kind has its own
 //! template here, and askama escapes every value.
 
+mod choices;
 mod error;
 mod install;
 
 pub use askama::Template;
+pub use choices::{ChannelChoices, Choice};
 pub use error::ErrorPage;
 pub use install::{ActionItem, FileFacts, InstallPage, TargetPart};
 

@@ -1,4 +1,5 @@
-//! `dist download`: fetches a channel's artifact through `/d/{app}/{channel}/{platform}[/{arch}]`,
+//! `dist download`: fetches a channel's artifact through
+//! `/d/{app}/{channel}/{platform}[/{arch}][?kind=]`,
 //! streams it to a temporary file beside the target while hashing, checks the digest the
 //! server announces in `X-Dist-Sha256`, and only then renames it into place.
 
@@ -6,7 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use platform::{AppSlug, Arch, ChannelName, FileName, PlatformId};
+use platform::{AppSlug, Arch, ChannelName, FileName, Kind, PlatformId};
 use sha2::Digest;
 
 use crate::Ctx;
@@ -17,10 +18,12 @@ use crate::ui::{self, human_size};
 pub const AFTER_HELP: &str = "\
 Without -o the file is saved in the current folder under the name the server gives. The
 download is verified against the SHA-256 the server announces before it is renamed into
-place; a mismatch leaves nothing behind and exits 6.
+place; a mismatch leaves nothing behind and exits 6. When the release holds several files of
+the platform and its preferred kinds do not choose, the command exits 5 listing them: choose
+with --kind and --arch.
 
 Examples:
-  dist download --app acme --channel stable --platform android -o acme.apk
+  dist download --app acme --channel stable --platform android --arch arm64 -o acme.apk
   dist download --app acme --channel beta --platform ios --json";
 
 #[derive(Args)]
@@ -33,6 +36,10 @@ pub struct DownloadArgs {
     pub platform: PlatformId,
     #[arg(long)]
     pub arch: Option<Arch>,
+    /// One of the platform's kinds, when the release holds several (`dist inspect` names a
+    /// file's kind)
+    #[arg(long)]
+    pub kind: Option<Kind>,
     /// Where to save the file
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -49,8 +56,20 @@ pub async fn run(args: DownloadArgs, ctx: &Ctx) -> anyhow::Result<()> {
     if let Some(arch) = &args.arch {
         segments.push(arch.as_str());
     }
-    let url = api.url(&segments);
-    let mut resp = api.get_raw(url.clone()).await?;
+    let mut url = api.url(&segments);
+    if let Some(kind) = &args.kind {
+        url.query_pairs_mut().append_pair("kind", kind.as_str());
+    }
+    let mut resp = match api.get_raw(url.clone()).await {
+        Ok(r) => r,
+        Err(e) => {
+            let mut f = Failure::from(e);
+            if f.exit == Exit::Conflict {
+                f.message.push_str("; choose one with --kind and --arch");
+            }
+            return Err(f.into());
+        }
+    };
     let expected = match sha256_header(&resp) {
         Some(Ok(d)) => d,
         Some(Err(e)) => {

@@ -133,12 +133,8 @@ pub fn inspect_path(
         }
         Err(DetectError::Io { source, .. }) => Err(unreadable(source)),
         Err(e) => {
-            let code = match &e {
-                DetectError::Unrecognized { .. } => "detect.unrecognized",
-                DetectError::PlatformMismatch { .. } => "detect.platform_mismatch",
-                DetectError::UnknownPlatform { .. } => "detect.unknown_platform",
-                _ => "detect.failed",
-            };
+            // The codes `dist ci publish` and distd's attach give the same refusal.
+            let code = platform::admission::refusal_code(&e);
             Ok(Local::Refused {
                 file: name.to_owned(),
                 size,

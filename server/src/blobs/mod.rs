@@ -91,6 +91,22 @@ pub trait BlobStore: Send + Sync + 'static {
     fn remove(&self, digest: &Sha256) -> io::Result<()>;
 }
 
+/// Reads and drops what is left of a request body, so a client still sending it gets the
+/// answer instead of a connection reset (closing a socket with unread bytes resets it). A
+/// client that stops sending is not waited for past `stall`, and at most `cap` bytes are read.
+async fn drain<S, E>(body: &mut S, stall: Duration, cap: u64)
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    let mut read = 0u64;
+    while read <= cap {
+        match tokio::time::timeout(stall, body.next()).await {
+            Ok(Some(Ok(chunk))) => read += chunk.len() as u64,
+            _ => break,
+        }
+    }
+}
+
 pub struct LocalBlobStore {
     blobs: PathBuf,
     uploads: PathBuf,
@@ -504,14 +520,7 @@ impl BlobStore for Arc<LocalBlobStore> {
                     prove_possession(&req, size, &mut body).await?;
                     return Ok(PutOutcome::Present(size));
                 }
-                // Read the body anyway: a client still sending it would otherwise see its
-                // connection reset instead of this answer.
-                // A client that stops sending is not waited for past the stall timeout.
-                while let Ok(Some(frame)) = tokio::time::timeout(req.stall, body.next()).await {
-                    if frame.is_err() {
-                        break;
-                    }
-                }
+                drain(&mut body, req.stall, req.max_bytes).await;
                 return Ok(PutOutcome::Present(size));
             }
             if let Some(t) = req.total
@@ -672,7 +681,12 @@ impl BlobStore for Arc<LocalBlobStore> {
             }
             match (out, failed) {
                 (Ok(o), _) => Ok(o),
-                (Err(e), None) => Err(e),
+                (Err(e), None) => {
+                    // The writer stopped (a full disk, a digest that cannot match) while the
+                    // client may still be sending.
+                    drain(&mut body, req.stall, req.max_bytes).await;
+                    Err(e)
+                }
                 (Err(_), Some(f)) => Err(f),
             }
         }

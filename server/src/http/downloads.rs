@@ -1,6 +1,7 @@
 //! Downloads and install pages. API: `GET /api/v1/artifacts/{id}/download` (bearer token or
 //! `?token=`). Page side, which people and devices use: the stable channel URLs
-//! `/d/{app}/{channel}/{platform}[/{arch}]`, the install page `/i/{artifact_id}`, its file
+//! `/d/{app}/{channel}/{platform}[/{arch}][?kind=]` and the documents that follow a channel
+//! `/d/{app}/{channel}/{platform}/feed/{name}`, the install page `/i/{artifact_id}`, its file
 //! `/i/{id}/download` and its documents `/i/{id}/{doc}` (an OTA manifest, the icon).
 //!
 //! Page-side access follows the README's security model: a public release needs nothing; else
@@ -22,6 +23,7 @@ use rusqlite::Connection;
 use serde::Deserialize;
 
 use platform::api::{SHA256_HEADER, Scope};
+use platform::channel::{self, Candidate, ChannelArtifact, ChannelContext, Pick};
 use platform::{AppSlug, Arch, ArtifactView, ChannelName, Client, Links, PlatformId, Sha256};
 
 use super::{ApiPath, ApiQuery, Need, authorize, check_id, parse_seg};
@@ -54,6 +56,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/d/{app}/{channel}/{platform}/{arch}",
             get(channel_download_arch),
+        )
+        .route(
+            "/d/{app}/{channel}/{platform}/feed/{name}",
+            get(channel_feed),
         )
         .route("/i/{id}", get(install_page))
         .route(ui::STYLESHEET_PATH, get(stylesheet))
@@ -548,58 +554,364 @@ async fn page_download(
     serve_artifact(&st, &a, &r, &h, CACHE_IMMUTABLE).await
 }
 
+/// What a channel URL reads from the query.
+#[derive(Debug, Deserialize)]
+pub struct ChannelQuery {
+    token: Option<String>,
+    /// One of the platform's kinds, when the release holds several.
+    kind: Option<String>,
+}
+
+/// A channel URL's app, channel and platform, checked.
+struct ChannelAddress {
+    app: AppSlug,
+    channel: ChannelName,
+    platform: PlatformId,
+    target: &'static dyn platform::Target,
+}
+
+impl ChannelAddress {
+    fn parse(st: &AppState, app: &str, channel: &str, platform: &str) -> AppResult<Self> {
+        let platform: PlatformId = parse_seg(platform)?;
+        let target = st.registry.get(platform.as_str()).map_err(|_| {
+            AppError::not_found(format!(
+                "no platform {platform}; this server serves {}",
+                st.registry.ids().join(", ")
+            ))
+        })?;
+        Ok(Self {
+            app: parse_seg(app)?,
+            channel: parse_seg(channel)?,
+            platform,
+            target,
+        })
+    }
+
+    /// The channel URL that names one file: its arch and kind.
+    fn url(&self, st: &AppState, arch: Option<&str>, kind: &str) -> String {
+        let arch = arch.map(|a| format!("/{a}")).unwrap_or_default();
+        format!(
+            "{}/d/{}/{}/{}{arch}?kind={kind}",
+            st.base(),
+            self.app,
+            self.channel,
+            self.platform
+        )
+    }
+
+    /// The release the channel points at, once the caller may see it: a public channel, or
+    /// a token (`?token=`, header, session) with the download scope for this channel. True
+    /// with it for a public channel.
+    async fn pointed(
+        &self,
+        st: &AppState,
+        h: &HeaderMap,
+        token: Option<String>,
+    ) -> AppResult<(services::channels::Pointed, bool)> {
+        let pointed =
+            services::channels::pointed(st, self.app.to_string(), self.channel.to_string()).await?;
+        let (rel, h2) = (pointed.release.clone(), h.clone());
+        let (app, channel) = (self.app.clone(), self.channel.clone());
+        let public = st
+            .db
+            .read(move |c| {
+                if access::channel_is_public(c, app.as_str(), channel.as_str())? {
+                    return Ok(true);
+                }
+                let (p, via) = page_caller(c, &h2, token.as_deref())?.ok_or_else(no_credential)?;
+                page_scope(&p, via)?;
+                p.require_channel(channel.as_str())?;
+                access::check_release(c, &p, &rel, Use::Page).map(|()| false)
+            })
+            .await?;
+        Ok((pointed, public))
+    }
+}
+
+/// `?kind=`: one of the kinds the platform's target publishes, else 400 naming them.
+fn asked_kind(addr: &ChannelAddress, kind: Option<&str>) -> AppResult<Option<String>> {
+    let Some(kind) = kind else { return Ok(None) };
+    let known: Vec<&str> = addr
+        .target
+        .kinds()
+        .iter()
+        .filter(|k| k.publishable)
+        .map(|k| k.kind)
+        .collect();
+    if known.contains(&kind) {
+        return Ok(Some(kind.to_owned()));
+    }
+    Err(AppError::bad_request(format!(
+        "kind {kind:?} is not a {} kind; use one of: {}",
+        addr.target.display_name(),
+        known.join(", ")
+    )))
+}
+
+/// "{platform} {kind} ({arch}), ...": what a release holds, for a 404.
+fn holdings(files: &[ArtifactRow]) -> String {
+    if files.is_empty() {
+        return "no files".to_owned();
+    }
+    files
+        .iter()
+        .map(|a| {
+            let arch = a
+                .arch
+                .as_deref()
+                .map(|x| format!(" ({x})"))
+                .unwrap_or_default();
+            format!(
+                "{} {}{arch}",
+                a.platform.as_deref().unwrap_or("?"),
+                a.kind.as_deref().unwrap_or("?")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The answer when the preferred kinds do not decide: a page listing the files for a
+/// browser, 409 with the choices for an API client. On a channel that is not public the
+/// page links each file with a grant, as install pages do (a browser that came with
+/// `?token=` has no other credential to follow a link with).
+fn choices_response(
+    st: &AppState,
+    h: &HeaderMap,
+    addr: &ChannelAddress,
+    (pointed, public): (&services::channels::Pointed, bool),
+    files: &[&ArtifactRow],
+) -> AppResult<Response> {
+    let rel = &pointed.release;
+    let urls: Vec<String> = files
+        .iter()
+        .map(|a| addr.url(st, a.arch.as_deref(), a.kind.as_deref().unwrap_or("")))
+        .collect();
+    if super::edge::accepts_html(h) {
+        let links: Vec<String> = if public {
+            urls.clone()
+        } else {
+            files
+                .iter()
+                .map(|a| {
+                    let grant = st.grants.mint(&a.id, Purpose::Download, util::now_unix());
+                    format!("{}/i/{}/download?grant={grant}", st.base(), a.id)
+                })
+                .collect()
+        };
+        let page = ui::ChannelChoices {
+            app_name: &pointed.app.name,
+            channel: addr.channel.as_str(),
+            version: &rel.version,
+            build: &rel.build,
+            platform: addr.target.display_name(),
+            choices: files
+                .iter()
+                .zip(&links)
+                .map(|(a, url)| ui::Choice {
+                    file_name: a.file_name.as_deref().unwrap_or("artifact"),
+                    kind: a.kind.as_deref().unwrap_or(""),
+                    arch: a.arch.as_deref(),
+                    size: a.size.and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+                    url,
+                })
+                .collect(),
+        };
+        let html = page
+            .render()
+            .map_err(|e| AppError::internal("render channel choices", e))?;
+        let cache = if public { CACHE_REVALIDATE } else { CACHE_NONE };
+        return Ok(([(header::CACHE_CONTROL, cache)], Html(html)).into_response());
+    }
+    let choices: Vec<serde_json::Value> = files
+        .iter()
+        .zip(&urls)
+        .map(|(a, url)| {
+            serde_json::json!({
+                "artifact_id": a.id,
+                "file_name": a.file_name,
+                "kind": a.kind,
+                "arch": a.arch,
+                "size": a.size,
+                "sha256": a.sha256,
+                "url": url,
+                "install_url": services::install_url(st.base(), &a.id),
+            })
+        })
+        .collect();
+    let body = serde_json::json!({
+        "schema_version": platform::SCHEMA_VERSION,
+        "error": {
+            "code": "conflict",
+            "message": format!(
+                "release {} on channel {} holds {} {} files that {}'s preferred kinds do not choose between: {}; ask for one by kind and arch (each choice's url)",
+                rel.id,
+                addr.channel,
+                files.len(),
+                addr.platform,
+                addr.target.display_name(),
+                files
+                    .iter()
+                    .map(|a| {
+                        let arch = a.arch.as_deref().map(|x| format!(", {x}")).unwrap_or_default();
+                        format!(
+                            "{} ({}{arch})",
+                            a.file_name.as_deref().unwrap_or("artifact"),
+                            a.kind.as_deref().unwrap_or("?")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+        "choices": choices,
+    });
+    Ok((
+        StatusCode::CONFLICT,
+        [(header::CACHE_CONTROL, CACHE_REVALIDATE)],
+        axum::Json(body),
+    )
+        .into_response())
+}
+
 async fn channel_download_inner(
     st: AppState,
     h: HeaderMap,
-    q: PageQuery,
-    app: String,
-    channel: String,
-    platform: String,
+    q: ChannelQuery,
+    (app, channel, platform): (String, String, String),
     arch: Option<String>,
 ) -> AppResult<Response> {
-    let app: AppSlug = parse_seg(&app)?;
-    let channel: ChannelName = parse_seg(&channel)?;
-    let platform: PlatformId = parse_seg(&platform)?;
+    let addr = ChannelAddress::parse(&st, &app, &channel, &platform)?;
     let arch: Option<Arch> = arch.as_deref().map(parse_seg).transpose()?;
-    let (a, r) = services::channels::resolve(
-        &st,
-        app.to_string(),
-        channel.to_string(),
-        platform.to_string(),
-        arch.map(|a| a.to_string()),
-    )
-    .await?;
-    let (rel, h2) = (r.clone(), h.clone());
-    st.db
-        .read(move |c| {
-            if access::channel_is_public(c, app.as_str(), channel.as_str())? {
-                return Ok(());
-            }
-            let (p, via) = page_caller(c, &h2, q.token.as_deref())?.ok_or_else(no_credential)?;
-            page_scope(&p, via)?;
-            p.require_channel(channel.as_str())?;
-            access::check_release(c, &p, &rel, Use::Page)
+    let kind = asked_kind(&addr, q.kind.as_deref())?;
+    let (pointed, public) = addr.pointed(&st, &h, q.token).await?;
+    let files: Vec<&ArtifactRow> = pointed
+        .files
+        .iter()
+        .filter(|a| a.platform.as_deref() == Some(addr.platform.as_str()))
+        .collect();
+    let cands: Vec<Candidate<'_>> = files
+        .iter()
+        .map(|a| Candidate {
+            kind: a.kind.as_deref().unwrap_or(""),
+            arch: a.arch.as_deref(),
         })
-        .await?;
-    serve_artifact(&st, &a, &r, &h, CACHE_REVALIDATE).await
+        .collect();
+    let arch_text = arch.as_ref().map(|a| a.to_string());
+    match channel::pick(
+        &cands,
+        arch_text.as_deref(),
+        kind.as_deref(),
+        addr.target.preferred_kinds(),
+    ) {
+        Pick::One(i) => serve_artifact(&st, files[i], &pointed.release, &h, CACHE_REVALIDATE).await,
+        Pick::Choice(idx) => {
+            let chosen: Vec<&ArtifactRow> = idx.iter().map(|&i| files[i]).collect();
+            choices_response(&st, &h, &addr, (&pointed, public), &chosen)
+        }
+        Pick::None => {
+            let mut what = addr.platform.to_string();
+            if let Some(k) = &kind {
+                what.push_str(&format!(" {k}"));
+            }
+            if let Some(a) = &arch_text {
+                what.push_str(&format!(" for {a}"));
+            }
+            Err(AppError::not_found(format!(
+                "release {} on channel {} has no {what} file; it holds {}",
+                pointed.release.id,
+                addr.channel,
+                holdings(&pointed.files)
+            )))
+        }
+    }
 }
 
 async fn channel_download(
     State(st): State<AppState>,
     h: HeaderMap,
-    ApiPath((app, channel, platform)): ApiPath<(String, String, String)>,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    ApiPath(seg): ApiPath<(String, String, String)>,
+    ApiQuery(q): ApiQuery<ChannelQuery>,
 ) -> AppResult<Response> {
-    channel_download_inner(st, h, q, app, channel, platform, None).await
+    channel_download_inner(st, h, q, seg, None).await
 }
 
 async fn channel_download_arch(
     State(st): State<AppState>,
     h: HeaderMap,
     ApiPath((app, channel, platform, arch)): ApiPath<(String, String, String, String)>,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    ApiQuery(q): ApiQuery<ChannelQuery>,
 ) -> AppResult<Response> {
-    channel_download_inner(st, h, q, app, channel, platform, Some(arch)).await
+    channel_download_inner(st, h, q, (app, channel, platform), Some(arch)).await
+}
+
+/// `/d/{app}/{channel}/{platform}/feed/{name}`: a document the platform's target builds from
+/// the release the channel points at now (an update feed follows the channel this way).
+async fn channel_feed(
+    State(st): State<AppState>,
+    h: HeaderMap,
+    ApiPath((app, channel, platform, name)): ApiPath<(String, String, String, String)>,
+    ApiQuery(q): ApiQuery<ChannelQuery>,
+) -> AppResult<Response> {
+    let addr = ChannelAddress::parse(&st, &app, &channel, &platform)?;
+    if name.is_empty() || name.len() > 128 || name.contains(['/', '\\']) || name.starts_with('.') {
+        return Err(AppError::not_found("no such channel document"));
+    }
+    let (pointed, _) = addr.pointed(&st, &h, q.token).await?;
+    let rel = &pointed.release;
+    let mut inspections = Vec::new();
+    for a in pointed
+        .files
+        .iter()
+        .filter(|a| a.platform.as_deref() == Some(addr.platform.as_str()))
+    {
+        // A stored inspection that no longer parses is an error naming the artifact.
+        if let Some(i) = services::stored_inspection(a)? {
+            inspections.push((a, i));
+        }
+    }
+    let ctx = ChannelContext {
+        name: &name,
+        app: addr.app.as_str(),
+        app_name: &pointed.app.name,
+        channel: addr.channel.as_str(),
+        release_id: &rel.id,
+        version: &rel.version,
+        build: &rel.build,
+        notes: rel.notes.as_deref(),
+        published_at: rel.published_at.as_deref(),
+        url: format!(
+            "{}/d/{}/{}/{}/feed/{name}",
+            st.base(),
+            addr.app,
+            addr.channel,
+            addr.platform
+        ),
+        artifacts: inspections
+            .iter()
+            .map(|(a, i)| ChannelArtifact {
+                inspection: i,
+                arch: a.arch.as_deref(),
+                size: a.size.and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+                sha256: a.sha256.as_deref().unwrap_or(""),
+                url: addr.url(&st, a.arch.as_deref(), i.kind.as_str()),
+            })
+            .collect(),
+    };
+    let doc = addr.target.channel_document(&ctx).ok_or_else(|| {
+        AppError::not_found(format!(
+            "the {} target serves no channel document {name:?}",
+            addr.target.display_name()
+        ))
+    })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, doc.content_type),
+            (header::CACHE_CONTROL, CACHE_REVALIDATE),
+        ],
+        doc.body,
+    )
+        .into_response())
 }
 
 struct PageData {

@@ -17,7 +17,7 @@ use platform::{Finding, SCHEMA_VERSION, Severity};
 use super::{AppState, stored_inspection, target_for};
 use crate::audit::{self, Event};
 use crate::auth::Principal;
-use crate::db::{self, ArtifactRow, ChannelRow, HistoryRow, ReleaseRow};
+use crate::db::{self, AppRow, ArtifactRow, ChannelRow, HistoryRow, ReleaseRow};
 use crate::error::{AppError, AppResult};
 use crate::util;
 
@@ -458,18 +458,21 @@ pub async fn set_access(
     Ok(channel_to_api(&row))
 }
 
-/// The artifact a stable channel URL names right now.
-pub async fn resolve(
-    state: &AppState,
-    app: String,
-    name: String,
-    platform: String,
-    arch: Option<String>,
-) -> AppResult<(ArtifactRow, ReleaseRow)> {
+/// What a channel points at right now: its app, the release and that release's attached
+/// files (every platform's; a channel URL chooses among them, `http::downloads`).
+pub struct Pointed {
+    pub app: AppRow,
+    pub release: ReleaseRow,
+    pub files: Vec<ArtifactRow>,
+}
+
+/// The release a stable channel URL follows: 404 for no such app, channel or release yet,
+/// 410 for a revoked one.
+pub async fn pointed(state: &AppState, app: String, name: String) -> AppResult<Pointed> {
     state
         .db
         .read(move |c| {
-            app_exists(c, &app)?;
+            let app_row = super::app_row(c, &app)?;
             let ch = db::get_channel(c, &app, &name)?
                 .ok_or_else(|| AppError::not_found(format!("app {app} has no channel {name}")))?;
             let rid = ch.release_id.ok_or_else(|| {
@@ -483,34 +486,15 @@ pub async fn resolve(
                     rel.revoke_reason.as_deref().unwrap_or("no reason given")
                 )));
             }
-            let arts: Vec<ArtifactRow> = db::list_artifacts(c, &rid)?
+            let files = db::list_artifacts(c, &rid)?
                 .into_iter()
-                .filter(|a| a.sha256.is_some() && a.attached && a.platform.as_deref() == Some(platform.as_str()))
+                .filter(|a| a.sha256.is_some() && a.attached)
                 .collect();
-            let chosen = match &arch {
-                Some(want) => arts.into_iter().find(|a| a.arch.as_deref() == Some(want.as_str())),
-                None if arts.len() <= 1 => arts.into_iter().next(),
-                None => {
-                    let archs: Vec<String> = arts.iter().map(|a| a.arch.clone().unwrap_or_else(|| "(none)".into())).collect();
-                    match arts.iter().position(|a| a.arch.is_none()) {
-                        Some(i) => arts.into_iter().nth(i),
-                        None => {
-                            return Err(AppError::not_found(format!(
-                                "release {rid} has several {platform} artifacts ({}); add the arch to the URL",
-                                archs.join(", ")
-                            )));
-                        }
-                    }
-                }
-            };
-            let what = match &arch {
-                Some(a) => format!("{platform}/{a}"),
-                None => platform.clone(),
-            };
-            let art = chosen.ok_or_else(|| {
-                AppError::not_found(format!("release {rid} on channel {name} has no {what} artifact"))
-            })?;
-            Ok((art, rel))
+            Ok(Pointed {
+                app: app_row,
+                release: rel,
+                files,
+            })
         })
         .await
 }

@@ -8,9 +8,7 @@ use serde_json::json;
 
 use platform::api::{self, ArtifactSpec, PublishResult, ReleaseCreate};
 use platform::versions::MismatchPolicy;
-use platform::{
-    Build, DetectError, Finding, IdentityRules, Limits, SCHEMA_VERSION, Severity, Sha256, Version,
-};
+use platform::{Build, Finding, IdentityRules, Limits, SCHEMA_VERSION, Severity, Sha256, Version};
 
 use super::{AppState, load_release, stored_inspection, target_for};
 use crate::access;
@@ -110,24 +108,24 @@ fn plan_artifacts(
                 if !seen.insert(format!("link:{url}")) {
                     return Err(at(&format!("link {url} is listed twice")));
                 }
-                let targets: Vec<&'static dyn platform::Target> = match &s.platform {
-                    Some(p) => vec![target_for(state.registry, p.as_str())?],
-                    None => state.registry.targets().to_vec(),
-                };
-                let (target, inspection) = targets
-                    .iter()
-                    .find_map(|t| t.link_artifact(url).map(|r| (*t, r)))
-                    .ok_or_else(|| at("no linked platform takes link artifacts here"))?;
-                let mut inspection = inspection.map_err(|m| at(&m))?;
-                // The target decides the mode a link takes and whether an asked one fits.
-                let mode = platform::apply_install_mode(target, &mut inspection, s.install.clone());
-                if let Some(bad) = inspection
-                    .findings
-                    .iter()
+                // The admission `dist ci publish` runs on the same link.
+                let admission = platform::admission::admit_link(
+                    state.registry,
+                    url,
+                    s.platform.as_ref(),
+                    s.install.clone(),
+                );
+                let mode = admission.mode.clone();
+                if let Some(bad) = admission
+                    .findings()
+                    .into_iter()
                     .find(|f| f.severity == platform::Severity::Error)
                 {
                     return Err(at(&format!("{} ({})", bad.message, bad.code)));
                 }
+                let inspection = admission.inspected.map(|i| i.inspection).ok_or_else(|| {
+                    AppError::internal("admission", "admitted without an inspection")
+                })?;
                 row.platform = Some(inspection.platform.to_string());
                 row.kind = Some(inspection.kind.to_string());
                 row.link = Some(url.clone());
@@ -384,6 +382,21 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
             "artifact {id} declares {declared} bytes, the blob has {size}"
         )));
     }
+    // The app's identity rules and platforms, read before the file so that the admission
+    // below is the one `dist ci publish` ran locally with the same rules.
+    let app_row = {
+        let slug = rel.app.clone();
+        state.db.read(move |c| super::app_row(c, &slug)).await?
+    };
+    let rules: IdentityRules = serde_json::from_str(&app_row.identity).map_err(|e| {
+        AppError::internal(
+            &format!(
+                "app {}: its stored identity rules do not parse",
+                app_row.slug
+            ),
+            e,
+        )
+    })?;
     let st = state.clone();
     let file_name = art.file_name.clone().unwrap_or_else(|| "artifact".into());
     let hint = art.platform.as_deref().and_then(super::platform_id);
@@ -398,26 +411,31 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
             .open(&digest)
             .map_err(|e| AppError::internal("open blob", e))?;
         let mut reader = BufReader::with_capacity(64 * 1024, file);
-        let inspected = st
-            .registry
-            .inspect(
-                &file_name,
-                &mut reader,
-                hint.as_ref(),
-                Limits::default(),
-                util::now_unix(),
-            )
-            .map_err(|e| match e {
-                DetectError::Io { .. } => AppError::internal("inspect", e),
-                other => AppError::invalid(other.to_string()),
-            })?;
-        let mut inspection = inspected.inspection;
-        let target = target_for(st.registry, inspection.platform.as_str())?;
-        if let Some(refused) = platform::unpublishable(target, &inspection) {
-            return Err(AppError::invalid(refused.message));
+        let req = platform::admission::Request {
+            file_name: &file_name,
+            hint: hint.as_ref(),
+            install: spec_install,
+            rules: &rules,
+            limits: Limits::default(),
+            now_unix: util::now_unix(),
+        };
+        let admission = platform::admit(st.registry, &mut reader, &req)
+            .map_err(|e| AppError::internal("inspect", e))?;
+        if let Some(refused) = admission.refused() {
+            // The first finding's words, as before admission was one function; all of them
+            // in `findings`.
+            let first = refused
+                .first()
+                .map(|f| f.message.clone())
+                .unwrap_or_default();
+            return Err(AppError::invalid(first).with_findings(refused.to_vec()));
         }
+        let mode = admission.mode.clone();
+        let inspected = admission
+            .inspected
+            .ok_or_else(|| AppError::internal("admission", "admitted without an inspection"))?;
+        let mut inspection = inspected.inspection;
         inspection.sha256 = Some(digest.hex());
-        let mode = platform::apply_install_mode(target, &mut inspection, spec_install);
         if let Some(png) = inspected.icon_png.filter(|p| p.len() <= MAX_ICON_BYTES) {
             let d = st
                 .blobs
@@ -437,7 +455,7 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
     .await
     .map_err(|e| AppError::internal("inspect task", e))??;
 
-    let platforms = app_platforms(state, rel.app.clone()).await?;
+    let platforms: Vec<String> = serde_json::from_str(&app_row.platforms).unwrap_or_default();
     if let Some(pl) = &row.platform
         && !platforms.is_empty()
         && !platforms.contains(pl)

@@ -251,7 +251,10 @@ async fn publish_promote_rollback_revoke_download_cycle() {
         .await;
     assert_eq!(st, StatusCode::CONFLICT);
 
-    // Identity rules block a publish, listing the findings; the release stays a draft.
+    // Identity rules refuse the file at attach (the admission `dist ci publish` runs too),
+    // and block a publish of a file attached before the rules said so, listing the findings;
+    // the release stays a draft.
+    let (r9, _, _) = s.upload_and_attach("acme", "9", "a.apk", &apk1).await;
     let (st, v) = s
         .call(
             Method::PUT,
@@ -261,7 +264,18 @@ async fn publish_promote_rollback_revoke_download_cycle() {
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    let (r9, _, _) = s.upload_and_attach("acme", "9", "a.apk", &apk1).await;
+    let v = s
+        .create_release("acme", release_body("1.0", "10", &[("a.apk", &apk1)]))
+        .await;
+    let (_, refused) = release_ids(&v);
+    let (st, v) = s
+        .post_empty(&format!("/artifacts/{refused}/attach"), &s.admin)
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(
+        v["error"]["findings"][0]["code"], "identity.mismatch",
+        "{v}"
+    );
     let (st, v) = s
         .post_empty(&format!("/releases/{r9}/publish"), &s.admin)
         .await;

@@ -8,6 +8,7 @@ mod common;
 mod access;
 mod audit;
 mod bad_input;
+mod channel_kinds;
 mod downgrade;
 mod install_page;
 mod lifecycle;

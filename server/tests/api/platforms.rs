@@ -48,6 +48,18 @@ async fn platforms_list_what_targets_declare_and_modes_are_checked_against_it() 
         "{ios}"
     );
     assert_eq!(of("android")["modes"], json!([]), "{v}");
+    // The order a channel URL chooses by: an installable package before a store bundle.
+    assert_eq!(
+        of("android")["preferred_kinds"],
+        json!(["apk", "apks", "xapk", "aab"]),
+        "{v}"
+    );
+    assert_eq!(
+        ios["preferred_kinds"],
+        json!(["ipa", "testflight"]),
+        "{ios}"
+    );
+    assert_eq!(of("toy")["preferred_kinds"], json!(["toy"]), "{v}");
     assert_eq!(of("toy")["display_name"], "Toy", "{v}");
 
     // Without a token: 401, like the rest of the API.

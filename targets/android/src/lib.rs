@@ -152,6 +152,11 @@ impl Target for AndroidTarget {
         KINDS
     }
 
+    /// An APK installs as it is; a split set needs an installer app; a bundle installs on no device.
+    fn preferred_kinds(&self) -> &'static [&'static str] {
+        &["apk", "apks", "xapk", "aab"]
+    }
+
     fn detect(&self, probe: &Probe) -> Option<Detection> {
         detect_probe(probe)
     }

@@ -77,6 +77,11 @@ impl Target for IosTarget {
         KINDS
     }
 
+    /// An IPA installs over the air; a TestFlight link needs the TestFlight app.
+    fn preferred_kinds(&self) -> &'static [&'static str] {
+        &["ipa", "testflight"]
+    }
+
     fn detect(&self, probe: &Probe) -> Option<Detection> {
         detect(probe)
     }

@@ -4,20 +4,25 @@
 //! only test builds turn on; release binaries never carry it.
 //!
 //! A toy file is text: the line `DIST-TOY 1`, then `key: value` lines (`identity`,
-//! `version`, `build`). It follows the rules every target follows: it reads at most
+//! `version`, `build`). A second kind, `toybox` (first line `DIST-TOYBOX 1`), lets tests
+//! hold two kinds of one platform in a release; the target prefers `toy`. Its channel
+//! document `latest` lists what a channel points at, to test documents that follow a channel. It follows the rules every target follows: it reads at most
 //! [`MAX_BYTES`], never panics on bad input, and refuses a malformed file with a finding.
 //! Like every target it depends on `platform` (and may depend on `formats/*`), never on
 //! another target.
 
 use std::io::Read;
 
+use platform::channel::ChannelContext;
 use platform::{
-    Client, Detection, Finding, InspectContext, InspectError, Inspected, Inspection, InstallAction,
-    KindInfo, Links, Probe, ReadSeek, Target,
+    Client, Detection, Document, Finding, InspectContext, InspectError, Inspected, Inspection,
+    InstallAction, KindInfo, Links, Probe, ReadSeek, Target,
 };
 
 /// The first line of every toy file.
 pub const MAGIC: &[u8] = b"DIST-TOY 1\n";
+/// The first line of a toybox file, the second kind.
+pub const BOX_MAGIC: &[u8] = b"DIST-TOYBOX 1\n";
 /// Largest toy file read.
 pub const MAX_BYTES: u64 = 64 * 1024;
 
@@ -25,16 +30,30 @@ pub struct ToyTarget;
 
 inventory::submit!(platform::TargetRegistration(&ToyTarget));
 
-const KINDS: &[KindInfo] = &[KindInfo {
-    kind: "toy",
-    description: "Toy artifact (test-only platform)",
-    publishable: true,
-}];
+const KINDS: &[KindInfo] = &[
+    KindInfo {
+        kind: "toy",
+        description: "Toy artifact (test-only platform)",
+        publishable: true,
+    },
+    KindInfo {
+        kind: "toybox",
+        description: "Toy box (a second toy kind)",
+        publishable: true,
+    },
+];
 
 /// A toy file with these fields, as the tests write one.
 pub fn file(identity: &str, version: &str, build: &str) -> Vec<u8> {
     let mut out = MAGIC.to_vec();
     out.extend(format!("identity: {identity}\nversion: {version}\nbuild: {build}\n").bytes());
+    out
+}
+
+/// A toybox file with these fields.
+pub fn toybox(identity: &str, version: &str, build: &str) -> Vec<u8> {
+    let mut out = BOX_MAGIC.to_vec();
+    out.extend_from_slice(&file(identity, version, build)[MAGIC.len()..]);
     out
 }
 
@@ -51,11 +70,18 @@ impl Target for ToyTarget {
         KINDS
     }
 
+    fn preferred_kinds(&self) -> &'static [&'static str] {
+        &["toy"]
+    }
+
     fn detect(&self, probe: &Probe) -> Option<Detection> {
-        probe
-            .head
-            .starts_with(MAGIC)
-            .then(|| Detection::new("toy", 100))
+        if probe.head.starts_with(MAGIC) {
+            Some(Detection::new("toy", 100))
+        } else if probe.head.starts_with(BOX_MAGIC) {
+            Some(Detection::new("toybox", 100))
+        } else {
+            None
+        }
     }
 
     fn inspect(
@@ -85,8 +111,19 @@ impl Target for ToyTarget {
             );
             return Ok(i.into());
         }
-        let Some(body) = data.strip_prefix(MAGIC) else {
-            i.reject("toy.malformed", "the file does not start with DIST-TOY 1");
+        let magic = if kind.as_str() == "toybox" {
+            BOX_MAGIC
+        } else {
+            MAGIC
+        };
+        let Some(body) = data.strip_prefix(magic) else {
+            i.reject(
+                "toy.malformed",
+                format!(
+                    "the file does not start with {}",
+                    String::from_utf8_lossy(magic).trim_end()
+                ),
+            );
             return Ok(i.into());
         };
         for line in String::from_utf8_lossy(body).lines() {
@@ -115,6 +152,28 @@ impl Target for ToyTarget {
         let mut dl = InstallAction::download(links, "Download toy file");
         dl.primary = true;
         vec![dl]
+    }
+
+    /// `latest`: the release a channel points at and the channel URL of each file, one
+    /// `key: value` line each, so a test sees the document follow the channel.
+    fn channel_document(&self, ctx: &ChannelContext<'_>) -> Option<Document> {
+        if ctx.name != "latest" {
+            return None;
+        }
+        let mut body = format!(
+            "app: {}\nchannel: {}\nrelease: {}\nversion: {}\nbuild: {}\n",
+            ctx.app, ctx.channel, ctx.release_id, ctx.version, ctx.build
+        );
+        for a in &ctx.artifacts {
+            body.push_str(&format!(
+                "file: {} {} {}\n",
+                a.inspection.kind, a.sha256, a.url
+            ));
+        }
+        Some(Document {
+            content_type: "text/plain; charset=utf-8",
+            body: body.into_bytes(),
+        })
     }
 }
 

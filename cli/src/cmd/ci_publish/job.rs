@@ -103,7 +103,7 @@ impl<'a> Job<'a> {
             }
             Err(ApiError::Status { status: 403, .. }) => {
                 self.ui.warn(
-                    "this token may not read the app, so its identity rules were not checked locally, nor its version policy; the server checks both when publishing",
+                    "this token may not read the app, so its identity rules were not checked locally, nor its version policy; the server checks the rules when attaching and both when publishing",
                 );
                 (AppState::Unreadable, MismatchPolicy::Warning)
             }
@@ -311,7 +311,27 @@ impl<'a> Job<'a> {
                         *slot = a;
                     }
                 }
-                Err(e) => return Err(self.fail(e)),
+                Err(e) => {
+                    // The server's admission refused the file (its identity rules, which this
+                    // token could not read): its findings belong under the artifact.
+                    let mut f = Failure::from(e);
+                    for finding in &f.findings {
+                        self.ui
+                            .error(&format!("{} {}", finding.code, finding.message));
+                        if !self.planned[n].findings.contains(finding) {
+                            self.planned[n].findings.push(finding.clone());
+                        }
+                    }
+                    if !f.findings.is_empty() {
+                        // Each finding was printed once, above; the summary is not repeated.
+                        let rid = self.release().id.clone();
+                        f.message = format!(
+                            "the server refused to attach {} for the finding(s) above; release {rid} stays a draft: fix them and publish a new build, or remove it with `dist release delete-draft {rid}`",
+                            self.planned[n].label()
+                        );
+                    }
+                    return Err(self.fail(f));
+                }
             }
         }
         Ok(())

@@ -2,15 +2,18 @@
 //! run the checks that can stop the job before any upload.
 
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use platform::api::{App, Artifact, ArtifactSpec, Release};
 use platform::manifest::{MAX_MANIFEST_BYTES, Manifest, check_relative_path};
 use platform::versions::{MismatchPolicy, version_mismatch};
-use platform::{FileName, Finding, Kind, PlatformId, Severity};
+use platform::{
+    Admission, FileName, Finding, IdentityRules, InstallMode, Kind, Limits, PlatformId, Severity,
+    Sha256,
+};
 
 use super::doc::ArtifactDoc;
-use crate::cmd::inspect::{Local, inspect_path};
 use crate::exit::{Exit, Failure};
 use crate::ui::{Tone, Ui, human_size};
 
@@ -159,8 +162,10 @@ pub(super) struct Planned {
     pub(super) kind: Option<Kind>,
     /// Local findings: the inspection's, install mode and identity checks.
     pub(super) findings: Vec<Finding>,
-    /// The local inspection, for identity checks.
+    /// The local inspection, for version checks.
     pub(super) inspection: Option<platform::Inspection>,
+    /// A file's admission, judged again once the app's identity rules are known.
+    pub(super) admission: Option<Admission>,
 }
 
 impl Planned {
@@ -203,42 +208,13 @@ pub(super) fn local_checks(
         match e {
             Entry::File { entry, path, name } => {
                 let m = &manifest.artifacts[*entry];
-                let local =
-                    inspect_path(path, name.as_str(), m.platform.as_ref(), m.install.clone())?;
-                let (platform, kind, sha, size, findings, inspection) = match local {
-                    Local::Inspected(mut i) => {
-                        // The server's attach refuses such a file; refuse it before upload.
-                        if let Some(refused) = platform::registry()
-                            .get(i.platform.as_str())
-                            .ok()
-                            .and_then(|t| platform::unpublishable(t, &i))
-                        {
-                            i.findings.push(refused);
-                        }
-                        let sha = i.sha256.as_deref().and_then(|s| s.parse().ok());
-                        (
-                            Some(i.platform.clone()),
-                            Some(i.kind.clone()),
-                            sha,
-                            i.size,
-                            i.findings.clone(),
-                            Some(*i),
-                        )
-                    }
-                    Local::Refused {
-                        size,
-                        sha256,
-                        finding,
-                        ..
-                    } => (
-                        m.platform.clone(),
-                        None,
-                        sha256.and_then(|s| s.parse().ok()),
-                        size,
-                        vec![finding],
-                        None,
-                    ),
-                };
+                let (admission, sha, size) =
+                    admit_path(path, name.as_str(), m.platform.as_ref(), m.install.clone())?;
+                let inspection = admission.inspection().cloned();
+                let platform = admission.platform.clone().or_else(|| m.platform.clone());
+                let kind = inspection.as_ref().map(|i| i.kind.clone());
+                let findings = admission.findings();
+                let sha = Some(sha);
                 ui.note_lead(
                     Tone::Dim,
                     "checked",
@@ -264,57 +240,31 @@ pub(super) fn local_checks(
                     kind,
                     findings,
                     inspection,
+                    admission: Some(admission),
                 });
             }
             Entry::Link { entry, url } => {
                 let m = &manifest.artifacts[*entry];
-                let candidates: Vec<_> = match &m.platform {
-                    Some(p) => registry
-                        .get(p.as_str())
-                        .map(|t| vec![t])
-                        .unwrap_or_default(),
-                    None => registry.targets().to_vec(),
-                };
-                let mut found = None;
-                for t in candidates {
-                    if let Some(r) = t.link_artifact(url) {
-                        found = Some((t, r));
-                        break;
-                    }
-                }
-                let (platform, kind, findings, inspection) = match found {
-                    Some((t, Ok(mut i))) => {
-                        // The same mode check distd runs on the link (its target's word).
-                        platform::apply_install_mode(t, &mut i, m.install.clone());
-                        (
-                            Some(i.platform.clone()),
-                            Some(i.kind.clone()),
-                            i.findings.clone(),
-                            Some(i),
-                        )
-                    }
-                    Some((t, Err(msg))) => (
-                        PlatformId::try_from(t.id()).ok(),
-                        None,
-                        vec![Finding::error("link.invalid", msg)],
-                        None,
-                    ),
-                    None => (
-                        m.platform.clone(),
-                        None,
-                        vec![Finding::error(
-                            "link.unsupported",
-                            format!(
-                                "artifacts[{entry}].link: no linked target takes this link{}",
-                                m.platform
-                                    .as_ref()
-                                    .map(|p| format!(" for platform {p}"))
-                                    .unwrap_or_default()
-                            ),
-                        )],
-                        None,
-                    ),
-                };
+                let admission = platform::admission::admit_link(
+                    registry,
+                    url,
+                    m.platform.as_ref(),
+                    m.install.clone(),
+                );
+                let inspection = admission.inspection().cloned();
+                let platform = admission.platform.clone().or_else(|| m.platform.clone());
+                let kind = inspection.as_ref().map(|i| i.kind.clone());
+                // The entry's place in the manifest, for a refused link.
+                let findings = admission
+                    .findings()
+                    .into_iter()
+                    .map(|mut f| {
+                        if admission.refused().is_some() && f.code == "link.unsupported" {
+                            f.message = format!("artifacts[{entry}].link: {}", f.message);
+                        }
+                        f
+                    })
+                    .collect();
                 planned.push(Planned {
                     path: None,
                     spec: ArtifactSpec {
@@ -330,11 +280,49 @@ pub(super) fn local_checks(
                     kind,
                     findings,
                     inspection,
+                    admission: Some(admission),
                 });
             }
         }
     }
     Ok(planned)
+}
+
+/// Admits one local file with no identity rules yet (they come from the server, later:
+/// [`check_identity`]) and hashes it. The digest needs every byte and the parse mostly
+/// seeks: on two threads the whole takes about as long as the longer of the two.
+fn admit_path(
+    path: &Path,
+    name: &str,
+    hint: Option<&PlatformId>,
+    install: Option<InstallMode>,
+) -> Result<(Admission, Sha256, u64), Failure> {
+    let unreadable =
+        |e: std::io::Error| Failure::usage(format!("{}: cannot read: {e}", path.display()));
+    let mut file = File::open(path).map_err(unreadable)?;
+    let mut for_hash = File::open(path).map_err(unreadable)?;
+    let no_rules = IdentityRules::new();
+    let req = platform::admission::Request {
+        file_name: name,
+        hint,
+        install,
+        rules: &no_rules,
+        limits: Limits::default(),
+        now_unix: crate::cmd::now_unix(),
+    };
+    let (admitted, hashed) = std::thread::scope(|s| {
+        let hashing = s.spawn(move || Sha256::of_reader(&mut for_hash));
+        let admitted = platform::admit(platform::registry(), &mut file, &req);
+        (admitted, hashing.join())
+    });
+    let (sha, size) = hashed
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        .map_err(unreadable)?;
+    let mut admission = admitted.map_err(|e| unreadable(e.source))?;
+    if let Some(i) = admission.inspected.as_mut() {
+        i.inspection.sha256 = Some(sha.hex());
+    }
+    Ok((admission, sha, size))
 }
 
 /// Issue 12, item 6: an IPA 1.2.3 (5) in release 2.1.0 (10) is worth a word, by the same rule
@@ -358,22 +346,18 @@ pub(super) fn check_versions(
     }
 }
 
-/// Runs the app's identity rules on every local inspection.
+/// Judges every file's admission again under the app's identity rules (the last step of
+/// `platform::admit`, which the server runs on attach with the same rules).
 pub(super) fn check_identity(app: &App, planned: &mut [Planned]) {
     let registry = platform::registry();
     for p in planned.iter_mut() {
-        let Some(i) = &p.inspection else { continue };
-        let Some(rules) = app.identity.get(&i.platform) else {
+        let Some(a) = p.admission.as_mut() else {
             continue;
         };
-        if rules.is_empty() {
-            continue;
-        }
-        if let Ok(t) = registry.get(i.platform.as_str()) {
-            for f in t.check_identity(i, rules) {
-                if !p.findings.contains(&f) {
-                    p.findings.push(f);
-                }
+        a.judge(registry, &app.identity);
+        for f in a.findings() {
+            if !p.findings.contains(&f) {
+                p.findings.push(f);
             }
         }
     }
