@@ -77,8 +77,8 @@ pub struct PlatformDiff {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReleaseDiff {
     pub schema_version: u32,
-    pub from: String,
-    pub to: String,
+    pub from: crate::ReleaseId,
+    pub to: crate::ReleaseId,
     pub platforms: Vec<PlatformDiff>,
 }
 

@@ -8,7 +8,7 @@ use sha2::Digest;
 use subtle::ConstantTimeEq;
 
 use platform::api::{Scope, TOKEN_PREFIX, TokenInfo};
-use platform::{AppSlug, ChannelName};
+use platform::{AppSlug, ChannelName, TokenId};
 
 use crate::db::{self, TokenRow};
 use crate::error::{AppError, AppResult};
@@ -155,7 +155,7 @@ pub fn principal_of(row: TokenRow) -> AppResult<Principal> {
         Some(t) => (now - t).whole_seconds() >= TOUCH_EVERY_SECS,
         None => true,
     };
-    let info = to_info(&row);
+    let info = to_info(&row)?;
     Ok(Principal {
         id: row.id,
         name: row.name,
@@ -167,21 +167,48 @@ pub fn principal_of(row: TokenRow) -> AppResult<Principal> {
     })
 }
 
-pub fn to_info(row: &TokenRow) -> TokenInfo {
-    let scopes: Vec<Scope> = serde_json::from_str(&row.scopes).unwrap_or_default();
-    let channels: Vec<ChannelName> = serde_json::from_str(&row.channels).unwrap_or_default();
-    TokenInfo {
-        id: row.id.clone(),
+/// The API view of a stored token. A column that does not read back (scopes, app, channels)
+/// is an error naming the token: a token whose limits were silently dropped would grant more
+/// than it was given (issue 14, item 6).
+pub fn to_info(row: &TokenRow) -> AppResult<TokenInfo> {
+    fn column<T: serde::de::DeserializeOwned>(
+        row: &TokenRow,
+        column: &str,
+        json: &str,
+    ) -> AppResult<T> {
+        serde_json::from_str(json).map_err(|e| corrupt_token(row, column, e))
+    }
+    Ok(TokenInfo {
+        id: row
+            .id
+            .parse::<TokenId>()
+            .map_err(|e| corrupt_token(row, "id", e))?,
         name: row.name.clone(),
-        scopes,
-        app: row.app.as_deref().and_then(|a| AppSlug::try_from(a).ok()),
-        channels,
+        scopes: column(row, "scopes", &row.scopes)?,
+        app: row
+            .app
+            .as_deref()
+            .map(AppSlug::try_from)
+            .transpose()
+            .map_err(|e| corrupt_token(row, "app", e))?,
+        channels: column::<Vec<ChannelName>>(row, "channels", &row.channels)?,
         created_at: row.created_at.clone(),
         expires_at: row.expires_at.clone(),
         revoked_at: row.revoked_at.clone(),
         last_used_at: row.last_used_at.clone(),
         created_by: row.created_by.clone(),
-    }
+    })
+}
+
+fn corrupt_token(row: &TokenRow, column: &str, e: impl std::fmt::Display) -> AppError {
+    tracing::error!("token {}: column {column} does not read back: {e}", row.id);
+    AppError::new(
+        platform::api::ErrorCode::Internal,
+        format!(
+            "internal error: the stored token {} does not read back (column {column}); the server log has the details",
+            row.id
+        ),
+    )
 }
 
 #[cfg(test)]
