@@ -424,6 +424,45 @@ string_newtype!(
     |s| is_id(s, "tok_")
 );
 
+/// Ids read as the strings they are (`Option<ReleaseId>::as_deref()` is an `Option<&str>`):
+/// unlike names, an id has no structure a caller could get wrong by reading it as text.
+macro_rules! id_as_str {
+    ($($name:ident),*) => {$(
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+    )*};
+}
+
+id_as_str!(ReleaseId, ArtifactId, TokenId);
+
 impl ReleaseId {
     /// A fresh id from 10 random bytes (the caller supplies them: `platform` does no I/O).
     pub fn from_random(bytes: [u8; 10]) -> Self {
