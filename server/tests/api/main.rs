@@ -17,6 +17,7 @@ mod platforms;
 mod release_diff;
 mod retention;
 mod rights;
+mod rows;
 mod scopes;
 mod state;
 mod toy_target;
