@@ -9,8 +9,8 @@ use std::sync::OnceLock;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{self, ContentBuilder, OpenApi as Document, RefOr, ResponseBuilder};
-use utoipa::{IntoResponses, Modify, OpenApi, PartialSchema};
+use utoipa::openapi::{self, ContentBuilder, OpenApi as Document, Ref, RefOr, ResponseBuilder};
+use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
 
 use platform::api::ErrorBody;
 
@@ -69,7 +69,7 @@ impl IntoResponses for ApiErrors {
                 .content(
                     "application/json",
                     ContentBuilder::new()
-                        .schema(Some(ErrorBody::schema()))
+                        .schema(Some(Ref::from_schema_name(ErrorBody::name())))
                         .build(),
                 )
                 .build()
