@@ -84,8 +84,11 @@ impl<R: Requirement> FromRequestParts<AppState> for Auth<R> {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
-        let target = target_of::<R>(parts, state).await?;
-        let app = target.app.as_ref().map(AppSlug::as_str);
+        // A malformed `{app}`, `{channel}` or `?app=` is the caller's 400, but only once the
+        // caller is known: an anonymous request learns that it needs a token first.
+        let target = target_of::<R>(parts, state).await;
+        let known = target.as_ref().ok();
+        let app = known.and_then(|t| t.app.as_ref()).map(AppSlug::as_str);
         let from_header = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -94,7 +97,7 @@ impl<R: Requirement> FromRequestParts<AppState> for Auth<R> {
         let secret: Option<String> = match from_header {
             Some(Some(s)) => Some(s.to_owned()),
             Some(None) => None,
-            None => target.query_token.clone(),
+            None => known.and_then(|t| t.query_token.clone()),
         };
         let result: AppResult<Principal> = match secret {
             None if from_header.is_some() => Err(AppError::unauthorized(
@@ -114,6 +117,8 @@ impl<R: Requirement> FromRequestParts<AppState> for Auth<R> {
                 return Err(e);
             }
         };
+        let target = target?;
+        let app = target.app.as_ref().map(AppSlug::as_str);
         let allowed = R::SCOPE
             .map_or(Ok(()), |s| principal.require(s))
             .and_then(|_| app.map_or(Ok(()), |a| principal.require_app(a)))

@@ -35,6 +35,7 @@ fn digest(hex: &str) -> AppResult<Sha256> {
 #[into_params(parameter_in = Query)]
 struct BlobQuery {
     /// The app the bytes are for; a token limited to one app may leave it out.
+    #[param(value_type = Option<platform::AppSlug>)]
     app: Option<String>,
 }
 

@@ -48,7 +48,7 @@ fn check_platforms<'a>(
 
 pub async fn create(state: &AppState, p: &Principal, body: AppCreate) -> AppResult<App> {
     let name = body.name.trim().to_owned();
-    if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err(AppError::invalid(
             "name: 1 to 200 characters without control characters",
         ));

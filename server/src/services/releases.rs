@@ -669,7 +669,7 @@ pub async fn revoke(
     reason: String,
 ) -> AppResult<api::Release> {
     let reason = reason.trim().to_owned();
-    if reason.is_empty() || reason.len() > 2000 {
+    if reason.is_empty() || reason.chars().count() > 2000 {
         return Err(AppError::invalid("reason: 1 to 2000 characters"));
     }
     let actor = p.actor();

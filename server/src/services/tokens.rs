@@ -19,7 +19,7 @@ use crate::util;
 /// transaction.
 pub fn create_in(c: &Connection, actor: &str, req: &TokenCreate) -> AppResult<TokenCreated> {
     let name = req.name.trim();
-    if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(AppError::invalid(
             "name: 1 to 100 characters without control characters",
         ));
