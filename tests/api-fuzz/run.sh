@@ -37,24 +37,61 @@ done
 curl -fsS "$base/healthz" >/dev/null || { cat "$tmp/distd.log"; exit 1; }
 
 admin=$(cat "$tmp/data/initial-admin-token")
-api() { curl -fsS -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' "$@"; }
-# An app and a channel for the routes that name them; schemathesis finds them through the
-# document's examples-free schemas only by chance, so a few real names help it past 404s.
-api -X POST "$base/api/v1/apps" -d '{"slug":"acme","name":"Acme"}' >/dev/null
-api -X PUT "$base/api/v1/apps/acme/channels/beta/policy" -d '{}' >/dev/null
-publish=$(api -X POST "$base/api/v1/tokens" -d '{"name":"fuzz-publish","scopes":["publish"],"app":"acme"}' \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+api() { curl -fsS -H "Authorization: Bearer $admin" "$@"; }
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+# Real data for the admin run to reach past 404s: an app with a channel, an uploaded file, a
+# draft of it and a published release of a link (schemathesis cannot make these on its own:
+# a release needs bytes uploaded first).
+api -H 'Content-Type: application/json' -X POST "$base/api/v1/apps" -d '{"slug":"acme","name":"Acme"}' >/dev/null
+api -H 'Content-Type: application/json' -X PUT "$base/api/v1/apps/acme/channels/beta/policy" -d '{}' >/dev/null
+printf 'fuzz bytes' >"$tmp/file.bin"
+blob=$(sha256sum "$tmp/file.bin" | cut -d' ' -f1)
+api -X PUT --data-binary @"$tmp/file.bin" "$base/api/v1/blobs/sha256/$blob?app=acme" >/dev/null
+draft=$(api -H 'Content-Type: application/json' -X POST "$base/api/v1/apps/acme/releases" \
+  -d "{\"version\":\"1.0\",\"build\":\"1\",\"artifacts\":[{\"file_name\":\"file.bin\",\"sha256\":\"$blob\",\"size\":10}]}")
+release=$(echo "$draft" | json '["release"]["id"]')
+artifact=$(echo "$draft" | json '["release"]["artifacts"][0]["id"]')
+linked=$(api -H 'Content-Type: application/json' -X POST "$base/api/v1/apps/acme/releases" \
+  -d '{"version":"1.0","build":"2","artifacts":[{"platform":"ios","link":"https://testflight.apple.com/join/ABCDEFGH"}]}' \
+  | json '["release"]["id"]')
+api -X POST "$base/api/v1/releases/$linked/publish" >/dev/null
+api -H 'Content-Type: application/json' -X POST "$base/api/v1/apps/acme/channels/beta/promote" \
+  -d "{\"release_id\":\"$linked\"}" >/dev/null
+publish=$(api -H 'Content-Type: application/json' -X POST "$base/api/v1/tokens" \
+  -d '{"name":"fuzz-publish","scopes":["publish"],"app":"acme"}' | json '["secret"]')
+
+# The admin run names the real data in every path; the other runs generate their own.
+seeded="$tmp/seeded.toml"
+cat tests/api-fuzz/schemathesis.toml - >"$seeded" <<TOML
+
+[[operations]]
+include-path-regex = "^/api/v1/apps/[{]app[}]"
+parameters = { "path.app" = "acme", "path.channel" = "beta" }
+
+[[operations]]
+include-path-regex = "^/api/v1/releases/"
+parameters = { "path.id" = "$release", "path.other" = "$linked" }
+
+[[operations]]
+include-path-regex = "^/api/v1/artifacts/"
+parameters = { "path.id" = "$artifact" }
+
+[[operations]]
+include-path-regex = "^/api/v1/blobs/"
+parameters = { "path.hex" = "$blob", "query.app" = "acme" }
+TOML
 
 fuzz() {
-  local who=$1; shift
+  local who=$1 config=$2
+  shift 2
   echo "-- schemathesis as the $who token"
   # Checks: all, but positive_data_acceptance, which expects a 2xx for every request the
   # schema allows. Some rules cannot be said in JSON Schema and are answered with a
-  # documented 4xx: an opaque paging cursor, a digest that must match the bytes sent, an app
-  # or release that must exist, a blob that must be uploaded before it is attached.
+  # documented 4xx: an opaque paging cursor, a digest that must match the bytes sent, a
+  # file that a target must recognise before it is attached, an artifact list's rules.
   # not_a_server_error and response_schema_conformance stay on, as do the status, header,
   # content-type and authentication checks.
-  "$tmp/venv/bin/schemathesis" --config-file tests/api-fuzz/schemathesis.toml \
+  "$tmp/venv/bin/schemathesis" --config-file "$config" \
     run "$base/api/v1/openapi.json" \
     --checks all --exclude-checks positive_data_acceptance \
     --max-examples "$EXAMPLES" --seed 1 --workers 1 \
@@ -64,10 +101,11 @@ fuzz() {
 # Revoking a token is left out of the stateful runs: GET /token names the run's own token,
 # and revoking it would turn every later request into a 401. It is fuzzed on its own below,
 # without links, where it can only meet ids that do not exist.
-fuzz admin -H "Authorization: Bearer $admin" --exclude-path '/api/v1/tokens/{id}/revoke'
-fuzz publish -H "Authorization: Bearer $publish" --exclude-path '/api/v1/tokens/{id}/revoke'
-fuzz admin-revoke -H "Authorization: Bearer $admin" --include-path '/api/v1/tokens/{id}/revoke' \
-  --phases examples,coverage,fuzzing
+base_config=tests/api-fuzz/schemathesis.toml
+fuzz admin "$seeded" -H "Authorization: Bearer $admin" --exclude-path '/api/v1/tokens/{id}/revoke'
+fuzz publish "$base_config" -H "Authorization: Bearer $publish" --exclude-path '/api/v1/tokens/{id}/revoke'
+fuzz admin-revoke "$base_config" -H "Authorization: Bearer $admin" \
+  --include-path '/api/v1/tokens/{id}/revoke' --phases examples,coverage,fuzzing
 
 if grep -E '"level":"ERROR"|ERROR' "$tmp/distd.log" >/dev/null; then
   echo "distd logged errors during the run:"

@@ -152,19 +152,35 @@ pub struct ApiJson<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(rej) => Err(match rej.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
-                    ErrorCode::PayloadTooLarge,
-                    format!("JSON body over the limit of {MAX_JSON_BYTES} bytes"),
-                ),
-                StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                    AppError::bad_request("send the body with Content-Type: application/json")
-                }
-                _ => AppError::bad_request(format!("invalid JSON body: {}", rej.body_text())),
-            }),
+        // Read as a JSON value first: every body of API v1 is an object, and serde would
+        // otherwise take a struct from an array too (`[[]]` read as a policy, found by the
+        // OpenAPI fuzzing of issue 14, item 7).
+        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => v,
+            Err(rej) => return Err(json_rejection(rej)),
+        };
+        if !value.is_object() {
+            return Err(AppError::bad_request(
+                "invalid JSON body: send a JSON object ({...})",
+            ));
         }
+        serde_json::from_value(value)
+            .map(Self)
+            .map_err(|e| AppError::bad_request(format!("invalid JSON body: {e}")))
+    }
+}
+
+/// axum's JSON rejections in the API's error shape.
+fn json_rejection(rej: axum::extract::rejection::JsonRejection) -> AppError {
+    match rej.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("JSON body over the limit of {MAX_JSON_BYTES} bytes"),
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            AppError::bad_request("send the body with Content-Type: application/json")
+        }
+        _ => AppError::bad_request(format!("invalid JSON body: {}", rej.body_text())),
     }
 }
 
