@@ -281,7 +281,14 @@ impl std::fmt::Display for Scope {
 #[serde(deny_unknown_fields)]
 pub struct TokenCreate {
     /// 1 to 100 characters, no control characters.
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        )
+    )]
     pub name: String,
     pub scopes: Vec<Scope>,
     /// Limit the token to one app.
@@ -346,7 +353,14 @@ pub struct WhoAmI {
 pub struct AppCreate {
     pub slug: AppSlug,
     /// 1 to 200 characters, no control characters.
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        )
+    )]
     pub name: String,
     /// Platforms this app ships; empty means any linked platform.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -698,7 +712,10 @@ pub struct PublishResult {
 #[serde(deny_unknown_fields)]
 pub struct RevokeRequest {
     /// 1 to 2000 characters.
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 2000, pattern = r"\S"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 2000, pattern = r"\S")
+    )]
     pub reason: String,
 }
 
