@@ -617,8 +617,13 @@ pub fn list_all_releases(c: &Connection) -> rusqlite::Result<Vec<ReleaseRow>> {
 
 pub fn set_release_published(c: &Connection, id: &str, at: &str) -> rusqlite::Result<usize> {
     c.execute(
-        "UPDATE releases SET status = 'published', published_at = ?2 WHERE id = ?1 AND status = 'draft'",
-        params![id, at],
+        "UPDATE releases SET status = ?3, published_at = ?2 WHERE id = ?1 AND status = ?4",
+        params![
+            id,
+            at,
+            ReleaseStatus::Published.as_str(),
+            ReleaseStatus::Draft.as_str()
+        ],
     )
 }
 
@@ -629,16 +634,22 @@ pub fn set_release_revoked(
     reason: &str,
 ) -> rusqlite::Result<usize> {
     c.execute(
-        "UPDATE releases SET status = 'revoked', revoked_at = ?2, revoke_reason = ?3 \
-         WHERE id = ?1 AND status = 'published'",
-        params![id, at, reason],
+        "UPDATE releases SET status = ?4, revoked_at = ?2, revoke_reason = ?3 \
+         WHERE id = ?1 AND status = ?5",
+        params![
+            id,
+            at,
+            reason,
+            ReleaseStatus::Revoked.as_str(),
+            ReleaseStatus::Published.as_str()
+        ],
     )
 }
 
 pub fn delete_draft(c: &Connection, id: &str) -> rusqlite::Result<usize> {
     c.execute(
-        "DELETE FROM releases WHERE id = ?1 AND status = 'draft'",
-        [id],
+        "DELETE FROM releases WHERE id = ?1 AND status = ?2",
+        params![id, ReleaseStatus::Draft.as_str()],
     )
 }
 
@@ -1423,7 +1434,7 @@ pub fn channel_protected(
 /// Marks a revoked release removed; 0 when it is not revoked or already removed.
 pub fn set_release_removed(c: &Connection, id: &str, at: &str) -> rusqlite::Result<usize> {
     c.execute(
-        "UPDATE releases SET removed_at = ?2 WHERE id = ?1 AND status = 'revoked' AND removed_at IS NULL",
-        params![id, at],
+        "UPDATE releases SET removed_at = ?2 WHERE id = ?1 AND status = ?3 AND removed_at IS NULL",
+        params![id, at, ReleaseStatus::Revoked.as_str()],
     )
 }

@@ -431,6 +431,7 @@ pub async fn set_policy(
 ) -> AppResult<Channel> {
     let actor = p.actor();
     let json = serde_json::to_string(&policy).map_err(|e| AppError::internal("json", e))?;
+    let audited_policy = policy;
     let row = state
         .db
         .write(move |tx| {
@@ -443,7 +444,7 @@ pub async fn set_policy(
                     action: "channel.policy",
                     app: Some(&app),
                     subject: Some(&name),
-                    details: json!({"policy": serde_json::from_str::<serde_json::Value>(&json).unwrap_or_default()}),
+                    details: json!({"policy": audited_policy}),
                 },
             )?;
             db::get_channel(tx, &app, &name)?
