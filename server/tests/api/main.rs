@@ -8,6 +8,7 @@ mod common;
 mod access;
 mod audit;
 mod bad_input;
+mod caller;
 mod downgrade;
 mod lifecycle;
 mod ops;
