@@ -1,6 +1,7 @@
 //! HTTP: the router, the one `IntoResponse` for [`AppError`], JSON/path/query extractors that
-//! answer in the API's error shape, bearer-token checks, and request logging. Feature routers
-//! live in the submodules and are merged in [`app`].
+//! answer in the API's error shape, the caller extractor (`auth::Auth`), the OpenAPI document
+//! (`openapi`), and request logging. Feature routers live in the submodules and are merged in
+//! [`app`].
 
 mod api;
 pub mod auth;
