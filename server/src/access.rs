@@ -79,7 +79,9 @@ pub fn channel_is_public(c: &Connection, app: &str, channel: &str) -> AppResult<
 /// Whether a caller may create an app: an unrestricted admin any app, a `create-app` token the
 /// one app it is limited to.
 pub fn check_app_create(p: &Principal, slug: &str) -> AppResult<()> {
-    if p.is_unrestricted_admin() || (p.has(Scope::CreateApp) && p.app.as_deref() == Some(slug)) {
+    if p.is_unrestricted_admin()
+        || (p.has(Scope::CreateApp) && p.app.as_ref().map(|a| a.as_str()) == Some(slug))
+    {
         return Ok(());
     }
     Err(AppError::forbidden(
@@ -168,7 +170,7 @@ mod tests {
             id: "tok_x".into(),
             name: "x".into(),
             scopes: scopes.to_vec(),
-            app: app.map(Into::into),
+            app: app.map(|a| a.parse().unwrap()),
             channels: channels.iter().map(|c| c.to_string()).collect(),
             expires_at: None,
             needs_touch: false,

@@ -41,7 +41,7 @@ pub struct Principal {
     pub id: String,
     pub name: String,
     pub scopes: Vec<Scope>,
-    pub app: Option<String>,
+    pub app: Option<AppSlug>,
     pub channels: Vec<String>,
     /// RFC 3339, as stored.
     pub expires_at: Option<String>,
@@ -84,7 +84,7 @@ impl Principal {
     /// A token limited to one app may touch only that app.
     pub fn require_app(&self, app: &str) -> AppResult<()> {
         match &self.app {
-            Some(only) if only != app => Err(AppError::forbidden(format!(
+            Some(only) if only.as_str() != app => Err(AppError::forbidden(format!(
                 "token {} is limited to app {only}, not {app}",
                 self.name
             ))),
@@ -160,7 +160,7 @@ pub fn principal_of(row: TokenRow) -> AppResult<Principal> {
         id: row.id,
         name: row.name,
         scopes: info.scopes,
-        app: info.app.map(String::from),
+        app: info.app,
         channels: info.channels.into_iter().map(String::from).collect(),
         expires_at: row.expires_at,
         needs_touch,

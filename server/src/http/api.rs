@@ -242,7 +242,7 @@ async fn app_list(
     State(st): State<AppState>,
     Auth(p, ..): Auth<need::Read>,
 ) -> AppResult<Response> {
-    let list = apps::list(&st, p.app.clone()).await?;
+    let list = apps::list(&st, p.app.as_ref().map(|a| a.to_string())).await?;
     Ok(json(
         StatusCode::OK,
         AppList {
@@ -688,13 +688,13 @@ async fn audit_list(
     // admin's.
     let app_param = q.app.clone();
     let app = match (&p.app, q.app) {
-        (Some(only), Some(asked)) if *only != asked => {
+        (Some(only), Some(asked)) if only.as_str() != asked => {
             return Err(AppError::forbidden(format!(
                 "token {} is limited to app {only}: it may read only that app's audit events",
                 p.name
             )));
         }
-        (Some(only), _) => Some(only.clone()),
+        (Some(only), _) => Some(only.to_string()),
         (None, asked) if p.is_unrestricted_admin() => asked,
         (None, _) => {
             return Err(AppError::forbidden(format!(

@@ -46,10 +46,7 @@ fn app_of(p: Option<&Principal>, q: &BlobQuery) -> AppResult<Option<platform::Ap
         .as_deref()
         .map(parse_seg::<platform::AppSlug>)
         .transpose()?;
-    Ok(asked.or_else(|| {
-        p.and_then(|p| p.app.as_deref())
-            .and_then(|a| a.parse().ok())
-    }))
+    Ok(asked.or_else(|| p.and_then(|p| p.app.clone())))
 }
 
 fn need_app(app: Option<platform::AppSlug>) -> AppResult<platform::AppSlug> {

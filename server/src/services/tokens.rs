@@ -144,7 +144,7 @@ fn visible_app(p: &Principal) -> Option<String> {
     if p.is_unrestricted_admin() {
         None
     } else {
-        Some(p.app.clone().unwrap_or_default())
+        Some(p.app.as_ref().map(|a| a.to_string()).unwrap_or_default())
     }
 }
 
