@@ -155,7 +155,8 @@ fn page<T: serde::Serialize>(
 }
 
 #[utoipa::path(get, path = "/tokens", tag = "tokens", params(PageQuery),
-    responses((status = 200, description = "a page of tokens (never their secrets)", body = TokenList), ApiErrors))]
+    responses((status = 200, description = "a page of tokens (never their secrets)", body = TokenList,
+        headers(("link" = String, description = "<...>; rel=\"next\" when another page follows: the same filters and the next cursor"))), ApiErrors))]
 async fn token_list(
     State(st): State<AppState>,
     Auth(p, ..): Auth<need::AdminRead>,
@@ -299,8 +300,10 @@ async fn app_identity(
 
 #[utoipa::path(post, path = "/apps/{app}/releases", tag = "releases", params(AppPath), request_body = ReleaseCreate,
     responses(
-        (status = 201, description = "a new draft", body = ReleaseCreated),
-        (status = 200, description = "the same release existed already", body = ReleaseCreated),
+        (status = 201, description = "a new draft", body = ReleaseCreated,
+            headers(("deprecation" = String, description = "true when the request used a deprecated field (testflight_url); Link names the README section"))),
+        (status = 200, description = "the same release existed already", body = ReleaseCreated,
+            headers(("deprecation" = String, description = "true when the request used a deprecated field (testflight_url); Link names the README section"))),
         ApiErrors))]
 async fn release_create(
     State(st): State<AppState>,
@@ -368,7 +371,8 @@ struct ReleaseQuery {
 /// Releases newest first, a page at a time (issue 11, item 11): up to 500 a page (the old
 /// list's size), 100 unless `limit` says otherwise.
 #[utoipa::path(get, path = "/apps/{app}/releases", tag = "releases", params(AppPath, ReleaseQuery),
-    responses((status = 200, description = "a page of releases, newest first", body = ReleaseList), ApiErrors))]
+    responses((status = 200, description = "a page of releases, newest first", body = ReleaseList,
+        headers(("link" = String, description = "<...>; rel=\"next\" when another page follows: the same filters and the next cursor"))), ApiErrors))]
 async fn release_list(
     State(st): State<AppState>,
     Auth(p, ..): Auth<need::Read>,
@@ -567,7 +571,8 @@ async fn channel_show(
 }
 
 #[utoipa::path(get, path = "/apps/{app}/channels/{channel}/history", tag = "channels", params(ChannelPath, PageQuery),
-    responses((status = 200, description = "a page of the channel's moves, oldest first", body = ChannelHistory), ApiErrors))]
+    responses((status = 200, description = "a page of the channel's moves, oldest first", body = ChannelHistory,
+        headers(("link" = String, description = "<...>; rel=\"next\" when another page follows: the same filters and the next cursor"))), ApiErrors))]
 async fn channel_history(
     State(st): State<AppState>,
     _: Auth<need::Read>,
@@ -678,7 +683,8 @@ struct AuditQuery {
 }
 
 #[utoipa::path(get, path = "/audit", tag = "audit", params(AuditQuery),
-    responses((status = 200, description = "a page of audit events", body = AuditList), ApiErrors))]
+    responses((status = 200, description = "a page of audit events", body = AuditList,
+        headers(("link" = String, description = "<...>; rel=\"next\" when another page follows: the same filters and the next cursor"))), ApiErrors))]
 async fn audit_list(
     State(st): State<AppState>,
     Auth(p, ..): Auth<need::AdminRead>,

@@ -526,7 +526,9 @@ async fn serve_artifact(
            ("token" = Option<String>, Query, description = "a token, for links followed by devices without headers")),
     security(("bearer" = []), ("token_query" = [])),
     responses(
-        (status = 200, description = "the file, with Content-Disposition and X-Dist-Sha256", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "the file", content_type = "application/octet-stream", body = Vec<u8>,
+            headers(("x-dist-sha256" = platform::Sha256, description = "the file's SHA-256, to check what was saved"),
+                    ("content-disposition" = String, description = "attachment; filename=... (the artifact's file name)"))),
         (status = 206, description = "the range asked for", content_type = "application/octet-stream", body = Vec<u8>),
         super::openapi::ApiErrors))]
 pub async fn artifact_download(
