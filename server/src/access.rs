@@ -167,7 +167,7 @@ mod tests {
 
     fn principal(scopes: &[Scope], app: Option<&str>, channels: &[&str]) -> Principal {
         Principal {
-            id: "tok_x".into(),
+            id: "tok_x".parse().unwrap(),
             name: "x".into(),
             scopes: scopes.to_vec(),
             app: app.map(|a| a.parse().unwrap()),

@@ -38,7 +38,7 @@ pub fn hash_secret(secret: &str) -> [u8; 32] {
 /// The authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub id: String,
+    pub id: TokenId,
     pub name: String,
     pub scopes: Vec<Scope>,
     pub app: Option<AppSlug>,
@@ -157,7 +157,7 @@ pub fn principal_of(row: TokenRow) -> AppResult<Principal> {
     };
     let info = to_info(&row)?;
     Ok(Principal {
-        id: row.id,
+        id: info.id,
         name: row.name,
         scopes: info.scopes,
         app: info.app,

@@ -231,7 +231,7 @@ async fn put_blob(
             let row = crate::db::PartialRow {
                 sha256: d.hex(),
                 app: app.to_string(),
-                token_id: p.id.clone(),
+                token_id: p.id.to_string(),
                 total: i64::try_from(total).unwrap_or(i64::MAX),
                 started_at: now.clone(),
                 updated_at: now,
