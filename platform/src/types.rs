@@ -73,6 +73,15 @@ macro_rules! string_newtype {
             }
         }
 
+        /// Read-only: a validated string reads as the `str` it is (`Option<Self>::as_deref()`
+        /// is an `Option<&str>`); nothing can change it through this.
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
         #[cfg(feature = "openapi")]
         impl utoipa::PartialSchema for $name {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
@@ -230,6 +239,13 @@ impl AsRef<str> for Arch {
     }
 }
 
+impl std::ops::Deref for Arch {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A file name as shown to users and in Content-Disposition: no folders, no leading dot, at
 /// most 255 bytes, and no character that hides or reorders what people see (controls, bidi
 /// overrides and other invisible format characters, see [`crate::text::is_hidden`]): a name
@@ -299,6 +315,13 @@ impl fmt::Display for FileName {
 
 impl AsRef<str> for FileName {
     fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for FileName {
+    type Target = str;
+    fn deref(&self) -> &str {
         &self.0
     }
 }
@@ -424,17 +447,9 @@ string_newtype!(
     |s| is_id(s, "tok_")
 );
 
-/// Ids read as the strings they are (`Option<ReleaseId>::as_deref()` is an `Option<&str>`):
-/// unlike names, an id has no structure a caller could get wrong by reading it as text.
+/// Ids compare with the strings they are (a row's id with a path segment, say).
 macro_rules! id_as_str {
     ($($name:ident),*) => {$(
-        impl std::ops::Deref for $name {
-            type Target = str;
-            fn deref(&self) -> &str {
-                &self.0
-            }
-        }
-
         impl PartialEq<str> for $name {
             fn eq(&self, other: &str) -> bool {
                 self.0 == other
