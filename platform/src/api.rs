@@ -598,6 +598,8 @@ pub struct ReleaseCreate {
     pub notes: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
+    /// 1 to 100 artifacts.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
     pub artifacts: Vec<ArtifactSpec>,
 }
 
