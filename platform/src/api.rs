@@ -52,8 +52,8 @@ use serde::{Deserialize, Serialize};
 use crate::identity::IdentityRules;
 use crate::manifest::Source;
 use crate::{
-    AppSlug, Arch, Build, ChannelName, FileName, Finding, Inspection, InstallMode, Kind,
-    PlatformId, Sha256, Version,
+    AppSlug, Arch, ArtifactId, Build, ChannelName, FileName, Finding, Inspection, InstallMode,
+    Kind, PlatformId, ReleaseId, Sha256, TokenId, Version,
 };
 
 pub const API_PREFIX: &str = "/api/v1";
@@ -68,6 +68,7 @@ pub const TOKEN_PREFIX: &str = "dist_";
 
 /// Stable error codes; the HTTP status follows from the code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// 400: malformed JSON, unknown field, bad header.
@@ -140,11 +141,13 @@ impl ErrorCode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     pub code: ErrorCode,
     pub message: String,
@@ -154,6 +157,7 @@ pub struct ErrorDetail {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     pub status: String,
     pub version: String,
@@ -178,6 +182,7 @@ pub struct Health {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiskHealth {
     pub free_bytes: u64,
     pub total_bytes: u64,
@@ -186,6 +191,7 @@ pub struct DiskHealth {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReinspectHealth {
     /// The inspector version of this server ([`crate::INSPECTOR_VERSION`]).
     pub inspector_version: u32,
@@ -196,6 +202,7 @@ pub struct ReinspectHealth {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReinspectRun {
     pub inspector_version: u32,
     pub finished_at: String,
@@ -211,6 +218,7 @@ pub struct ReinspectRun {
 // ---- tokens ----
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Scope {
     /// Everything, tokens and identity rules included.
@@ -269,8 +277,18 @@ impl std::fmt::Display for Scope {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TokenCreate {
+    /// 1 to 100 characters, no control characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        )
+    )]
     pub name: String,
     pub scopes: Vec<Scope>,
     /// Limit the token to one app.
@@ -285,8 +303,9 @@ pub struct TokenCreate {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenInfo {
-    pub id: String,
+    pub id: TokenId,
     pub name: String,
     pub scopes: Vec<Scope>,
     pub app: Option<AppSlug>,
@@ -301,6 +320,7 @@ pub struct TokenInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenCreated {
     pub schema_version: u32,
     pub token: TokenInfo,
@@ -309,6 +329,7 @@ pub struct TokenCreated {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenList {
     pub schema_version: u32,
     pub tokens: Vec<TokenInfo>,
@@ -318,6 +339,7 @@ pub struct TokenList {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WhoAmI {
     pub schema_version: u32,
     pub token: TokenInfo,
@@ -326,22 +348,35 @@ pub struct WhoAmI {
 // ---- apps ----
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AppCreate {
     pub slug: AppSlug,
+    /// 1 to 200 characters, no control characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        )
+    )]
     pub name: String,
     /// Platforms this app ships; empty means any linked platform.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub platforms: Vec<PlatformId>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, crate::identity::PlatformRules>))]
     pub identity: IdentityRules,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct App {
     pub slug: AppSlug,
     pub name: String,
     pub platforms: Vec<PlatformId>,
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, crate::identity::PlatformRules>))]
     pub identity: IdentityRules,
     pub created_at: String,
     /// Who may open the app's pages without a credential.
@@ -357,6 +392,7 @@ pub struct App {
 /// session or an admin session; `public` needs nothing. A published release is public when its
 /// app is public or when a public channel points, or pointed, at it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Access {
     Public,
@@ -392,6 +428,7 @@ impl std::fmt::Display for Access {
 
 /// `PUT /apps/{app}/access` and `PUT /apps/{app}/channels/{name}/access`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AccessRequest {
     pub access: Access,
@@ -399,6 +436,7 @@ pub struct AccessRequest {
 
 /// `PUT /apps/{app}/settings`: each field present is changed; absent ones stay.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AppSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -406,6 +444,7 @@ pub struct AppSettings {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppList {
     pub schema_version: u32,
     pub apps: Vec<App>,
@@ -416,12 +455,14 @@ pub struct AppList {
 /// `GET /platforms`: what every target linked into this distd declares. Clients render
 /// platform choices, kinds and install modes from this instead of knowing them by name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlatformList {
     pub schema_version: u32,
     pub platforms: Vec<PlatformInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlatformInfo {
     pub id: PlatformId,
     pub display_name: String,
@@ -437,12 +478,14 @@ pub struct PlatformInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FactDescription {
     pub id: String,
     pub description: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KindDescription {
     pub kind: Kind,
     pub description: String,
@@ -451,6 +494,7 @@ pub struct KindDescription {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModeDescription {
     pub id: InstallMode,
     pub description: String,
@@ -511,6 +555,7 @@ impl PlatformList {
 
 /// One artifact of a draft: a file (by digest) or a link.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ArtifactSpec {
     /// Absent for a link.
@@ -553,6 +598,7 @@ impl ArtifactSpec {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseCreate {
     pub version: Version,
@@ -561,10 +607,13 @@ pub struct ReleaseCreate {
     pub notes: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
+    /// 1 to 100 artifacts.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
     pub artifacts: Vec<ArtifactSpec>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ReleaseStatus {
     Draft,
@@ -604,9 +653,10 @@ impl std::fmt::Display for ReleaseStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Artifact {
-    pub id: String,
-    pub release_id: String,
+    pub id: ArtifactId,
+    pub release_id: ReleaseId,
     pub platform: Option<PlatformId>,
     pub kind: Option<Kind>,
     pub file_name: Option<FileName>,
@@ -623,8 +673,9 @@ pub struct Artifact {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Release {
-    pub id: String,
+    pub id: ReleaseId,
     pub app: AppSlug,
     pub version: Version,
     pub build: Build,
@@ -640,6 +691,7 @@ pub struct Release {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReleaseCreated {
     pub schema_version: u32,
     /// False when an identical release already existed.
@@ -648,6 +700,7 @@ pub struct ReleaseCreated {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReleaseList {
     pub schema_version: u32,
     pub releases: Vec<Release>,
@@ -657,6 +710,7 @@ pub struct ReleaseList {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublishResult {
     pub schema_version: u32,
     pub release: Release,
@@ -665,12 +719,19 @@ pub struct PublishResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RevokeRequest {
+    /// 1 to 2000 characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 2000, pattern = r"\S")
+    )]
     pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlobInfo {
     pub sha256: Sha256,
     pub size: u64,
@@ -682,6 +743,7 @@ pub struct BlobInfo {
 
 /// Per-channel policy.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChannelPolicy {
     /// Warning codes that block promotion to this channel (`*` for every warning).
@@ -690,10 +752,11 @@ pub struct ChannelPolicy {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Channel {
     pub app: AppSlug,
     pub name: ChannelName,
-    pub release_id: Option<String>,
+    pub release_id: Option<ReleaseId>,
     pub updated_at: String,
     pub policy: ChannelPolicy,
     #[serde(default)]
@@ -701,15 +764,17 @@ pub struct Channel {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChannelList {
     pub schema_version: u32,
     pub channels: Vec<Channel>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PromoteRequest {
-    pub release_id: String,
+    pub release_id: ReleaseId,
     /// Move the channel to a release created before the one it points at (a deliberate
     /// downgrade); without it the server refuses with 409. Rollbacks need no flag. Left out
     /// of the JSON when false, so a client that never downgrades talks to older servers.
@@ -718,26 +783,29 @@ pub struct PromoteRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChannelMove {
     pub schema_version: u32,
     pub channel: Channel,
-    pub previous_release_id: Option<String>,
+    pub previous_release_id: Option<ReleaseId>,
     /// Findings the move considered (continuity, policy).
     pub findings: Vec<Finding>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChannelHistoryEntry {
     pub seq: i64,
     pub at: String,
     pub actor: String,
     /// `promote` or `rollback`.
     pub action: String,
-    pub from_release_id: Option<String>,
-    pub to_release_id: Option<String>,
+    pub from_release_id: Option<ReleaseId>,
+    pub to_release_id: Option<ReleaseId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChannelHistory {
     pub schema_version: u32,
     pub history: Vec<ChannelHistoryEntry>,
@@ -749,6 +817,7 @@ pub struct ChannelHistory {
 // ---- audit ----
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     pub seq: i64,
     pub at: String,
@@ -764,6 +833,7 @@ pub struct AuditEvent {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditList {
     pub schema_version: u32,
     pub events: Vec<AuditEvent>,
@@ -773,6 +843,7 @@ pub struct AuditList {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditVerify {
     pub schema_version: u32,
     pub ok: bool,

@@ -14,6 +14,7 @@ use crate::{Finding, Inspection, SCHEMA_VERSION};
 
 /// A value before and after.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Change {
     pub from: Option<String>,
     pub to: Option<String>,
@@ -21,6 +22,7 @@ pub struct Change {
 
 /// Strings added and removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetChange {
     pub added: Vec<String>,
     pub removed: Vec<String>,
@@ -40,6 +42,7 @@ impl SetChange {
 
 /// One platform (and arch) of the two releases.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlatformDiff {
     pub platform: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -71,10 +74,11 @@ pub struct PlatformDiff {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReleaseDiff {
     pub schema_version: u32,
-    pub from: String,
-    pub to: String,
+    pub from: crate::ReleaseId,
+    pub to: crate::ReleaseId,
     pub platforms: Vec<PlatformDiff>,
 }
 

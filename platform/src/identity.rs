@@ -12,6 +12,7 @@ pub type IdentityRules = BTreeMap<PlatformId, PlatformRules>;
 /// Each list, when not empty, is an allow-list. Values are compared exactly, except that an
 /// identity ending in `.*` matches any identity under that prefix.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlatformRules {
     /// The `identity` fact: bundle ids, package names, ..., as each target reads them.

@@ -8,6 +8,7 @@ use crate::{Kind, PlatformId, SCHEMA_VERSION};
 
 /// Whether the file is a well-formed artifact of its kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Parse {
     Ok,
@@ -17,6 +18,7 @@ pub enum Parse {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -27,6 +29,7 @@ pub enum Severity {
 /// One fact a target found worth telling. `code` is stable (`<platform>.<area>.<what>`, such
 /// as `<platform>.signature.invalid`); scripts and channel policies match on it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Finding {
     pub code: String,
     pub severity: Severity,
@@ -53,6 +56,7 @@ impl Finding {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SignatureState {
     /// Digests verify (and the chain, where the platform has one to check).
@@ -66,6 +70,7 @@ pub enum SignatureState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Signer {
     pub subject: String,
     /// SHA-256 of the signer certificate's DER, lowercase hex.
@@ -73,6 +78,7 @@ pub struct Signer {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Signature {
     pub state: SignatureState,
     /// `v1`, `v2`, `v3`, `v3.1`, `jar`, `apple-codesign`, `cms`, `authenticode`, ...
@@ -104,6 +110,7 @@ impl Signature {
 
 /// Everything a target learnt about one file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Inspection {
     pub schema_version: u32,
     /// The file name as given (no folders).
@@ -128,6 +135,7 @@ pub struct Inspection {
     /// ...), typed by their target, which documents their schema (README, "Platform
     /// details"). Always a JSON object; nothing outside the target reads inside it except
     /// the identity facts the generic rules name (`team_id`, `publisher`).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub details: serde_json::Map<String, serde_json::Value>,
 }
 

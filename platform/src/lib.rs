@@ -9,7 +9,8 @@
 //! [`Probe`] for detection and to hand a file to its target). Platform knowledge lives in `targets/*`, which register
 //! themselves with [`inventory`] and are found through [`registry()`]; nothing here names a
 //! platform by hand. It depends on one format crate, `formats/zip`, to list a zip's members
-//! for detection; it never depends on a target.
+//! for detection; it never depends on a target. Its `openapi` feature (distd's only) derives
+//! the OpenAPI schemas of the API types; `dist` builds without it.
 
 pub mod admission;
 pub mod api;

@@ -37,6 +37,7 @@ pub struct Manifest {
 
 /// Where a release came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Source {
     #[serde(default, skip_serializing_if = "Option::is_none")]

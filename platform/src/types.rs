@@ -17,7 +17,7 @@ pub struct InvalidValue {
 }
 
 macro_rules! string_newtype {
-    ($(#[$meta:meta])* $name:ident, $what:literal, $expected:literal, $check:expr) => {
+    ($(#[$meta:meta])* $name:ident, $what:literal, $expected:literal, $pattern:literal, $check:expr) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -72,7 +72,40 @@ macro_rules! string_newtype {
                 &self.0
             }
         }
+
+        /// Read-only: a validated string reads as the `str` it is (`Option<Self>::as_deref()`
+        /// is an `Option<&str>`); nothing can change it through this.
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                string_schema($expected, $pattern)
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
     };
+}
+
+/// The OpenAPI schema of a validated string: what the check accepts, as a pattern a client
+/// (and a fuzzer) can generate from.
+#[cfg(feature = "openapi")]
+fn string_schema(
+    description: &str,
+    pattern: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some(description))
+        .pattern(Some(pattern))
+        .into()
 }
 
 fn is_slug(s: &str, max: usize) -> bool {
@@ -95,33 +128,33 @@ fn is_label(s: &str, max: usize) -> bool {
 
 string_newtype!(
     /// An app's URL-safe name: `acme`, `acme-internal`.
-    AppSlug, "app slug", "1 to 64 of a-z, 0-9 and '-', starting with a letter or digit",
+    AppSlug, "app slug", "1 to 64 of a-z, 0-9 and '-', starting with a letter or digit", r"^[a-z0-9][a-z0-9-]{0,63}$",
     |s| is_slug(s, 64)
 );
 string_newtype!(
     /// A user-facing version: `1.4.0`, `2.0.0-beta.1`.
-    Version, "version", "1 to 64 of A-Z, a-z, 0-9, '.', '-', '_', '+', starting with a letter or digit",
+    Version, "version", "1 to 64 of A-Z, a-z, 0-9, '.', '-', '_', '+', starting with a letter or digit", r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$",
     |s| is_label(s, 64)
 );
 string_newtype!(
     /// A build number or label: `1234`, `2026.11.21.3`.
-    Build, "build", "1 to 64 of A-Z, a-z, 0-9, '.', '-', '_', '+', starting with a letter or digit",
+    Build, "build", "1 to 64 of A-Z, a-z, 0-9, '.', '-', '_', '+', starting with a letter or digit", r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$",
     |s| is_label(s, 64)
 );
 string_newtype!(
     /// A channel name: `stable`, `beta`, `internal`, `nightly`, any slug.
-    ChannelName, "channel name", "1 to 64 of a-z, 0-9 and '-', starting with a letter or digit",
+    ChannelName, "channel name", "1 to 64 of a-z, 0-9 and '-', starting with a letter or digit", r"^[a-z0-9][a-z0-9-]{0,63}$",
     |s| is_slug(s, 64)
 );
 string_newtype!(
     /// A platform id as a target registers it (`GET /api/v1/platforms` lists them).
     /// Open by design: a new target crate brings a new id.
-    PlatformId, "platform", "1 to 32 of a-z, 0-9 and '-'",
+    PlatformId, "platform", "1 to 32 of a-z, 0-9 and '-'", r"^[a-z0-9][a-z0-9-]{0,31}$",
     |s| is_slug(s, 32)
 );
 string_newtype!(
     /// An artifact kind as a target declares it (`GET /api/v1/platforms` lists them).
-    Kind, "artifact kind", "1 to 32 of a-z, 0-9 and '-'",
+    Kind, "artifact kind", "1 to 32 of a-z, 0-9 and '-'", r"^[a-z0-9][a-z0-9-]{0,31}$",
     |s| is_slug(s, 32)
 );
 /// A CPU architecture label: `arm64`, `x86_64`, `armeabi-v7a`, `universal`. The names one
@@ -206,6 +239,13 @@ impl AsRef<str> for Arch {
     }
 }
 
+impl std::ops::Deref for Arch {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A file name as shown to users and in Content-Disposition: no folders, no leading dot, at
 /// most 255 bytes, and no character that hides or reorders what people see (controls, bidi
 /// overrides and other invisible format characters, see [`crate::text::is_hidden`]): a name
@@ -270,6 +310,19 @@ impl From<FileName> for String {
 impl fmt::Display for FileName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for FileName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for FileName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
     }
 }
 
@@ -367,9 +420,84 @@ string_newtype!(
     /// An install mode as a target declares it (see `ModeInfo`): how an artifact reaches a
     /// device. Open by design, like [`Kind`]: which modes exist is the target's word, and the
     /// registry checks a mode against the artifact's target before it is stored.
-    InstallMode, "install mode", "1 to 32 of a-z, 0-9 and '-'",
+    InstallMode, "install mode", "1 to 32 of a-z, 0-9 and '-'", r"^[a-z0-9][a-z0-9-]{0,31}$",
     |s| is_slug(s, 32)
 );
+
+fn is_id(s: &str, prefix: &str) -> bool {
+    s.len() <= 64
+        && s.strip_prefix(prefix)
+            .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|c| c.is_ascii_alphanumeric()))
+}
+
+string_newtype!(
+    /// A release's id as distd makes it: `rel_` and 20 hex digits. Validated wherever one
+    /// enters (a path, a body, a database row), so a path like `../x` never reaches a lookup.
+    ReleaseId, "release id", "rel_ followed by 1 to 60 letters and digits (ids look like rel_0123abcd...)", r"^rel_[A-Za-z0-9]{1,60}$",
+    |s| is_id(s, "rel_")
+);
+string_newtype!(
+    /// An artifact's id as distd makes it: `art_` and 20 hex digits.
+    ArtifactId, "artifact id", "art_ followed by 1 to 60 letters and digits (ids look like art_0123abcd...)", r"^art_[A-Za-z0-9]{1,60}$",
+    |s| is_id(s, "art_")
+);
+string_newtype!(
+    /// A token's id (never its secret): `tok_` and 20 hex digits.
+    TokenId, "token id", "tok_ followed by 1 to 60 letters and digits (ids look like tok_0123abcd...)", r"^tok_[A-Za-z0-9]{1,60}$",
+    |s| is_id(s, "tok_")
+);
+
+/// Ids compare with the strings they are (a row's id with a path segment, say).
+macro_rules! id_as_str {
+    ($($name:ident),*) => {$(
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+    )*};
+}
+
+id_as_str!(ReleaseId, ArtifactId, TokenId);
+
+impl ReleaseId {
+    /// A fresh id from 10 random bytes (the caller supplies them: `platform` does no I/O).
+    pub fn from_random(bytes: [u8; 10]) -> Self {
+        Self(format!("rel_{}", hex::encode(bytes)))
+    }
+}
+
+impl ArtifactId {
+    /// A fresh id from 10 random bytes.
+    pub fn from_random(bytes: [u8; 10]) -> Self {
+        Self(format!("art_{}", hex::encode(bytes)))
+    }
+}
+
+impl TokenId {
+    /// A fresh id from 10 random bytes.
+    pub fn from_random(bytes: [u8; 10]) -> Self {
+        Self(format!("tok_{}", hex::encode(bytes)))
+    }
+}
 
 /// Checks the shape every link artifact shares: an absolute `https://` URL with a host, at
 /// most 2048 bytes, no spaces or control characters. Which links a platform takes (which
@@ -390,6 +518,39 @@ pub fn validate_link(url: &str) -> Result<(), InvalidValue> {
             expected: "an https:// URL with a host, at most 2048 bytes, without spaces".into(),
         })
     }
+}
+
+#[cfg(feature = "openapi")]
+mod schemas {
+    //! Schemas of the hand-written newtypes (the macro's carry their own).
+    use super::*;
+
+    macro_rules! schema {
+        ($name:ident, $description:literal, $pattern:literal) => {
+            impl utoipa::PartialSchema for $name {
+                fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                    string_schema($description, $pattern)
+                }
+            }
+            impl utoipa::ToSchema for $name {}
+        };
+    }
+
+    schema!(
+        Arch,
+        "a CPU architecture; amd64, x64 and x86-64 are read as x86_64, aarch64 as arm64",
+        r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,31}$"
+    );
+    schema!(
+        FileName,
+        "a file name: 1 to 255 bytes, no '/', '\\', '\"' or leading '.', and no control or invisible character (bidi overrides, zero-width spaces)",
+        r#"^[^./\\"\x00-\x1f\x7f-\x9f][^/\\"\x00-\x1f\x7f-\x9f]{0,254}$"#
+    );
+    schema!(
+        Sha256,
+        "a SHA-256 digest as 64 lowercase hex characters",
+        r"^[0-9a-f]{64}$"
+    );
 }
 
 #[cfg(test)]
@@ -492,6 +653,24 @@ mod tests {
         assert!(validate_link("https:///path").is_err());
         assert!(validate_link("https://a.example/x y").is_err());
         assert!(validate_link(&format!("https://a.example/{}", "x".repeat(2048))).is_err());
+    }
+
+    /// Issue 14, item 6: ids are checked once, at the edge, with the bad value named.
+    #[test]
+    fn ids_have_their_prefix_and_nothing_else() {
+        assert!(ReleaseId::try_from("rel_0123456789abcdef0123").is_ok());
+        assert!(ArtifactId::try_from("art_0123456789abcdef0123").is_ok());
+        assert!(TokenId::try_from("tok_0123456789abcdef0123").is_ok());
+        for bad in ["rel_", "art_0123", "rel_../x", "rel_a b", "REL_abc", ""] {
+            let e = ReleaseId::try_from(bad).unwrap_err();
+            assert!(e.to_string().contains("release id"), "{e}");
+        }
+        assert!(ReleaseId::try_from(format!("rel_{}", "a".repeat(61))).is_err());
+        let fresh = ArtifactId::from_random([0xab; 10]);
+        assert_eq!(fresh.as_str(), "art_abababababababababab");
+        let v: ReleaseId = serde_json::from_str("\"rel_abc\"").unwrap();
+        assert_eq!(serde_json::to_string(&v).unwrap(), "\"rel_abc\"");
+        assert!(serde_json::from_str::<ReleaseId>("\"art_abc\"").is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub const VERSION_MISMATCH: &str = "release.version_mismatch";
 /// How an app treats a file whose declared version or build differs from its release's: a
 /// warning (the default) or an error that blocks the publish.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum MismatchPolicy {
     #[default]

@@ -27,7 +27,7 @@ pub enum Use {
 
 /// Checks app limit, the publish gate and channel limits for one release.
 pub fn check_release(c: &Connection, p: &Principal, rel: &ReleaseRow, what: Use) -> AppResult<()> {
-    p.require_app(&rel.app)?;
+    p.require_app(rel.app.as_str())?;
     let publisher = p.has(Scope::Publish);
     if rel.status == platform::api::ReleaseStatus::Draft
         && (what == Use::Page || (what == Use::Download && !publisher))
@@ -45,7 +45,7 @@ pub fn check_release(c: &Connection, p: &Principal, rel: &ReleaseRow, what: Use)
     // A publisher made the app's releases; a channel limit narrows what the others see.
     if !p.channels.is_empty()
         && !publisher
-        && !db::release_on_channels(c, &rel.app, &p.channels, &rel.id)?
+        && !db::release_on_channels(c, rel.app.as_str(), &p.channels, rel.id.as_str())?
     {
         return Err(AppError::forbidden(format!(
             "token {} is limited to channel(s) {}, and release {} was never on them",
@@ -63,8 +63,9 @@ pub fn release_is_public(c: &Connection, rel: &ReleaseRow) -> AppResult<bool> {
     if rel.status != platform::api::ReleaseStatus::Published {
         return Ok(false);
     }
-    let app_public = db::get_app(c, &rel.app)?.is_some_and(|a| a.access == Access::Public.as_str());
-    Ok(app_public || db::release_on_public_channel(c, &rel.app, &rel.id)?)
+    let app_public =
+        db::get_app(c, rel.app.as_str())?.is_some_and(|a| a.access == Access::Public.as_str());
+    Ok(app_public || db::release_on_public_channel(c, rel.app.as_str(), rel.id.as_str())?)
 }
 
 /// Whether a channel URL answers without a credential.
@@ -78,7 +79,9 @@ pub fn channel_is_public(c: &Connection, app: &str, channel: &str) -> AppResult<
 /// Whether a caller may create an app: an unrestricted admin any app, a `create-app` token the
 /// one app it is limited to.
 pub fn check_app_create(p: &Principal, slug: &str) -> AppResult<()> {
-    if p.is_unrestricted_admin() || (p.has(Scope::CreateApp) && p.app.as_deref() == Some(slug)) {
+    if p.is_unrestricted_admin()
+        || (p.has(Scope::CreateApp) && p.app.as_ref().map(|a| a.as_str()) == Some(slug))
+    {
         return Ok(());
     }
     Err(AppError::forbidden(
@@ -164,10 +167,10 @@ mod tests {
 
     fn principal(scopes: &[Scope], app: Option<&str>, channels: &[&str]) -> Principal {
         Principal {
-            id: "tok_x".into(),
+            id: "tok_x".parse().unwrap(),
             name: "x".into(),
             scopes: scopes.to_vec(),
-            app: app.map(Into::into),
+            app: app.map(|a| a.parse().unwrap()),
             channels: channels.iter().map(|c| c.to_string()).collect(),
             expires_at: None,
             needs_touch: false,

@@ -8,7 +8,7 @@ use sha2::Digest;
 use subtle::ConstantTimeEq;
 
 use platform::api::{Scope, TOKEN_PREFIX, TokenInfo};
-use platform::{AppSlug, ChannelName};
+use platform::{AppSlug, ChannelName, TokenId};
 
 use crate::db::{self, TokenRow};
 use crate::error::{AppError, AppResult};
@@ -38,10 +38,10 @@ pub fn hash_secret(secret: &str) -> [u8; 32] {
 /// The authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub id: String,
+    pub id: TokenId,
     pub name: String,
     pub scopes: Vec<Scope>,
-    pub app: Option<String>,
+    pub app: Option<AppSlug>,
     pub channels: Vec<String>,
     /// RFC 3339, as stored.
     pub expires_at: Option<String>,
@@ -84,7 +84,7 @@ impl Principal {
     /// A token limited to one app may touch only that app.
     pub fn require_app(&self, app: &str) -> AppResult<()> {
         match &self.app {
-            Some(only) if only != app => Err(AppError::forbidden(format!(
+            Some(only) if only.as_str() != app => Err(AppError::forbidden(format!(
                 "token {} is limited to app {only}, not {app}",
                 self.name
             ))),
@@ -155,33 +155,60 @@ pub fn principal_of(row: TokenRow) -> AppResult<Principal> {
         Some(t) => (now - t).whole_seconds() >= TOUCH_EVERY_SECS,
         None => true,
     };
-    let info = to_info(&row);
+    let info = to_info(&row)?;
     Ok(Principal {
-        id: row.id,
+        id: info.id,
         name: row.name,
         scopes: info.scopes,
-        app: info.app.map(String::from),
+        app: info.app,
         channels: info.channels.into_iter().map(String::from).collect(),
         expires_at: row.expires_at,
         needs_touch,
     })
 }
 
-pub fn to_info(row: &TokenRow) -> TokenInfo {
-    let scopes: Vec<Scope> = serde_json::from_str(&row.scopes).unwrap_or_default();
-    let channels: Vec<ChannelName> = serde_json::from_str(&row.channels).unwrap_or_default();
-    TokenInfo {
-        id: row.id.clone(),
+/// The API view of a stored token. A column that does not read back (scopes, app, channels)
+/// is an error naming the token: a token whose limits were silently dropped would grant more
+/// than it was given (issue 14, item 6).
+pub fn to_info(row: &TokenRow) -> AppResult<TokenInfo> {
+    fn column<T: serde::de::DeserializeOwned>(
+        row: &TokenRow,
+        column: &str,
+        json: &str,
+    ) -> AppResult<T> {
+        serde_json::from_str(json).map_err(|e| corrupt_token(row, column, e))
+    }
+    Ok(TokenInfo {
+        id: row
+            .id
+            .parse::<TokenId>()
+            .map_err(|e| corrupt_token(row, "id", e))?,
         name: row.name.clone(),
-        scopes,
-        app: row.app.as_deref().and_then(|a| AppSlug::try_from(a).ok()),
-        channels,
+        scopes: column(row, "scopes", &row.scopes)?,
+        app: row
+            .app
+            .as_deref()
+            .map(AppSlug::try_from)
+            .transpose()
+            .map_err(|e| corrupt_token(row, "app", e))?,
+        channels: column::<Vec<ChannelName>>(row, "channels", &row.channels)?,
         created_at: row.created_at.clone(),
         expires_at: row.expires_at.clone(),
         revoked_at: row.revoked_at.clone(),
         last_used_at: row.last_used_at.clone(),
         created_by: row.created_by.clone(),
-    }
+    })
+}
+
+fn corrupt_token(row: &TokenRow, column: &str, e: impl std::fmt::Display) -> AppError {
+    tracing::error!("token {}: column {column} does not read back: {e}", row.id);
+    AppError::new(
+        platform::api::ErrorCode::Internal,
+        format!(
+            "internal error: the stored token {} does not read back (column {column}); the server log has the details",
+            row.id
+        ),
+    )
 }
 
 #[cfg(test)]

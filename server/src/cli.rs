@@ -481,7 +481,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         w.version,
                         w.build,
                         w.release_id,
-                        w.artifacts.join(", ")
+                        w.artifacts
+                            .iter()
+                            .map(|a| a.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     );
                 }
                 for f in &report.failed {
@@ -696,7 +700,7 @@ fn serve(data: Option<PathBuf>, listen: Option<String>, start_over: bool) -> any
             let path = cfg.initial_token_path();
             write_initial_token(&path, &created.secret)
                 .with_context(|| format!("write {}", path.display()))?;
-            crate::bootstrap::announce(&created.token.id, &created.secret, &path);
+            crate::bootstrap::announce(created.token.id.as_str(), &created.secret, &path);
         }
     }
     let store = Arc::new(

@@ -3,6 +3,10 @@
 //! `spawn_blocking`; WAL lets readers run beside the writer. Nothing here knows HTTP.
 
 use platform::api::ReleaseStatus;
+use platform::{
+    AppSlug, Arch, ArtifactId, Build, FileName, InstallMode, Kind, PlatformId, ReleaseId, Sha256,
+    Version,
+};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -304,12 +308,14 @@ pub struct AppRow {
     pub version_mismatch: String,
 }
 
+/// A release as stored; the row mapper checks every typed column, so a corrupt row is an
+/// error naming it ([`CorruptRow`]), never a value silently dropped.
 #[derive(Debug, Clone)]
 pub struct ReleaseRow {
-    pub id: String,
-    pub app: String,
-    pub version: String,
-    pub build: String,
+    pub id: ReleaseId,
+    pub app: AppSlug,
+    pub version: Version,
+    pub build: Build,
     pub notes: Option<String>,
     pub source: Option<String>,
     pub status: ReleaseStatus,
@@ -320,31 +326,56 @@ pub struct ReleaseRow {
     pub revoke_reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Default)]
+/// An artifact as stored, typed like [`ReleaseRow`].
+#[derive(Debug, Clone)]
 pub struct ArtifactRow {
-    pub id: String,
-    pub release_id: String,
+    pub id: ArtifactId,
+    pub release_id: ReleaseId,
     pub position: i64,
-    pub file_name: Option<String>,
-    pub sha256: Option<String>,
-    pub size: Option<i64>,
-    pub platform: Option<String>,
-    pub arch: Option<String>,
-    pub spec_install: Option<String>,
-    pub install_mode: Option<String>,
+    pub file_name: Option<FileName>,
+    pub sha256: Option<Sha256>,
+    pub size: Option<u64>,
+    pub platform: Option<PlatformId>,
+    pub arch: Option<Arch>,
+    pub spec_install: Option<InstallMode>,
+    pub install_mode: Option<InstallMode>,
     pub link: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<Kind>,
     pub attached: bool,
     pub inspection: Option<String>,
-    pub icon_sha256: Option<String>,
+    pub icon_sha256: Option<Sha256>,
     pub attached_at: Option<String>,
+}
+
+impl ArtifactRow {
+    /// A row not yet attached: what a draft's artifact list says, nothing inspected.
+    pub fn planned(id: ArtifactId, release_id: ReleaseId, position: i64) -> Self {
+        Self {
+            id,
+            release_id,
+            position,
+            file_name: None,
+            sha256: None,
+            size: None,
+            platform: None,
+            arch: None,
+            spec_install: None,
+            install_mode: None,
+            link: None,
+            kind: None,
+            attached: false,
+            inspection: None,
+            icon_sha256: None,
+            attached_at: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct ChannelRow {
     pub app: String,
     pub name: String,
-    pub release_id: Option<String>,
+    pub release_id: Option<ReleaseId>,
     pub policy: String,
     pub updated_at: String,
     /// `public` or `token`.
@@ -357,8 +388,8 @@ pub struct HistoryRow {
     pub at: String,
     pub actor: String,
     pub action: String,
-    pub from_release_id: Option<String>,
-    pub to_release_id: Option<String>,
+    pub from_release_id: Option<ReleaseId>,
+    pub to_release_id: Option<ReleaseId>,
 }
 
 #[derive(Debug, Clone)]
@@ -458,11 +489,13 @@ const RELEASE_COLS: &str = "id, app, version, build, notes, source, status, fing
      created_at, published_at, revoked_at, revoke_reason";
 
 fn release_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReleaseRow> {
+    let id: String = r.get(0)?;
+    let row = || format!("release {id}");
     Ok(ReleaseRow {
-        id: r.get(0)?,
-        app: r.get(1)?,
-        version: r.get(2)?,
-        build: r.get(3)?,
+        id: typed(r, 0, "id", row)?,
+        app: typed(r, 1, "app", row)?,
+        version: typed(r, 2, "version", row)?,
+        build: typed(r, 3, "build", row)?,
         notes: r.get(4)?,
         source: r.get(5)?,
         status: release_status(r, 6)?,
@@ -480,10 +513,10 @@ pub fn insert_release(c: &Connection, r: &ReleaseRow) -> rusqlite::Result<()> {
             "INSERT INTO releases({RELEASE_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
         ),
         params![
-            r.id,
-            r.app,
-            r.version,
-            r.build,
+            r.id.as_str(),
+            r.app.as_str(),
+            r.version.as_str(),
+            r.build.as_str(),
             r.notes,
             r.source,
             r.status.as_str(),
@@ -584,8 +617,13 @@ pub fn list_all_releases(c: &Connection) -> rusqlite::Result<Vec<ReleaseRow>> {
 
 pub fn set_release_published(c: &Connection, id: &str, at: &str) -> rusqlite::Result<usize> {
     c.execute(
-        "UPDATE releases SET status = 'published', published_at = ?2 WHERE id = ?1 AND status = 'draft'",
-        params![id, at],
+        "UPDATE releases SET status = ?3, published_at = ?2 WHERE id = ?1 AND status = ?4",
+        params![
+            id,
+            at,
+            ReleaseStatus::Published.as_str(),
+            ReleaseStatus::Draft.as_str()
+        ],
     )
 }
 
@@ -596,16 +634,22 @@ pub fn set_release_revoked(
     reason: &str,
 ) -> rusqlite::Result<usize> {
     c.execute(
-        "UPDATE releases SET status = 'revoked', revoked_at = ?2, revoke_reason = ?3 \
-         WHERE id = ?1 AND status = 'published'",
-        params![id, at, reason],
+        "UPDATE releases SET status = ?4, revoked_at = ?2, revoke_reason = ?3 \
+         WHERE id = ?1 AND status = ?5",
+        params![
+            id,
+            at,
+            reason,
+            ReleaseStatus::Revoked.as_str(),
+            ReleaseStatus::Published.as_str()
+        ],
     )
 }
 
 pub fn delete_draft(c: &Connection, id: &str) -> rusqlite::Result<usize> {
     c.execute(
-        "DELETE FROM releases WHERE id = ?1 AND status = 'draft'",
-        [id],
+        "DELETE FROM releases WHERE id = ?1 AND status = ?2",
+        params![id, ReleaseStatus::Draft.as_str()],
     )
 }
 
@@ -615,24 +659,47 @@ const ARTIFACT_COLS: &str = "id, release_id, position, file_name, sha256, size, 
      spec_install, install_mode, link, kind, attached, inspection, icon_sha256, attached_at";
 
 fn artifact_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ArtifactRow> {
+    let id: String = r.get(0)?;
+    let row = || format!("artifact {id}");
     Ok(ArtifactRow {
-        id: r.get(0)?,
-        release_id: r.get(1)?,
+        id: typed(r, 0, "id", row)?,
+        release_id: typed(r, 1, "release_id", row)?,
         position: r.get(2)?,
-        file_name: r.get(3)?,
-        sha256: r.get(4)?,
-        size: r.get(5)?,
-        platform: r.get(6)?,
-        arch: r.get(7)?,
-        spec_install: r.get(8)?,
-        install_mode: r.get(9)?,
+        file_name: typed_opt(r, 3, "file_name", row)?,
+        sha256: typed_opt(r, 4, "sha256", row)?,
+        size: match r.get::<_, Option<i64>>(5)? {
+            Some(n) => {
+                Some(u64::try_from(n).map_err(|_| {
+                    corrupt(5, row(), "size", n.to_string(), "a negative size".into())
+                })?)
+            }
+            None => None,
+        },
+        platform: typed_opt(r, 6, "platform", row)?,
+        arch: typed_opt(r, 7, "arch", row)?,
+        spec_install: typed_opt(r, 8, "spec_install", row)?,
+        install_mode: typed_opt(r, 9, "install_mode", row)?,
         link: r.get(10)?,
-        kind: r.get(11)?,
+        kind: typed_opt(r, 11, "kind", row)?,
         attached: r.get::<_, i64>(12)? != 0,
         inspection: r.get(13)?,
-        icon_sha256: r.get(14)?,
+        icon_sha256: typed_opt(r, 14, "icon_sha256", row)?,
         attached_at: r.get(15)?,
     })
+}
+
+/// Text columns of these tables as SQLite takes them.
+fn text<T: AsRef<str>>(v: &Option<T>) -> Option<&str> {
+    v.as_ref().map(AsRef::as_ref)
+}
+
+fn hex_of(v: &Option<Sha256>) -> Option<String> {
+    v.as_ref().map(Sha256::hex)
+}
+
+fn size_of(v: Option<u64>) -> rusqlite::Result<Option<i64>> {
+    v.map(|n| i64::try_from(n).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e))))
+        .transpose()
 }
 
 pub fn insert_artifact(c: &Connection, a: &ArtifactRow) -> rusqlite::Result<()> {
@@ -641,9 +708,10 @@ pub fn insert_artifact(c: &Connection, a: &ArtifactRow) -> rusqlite::Result<()> 
             "INSERT INTO artifacts({ARTIFACT_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)"
         ),
         params![
-            a.id, a.release_id, a.position, a.file_name, a.sha256, a.size, a.platform, a.arch,
-            a.spec_install, a.install_mode, a.link, a.kind, a.attached as i64,
-            a.inspection, a.icon_sha256, a.attached_at
+            a.id.as_str(), a.release_id.as_str(), a.position, text(&a.file_name),
+            hex_of(&a.sha256), size_of(a.size)?, text(&a.platform), text(&a.arch),
+            text(&a.spec_install), text(&a.install_mode), a.link, text(&a.kind),
+            a.attached as i64, a.inspection, hex_of(&a.icon_sha256), a.attached_at
         ],
     )?;
     Ok(())
@@ -721,14 +789,14 @@ pub fn attach_artifact(c: &Connection, a: &ArtifactRow) -> rusqlite::Result<usiz
          inspection = ?5, icon_sha256 = ?6, attached_at = ?7, size = ?8 \
          WHERE id = ?1 AND attached = 0",
         params![
-            a.id,
-            a.kind,
-            a.platform,
-            a.install_mode,
+            a.id.as_str(),
+            text(&a.kind),
+            text(&a.platform),
+            text(&a.install_mode),
             a.inspection,
-            a.icon_sha256,
+            hex_of(&a.icon_sha256),
             a.attached_at,
-            a.size
+            size_of(a.size)?
         ],
     )
 }
@@ -738,10 +806,12 @@ pub fn attach_artifact(c: &Connection, a: &ArtifactRow) -> rusqlite::Result<usiz
 const CHANNEL_COLS: &str = "app, name, release_id, policy, updated_at, access";
 
 fn channel_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChannelRow> {
+    let (app, name): (String, String) = (r.get(0)?, r.get(1)?);
+    let release_id = typed_opt(r, 2, "release_id", || format!("channel {app}/{name}"))?;
     Ok(ChannelRow {
-        app: r.get(0)?,
-        name: r.get(1)?,
-        release_id: r.get(2)?,
+        app,
+        name,
+        release_id,
         policy: r.get(3)?,
         updated_at: r.get(4)?,
         access: r.get(5)?,
@@ -851,7 +921,15 @@ pub fn insert_history(
     c.execute(
         "INSERT INTO channel_history(app, channel, at, actor, action, from_release_id, to_release_id) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![app, channel, h.at, h.actor, h.action, h.from_release_id, h.to_release_id],
+        params![
+            app,
+            channel,
+            h.at,
+            h.actor,
+            h.action,
+            text(&h.from_release_id),
+            text(&h.to_release_id)
+        ],
     )?;
     Ok(())
 }
@@ -869,13 +947,15 @@ pub fn list_history(
          WHERE app = ?1 AND channel = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4",
     )?;
     st.query_map(params![app, channel, after, limit], |r| {
+        let seq: i64 = r.get(0)?;
+        let row = || format!("channel_history {seq} of {app}/{channel}");
         Ok(HistoryRow {
-            seq: r.get(0)?,
+            seq,
             at: r.get(1)?,
             actor: r.get(2)?,
             action: r.get(3)?,
-            from_release_id: r.get(4)?,
-            to_release_id: r.get(5)?,
+            from_release_id: typed_opt(r, 4, "from_release_id", row)?,
+            to_release_id: typed_opt(r, 5, "to_release_id", row)?,
         })
     })?
     .collect()
@@ -1220,6 +1300,84 @@ pub fn partial_bytes(c: &Connection, token_id: &str, sha256: &str) -> rusqlite::
 
 /// A release's status column: a value no distd writes is a corrupt row, an error naming the
 /// value, never read as a draft.
+/// A stored value that no longer reads as its type: the row, the column and the value, for
+/// the log; the client's 500 names the row only (see `AppError`'s conversion).
+#[derive(Debug)]
+pub struct CorruptRow {
+    /// `artifact art_...`, `release rel_...`.
+    pub row: String,
+    pub column: &'static str,
+    pub value: String,
+    pub problem: String,
+}
+
+impl std::fmt::Display for CorruptRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: column {} holds {:?}, which does not read back ({})",
+            self.row, self.column, self.value, self.problem
+        )
+    }
+}
+
+impl std::error::Error for CorruptRow {}
+
+fn corrupt(
+    col: usize,
+    row: String,
+    column: &'static str,
+    value: String,
+    problem: String,
+) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        col,
+        rusqlite::types::Type::Text,
+        Box::new(CorruptRow {
+            row,
+            column,
+            value: value.chars().take(200).collect(),
+            problem,
+        }),
+    )
+}
+
+/// Reads a text column as a validated type; a value that does not parse is a [`CorruptRow`].
+fn typed<T>(
+    r: &rusqlite::Row<'_>,
+    col: usize,
+    column: &'static str,
+    row: impl Fn() -> String,
+) -> rusqlite::Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let v: String = r.get(col)?;
+    v.parse()
+        .map_err(|e: T::Err| corrupt(col, row(), column, v.clone(), e.to_string()))
+}
+
+/// [`typed`] for a column that may be NULL.
+fn typed_opt<T>(
+    r: &rusqlite::Row<'_>,
+    col: usize,
+    column: &'static str,
+    row: impl Fn() -> String,
+) -> rusqlite::Result<Option<T>>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    match r.get::<_, Option<String>>(col)? {
+        None => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|e: T::Err| corrupt(col, row(), column, v.clone(), e.to_string())),
+    }
+}
+
 fn release_status(r: &rusqlite::Row<'_>, col: usize) -> rusqlite::Result<ReleaseStatus> {
     r.get::<_, String>(col)?
         .parse()
@@ -1276,7 +1434,7 @@ pub fn channel_protected(
 /// Marks a revoked release removed; 0 when it is not revoked or already removed.
 pub fn set_release_removed(c: &Connection, id: &str, at: &str) -> rusqlite::Result<usize> {
     c.execute(
-        "UPDATE releases SET removed_at = ?2 WHERE id = ?1 AND status = 'revoked' AND removed_at IS NULL",
-        params![id, at],
+        "UPDATE releases SET removed_at = ?2 WHERE id = ?1 AND status = ?3 AND removed_at IS NULL",
+        params![id, at, ReleaseStatus::Revoked.as_str()],
     )
 }

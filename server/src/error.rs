@@ -117,6 +117,19 @@ impl From<rusqlite::Error> for AppError {
                 _ => {}
             }
         }
+        if let rusqlite::Error::FromSqlConversionFailure(_, _, cause) = &e
+            && let Some(bad) = cause.downcast_ref::<crate::db::CorruptRow>()
+        {
+            // Issue 14, item 6: a row that no longer reads back is named, never skipped.
+            tracing::error!("database: {bad}");
+            return Self::new(
+                ErrorCode::Internal,
+                format!(
+                    "internal error: the stored {} does not read back (column {}); the server log has the details",
+                    bad.row, bad.column
+                ),
+            );
+        }
         Self::internal("database", e)
     }
 }

@@ -53,25 +53,23 @@ pub fn run(
         if let Some(d) = &a.sha256
             && a.attached
         {
-            let size = store.stat(&d.parse()?)?;
+            let size = store.stat(d)?;
             match (size, a.size) {
                 (None, _) => report
                     .missing
                     .push(format!("artifact {}: blob {d} is missing", a.id)),
-                (Some(s), Some(want)) if u64::try_from(want).ok() != Some(s) => {
-                    report.missing.push(format!(
-                        "artifact {}: blob {d} has {s} bytes, recorded {want}",
-                        a.id
-                    ))
-                }
-                _ if !present.contains(d) => report
+                (Some(s), Some(want)) if want != s => report.missing.push(format!(
+                    "artifact {}: blob {d} has {s} bytes, recorded {want}",
+                    a.id
+                )),
+                _ if !present.contains(&d.hex()) => report
                     .missing
                     .push(format!("artifact {}: blob {d} is corrupt", a.id)),
                 _ => {}
             }
         }
         if let Some(icon) = &a.icon_sha256
-            && !present.contains(icon)
+            && !present.contains(&icon.hex())
         {
             report.missing.push(format!(
                 "artifact {}: icon blob {icon} is missing or corrupt",

@@ -114,9 +114,9 @@ impl Verdict {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Change {
-    pub artifact_id: String,
-    pub release_id: String,
-    pub app: String,
+    pub artifact_id: platform::ArtifactId,
+    pub release_id: platform::ReleaseId,
+    pub app: platform::AppSlug,
     pub release_status: String,
     pub file: String,
     pub before: Verdict,
@@ -126,11 +126,11 @@ pub struct Change {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct WorseRelease {
-    pub app: String,
-    pub release_id: String,
-    pub version: String,
-    pub build: String,
-    pub artifacts: Vec<String>,
+    pub app: platform::AppSlug,
+    pub release_id: platform::ReleaseId,
+    pub version: platform::Version,
+    pub build: platform::Build,
+    pub artifacts: Vec<platform::ArtifactId>,
 }
 
 /// The last finished run, for `/healthz` and the start-up check.
@@ -167,7 +167,7 @@ fn latest_inspection(
     let re: Option<String> = c
         .query_row(
             "SELECT inspection FROM reinspections WHERE artifact_id = ?1 ORDER BY seq DESC LIMIT 1",
-            [&a.id],
+            [a.id.as_str()],
             |r| r.get(0),
         )
         .optional()?;
@@ -182,25 +182,21 @@ fn inspect_again(
     a: &ArtifactRow,
     now: i64,
 ) -> Result<Inspection, String> {
-    let hex = a.sha256.as_deref().ok_or("no blob")?;
-    let digest: Sha256 = hex.parse().map_err(|e| format!("sha256 {hex}: {e}"))?;
+    let digest: Sha256 = a.sha256.ok_or("no blob")?;
+    let hex = digest.hex();
     let file = store
         .open(&digest)
         .map_err(|e| format!("blob sha256 {hex}: {e}"))?;
-    let name = a.file_name.clone().unwrap_or_else(|| "artifact".into());
-    let hint = a.platform.as_deref().and_then(|p| p.parse().ok());
+    let name = a.file_name.as_ref().map_or("artifact", |f| f.as_str());
+    let hint = a.platform.clone();
     let mut reader = BufReader::with_capacity(64 * 1024, file);
     let inspected = registry
-        .inspect(&name, &mut reader, hint.as_ref(), Limits::default(), now)
+        .inspect(name, &mut reader, hint.as_ref(), Limits::default(), now)
         .map_err(|e| e.to_string())?;
     let mut i = inspected.inspection;
-    i.sha256 = Some(hex.to_owned());
+    i.sha256 = Some(hex);
     if let Ok(target) = registry.get(i.platform.as_str()) {
-        let asked = a
-            .install_mode
-            .as_deref()
-            .or(a.spec_install.as_deref())
-            .and_then(|m| m.parse().ok());
+        let asked = a.install_mode.clone().or_else(|| a.spec_install.clone());
         platform::apply_install_mode(target, &mut i, asked);
     }
     Ok(i)
@@ -236,30 +232,35 @@ pub fn run(
         anyhow::bail!("the database has no reinspections table; open it with migrations first");
     }
     let artifacts = db::list_all_artifacts(conn)?;
-    let mut worse: std::collections::BTreeMap<String, WorseRelease> = Default::default();
+    let mut worse: std::collections::BTreeMap<platform::ReleaseId, WorseRelease> =
+        Default::default();
     for a in artifacts {
         if !a.attached || a.sha256.is_none() {
             continue;
         }
-        let Some(rel) = db::get_release(conn, &a.release_id)? else {
+        let Some(rel) = db::get_release(conn, a.release_id.as_str())? else {
             continue;
         };
-        if app.is_some_and(|want| want != rel.app) {
+        if app.is_some_and(|want| want != rel.app.as_str()) {
             continue;
         }
         report.checked += 1;
         let label = format!(
             "{} ({}, release {} {} {})",
-            a.file_name.as_deref().unwrap_or("artifact"),
+            a.file_name.as_ref().map_or("artifact", |f| f.as_str()),
             a.id,
             rel.app,
             rel.version,
             rel.build
         );
         let before_json = latest_inspection(conn, &a, have_table)?;
-        let before: Option<Inspection> = before_json
-            .as_deref()
-            .and_then(|j| serde_json::from_str(j).ok());
+        // One that no longer parses is a failure naming the artifact and the parse error
+        // (issue 14, item 6), not an inspection silently missing.
+        let before: Result<Inspection, String> = match before_json.as_deref() {
+            Some(j) => serde_json::from_str(j)
+                .map_err(|e| format!("the stored inspection does not parse ({e})")),
+            None => Err("no stored inspection".to_owned()),
+        };
         let after = match inspect_again(registry, store, &a, now) {
             Ok(i) => i,
             Err(e) => {
@@ -268,11 +269,9 @@ pub fn run(
             }
         };
         let vb = match &before {
-            Some(b) => Verdict::of(b),
-            None => {
-                report
-                    .failed
-                    .push(format!("{label}: the stored inspection does not parse"));
+            Ok(b) => Verdict::of(b),
+            Err(why) => {
+                report.failed.push(format!("{label}: {why}"));
                 continue;
             }
         };
@@ -286,7 +285,11 @@ pub fn run(
             release_id: rel.id.clone(),
             app: rel.app.clone(),
             release_status: rel.status.as_str().to_owned(),
-            file: a.file_name.clone().unwrap_or_default(),
+            file: a
+                .file_name
+                .as_ref()
+                .map(|f| f.to_string())
+                .unwrap_or_default(),
             before: vb,
             after: va,
             worse: is_worse,
@@ -312,8 +315,8 @@ pub fn run(
                     "INSERT INTO reinspections(artifact_id, release_id, inspector_version, at, \
                      previous_state, state, worse, inspection) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
                     params![
-                        c2.artifact_id,
-                        c2.release_id,
+                        c2.artifact_id.as_str(),
+                        c2.release_id.as_str(),
                         INSPECTOR_VERSION,
                         crate::util::now(),
                         state_str(c2.before.state),
@@ -330,8 +333,8 @@ pub fn run(
                             Trigger::Startup => "system:reinspect-startup",
                         },
                         action: "artifact.reinspect",
-                        app: Some(&c2.app),
-                        subject: Some(&c2.artifact_id),
+                        app: Some(c2.app.as_str()),
+                        subject: Some(c2.artifact_id.as_str()),
                         details: json!({
                             "release_id": c2.release_id,
                             "release_status": c2.release_status,
@@ -418,7 +421,7 @@ pub fn spawn_if_inspector_changed(
                             w.version,
                             w.build,
                             w.release_id,
-                            w.artifacts.join(", ")
+                            w.artifacts.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
                         );
                     }
                     tracing::info!(

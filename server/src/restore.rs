@@ -141,9 +141,7 @@ fn artifact_sizes(
     let mut out: std::collections::BTreeMap<String, BTreeSet<u64>> = Default::default();
     for a in db::list_all_artifacts(c)? {
         if let (Some(d), Some(s)) = (a.sha256, a.size) {
-            out.entry(d)
-                .or_default()
-                .insert(u64::try_from(s).unwrap_or(0));
+            out.entry(d.hex()).or_default().insert(s);
         }
     }
     Ok(out)

@@ -31,7 +31,7 @@ Example:
         #[arg(long)]
         app: AppSlug,
         channel: ChannelName,
-        release_id: String,
+        release_id: platform::ReleaseId,
         /// Move the channel to a release created before the one it points at
         #[arg(long)]
         allow_downgrade: bool,
@@ -222,7 +222,7 @@ pub async fn promote(
     api: &crate::client::Api,
     app: &AppSlug,
     channel: &ChannelName,
-    release_id: String,
+    release_id: platform::ReleaseId,
     allow_downgrade: bool,
 ) -> Result<ChannelMove, crate::client::ApiError> {
     let (_, mv) = api

@@ -78,7 +78,7 @@ pub async fn run(cmd: ReleaseCommand, ctx: &Ctx) -> anyhow::Result<()> {
             ];
             for r in &list.releases {
                 rows.push(vec![
-                    r.id.clone(),
+                    r.id.to_string(),
                     r.version.to_string(),
                     r.build.to_string(),
                     status(r),
@@ -181,7 +181,7 @@ fn show(ctx: &Ctx, r: &Release) -> anyhow::Result<()> {
     ];
     for a in &r.artifacts {
         rows.push(vec![
-            a.id.clone(),
+            a.id.to_string(),
             or_dash(a.platform.as_ref().map(|p| p.as_str())),
             or_dash(a.kind.as_ref().map(|k| k.as_str())),
             a.file_name

@@ -150,7 +150,7 @@ fn channels(c: &[ChannelName]) -> String {
 
 fn row(t: &TokenInfo) -> Vec<String> {
     vec![
-        t.id.clone(),
+        t.id.to_string(),
         t.name.clone(),
         scopes(&t.scopes),
         or_dash(t.app.as_ref().map(|a| a.as_str())),

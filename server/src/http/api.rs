@@ -1,63 +1,62 @@
 //! JSON endpoints under `/api/v1`: tokens, apps, releases, artifacts, channels, audit.
 
-use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use platform::api::ReleaseStatus;
 use platform::api::{
-    AccessRequest, AppCreate, AppList, AppSettings, AuditList, ChannelHistory, ChannelList,
-    ChannelPolicy, PromoteRequest, ReleaseCreate, ReleaseCreated, ReleaseList, RevokeRequest,
-    Scope, TokenCreate, TokenList, WhoAmI,
+    AccessRequest, App, AppCreate, AppList, AppSettings, Artifact, AuditList, AuditVerify, Channel,
+    ChannelHistory, ChannelList, ChannelMove, ChannelPolicy, PlatformList, PromoteRequest,
+    PublishResult, Release, ReleaseCreate, ReleaseCreated, ReleaseList, RevokeRequest, TokenCreate,
+    TokenCreated, TokenInfo, TokenList, WhoAmI,
 };
-use platform::{AppSlug, ChannelName, IdentityRules, SCHEMA_VERSION};
+use platform::{
+    AppSlug, ArtifactId, ChannelName, IdentityRules, ReleaseId, SCHEMA_VERSION, TokenId,
+};
 
-use super::{ApiJson, ApiPath, ApiQuery, Need, authorize, check_id, deny, paging, parse_seg};
+use super::auth::{Auth, need};
+use super::openapi::ApiErrors;
+use super::{ApiJson, ApiPath, ApiQuery, deny, paging};
 use crate::auth::Principal;
 use crate::db::{self, AuditFilter};
 use crate::error::{AppError, AppResult};
 use crate::services::{AppState, apps, channels, releases, tokens};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/token", get(whoami))
-        .route("/platforms", get(platform_list))
-        .route("/tokens", post(token_create).get(token_list))
-        .route("/tokens/{id}/revoke", post(token_revoke))
-        .route("/apps", post(app_create).get(app_list))
-        .route("/apps/{app}", get(app_show))
-        .route("/apps/{app}/identity", put(app_identity))
-        .route("/apps/{app}/access", put(app_access))
-        .route("/apps/{app}/settings", put(app_settings))
-        .route(
-            "/apps/{app}/releases",
-            post(release_create).get(release_list),
-        )
-        .route("/releases/{id}", get(release_show).delete(release_delete))
-        .route("/releases/{id}/diff/{other}", get(release_diff))
-        .route("/releases/{id}/publish", post(release_publish))
-        .route("/releases/{id}/revoke", post(release_revoke))
-        .route("/artifacts/{id}", get(artifact_show))
-        .route("/artifacts/{id}/attach", post(artifact_attach))
-        .route("/apps/{app}/channels", get(channel_list))
-        .route("/apps/{app}/channels/{name}", get(channel_show))
-        .route("/apps/{app}/channels/{name}/promote", post(channel_promote))
-        .route(
-            "/apps/{app}/channels/{name}/rollback",
-            post(channel_rollback),
-        )
-        .route("/apps/{app}/channels/{name}/history", get(channel_history))
-        .route("/apps/{app}/channels/{name}/policy", put(channel_policy))
-        .route("/apps/{app}/channels/{name}/access", put(channel_access))
-        .route("/audit", get(audit_list))
-        .route("/audit/verify", get(audit_verify))
-        .route(
-            "/artifacts/{id}/download",
-            get(super::downloads::artifact_download),
-        )
+/// Every JSON route, each with its OpenAPI operation (`#[utoipa::path]` on the handler). The
+/// paths are relative to `/api/v1`, where `http::app` nests them.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(whoami))
+        .routes(routes!(platform_list))
+        .routes(routes!(token_create, token_list))
+        .routes(routes!(token_revoke))
+        .routes(routes!(app_create, app_list))
+        .routes(routes!(app_show))
+        .routes(routes!(app_identity))
+        .routes(routes!(app_access))
+        .routes(routes!(app_settings))
+        .routes(routes!(release_create, release_list))
+        .routes(routes!(release_show, release_delete))
+        .routes(routes!(release_diff))
+        .routes(routes!(release_publish))
+        .routes(routes!(release_revoke))
+        .routes(routes!(artifact_show))
+        .routes(routes!(artifact_attach))
+        .routes(routes!(super::downloads::artifact_download))
+        .routes(routes!(channel_list))
+        .routes(routes!(channel_show))
+        .routes(routes!(channel_promote))
+        .routes(routes!(channel_rollback))
+        .routes(routes!(channel_history))
+        .routes(routes!(channel_policy))
+        .routes(routes!(channel_access))
+        .routes(routes!(audit_list))
+        .routes(routes!(audit_verify))
 }
 
 /// Records a 403 a service raised after the endpoint's own checks (an app limit met on a
@@ -82,15 +81,19 @@ fn json<T: serde::Serialize>(status: StatusCode, v: T) -> Response {
 
 // ---- tokens
 
-async fn whoami(State(st): State<AppState>, h: HeaderMap) -> AppResult<Response> {
+#[utoipa::path(get, path = "/token", tag = "tokens",
+    responses((status = 200, description = "the calling token", body = WhoAmI), ApiErrors))]
+async fn whoami(
+    State(st): State<AppState>,
+    Auth(p, ..): Auth<need::AnyToken>,
+) -> AppResult<Response> {
     // Any valid token may ask who it is, whatever its scopes.
-    let p = authorize(&st, &h, Need::any()).await?;
     let info = st
         .db
         .read(move |c| {
-            db::get_token(c, &p.id)?
-                .map(|r| crate::auth::to_info(&r))
-                .ok_or_else(|| AppError::unauthorized("unknown token"))
+            let row =
+                db::get_token(c, &p.id)?.ok_or_else(|| AppError::unauthorized("unknown token"))?;
+            crate::auth::to_info(&row)
         })
         .await?;
     Ok(json(
@@ -104,21 +107,23 @@ async fn whoami(State(st): State<AppState>, h: HeaderMap) -> AppResult<Response>
 
 // ---- platforms
 
-async fn platform_list(State(st): State<AppState>, h: HeaderMap) -> AppResult<Response> {
+#[utoipa::path(get, path = "/platforms", tag = "platforms",
+    responses((status = 200, description = "what every linked target declares", body = PlatformList), ApiErrors))]
+async fn platform_list(State(st): State<AppState>, _: Auth<need::AnyToken>) -> AppResult<Response> {
     // Any valid token may read what the server's targets declare.
-    authorize(&st, &h, Need::any()).await?;
     Ok(json(
         StatusCode::OK,
-        platform::api::PlatformList::from_registry(st.registry),
+        PlatformList::from_registry(st.registry),
     ))
 }
 
+#[utoipa::path(post, path = "/tokens", tag = "tokens", request_body = TokenCreate,
+    responses((status = 201, description = "the new token and its secret, shown once", body = TokenCreated), ApiErrors))]
 async fn token_create(
     State(st): State<AppState>,
-    h: HeaderMap,
+    Auth(p, ..): Auth<need::TokenCreate>,
     ApiJson(body): ApiJson<TokenCreate>,
 ) -> AppResult<Response> {
-    let p = authorize(&st, &h, Need::write(Scope::Admin, "token.create")).await?;
     let created = tokens::create(&st, &p, body).await;
     Ok(json(
         StatusCode::CREATED,
@@ -127,10 +132,13 @@ async fn token_create(
 }
 
 /// `?limit=&cursor=` for lists without filters of their own.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct PageQuery {
+    /// Rows per page.
     limit: Option<i64>,
+    /// Where the page starts: `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
@@ -146,12 +154,14 @@ fn page<T: serde::Serialize>(
     (StatusCode::OK, headers, axum::Json(body)).into_response()
 }
 
+#[utoipa::path(get, path = "/tokens", tag = "tokens", params(PageQuery),
+    responses((status = 200, description = "a page of tokens (never their secrets)", body = TokenList,
+        headers(("link" = String, description = "<...>; rel=\"next\" when another page follows: the same filters and the next cursor"))), ApiErrors))]
 async fn token_list(
     State(st): State<AppState>,
-    h: HeaderMap,
+    Auth(p, ..): Auth<need::AdminRead>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> AppResult<Response> {
-    let p = authorize(&st, &h, Need::read(Scope::Admin)).await?;
     let limit = paging::limit(q.limit, 100, 1000);
     let after = paging::decode_pair(q.cursor.as_deref())?;
     let (list, next) = tokens::list(&st, &p, after, limit).await?;
@@ -169,28 +179,26 @@ async fn token_list(
     ))
 }
 
+#[utoipa::path(post, path = "/tokens/{id}/revoke", tag = "tokens",
+    params(("id" = TokenId, Path, description = "the token's id")),
+    responses((status = 200, description = "the revoked token", body = TokenInfo), ApiErrors))]
 async fn token_revoke(
     State(st): State<AppState>,
-    h: HeaderMap,
-    ApiPath(id): ApiPath<String>,
+    Auth(p, ..): Auth<need::TokenRevoke>,
+    ApiPath(id): ApiPath<TokenId>,
 ) -> AppResult<Response> {
-    let p = authorize(&st, &h, Need::write(Scope::Admin, "token.revoke")).await?;
-    check_id("token", "tok_", &id)?;
     Ok(json(StatusCode::OK, tokens::revoke(&st, &p, id).await?))
 }
 
 // ---- apps
 
+#[utoipa::path(post, path = "/apps", tag = "apps", request_body = AppCreate,
+    responses((status = 201, description = "the new app", body = App), ApiErrors))]
 async fn app_create(
     State(st): State<AppState>,
-    h: HeaderMap,
+    Auth(p, ..): Auth<need::AppCreate>,
     ApiJson(body): ApiJson<AppCreate>,
 ) -> AppResult<Response> {
-    // Any valid token gets this far; the access rule decides (an unrestricted admin, or a
-    // create-app token for its own app).
-    let mut need = Need::any();
-    need.write = Some("app.create");
-    let p = authorize(&st, &h, need).await?;
     if let Err(e) = crate::access::check_app_create(&p, body.slug.as_str()) {
         deny(&st, "app.create", Some(body.slug.as_str()), Some(&p), &e).await;
         return Err(e);
@@ -201,47 +209,41 @@ async fn app_create(
     ))
 }
 
+#[utoipa::path(put, path = "/apps/{app}/access", tag = "apps", params(AppPath), request_body = AccessRequest,
+    responses((status = 200, description = "the app", body = App), ApiErrors))]
 async fn app_access(
     State(st): State<AppState>,
-    h: HeaderMap,
-    ApiPath(app): ApiPath<String>,
+    Auth(p, ..): Auth<need::AppAccess>,
+    ApiPath(AppPath { app }): ApiPath<AppPath>,
     ApiJson(body): ApiJson<AccessRequest>,
 ) -> AppResult<Response> {
-    let app: AppSlug = parse_seg(&app)?;
-    let p = authorize(
-        &st,
-        &h,
-        Need::write(Scope::Admin, "app.access").app(app.as_str()),
-    )
-    .await?;
     Ok(json(
         StatusCode::OK,
         apps::set_access(&st, &p, app.to_string(), body.access).await?,
     ))
 }
 
+#[utoipa::path(put, path = "/apps/{app}/settings", tag = "apps", params(AppPath), request_body = AppSettings,
+    responses((status = 200, description = "the app", body = App), ApiErrors))]
 async fn app_settings(
     State(st): State<AppState>,
-    h: HeaderMap,
-    ApiPath(app): ApiPath<String>,
+    Auth(p, ..): Auth<need::AppSettings>,
+    ApiPath(AppPath { app }): ApiPath<AppPath>,
     ApiJson(body): ApiJson<AppSettings>,
 ) -> AppResult<Response> {
-    let app: AppSlug = parse_seg(&app)?;
-    let p = authorize(
-        &st,
-        &h,
-        Need::write(Scope::Admin, "app.settings").app(app.as_str()),
-    )
-    .await?;
     Ok(json(
         StatusCode::OK,
         apps::set_settings(&st, &p, app.to_string(), body).await?,
     ))
 }
 
-async fn app_list(State(st): State<AppState>, h: HeaderMap) -> AppResult<Response> {
-    let p = authorize(&st, &h, Need::read(Scope::Read)).await?;
-    let list = apps::list(&st, p.app.clone()).await?;
+#[utoipa::path(get, path = "/apps", tag = "apps",
+    responses((status = 200, description = "the apps the token may read", body = AppList), ApiErrors))]
+async fn app_list(
+    State(st): State<AppState>,
+    Auth(p, ..): Auth<need::Read>,
+) -> AppResult<Response> {
+    let list = apps::list(&st, p.app.as_ref().map(|a| a.to_string())).await?;
     Ok(json(
         StatusCode::OK,
         AppList {
@@ -251,29 +253,43 @@ async fn app_list(State(st): State<AppState>, h: HeaderMap) -> AppResult<Respons
     ))
 }
 
+/// `{app}` in a path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct AppPath {
+    /// The app's slug.
+    app: AppSlug,
+}
+
+/// `{app}` and `{channel}` in a path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct ChannelPath {
+    /// The app's slug.
+    app: AppSlug,
+    /// The channel's name.
+    channel: ChannelName,
+}
+
+#[utoipa::path(get, path = "/apps/{app}", tag = "apps", params(AppPath),
+    responses((status = 200, description = "the app", body = App), ApiErrors))]
 async fn app_show(
     State(st): State<AppState>,
-    h: HeaderMap,
-    ApiPath(app): ApiPath<String>,
+    _: Auth<need::Read>,
+    ApiPath(AppPath { app }): ApiPath<AppPath>,
 ) -> AppResult<Response> {
-    let app: AppSlug = parse_seg(&app)?;
-    authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
     Ok(json(StatusCode::OK, apps::get(&st, app.to_string()).await?))
 }
 
+#[utoipa::path(put, path = "/apps/{app}/identity", tag = "apps", params(AppPath),
+    request_body(content = std::collections::BTreeMap<String, platform::PlatformRules>, description = "identity rules per platform id"),
+    responses((status = 200, description = "the app", body = App), ApiErrors))]
 async fn app_identity(
     State(st): State<AppState>,
-    h: HeaderMap,
-    ApiPath(app): ApiPath<String>,
+    Auth(p, ..): Auth<need::AppIdentity>,
+    ApiPath(AppPath { app }): ApiPath<AppPath>,
     ApiJson(rules): ApiJson<IdentityRules>,
 ) -> AppResult<Response> {
-    let app: AppSlug = parse_seg(&app)?;
-    let p = authorize(
-        &st,
-        &h,
-        Need::write(Scope::Admin, "app.update").app(app.as_str()),
-    )
-    .await?;
     Ok(json(
         StatusCode::OK,
         apps::update_identity(&st, &p, app.to_string(), rules).await?,
@@ -282,26 +298,26 @@ async fn app_identity(
 
 // ---- releases
 
+#[utoipa::path(post, path = "/apps/{app}/releases", tag = "releases", params(AppPath), request_body = ReleaseCreate,
+    responses(
+        (status = 201, description = "a new draft", body = ReleaseCreated,
+            headers(("deprecation" = String, description = "true when the request used a deprecated field (testflight_url); Link names the README section"))),
+        (status = 200, description = "the same release existed already", body = ReleaseCreated,
+            headers(("deprecation" = String, description = "true when the request used a deprecated field (testflight_url); Link names the README section"))),
+        ApiErrors))]
 async fn release_create(
     State(st): State<AppState>,
-    h: HeaderMap,
-    ApiPath(app): ApiPath<String>,
+    Auth(p, ..): Auth<need::ReleaseCreate>,
+    ApiPath(AppPath { app }): ApiPath<AppPath>,
     ApiJson(mut body): ApiJson<ReleaseCreate>,
 ) -> AppResult<Response> {
-    let app: AppSlug = parse_seg(&app)?;
     let mut deprecated = false;
     for (n, a) in body.artifacts.iter_mut().enumerate() {
         deprecated |= a
             .adopt_deprecated_fields()
             .map_err(|m| AppError::bad_request(format!("artifacts[{n}]: {m}")))?;
     }
-    let p = authorize(
-        &st,
-        &h,
-        Need::write(Scope::Publish, "release.create").app(app.as_str()),
-    )
-    .await?;
-    let (created, release) = releases::create(&st, &p, app.to_string(), body).await?;
+    let (created, release) = releases::create(&st, &p, app, body).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -336,13 +352,17 @@ fn mark_deprecated(response: &mut Response) {
 pub const DEPRECATION_LINK: &str =
     r#"<README.md#deprecated-api-fields>; rel="deprecation"; type="text/markdown""#;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ReleaseQuery {
+    /// Releases per page: 100 unless given, at most 500.
     limit: Option<i64>,
+    /// Where the page starts: `next_cursor` of the previous page.
     cursor: Option<String>,
     status: Option<ReleaseStatus>,
     version: Option<platform::Version>,
+    /// Releases with an artifact of this platform.
     platform: Option<platform::PlatformId>,
     /// RFC 3339: releases created at or after it.
     since: Option<String>,
@@ -350,14 +370,15 @@ struct ReleaseQuery {
 
 /// Releases newest first, a page at a time (issue 11, item 11): up to 500 a page (the old
 /// list's size), 100 unless `limit` says otherwise.
+#[utoipa::path(get, path = "/apps/{app}/releases", tag = "releases", params(AppPath, ReleaseQuery),
+    responses((status = 200, description = "a page of releases, newest first", body = ReleaseList,
+        headers(("link" = String, description = "<...>; rel=\"next\" when another page follows: the same filters and the next cursor"))), ApiErrors))]
 async fn release_list(
     State(st): State<AppState>,
-    h: HeaderMap,
-    ApiPath(app): ApiPath<String>,
+    Auth(p, ..): Auth<need::Read>,
+    ApiPath(AppPath { app }): ApiPath<AppPath>,
     ApiQuery(q): ApiQuery<ReleaseQuery>,
 ) -> AppResult<Response> {
-    let app: AppSlug = parse_seg(&app)?;
-    let p = authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
     let since = match &q.since {
         Some(s) => Some(crate::util::format_time(
             crate::util::parse_time(s).ok_or_else(|| {
@@ -401,27 +422,29 @@ async fn release_list(
     ))
 }
 
+#[utoipa::path(get, path = "/releases/{id}", tag = "releases",
+    params(("id" = ReleaseId, Path, description = "the release's id")),
+    responses((status = 200, description = "the release with its artifacts", body = Release), ApiErrors))]
 async fn release_show(
     State(st): State<AppState>,
-    h: HeaderMap,
-    ApiPath(id): ApiPath<String>,
+    Auth(p, ..): Auth<need::Read>,
+    ApiPath(id): ApiPath<ReleaseId>,
 ) -> AppResult<Response> {
-    let p = authorize(&st, &h, Need::read(Scope::Read)).await?;
-    check_id("release", "rel_", &id)?;
     Ok(json(StatusCode::OK, releases::get(&st, &p, id).await?))
 }
 
 /// What changed from release `id` to release `other` (issue 12, item 10), per platform:
 /// [`platform::diff::diff_releases`] on the stored inspections. Both must be readable by the
 /// caller and belong to one app.
+#[utoipa::path(get, path = "/releases/{id}/diff/{other}", tag = "releases",
+    params(("id" = ReleaseId, Path, description = "the release to compare from"),
+           ("other" = ReleaseId, Path, description = "the release to compare to")),
+    responses((status = 200, description = "what changed, per platform and arch", body = platform::diff::ReleaseDiff), ApiErrors))]
 async fn release_diff(
     State(st): State<AppState>,
-    h: HeaderMap,
-    ApiPath((id, other)): ApiPath<(String, String)>,
+    Auth(p, ..): Auth<need::Read>,
+    ApiPath((id, other)): ApiPath<(ReleaseId, ReleaseId)>,
 ) -> AppResult<Response> {
-    let p = authorize(&st, &h, Need::read(Scope::Read)).await?;
-    check_id("release", "rel_", &id)?;
-    check_id("release", "rel_", &other)?;
     let from = releases::get(&st, &p, id).await?;
     let to = releases::get(&st, &p, other).await?;
     if from.app != to.app {
@@ -436,13 +459,14 @@ async fn release_diff(
     ))
 }
 
+#[utoipa::path(post, path = "/releases/{id}/publish", tag = "releases",
+    params(("id" = ReleaseId, Path, description = "the draft's id")),
+    responses((status = 200, description = "the published release and every finding considered", body = PublishResult), ApiErrors))]
 async fn release_publish(
     State(st): State<AppState>,
-    h: HeaderMap,
-    ApiPath(id): ApiPath<String>,
+    Auth(p, ..): Auth<need::ReleasePublish>,
+    ApiPath(id): ApiPath<ReleaseId>,
 ) -> AppResult<Response> {
-    let p = authorize(&st, &h, Need::write(Scope::Publish, "release.publish")).await?;
-    check_id("release", "rel_", &id)?;
     let r = releases::publish(&st, &p, id).await;
     Ok(json(
         StatusCode::OK,
@@ -450,14 +474,15 @@ async fn release_publish(
     ))
 }
 
+#[utoipa::path(post, path = "/releases/{id}/revoke", tag = "releases",
+    params(("id" = ReleaseId, Path, description = "the release's id")), request_body = RevokeRequest,
+    responses((status = 200, description = "the revoked release", body = Release), ApiErrors))]
 async fn release_revoke(
     State(st): State<AppState>,
-    h: HeaderMap,
-    ApiPath(id): ApiPath<String>,
+    Auth(p, ..): Auth<need::ReleaseRevoke>,
+    ApiPath(id): ApiPath<ReleaseId>,
     ApiJson(body): ApiJson<RevokeRequest>,
 ) -> AppResult<Response> {
-    let p = authorize(&st, &h, Need::write(Scope::Admin, "release.revoke")).await?;
-    check_id("release", "rel_", &id)?;
     let r = releases::revoke(&st, &p, id, body.reason).await;
     Ok(json(
         StatusCode::OK,
@@ -465,13 +490,14 @@ async fn release_revoke(
     ))
 }
 
+#[utoipa::path(delete, path = "/releases/{id}", tag = "releases",
+    params(("id" = ReleaseId, Path, description = "the draft's id")),
+    responses((status = 204, description = "the draft is gone"), ApiErrors))]
 async fn release_delete(
     State(st): State<AppState>,
-    h: HeaderMap,
-    ApiPath(id): ApiPath<String>,
+    Auth(p, ..): Auth<need::ReleaseDelete>,
+    ApiPath(id): ApiPath<ReleaseId>,
 ) -> AppResult<Response> {
-    let p = authorize(&st, &h, Need::write(Scope::Publish, "release.delete")).await?;
-    check_id("release", "rel_", &id)?;
     let r = releases::delete_draft(&st, &p, id).await;
     audited(&st, "release.delete", &p, r).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -479,26 +505,28 @@ async fn release_delete(
 
 // ---- artifacts
 
+#[utoipa::path(get, path = "/artifacts/{id}", tag = "artifacts",
+    params(("id" = ArtifactId, Path, description = "the artifact's id")),
+    responses((status = 200, description = "the artifact with its inspection", body = Artifact), ApiErrors))]
 async fn artifact_show(
     State(st): State<AppState>,
-    h: HeaderMap,
-    ApiPath(id): ApiPath<String>,
+    Auth(p, ..): Auth<need::Read>,
+    ApiPath(id): ApiPath<ArtifactId>,
 ) -> AppResult<Response> {
-    let p = authorize(&st, &h, Need::read(Scope::Read)).await?;
-    check_id("artifact", "art_", &id)?;
     Ok(json(
         StatusCode::OK,
         releases::get_artifact(&st, &p, id).await?,
     ))
 }
 
+#[utoipa::path(post, path = "/artifacts/{id}/attach", tag = "artifacts",
+    params(("id" = ArtifactId, Path, description = "the artifact's id")),
+    responses((status = 200, description = "the artifact, inspected", body = Artifact), ApiErrors))]
 async fn artifact_attach(
     State(st): State<AppState>,
-    h: HeaderMap,
-    ApiPath(id): ApiPath<String>,
+    Auth(p, ..): Auth<need::ArtifactAttach>,
+    ApiPath(id): ApiPath<ArtifactId>,
 ) -> AppResult<Response> {
-    let p = authorize(&st, &h, Need::write(Scope::Publish, "artifact.attach")).await?;
-    check_id("artifact", "art_", &id)?;
     let r = releases::attach(&st, &p, id).await;
     Ok(json(
         StatusCode::OK,
@@ -508,17 +536,13 @@ async fn artifact_attach(
 
 // ---- channels
 
-fn app_channel(app: &str, name: &str) -> AppResult<(AppSlug, ChannelName)> {
-    Ok((parse_seg(app)?, parse_seg(name)?))
-}
-
+#[utoipa::path(get, path = "/apps/{app}/channels", tag = "channels", params(AppPath),
+    responses((status = 200, description = "the app's channels the token may see", body = ChannelList), ApiErrors))]
 async fn channel_list(
     State(st): State<AppState>,
-    h: HeaderMap,
-    ApiPath(app): ApiPath<String>,
+    Auth(p, ..): Auth<need::Read>,
+    ApiPath(AppPath { app }): ApiPath<AppPath>,
 ) -> AppResult<Response> {
-    let app: AppSlug = parse_seg(&app)?;
-    let p = authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
     let list = channels::list(&st, app.to_string())
         .await?
         .into_iter()
@@ -533,34 +557,33 @@ async fn channel_list(
     ))
 }
 
+#[utoipa::path(get, path = "/apps/{app}/channels/{channel}", tag = "channels", params(ChannelPath),
+    responses((status = 200, description = "the channel", body = Channel), ApiErrors))]
 async fn channel_show(
     State(st): State<AppState>,
-    h: HeaderMap,
-    ApiPath((app, name)): ApiPath<(String, String)>,
+    _: Auth<need::Read>,
+    ApiPath(ChannelPath { app, channel }): ApiPath<ChannelPath>,
 ) -> AppResult<Response> {
-    let (app, name) = app_channel(&app, &name)?;
-    let p = authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
-    p.require_channel(name.as_str())?;
     Ok(json(
         StatusCode::OK,
-        channels::get(&st, app.to_string(), name.to_string()).await?,
+        channels::get(&st, app.to_string(), channel.to_string()).await?,
     ))
 }
 
+#[utoipa::path(get, path = "/apps/{app}/channels/{channel}/history", tag = "channels", params(ChannelPath, PageQuery),
+    responses((status = 200, description = "a page of the channel's moves, oldest first", body = ChannelHistory,
+        headers(("link" = String, description = "<...>; rel=\"next\" when another page follows: the same filters and the next cursor"))), ApiErrors))]
 async fn channel_history(
     State(st): State<AppState>,
-    h: HeaderMap,
-    ApiPath((app, name)): ApiPath<(String, String)>,
+    _: Auth<need::Read>,
+    ApiPath(ChannelPath { app, channel }): ApiPath<ChannelPath>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> AppResult<Response> {
-    let (app, name) = app_channel(&app, &name)?;
-    let p = authorize(&st, &h, Need::read(Scope::Read).app(app.as_str())).await?;
-    p.require_channel(name.as_str())?;
     let limit = paging::limit(q.limit, 100, 1000);
     let after = paging::decode_seq(q.cursor.as_deref())?.unwrap_or(0);
     // One more than the page says whether another follows.
     let mut history =
-        channels::history(&st, app.to_string(), name.to_string(), after, limit + 1).await?;
+        channels::history(&st, app.to_string(), channel.to_string(), after, limit + 1).await?;
     let more = history.len() as i64 > limit;
     history.truncate(usize::try_from(limit).unwrap_or(0));
     let next = more
@@ -572,7 +595,7 @@ async fn channel_history(
         .flatten();
     Ok(page(
         &st,
-        &format!("/apps/{app}/channels/{name}/history"),
+        &format!("/apps/{app}/channels/{channel}/history"),
         &[("limit", q.limit.map(|l| l.to_string()))],
         next.as_deref(),
         ChannelHistory {
@@ -583,29 +606,19 @@ async fn channel_history(
     ))
 }
 
+#[utoipa::path(post, path = "/apps/{app}/channels/{channel}/promote", tag = "channels", params(ChannelPath), request_body = PromoteRequest,
+    responses((status = 200, description = "the channel after the move", body = ChannelMove), ApiErrors))]
 async fn channel_promote(
     State(st): State<AppState>,
-    h: HeaderMap,
-    ApiPath((app, name)): ApiPath<(String, String)>,
+    Auth(p, ..): Auth<need::ChannelPromote>,
+    ApiPath(ChannelPath { app, channel }): ApiPath<ChannelPath>,
     ApiJson(body): ApiJson<PromoteRequest>,
 ) -> AppResult<Response> {
-    let (app, name) = app_channel(&app, &name)?;
-    let p = authorize(
-        &st,
-        &h,
-        Need::write(Scope::Promote, "channel.promote").app(app.as_str()),
-    )
-    .await?;
-    if let Err(e) = p.require_channel(name.as_str()) {
-        deny(&st, "channel.promote", Some(app.as_str()), Some(&p), &e).await;
-        return Err(e);
-    }
-    check_id("release", "rel_", &body.release_id)?;
     let mv = channels::promote(
         &st,
         &p,
         app.to_string(),
-        name.to_string(),
+        channel.to_string(),
         body.release_id,
         body.allow_downgrade,
     )
@@ -613,94 +626,81 @@ async fn channel_promote(
     Ok(json(StatusCode::OK, mv))
 }
 
+#[utoipa::path(post, path = "/apps/{app}/channels/{channel}/rollback", tag = "channels", params(ChannelPath),
+    responses((status = 200, description = "the channel after the move", body = ChannelMove), ApiErrors))]
 async fn channel_rollback(
     State(st): State<AppState>,
-    h: HeaderMap,
-    ApiPath((app, name)): ApiPath<(String, String)>,
+    Auth(p, ..): Auth<need::ChannelRollback>,
+    ApiPath(ChannelPath { app, channel }): ApiPath<ChannelPath>,
 ) -> AppResult<Response> {
-    let (app, name) = app_channel(&app, &name)?;
-    let p = authorize(
-        &st,
-        &h,
-        Need::write(Scope::Promote, "channel.rollback").app(app.as_str()),
-    )
-    .await?;
-    if let Err(e) = p.require_channel(name.as_str()) {
-        deny(&st, "channel.rollback", Some(app.as_str()), Some(&p), &e).await;
-        return Err(e);
-    }
-    let mv = channels::rollback(&st, &p, app.to_string(), name.to_string()).await?;
+    let mv = channels::rollback(&st, &p, app.to_string(), channel.to_string()).await?;
     Ok(json(StatusCode::OK, mv))
 }
 
+#[utoipa::path(put, path = "/apps/{app}/channels/{channel}/policy", tag = "channels", params(ChannelPath), request_body = ChannelPolicy,
+    responses((status = 200, description = "the channel", body = Channel), ApiErrors))]
 async fn channel_policy(
     State(st): State<AppState>,
-    h: HeaderMap,
-    ApiPath((app, name)): ApiPath<(String, String)>,
+    Auth(p, ..): Auth<need::ChannelPolicy>,
+    ApiPath(ChannelPath { app, channel }): ApiPath<ChannelPath>,
     ApiJson(policy): ApiJson<ChannelPolicy>,
 ) -> AppResult<Response> {
-    let (app, name) = app_channel(&app, &name)?;
-    let p = authorize(
-        &st,
-        &h,
-        Need::write(Scope::Admin, "channel.policy").app(app.as_str()),
-    )
-    .await?;
-    let ch = channels::set_policy(&st, &p, app.to_string(), name.to_string(), policy).await?;
+    let ch = channels::set_policy(&st, &p, app.to_string(), channel.to_string(), policy).await?;
     Ok(json(StatusCode::OK, ch))
 }
 
+#[utoipa::path(put, path = "/apps/{app}/channels/{channel}/access", tag = "channels", params(ChannelPath), request_body = AccessRequest,
+    responses((status = 200, description = "the channel", body = Channel), ApiErrors))]
 async fn channel_access(
     State(st): State<AppState>,
-    h: HeaderMap,
-    ApiPath((app, name)): ApiPath<(String, String)>,
+    Auth(p, ..): Auth<need::ChannelAccess>,
+    ApiPath(ChannelPath { app, channel }): ApiPath<ChannelPath>,
     ApiJson(body): ApiJson<AccessRequest>,
 ) -> AppResult<Response> {
-    let (app, name) = app_channel(&app, &name)?;
-    let p = authorize(
-        &st,
-        &h,
-        Need::write(Scope::Admin, "channel.access").app(app.as_str()),
-    )
-    .await?;
-    if let Err(e) = p.require_channel(name.as_str()) {
-        deny(&st, "channel.access", Some(app.as_str()), Some(&p), &e).await;
-        return Err(e);
-    }
-    let ch = channels::set_access(&st, &p, app.to_string(), name.to_string(), body.access).await?;
+    let ch =
+        channels::set_access(&st, &p, app.to_string(), channel.to_string(), body.access).await?;
     Ok(json(StatusCode::OK, ch))
 }
 
 // ---- audit
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct AuditQuery {
+    /// `release.create`, `auth.denied`, ...
     action: Option<String>,
+    /// One app's events.
     app: Option<String>,
+    /// `tok_...:name`, `system`, ...
     actor: Option<String>,
+    /// Events after this sequence number.
     after: Option<i64>,
+    /// Events per page: 100 unless given, at most 1000.
     limit: Option<i64>,
+    /// Where the page starts: `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, description = "a page of audit events", body = AuditList,
+        headers(("link" = String, description = "<...>; rel=\"next\" when another page follows: the same filters and the next cursor"))), ApiErrors))]
 async fn audit_list(
     State(st): State<AppState>,
-    h: HeaderMap,
+    Auth(p, ..): Auth<need::AdminRead>,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> AppResult<Response> {
-    let p = authorize(&st, &h, Need::read(Scope::Admin)).await?;
     // An app-limited admin reads its app's rows only; the whole log is the unrestricted
     // admin's.
     let app_param = q.app.clone();
     let app = match (&p.app, q.app) {
-        (Some(only), Some(asked)) if *only != asked => {
+        (Some(only), Some(asked)) if only.as_str() != asked => {
             return Err(AppError::forbidden(format!(
                 "token {} is limited to app {only}: it may read only that app's audit events",
                 p.name
             )));
         }
-        (Some(only), _) => Some(only.clone()),
+        (Some(only), _) => Some(only.to_string()),
         (None, asked) if p.is_unrestricted_admin() => asked,
         (None, _) => {
             return Err(AppError::forbidden(format!(
@@ -743,8 +743,12 @@ async fn audit_list(
     ))
 }
 
-async fn audit_verify(State(st): State<AppState>, h: HeaderMap) -> AppResult<Response> {
-    let p = authorize(&st, &h, Need::read(Scope::Admin)).await?;
+#[utoipa::path(get, path = "/audit/verify", tag = "audit",
+    responses((status = 200, description = "whether the hash chain verifies", body = AuditVerify), ApiErrors))]
+async fn audit_verify(
+    State(st): State<AppState>,
+    Auth(p, ..): Auth<need::AdminRead>,
+) -> AppResult<Response> {
     if !p.is_unrestricted_admin() {
         return Err(AppError::forbidden(format!(
             "token {} is limited: the audit chain spans every app, so only an admin token without limits verifies it",

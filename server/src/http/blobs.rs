@@ -2,26 +2,27 @@
 //! resume. Blobs are shared on disk but owned per app: an app may use a blob once one of its
 //! callers sent the bytes (proof of possession), and existence answers only for that app.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::put;
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
 
 use platform::Sha256;
-use platform::api::{BlobInfo, Scope, UPLOAD_LENGTH, UPLOAD_OFFSET};
+use platform::api::{BlobInfo, UPLOAD_LENGTH, UPLOAD_OFFSET};
 
-use super::{ApiPath, ApiQuery, Need, authorize, parse_seg};
+use super::auth::{Auth, need};
+use super::openapi::ApiErrors;
+use super::{ApiPath, ApiQuery, parse_seg};
 use crate::audit::{self, Event};
 use crate::auth::Principal;
 use crate::blobs::{BlobStore, PutOutcome, UploadRequest};
 use crate::error::{AppError, AppResult};
 use crate::services::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/blobs/sha256/{hex}", put(put_blob).head(head_blob))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(utoipa_axum::routes!(put_blob, head_blob))
 }
 
 fn digest(hex: &str) -> AppResult<Sha256> {
@@ -29,9 +30,12 @@ fn digest(hex: &str) -> AppResult<Sha256> {
         .map_err(|e: platform::types::InvalidValue| AppError::bad_request(e.to_string()))
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct BlobQuery {
+    /// The app the bytes are for; a token limited to one app may leave it out.
+    #[param(value_type = Option<platform::AppSlug>)]
     app: Option<String>,
 }
 
@@ -42,10 +46,7 @@ fn app_of(p: Option<&Principal>, q: &BlobQuery) -> AppResult<Option<platform::Ap
         .as_deref()
         .map(parse_seg::<platform::AppSlug>)
         .transpose()?;
-    Ok(asked.or_else(|| {
-        p.and_then(|p| p.app.as_deref())
-            .and_then(|a| a.parse().ok())
-    }))
+    Ok(asked.or_else(|| p.and_then(|p| p.app.clone())))
 }
 
 fn need_app(app: Option<platform::AppSlug>) -> AppResult<platform::AppSlug> {
@@ -76,16 +77,19 @@ fn header_u64(h: &HeaderMap, name: &str) -> AppResult<Option<u64>> {
     }
 }
 
+#[utoipa::path(head, path = "/blobs/sha256/{hex}", tag = "blobs",
+    params(("hex" = platform::Sha256, Path, description = "the file's SHA-256"), BlobQuery),
+    responses(
+        (status = 200, description = "the app holds these bytes; Content-Length is their size"),
+        (status = 404, description = "the app does not hold them; Upload-Offset says where a held partial upload ends",
+            headers(("upload-offset" = u64, description = "bytes of a partial upload the server keeps"))),
+        ApiErrors))]
 async fn head_blob(
     State(st): State<AppState>,
-    h: HeaderMap,
+    Auth(p, ..): Auth<need::BlobCheck>,
     ApiPath(hex): ApiPath<String>,
     ApiQuery(q): ApiQuery<BlobQuery>,
 ) -> AppResult<Response> {
-    let asked = app_of(None, &q)?;
-    let mut need = Need::read(Scope::Publish);
-    need.app = asked.as_ref().map(|a| a.as_str());
-    let p = authorize(&st, &h, need).await?;
     let app = need_app(app_of(Some(&p), &q)?)?;
     let d = digest(&hex)?;
     let stored = st
@@ -158,17 +162,26 @@ async fn within_partial_caps(
     Ok(ok)
 }
 
+#[utoipa::path(put, path = "/blobs/sha256/{hex}", tag = "blobs",
+    params(
+        ("hex" = platform::Sha256, Path, description = "the file's SHA-256"),
+        BlobQuery,
+        ("upload-length" = Option<u64>, Header, description = "the file's total size (a resumable upload)"),
+        ("upload-offset" = Option<u64>, Header, description = "where this request's bytes start (resuming)"),
+    ),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "the file's bytes (from Upload-Offset on)"),
+    responses(
+        (status = 201, description = "stored", body = BlobInfo),
+        (status = 200, description = "the server had it already; recorded for the app", body = BlobInfo),
+        ApiErrors))]
 async fn put_blob(
     State(st): State<AppState>,
+    Auth(p, ..): Auth<need::BlobUpload>,
     h: HeaderMap,
     ApiPath(hex): ApiPath<String>,
     ApiQuery(q): ApiQuery<BlobQuery>,
     body: Body,
 ) -> AppResult<Response> {
-    let asked = app_of(None, &q)?;
-    let mut need = Need::write(Scope::Publish, "blob.upload");
-    need.app = asked.as_ref().map(|a| a.as_str());
-    let p = authorize(&st, &h, need).await?;
     let app = need_app(app_of(Some(&p), &q)?)?;
     app_must_exist(&st, &app).await?;
     let d = digest(&hex)?;
@@ -218,7 +231,7 @@ async fn put_blob(
             let row = crate::db::PartialRow {
                 sha256: d.hex(),
                 app: app.to_string(),
-                token_id: p.id.clone(),
+                token_id: p.id.to_string(),
                 total: i64::try_from(total).unwrap_or(i64::MAX),
                 started_at: now.clone(),
                 updated_at: now,

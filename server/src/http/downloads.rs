@@ -24,9 +24,12 @@ use serde::Deserialize;
 
 use platform::api::{SHA256_HEADER, Scope};
 use platform::channel::{self, Candidate, ChannelArtifact, ChannelContext, Pick};
-use platform::{AppSlug, Arch, ArtifactView, ChannelName, Client, Links, PlatformId, Sha256};
+use platform::{
+    AppSlug, Arch, ArtifactId, ArtifactView, ChannelName, Client, Links, PlatformId, Sha256,
+};
 
-use super::{ApiPath, ApiQuery, Need, authorize, check_id, parse_seg};
+use super::auth::{Auth, need};
+use super::{ApiPath, ApiQuery, page_id, parse_seg};
 use crate::access::{self, Use};
 use crate::auth::{self, Principal};
 use crate::blobs::BlobStore;
@@ -65,12 +68,6 @@ pub fn router() -> Router<AppState> {
         .route(ui::STYLESHEET_PATH, get(stylesheet))
         .route("/i/{id}/download", get(page_download))
         .route("/i/{id}/{doc}", get(install_document))
-}
-
-/// `?token=` on the API download (devices and scripts without headers).
-#[derive(Debug, Deserialize)]
-pub struct TokenQuery {
-    token: Option<String>,
 }
 
 /// What page-side routes read from the query.
@@ -165,7 +162,9 @@ fn page_entry(
 ) -> AppResult<Entry> {
     if let (Some(g), Some(purpose)) = (q.grant.as_deref(), purpose)
         && rel.status == platform::api::ReleaseStatus::Published
-        && st.grants.verify(g, &art.id, purpose, util::now_unix())
+        && st
+            .grants
+            .verify(g, art.id.as_str(), purpose, util::now_unix())
     {
         return Ok(Entry::Grant);
     }
@@ -186,7 +185,7 @@ async fn page_artifact(
     id: String,
     purpose: Option<Purpose>,
 ) -> AppResult<(ArtifactRow, ReleaseRow, Entry)> {
-    check_id("artifact", "art_", &id)?;
+    let id: ArtifactId = page_id(&id)?;
     let (st2, h) = (st.clone(), h.clone());
     st.db
         .read(move |c| {
@@ -487,8 +486,6 @@ fn downloadable(a: &ArtifactRow, r: &ReleaseRow) -> AppResult<Sha256> {
     }
     let d: Sha256 = a
         .sha256
-        .as_deref()
-        .and_then(|d| d.parse().ok())
         .ok_or_else(|| AppError::not_found(format!("artifact {} is a link, not a file", a.id)))?;
     if !a.attached {
         return Err(AppError::conflict(format!(
@@ -501,11 +498,11 @@ fn downloadable(a: &ArtifactRow, r: &ReleaseRow) -> AppResult<Sha256> {
 
 /// The media type of an artifact's file, as its target declares it.
 fn media_type(st: &AppState, a: &ArtifactRow) -> &'static str {
-    match (a.platform.as_deref(), a.kind.as_deref()) {
-        (Some(platform), Some(kind)) => match (st.registry.get(platform), kind.parse()) {
-            (Ok(t), Ok(kind)) => t.media_type(&kind),
-            _ => "application/octet-stream",
-        },
+    match (&a.platform, &a.kind) {
+        (Some(platform), Some(kind)) => st
+            .registry
+            .get(platform.as_str())
+            .map_or("application/octet-stream", |t| t.media_type(kind)),
         _ => "application/octet-stream",
     }
 }
@@ -520,8 +517,8 @@ async fn serve_artifact(
 ) -> AppResult<Response> {
     let d = downloadable(a, r)?;
     let file = Served {
-        artifact: &a.id,
-        file_name: a.file_name.as_deref().unwrap_or("artifact"),
+        artifact: a.id.as_str(),
+        file_name: a.file_name.as_ref().map_or("artifact", |f| f.as_str()),
         media_type: media_type(st, a),
         cache,
         attachment: true,
@@ -529,16 +526,22 @@ async fn serve_artifact(
     serve_blob(st, d, &file, h).await
 }
 
+#[utoipa::path(get, path = "/artifacts/{id}/download", tag = "artifacts",
+    params(("id" = ArtifactId, Path, description = "the artifact's id"),
+           ("token" = Option<String>, Query, description = "a token, for links followed by devices without headers")),
+    security(("bearer" = []), ("token_query" = [])),
+    responses(
+        (status = 200, description = "the file", content_type = "application/octet-stream", body = Vec<u8>,
+            headers(("x-dist-sha256" = platform::Sha256, description = "the file's SHA-256, to check what was saved"),
+                    ("content-disposition" = String, description = "attachment; filename=... (the artifact's file name)"))),
+        (status = 206, description = "the range asked for", content_type = "application/octet-stream", body = Vec<u8>),
+        super::openapi::ApiErrors))]
 pub async fn artifact_download(
     State(st): State<AppState>,
+    Auth(p, ..): Auth<need::Download>,
     h: HeaderMap,
-    ApiPath(id): ApiPath<String>,
-    ApiQuery(q): ApiQuery<TokenQuery>,
+    ApiPath(id): ApiPath<ArtifactId>,
 ) -> AppResult<Response> {
-    let mut need = Need::read(Scope::Download);
-    need.query_token = q.token.as_deref();
-    let p = authorize(&st, &h, need).await?;
-    check_id("artifact", "art_", &id)?;
     let (a, r) = releases::artifact_and_release(&st, &p, id, Use::Download).await?;
     serve_artifact(&st, &a, &r, &h, CACHE_IMMUTABLE).await
 }
@@ -712,7 +715,7 @@ fn choices_response(
                     file_name: a.file_name.as_deref().unwrap_or("artifact"),
                     kind: a.kind.as_deref().unwrap_or(""),
                     arch: a.arch.as_deref(),
-                    size: a.size.and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+                    size: a.size.unwrap_or(0),
                     url,
                 })
                 .collect(),
@@ -870,6 +873,10 @@ async fn channel_feed(
             inspections.push((a, i));
         }
     }
+    let digests: Vec<String> = inspections
+        .iter()
+        .map(|(a, _)| a.sha256.map(|d| d.hex()).unwrap_or_default())
+        .collect();
     let ctx = ChannelContext {
         name: &name,
         app: addr.app.as_str(),
@@ -889,11 +896,12 @@ async fn channel_feed(
         ),
         artifacts: inspections
             .iter()
-            .map(|(a, i)| ChannelArtifact {
+            .zip(&digests)
+            .map(|((a, i), sha256)| ChannelArtifact {
                 inspection: i,
                 arch: a.arch.as_deref(),
-                size: a.size.and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
-                sha256: a.sha256.as_deref().unwrap_or(""),
+                size: a.size.unwrap_or(0),
+                sha256,
                 url: addr.url(&st, a.arch.as_deref(), i.kind.as_str()),
             })
             .collect(),
@@ -938,7 +946,7 @@ async fn page_data(
             art.id
         )));
     }
-    let app = rel.app.clone();
+    let app = rel.app.to_string();
     let app_name = st
         .db
         .read(move |c| Ok(db::get_app(c, &app)?.map(|a| a.name).unwrap_or(app)))
@@ -996,31 +1004,31 @@ struct ViewParts {
 impl ViewParts {
     /// `missing` finishes the 404 message for an artifact without platform or kind.
     fn of(st: &AppState, d: &PageData, missing: &str) -> AppResult<Self> {
-        let (Some(platform), Some(kind)) = (d.art.platform.as_deref(), d.art.kind.as_ref()) else {
+        let (Some(platform), Some(kind)) = (&d.art.platform, &d.art.kind) else {
             return Err(AppError::not_found(format!(
                 "artifact {} {missing}",
                 d.art.id
             )));
         };
         Ok(Self {
-            target: services::target_for(st.registry, platform)?,
-            inspection: services::inspection_of(&d.art),
-            kind: parse_seg(kind)?,
-            file_name: d.art.file_name.as_deref().and_then(|f| f.parse().ok()),
-            sha: d.art.sha256.as_deref().and_then(|s| s.parse().ok()),
-            arch: d.art.arch.as_deref().and_then(|s| s.parse().ok()),
+            target: services::target_for(st.registry, platform.as_str())?,
+            inspection: services::stored_inspection(&d.art)?,
+            kind: kind.clone(),
+            file_name: d.art.file_name.clone(),
+            sha: d.art.sha256,
+            arch: d.art.arch.clone(),
         })
     }
 
     fn view<'a>(&'a self, d: &'a PageData) -> ArtifactView<'a> {
         ArtifactView {
-            id: &d.art.id,
+            id: d.art.id.as_str(),
             file_name: self.file_name.as_ref(),
             kind: &self.kind,
-            size: d.art.size.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+            size: d.art.size.unwrap_or(0),
             sha256: self.sha.as_ref(),
             arch: self.arch.as_ref(),
-            install_mode: services::parse_install(d.art.install_mode.as_deref()),
+            install_mode: d.art.install_mode.clone(),
             link: d.art.link.as_deref(),
             inspection: self.inspection.as_ref(),
             app_name: &d.app_name,
@@ -1032,7 +1040,7 @@ impl ViewParts {
 /// and redirects to the same address without the token, so it leaves the address bar, the
 /// history and any shared screenshot.
 async fn exchange_link(st: &AppState, uri: &Uri, id: String, token: String) -> AppResult<Response> {
-    check_id("artifact", "art_", &id)?;
+    let id: ArtifactId = page_id(&id)?;
     let (value, max_age) = st
         .db
         .write(move |tx| {
@@ -1103,12 +1111,13 @@ async fn install_page(
                 format!("target {} is not in the platform list", target.id()),
             )
         })?;
+    let sha256 = d.art.sha256.map(|d| d.hex());
     let page = ui::InstallPage {
         app_name: &d.app_name,
-        version: &d.rel.version,
-        build: &d.rel.build,
-        file: d.art.sha256.as_deref().map(|sha256| ui::FileFacts {
-            name: d.art.file_name.as_deref().unwrap_or(""),
+        version: d.rel.version.as_str(),
+        build: d.rel.build.as_str(),
+        file: sha256.as_deref().map(|sha256| ui::FileFacts {
+            name: d.art.file_name.as_ref().map_or("", |f| f.as_str()),
             size: view.size,
             sha256,
         }),
@@ -1160,14 +1169,10 @@ async fn install_document(
     }
     let d = page_data(&st, &h, q, id.clone(), Some(Purpose::Document)).await?;
     if doc == ICON_DOC
-        && let Some(icon) = d
-            .art
-            .icon_sha256
-            .as_deref()
-            .and_then(|h| h.parse::<Sha256>().ok())
+        && let Some(icon) = d.art.icon_sha256
     {
         let file = Served {
-            artifact: &d.art.id,
+            artifact: d.art.id.as_str(),
             file_name: ICON_DOC,
             media_type: "image/png",
             cache: CACHE_IMMUTABLE,

@@ -1,38 +1,54 @@
 //! HTTP: the router, the one `IntoResponse` for [`AppError`], JSON/path/query extractors that
-//! answer in the API's error shape, bearer-token checks, and request logging. Feature routers
-//! live in the submodules and are merged in [`app`].
+//! answer in the API's error shape, the caller extractor (`auth::Auth`), the OpenAPI document
+//! (`openapi`), and request logging. Feature routers live in the submodules and are merged in
+//! [`app`].
 
 mod api;
+pub mod auth;
 mod blobs;
 pub mod denials;
 mod downloads;
 pub mod edge;
 mod health;
+mod openapi;
 pub mod paging;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
+use axum::http::{HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use tower_http::trace::TraceLayer;
 
-use platform::api::{ErrorBody, ErrorCode, ErrorDetail, Scope, UPLOAD_OFFSET};
+use platform::api::{ErrorBody, ErrorCode, ErrorDetail, UPLOAD_OFFSET};
 
 use crate::audit::{self, Event};
-use crate::auth::{self, Principal};
+use crate::auth::Principal;
 use crate::config::MAX_JSON_BYTES;
 use crate::error::{AppError, AppResult};
 use crate::services::AppState;
 
+/// The API routes under `/api/v1` and their OpenAPI document (paths relative to the prefix).
+fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    api::router()
+        .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
+        // The blob PUT counts bytes itself against DIST_MAX_UPLOAD_BYTES while streaming.
+        .merge(blobs::router().layer(DefaultBodyLimit::disable()))
+        .routes(utoipa_axum::routes!(openapi::serve))
+        .split_for_parts()
+}
+
+/// The OpenAPI 3.1 document of API v1, as `/api/v1/openapi.json` serves it.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    openapi::document(api_routes().1)
+}
+
 /// The whole application: API, downloads, install pages, health.
 pub fn app(state: AppState) -> Router {
     let client_addr = axum::middleware::from_fn_with_state(state.clone(), edge::client_addr);
-    let api = api::router()
-        .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
-        // The blob PUT counts bytes itself against DIST_MAX_UPLOAD_BYTES while streaming.
-        .merge(blobs::router().layer(DefaultBodyLimit::disable()));
+    let (api, doc) = api_routes();
+    openapi::publish(&openapi::document(doc));
     Router::new()
         .nest("/api/v1", api)
         .merge(downloads::router())
@@ -137,19 +153,35 @@ pub struct ApiJson<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(rej) => Err(match rej.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
-                    ErrorCode::PayloadTooLarge,
-                    format!("JSON body over the limit of {MAX_JSON_BYTES} bytes"),
-                ),
-                StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                    AppError::bad_request("send the body with Content-Type: application/json")
-                }
-                _ => AppError::bad_request(format!("invalid JSON body: {}", rej.body_text())),
-            }),
+        // Read as a JSON value first: every body of API v1 is an object, and serde would
+        // otherwise take a struct from an array too (`[[]]` read as a policy, found by the
+        // OpenAPI fuzzing of issue 14, item 7).
+        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => v,
+            Err(rej) => return Err(json_rejection(rej)),
+        };
+        if !value.is_object() {
+            return Err(AppError::bad_request(
+                "invalid JSON body: send a JSON object ({...})",
+            ));
         }
+        serde_json::from_value(value)
+            .map(Self)
+            .map_err(|e| AppError::bad_request(format!("invalid JSON body: {e}")))
+    }
+}
+
+/// axum's JSON rejections in the API's error shape.
+fn json_rejection(rej: axum::extract::rejection::JsonRejection) -> AppError {
+    match rej.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("JSON body over the limit of {MAX_JSON_BYTES} bytes"),
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            AppError::bad_request("send the body with Content-Type: application/json")
+        }
+        _ => AppError::bad_request(format!("invalid JSON body: {}", rej.body_text())),
     }
 }
 
@@ -177,102 +209,6 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
             .map(|p| Self(p.0))
             .map_err(|e| AppError::bad_request(format!("invalid query: {}", e.body_text())))
     }
-}
-
-/// What an endpoint needs from the caller.
-pub struct Need<'a> {
-    /// `None`: any valid token.
-    pub scope: Option<Scope>,
-    /// For the audit record of a refusal: `release.create`, ...; `None` for reads.
-    pub write: Option<&'a str>,
-    pub app: Option<&'a str>,
-    /// `?token=` accepted (download and install links followed by devices).
-    pub query_token: Option<&'a str>,
-}
-
-impl<'a> Need<'a> {
-    pub fn any() -> Self {
-        Self {
-            scope: None,
-            write: None,
-            app: None,
-            query_token: None,
-        }
-    }
-    pub fn read(scope: Scope) -> Self {
-        Self {
-            scope: Some(scope),
-            write: None,
-            app: None,
-            query_token: None,
-        }
-    }
-    pub fn write(scope: Scope, action: &'a str) -> Self {
-        Self {
-            scope: Some(scope),
-            write: Some(action),
-            app: None,
-            query_token: None,
-        }
-    }
-    pub fn app(mut self, app: &'a str) -> Self {
-        self.app = Some(app);
-        self
-    }
-}
-
-/// Authenticates the caller and checks scope and app; refusals on write endpoints are
-/// recorded as `auth.denied` (never with the secret).
-pub async fn authorize(
-    state: &AppState,
-    headers: &HeaderMap,
-    need: Need<'_>,
-) -> AppResult<Principal> {
-    let from_header = headers
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().ok().and_then(|s| auth::bearer(Some(s))));
-    let secret: Option<String> = match from_header {
-        Some(Some(s)) => Some(s.to_owned()),
-        Some(None) => None,
-        None => need.query_token.map(str::to_owned),
-    };
-    let result: AppResult<Principal> = match secret {
-        None if from_header.is_some() => Err(AppError::unauthorized(
-            "malformed Authorization header: send Authorization: Bearer <token>",
-        )),
-        None => Err(AppError::unauthorized(
-            "missing token: send Authorization: Bearer <token>",
-        )),
-        Some(secret) => state.db.read(move |c| auth::authenticate(c, &secret)).await,
-    };
-    let principal = match result {
-        Ok(p) => p,
-        Err(e) => {
-            if let Some(action) = need.write {
-                deny(state, action, need.app, None, &e).await;
-            }
-            return Err(e);
-        }
-    };
-    let allowed = need
-        .scope
-        .map_or(Ok(()), |s| principal.require(s))
-        .and_then(|_| need.app.map_or(Ok(()), |a| principal.require_app(a)));
-    if let Err(e) = allowed {
-        if let Some(action) = need.write {
-            deny(state, action, need.app, Some(&principal), &e).await;
-        }
-        return Err(e);
-    }
-    if principal.needs_touch {
-        let (db, id) = (state.db.clone(), principal.id.clone());
-        tokio::spawn(async move {
-            let _ = db
-                .write(move |tx| Ok(crate::db::touch_token(tx, &id, &crate::util::now())?))
-                .await;
-        });
-    }
-    Ok(principal)
 }
 
 /// Records an `auth.denied` event; failures to record are logged, not returned. A refusal
@@ -320,21 +256,17 @@ pub async fn deny(
     }
 }
 
-/// Refuses identifiers that cannot be ours before any lookup (path traversal, huge input).
-pub fn check_id(kind: &str, prefix: &str, id: &str) -> AppResult<()> {
-    let ok = id.len() <= 64
-        && id.starts_with(prefix)
-        && id[prefix.len()..]
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric());
-    if ok {
-        Ok(())
-    } else {
-        Err(AppError::not_found(format!(
-            "{kind} {:?} not found (ids look like {prefix}0123abcd...)",
-            id.chars().take(80).collect::<String>()
-        )))
-    }
+/// Reads an id from a page address (`/i/{id}`): one that cannot be ours answers like an
+/// unknown one, 404, before any lookup (a mangled link is not a bad request of the reader's).
+/// API routes take ids through `ApiPath<ReleaseId>` and friends instead (400 naming the id).
+pub fn page_id<T>(id: &str) -> AppResult<T>
+where
+    T: std::str::FromStr<Err = platform::InvalidValue>,
+{
+    id.parse::<T>().map_err(|e| {
+        let shown: String = e.value.chars().take(80).collect();
+        AppError::not_found(format!("{} {shown:?} not found ({})", e.what, e.expected))
+    })
 }
 
 /// Parses a path segment into a validated newtype, 400 naming the problem.

@@ -11,19 +11,31 @@ use crate::auth::Principal;
 use crate::db::{self, AppRow};
 use crate::error::{AppError, AppResult};
 
-pub fn app_to_api(r: &AppRow) -> App {
-    App {
-        slug: r
-            .slug
-            .parse()
-            .unwrap_or_else(|_| "invalid".parse().expect("literal slug")),
+/// The API view of a stored app. A column that does not read back is an error naming the app
+/// (issue 14, item 6): rules or a policy silently read as empty would publish unchecked.
+pub fn app_to_api(r: &AppRow) -> AppResult<App> {
+    let bad = |column: &str, e: &dyn std::fmt::Display| {
+        tracing::error!("app {}: column {column} does not read back: {e}", r.slug);
+        AppError::new(
+            platform::api::ErrorCode::Internal,
+            format!(
+                "internal error: the stored app {} does not read back (column {column}); the server log has the details",
+                r.slug
+            ),
+        )
+    };
+    Ok(App {
+        slug: r.slug.parse().map_err(|e| bad("slug", &e))?,
         name: r.name.clone(),
-        platforms: serde_json::from_str(&r.platforms).unwrap_or_default(),
-        identity: serde_json::from_str(&r.identity).unwrap_or_default(),
+        platforms: serde_json::from_str(&r.platforms).map_err(|e| bad("platforms", &e))?,
+        identity: serde_json::from_str(&r.identity).map_err(|e| bad("identity", &e))?,
         created_at: r.created_at.clone(),
-        access: r.access.parse().unwrap_or_default(),
-        version_mismatch: r.version_mismatch.parse().unwrap_or_default(),
-    }
+        access: r.access.parse().map_err(|e| bad("access", &e))?,
+        version_mismatch: r
+            .version_mismatch
+            .parse()
+            .map_err(|e| bad("version_mismatch", &e))?,
+    })
 }
 
 /// Each platform's rules may name only identity facts its target reports.
@@ -48,7 +60,7 @@ fn check_platforms<'a>(
 
 pub async fn create(state: &AppState, p: &Principal, body: AppCreate) -> AppResult<App> {
     let name = body.name.trim().to_owned();
-    if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err(AppError::invalid(
             "name: 1 to 200 characters without control characters",
         ));
@@ -70,11 +82,15 @@ pub async fn create(state: &AppState, p: &Principal, body: AppCreate) -> AppResu
             .to_owned(),
     };
     let actor = p.actor();
+    let platforms = body.platforms.clone();
     let row = state
         .db
         .write(move |tx| {
             if db::get_app(tx, &row.slug)?.is_some() {
-                return Err(AppError::conflict(format!("app {} already exists", row.slug)));
+                return Err(AppError::conflict(format!(
+                    "app {} already exists",
+                    row.slug
+                )));
             }
             db::insert_app(tx, &row)?;
             audit::append(
@@ -84,19 +100,19 @@ pub async fn create(state: &AppState, p: &Principal, body: AppCreate) -> AppResu
                     action: "app.create",
                     app: Some(&row.slug),
                     subject: Some(&row.slug),
-                    details: json!({"name": row.name, "platforms": serde_json::from_str::<serde_json::Value>(&row.platforms).unwrap_or_default()}),
+                    details: json!({"name": row.name, "platforms": platforms}),
                 },
             )?;
             Ok(row)
         })
         .await?;
-    Ok(app_to_api(&row))
+    app_to_api(&row)
 }
 
 pub async fn get(state: &AppState, slug: String) -> AppResult<App> {
     state
         .db
-        .read(move |c| super::app_row(c, &slug).map(|r| app_to_api(&r)))
+        .read(move |c| app_to_api(&super::app_row(c, &slug)?))
         .await
 }
 
@@ -104,11 +120,11 @@ pub async fn list(state: &AppState, only: Option<String>) -> AppResult<Vec<App>>
     state
         .db
         .read(move |c| {
-            Ok(db::list_apps(c)?
+            db::list_apps(c)?
                 .iter()
                 .filter(|a| only.as_ref().is_none_or(|o| *o == a.slug))
                 .map(app_to_api)
-                .collect())
+                .collect()
         })
         .await
 }
@@ -122,6 +138,7 @@ pub async fn update_identity(
     check_platforms(state, rules.keys())?;
     check_identity_facts(state, &rules)?;
     let json = serde_json::to_string(&rules).map_err(|e| AppError::internal("json", e))?;
+    let audited_rules = rules.clone();
     let actor = p.actor();
     let row = state
         .db
@@ -136,13 +153,13 @@ pub async fn update_identity(
                     action: "app.update",
                     app: Some(&slug),
                     subject: Some(&slug),
-                    details: json!({"identity": serde_json::from_str::<serde_json::Value>(&json).unwrap_or_default()}),
+                    details: json!({"identity": audited_rules}),
                 },
             )?;
             super::app_row(tx, &slug)
         })
         .await?;
-    Ok(app_to_api(&row))
+    app_to_api(&row)
 }
 
 /// Makes an app's pages public or token-only.
@@ -172,7 +189,7 @@ pub async fn set_access(
             super::app_row(tx, &slug)
         })
         .await?;
-    Ok(app_to_api(&row))
+    app_to_api(&row)
 }
 
 /// Changes an app's settings (today: the version-mismatch policy); audited with what changed.
@@ -209,5 +226,5 @@ pub async fn set_settings(
             Ok(row)
         })
         .await?;
-    Ok(app_to_api(&row))
+    app_to_api(&row)
 }

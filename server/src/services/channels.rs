@@ -21,21 +21,46 @@ use crate::db::{self, AppRow, ArtifactRow, ChannelRow, HistoryRow, ReleaseRow};
 use crate::error::{AppError, AppResult};
 use crate::util;
 
-pub fn channel_to_api(r: &ChannelRow) -> Channel {
-    Channel {
-        app: r
-            .app
-            .parse()
-            .unwrap_or_else(|_| "invalid".parse().expect("literal slug")),
-        name: r
-            .name
-            .parse()
-            .unwrap_or_else(|_| "invalid".parse().expect("literal channel")),
+/// The API view of a stored channel; a column that does not read back is an error naming the
+/// channel (issue 14, item 6), never a placeholder or a default.
+pub fn channel_to_api(r: &ChannelRow) -> AppResult<Channel> {
+    let bad = |column: &str, e: &dyn std::fmt::Display| {
+        tracing::error!(
+            "channel {}/{}: column {column} does not read back: {e}",
+            r.app,
+            r.name
+        );
+        AppError::new(
+            platform::api::ErrorCode::Internal,
+            format!(
+                "internal error: the stored channel {}/{} does not read back (column {column}); the server log has the details",
+                r.app, r.name
+            ),
+        )
+    };
+    Ok(Channel {
+        app: r.app.parse().map_err(|e| bad("app", &e))?,
+        name: r.name.parse().map_err(|e| bad("name", &e))?,
         release_id: r.release_id.clone(),
         updated_at: r.updated_at.clone(),
-        policy: serde_json::from_str(&r.policy).unwrap_or_default(),
-        access: r.access.parse().unwrap_or_default(),
-    }
+        policy: stored_policy(r)?,
+        access: r.access.parse().map_err(|e| bad("access", &e))?,
+    })
+}
+
+/// A channel's stored policy; one that does not parse is an error naming the channel (a
+/// policy silently read as empty would let blocked warnings through).
+fn stored_policy(r: &ChannelRow) -> AppResult<ChannelPolicy> {
+    serde_json::from_str(&r.policy).map_err(|e| {
+        tracing::error!("channel {}/{}: its stored policy does not parse: {e}", r.app, r.name);
+        AppError::new(
+            platform::api::ErrorCode::Internal,
+            format!(
+                "internal error: the stored policy of channel {}/{} does not parse; the server log has the details",
+                r.app, r.name
+            ),
+        )
+    })
 }
 
 fn app_exists(c: &rusqlite::Connection, app: &str) -> AppResult<()> {
@@ -47,10 +72,10 @@ pub async fn list(state: &AppState, app: String) -> AppResult<Vec<Channel>> {
         .db
         .read(move |c| {
             app_exists(c, &app)?;
-            Ok(db::list_channels(c, &app)?
+            db::list_channels(c, &app)?
                 .iter()
                 .map(channel_to_api)
-                .collect())
+                .collect()
         })
         .await
 }
@@ -62,7 +87,7 @@ pub async fn get(state: &AppState, app: String, name: String) -> AppResult<Chann
             app_exists(c, &app)?;
             db::get_channel(c, &app, &name)?
                 .map(|r| channel_to_api(&r))
-                .ok_or_else(|| AppError::not_found(format!("app {app} has no channel {name}")))
+                .ok_or_else(|| AppError::not_found(format!("app {app} has no channel {name}")))?
         })
         .await
 }
@@ -176,14 +201,14 @@ async fn record_move(
                 )));
             }
             // The release may have been revoked since it was read.
-            let status = db::get_release(tx, &to)?.map(|r| r.status);
+            let status = db::get_release(tx, to.as_str())?.map(|r| r.status);
             if status != Some(platform::api::ReleaseStatus::Published) {
                 return Err(AppError::conflict(format!(
                     "release {to} is not published (any more)"
                 )));
             }
             let at = util::now();
-            db::upsert_channel_pointer(tx, &app, &name, &to, &at)?;
+            db::upsert_channel_pointer(tx, &app, &name, to.as_str(), &at)?;
             db::insert_history(
                 tx,
                 &app,
@@ -220,7 +245,7 @@ async fn record_move(
     drop(plan.target_arts);
     Ok(ChannelMove {
         schema_version: SCHEMA_VERSION,
-        channel: channel_to_api(&row),
+        channel: channel_to_api(&row)?,
         previous_release_id: previous,
         findings,
     })
@@ -231,7 +256,7 @@ pub async fn promote(
     p: &Principal,
     app: String,
     name: String,
-    release_id: String,
+    release_id: platform::ReleaseId,
     allow_downgrade: bool,
 ) -> AppResult<ChannelMove> {
     let plan = {
@@ -240,10 +265,10 @@ pub async fn promote(
             .db
             .read(move |c| {
                 app_exists(c, &app)?;
-                let target = db::get_release(c, &release_id)?.ok_or_else(|| {
+                let target = db::get_release(c, release_id.as_str())?.ok_or_else(|| {
                     AppError::not_found(format!("release {release_id} not found"))
                 })?;
-                if target.app != app {
+                if target.app.as_str() != app {
                     return Err(AppError::invalid(format!(
                         "release {release_id} belongs to app {}, not {app}",
                         target.app
@@ -264,11 +289,14 @@ pub async fn promote(
                 }
                 let channel = db::get_channel(c, &app, &name)?;
                 let (current, current_arts) =
-                    match channel.as_ref().and_then(|c| c.release_id.as_deref()) {
-                        Some(cur) => (db::get_release(c, cur)?, db::list_artifacts(c, cur)?),
+                    match channel.as_ref().and_then(|c| c.release_id.as_ref()) {
+                        Some(cur) => (
+                            db::get_release(c, cur.as_str())?,
+                            db::list_artifacts(c, cur.as_str())?,
+                        ),
                         None => (None, Vec::new()),
                     };
-                let target_arts = db::list_artifacts(c, &release_id)?;
+                let target_arts = db::list_artifacts(c, release_id.as_str())?;
                 Ok(MovePlan {
                     channel,
                     current,
@@ -279,12 +307,11 @@ pub async fn promote(
             })
             .await?
     };
-    let policy: ChannelPolicy = plan
-        .channel
-        .as_ref()
-        .and_then(|c| serde_json::from_str(&c.policy).ok())
-        .unwrap_or_default();
-    if plan.channel.as_ref().and_then(|c| c.release_id.as_deref()) == Some(release_id.as_str()) {
+    let policy: ChannelPolicy = match &plan.channel {
+        Some(c) => stored_policy(c)?,
+        None => ChannelPolicy::default(),
+    };
+    if plan.channel.as_ref().and_then(|c| c.release_id.as_ref()) == Some(&release_id) {
         // Already there: nothing to record.
         let row = plan
             .channel
@@ -293,7 +320,7 @@ pub async fn promote(
         let (all, _) = move_findings(state, &policy, &[], &plan.target_arts)?;
         return Ok(ChannelMove {
             schema_version: SCHEMA_VERSION,
-            channel: channel_to_api(&row),
+            channel: channel_to_api(&row)?,
             previous_release_id: row.release_id.clone(),
             findings: all,
         });
@@ -339,7 +366,7 @@ fn refuse_stale(name: &str, current: &ReleaseRow, target: &ReleaseRow) -> AppRes
 
 /// The release a rollback returns to: walking history backwards, each rollback cancels the
 /// promote before it; the first promote not cancelled is undone.
-fn rollback_target(history: &[HistoryRow]) -> Option<Option<String>> {
+fn rollback_target(history: &[HistoryRow]) -> Option<Option<platform::ReleaseId>> {
     let mut undone = 0usize;
     for h in history.iter().rev() {
         if h.action == "rollback" {
@@ -373,7 +400,7 @@ pub async fn rollback(
                         "channel {name} has no previous release to roll back to"
                     ))
                 })?;
-                let target = db::get_release(c, &prev)?
+                let target = db::get_release(c, prev.as_str())?
                     .ok_or_else(|| AppError::not_found(format!("release {prev} not found")))?;
                 if target.status != platform::api::ReleaseStatus::Published {
                     return Err(AppError::conflict(format!(
@@ -404,6 +431,7 @@ pub async fn set_policy(
 ) -> AppResult<Channel> {
     let actor = p.actor();
     let json = serde_json::to_string(&policy).map_err(|e| AppError::internal("json", e))?;
+    let audited_policy = policy;
     let row = state
         .db
         .write(move |tx| {
@@ -416,14 +444,14 @@ pub async fn set_policy(
                     action: "channel.policy",
                     app: Some(&app),
                     subject: Some(&name),
-                    details: json!({"policy": serde_json::from_str::<serde_json::Value>(&json).unwrap_or_default()}),
+                    details: json!({"policy": audited_policy}),
                 },
             )?;
             db::get_channel(tx, &app, &name)?
                 .ok_or_else(|| AppError::internal("channel", "vanished after write"))
         })
         .await?;
-    Ok(channel_to_api(&row))
+    channel_to_api(&row)
 }
 
 /// Makes a channel's pages public or token-only (creating the channel without a release if
@@ -455,7 +483,7 @@ pub async fn set_access(
                 .ok_or_else(|| AppError::internal("channel", "vanished after write"))
         })
         .await?;
-    Ok(channel_to_api(&row))
+    channel_to_api(&row)
 }
 
 /// What a channel points at right now: its app, the release and that release's attached
@@ -478,7 +506,7 @@ pub async fn pointed(state: &AppState, app: String, name: String) -> AppResult<P
             let rid = ch.release_id.ok_or_else(|| {
                 AppError::not_found(format!("channel {name} of {app} points at no release yet"))
             })?;
-            let rel = db::get_release(c, &rid)?
+            let rel = db::get_release(c, rid.as_str())?
                 .ok_or_else(|| AppError::not_found(format!("release {rid} not found")))?;
             if rel.status == platform::api::ReleaseStatus::Revoked {
                 return Err(AppError::gone(format!(
@@ -509,22 +537,22 @@ mod tests {
             at: String::new(),
             actor: String::new(),
             action: action.into(),
-            from_release_id: from.map(Into::into),
-            to_release_id: Some(to.into()),
+            from_release_id: from.map(|r| r.parse().unwrap()),
+            to_release_id: Some(to.parse().unwrap()),
         }
     }
 
     #[test]
     fn rollback_walks_back_one_move_at_a_time() {
         let mut hist = vec![
-            h("promote", None, "a"),
-            h("promote", Some("a"), "b"),
-            h("promote", Some("b"), "c"),
+            h("promote", None, "rel_a"),
+            h("promote", Some("rel_a"), "rel_b"),
+            h("promote", Some("rel_b"), "rel_c"),
         ];
-        assert_eq!(rollback_target(&hist), Some(Some("b".into())));
-        hist.push(h("rollback", Some("c"), "b"));
-        assert_eq!(rollback_target(&hist), Some(Some("a".into())));
-        hist.push(h("rollback", Some("b"), "a"));
+        assert_eq!(rollback_target(&hist), Some(Some("rel_b".parse().unwrap())));
+        hist.push(h("rollback", Some("rel_c"), "rel_b"));
+        assert_eq!(rollback_target(&hist), Some(Some("rel_a".parse().unwrap())));
+        hist.push(h("rollback", Some("rel_b"), "rel_a"));
         assert_eq!(rollback_target(&hist), Some(None));
         assert_eq!(rollback_target(&[]), None);
     }

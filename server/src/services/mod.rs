@@ -10,7 +10,7 @@ pub mod tokens;
 use std::sync::Arc;
 
 use platform::api;
-use platform::{Inspection, InstallMode, PlatformId, Registry};
+use platform::{ArtifactId, Inspection, Registry, ReleaseId};
 
 use crate::blobs::LocalBlobStore;
 use crate::config::Config;
@@ -80,36 +80,33 @@ impl AppState {
 /// token that may read the release). Issue 12, item 4: it used to name the release page
 /// `/apps/{app}/releases/{id}`, which no route serves yet; the install-pages work points it
 /// there when that page exists. Testers get each artifact's `install_url` (`/i/{id}`).
-pub fn release_url(base: &str, id: &str) -> String {
+pub fn release_url(base: &str, id: &ReleaseId) -> String {
     format!("{base}/api/v1/releases/{id}")
 }
 
-pub fn download_url(base: &str, artifact_id: &str) -> String {
+pub fn download_url(base: &str, artifact_id: &ArtifactId) -> String {
     format!("{base}/api/v1/artifacts/{artifact_id}/download")
 }
 
-pub fn install_url(base: &str, artifact_id: &str) -> String {
+pub fn install_url(base: &str, artifact_id: &ArtifactId) -> String {
     format!("{base}/i/{artifact_id}")
 }
 
-/// The stored inspection of an artifact, for showing it. A row whose JSON no longer parses
-/// shows none, and the server log names the artifact; decisions use [`stored_inspection`].
-pub fn inspection_of(a: &ArtifactRow) -> Option<Inspection> {
-    // The error is already in the log, naming the artifact.
-    stored_inspection(a).unwrap_or_default()
-}
-
-/// The stored inspection of an artifact, for deciding with it (publish findings, channel
-/// continuity): a row whose JSON no longer parses is an error naming the artifact, never a
-/// row silently skipped.
+/// The stored inspection of an artifact: a row whose JSON no longer parses is an error naming
+/// the artifact (issue 14, item 6), for showing it as for deciding with it (publish findings,
+/// channel continuity), never a row silently shown without it or skipped.
 pub fn stored_inspection(a: &ArtifactRow) -> AppResult<Option<Inspection>> {
     a.inspection
         .as_deref()
         .map(|j| {
             serde_json::from_str(j).map_err(|e| {
-                AppError::internal(
-                    &format!("artifact {}: its stored inspection does not parse", a.id),
-                    e,
+                tracing::error!("artifact {}: its stored inspection does not parse: {e}", a.id);
+                AppError::new(
+                    api::ErrorCode::Internal,
+                    format!(
+                        "internal error: the stored inspection of artifact {} does not parse; the server log has the details (distd reinspect rewrites it)",
+                        a.id
+                    ),
                 )
             })
         })
@@ -123,31 +120,35 @@ fn installable(registry: &Registry, a: &ArtifactRow) -> bool {
         return false;
     };
     a.attached
-        && registry.get(platform).is_ok_and(|t| {
+        && registry.get(platform.as_str()).is_ok_and(|t| {
             t.kinds()
                 .iter()
                 .any(|k| k.kind == kind.as_str() && k.publishable)
         })
 }
 
-pub fn artifact_to_api(registry: &Registry, base: &str, a: &ArtifactRow) -> api::Artifact {
+pub fn artifact_to_api(
+    registry: &Registry,
+    base: &str,
+    a: &ArtifactRow,
+) -> AppResult<api::Artifact> {
     let has_file = a.sha256.is_some();
-    api::Artifact {
+    Ok(api::Artifact {
         id: a.id.clone(),
         release_id: a.release_id.clone(),
-        platform: a.platform.as_deref().and_then(|p| p.parse().ok()),
-        kind: a.kind.as_deref().and_then(|k| k.parse().ok()),
-        file_name: a.file_name.as_deref().and_then(|f| f.parse().ok()),
-        size: a.size.and_then(|s| u64::try_from(s).ok()),
-        sha256: a.sha256.as_deref().and_then(|s| s.parse().ok()),
-        arch: a.arch.as_deref().and_then(|s| s.parse().ok()),
-        install_mode: a.install_mode.as_deref().and_then(|m| m.parse().ok()),
+        platform: a.platform.clone(),
+        kind: a.kind.clone(),
+        file_name: a.file_name.clone(),
+        size: a.size,
+        sha256: a.sha256,
+        arch: a.arch.clone(),
+        install_mode: a.install_mode.clone(),
         link: a.link.clone(),
         attached: a.attached,
-        inspection: inspection_of(a),
+        inspection: stored_inspection(a)?,
         download_url: has_file.then(|| download_url(base, &a.id)),
         install_url: installable(registry, a).then(|| install_url(base, &a.id)),
-    }
+    })
 }
 
 pub fn release_to_api(
@@ -155,26 +156,27 @@ pub fn release_to_api(
     base: &str,
     r: &ReleaseRow,
     artifacts: &[ArtifactRow],
-) -> api::Release {
-    api::Release {
+) -> AppResult<api::Release> {
+    let source = match r.source.as_deref() {
+        Some(s) => Some(serde_json::from_str(s).map_err(|e| {
+            tracing::error!("release {}: its stored source does not parse: {e}", r.id);
+            AppError::new(
+                api::ErrorCode::Internal,
+                format!(
+                    "internal error: the stored source of release {} does not parse; the server log has the details",
+                    r.id
+                ),
+            )
+        })?),
+        None => None,
+    };
+    Ok(api::Release {
         id: r.id.clone(),
-        app: r
-            .app
-            .parse()
-            .unwrap_or_else(|_| "invalid".parse().expect("literal slug")),
-        version: r
-            .version
-            .parse()
-            .unwrap_or_else(|_| "invalid".parse().expect("literal version")),
-        build: r
-            .build
-            .parse()
-            .unwrap_or_else(|_| "invalid".parse().expect("literal build")),
+        app: r.app.clone(),
+        version: r.version.clone(),
+        build: r.build.clone(),
         notes: r.notes.clone(),
-        source: r
-            .source
-            .as_deref()
-            .and_then(|s| serde_json::from_str(s).ok()),
+        source,
         status: r.status,
         created_at: r.created_at.clone(),
         published_at: r.published_at.clone(),
@@ -184,8 +186,8 @@ pub fn release_to_api(
         artifacts: artifacts
             .iter()
             .map(|a| artifact_to_api(registry, base, a))
-            .collect(),
-    }
+            .collect::<AppResult<_>>()?,
+    })
 }
 
 /// Reads a release with its artifacts, as the API shows it.
@@ -193,11 +195,11 @@ pub fn load_release(
     c: &rusqlite::Connection,
     registry: &Registry,
     base: &str,
-    id: &str,
+    id: &ReleaseId,
 ) -> AppResult<api::Release> {
     let r = release_row(c, id)?;
-    let arts = db::list_artifacts(c, id)?;
-    Ok(release_to_api(registry, base, &r, &arts))
+    let arts = db::list_artifacts(c, id.as_str())?;
+    release_to_api(registry, base, &r, &arts)
 }
 
 /// An app's row, or a 404 naming the slug.
@@ -206,8 +208,9 @@ pub fn app_row(c: &rusqlite::Connection, slug: &str) -> AppResult<db::AppRow> {
 }
 
 /// A release's row, or a 404 naming the id.
-pub fn release_row(c: &rusqlite::Connection, id: &str) -> AppResult<db::ReleaseRow> {
-    db::get_release(c, id)?.ok_or_else(|| AppError::not_found(format!("release {id} not found")))
+pub fn release_row(c: &rusqlite::Connection, id: &ReleaseId) -> AppResult<db::ReleaseRow> {
+    db::get_release(c, id.as_str())?
+        .ok_or_else(|| AppError::not_found(format!("release {id} not found")))
 }
 
 /// The platform's target, or a 422 naming the linked ones.
@@ -215,12 +218,4 @@ pub fn target_for(registry: &Registry, platform: &str) -> AppResult<&'static dyn
     registry
         .get(platform)
         .map_err(|e| AppError::invalid(e.to_string()))
-}
-
-pub fn parse_install(s: Option<&str>) -> Option<InstallMode> {
-    s.and_then(|m| m.parse().ok())
-}
-
-pub fn platform_id(s: &str) -> Option<PlatformId> {
-    s.parse().ok()
 }

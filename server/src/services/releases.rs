@@ -8,7 +8,9 @@ use serde_json::json;
 
 use platform::api::{self, ArtifactSpec, PublishResult, ReleaseCreate};
 use platform::versions::MismatchPolicy;
-use platform::{Build, Finding, IdentityRules, Limits, SCHEMA_VERSION, Severity, Sha256, Version};
+use platform::{
+    ArtifactId, Finding, IdentityRules, Limits, ReleaseId, SCHEMA_VERSION, Severity, Sha256,
+};
 
 use super::{AppState, load_release, stored_inspection, target_for};
 use crate::access;
@@ -24,10 +26,20 @@ const MAX_NOTES: usize = 64 * 1024;
 /// Icons larger than this are not kept.
 const MAX_ICON_BYTES: usize = 4 * 1024 * 1024;
 
-/// The platforms an app allows (empty: any linked platform); 404 for an unknown app.
+/// The platforms an app allows (empty: any linked platform); 404 for an unknown app, 500
+/// naming the app when its stored list does not parse.
 async fn app_platforms(state: &AppState, app: String) -> AppResult<Vec<String>> {
     let row = state.db.read(move |c| super::app_row(c, &app)).await?;
-    Ok(serde_json::from_str(&row.platforms).unwrap_or_default())
+    serde_json::from_str(&row.platforms).map_err(|e| {
+        tracing::error!("app {}: its stored platforms do not parse: {e}", row.slug);
+        AppError::new(
+            platform::api::ErrorCode::Internal,
+            format!(
+                "internal error: the stored platforms of app {} do not parse; the server log has the details",
+                row.slug
+            ),
+        )
+    })
 }
 
 /// The idempotency key of a release's content: file digests and link URLs, as a set.
@@ -43,10 +55,11 @@ fn fingerprint(specs: &[ArtifactSpec]) -> String {
     set.into_iter().collect::<Vec<_>>().join("\n")
 }
 
-/// Checks the artifact list and turns it into rows (ids filled later).
+/// Checks the artifact list and turns it into the rows of release `release_id`.
 fn plan_artifacts(
     state: &AppState,
     app_platforms: &[String],
+    release_id: &ReleaseId,
     specs: &[ArtifactSpec],
 ) -> AppResult<Vec<ArtifactRow>> {
     if specs.is_empty() {
@@ -73,13 +86,10 @@ fn plan_artifacts(
                 )));
             }
         }
-        let mut row = ArtifactRow {
-            position: i as i64,
-            platform: s.platform.as_ref().map(|p| p.to_string()),
-            arch: s.arch.as_ref().map(|a| a.to_string()),
-            spec_install: s.install.as_ref().map(|m| m.as_str().to_owned()),
-            ..Default::default()
-        };
+        let mut row = ArtifactRow::planned(new_artifact_id()?, release_id.clone(), i as i64);
+        row.platform = s.platform.clone();
+        row.arch = s.arch.clone();
+        row.spec_install = s.install.clone();
         match (&s.sha256, &s.link) {
             (Some(d), None) => {
                 let name = s
@@ -97,9 +107,9 @@ fn plan_artifacts(
                         state.cfg.max_upload_bytes
                     )));
                 }
-                row.file_name = Some(name.to_string());
-                row.sha256 = Some(d.hex());
-                row.size = s.size.and_then(|v| i64::try_from(v).ok());
+                row.file_name = Some(name.clone());
+                row.sha256 = Some(*d);
+                row.size = s.size;
             }
             (None, Some(url)) => {
                 if s.file_name.is_some() || s.size.is_some() {
@@ -126,10 +136,10 @@ fn plan_artifacts(
                 let inspection = admission.inspected.map(|i| i.inspection).ok_or_else(|| {
                     AppError::internal("admission", "admitted without an inspection")
                 })?;
-                row.platform = Some(inspection.platform.to_string());
-                row.kind = Some(inspection.kind.to_string());
+                row.platform = Some(inspection.platform.clone());
+                row.kind = Some(inspection.kind.clone());
                 row.link = Some(url.clone());
-                row.install_mode = mode.map(|m| m.as_str().to_owned());
+                row.install_mode = mode;
                 row.attached = true;
                 row.attached_at = Some(util::now());
                 row.inspection = Some(
@@ -152,7 +162,7 @@ fn plan_artifacts(
 pub async fn create(
     state: &AppState,
     p: &Principal,
-    app: String,
+    app: platform::AppSlug,
     body: ReleaseCreate,
 ) -> AppResult<(bool, api::Release)> {
     if body.notes.as_ref().is_some_and(|n| n.len() > MAX_NOTES) {
@@ -161,12 +171,13 @@ pub async fn create(
         )));
     }
     let platforms = app_platforms(state, app.to_string()).await?;
-    let mut arts = plan_artifacts(state, &platforms, &body.artifacts)?;
+    let id = ReleaseId::from_random(id_bytes()?);
+    let arts = plan_artifacts(state, &platforms, &id, &body.artifacts)?;
     let release = ReleaseRow {
-        id: util::new_id("rel"),
+        id,
         app: app.clone(),
-        version: body.version.to_string(),
-        build: body.build.to_string(),
+        version: body.version.clone(),
+        build: body.build.clone(),
         notes: body.notes.clone(),
         source: match &body.source {
             Some(s) => Some(serde_json::to_string(s).map_err(|e| AppError::internal("json", e))?),
@@ -179,19 +190,18 @@ pub async fn create(
         revoked_at: None,
         revoke_reason: None,
     };
-    for a in &mut arts {
-        a.id = util::new_id("art");
-        a.release_id = release.id.clone();
-    }
     let actor = p.actor();
     let (created, id) = state
         .db
         .write(move |tx| {
             // Read and insert inside one IMMEDIATE transaction: racing creates serialise here,
             // and the unique index is the backstop.
-            if let Some(existing) =
-                db::get_release_by_key(tx, &release.app, &release.version, &release.build)?
-            {
+            let key = (
+                release.app.as_str(),
+                release.version.as_str(),
+                release.build.as_str(),
+            );
+            if let Some(existing) = db::get_release_by_key(tx, key.0, key.1, key.2)? {
                 return same_or_conflict(&existing, &release.fingerprint).map(|id| (false, id));
             }
             if let Err(e) = db::insert_release(tx, &release) {
@@ -199,10 +209,7 @@ pub async fn create(
                 // answer with its release, or a conflict if its content differs.
                 let unique = matches!(&e, rusqlite::Error::SqliteFailure(f, _)
                     if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE);
-                if unique
-                    && let Some(existing) =
-                        db::get_release_by_key(tx, &release.app, &release.version, &release.build)?
-                {
+                if unique && let Some(existing) = db::get_release_by_key(tx, key.0, key.1, key.2)? {
                     return same_or_conflict(&existing, &release.fingerprint).map(|id| (false, id));
                 }
                 return Err(e.into());
@@ -215,8 +222,8 @@ pub async fn create(
                 Event {
                     actor: &actor,
                     action: "release.create",
-                    app: Some(&release.app),
-                    subject: Some(&release.id),
+                    app: Some(release.app.as_str()),
+                    subject: Some(release.id.as_str()),
                     details: json!({
                         "version": release.version,
                         "build": release.build,
@@ -238,7 +245,18 @@ pub async fn create(
     Ok((created, rel))
 }
 
-fn same_or_conflict(existing: &ReleaseRow, fingerprint: &str) -> AppResult<String> {
+/// Ten random bytes for a new id; the OS random source failing is a 500.
+fn id_bytes() -> AppResult<[u8; 10]> {
+    let mut b = [0u8; 10];
+    util::random_bytes(&mut b).map_err(|e| AppError::internal("random source", e))?;
+    Ok(b)
+}
+
+fn new_artifact_id() -> AppResult<ArtifactId> {
+    Ok(ArtifactId::from_random(id_bytes()?))
+}
+
+fn same_or_conflict(existing: &ReleaseRow, fingerprint: &str) -> AppResult<ReleaseId> {
     if existing.fingerprint == fingerprint {
         Ok(existing.id.clone())
     } else {
@@ -250,7 +268,7 @@ fn same_or_conflict(existing: &ReleaseRow, fingerprint: &str) -> AppResult<Strin
 }
 
 /// One release, if the caller may read it.
-pub async fn get(state: &AppState, p: &Principal, id: String) -> AppResult<api::Release> {
+pub async fn get(state: &AppState, p: &Principal, id: ReleaseId) -> AppResult<api::Release> {
     let st = state.clone();
     let p = p.clone();
     state
@@ -287,15 +305,18 @@ pub async fn list(
             let more = rows.len() as i64 > filter.limit;
             rows.truncate(usize::try_from(filter.limit).unwrap_or(0));
             let next = more
-                .then(|| rows.last().map(|r| (r.created_at.clone(), r.id.clone())))
+                .then(|| {
+                    rows.last()
+                        .map(|r| (r.created_at.clone(), r.id.to_string()))
+                })
                 .flatten();
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
                 if access::check_release(c, &p, &r, access::Use::Read).is_err() {
                     continue;
                 }
-                let arts = db::list_artifacts(c, &r.id)?;
-                out.push(super::release_to_api(st.registry, st.base(), &r, &arts));
+                let arts = db::list_artifacts(c, r.id.as_str())?;
+                out.push(super::release_to_api(st.registry, st.base(), &r, &arts)?);
             }
             Ok((out, next))
         })
@@ -303,16 +324,23 @@ pub async fn list(
 }
 
 /// One artifact, if the caller may read its release.
-pub async fn get_artifact(state: &AppState, p: &Principal, id: String) -> AppResult<api::Artifact> {
+pub async fn get_artifact(
+    state: &AppState,
+    p: &Principal,
+    id: ArtifactId,
+) -> AppResult<api::Artifact> {
     let (a, _) = artifact_and_release(state, p, id, access::Use::Read).await?;
-    Ok(super::artifact_to_api(state.registry, state.base(), &a))
+    super::artifact_to_api(state.registry, state.base(), &a)
 }
 
 /// Reads an artifact with its release (404 naming the id when either is missing).
-pub fn artifact_row(c: &rusqlite::Connection, id: &str) -> AppResult<(ArtifactRow, ReleaseRow)> {
-    let a = db::get_artifact(c, id)?
+pub fn artifact_row(
+    c: &rusqlite::Connection,
+    id: &ArtifactId,
+) -> AppResult<(ArtifactRow, ReleaseRow)> {
+    let a = db::get_artifact(c, id.as_str())?
         .ok_or_else(|| AppError::not_found(format!("artifact {id} not found")))?;
-    let r = db::get_release(c, &a.release_id)?
+    let r = db::get_release(c, a.release_id.as_str())?
         .ok_or_else(|| AppError::not_found(format!("artifact {id} not found")))?;
     Ok((a, r))
 }
@@ -321,7 +349,7 @@ pub fn artifact_row(c: &rusqlite::Connection, id: &str) -> AppResult<(ArtifactRo
 pub async fn artifact_and_release(
     state: &AppState,
     p: &Principal,
-    id: String,
+    id: ArtifactId,
     what: access::Use,
 ) -> AppResult<(ArtifactRow, ReleaseRow)> {
     let p = p.clone();
@@ -335,10 +363,10 @@ pub async fn artifact_and_release(
         .await
 }
 
-pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<api::Artifact> {
+pub async fn attach(state: &AppState, p: &Principal, id: ArtifactId) -> AppResult<api::Artifact> {
     let (art, rel) = artifact_and_release(state, p, id.clone(), access::Use::Read).await?;
     if art.attached {
-        return Ok(super::artifact_to_api(state.registry, state.base(), &art));
+        return super::artifact_to_api(state.registry, state.base(), &art);
     }
     if rel.status != platform::api::ReleaseStatus::Draft {
         return Err(AppError::conflict(format!(
@@ -348,13 +376,11 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
     }
     let digest: Sha256 = art
         .sha256
-        .as_deref()
-        .and_then(|d| d.parse().ok())
         .ok_or_else(|| AppError::invalid(format!("artifact {id} is a link; nothing to attach")))?;
     // Proof of possession: the app's callers uploaded these bytes (or an attached artifact of
     // the app holds them). Knowing another app's digest must not lend its bytes.
     let owned = {
-        let (hex, app) = (digest.hex(), rel.app.clone());
+        let (hex, app) = (digest.hex(), rel.app.to_string());
         state
             .db
             .read(move |c| Ok(db::blob_usable_by(c, &hex, &app)?))
@@ -376,7 +402,7 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
             ))
         })?;
     if let Some(declared) = art.size
-        && u64::try_from(declared).ok() != Some(size)
+        && declared != size
     {
         return Err(AppError::invalid(format!(
             "artifact {id} declares {declared} bytes, the blob has {size}"
@@ -398,9 +424,12 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
         )
     })?;
     let st = state.clone();
-    let file_name = art.file_name.clone().unwrap_or_else(|| "artifact".into());
-    let hint = art.platform.as_deref().and_then(super::platform_id);
-    let spec_install = super::parse_install(art.spec_install.as_deref());
+    let file_name = art
+        .file_name
+        .as_ref()
+        .map_or_else(|| "artifact".to_owned(), |f| f.to_string());
+    let hint = art.platform.clone();
+    let spec_install = art.spec_install.clone();
     let mut row = art.clone();
     // At most DIST_MAX_INSPECTIONS at once; the permit lives as long as the inspection.
     let permit = state.inspection_permit().await?;
@@ -441,12 +470,12 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
                 .blobs
                 .put_bytes(&png)
                 .map_err(|e| AppError::internal("store icon", e))?;
-            row.icon_sha256 = Some(d.hex());
+            row.icon_sha256 = Some(d);
         }
-        row.platform = Some(inspection.platform.to_string());
-        row.kind = Some(inspection.kind.to_string());
-        row.install_mode = mode.map(|m| m.as_str().to_owned());
-        row.size = i64::try_from(size).ok();
+        row.platform = Some(inspection.platform.clone());
+        row.kind = Some(inspection.kind.clone());
+        row.install_mode = mode;
+        row.size = Some(size);
         row.attached_at = Some(util::now());
         row.inspection =
             Some(serde_json::to_string(&inspection).map_err(|e| AppError::internal("json", e))?);
@@ -455,14 +484,14 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
     .await
     .map_err(|e| AppError::internal("inspect task", e))??;
 
-    let platforms: Vec<String> = serde_json::from_str(&app_row.platforms).unwrap_or_default();
+    let platforms = app_platforms(state, rel.app.to_string()).await?;
     if let Some(pl) = &row.platform
         && !platforms.is_empty()
-        && !platforms.contains(pl)
+        && !platforms.iter().any(|p| p == pl.as_str())
     {
         return Err(AppError::invalid(format!(
             "{}: a {pl} artifact, but app {} ships only {}",
-            row.file_name.as_deref().unwrap_or("artifact"),
+            row.file_name.as_ref().map_or("artifact", |f| f.as_str()),
             rel.app,
             platforms.join(", ")
         )));
@@ -475,11 +504,8 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
         .write(move |tx| {
             // Checked again under the write lock: `distd gc` removes unreferenced blobs under
             // the same lock, so either it sees this artifact or this sees the blob gone.
-            for d in [row.sha256.as_deref(), row.icon_sha256.as_deref()]
-                .into_iter()
-                .flatten()
-            {
-                let digest: Sha256 = d.parse().map_err(|e| AppError::internal("digest", e))?;
+            for d in [row.sha256, row.icon_sha256].into_iter().flatten() {
+                let digest = d;
                 if blobs
                     .stat(&digest)
                     .map_err(|e| AppError::internal("stat blob", e))?
@@ -492,7 +518,7 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
             }
             if db::attach_artifact(tx, &row)? == 0 {
                 // Attached meanwhile by another request: answer with what is stored.
-                return db::get_artifact(tx, &row.id)?
+                return db::get_artifact(tx, row.id.as_str())?
                     .ok_or_else(|| AppError::not_found(format!("artifact {} not found", row.id)));
             }
             audit::append(
@@ -500,19 +526,19 @@ pub async fn attach(state: &AppState, p: &Principal, id: String) -> AppResult<ap
                 Event {
                     actor: &actor,
                     action: "artifact.attach",
-                    app: Some(&app),
-                    subject: Some(&row.id),
+                    app: Some(app.as_str()),
+                    subject: Some(row.id.as_str()),
                     details: json!({
                         "release_id": row.release_id, "sha256": row.sha256,
                         "platform": row.platform, "kind": row.kind,
                     }),
                 },
             )?;
-            db::get_artifact(tx, &row.id)?
+            db::get_artifact(tx, row.id.as_str())?
                 .ok_or_else(|| AppError::not_found(format!("artifact {} not found", row.id)))
         })
         .await?;
-    Ok(super::artifact_to_api(state.registry, state.base(), &saved))
+    super::artifact_to_api(state.registry, state.base(), &saved)
 }
 
 /// Every finding a publish considers: each artifact's own, the app's identity rules, and
@@ -531,8 +557,16 @@ fn publish_findings(
             e,
         )
     })?;
-    let policy: MismatchPolicy = app.version_mismatch.parse().unwrap_or_default();
-    let version: Option<(Version, Build)> = rel.version.parse().ok().zip(rel.build.parse().ok());
+    let policy: MismatchPolicy = app.version_mismatch.parse().map_err(|e| {
+        AppError::internal(
+            &format!(
+                "app {}: its stored version_mismatch does not parse",
+                app.slug
+            ),
+            e,
+        )
+    })?;
+    let version = Some((&rel.version, &rel.build));
     let mut findings = Vec::new();
     for a in arts {
         let Some(insp) = stored_inspection(a)? else {
@@ -558,26 +592,26 @@ fn publish_findings(
     Ok(findings)
 }
 
-pub async fn publish(state: &AppState, p: &Principal, id: String) -> AppResult<PublishResult> {
+pub async fn publish(state: &AppState, p: &Principal, id: ReleaseId) -> AppResult<PublishResult> {
     let (rel, arts, app) = {
         let id = id.clone();
         state
             .db
             .read(move |c| {
                 let r = super::release_row(c, &id)?;
-                let arts = db::list_artifacts(c, &id)?;
-                let app = super::app_row(c, &r.app)?;
+                let arts = db::list_artifacts(c, id.as_str())?;
+                let app = super::app_row(c, r.app.as_str())?;
                 Ok((r, arts, app))
             })
             .await?
     };
-    p.require_app(&rel.app)?;
+    p.require_app(rel.app.as_str())?;
     let findings = publish_findings(state, &app, &rel, &arts)?;
     match rel.status {
         platform::api::ReleaseStatus::Published => {
             return Ok(PublishResult {
                 schema_version: SCHEMA_VERSION,
-                release: super::release_to_api(state.registry, state.base(), &rel, &arts),
+                release: super::release_to_api(state.registry, state.base(), &rel, &arts)?,
                 findings,
             });
         }
@@ -591,7 +625,10 @@ pub async fn publish(state: &AppState, p: &Principal, id: String) -> AppResult<P
     let missing: Vec<String> = arts
         .iter()
         .filter(|a| !a.attached)
-        .map(|a| format!("{} ({})", a.file_name.as_deref().unwrap_or("link"), a.id))
+        .map(|a| {
+            let name = a.file_name.as_ref().map_or("link", |f| f.as_str());
+            format!("{name} ({})", a.id)
+        })
         .collect();
     if !missing.is_empty() {
         return Err(AppError::invalid(format!(
@@ -618,14 +655,14 @@ pub async fn publish(state: &AppState, p: &Principal, id: String) -> AppResult<P
     let release = state
         .db
         .write(move |tx| {
-            if db::set_release_published(tx, &id, &util::now())? == 1 {
+            if db::set_release_published(tx, id.as_str(), &util::now())? == 1 {
                 audit::append(
                     tx,
                     Event {
                         actor: &actor,
                         action: "release.publish",
-                        app: Some(&rel.app),
-                        subject: Some(&id),
+                        app: Some(rel.app.as_str()),
+                        subject: Some(id.as_str()),
                         details: json!({"version": rel.version, "build": rel.build, "findings": n_findings}),
                     },
                 )?;
@@ -647,11 +684,11 @@ pub async fn publish(state: &AppState, p: &Principal, id: String) -> AppResult<P
 pub async fn revoke(
     state: &AppState,
     p: &Principal,
-    id: String,
+    id: ReleaseId,
     reason: String,
 ) -> AppResult<api::Release> {
     let reason = reason.trim().to_owned();
-    if reason.is_empty() || reason.len() > 2000 {
+    if reason.is_empty() || reason.chars().count() > 2000 {
         return Err(AppError::invalid("reason: 1 to 2000 characters"));
     }
     let actor = p.actor();
@@ -661,7 +698,7 @@ pub async fn revoke(
         .db
         .write(move |tx| {
             let r = super::release_row(tx, &id)?;
-            principal.require_app(&r.app)?;
+            principal.require_app(r.app.as_str())?;
             match r.status {
                 platform::api::ReleaseStatus::Draft => {
                     return Err(AppError::conflict(format!(
@@ -673,14 +710,14 @@ pub async fn revoke(
                 }
                 _ => {}
             }
-            db::set_release_revoked(tx, &id, &util::now(), &reason)?;
+            db::set_release_revoked(tx, id.as_str(), &util::now(), &reason)?;
             audit::append(
                 tx,
                 Event {
                     actor: &actor,
                     action: "release.revoke",
-                    app: Some(&r.app),
-                    subject: Some(&id),
+                    app: Some(r.app.as_str()),
+                    subject: Some(id.as_str()),
                     details: json!({"reason": reason, "version": r.version, "build": r.build}),
                 },
             )?;
@@ -689,28 +726,28 @@ pub async fn revoke(
         .await
 }
 
-pub async fn delete_draft(state: &AppState, p: &Principal, id: String) -> AppResult<()> {
+pub async fn delete_draft(state: &AppState, p: &Principal, id: ReleaseId) -> AppResult<()> {
     let actor = p.actor();
     let principal = p.clone();
     state
         .db
         .write(move |tx| {
             let r = super::release_row(tx, &id)?;
-            principal.require_app(&r.app)?;
+            principal.require_app(r.app.as_str())?;
             if r.status != platform::api::ReleaseStatus::Draft {
                 return Err(AppError::conflict(format!(
                     "release {id} is {}; only drafts can be deleted (revoke a published release)",
                     r.status
                 )));
             }
-            db::delete_draft(tx, &id)?;
+            db::delete_draft(tx, id.as_str())?;
             audit::append(
                 tx,
                 Event {
                     actor: &actor,
                     action: "release.delete",
-                    app: Some(&r.app),
-                    subject: Some(&id),
+                    app: Some(r.app.as_str()),
+                    subject: Some(id.as_str()),
                     details: json!({"version": r.version, "build": r.build}),
                 },
             )?;

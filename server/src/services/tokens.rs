@@ -19,7 +19,7 @@ use crate::util;
 /// transaction.
 pub fn create_in(c: &Connection, actor: &str, req: &TokenCreate) -> AppResult<TokenCreated> {
     let name = req.name.trim();
-    if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(AppError::invalid(
             "name: 1 to 100 characters without control characters",
         ));
@@ -97,7 +97,7 @@ pub fn create_in(c: &Connection, actor: &str, req: &TokenCreate) -> AppResult<To
     )?;
     Ok(TokenCreated {
         schema_version: SCHEMA_VERSION,
-        token: auth::to_info(&row),
+        token: auth::to_info(&row)?,
         secret,
     })
 }
@@ -132,7 +132,8 @@ pub async fn list(
             let next = more
                 .then(|| rows.last().map(|r| (r.created_at.clone(), r.id.clone())))
                 .flatten();
-            Ok((rows.iter().map(auth::to_info).collect(), next))
+            let list = rows.iter().map(auth::to_info).collect::<AppResult<_>>()?;
+            Ok((list, next))
         })
         .await
 }
@@ -143,35 +144,39 @@ fn visible_app(p: &Principal) -> Option<String> {
     if p.is_unrestricted_admin() {
         None
     } else {
-        Some(p.app.clone().unwrap_or_default())
+        Some(p.app.as_ref().map(|a| a.to_string()).unwrap_or_default())
     }
 }
 
-pub async fn revoke(state: &AppState, p: &Principal, id: String) -> AppResult<TokenInfo> {
+pub async fn revoke(
+    state: &AppState,
+    p: &Principal,
+    id: platform::TokenId,
+) -> AppResult<TokenInfo> {
     let actor = p.actor();
     // Another app's tokens answer as if they did not exist.
     let only = visible_app(p);
     state
         .db
         .write(move |tx| {
-            let row = db::get_token(tx, &id)?
+            let row = db::get_token(tx, id.as_str())?
                 .filter(|r| only.is_none() || r.app == only)
                 .ok_or_else(|| AppError::not_found(format!("token {id} not found")))?;
-            if db::revoke_token(tx, &id, &util::now())? == 1 {
+            if db::revoke_token(tx, id.as_str(), &util::now())? == 1 {
                 audit::append(
                     tx,
                     Event {
                         actor: &actor,
                         action: "token.revoke",
                         app: row.app.as_deref(),
-                        subject: Some(&id),
+                        subject: Some(id.as_str()),
                         details: json!({"name": row.name}),
                     },
                 )?;
             }
-            let row = db::get_token(tx, &id)?
+            let row = db::get_token(tx, id.as_str())?
                 .ok_or_else(|| AppError::not_found(format!("token {id} not found")))?;
-            Ok(auth::to_info(&row))
+            auth::to_info(&row)
         })
         .await
 }

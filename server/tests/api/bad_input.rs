@@ -195,8 +195,11 @@ async fn bad_input_is_refused_cleanly() {
     assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
     let (st, _) = s.get("/apps/acme/channels/..%2Fx", &s.admin).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    let (st, _) = s.get("/releases/..%2F..%2Fetc%2Fpasswd", &s.admin).await;
-    assert_eq!(st, StatusCode::NOT_FOUND);
+    // Ids are validated newtypes (issue 14, item 6): a bad one is a 400 naming it, as a bad
+    // app slug or channel name is.
+    let (st, v) = s.get("/releases/..%2F..%2Fetc%2Fpasswd", &s.admin).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(err_msg(&v).contains("release id"), "{v}");
     let (st, _) = s.get("/d/acme/..%2F..%2Fetc/android", &s.admin).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     let mut traversal = body.clone();

@@ -203,7 +203,18 @@ async fn a_corrupt_stored_inspection_stops_the_publish() {
         .post_empty(&format!("/releases/{rid}/publish"), &s.admin)
         .await;
     assert_eq!(st, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+    // Showing it names the artifact too (issue 14, item 6): no release shown without it.
     let (st, v) = s.get(&format!("/releases/{rid}"), &s.admin).await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    assert_eq!(v["status"], "draft", "{v}");
+    assert_eq!(st, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains(&aid),
+        "{v}"
+    );
+    let c = rusqlite::Connection::open(dir.path().join("data/distd.sqlite3")).unwrap();
+    let status: String = c
+        .query_row("SELECT status FROM releases WHERE id = ?1", [&rid], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(status, "draft");
 }

@@ -68,7 +68,7 @@ pub(super) async fn dry_run(
         theirs.sort();
         ours.sort();
         ExistingRelease {
-            id: r.id,
+            id: r.id.to_string(),
             status: r.status,
             conflict: theirs != ours,
         }

@@ -465,7 +465,7 @@ impl<'a> Job<'a> {
             schema_version: SCHEMA_VERSION,
             app: self.manifest.app.clone(),
             release: Some(ReleaseDoc {
-                id: release.id.clone(),
+                id: release.id.to_string(),
                 version: release.version.clone(),
                 build: release.build.clone(),
                 status: release.status,
@@ -501,7 +501,7 @@ impl<'a> Job<'a> {
             }
         }
         ArtifactDoc {
-            id: Some(a.id.clone()),
+            id: Some(a.id.to_string()),
             platform: a.platform.clone().or_else(|| p.spec.platform.clone()),
             kind: a.kind.clone().or_else(|| p.kind.clone()),
             file_name: a.file_name.clone(),

@@ -39,7 +39,7 @@ pub(super) async fn promote(
                     .iter()
                     .filter(|e| e.to_release_id.as_deref() == Some(release_id))
                     .max_by_key(|e| e.seq)
-                    .and_then(|e| e.from_release_id.clone())
+                    .and_then(|e| e.from_release_id.as_ref().map(|r| r.to_string()))
             });
             return Ok((
                 ChannelDoc {
@@ -73,17 +73,20 @@ pub(super) async fn promote(
         }) => {}
         Err(e) => return Err(e),
     }
-    let moved =
-        crate::cmd::channel::promote(api, app, channel, release_id.to_owned(), allow_downgrade)
-            .await?;
+    let id = release_id.parse().map_err(|e: platform::InvalidValue| {
+        ApiError::Protocol(format!(
+            "the server named a release id that is not one: {e}"
+        ))
+    })?;
+    let moved = crate::cmd::channel::promote(api, app, channel, id, allow_downgrade).await?;
     Ok((
         ChannelDoc {
             name: channel.clone(),
             release_id: moved
                 .channel
                 .release_id
-                .unwrap_or_else(|| release_id.to_owned()),
-            previous_release_id: moved.previous_release_id,
+                .map_or_else(|| release_id.to_owned(), |r| r.to_string()),
+            previous_release_id: moved.previous_release_id.map(|r| r.to_string()),
             share_url,
         },
         true,
