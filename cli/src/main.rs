@@ -17,9 +17,10 @@ use dist_targets as _;
 mod client;
 mod cmd;
 mod exit;
+mod help;
 mod ui;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::exit::{EXIT_CODES_HELP, Exit, Failure};
 use crate::ui::Ui;
@@ -27,9 +28,9 @@ use crate::ui::Ui;
 const MAIN_AFTER_HELP: &str = "\
 Examples:
   dist ci publish --server \"$DIST_SERVER\" --token \"$DIST_TOKEN\" --manifest dist.json --json
-  dist inspect app-release.apk App.ipa
+  dist inspect app-release.{kind} App.{kind2}
   dist channel promote --app acme stable rel_01J...
-  dist download --app acme --channel stable --platform android -o app.apk
+  dist download --app acme --channel stable --platform {platform} -o app.{kind}
 
 Environment: DIST_SERVER and DIST_TOKEN stand for --server and --token; NO_COLOR turns colour
 off. Human text goes to stderr; data (tables, JSON) to stdout.
@@ -118,7 +119,10 @@ impl Ctx {
 
 fn main() {
     let json_requested = std::env::args_os().any(|a| a == "--json");
-    let cli = match Cli::try_parse() {
+    let cli = match help::fill(Cli::command())
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;

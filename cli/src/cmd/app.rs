@@ -16,7 +16,7 @@ use crate::ui;
 pub enum AppCommand {
     /// Create an app (admin)
     #[command(
-        after_help = "Example:\n  dist app create acme --name \"Acme\" --platform ios --platform android"
+        after_help = "Example:\n  dist app create acme --name \"Acme\" --platform {platform2} --platform {platform}"
     )]
     Create(CreateArgs),
     /// List apps
@@ -30,11 +30,11 @@ pub enum AppCommand {
 The rules are allow-lists: every artifact of the platform must match to publish. Values are
 exact; an identity ending in `.*` matches any identity under that prefix. Flags replace the
 named platform's rules and keep the others; --rules-file replaces every platform's, in the
-API's JSON form ({\"android\":{\"identities\":[...],\"signer_sha256\":[...]}}).
+API's JSON form ({\"{platform:signer_sha256}\":{\"identities\":[...],\"signer_sha256\":[...]}}).
 
 Examples:
-  dist app set-identity acme --platform android --identity com.acme.app --signer-sha256 4f1c...
-  dist app set-identity acme --platform ios --identity 'com.acme.*' --team-id ABCDE12345
+  dist app set-identity acme --platform {platform:signer_sha256} --identity com.acme.app --signer-sha256 4f1c...
+  dist app set-identity acme --platform {platform:team_id} --identity 'com.acme.*' --team-id ABCDE12345
   dist app set-identity acme --rules-file identity.json")]
     SetIdentity(SetIdentityArgs),
     /// Make the app's pages public or token-only (admin)

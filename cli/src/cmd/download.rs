@@ -23,8 +23,8 @@ the platform and its preferred kinds do not choose, the command exits 5 listing 
 with --kind and --arch.
 
 Examples:
-  dist download --app acme --channel stable --platform android --arch arm64 -o acme.apk
-  dist download --app acme --channel beta --platform ios --json";
+  dist download --app acme --channel stable --platform {platform} --arch arm64 -o acme.{kind}
+  dist download --app acme --channel beta --platform {platform2} --json";
 
 #[derive(Args)]
 pub struct DownloadArgs {
