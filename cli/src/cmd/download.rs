@@ -65,7 +65,9 @@ pub async fn run(args: DownloadArgs, ctx: &Ctx) -> anyhow::Result<()> {
         Err(e) => {
             let mut f = Failure::from(e);
             if f.exit == Exit::Conflict {
-                f.message.push_str("; choose one with --kind and --arch");
+                f.message.push_str(
+                    "; choose one with --kind and --arch (a file sharing both with another is fetched by its artifact id: GET /api/v1/artifacts/ID/download)",
+                );
             }
             return Err(f.into());
         }

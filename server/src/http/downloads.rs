@@ -686,13 +686,37 @@ fn choices_response(
     files: &[&ArtifactRow],
 ) -> AppResult<Response> {
     let rel = &pointed.release;
-    let urls: Vec<String> = files
+    // A channel URL names a file by kind and arch; files that share both can only be named
+    // by their artifact id (a URL that stays with this release, `follows_channel: false`).
+    let unique = |a: &ArtifactRow| {
+        files
+            .iter()
+            .filter(|b| b.kind == a.kind && b.arch == a.arch)
+            .count()
+            == 1
+    };
+    let urls: Vec<(String, bool)> = files
         .iter()
-        .map(|a| addr.url(st, a.arch.as_deref(), a.kind.as_deref().unwrap_or("")))
+        .map(|a| {
+            if unique(a) {
+                let kind = a.kind.as_deref().unwrap_or("");
+                (addr.url(st, a.arch.as_deref(), kind), true)
+            } else {
+                let url = format!("{}/api/v1/artifacts/{}/download", st.base(), a.id);
+                (url, false)
+            }
+        })
         .collect();
     if super::edge::accepts_html(h) {
         let links: Vec<String> = if public {
-            urls.clone()
+            files
+                .iter()
+                .zip(&urls)
+                .map(|(a, (url, follows))| match follows {
+                    true => url.clone(),
+                    false => format!("{}/i/{}/download", st.base(), a.id),
+                })
+                .collect()
         } else {
             files
                 .iter()
@@ -729,7 +753,7 @@ fn choices_response(
     let choices: Vec<serde_json::Value> = files
         .iter()
         .zip(&urls)
-        .map(|(a, url)| {
+        .map(|(a, (url, follows))| {
             serde_json::json!({
                 "artifact_id": a.id,
                 "file_name": a.file_name,
@@ -738,6 +762,7 @@ fn choices_response(
                 "size": a.size,
                 "sha256": a.sha256,
                 "url": url,
+                "follows_channel": follows,
                 "install_url": services::install_url(st.base(), &a.id),
             })
         })
@@ -747,7 +772,7 @@ fn choices_response(
         "error": {
             "code": "conflict",
             "message": format!(
-                "release {} on channel {} holds {} {} files that {}'s preferred kinds do not choose between: {}; ask for one by kind and arch (each choice's url)",
+                "release {} on channel {} holds {} {} files that {}'s preferred kinds do not choose between: {}; ask for one by kind and arch (each choice's url; files sharing both are named by their artifact id, a URL that stays with this release)",
                 rel.id,
                 addr.channel,
                 files.len(),

@@ -91,12 +91,25 @@ async fn channel_urls_choose_by_kind_and_offer_the_choice_when_the_order_does_no
         .map(|c| c["file_name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["one.box", "two.box"], "{v}");
-    for c in choices {
+    // Kind and arch cannot tell them apart, so each is named by its artifact id (a URL that
+    // stays with this release), and that URL serves exactly that file.
+    for (c, bytes) in choices.iter().zip([&one, &two]) {
         assert_eq!(c["kind"], "toybox", "{c}");
-        assert_eq!(
-            c["url"],
-            format!("{}/d/toyapp/beta/toy?kind=toybox", s.base),
-            "{c}"
+        let id = c["artifact_id"].as_str().unwrap();
+        let url = format!("{}/api/v1/artifacts/{id}/download", s.base);
+        assert_eq!(c["url"], url, "{c}");
+        assert_eq!(c["follows_channel"], false, "{c}");
+        let res = s
+            .client
+            .get(&url)
+            .bearer_auth(&s.admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{url}");
+        assert!(
+            res.bytes().await.unwrap().as_ref() == bytes.as_slice(),
+            "{url}"
         );
         assert!(
             c["install_url"]
@@ -132,7 +145,8 @@ async fn channel_urls_choose_by_kind_and_offer_the_choice_when_the_order_does_no
     assert_eq!(res.status(), StatusCode::OK, "{link}");
     let got = res.bytes().await.unwrap();
     assert!(got.as_ref() == one.as_slice() || got.as_ref() == two.as_slice());
-    // A public channel's page links the channel URLs themselves.
+    // A public channel's page links each file without a grant (by artifact id, since kind
+    // and arch do not tell these two apart), and the link opens without a credential.
     set_access(&s, "/apps/toyapp/channels/beta/access", "public").await;
     let res = s
         .client
@@ -144,13 +158,16 @@ async fn channel_urls_choose_by_kind_and_offer_the_choice_when_the_order_does_no
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["cache-control"], "no-cache");
     let html = res.text().await.unwrap();
-    assert!(
-        html.contains(&format!(
-            "href=\"{}/d/toyapp/beta/toy?kind=toybox\"",
-            s.base
-        )),
-        "{html}"
-    );
+    let ids: Vec<&str> = choices
+        .iter()
+        .map(|c| c["artifact_id"].as_str().unwrap())
+        .collect();
+    for id in &ids {
+        let link = format!("{}/i/{id}/download", s.base);
+        assert!(html.contains(&format!("href=\"{link}\"")), "{html}");
+        let res = s.client.get(&link).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{link}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
