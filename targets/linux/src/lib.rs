@@ -13,6 +13,7 @@
 pub mod deb;
 mod detect;
 mod install;
+pub mod rpm;
 pub mod tarball;
 
 use platform::{
@@ -102,6 +103,7 @@ impl Target for LinuxTarget {
         match kind.as_str() {
             "deb" => deb::inspect(input, kind, ctx),
             "tarball" => tarball::inspect(input, kind, ctx),
+            "rpm" => rpm::inspect(input, kind, ctx),
             other => Err(InspectError::UnsupportedKind {
                 file: ctx.file_name.clone(),
                 platform: "linux".into(),
