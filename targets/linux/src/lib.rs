@@ -10,9 +10,11 @@
 //! `formats/*`, never on each other; shapes (the Inspection contract, install actions)
 //! belong to `platform`.
 
+pub mod appimage;
 pub mod deb;
 mod detect;
 mod install;
+mod iso9660;
 pub mod rpm;
 pub mod tarball;
 
@@ -104,6 +106,7 @@ impl Target for LinuxTarget {
             "deb" => deb::inspect(input, kind, ctx),
             "tarball" => tarball::inspect(input, kind, ctx),
             "rpm" => rpm::inspect(input, kind, ctx),
+            "appimage" => appimage::inspect(input, kind, ctx),
             other => Err(InspectError::UnsupportedKind {
                 file: ctx.file_name.clone(),
                 platform: "linux".into(),
