@@ -140,6 +140,13 @@ impl<R: Read> Reader<R> {
         }
     }
 
+    /// The stream, positioned after what was read (after the end-of-archive block once
+    /// [`Reader::next_entry`] returned `None`): a caller drains it to check the rest of a
+    /// compressed stream (its trailer and checksum).
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
     /// Bytes of the stream consumed so far.
     pub fn offset(&self) -> u64 {
         self.offset

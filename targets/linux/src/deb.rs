@@ -313,11 +313,20 @@ fn read(r: &mut dyn ReadSeek, ctx: &InspectContext, ins: &mut Inspection) -> Res
         }
         total = total.saturating_add(e.size);
     }
+    drain(tar.into_inner(), &data.name)?;
     ins.details.insert(
         "data".into(),
         json!({"compression": dcodec.name(), "entries": entries, "total_bytes": total}),
     );
     Ok(())
+}
+
+/// Reads a stream to its end (charged to the budget through its decoder), so that a cut or
+/// corrupt compressed trailer is found.
+pub(crate) fn drain(mut r: impl Read, what: &str) -> Result<(), Error> {
+    std::io::copy(&mut r, &mut std::io::sink())
+        .map(|_| ())
+        .map_err(|e| tar_err(format_tar::Error::Io(e), what))
 }
 
 /// A tar failure inside member `member`, named for the person reading it.

@@ -91,6 +91,9 @@ fn read(r: &mut dyn ReadSeek, ctx: &InspectContext, ins: &mut Inspection) -> Res
             exes.push(json!({"path": e.path, "arch": arch}));
         }
     }
+    // The end-of-archive block is not the end of the stream: the rest (zero padding and the
+    // compressor's trailer with its checksum) must read cleanly too, or the file is cut.
+    crate::deb::drain(tar.into_inner(), "the tar stream")?;
     if entries == 0 {
         return Err(Error::Malformed("the archive holds no entries".into()));
     }
