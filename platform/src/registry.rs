@@ -77,7 +77,8 @@ pub struct InspectContext {
     /// (`limits.inflate_budget(size)` at the start). Spent, it is a `<platform>.zip.limit`.
     pub budget: crate::InflateBudget,
     /// Public keys the app's admin added, which a target checks signatures against, in the
-    /// form its platform uses (OpenPGP public keys, armored or binary, for Linux packages).
+    /// form its platform uses (OpenPGP public keys, armored or binary, where packages are
+    /// signed with OpenPGP).
     /// Empty by default: a signature by a key not given here cannot read `signed`.
     pub trusted_keys: Vec<Vec<u8>>,
 }
