@@ -86,10 +86,43 @@ impl Target for LinuxTarget {
     }
 
     fn identity_facts(&self) -> &'static [platform::IdentityFact] {
-        &[platform::IdentityFact {
-            id: "identity",
-            description: "the package name (deb Package, rpm NAME) or an AppImage's desktop entry id",
-        }]
+        &[
+            platform::IdentityFact {
+                id: "identity",
+                description: "the package name (deb Package, rpm NAME) or an AppImage's desktop entry id",
+            },
+            platform::IdentityFact {
+                id: "signer_sha256",
+                description: "the SHA-256 of the OpenPGP public key packet that signed an rpm or AppImage",
+            },
+        ]
+    }
+
+    /// The generic rules, with the OpenPGP key id named when a pinned app gets a package
+    /// signed by a key that could not be checked.
+    fn check_identity(
+        &self,
+        inspection: &platform::Inspection,
+        rules: &platform::PlatformRules,
+    ) -> Vec<platform::Finding> {
+        let mut out = rules.check(inspection);
+        let key_id = inspection
+            .details
+            .get("signature")
+            .and_then(|s| s.get("key_id"))
+            .and_then(|k| k.as_str());
+        if let Some(k) = key_id {
+            for f in out
+                .iter_mut()
+                .filter(|f| f.code == "identity.signer_missing")
+            {
+                f.message = format!(
+                    "{}: signed by OpenPGP key {k}, which is not among the app's trusted keys, so it cannot meet the pinned signers; add the key to the app or sign with a pinned one",
+                    inspection.file
+                );
+            }
+        }
+        out
     }
 
     fn detect(&self, probe: &Probe) -> Option<Detection> {

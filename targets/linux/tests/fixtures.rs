@@ -275,3 +275,27 @@ fn flipped_signed_bytes_never_read_signed() {
     flips_change_the_verdict(&app, &cov, 100, 9, |d| verdict("x.AppImage", d))
         .unwrap_or_else(|e| panic!("{e:#?}"));
 }
+
+/// Key pinning through the app's identity rules: the signer's key SHA-256 pinned meets the
+/// rule; another key, or a key the app does not trust, does not.
+#[test]
+fn pinned_keys_through_identity_rules() {
+    use platform::{PlatformRules, Target};
+    let signed = inspect("hello-1.0-1.x86_64-rsa.rpm");
+    let pinned = PlatformRules {
+        signer_sha256: vec![signed.signature.signers[0].sha256.clone()],
+        ..Default::default()
+    };
+    let t = target_linux::LinuxTarget;
+    assert!(t.check_identity(&signed, &pinned).is_empty());
+    let eddsa = inspect("hello-1.0-1.x86_64-eddsa.rpm");
+    let f = t.check_identity(&eddsa, &pinned);
+    assert_eq!(f[0].code, "identity.signer_not_pinned", "{f:?}");
+    let other = inspect("hello-1.0-1.x86_64-otherkey.rpm");
+    let f = t.check_identity(&other, &pinned);
+    assert!(
+        f.iter()
+            .any(|f| f.code == "identity.signer_missing" && f.message.contains("OpenPGP key")),
+        "{f:?}"
+    );
+}
