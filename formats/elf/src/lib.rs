@@ -177,9 +177,10 @@ pub fn sections<R: Read + Seek + ?Sized>(
         )));
     }
     let want = if h.is_64 { 64 } else { 40 };
-    if usize::from(h.shentsize) < want {
+    // Real section headers are exactly 40 or 64 bytes; a larger size only inflates the table.
+    if usize::from(h.shentsize) < want || h.shentsize > 256 {
         return Err(Error::Malformed(format!(
-            "section header size {} is under {want}",
+            "section header size {} is under {want} or over 256",
             h.shentsize
         )));
     }
@@ -205,7 +206,7 @@ pub fn sections<R: Read + Seek + ?Sized>(
             )
         };
         let nobits = kind == 8;
-        if !nobits && kind != 0 && offset.checked_add(sz).is_none_or(|e| e > size) {
+        if !nobits && offset.checked_add(sz).is_none_or(|e| e > size) {
             return Err(Error::Malformed(format!(
                 "section {i} ({sz} bytes at {offset}) lies past the end of the file"
             )));

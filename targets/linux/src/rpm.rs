@@ -5,7 +5,8 @@
 //! against the trusted keys in the inspection context.
 //!
 //! `details` schema: `name`, `epoch`, `version`, `release`, `arch`, `summary`, `license`,
-//! `url`, `source` (bool), `source_rpm`, `payload_format`, `payload_compressor`, `requires`
+//! `url`, `source` (bool), `source_rpm`, `payload_format`, `payload_compressor`,
+//! `payload_bytes` (decompressed size, when no payload digest vouches for it), `requires`
 //! (up to 256 `name [op version]` strings), `digests` (`header_sha256`, `header_sha1`,
 //! `payload`: each `ok`, `bad` or `absent`), `signature` (`scheme`, `key_id`,
 //! `fingerprint`, `hash`, `created`, `verified`), `depends` (requires joined, for the page).
@@ -363,8 +364,9 @@ fn read(r: &mut dyn ReadSeek, ctx: &InspectContext, ins: &mut Inspection) -> Res
         );
     }
 
-    // The payload must decompress (a digest-less old package has no other check).
-    if payload != "bad" {
+    // Without a verified payload digest (an old package), decompressing the payload is the
+    // only check of it; with one, the bytes are the builder's and need no second pass.
+    if payload != "bad" && payload != "ok" {
         let codec = Codec::from_name(&compressor).ok_or_else(|| {
             Error::Malformed(format!(
                 "payload compressor {compressor:?} is not one dist reads"
