@@ -101,3 +101,48 @@ fn huge_lengths_are_refused() {
         i.findings
     );
 }
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// A tarball that inflates a thousandfold is refused at the decompression budget (a
+/// finding, not minutes of CPU), and an entry that would unpack outside the folder is an
+/// error finding.
+#[test]
+fn bombs_and_unsafe_paths_are_findings() {
+    let mut tar = format_tar::ustar_header("big/zeros", 64 << 20, 0o644, b'0').to_vec();
+    tar.resize(512 + (64 << 20) + 1024, 0);
+    let bomb = gzip(&tar);
+    assert!(
+        bomb.len() * 200 < tar.len(),
+        "{} bytes compressed",
+        bomb.len()
+    );
+    let i = common::inspect_bytes("bomb.tar.gz", &bomb)
+        .unwrap()
+        .inspection;
+    assert_eq!(i.parse, Parse::Reject);
+    assert!(
+        i.findings.iter().any(|f| f.code == "linux.limit"),
+        "{:?}",
+        i.findings
+    );
+
+    let mut tar = format_tar::ustar_header("../../etc/evil", 4, 0o644, b'0').to_vec();
+    tar.extend_from_slice(b"evil");
+    tar.resize(512 * 2 + 1024, 0);
+    let i = common::inspect_bytes("evil.tar.gz", &gzip(&tar))
+        .unwrap()
+        .inspection;
+    assert!(
+        i.findings
+            .iter()
+            .any(|f| f.code == "linux.tarball.unsafe_path"),
+        "{:?}",
+        i.findings
+    );
+}
