@@ -134,6 +134,15 @@ fn rpms_fields_digests_and_signatures() {
         Some(16)
     );
 
+    let i = inspect("hello-1.0-1.x86_64-v3.rpm");
+    assert_eq!(
+        i.signature.state,
+        SignatureState::Signed,
+        "{:?}",
+        i.findings
+    );
+    assert_eq!(i.signature.schemes, ["rpm-v3"]);
+
     let i = inspect("hello-1.0-1.src.rpm");
     assert_eq!(i.details["source"], true);
     assert_eq!(i.archs, Some(vec!["src".to_owned()]));
