@@ -127,13 +127,19 @@ pub fn page_facts(artifact: &ArtifactView<'_>) -> Vec<PageFact> {
     if let Some(dep) = i.details.get("depends").and_then(|d| d.as_str()) {
         out.push(PageFact::new("Depends on", dep));
     }
-    if let Some(k) = i
-        .details
-        .get("signature")
-        .and_then(|s| s.get("key_id"))
-        .and_then(|k| k.as_str())
+    if let Some(sig) = i.details.get("signature")
+        && let Some(k) = sig.get("key_id").and_then(|k| k.as_str())
     {
-        out.push(PageFact::new("Signed by OpenPGP key", k));
+        // Say whether dist checked it: a key id alone proves nothing.
+        let checked = match i.signature.state {
+            platform::SignatureState::Signed => "verified against the app's key",
+            platform::SignatureState::Invalid => "does not verify",
+            _ => "not verified: the app does not hold this key",
+        };
+        out.push(PageFact::new(
+            "Signed by OpenPGP key",
+            format!("{k} ({checked})"),
+        ));
     }
     out
 }
