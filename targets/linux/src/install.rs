@@ -218,4 +218,21 @@ mod tests {
         let fedora = Client::new("Mozilla/5.0 (X11; Fedora; Linux x86_64)");
         assert_eq!(family(&fedora), Some(Family::RedHat));
     }
+
+    #[test]
+    fn page_facts_say_whether_the_key_was_checked() {
+        let k: Kind = "rpm".parse().unwrap();
+        let n: platform::FileName = "x.rpm".parse().unwrap();
+        let mut i = platform::Inspection::new("x.rpm", 1, "linux".parse().unwrap(), k.clone());
+        i.archs = Some(vec!["x86_64".into()]);
+        i.details.insert(
+            "signature".into(),
+            serde_json::json!({"key_id": "4344591e1964c5fc"}),
+        );
+        let mut v = view(&k, &n);
+        v.inspection = Some(&i);
+        let f = page_facts(&v);
+        assert_eq!(f[0].value, "x86_64");
+        assert!(f[1].value.contains("not verified"), "{f:?}");
+    }
 }
