@@ -65,8 +65,9 @@ pub struct Header {
 }
 
 impl Header {
-    /// Reads a header at the reader's position; `max` bounds its size.
-    pub fn read(r: &mut dyn ReadSeek, max: u64, what: &str) -> Result<Header, Error> {
+    /// Reads a header at the reader's position, where `left` bytes of the file remain;
+    /// `max` bounds its size.
+    pub fn read(r: &mut dyn ReadSeek, left: u64, max: u64, what: &str) -> Result<Header, Error> {
         let mut pre = [0u8; 16];
         r.read_exact(&mut pre)?;
         if pre[..8] != HEADER_MAGIC {
@@ -85,6 +86,11 @@ impl Header {
         if total > max {
             return Err(Error::Limit(format!(
                 "the {what} is {total} bytes, more than {max}"
+            )));
+        }
+        if total > left {
+            return Err(Error::Malformed(format!(
+                "the {what} claims {total} bytes, but only {left} are left in the file: it is truncated"
             )));
         }
         let mut blob = pre.to_vec();
@@ -193,11 +199,11 @@ fn read(r: &mut dyn ReadSeek, ctx: &InspectContext, ins: &mut Inspection) -> Res
     }
     let lead_source = u16::from_be_bytes([lead[6], lead[7]]) == 1;
     let max = ctx.limits.max_structure_bytes;
-    let sig = Header::read(r, max, "signature header")?;
+    let sig = Header::read(r, ctx.size.saturating_sub(96), max, "signature header")?;
     let pad = (8 - sig.blob.len() % 8) % 8;
     let main_at = 96 + sig.blob.len() as u64 + pad as u64;
     r.seek(SeekFrom::Start(main_at))?;
-    let h = Header::read(r, max, "header")?;
+    let h = Header::read(r, ctx.size.saturating_sub(main_at), max, "header")?;
     let payload_at = main_at + h.blob.len() as u64;
 
     let name = h.string(NAME);
