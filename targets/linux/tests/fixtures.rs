@@ -59,8 +59,21 @@ fn debs_in_every_compression() {
 fn deb_signature_members_are_reported_and_bad_order_refused() {
     let i = inspect("signed-debsig.deb");
     assert_eq!(i.details["gpg_members"][0], "_gpgorigin");
-    assert_eq!(i.signature.state, SignatureState::Unknown);
+    assert_eq!(
+        i.signature.state,
+        SignatureState::Signed,
+        "{:?}",
+        i.findings
+    );
     assert_eq!(i.signature.schemes, ["debsig"]);
+    assert!(i.signature.signers[0].subject.contains("RSA"));
+    let i = inspect("tampered-debsig.deb");
+    assert_eq!(i.signature.state, SignatureState::Invalid);
+    assert!(codes(&i).contains(&"linux.signature.invalid"));
+    let data = corpus::read(&common::fixtures().join("signed-debsig.deb"));
+    let i = common::inspect_bytes("x.deb", &data).unwrap().inspection;
+    assert_eq!(i.signature.state, SignatureState::Unknown);
+    assert!(codes(&i).contains(&"linux.deb.signature_unknown_key"));
     let i = inspect("bad-order.deb");
     assert_eq!(i.parse, Parse::Reject);
     assert!(
@@ -273,6 +286,26 @@ fn flipped_signed_bytes_never_read_signed() {
         ranges: vec![payload],
     };
     flips_change_the_verdict(&rpm, &cov, 100, 8, |d| verdict("x.rpm", d))
+        .unwrap_or_else(|e| panic!("{e:#?}"));
+    // debsigs: the data of the first three ar members (60-byte headers, even padding).
+    let deb = corpus::read(&common::fixtures().join("signed-debsig.deb"));
+    let mut ranges = Vec::new();
+    let mut at = 8;
+    for _ in 0..3 {
+        let size: usize = std::str::from_utf8(&deb[at + 48..at + 58])
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        ranges.push(at + 60..at + 60 + size);
+        at += 60 + size + size % 2;
+    }
+    let cov = Coverage {
+        format: "debsig",
+        what: "debian-binary, control and data archives",
+        ranges,
+    };
+    flips_change_the_verdict(&deb, &cov, 100, 10, |d| verdict("x.deb", d))
         .unwrap_or_else(|e| panic!("{e:#?}"));
     let app = corpus::read(&common::fixtures().join("Hello-signed-x86_64.AppImage"));
     // Everything but the two signature sections, sampled over the squashfs and runtime.
