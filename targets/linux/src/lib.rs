@@ -169,6 +169,53 @@ impl Target for LinuxTarget {
     fn page_facts(&self, artifact: &ArtifactView<'_>) -> Vec<PageFact> {
         install::page_facts(artifact)
     }
+
+    fn check_continuity(
+        &self,
+        current: &platform::Inspection,
+        next: &platform::Inspection,
+    ) -> Vec<platform::Finding> {
+        check_continuity(current, next)
+    }
+}
+
+/// The OpenPGP key id that signed an inspected package, if it is signed.
+fn signing_key(i: &platform::Inspection) -> Option<&str> {
+    i.details
+        .get("signature")
+        .and_then(|s| s.get("key_id"))
+        .and_then(|k| k.as_str())
+        .filter(|k| !k.is_empty())
+}
+
+/// An update of a signed package should be signed by the same key: users who imported the
+/// team's key (`rpm --import`, a debsig policy, an AppImage's trusted key) refuse or warn
+/// about another one. A warning, not an error: teams do rotate keys, and must then ship the
+/// new key to users first.
+pub fn check_continuity(
+    current: &platform::Inspection,
+    next: &platform::Inspection,
+) -> Vec<platform::Finding> {
+    if current.kind != next.kind {
+        return Vec::new();
+    }
+    match (signing_key(current), signing_key(next)) {
+        (Some(a), Some(b)) if !a.eq_ignore_ascii_case(b) => vec![platform::Finding::warning(
+            "linux.signer.changed",
+            format!(
+                "{}: signed by OpenPGP key {b}, but {} (the channel's current release) by {a}; users who trust only the old key will refuse it: publish the new key to them first",
+                next.file, current.file
+            ),
+        )],
+        (Some(a), None) => vec![platform::Finding::warning(
+            "linux.signer.dropped",
+            format!(
+                "{}: not signed, but {} (the channel's current release) was signed by OpenPGP key {a}; installs that check signatures will refuse it",
+                next.file, current.file
+            ),
+        )],
+        _ => Vec::new(),
+    }
 }
 
 /// Turns a read failure into the inspection's result: an I/O error of the reader is the

@@ -341,3 +341,22 @@ fn pinned_keys_through_identity_rules() {
         "{f:?}"
     );
 }
+
+/// A channel's next rpm signed by another key, or not at all, is a warning.
+#[test]
+fn continuity_of_the_signing_key() {
+    let rsa = inspect("hello-1.0-1.x86_64-rsa.rpm");
+    let same = inspect("hello-1.0-1.x86_64-v3.rpm");
+    let other = inspect("hello-1.0-1.x86_64-otherkey.rpm");
+    let unsigned = inspect("hello-1.0-1.x86_64.rpm");
+    assert!(target_linux::check_continuity(&rsa, &same).is_empty());
+    assert_eq!(
+        target_linux::check_continuity(&rsa, &other)[0].code,
+        "linux.signer.changed"
+    );
+    assert_eq!(
+        target_linux::check_continuity(&rsa, &unsigned)[0].code,
+        "linux.signer.dropped"
+    );
+    assert!(target_linux::check_continuity(&unsigned, &rsa).is_empty());
+}
