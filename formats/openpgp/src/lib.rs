@@ -552,3 +552,37 @@ mod tests {
         assert!(parse_keys(b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n!!!\n").is_err());
     }
 }
+
+/// Keys made by gpg (`fixtures/linux/make.sh`), with gpg's own fingerprints beside them.
+#[cfg(test)]
+mod gpg_keys {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/linux/keys")
+            .join(name);
+        std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    #[test]
+    fn fingerprints_match_gpg() {
+        for (key, uid) in [("rsa", "RSA"), ("ed25519", "EdDSA")] {
+            let keys = parse_keys(&fixture(&format!("{key}.pub"))).unwrap();
+            let want: Vec<String> = String::from_utf8(fixture(&format!("{key}.fpr")))
+                .unwrap()
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            let got: Vec<String> = keys.iter().map(|k| k.fingerprint.clone()).collect();
+            assert_eq!(got, want, "{key}");
+            assert!(keys[0].user_ids[0].contains(uid));
+            assert_eq!(keys[0].key_id, want[0][24..].to_lowercase());
+            match (&keys[0].material, key) {
+                (KeyMaterial::Rsa { n, .. }, "rsa") => assert_eq!(n.len(), 256),
+                (KeyMaterial::Ed25519(_), "ed25519") => {}
+                (m, k) => panic!("{k}: {m:?}"),
+            }
+        }
+    }
+}
