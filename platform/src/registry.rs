@@ -76,6 +76,11 @@ pub struct InspectContext {
     /// Decompressed bytes this inspection may still produce, shared by all its readers
     /// (`limits.inflate_budget(size)` at the start). Spent, it is a `<platform>.zip.limit`.
     pub budget: crate::InflateBudget,
+    /// Public keys the app's admin added, which a target checks signatures against, in the
+    /// form its platform uses (OpenPGP public keys, armored or binary, where packages are
+    /// signed with OpenPGP).
+    /// Empty by default: a signature by a key not given here cannot read `signed`.
+    pub trusted_keys: Vec<Vec<u8>>,
 }
 
 impl InspectContext {
@@ -87,6 +92,7 @@ impl InspectContext {
             limits,
             now_unix,
             budget: limits.budget_for(size),
+            trusted_keys: Vec::new(),
         }
     }
 }

@@ -219,7 +219,7 @@ fn install(staged: &Path, db_path: &Path, data: &Path, report: &mut Report) -> a
     Ok(())
 }
 
-/// A process other than this one with the database open (Linux `/proc`; `None` elsewhere or
+/// A process other than this one with the database open (`/proc`; `None` elsewhere or
 /// when nothing is found). Replacing a database under a running distd would leave it writing
 /// to the replaced file.
 fn open_by_another_process(db_path: &Path) -> Option<u32> {

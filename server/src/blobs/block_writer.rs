@@ -193,7 +193,7 @@ impl UploadFile {
 
 impl UploadFile {
     /// Starts the write-back of the bytes just written and drops the pages of a block written
-    /// `DROP_BEHIND` blocks ago. On Linux `POSIX_FADV_DONTNEED` does both: it starts write-back
+    /// `DROP_BEHIND` blocks ago. Here `POSIX_FADV_DONTNEED` does both: it starts write-back
     /// of dirty pages without waiting, and drops the pages that are clean. Advice only: a
     /// refusal changes speed, never the bytes, so it is ignored.
     fn write_behind(&self, pos: u64, len: u64) {

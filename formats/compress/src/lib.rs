@@ -1,0 +1,217 @@
+//! The one decompression stack for streams (docs/CRATES.md): gzip through `flate2`, xz and
+//! lzma through `liblzma`, zstd through `zstd`, bzip2 through `bzip2`. A stream is told apart
+//! by its magic bytes, never by a file name, and every byte it yields is charged to the
+//! inspection's [`InflateBudget`], so a bomb stops at the budget instead of burning CPU.
+//!
+//! It owns choosing and wrapping decoders only; what the decompressed bytes mean (a tar, a
+//! cpio, a squashfs block) belongs to the caller. It never writes anything anywhere.
+
+use std::io::{self, Read};
+
+pub use format_zip::{Charged, InflateBudget, OverLimit, over_limit};
+
+/// A compression format, identified by its magic bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    Gzip,
+    Xz,
+    /// The legacy `.lzma` (LZMA-alone) container: rpm payloads of old distributions.
+    Lzma,
+    Zstd,
+    Bzip2,
+    /// Not compressed.
+    None,
+}
+
+impl Codec {
+    /// The codec whose magic starts `head`; `None` (the variant) when no known magic does.
+    pub fn sniff(head: &[u8]) -> Codec {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Codec::Gzip
+        } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+            Codec::Xz
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Codec::Zstd
+        } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|b| (b'1'..=b'9').contains(b))
+        {
+            Codec::Bzip2
+        } else if head.len() >= 13 && head[0] == 0x5d && head[1..5] == [0, 0, 0x80, 0]
+            || head.len() >= 13 && head[0] == 0x5d && head[5..13] == [0xff; 8]
+        {
+            Codec::Lzma
+        } else {
+            Codec::None
+        }
+    }
+
+    /// The codec a name such as rpm's `PAYLOADCOMPRESSOR` or a member suffix names.
+    pub fn from_name(name: &str) -> Option<Codec> {
+        Some(match name {
+            "gzip" | "gz" => Codec::Gzip,
+            "xz" => Codec::Xz,
+            "lzma" => Codec::Lzma,
+            "zstd" | "zst" => Codec::Zstd,
+            "bzip2" | "bz2" => Codec::Bzip2,
+            "" | "none" | "identity" => Codec::None,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::Gzip => "gzip",
+            Codec::Xz => "xz",
+            Codec::Lzma => "lzma",
+            Codec::Zstd => "zstd",
+            Codec::Bzip2 => "bzip2",
+            Codec::None => "none",
+        }
+    }
+}
+
+/// Why a decoder could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("{codec} decoder: {source}")]
+    Init {
+        codec: &'static str,
+        source: io::Error,
+    },
+}
+
+/// Memory the xz and lzma decoders may take for their dictionary: a stream that asks for
+/// more is refused (real packages use 8 to 64 MiB).
+pub const MAX_LZMA_MEMORY: u64 = 256 << 20;
+
+/// A reader of the decompressed bytes of `inner`, compressed as `codec`, charged to `budget`.
+/// Uncompressed input is charged too: it is read as if decompressed, and bounds a listing
+/// the same way.
+pub fn decoder<'a, R: Read + 'a>(
+    codec: Codec,
+    inner: R,
+    budget: &InflateBudget,
+) -> Result<Box<dyn Read + 'a>, Error> {
+    let r: Box<dyn Read + 'a> = match codec {
+        Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(inner)),
+        Codec::Xz => {
+            let stream = liblzma::stream::Stream::new_stream_decoder(
+                MAX_LZMA_MEMORY,
+                liblzma::stream::CONCATENATED,
+            )
+            .map_err(|e| Error::Init {
+                codec: "xz",
+                source: e.into(),
+            })?;
+            Box::new(liblzma::read::XzDecoder::new_stream(inner, stream))
+        }
+        Codec::Lzma => {
+            let stream =
+                liblzma::stream::Stream::new_lzma_decoder(MAX_LZMA_MEMORY).map_err(|e| {
+                    Error::Init {
+                        codec: "lzma",
+                        source: e.into(),
+                    }
+                })?;
+            Box::new(liblzma::read::XzDecoder::new_stream(inner, stream))
+        }
+        Codec::Zstd => {
+            Box::new(
+                zstd::stream::read::Decoder::new(inner).map_err(|source| Error::Init {
+                    codec: "zstd",
+                    source,
+                })?,
+            )
+        }
+        Codec::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(inner)),
+        Codec::None => Box::new(inner),
+    };
+    Ok(Box::new(Charged::new(r, budget)))
+}
+
+/// Decompresses one whole block (a squashfs metadata or data block) into at most `max`
+/// bytes, charged to `budget`. More than `max` is an error, not a truncation.
+pub fn decompress_block(
+    codec: Codec,
+    data: &[u8],
+    max: usize,
+    budget: &InflateBudget,
+) -> io::Result<Vec<u8>> {
+    let r = decoder(codec, data, budget).map_err(io::Error::other)?;
+    let mut out = Vec::with_capacity(max.min(1 << 20));
+    r.take(max as u64 + 1).read_to_end(&mut out)?;
+    if out.len() > max {
+        return Err(io::Error::other(OverLimit(format!(
+            "a compressed block decompresses to more than {max} bytes"
+        ))));
+    }
+    Ok(out)
+}
+
+/// Squashfs stores zlib (not gzip) streams; this is its decoder, on the same crate.
+pub fn zlib_block(data: &[u8], max: usize, budget: &InflateBudget) -> io::Result<Vec<u8>> {
+    let r = Charged::new(flate2::read::ZlibDecoder::new(data), budget);
+    let mut out = Vec::with_capacity(max.min(1 << 20));
+    r.take(max as u64 + 1).read_to_end(&mut out)?;
+    if out.len() > max {
+        return Err(io::Error::other(OverLimit(format!(
+            "a compressed block decompresses to more than {max} bytes"
+        ))));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn sniffs_and_decodes_gzip_and_charges_the_budget() {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(&[b'a'; 10_000]).unwrap();
+        let gz = e.finish().unwrap();
+        assert_eq!(Codec::sniff(&gz), Codec::Gzip);
+        let budget = InflateBudget::new(20_000);
+        let mut out = Vec::new();
+        decoder(Codec::Gzip, &gz[..], &budget)
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out.len(), 10_000);
+        assert_eq!(budget.used(), 10_000);
+        let small = InflateBudget::new(100);
+        let err = decoder(Codec::Gzip, &gz[..], &small)
+            .unwrap()
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
+        assert!(over_limit(&err).is_some());
+    }
+
+    #[test]
+    fn sniffs_every_magic() {
+        assert_eq!(Codec::sniff(b"\xfd7zXZ\0rest"), Codec::Xz);
+        assert_eq!(Codec::sniff(b"\x28\xb5\x2f\xfdxx"), Codec::Zstd);
+        assert_eq!(Codec::sniff(b"BZh91AY"), Codec::Bzip2);
+        assert_eq!(Codec::sniff(b"ustar"), Codec::None);
+        assert_eq!(Codec::sniff(b""), Codec::None);
+    }
+
+    #[test]
+    fn xz_and_zstd_round_trip() {
+        let data = b"hello hello hello".repeat(100);
+        let xz = {
+            let mut e = liblzma::write::XzEncoder::new(Vec::new(), 6);
+            e.write_all(&data).unwrap();
+            e.finish().unwrap()
+        };
+        let zs = zstd::stream::encode_all(&data[..], 3).unwrap();
+        let budget = InflateBudget::new(1 << 20);
+        for (codec, bytes) in [(Codec::Xz, xz), (Codec::Zstd, zs)] {
+            assert_eq!(Codec::sniff(&bytes), codec);
+            let out = decompress_block(codec, &bytes, 1 << 20, &budget).unwrap();
+            assert_eq!(out, data);
+            assert!(decompress_block(codec, &bytes, 10, &budget).is_err());
+        }
+    }
+}
