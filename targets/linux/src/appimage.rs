@@ -16,8 +16,8 @@
 use std::io::{Read, SeekFrom};
 
 use platform::{
-    Finding, InspectContext, InspectError, Inspected, Inspection, Kind, ReadSeek, Signature,
-    SignatureState, Signer,
+    Finding, InspectContext, InspectError, Inspected, Inspection, Kind, ReadSeek, SignatureState,
+    Signer,
 };
 use serde_json::json;
 use sha2::Digest;
@@ -107,9 +107,7 @@ pub fn inspect(
     kind: &Kind,
     ctx: &InspectContext,
 ) -> Result<Inspected, InspectError> {
-    let platform = "linux".parse().expect("literal platform id");
-    let mut ins = Inspection::new(&ctx.file_name, ctx.size, platform, kind.clone());
-    ins.signature = Signature::unsigned();
+    let mut ins = crate::fresh_inspection(kind, ctx);
     let mut icon = None;
     let result = read(r, ctx, &mut ins, &mut icon);
     let mut out = crate::finish(ins, result, ctx, "appimage")?;

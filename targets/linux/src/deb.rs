@@ -15,9 +15,7 @@
 use std::io::{Read, SeekFrom};
 
 use format_compress::Codec;
-use platform::{
-    Finding, InspectContext, InspectError, Inspected, Inspection, Kind, ReadSeek, Signature,
-};
+use platform::{Finding, InspectContext, Inspection, ReadSeek, Signature};
 use serde_json::{Map, Value, json};
 
 use crate::Error;
@@ -89,19 +87,12 @@ fn codec_of(member: &str, base: &str) -> Option<Codec> {
     }
 }
 
-pub fn inspect(
+/// Reads the file into `ins` (a fresh, unsigned Inspection; see `crate::inspect_with`).
+pub(crate) fn read(
     r: &mut dyn ReadSeek,
-    kind: &Kind,
     ctx: &InspectContext,
-) -> Result<Inspected, InspectError> {
-    let platform = "linux".parse().expect("literal platform id");
-    let mut ins = Inspection::new(&ctx.file_name, ctx.size, platform, kind.clone());
-    ins.signature = Signature::unsigned();
-    let result = read(r, ctx, &mut ins);
-    crate::finish(ins, result, ctx, "deb")
-}
-
-fn read(r: &mut dyn ReadSeek, ctx: &InspectContext, ins: &mut Inspection) -> Result<(), Error> {
+    ins: &mut Inspection,
+) -> Result<(), Error> {
     let members = format_ar::members(r, ctx.size, MAX_MEMBERS).map_err(|e| match e {
         format_ar::Error::Io(e) => Error::Io(e),
         other => Error::Malformed(format!("the ar container is malformed: {other}")),

@@ -136,9 +136,9 @@ impl Target for LinuxTarget {
         ctx: &InspectContext,
     ) -> Result<Inspected, InspectError> {
         match kind.as_str() {
-            "deb" => deb::inspect(input, kind, ctx),
-            "tarball" => tarball::inspect(input, kind, ctx),
-            "rpm" => rpm::inspect(input, kind, ctx),
+            "deb" => inspect_with(input, kind, ctx, "deb", deb::read),
+            "tarball" => inspect_with(input, kind, ctx, "tarball", tarball::read),
+            "rpm" => inspect_with(input, kind, ctx, "rpm", rpm::read),
             "appimage" => appimage::inspect(input, kind, ctx),
             other => Err(InspectError::UnsupportedKind {
                 file: ctx.file_name.clone(),
@@ -220,6 +220,30 @@ pub fn check_continuity(
 
 /// Turns a read failure into the inspection's result: an I/O error of the reader is the
 /// caller's error; a cap or malformed structure is a `parse: reject` with a finding.
+/// A fresh Inspection of this platform: unsigned until a reader verifies a signature.
+pub(crate) fn fresh_inspection(kind: &Kind, ctx: &InspectContext) -> platform::Inspection {
+    let platform = "linux".parse().expect("literal platform id");
+    let mut ins = platform::Inspection::new(&ctx.file_name, ctx.size, platform, kind.clone());
+    ins.signature = platform::Signature::unsigned();
+    ins
+}
+
+type Reader =
+    fn(&mut dyn ReadSeek, &InspectContext, &mut platform::Inspection) -> Result<(), Error>;
+
+/// Runs one kind's reader on a fresh Inspection and turns its error into findings.
+fn inspect_with(
+    r: &mut dyn ReadSeek,
+    kind: &Kind,
+    ctx: &InspectContext,
+    area: &str,
+    read: Reader,
+) -> Result<Inspected, InspectError> {
+    let mut ins = fresh_inspection(kind, ctx);
+    let result = read(r, ctx, &mut ins);
+    finish(ins, result, ctx, area)
+}
+
 pub(crate) fn finish(
     mut ins: platform::Inspection,
     result: Result<(), Error>,

@@ -14,10 +14,7 @@
 use std::io::{Read, SeekFrom};
 
 use format_compress::Codec;
-use platform::{
-    Finding, InspectContext, InspectError, Inspected, Inspection, Kind, ReadSeek, Signature,
-    SignatureState, Signer,
-};
+use platform::{Finding, InspectContext, Inspection, ReadSeek, SignatureState, Signer};
 use serde_json::json;
 use sha2::Digest;
 
@@ -168,23 +165,16 @@ impl Header {
     }
 }
 
-pub fn inspect(
-    r: &mut dyn ReadSeek,
-    kind: &Kind,
-    ctx: &InspectContext,
-) -> Result<Inspected, InspectError> {
-    let platform = "linux".parse().expect("literal platform id");
-    let mut ins = Inspection::new(&ctx.file_name, ctx.size, platform, kind.clone());
-    ins.signature = Signature::unsigned();
-    let result = read(r, ctx, &mut ins);
-    crate::finish(ins, result, ctx, "rpm")
-}
-
 fn sha256_hex(d: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(d))
 }
 
-fn read(r: &mut dyn ReadSeek, ctx: &InspectContext, ins: &mut Inspection) -> Result<(), Error> {
+/// Reads the file into `ins` (a fresh, unsigned Inspection; see `crate::inspect_with`).
+pub(crate) fn read(
+    r: &mut dyn ReadSeek,
+    ctx: &InspectContext,
+    ins: &mut Inspection,
+) -> Result<(), Error> {
     let mut lead = [0u8; 96];
     r.seek(SeekFrom::Start(0))?;
     r.read_exact(&mut lead)?;

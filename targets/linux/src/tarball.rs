@@ -11,9 +11,7 @@ use std::collections::BTreeSet;
 use std::io::{Read, SeekFrom};
 
 use format_compress::Codec;
-use platform::{
-    Finding, InspectContext, InspectError, Inspected, Inspection, Kind, ReadSeek, Signature,
-};
+use platform::{Finding, InspectContext, Inspection, ReadSeek};
 use serde_json::json;
 
 use crate::Error;
@@ -21,19 +19,12 @@ use crate::Error;
 const MAX_TOP_LISTED: usize = 32;
 const MAX_EXECUTABLES_LISTED: usize = 64;
 
-pub fn inspect(
+/// Reads the file into `ins` (a fresh, unsigned Inspection; see `crate::inspect_with`).
+pub(crate) fn read(
     r: &mut dyn ReadSeek,
-    kind: &Kind,
     ctx: &InspectContext,
-) -> Result<Inspected, InspectError> {
-    let platform = "linux".parse().expect("literal platform id");
-    let mut ins = Inspection::new(&ctx.file_name, ctx.size, platform, kind.clone());
-    ins.signature = Signature::unsigned();
-    let result = read(r, ctx, &mut ins);
-    crate::finish(ins, result, ctx, "tarball")
-}
-
-fn read(r: &mut dyn ReadSeek, ctx: &InspectContext, ins: &mut Inspection) -> Result<(), Error> {
+    ins: &mut Inspection,
+) -> Result<(), Error> {
     let mut magic = [0u8; 16];
     r.seek(SeekFrom::Start(0))?;
     let n = (&mut *r).take(16).read(&mut magic)?;
