@@ -12,13 +12,17 @@ use platform::Target;
 
 /// Fills the placeholders of every `after_help` in `cmd` and its subcommands.
 pub fn fill(cmd: Command) -> Command {
-    let targets: Vec<&'static dyn Target> = platform::registry()
+    fill_with(cmd, &publishing_targets())
+}
+
+/// The linked targets that can put a file on a release, in registry order.
+fn publishing_targets() -> Vec<&'static dyn Target> {
+    platform::registry()
         .targets()
         .iter()
         .copied()
         .filter(|t| t.kinds().iter().any(|k| k.publishable))
-        .collect();
-    fill_with(cmd, &targets)
+        .collect()
 }
 
 fn fill_with(mut cmd: Command, targets: &[&'static dyn Target]) -> Command {
@@ -74,12 +78,7 @@ mod tests {
 
     #[test]
     fn placeholders_name_linked_targets_and_nothing_is_left() {
-        let targets: Vec<&'static dyn Target> = platform::registry()
-            .targets()
-            .iter()
-            .copied()
-            .filter(|t| t.kinds().iter().any(|k| k.publishable))
-            .collect();
+        let targets = publishing_targets();
         assert!(!targets.is_empty(), "dist links no target");
         let text = apply(
             "--platform {platform} --platform {platform2} app.{kind} b.{kind2} {platform:identity}",
