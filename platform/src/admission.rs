@@ -32,6 +32,9 @@ pub struct Request<'a> {
     pub limits: Limits,
     /// Seconds since the Unix epoch, for expiry checks.
     pub now_unix: i64,
+    /// The public keys the app's admin added (`InspectContext::trusted_keys`); empty when
+    /// the caller has none (`dist ci publish` does not read them).
+    pub trusted_keys: &'a [Vec<u8>],
 }
 
 /// The answer.
@@ -194,7 +197,8 @@ pub fn admit<R: Read + Seek>(
     };
     // Inspect.
     reader.seek(SeekFrom::Start(0)).map_err(io)?;
-    let ctx = InspectContext::new(&probe.file_name, probe.size, req.limits, req.now_unix);
+    let mut ctx = InspectContext::new(&probe.file_name, probe.size, req.limits, req.now_unix);
+    ctx.trusted_keys = req.trusted_keys.to_vec();
     let mut inspected = match target.inspect(reader, &detection.kind, &ctx) {
         Ok(i) => i,
         Err(InspectError::Io { source, .. }) => return Err(io(source)),
@@ -406,6 +410,7 @@ mod tests {
             rules,
             limits: Limits::default(),
             now_unix: 0,
+            trusted_keys: &[],
         };
         admit(&registry(), &mut Cursor::new(bytes.as_bytes()), &req).unwrap()
     }

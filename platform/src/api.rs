@@ -443,6 +443,42 @@ pub struct AppSettings {
     pub version_mismatch: Option<crate::versions::MismatchPolicy>,
 }
 
+/// `POST /apps/{app}/keys`: a public key the platform's target verifies signatures with
+/// (for Linux, an OpenPGP public key, ASCII-armored, as `gpg --armor --export` writes it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AppKeyAdd {
+    pub platform: crate::PlatformId,
+    /// The key's text, at most 64 KiB.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 65536))]
+    pub key: String,
+}
+
+/// The most bytes `AppKeyAdd::key` may hold.
+pub const MAX_APP_KEY_BYTES: usize = 64 * 1024;
+
+/// One key an admin added to an app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AppKey {
+    pub platform: crate::PlatformId,
+    /// Lowercase hex, as the platform's target reads it (OpenPGP v4: 40 digits).
+    pub fingerprint: String,
+    /// Who the key says it is (its first user id); may be empty.
+    pub label: String,
+    pub added_at: String,
+    /// The actor (`token:tok_...`) that added it.
+    pub added_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AppKeyList {
+    pub schema_version: u32,
+    pub keys: Vec<AppKey>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppList {

@@ -42,7 +42,7 @@ pub use limits::Limits;
 pub use probe::Probe;
 pub use registry::{
     DetectError, Detection, InspectContext, InspectError, KindInfo, ModeInfo, ReadSeek, Registry,
-    Target, TargetRegistration, apply_install_mode, registry, unpublishable,
+    Target, TargetRegistration, TrustedKey, apply_install_mode, registry, unpublishable,
 };
 pub use types::*;
 

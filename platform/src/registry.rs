@@ -83,6 +83,15 @@ pub struct InspectContext {
     pub trusted_keys: Vec<Vec<u8>>,
 }
 
+/// What a target reads from a key an admin adds ([`Target::trusted_key`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedKey {
+    /// Lowercase hex, the platform's usual fingerprint (OpenPGP v4: 40 hex digits).
+    pub fingerprint: String,
+    /// Who the key says it is (its first user id), for lists; may be empty.
+    pub label: String,
+}
+
 impl InspectContext {
     /// The context of one inspection of a `size`-byte file, with a fresh budget.
     pub fn new(file_name: &str, size: u64, limits: Limits, now_unix: i64) -> Self {
@@ -255,6 +264,13 @@ pub trait Target: Send + Sync + 'static {
     /// What of this platform stops working when distd's links are plain http, for the
     /// operator's start-up warning (`over-the-air installs`); `None` when nothing does.
     fn needs_https_for(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Reads a public key an admin adds to an app for this platform's signatures (the form
+    /// its packages are signed with), answering its fingerprint and a label for lists.
+    /// `None` when this platform takes no keys; `Some(Err)` says why the bytes are no key.
+    fn trusted_key(&self, _key: &[u8]) -> Option<Result<TrustedKey, String>> {
         None
     }
 
@@ -467,6 +483,20 @@ impl Registry {
         limits: Limits,
         now_unix: i64,
     ) -> Result<Inspected, DetectError> {
+        self.inspect_trusting(file_name, reader, expected, limits, now_unix, &[])
+    }
+
+    /// [`Registry::inspect`] with the public keys an app's admin added
+    /// ([`InspectContext::trusted_keys`]).
+    pub fn inspect_trusting<R: Read + Seek>(
+        &self,
+        file_name: &str,
+        reader: &mut R,
+        expected: Option<&PlatformId>,
+        limits: Limits,
+        now_unix: i64,
+        trusted_keys: &[Vec<u8>],
+    ) -> Result<Inspected, DetectError> {
         let io = |source| DetectError::Io {
             file: file_name.to_owned(),
             source,
@@ -474,7 +504,8 @@ impl Registry {
         let probe = Probe::read(file_name, reader, &limits).map_err(io)?;
         let (target, detection) = self.detect(&probe, expected)?;
         reader.seek(SeekFrom::Start(0)).map_err(io)?;
-        let ctx = InspectContext::new(&probe.file_name, probe.size, limits, now_unix);
+        let mut ctx = InspectContext::new(&probe.file_name, probe.size, limits, now_unix);
+        ctx.trusted_keys = trusted_keys.to_vec();
         let mut inspected = target.inspect(reader, &detection.kind, &ctx)?;
         inspected.inspection.size = probe.size;
         inspected.inspection.file = probe.file_name;

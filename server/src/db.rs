@@ -47,6 +47,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0006_link.sql",
         include_str!("../../migrations/0006_link.sql"),
     ),
+    (
+        7,
+        "0007_app_keys.sql",
+        include_str!("../../migrations/0007_app_keys.sql"),
+    ),
 ];
 
 const READERS: usize = 4;
@@ -473,6 +478,54 @@ pub fn set_app_version_mismatch(
     c.execute(
         "UPDATE apps SET version_mismatch = ?2 WHERE slug = ?1",
         params![slug, policy],
+    )
+}
+
+/// One public key an admin added to an app (`app_keys`).
+#[derive(Debug, Clone)]
+pub struct AppKeyRow {
+    pub platform: String,
+    pub fingerprint: String,
+    pub label: String,
+    pub key: Vec<u8>,
+    pub added_at: String,
+    pub added_by: String,
+}
+
+/// The app's keys, by platform and fingerprint.
+pub fn list_app_keys(c: &Connection, app: &str) -> rusqlite::Result<Vec<AppKeyRow>> {
+    let mut st = c.prepare_cached(
+        "SELECT platform, fingerprint, label, key, added_at, added_by FROM app_keys
+         WHERE app = ?1 ORDER BY platform, fingerprint",
+    )?;
+    st.query_map(params![app], |r| {
+        Ok(AppKeyRow {
+            platform: r.get(0)?,
+            fingerprint: r.get(1)?,
+            label: r.get(2)?,
+            key: r.get(3)?,
+            added_at: r.get(4)?,
+            added_by: r.get(5)?,
+        })
+    })?
+    .collect()
+}
+
+/// Adds a key; an existing (app, platform, fingerprint) is left as it is. Answers whether a
+/// row was added.
+pub fn insert_app_key(c: &Connection, app: &str, k: &AppKeyRow) -> rusqlite::Result<bool> {
+    let n = c.execute(
+        "INSERT OR IGNORE INTO app_keys (app, platform, fingerprint, label, key, added_at, added_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![app, k.platform, k.fingerprint, k.label, k.key, k.added_at, k.added_by],
+    )?;
+    Ok(n == 1)
+}
+
+pub fn delete_app_key(c: &Connection, app: &str, fingerprint: &str) -> rusqlite::Result<usize> {
+    c.execute(
+        "DELETE FROM app_keys WHERE app = ?1 AND fingerprint = ?2",
+        params![app, fingerprint],
     )
 }
 

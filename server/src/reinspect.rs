@@ -181,6 +181,7 @@ fn inspect_again(
     store: &Arc<LocalBlobStore>,
     a: &ArtifactRow,
     now: i64,
+    trusted_keys: &[Vec<u8>],
 ) -> Result<Inspection, String> {
     let digest: Sha256 = a.sha256.ok_or("no blob")?;
     let hex = digest.hex();
@@ -191,7 +192,14 @@ fn inspect_again(
     let hint = a.platform.clone();
     let mut reader = BufReader::with_capacity(64 * 1024, file);
     let inspected = registry
-        .inspect(name, &mut reader, hint.as_ref(), Limits::default(), now)
+        .inspect_trusting(
+            name,
+            &mut reader,
+            hint.as_ref(),
+            Limits::default(),
+            now,
+            trusted_keys,
+        )
         .map_err(|e| e.to_string())?;
     let mut i = inspected.inspection;
     i.sha256 = Some(hex);
@@ -228,6 +236,11 @@ pub fn run(
         [],
         |r| r.get(0),
     )?;
+    let have_keys: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'app_keys')",
+        [],
+        |r| r.get(0),
+    )?;
     if !dry_run && !have_table {
         anyhow::bail!("the database has no reinspections table; open it with migrations first");
     }
@@ -261,7 +274,16 @@ pub fn run(
                 .map_err(|e| format!("the stored inspection does not parse ({e})")),
             None => Err("no stored inspection".to_owned()),
         };
-        let after = match inspect_again(registry, store, &a, now) {
+        // The app's keys, as attach uses them (none in a folder from before migration 0007).
+        let keys: Vec<Vec<u8>> = if have_keys {
+            db::list_app_keys(conn, rel.app.as_str())?
+                .into_iter()
+                .map(|k| k.key)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let after = match inspect_again(registry, store, &a, now, &keys) {
             Ok(i) => i,
             Err(e) => {
                 report.failed.push(format!("{label}: {e}"));

@@ -10,10 +10,10 @@ use utoipa_axum::routes;
 
 use platform::api::ReleaseStatus;
 use platform::api::{
-    AccessRequest, App, AppCreate, AppList, AppSettings, Artifact, AuditList, AuditVerify, Channel,
-    ChannelHistory, ChannelList, ChannelMove, ChannelPolicy, PlatformList, PromoteRequest,
-    PublishResult, Release, ReleaseCreate, ReleaseCreated, ReleaseList, RevokeRequest, TokenCreate,
-    TokenCreated, TokenInfo, TokenList, WhoAmI,
+    AccessRequest, App, AppCreate, AppKey, AppKeyAdd, AppKeyList, AppList, AppSettings, Artifact,
+    AuditList, AuditVerify, Channel, ChannelHistory, ChannelList, ChannelMove, ChannelPolicy,
+    PlatformList, PromoteRequest, PublishResult, Release, ReleaseCreate, ReleaseCreated,
+    ReleaseList, RevokeRequest, TokenCreate, TokenCreated, TokenInfo, TokenList, WhoAmI,
 };
 use platform::{
     AppSlug, ArtifactId, ChannelName, IdentityRules, ReleaseId, SCHEMA_VERSION, TokenId,
@@ -25,7 +25,7 @@ use super::{ApiJson, ApiPath, ApiQuery, deny, paging};
 use crate::auth::Principal;
 use crate::db::{self, AuditFilter};
 use crate::error::{AppError, AppResult};
-use crate::services::{AppState, apps, channels, releases, tokens};
+use crate::services::{AppState, apps, channels, keys, releases, tokens};
 
 /// Every JSON route, each with its OpenAPI operation (`#[utoipa::path]` on the handler). The
 /// paths are relative to `/api/v1`, where `http::app` nests them.
@@ -40,6 +40,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(app_identity))
         .routes(routes!(app_access))
         .routes(routes!(app_settings))
+        .routes(routes!(app_key_add, app_key_list))
+        .routes(routes!(app_key_remove))
         .routes(routes!(release_create, release_list))
         .routes(routes!(release_show, release_delete))
         .routes(routes!(release_diff))
@@ -235,6 +237,70 @@ async fn app_settings(
         StatusCode::OK,
         apps::set_settings(&st, &p, app.to_string(), body).await?,
     ))
+}
+
+#[utoipa::path(get, path = "/apps/{app}/keys", tag = "apps", params(AppPath),
+    responses((status = 200, description = "the public keys the app's signatures are verified with", body = AppKeyList), ApiErrors))]
+async fn app_key_list(
+    State(st): State<AppState>,
+    _: Auth<need::Read>,
+    ApiPath(AppPath { app }): ApiPath<AppPath>,
+) -> AppResult<Response> {
+    Ok(json(
+        StatusCode::OK,
+        keys::list(&st, app.to_string()).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/apps/{app}/keys", tag = "apps", params(AppPath), request_body = AppKeyAdd,
+    responses(
+        (status = 201, description = "the key, added", body = AppKey),
+        (status = 200, description = "the key, which the app already had", body = AppKey),
+        ApiErrors))]
+async fn app_key_add(
+    State(st): State<AppState>,
+    Auth(p, ..): Auth<need::AppKeys>,
+    ApiPath(AppPath { app }): ApiPath<AppPath>,
+    ApiJson(body): ApiJson<AppKeyAdd>,
+) -> AppResult<Response> {
+    let (key, added) = keys::add(&st, &p, app.to_string(), body).await?;
+    let status = if added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json(status, key))
+}
+
+/// `{app}` and a key's `{fingerprint}` in a path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct AppKeyPath {
+    /// The app's slug.
+    app: AppSlug,
+    /// The key's fingerprint, lowercase hex.
+    #[param(pattern = "^[0-9a-f]{8,128}$")]
+    fingerprint: String,
+}
+
+#[utoipa::path(delete, path = "/apps/{app}/keys/{fingerprint}", tag = "apps", params(AppKeyPath),
+    responses((status = 204, description = "the key is gone"), ApiErrors))]
+async fn app_key_remove(
+    State(st): State<AppState>,
+    Auth(p, ..): Auth<need::AppKeys>,
+    ApiPath(AppKeyPath { app, fingerprint }): ApiPath<AppKeyPath>,
+) -> AppResult<Response> {
+    let ok = (8..=128).contains(&fingerprint.len())
+        && fingerprint
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !ok {
+        return Err(AppError::bad_request(
+            "a key fingerprint is 8 to 128 lowercase hex digits (GET .../keys lists them)",
+        ));
+    }
+    keys::remove(&st, &p, app.to_string(), fingerprint).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[utoipa::path(get, path = "/apps", tag = "apps",

@@ -188,6 +188,7 @@ pub mod need {
     );
     requirement!(AppAccess, Some(Scope::Admin), Some("app.access"));
     requirement!(AppSettings, Some(Scope::Admin), Some("app.settings"));
+    requirement!(AppKeys, Some(Scope::Admin), Some("app.key"));
     requirement!(AppIdentity, Some(Scope::Admin), Some("app.update"));
     requirement!(ReleaseCreate, Some(Scope::Publish), Some("release.create"));
     requirement!(

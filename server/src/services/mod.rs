@@ -4,6 +4,7 @@
 
 pub mod apps;
 pub mod channels;
+pub mod keys;
 pub mod releases;
 pub mod tokens;
 

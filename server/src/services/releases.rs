@@ -423,6 +423,8 @@ pub async fn attach(state: &AppState, p: &Principal, id: ArtifactId) -> AppResul
             e,
         )
     })?;
+    // The public keys the app's admin added: a signature by one of them reads `signed`.
+    let trusted_keys = super::keys::of_app(state, rel.app.to_string()).await?;
     let st = state.clone();
     let file_name = art
         .file_name
@@ -447,6 +449,7 @@ pub async fn attach(state: &AppState, p: &Principal, id: ArtifactId) -> AppResul
             rules: &rules,
             limits: Limits::default(),
             now_unix: util::now_unix(),
+            trusted_keys: &trusted_keys,
         };
         let admission = platform::admit(st.registry, &mut reader, &req)
             .map_err(|e| AppError::internal("inspect", e))?;

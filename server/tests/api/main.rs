@@ -12,6 +12,7 @@ mod caller;
 mod channel_kinds;
 mod downgrade;
 mod install_page;
+mod keys;
 mod lifecycle;
 mod ops;
 mod pages;

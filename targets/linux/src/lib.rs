@@ -166,6 +166,25 @@ impl Target for LinuxTarget {
         install::actions(artifact, links, client)
     }
 
+    /// An OpenPGP public key (armored or binary), as rpm, AppImage and debsigs signatures
+    /// are checked against; one primary key (with its subkeys) per call.
+    fn trusted_key(&self, key: &[u8]) -> Option<Result<platform::TrustedKey, String>> {
+        let keys = match format_openpgp::parse_keys(key) {
+            Ok(k) => k,
+            Err(e) => return Some(Err(format!("not an OpenPGP public key: {e}"))),
+        };
+        let mut primaries = keys.iter().filter(|k| !k.is_subkey);
+        let (Some(primary), None) = (primaries.next(), primaries.next()) else {
+            return Some(Err(
+                "the data holds more than one primary key; add one key at a time".into(),
+            ));
+        };
+        Some(Ok(platform::TrustedKey {
+            fingerprint: primary.fingerprint.to_ascii_lowercase(),
+            label: primary.user_ids.first().cloned().unwrap_or_default(),
+        }))
+    }
+
     fn page_facts(&self, artifact: &ArtifactView<'_>) -> Vec<PageFact> {
         install::page_facts(artifact)
     }
