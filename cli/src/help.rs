@@ -5,7 +5,8 @@
 //! - `{platform}`, `{platform2}`: the first and second linked targets with a publishable kind
 //!   (the first again when only one is linked);
 //! - `{kind}`, `{kind2}`: the first preferred kind of each of those;
-//! - `{platform:FACT}`: the first target declaring the identity fact `FACT` (`team_id`, ...).
+//! - `{platform:FACT}`: the first target declaring the identity fact `FACT` (`team_id`, ...);
+//!   `{platform:keys}`, the first that reads keys an admin adds (`Target::trusted_key`).
 
 use clap::Command;
 use platform::Target;
@@ -64,7 +65,11 @@ fn apply(text: &str, targets: &[&'static dyn Target]) -> String {
         let fact = &out[start + "{platform:".len()..start + len];
         let id = targets
             .iter()
-            .find(|t| t.identity_facts().iter().any(|f| f.id == fact))
+            .find(|t| match fact {
+                // A target that reads keys an admin adds answers even for no bytes.
+                "keys" => t.trusted_key(&[]).is_some(),
+                _ => t.identity_facts().iter().any(|f| f.id == fact),
+            })
             .or(first)
             .map_or("PLATFORM", |t| t.id());
         out.replace_range(start..=start + len, id);

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use platform::api::{Access, AccessRequest, App, AppCreate, AppList, AppSettings};
+use platform::api::{
+    Access, AccessRequest, App, AppCreate, AppKey, AppKeyAdd, AppKeyList, AppList, AppSettings,
+};
 use platform::versions::MismatchPolicy;
 use platform::{AppSlug, IdentityRules, PlatformId, PlatformRules};
 
@@ -55,6 +57,35 @@ refuses it, and `dist ci publish` stops before any upload when its token may rea
 Example:
   dist app settings acme --version-mismatch error")]
     Settings(SettingsArgs),
+    /// Add a public key the app's signatures are verified with (admin)
+    #[command(after_help = "\
+The platform's target reads the key; a platform whose packages are signed with OpenPGP takes
+the signer's public key as `gpg --armor --export KEYID` writes it. Files attached after the key
+is added read `signed` when one of the app's keys verifies them, `unknown` with the key id
+otherwise; `dist app keys` lists them. A platform that takes no keys answers 422.
+
+Example:
+  gpg --armor --export release@acme.example > acme.asc
+  dist app add-key acme --platform {platform:keys} acme.asc")]
+    AddKey(AddKeyArgs),
+    /// List the public keys the app's signatures are verified with
+    #[command(after_help = "Example:\n  dist app keys acme --json")]
+    Keys { slug: AppSlug },
+    /// Remove a key by its fingerprint (admin)
+    #[command(
+        after_help = "Example:\n  dist app remove-key acme d77f31532859b641cbf0dedee9ad2cfa7603f49b"
+    )]
+    RemoveKey { slug: AppSlug, fingerprint: String },
+}
+
+#[derive(Args)]
+pub struct AddKeyArgs {
+    pub slug: AppSlug,
+    /// The platform whose signatures the key verifies
+    #[arg(long)]
+    pub platform: PlatformId,
+    /// The key file (text, at most 64 KiB)
+    pub file: PathBuf,
 }
 
 #[derive(Args)]
@@ -209,7 +240,84 @@ pub async fn run(cmd: AppCommand, ctx: &Ctx) -> anyhow::Result<()> {
             ctx.ui.note(&format!("updated settings of {}", app.slug));
             show(ctx, &app)
         }
+        AppCommand::AddKey(a) => {
+            let key = read_key(&a.file)?;
+            let body = AppKeyAdd {
+                platform: a.platform,
+                key,
+            };
+            let (status, key): (_, AppKey) = api
+                .post(
+                    &["apps", a.slug.as_str(), "keys"],
+                    Some(&body),
+                    Retry::Idempotent,
+                )
+                .await?;
+            if ctx.json() {
+                return ui::print_json(&key);
+            }
+            let what = if status == reqwest::StatusCode::CREATED {
+                "added"
+            } else {
+                "already had"
+            };
+            ctx.ui.note(&format!(
+                "{} {what} {} key {} {}",
+                a.slug, key.platform, key.fingerprint, key.label
+            ));
+            Ok(())
+        }
+        AppCommand::Keys { slug } => {
+            let list: AppKeyList = api.get(&["apps", slug.as_str(), "keys"]).await?;
+            if ctx.json() {
+                return ui::print_json(&list);
+            }
+            let mut rows = vec![
+                ["PLATFORM", "FINGERPRINT", "LABEL", "ADDED"]
+                    .map(str::to_owned)
+                    .to_vec(),
+            ];
+            for k in &list.keys {
+                rows.push(vec![
+                    k.platform.to_string(),
+                    k.fingerprint.clone(),
+                    k.label.clone(),
+                    k.added_at.clone(),
+                ]);
+            }
+            ctx.ui.table(&rows);
+            Ok(())
+        }
+        AppCommand::RemoveKey { slug, fingerprint } => {
+            let fingerprint = fingerprint.to_ascii_lowercase().replace([' ', ':'], "");
+            api.delete(&["apps", slug.as_str(), "keys", &fingerprint])
+                .await?;
+            ctx.ui
+                .note(&format!("removed key {fingerprint} from {slug}"));
+            Ok(())
+        }
     }
+}
+
+/// A key file, bounded before it is read whole.
+fn read_key(path: &std::path::Path) -> Result<String, Failure> {
+    let unreadable =
+        |e: std::io::Error| Failure::usage(format!("cannot read {}: {e}", path.display()));
+    let len = std::fs::metadata(path).map_err(unreadable)?.len();
+    if len > platform::api::MAX_APP_KEY_BYTES as u64 {
+        return Err(Failure::usage(format!(
+            "{}: {len} bytes, more than a public key ({} at most); export only the public key (gpg --armor --export KEYID)",
+            path.display(),
+            platform::api::MAX_APP_KEY_BYTES
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(unreadable)?;
+    String::from_utf8(bytes).map_err(|_| {
+        Failure::usage(format!(
+            "{}: not text; export the key armored (gpg --armor --export KEYID)",
+            path.display()
+        ))
+    })
 }
 
 fn platforms(p: &[PlatformId]) -> String {
