@@ -444,7 +444,7 @@ pub struct AppSettings {
 }
 
 /// `POST /apps/{app}/keys`: a public key the platform's target verifies signatures with
-/// (for Linux, an OpenPGP public key, ASCII-armored, as `gpg --armor --export` writes it).
+/// (in the form its packages are signed with, e.g. an ASCII-armored OpenPGP public key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
