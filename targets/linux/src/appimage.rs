@@ -17,7 +17,6 @@ use std::io::{Read, SeekFrom};
 
 use platform::{
     Finding, InspectContext, InspectError, Inspected, Inspection, Kind, ReadSeek, SignatureState,
-    Signer,
 };
 use serde_json::json;
 use sha2::Digest;
@@ -317,12 +316,7 @@ fn read(
     };
     let key_id = parsed.issuer.clone().unwrap_or_default();
     let mut info = json!({"key_id": key_id, "verified": false, "embedded_key": embedded_key});
-    let key = ctx
-        .trusted_keys
-        .iter()
-        .filter_map(|k| format_openpgp::parse_keys(k).ok())
-        .flatten()
-        .find(|k| !key_id.is_empty() && k.key_id.eq_ignore_ascii_case(&key_id));
+    let key = crate::trust::key_for(ctx, &key_id);
     let Some(key) = key else {
         ins.signature.state = SignatureState::Unknown;
         ins.findings.push(Finding::warning(
@@ -363,14 +357,7 @@ fn read(
             info["verified"] = json!(true);
             ins.signature.state = SignatureState::Signed;
             ins.signature.digest_ok = Some(true);
-            ins.signature.signers = vec![Signer {
-                subject: key
-                    .user_ids
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| format!("OpenPGP key {}", key.key_id)),
-                sha256: key.sha256.clone(),
-            }];
+            ins.signature.signers = vec![crate::trust::signer(&key)];
         }
         Err(format_openpgp::Error::Unsupported(what)) => {
             ins.signature.state = SignatureState::Unknown;

@@ -355,12 +355,7 @@ fn verify_debsig(
     };
     let key_id = parsed.issuer.clone().unwrap_or_default();
     let mut info = json!({"scheme": "debsig", "key_id": key_id, "fingerprint": parsed.issuer_fingerprint, "verified": false});
-    let key = ctx
-        .trusted_keys
-        .iter()
-        .filter_map(|k| format_openpgp::parse_keys(k).ok())
-        .flatten()
-        .find(|k| !key_id.is_empty() && k.key_id.eq_ignore_ascii_case(&key_id));
+    let key = crate::trust::key_for(ctx, &key_id);
     let total: u64 = covered.iter().map(|m| m.size).sum();
     let unknown = |ins: &mut Inspection, why: String| {
         ins.signature.state = platform::SignatureState::Unknown;
@@ -394,14 +389,7 @@ fn verify_debsig(
                     info["fingerprint"] = json!(key.fingerprint);
                     ins.signature.state = platform::SignatureState::Signed;
                     ins.signature.digest_ok = Some(true);
-                    ins.signature.signers = vec![platform::Signer {
-                        subject: key
-                            .user_ids
-                            .first()
-                            .cloned()
-                            .unwrap_or_else(|| format!("OpenPGP key {}", key.key_id)),
-                        sha256: key.sha256.clone(),
-                    }];
+                    ins.signature.signers = vec![crate::trust::signer(&key)];
                 }
                 Err(format_openpgp::Error::Unsupported(what)) => unknown(
                     ins,

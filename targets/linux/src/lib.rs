@@ -17,6 +17,7 @@ mod install;
 mod iso9660;
 pub mod rpm;
 pub mod tarball;
+mod trust;
 
 use platform::{
     ArtifactView, Client, Detection, InspectContext, InspectError, Inspected, InstallAction, Kind,

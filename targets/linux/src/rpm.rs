@@ -14,7 +14,7 @@
 use std::io::{Read, SeekFrom};
 
 use format_compress::Codec;
-use platform::{Finding, InspectContext, Inspection, ReadSeek, SignatureState, Signer};
+use platform::{Finding, InspectContext, Inspection, ReadSeek, SignatureState};
 use serde_json::json;
 use sha2::Digest;
 
@@ -436,14 +436,7 @@ fn signatures(
         "created": parsed.created,
         "verified": false,
     });
-    let keys: Vec<format_openpgp::PublicKey> = ctx
-        .trusted_keys
-        .iter()
-        .filter_map(|k| format_openpgp::parse_keys(k).ok())
-        .flatten()
-        .filter(|k| !key_id.is_empty() && k.key_id.eq_ignore_ascii_case(&key_id))
-        .collect();
-    let Some(key) = keys.first() else {
+    let Some(key) = crate::trust::key_for(ctx, &key_id) else {
         ins.signature.state = SignatureState::Unknown;
         ins.findings.push(Finding::warning(
             "linux.rpm.signature_unknown_key",
@@ -476,18 +469,11 @@ fn signatures(
     } else {
         h.blob.clone()
     };
-    match format_openpgp::verify(&parsed, key, &data) {
+    match format_openpgp::verify(&parsed, &key, &data) {
         Ok(()) => {
             info["verified"] = json!(true);
             info["fingerprint"] = json!(key.fingerprint);
-            ins.signature.signers = vec![Signer {
-                subject: key
-                    .user_ids
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| format!("OpenPGP key {}", key.key_id)),
-                sha256: key.sha256.clone(),
-            }];
+            ins.signature.signers = vec![crate::trust::signer(&key)];
             ins.signature.state = if ins.signature.digest_ok == Some(false) {
                 SignatureState::Invalid
             } else {
