@@ -2,7 +2,8 @@
 # A mixed Linux release end to end (issue 18's evidence): a real distd on 127.0.0.1, the
 # fixtures' deb, rpm, AppImage and tarball published with `dist ci publish`, promoted to
 # beta, and each file fetched back through its channel URL by kind and architecture,
-# compared byte for byte. Not run by CI.
+# compared byte for byte, with curl as a browser or script would. Not run by CI;
+# cli/tests/channel_download.rs does the same through `dist download`, and CI runs it.
 #   cargo build -p server -p cli && sh scripts/linux-release-e2e.sh
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)

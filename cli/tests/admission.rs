@@ -52,6 +52,49 @@ fn a_kind_for_inspection_only_is_refused_before_upload() {
     assert_eq!(list.json()["releases"], json!([]));
 }
 
+/// Issue 18: the manifest's `arch` meets the file's in the same admission, so a deb built
+/// for arm64 listed as amd64 stops the job before any upload, with the finding distd stores.
+#[test]
+fn a_package_for_another_arch_stops_the_job_before_upload() {
+    let d = Distd::start();
+    let r = d.dist(
+        &d.admin,
+        &["app", "create", "acme", "--name", "Acme", "--json"],
+    );
+    assert_eq!(r.code, 0, "app create: {}", r.stderr);
+    let deb = workspace_root().join("fixtures/linux/hello-dist_1.2.3-4_arm64.deb");
+    let job = Job::new(
+        &json!({
+            "schema_version": 2, "app": "acme", "version": "1.2.3", "build": "1",
+            "artifacts": [{"path": "hello.deb", "arch": "amd64"}],
+        }),
+        &[("hello.deb", &deb)],
+    );
+    let r = d.dist(
+        &d.admin,
+        &["ci", "publish", "--manifest", &job.manifest_str(), "--json"],
+    );
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    let v = r.json();
+    let f = v["artifacts"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "release.arch_mismatch")
+        .unwrap_or_else(|| panic!("no release.arch_mismatch: {v}"))
+        .clone();
+    assert_eq!(f["severity"], "error", "{v}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("hello.deb: built for arm64, but listed as x86_64"),
+        "{v}"
+    );
+    let list = d.dist(&d.admin, &["release", "list", "--app", "acme", "--json"]);
+    assert_eq!(list.json()["releases"], json!([]));
+}
+
 /// One HTTP/1.1 request to distd with the admin token; the status and the JSON body.
 fn http(d: &Distd, method: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
     let mut s = TcpStream::connect(d.addr).expect("connect to distd");

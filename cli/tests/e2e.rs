@@ -134,7 +134,7 @@ fn publish_promote_rerun_conflict_and_channel_limits() {
     assert_eq!(
         v["channel"],
         json!({"name": "beta", "release_id": rel, "previous_release_id": null,
-               "share_url": format!("{}/api/v1/apps/acme/channels/beta", d.url)})
+               "share_url": format!("{}/apps/acme/channels/beta", d.url)})
     );
     assert!(v.get("error").is_none());
     assert_eq!(

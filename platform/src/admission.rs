@@ -5,7 +5,8 @@
 //!
 //! The steps, in order: detect (which target, which kind), inspect, publishable (a kind only
 //! `dist inspect` reads stays out), install mode (the one asked for or the target's default,
-//! and its findings), the app's identity rules for the platform. A file is *refused* when it
+//! and its findings), the architecture listed for it against the one read, the app's
+//! identity rules for the platform. A file is *refused* when it
 //! cannot be attached at all: no target takes it, it is another platform than the manifest
 //! says, its kind is not publishable, or it breaks an identity rule. Other error findings (a
 //! broken signature, say) are *admitted* with the findings; they block a publish, which
@@ -17,7 +18,9 @@ use crate::identity::IdentityRules;
 use crate::registry::{
     DetectError, InspectContext, InspectError, Registry, Target, apply_install_mode,
 };
-use crate::{Finding, Inspected, Inspection, InstallMode, Limits, PlatformId, Probe, Severity};
+use crate::{
+    Arch, Finding, Inspected, Inspection, InstallMode, Limits, PlatformId, Probe, Severity,
+};
 
 /// What the caller knows besides the bytes.
 #[derive(Debug, Clone)]
@@ -27,6 +30,10 @@ pub struct Request<'a> {
     pub hint: Option<&'a PlatformId>,
     /// The install mode the manifest asks for, if any.
     pub install: Option<InstallMode>,
+    /// The architecture the manifest (or the API call) lists the file under, if any: a file
+    /// built for another is admitted with [`crate::arch::ARCH_MISMATCH`], which blocks a
+    /// publish.
+    pub arch: Option<&'a Arch>,
     /// The app's identity rules, every platform's; an empty map checks nothing.
     pub rules: &'a IdentityRules,
     pub limits: Limits,
@@ -219,6 +226,14 @@ pub fn admit<R: Read + Seek>(
     }
     // Install mode.
     let mode = apply_install_mode(target, &mut inspected.inspection, req.install.clone());
+    // Architecture. Stored with the inspection, as the install mode's findings are: the
+    // listed arch is the artifact's and does not change after it is planned.
+    if let Some(f) = req
+        .arch
+        .and_then(|a| crate::arch::arch_mismatch(&inspected.inspection, a))
+    {
+        inspected.inspection.findings.push(f);
+    }
     // Identity rules.
     let mut admission = Admission {
         platform: Some(platform_of(target)),
@@ -306,7 +321,7 @@ mod tests {
     use crate::registry::{Detection, KindInfo};
     use crate::{ArtifactView, Client, InstallAction, Kind, Links};
 
-    /// A file is `T1 <kind> <identity>`; kind `note` is for inspection only. Links start
+    /// A file is `T1 <kind> <identity> [<arch>]`; kind `note` is for inspection only. Links start
     /// with `t1:`; `t1:bad` is one it refuses.
     struct T1;
 
@@ -361,6 +376,7 @@ mod tests {
                 kind.clone(),
             );
             i.identity = text.split(' ').nth(2).map(str::to_owned);
+            i.archs = text.split(' ').nth(3).map(|a| vec![a.to_owned()]);
             Ok(i.into())
         }
         fn link_artifact(&self, url: &str) -> Option<Result<Inspection, String>> {
@@ -407,6 +423,7 @@ mod tests {
             file_name: "f",
             hint: None,
             install: None,
+            arch: None,
             rules,
             limits: Limits::default(),
             now_unix: 0,
@@ -456,6 +473,40 @@ mod tests {
         let mut note = run("T1 note com.acme.app", &none);
         note.judge(&registry(), &none);
         assert_eq!(codes(&note), ["publish.kind_not_publishable"]);
+    }
+
+    #[test]
+    fn a_file_built_for_another_arch_is_admitted_with_an_error() {
+        let none = IdentityRules::new();
+        let listed: Arch = "amd64".parse().unwrap();
+        let admit_as = |bytes: &str| {
+            let req = Request {
+                file_name: "f",
+                hint: None,
+                install: None,
+                arch: Some(&listed),
+                rules: &none,
+                limits: Limits::default(),
+                now_unix: 0,
+                trusted_keys: &[],
+            };
+            admit(&registry(), &mut Cursor::new(bytes.as_bytes()), &req).unwrap()
+        };
+        let other = admit_as("T1 pkg com.acme.app aarch64");
+        assert_eq!(other.verdict, Verdict::Admit);
+        assert!(other.blocks_publish());
+        let stored = &other.inspection().unwrap().findings;
+        assert_eq!(
+            stored.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(),
+            [crate::arch::ARCH_MISMATCH],
+            "stored with the inspection"
+        );
+        assert!(!admit_as("T1 pkg com.acme.app x86_64").blocks_publish());
+        assert!(
+            !admit_as("T1 pkg com.acme.app").blocks_publish(),
+            "no arch read, nothing to compare"
+        );
+        assert!(!run("T1 pkg com.acme.app aarch64", &none).blocks_publish());
     }
 
     #[test]

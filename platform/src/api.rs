@@ -467,6 +467,10 @@ pub struct AppKey {
     pub fingerprint: String,
     /// Who the key says it is (its first user id); may be empty.
     pub label: String,
+    /// What an app's `signer_sha256` identity rule lists to pin signatures by this key
+    /// ([`crate::Target::key_pin`]); absent when the platform pins keys no such way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer_sha256: Option<String>,
     pub added_at: String,
     /// The actor (`token:tok_...`) that added it.
     pub added_by: String,

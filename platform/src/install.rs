@@ -160,6 +160,27 @@ impl PageFact {
     }
 }
 
+/// The devices an artifact installs on when only registered ones may (an ad hoc profile's
+/// UDIDs), with the words a page needs to let a person check theirs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceList {
+    /// The registered ids; a pasted id matches one case-insensitively.
+    pub ids: Vec<String>,
+    /// What a person pastes (`UDID`).
+    pub id_name: String,
+    /// Where a person finds it.
+    pub where_to_find: String,
+    /// What follows for a device that is not listed, and what to do.
+    pub not_listed: String,
+}
+
+impl DeviceList {
+    /// Whether `id` is one of the registered ids.
+    pub fn lists(&self, id: &str) -> bool {
+        self.ids.iter().any(|d| d.eq_ignore_ascii_case(id.trim()))
+    }
+}
+
 /// A document a target serves for an artifact (an over-the-air install manifest, say).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {

@@ -1,8 +1,9 @@
 //! The bottom of the dist workspace: domain newtypes, the `Target` contract and its registry,
 //! the Inspection JSON contract, the `dist.json` manifest and the HTTP API types that `distd`
 //! and `dist` share, the one rule for characters that hide or reorder text ([`text`]), the one
-//! decision whether a file may join a release ([`admission`]) and which file a channel URL
-//! names ([`channel`]).
+//! decision whether a file may join a release ([`admission`]), whether its architectures fit
+//! the one it is listed under ([`arch`]), which file a channel URL names ([`channel`]) and
+//! which device a page is open on and how an artifact fits it ([`device`]).
 //!
 //! This crate owns *shapes and rules*, not behaviour: it never opens a socket, a database or a
 //! path on disk. The only I/O it does is through `Read + Seek` handed to it (to build a
@@ -14,7 +15,9 @@
 
 pub mod admission;
 pub mod api;
+pub mod arch;
 pub mod channel;
+pub mod device;
 pub mod diff;
 pub mod identity;
 pub mod inspection;
@@ -30,13 +33,15 @@ pub mod versions;
 
 /// The one zip reader lives in `formats/zip`; detection builds its [`Probe`] with it.
 pub use admission::{Admission, Verdict, admit};
+pub use device::{Device, DeviceOs, Fit, FitRank};
 pub use format_zip::InflateBudget;
 pub use identity::{IdentityFact, IdentityRules, PlatformRules};
 pub use inspection::{
     Finding, Inspected, Inspection, Parse, Severity, Signature, SignatureState, Signer,
 };
 pub use install::{
-    ActionKind, ArtifactView, Client, Document, InstallAction, Links, PageFact, shell_quote,
+    ActionKind, ArtifactView, Client, DeviceList, Document, InstallAction, Links, PageFact,
+    shell_quote,
 };
 pub use limits::Limits;
 pub use probe::Probe;
@@ -53,5 +58,6 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// can turn a stored verdict (a signature state, a finding) into another: `distd` re-inspects
 /// every stored artifact in the background when it starts under a version no finished run
 /// has recorded. 1: before issue 10; 2: issue 10, "Signature truth" (JAR .SF coverage, the
-/// strict zip reader, IPA seals and nested code, every APK signer, the decompression budget).
-pub const INSPECTOR_VERSION: u32 = 2;
+/// strict zip reader, IPA seals and nested code, every APK signer, the decompression budget);
+/// 3: issue 18 (a file built for another architecture than its release lists it under).
+pub const INSPECTOR_VERSION: u32 = 3;

@@ -255,6 +255,14 @@ pub trait Target: Send + Sync + 'static {
         rules.check(inspection)
     }
 
+    /// The release versions this file fits besides the `version` it declares
+    /// ([`crate::versions::version_mismatch`]): a package version with packaging parts (an
+    /// epoch, a packaging revision or release) also fits a release named after the
+    /// software's own version. None by default.
+    fn release_versions(&self, _inspection: &Inspection) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Checks that `next` may replace `current` on a channel (a platform may refuse an update
     /// signed by another key). Both are of this platform and the same identity.
     fn check_continuity(&self, _current: &Inspection, _next: &Inspection) -> Vec<Finding> {
@@ -274,11 +282,55 @@ pub trait Target: Send + Sync + 'static {
         None
     }
 
+    /// The value an app's `signer_sha256` identity rule lists to accept signatures by the
+    /// key `key` (as [`Target::trusted_key`] reads it) and no other: what `dist app keys`
+    /// shows beside the key so that an admin can pin it. `None` by default.
+    fn key_pin(&self, _key: &[u8]) -> Option<String> {
+        None
+    }
+
     /// Facts the install page shows about this artifact beside its install actions (what it
     /// requires, who signed it). Plain text the page escapes, never HTML: the markup is `ui`'s.
     fn page_facts(&self, _artifact: &ArtifactView<'_>) -> Vec<PageFact> {
         Vec::new()
     }
+
+    /// The devices an artifact installs on when only registered devices may install it (an
+    /// ad hoc profile's UDIDs), for a page's "is my device in this build?"; `None` when any
+    /// device may.
+    fn registered_devices(&self, _artifact: &ArtifactView<'_>) -> Option<crate::DeviceList> {
+        None
+    }
+
+    /// The operating system this platform's artifacts install on, for pages that put the
+    /// artifact for the visitor's device first; `None` when no device installs them itself.
+    fn device_os(&self) -> Option<crate::DeviceOs> {
+        None
+    }
+
+    /// How well an artifact fits the device a page is opened on. By default: the operating
+    /// system ([`Target::device_os`]) and the artifact's architectures against the device's;
+    /// a target refines it (a minimum OS version, a file that installs nothing by tapping).
+    fn fit(&self, artifact: &ArtifactView<'_>, device: &crate::Device) -> crate::Fit {
+        crate::Fit::generic(
+            self.device_os(),
+            self.display_name(),
+            &artifact_archs(artifact),
+            device,
+        )
+    }
+}
+
+/// An artifact's architectures: the one its manifest names, else what inspection found.
+pub fn artifact_archs<'a>(artifact: &'a ArtifactView<'_>) -> Vec<&'a str> {
+    if let Some(a) = artifact.arch {
+        return vec![a.as_str()];
+    }
+    artifact
+        .inspection
+        .and_then(|i| i.archs.as_ref())
+        .map(|v| v.iter().map(String::as_str).collect())
+        .unwrap_or_default()
 }
 
 /// Resolves an artifact's install mode (the one asked for, else the target's default) and

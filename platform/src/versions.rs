@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Build, Finding, Inspection, Severity, Version};
+use crate::{Build, Finding, Inspection, Registry, Severity, Version};
 
 /// The finding's code.
 pub const VERSION_MISMATCH: &str = "release.version_mismatch";
@@ -57,21 +57,38 @@ impl std::str::FromStr for MismatchPolicy {
 
 /// The finding for `inspection` when what the file declares differs from the release's
 /// version or build; `None` when they agree or the file declares neither. A value the file
-/// does not declare is not a mismatch.
+/// does not declare is not a mismatch. The version also agrees when it is one of the others
+/// the file's target says it fits ([`crate::Target::release_versions`]: `1.2.3` for a
+/// package of `1:1.2.3-4`); a platform `registry` does not link compares exactly.
 pub fn version_mismatch(
+    registry: &Registry,
     inspection: &Inspection,
     version: &Version,
     build: &Build,
     policy: MismatchPolicy,
 ) -> Option<Finding> {
-    let differs = |declared: Option<&str>, ours: &str| declared.is_some_and(|d| d != ours);
-    if !differs(inspection.version.as_deref(), version.as_str())
-        && !differs(inspection.build.as_deref(), build.as_str())
-    {
+    let also = registry
+        .get(inspection.platform.as_str())
+        .map(|t| t.release_versions(inspection))
+        .unwrap_or_default();
+    let version_differs = inspection
+        .version
+        .as_deref()
+        .is_some_and(|d| d != version.as_str() && !also.iter().any(|a| a == version.as_str()));
+    let build_differs = inspection
+        .build
+        .as_deref()
+        .is_some_and(|d| d != build.as_str());
+    if !version_differs && !build_differs {
         return None;
     }
+    let fits = if also.is_empty() {
+        String::new()
+    } else {
+        format!("; the file also fits a release named {}", also.join(" or "))
+    };
     let message = format!(
-        "{}: the file declares version {} ({}), the release is {} ({}); set \"version\" and \"build\" in dist.json to what the build wrote",
+        "{}: the file declares version {} ({}), the release is {} ({}){fits}; set \"version\" and \"build\" in dist.json to what the build wrote",
         inspection.file,
         inspection.version.as_deref().unwrap_or("?"),
         inspection.build.as_deref().unwrap_or("?"),
@@ -84,7 +101,56 @@ pub fn version_mismatch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Kind, PlatformId};
+    use crate::registry::{Detection, InspectContext, InspectError, KindInfo, Target};
+    use crate::{ArtifactView, Client, Inspected, InstallAction, Kind, Links, PlatformId, Probe};
+
+    /// A target whose `pkg` files of version `E:U-R` also fit a release named `U-R` or `U`.
+    struct Pkg;
+
+    impl Target for Pkg {
+        fn id(&self) -> &'static str {
+            "pkg"
+        }
+        fn display_name(&self) -> &'static str {
+            "Pkg"
+        }
+        fn kinds(&self) -> &'static [KindInfo] {
+            &[]
+        }
+        fn detect(&self, _: &Probe) -> Option<Detection> {
+            None
+        }
+        fn inspect(
+            &self,
+            _: &mut dyn crate::ReadSeek,
+            kind: &Kind,
+            _: &InspectContext,
+        ) -> Result<Inspected, InspectError> {
+            Err(InspectError::UnsupportedKind {
+                file: String::new(),
+                platform: "pkg".into(),
+                kind: kind.to_string(),
+            })
+        }
+        fn install_actions(
+            &self,
+            _: &ArtifactView<'_>,
+            _: &Links,
+            _: &Client,
+        ) -> Vec<InstallAction> {
+            Vec::new()
+        }
+        fn release_versions(&self, i: &Inspection) -> Vec<String> {
+            let v = i.version.as_deref().unwrap_or_default();
+            let no_epoch = v.split_once(':').map_or(v, |(_, r)| r);
+            let upstream = no_epoch.split_once('-').map_or(no_epoch, |(u, _)| u);
+            vec![no_epoch.to_owned(), upstream.to_owned()]
+        }
+    }
+
+    fn registry() -> Registry {
+        Registry::new([&Pkg as &'static dyn Target])
+    }
 
     fn insp(version: Option<&str>, build: Option<&str>) -> Inspection {
         let mut i = Inspection::new(
@@ -108,6 +174,7 @@ mod tests {
     #[test]
     fn a_different_version_or_build_is_a_finding_with_the_policy_severity() {
         let f = version_mismatch(
+            &registry(),
             &insp(Some("1.2.3"), Some("5")),
             &v("2.1.0"),
             &b("10"),
@@ -123,6 +190,7 @@ mod tests {
             f.message
         );
         let f = version_mismatch(
+            &registry(),
             &insp(Some("2.1.0"), Some("5")),
             &v("2.1.0"),
             &b("10"),
@@ -134,12 +202,48 @@ mod tests {
 
     #[test]
     fn agreement_or_silence_is_not_a_mismatch() {
+        let r = registry();
         let p = MismatchPolicy::Error;
         assert!(
-            version_mismatch(&insp(Some("2.1.0"), Some("10")), &v("2.1.0"), &b("10"), p).is_none()
+            version_mismatch(
+                &r,
+                &insp(Some("2.1.0"), Some("10")),
+                &v("2.1.0"),
+                &b("10"),
+                p
+            )
+            .is_none()
         );
-        assert!(version_mismatch(&insp(None, None), &v("2.1.0"), &b("10"), p).is_none());
-        assert!(version_mismatch(&insp(Some("2.1.0"), None), &v("2.1.0"), &b("10"), p).is_none());
+        assert!(version_mismatch(&r, &insp(None, None), &v("2.1.0"), &b("10"), p).is_none());
+        assert!(
+            version_mismatch(&r, &insp(Some("2.1.0"), None), &v("2.1.0"), &b("10"), p).is_none()
+        );
+    }
+
+    #[test]
+    fn a_version_the_target_says_the_file_fits_is_no_mismatch() {
+        let r = registry();
+        let mut pkg = insp(Some("1:1.2.3-4"), None);
+        pkg.platform = "pkg".parse().unwrap();
+        let p = MismatchPolicy::Error;
+        for named in ["1.2.3", "1.2.3-4"] {
+            assert!(
+                version_mismatch(&r, &pkg, &v(named), &b("7"), p).is_none(),
+                "{named}"
+            );
+        }
+        let f = version_mismatch(&r, &pkg, &v("1.2.4"), &b("7"), p).unwrap();
+        assert!(
+            f.message.starts_with(
+                "app.ipa: the file declares version 1:1.2.3-4 (?), the release is 1.2.4 (7); the file also fits a release named 1.2.3-4 or 1.2.3;"
+            ),
+            "{}",
+            f.message
+        );
+        // The same version on a platform without the rule is compared exactly.
+        assert!(
+            version_mismatch(&r, &insp(Some("1.2.3-4"), None), &v("1.2.3"), &b("7"), p).is_some()
+        );
     }
 
     #[test]

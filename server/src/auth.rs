@@ -121,13 +121,22 @@ pub fn authenticate(c: &Connection, secret: &str) -> AppResult<Principal> {
             "malformed token: dist tokens start with {TOKEN_PREFIX}"
         )));
     }
+    principal_of(token_row(c, secret)?)
+}
+
+/// The stored row of a secret (revoked and expired ones too: [`principal_of`] judges them at
+/// each use, so a row may be kept while it is current, see `http::auth`'s token cache).
+pub fn token_row(c: &Connection, secret: &str) -> AppResult<TokenRow> {
+    if secret.len() > MAX_SECRET_LEN || !secret.starts_with(TOKEN_PREFIX) {
+        return Err(AppError::unauthorized(format!(
+            "malformed token: dist tokens start with {TOKEN_PREFIX}"
+        )));
+    }
     let hash = hash_secret(secret);
-    let row = db::token_by_hash(c, &hash)?;
-    let row = match row {
-        Some(r) if bool::from(r.hash.as_slice().ct_eq(hash.as_slice())) => r,
-        _ => return Err(AppError::unauthorized("unknown token")),
-    };
-    principal_of(row)
+    match db::token_by_hash(c, &hash)? {
+        Some(r) if bool::from(r.hash.as_slice().ct_eq(hash.as_slice())) => Ok(r),
+        _ => Err(AppError::unauthorized("unknown token")),
+    }
 }
 
 /// The caller a stored token stands for, or 401 when it was revoked or expired. Sessions

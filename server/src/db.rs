@@ -52,6 +52,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0007_app_keys.sql",
         include_str!("../../migrations/0007_app_keys.sql"),
     ),
+    (
+        8,
+        "0008_admin_console.sql",
+        include_str!("../../migrations/0008_admin_console.sql"),
+    ),
 ];
 
 const READERS: usize = 4;
@@ -71,6 +76,9 @@ struct Inner {
     audit_head_seq: AtomicI64,
     /// Why writes are refused (the audit chain does not match its head anchor), if they are.
     read_only: std::sync::RwLock<Option<String>>,
+    /// Counts write transactions: read-path caches keep what they read with the count at the
+    /// time and drop it once a write has happened since ([`Db::generation`]).
+    generation: std::sync::atomic::AtomicU64,
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -179,6 +187,7 @@ impl Db {
                 audit_head: crate::audit::head_path(path),
                 audit_head_seq: AtomicI64::new(0),
                 read_only: std::sync::RwLock::new(None),
+                generation: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -225,7 +234,10 @@ impl Db {
                 .writer
                 .lock()
                 .map_err(|_| AppError::internal("db", "writer mutex poisoned"))?;
-            let out = write_tx(&mut conn, f)?;
+            let out = write_tx(&mut conn, f);
+            // Counted whether or not it committed: a cache dropped for nothing costs one read.
+            inner.generation.fetch_add(1, Ordering::Release);
+            let out = out?;
             // A failed anchor write is logged (as an internal error) and does not undo the
             // commit: verify still walks the chain, only a cut end would go unseen.
             let _ = move_audit_head(&conn, &inner.audit_head, &inner.audit_head_seq);
@@ -233,6 +245,13 @@ impl Db {
         })
         .await
         .map_err(|e| AppError::internal("db task", e))?
+    }
+
+    /// How many writes this process has made: a value read at generation `g` is still what
+    /// the database holds while `generation()` is `g` (writes by another process, such as
+    /// `distd token revoke`, are not counted: caches also age their entries out).
+    pub fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Acquire)
     }
 
     /// Runs `f` on one of the reader connections.
@@ -818,6 +837,17 @@ pub fn blob_referenced(c: &Connection, hex: &str) -> rusqlite::Result<bool> {
 }
 
 /// Every artifact whose release was not removed (a removed release's files may be gone).
+/// The distinct files attached artifacts refer to, and their bytes (the console's storage
+/// figure; read from the database, so no walk of the blob store wakes a NAS's disks).
+pub fn stored_files(c: &Connection) -> rusqlite::Result<(i64, i64)> {
+    c.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM \
+           (SELECT sha256, MAX(size) AS size FROM artifacts WHERE sha256 IS NOT NULL GROUP BY sha256)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
 pub fn list_all_artifacts(c: &Connection) -> rusqlite::Result<Vec<ArtifactRow>> {
     let mut st = c.prepare(&format!(
         "SELECT {ARTIFACT_COLS} FROM {} ORDER BY id",
@@ -1091,6 +1121,16 @@ pub fn list_tokens(
         .collect()
 }
 
+/// A token and the tokens it created (`created_by` is `tok_...:name`), in creation order: what
+/// a person without the admin scope manages in the console.
+pub fn list_tokens_made_by(c: &Connection, id: &str) -> rusqlite::Result<Vec<TokenRow>> {
+    let mut st = c.prepare(&format!(
+        "SELECT {TOKEN_COLS} FROM tokens WHERE id = ?1 OR substr(created_by, 1, length(?1) + 1) = ?1 || ':' \
+         ORDER BY created_at, id LIMIT 1000"
+    ))?;
+    st.query_map([id], token_row)?.collect()
+}
+
 pub fn count_tokens(c: &Connection) -> rusqlite::Result<i64> {
     c.query_row("SELECT COUNT(*) FROM tokens", [], |r| r.get(0))
 }
@@ -1174,6 +1214,10 @@ pub fn get_session(c: &Connection, hash: &[u8]) -> rusqlite::Result<Option<Sessi
     .optional()
 }
 
+pub fn delete_session(c: &Connection, hash: &[u8]) -> rusqlite::Result<usize> {
+    c.execute("DELETE FROM sessions WHERE hash = ?1", [hash])
+}
+
 // ---------------------------------------------------------------- audit
 
 const AUDIT_COLS: &str = "seq, at, actor, action, app, subject, details, prev_hash, hash";
@@ -1248,6 +1292,56 @@ pub fn list_audit(c: &Connection, f: &AuditFilter) -> rusqlite::Result<Vec<Audit
         audit_row,
     )?
     .collect()
+}
+
+/// The admin console's audit filters: exact actor, action and app, a time range
+/// (`since` <= at < `until`, RFC 3339 as stored), and a page bound on `seq`.
+#[derive(Debug, Default, Clone)]
+pub struct AuditQuery {
+    pub action: Option<String>,
+    pub app: Option<String>,
+    pub actor: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    /// Newest first, rows below this seq (`None`: from the newest); oldest first, above it.
+    pub seq_bound: Option<i64>,
+    pub newest_first: bool,
+    pub limit: i64,
+}
+
+/// One page of audit events for the console (table: newest first; export: oldest first).
+/// Only the filters given are in the SQL, so SQLite can use the index of the one given.
+pub fn query_audit(c: &Connection, q: &AuditQuery) -> rusqlite::Result<Vec<AuditRow>> {
+    let mut sql = format!("SELECT {AUDIT_COLS} FROM audit_events WHERE 1");
+    let mut args: Vec<&dyn rusqlite::ToSql> = Vec::new();
+    for (v, cond) in [
+        (&q.action, " AND action = ?"),
+        (&q.app, " AND app = ?"),
+        (&q.actor, " AND actor = ?"),
+        (&q.since, " AND at >= ?"),
+        (&q.until, " AND at < ?"),
+    ] {
+        if let Some(v) = v {
+            sql.push_str(cond);
+            args.push(v);
+        }
+    }
+    if let Some(b) = &q.seq_bound {
+        sql.push_str(if q.newest_first {
+            " AND seq < ?"
+        } else {
+            " AND seq > ?"
+        });
+        args.push(b);
+    }
+    sql.push_str(if q.newest_first {
+        " ORDER BY seq DESC LIMIT ?"
+    } else {
+        " ORDER BY seq LIMIT ?"
+    });
+    args.push(&q.limit);
+    let mut st = c.prepare_cached(&sql)?;
+    st.query_map(args.as_slice(), audit_row)?.collect()
 }
 
 /// Calls `each` on every audit row in seq order without loading them all.

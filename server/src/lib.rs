@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod blobs;
 pub mod bootstrap;
+pub mod caches;
 pub mod cli;
 pub mod config;
 pub mod db;

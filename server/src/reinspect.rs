@@ -207,6 +207,14 @@ fn inspect_again(
         let asked = a.install_mode.clone().or_else(|| a.spec_install.clone());
         platform::apply_install_mode(target, &mut i, asked);
     }
+    // The listed architecture, as attach checked it.
+    if let Some(f) = a
+        .arch
+        .as_ref()
+        .and_then(|arch| platform::arch::arch_mismatch(&i, arch))
+    {
+        i.findings.push(f);
+    }
     Ok(i)
 }
 

@@ -18,6 +18,8 @@ pub const PAGE_COOKIE: &str = "dist_page";
 pub const ADMIN_COOKIE: &str = "dist_admin";
 /// A page session lasts this long, or until its token expires if that is sooner.
 pub const PAGE_SESSION_SECS: i64 = 30 * 24 * 3600;
+/// An admin session lasts this long (a working day), or until its token expires if sooner.
+pub const ADMIN_SESSION_SECS: i64 = 12 * 3600;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -88,6 +90,12 @@ pub fn principal(c: &Connection, kind: Kind, value: &str) -> AppResult<Option<Pr
         Some(t) => auth::principal_of(t).map(Some),
         None => Ok(None),
     }
+}
+
+/// Ends the session behind a cookie value (sign-out): the value no longer opens anything.
+pub fn end(c: &Connection, value: &str) -> AppResult<()> {
+    db::delete_session(c, &hash(value))?;
+    Ok(())
 }
 
 /// The value of cookie `name` in a request's `Cookie` headers.

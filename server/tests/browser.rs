@@ -113,3 +113,89 @@ async fn install_page_renders_in_chromium_with_its_stylesheet_and_icon() {
         panic!("the token reached a request line: {line}");
     }
 }
+
+/// The Python that has selenium: Debian's (`python3-selenium`), which a pyenv `python3` on
+/// PATH may hide.
+fn python_with_selenium() -> Option<PathBuf> {
+    ["/usr/bin/python3", "python3"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| {
+            Command::new(p)
+                .args(["-c", "import selenium"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+}
+
+/// Issue 20: the release pages in Chromium for each emulated client, the OTA manifest over
+/// https and the QR code (server/tests/browser/pages.py says what it checks). One distd, one
+/// browser session; about 70 s, most of it waiting for the grants to expire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_pages_in_chromium_per_device() {
+    let Some(_chromium) = chromium() else { return };
+    let tools = (
+        python_with_selenium(),
+        Command::new("zbarimg").arg("--version").output().is_ok(),
+        Command::new("chromedriver")
+            .arg("--version")
+            .output()
+            .is_ok(),
+    );
+    let (Some(python), true, true) = tools else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install chromium-driver, python3-selenium and zbar-tools (.ci/run)"
+        );
+        eprintln!("skipped: needs chromedriver, python3-selenium and zbarimg");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let https_port = common::free_port();
+    let ttl = 60;
+    let s = Server::start_with(
+        &dir.path().join("data"),
+        &[
+            (
+                "DIST_PUBLIC_URL",
+                &format!("https://127.0.0.1:{https_port}"),
+            ),
+            ("DIST_GRANT_TTL_SECS", &ttl.to_string()),
+        ],
+    )
+    .await;
+    s.create_app("acme").await;
+    let m = s.mixed_release("acme").await;
+    let tester = s
+        .token(serde_json::json!({"name": "tester", "scopes": ["download"], "app": "acme"}))
+        .await;
+    let shots = std::env::var_os("DIST_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/browser-screenshots")
+        });
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/pages.py");
+    let out = tokio::task::spawn_blocking({
+        let (port, shots) = (s.port, shots.clone());
+        let sha = common::sha256_hex(&m.ipa);
+        move || {
+            Command::new(python)
+                .arg(script)
+                .env("DIST_HTTP_PORT", port.to_string())
+                .env("DIST_HTTPS_PORT", https_port.to_string())
+                .env("DIST_TOKEN", &tester)
+                .env("DIST_IPA_SHA256", sha)
+                .env("DIST_GRANT_TTL", ttl.to_string())
+                .env("DIST_SHOTS", &shots)
+                .output()
+        }
+    })
+    .await
+    .unwrap()
+    .expect("run pages.py");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "pages.py failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("all browser checks passed"), "{stdout}");
+    eprintln!("{stdout}");
+}

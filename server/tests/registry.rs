@@ -23,7 +23,7 @@ async fn distd_links_every_target() {
     // Test builds also link the toy target (the `toy` feature of dist-targets).
     assert_eq!(
         health["platforms"],
-        serde_json::json!(["android", "ios", "linux", "toy"]),
+        serde_json::json!(["android", "ios", "linux", "macos", "toy", "windows"]),
         "{health}"
     );
     server.stop();

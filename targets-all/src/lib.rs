@@ -11,6 +11,8 @@
 use target_android as _;
 use target_ios as _;
 use target_linux as _;
+use target_macos as _;
+use target_windows as _;
 
 /// Test builds only: the `toy` feature is turned on by dev-dependencies. Public so that
 /// tests can write toy files.

@@ -119,6 +119,27 @@ pub fn check(field: &str, want: &Value, got: &Value, file: &str, mismatches: &mu
     }
 }
 
+/// [`check`] for each of `fields` of `want` and `got`, named `{prefix}{field}` in a mismatch
+/// (`prefix` is `""` at the top level, `"signature."` inside the signature).
+pub fn check_fields(
+    prefix: &str,
+    want: &Value,
+    got: &Value,
+    fields: &[&str],
+    file: &str,
+    mismatches: &mut Vec<String>,
+) {
+    for field in fields {
+        check(
+            &format!("{prefix}{field}"),
+            &want[field],
+            &got[field],
+            file,
+            mismatches,
+        );
+    }
+}
+
 /// The conformance walk: runs `compare` on every entry of `platform` (it pushes one line per
 /// disagreement), prints `N of M files, all fields` and fails listing every mismatch. Skips
 /// only when the corpus is not required.
@@ -146,6 +167,15 @@ pub fn conformance(platform: &str, mut compare: impl FnMut(&Entry, &mut Vec<Stri
 /// The project's own fixtures of a platform (`fixtures/<platform>`).
 pub fn fixtures(platform: &str) -> PathBuf {
     crate::workspace_root().join("fixtures").join(platform)
+}
+
+/// The files with one of `exts` among a platform's own fixtures (there must be some) and,
+/// when the corpus is required, its corpus folder: what every robustness test walks.
+pub fn fixtures_and_corpus(platform: &str, exts: &[&str]) -> Vec<PathBuf> {
+    let mut files = crate::files_with(&fixtures(platform), exts);
+    assert!(!files.is_empty(), "no fixtures in fixtures/{platform}");
+    files.extend(platform_files(platform, exts).unwrap_or_default());
+    files
 }
 
 /// Reads a file, failing with its name.

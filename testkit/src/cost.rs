@@ -68,18 +68,25 @@ impl Budget {
     }
 }
 
-/// A reader over bytes that counts what is read from it.
-pub struct Counting {
-    inner: Cursor<Vec<u8>>,
+/// A reader (over bytes unless told otherwise) that counts what is read from it.
+pub struct Counting<R = Cursor<Vec<u8>>> {
+    inner: R,
     read: Rc<Cell<u64>>,
 }
 
 impl Counting {
     pub fn new(bytes: Vec<u8>) -> (Self, Rc<Cell<u64>>) {
+        Counting::wrap(Cursor::new(bytes))
+    }
+}
+
+impl<R> Counting<R> {
+    /// Counts the bytes read through `inner` (a file, for the benchmarks); the cell is the count.
+    pub fn wrap(inner: R) -> (Self, Rc<Cell<u64>>) {
         let read = Rc::new(Cell::new(0));
         (
             Self {
-                inner: Cursor::new(bytes),
+                inner,
                 read: read.clone(),
             },
             read,
@@ -87,7 +94,7 @@ impl Counting {
     }
 }
 
-impl Read for Counting {
+impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.read.set(self.read.get() + n as u64);
@@ -95,7 +102,7 @@ impl Read for Counting {
     }
 }
 
-impl Seek for Counting {
+impl<R: Seek> Seek for Counting<R> {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
         self.inner.seek(pos)
     }

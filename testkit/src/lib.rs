@@ -5,7 +5,8 @@
 //! comparing it with `truth.json` ([`corpus`]: a missing file fails, not skips, once `CI` or
 //! `DIST_CORPUS` is set), the deterministic mutator ([`mutate`]), the mutated-signed-file
 //! property with a per-format description of the bytes a signature covers ([`signed`]), and
-//! costs in bytes read and decompressed instead of wall-clock seconds ([`cost`]). The
+//! costs in bytes read and decompressed instead of wall-clock seconds ([`cost`]), and
+//! inspection through one target with a fixed clock ([`inspect`]). The
 //! workspace's dependency policy (one decompression stack, docs/CRATES.md) is checked by
 //! `tests/dependency_policy.rs` on `cargo metadata`.
 //!
@@ -15,6 +16,7 @@
 
 pub mod corpus;
 pub mod cost;
+pub mod inspect;
 pub mod mutate;
 pub mod signed;
 

@@ -10,7 +10,7 @@ use crate::mutate::Rng;
 /// The bytes one signature format covers in one file.
 #[derive(Debug, Clone)]
 pub struct Coverage {
-    /// `apk-v2`, `macho-code`, `cms-content`.
+    /// `apk-v2`, `macho-code`, `cms-content`, `xar-toc`, `zip-members`.
     pub format: &'static str,
     /// What the ranges are, for failure messages.
     pub what: &'static str,
@@ -137,6 +137,64 @@ pub fn macho_code(d: &[u8]) -> Option<Coverage> {
     })
 }
 
+/// A zipped app bundle (macOS `app-zip`): the stored data of the members `sealed` names, whose
+/// decompressed bytes the bundle's seal (or a special slot) covers. Local headers, the central
+/// directory and the end record are the zip's own structure, not signed content. Executables
+/// are left to the caller: their code signature blob holds unsigned parts (certificates that
+/// are not in the chain, time-stamp tokens), which compressed bytes cannot be told apart from.
+pub fn zip_members(d: &[u8], sealed: impl Fn(&str) -> bool) -> Option<Coverage> {
+    let e = crate::mutate::eocd(d)?;
+    let count = u16::from_le_bytes(d.get(e + 10..e + 12)?.try_into().ok()?) as usize;
+    let mut at = u32le(d, e + 16)?;
+    let mut ranges = Vec::new();
+    for _ in 0..count {
+        if d.get(at..at + 4)? != b"PK\x01\x02" {
+            return None;
+        }
+        let csize = u32le(d, at + 20)?;
+        let n = u16::from_le_bytes(d.get(at + 28..at + 30)?.try_into().ok()?) as usize;
+        let m = u16::from_le_bytes(d.get(at + 30..at + 32)?.try_into().ok()?) as usize;
+        let k = u16::from_le_bytes(d.get(at + 32..at + 34)?.try_into().ok()?) as usize;
+        let lho = u32le(d, at + 42)?;
+        let name = String::from_utf8_lossy(d.get(at + 46..at + 46 + n)?).into_owned();
+        let ln = u16::from_le_bytes(d.get(lho + 26..lho + 28)?.try_into().ok()?) as usize;
+        let lm = u16::from_le_bytes(d.get(lho + 28..lho + 30)?.try_into().ok()?) as usize;
+        let start = lho + 30 + ln + lm;
+        if csize > 0 && start + csize <= d.len() && sealed(&name) {
+            ranges.push(start..start + csize);
+        }
+        at += 46 + n + m + k;
+    }
+    (!ranges.is_empty()).then_some(Coverage {
+        format: "zip-members",
+        what: "the stored data of the sealed members",
+        ranges,
+    })
+}
+
+/// A xar archive (a macOS installer package): the compressed table of contents, which the
+/// TOC checksum covers, and that checksum, first in the heap, which the RSA signature covers
+/// (its length from the header's algorithm: 1 SHA-1, 20 bytes; 2 MD5, 16). The TOC in turn
+/// lists every file's archived checksum.
+pub fn xar_toc(d: &[u8]) -> Option<Coverage> {
+    if d.get(..4)? != b"xar!" {
+        return None;
+    }
+    let hs = u16::from_be_bytes(d.get(4..6)?.try_into().ok()?) as usize;
+    let tc = usize::try_from(u64::from_be_bytes(d.get(8..16)?.try_into().ok()?)).ok()?;
+    let sum = match u32be(d, 24)? {
+        1 => 20,
+        2 => 16,
+        _ => return None,
+    };
+    let end = hs.checked_add(tc)?.checked_add(sum)?;
+    (end <= d.len()).then(|| Coverage {
+        format: "xar-toc",
+        what: "the compressed table of contents and its checksum",
+        ranges: std::iter::once(hs..end).collect(),
+    })
+}
+
 fn find(d: &[u8], needle: &[u8]) -> Option<usize> {
     d.windows(needle.len()).position(|w| w == needle)
 }
@@ -150,6 +208,163 @@ pub fn cms_content(d: &[u8]) -> Option<Coverage> {
         format: "cms-content",
         what: "the encapsulated content (the plist)",
         ranges: std::iter::once(start..end).collect(),
+    })
+}
+
+/// Authenticode over a PE image (the Windows Authenticode PE specification): every byte
+/// before the certificate table except the optional header's CheckSum field and the
+/// certificate table's data-directory entry. `None` for an image without a certificate
+/// table.
+pub fn authenticode_pe(d: &[u8]) -> Option<Coverage> {
+    let pe = u32le(d, 0x3c)?;
+    if d.get(pe..pe + 4)? != b"PE\0\0" {
+        return None;
+    }
+    let opt = pe + 24;
+    let magic = u16::from_le_bytes(d.get(opt..opt + 2)?.try_into().ok()?);
+    let dirs = opt + if magic == 0x20b { 112 } else { 96 };
+    let checksum = opt + 64;
+    let cert_dir = dirs + 8 * 4;
+    let table = u32le(d, cert_dir)?;
+    if table == 0 || table > d.len() {
+        return None;
+    }
+    Some(Coverage {
+        format: "authenticode-pe",
+        what: "the image outside the checksum, the certificate directory entry and the table",
+        ranges: vec![0..checksum, checksum + 4..cert_dir, cert_dir + 8..table],
+    })
+}
+
+/// A signed MSIX/APPX package: the local records of every member before
+/// `AppxSignature.p7x` (its `AXPC` digest, with the block map's per-file hashes). `None`
+/// when the package has no signature member.
+pub fn appx_records(d: &[u8]) -> Option<Coverage> {
+    const NAME: &[u8] = b"AppxSignature.p7x";
+    let at = (0..d.len().saturating_sub(30 + NAME.len())).find(|&i| {
+        d[i..].starts_with(b"PK\x03\x04")
+            && u16::from_le_bytes([d[i + 26], d[i + 27]]) as usize == NAME.len()
+            && &d[i + 30..i + 30 + NAME.len()] == NAME
+    })?;
+    Some(Coverage {
+        format: "appx-records",
+        what: "the zip's local records before AppxSignature.p7x",
+        ranges: std::iter::once(0..at).collect(),
+    })
+}
+
+/// Authenticode over an MSI (an OLE compound file, [MS-CFB]): the content of every stream
+/// but the two signature streams, and each storage's class id. Walked here from the
+/// specification with its own small FAT reader (header DIFAT only), not with `formats/cfb`.
+/// `None` when the file is no compound file or has no `\u{5}DigitalSignature` stream.
+pub fn msi_streams(d: &[u8]) -> Option<Coverage> {
+    const MAGIC: [u8; 8] = [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1];
+    const END: u32 = 0xffff_fffe;
+    if !d.starts_with(&MAGIC) {
+        return None;
+    }
+    let shift = u16::from_le_bytes(d.get(0x1e..0x20)?.try_into().ok()?) as usize;
+    let sector = 1usize << shift;
+    let at = |n: u32| (n as usize + 1) << shift;
+    let num_fat = u32le(d, 0x2c)?;
+    if num_fat > 109 {
+        return None;
+    }
+    let mut fat = Vec::new();
+    for i in 0..num_fat {
+        let s = u32le(d, 0x4c + 4 * i)? as u32;
+        let b = d.get(at(s)..at(s) + sector)?;
+        fat.extend(
+            b.chunks_exact(4)
+                .map(|c| u32::from_le_bytes(c.try_into().unwrap())),
+        );
+    }
+    let chain = |start: u32| -> Option<Vec<u32>> {
+        let mut out = Vec::new();
+        let mut s = start;
+        while s != END {
+            if out.len() > fat.len() {
+                return None;
+            }
+            out.push(s);
+            s = *fat.get(s as usize)?;
+        }
+        Some(out)
+    };
+    let dir: Vec<usize> = chain(u32le(d, 0x30)? as u32)?
+        .into_iter()
+        .flat_map(|s| (0..sector / 128).map(move |k| at(s) + 128 * k))
+        .collect();
+    let cutoff = u32le(d, 0x38)?;
+    let minifat: Vec<u32> = match chain(u32le(d, 0x3c)? as u32) {
+        Some(c) => c
+            .into_iter()
+            .flat_map(|s| {
+                d[at(s)..at(s) + sector]
+                    .chunks_exact(4)
+                    .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+                    .collect::<Vec<_>>()
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let root = *dir.first()?;
+    let mini_sectors = chain(u32le(d, root + 116)? as u32)?;
+    let name = |e: usize| -> Vec<u8> {
+        let len = u16::from_le_bytes([d[e + 64], d[e + 65]]) as usize;
+        d[e..e + len.saturating_sub(2).min(64)].to_vec()
+    };
+    let utf16 = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect() };
+    let (sig, sig_ex) = (
+        utf16("\u{5}DigitalSignature"),
+        utf16("\u{5}MsiDigitalSignatureEx"),
+    );
+    let mut ranges = Vec::new();
+    let mut signed = false;
+    for &e in &dir {
+        match d[e + 66] {
+            1 | 5 => ranges.push(e + 80..e + 96),
+            2 => {
+                let n = name(e);
+                if n == sig {
+                    signed = true;
+                }
+                if n == sig || n == sig_ex {
+                    continue;
+                }
+                let size = u32le(d, e + 120)?;
+                let start = u32le(d, e + 116)? as u32;
+                if size >= cutoff {
+                    let mut left = size;
+                    for s in chain(start)? {
+                        let take = left.min(sector);
+                        ranges.push(at(s)..at(s) + take);
+                        left -= take;
+                        if left == 0 {
+                            break;
+                        }
+                    }
+                } else {
+                    let mut left = size;
+                    let mut m = start;
+                    while left > 0 && m != END {
+                        let pos = m as usize * 64;
+                        let host = *mini_sectors.get(pos / sector)?;
+                        let off = at(host) + pos % sector;
+                        let take = left.min(64);
+                        ranges.push(off..off + take);
+                        left -= take;
+                        m = *minifat.get(m as usize)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    signed.then_some(Coverage {
+        format: "authenticode-msi",
+        what: "the MSI's stream contents and class ids",
+        ranges,
     })
 }
 

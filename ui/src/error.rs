@@ -14,6 +14,9 @@ pub struct ErrorPage<'a> {
     pub code: &'a str,
     /// The server's message, escaped here like every value.
     pub message: &'a str,
+    /// Where to go instead: (link text, address), such as the channel's current build when
+    /// this one was withdrawn.
+    pub next: Option<(&'a str, &'a str)>,
 }
 
 #[cfg(test)]
@@ -27,6 +30,7 @@ mod tests {
             title: "Not Found",
             code: "not_found",
             message: "no route for GET /<script>",
+            next: Some(("the current build", "/apps/a/channels/beta")),
         }
         .render()
         .unwrap();
@@ -34,5 +38,9 @@ mod tests {
         assert!(html.contains("/&#60;script&#62;"), "{html}");
         assert!(!html.contains("<script"), "{html}");
         assert!(html.contains(crate::STYLESHEET_PATH), "{html}");
+        assert!(
+            html.contains("<a href=\"/apps/a/channels/beta\">the current build</a>"),
+            "{html}"
+        );
     }
 }

@@ -18,6 +18,8 @@ pub struct InstallPage<'a> {
     pub icon_url: Option<&'a str>,
     /// The release notes as published: plain text, shown with its line breaks.
     pub notes: Option<&'a str>,
+    /// The release's page, which lists every file of the release for the visitor's device.
+    pub release_page: Option<&'a str>,
     pub target: TargetPart<'a>,
 }
 
@@ -40,7 +42,7 @@ pub struct FileFacts<'a> {
 }
 
 impl FileFacts<'_> {
-    fn size_label(&self) -> String {
+    pub fn size_label(&self) -> String {
         platform::units::human_size(self.size)
     }
 }
@@ -194,6 +196,7 @@ mod tests {
             }),
             icon_url: None,
             notes,
+            release_page: None,
             target: TargetPart {
                 platform: &info,
                 kind: &kind,
@@ -251,6 +254,7 @@ mod tests {
             }),
             icon_url: None,
             notes: Some("line\u{202e}one\n\nline two\u{7}"),
+            release_page: None,
             target: TargetPart {
                 platform: &info,
                 kind: &kind,
@@ -437,6 +441,7 @@ mod tests {
             file: None,
             icon_url: Some("/i/art_1/icon.png?token=a&b"),
             notes: None,
+            release_page: Some("/apps/a/releases/rel_1"),
             target: TargetPart {
                 platform: &info,
                 kind: &kind,
@@ -454,6 +459,10 @@ mod tests {
         assert!(
             !html.contains("<dt>File</dt>"),
             "a link has no file facts: {html}"
+        );
+        assert!(
+            html.contains("<a href=\"/apps/a/releases/rel_1\">Every file of this release</a>"),
+            "{html}"
         );
     }
 }

@@ -1,5 +1,9 @@
 //! `ui`: the HTML distd serves, as askama templates checked at compile time, and the static
-//! assets those pages use (one stylesheet, embedded in the binary).
+//! assets those pages use (one stylesheet and one small script, embedded in the binary):
+//! install, release, channel, app and error pages, release notes rendered from Markdown and
+//! sanitised, QR codes. Pages extend `base.html`, whose blocks are `title`, `head`,
+//! `main_class` and `main`. The admin console's pages ([`admin`]) have their own stylesheet
+//! and one copy-button script.
 //!
 //! It owns markup and styling only. It must not know HTTP, the database or any target: the
 //! server hands it plain values, and every word about a platform (its name, a kind's or an
@@ -8,14 +12,20 @@
 //! `Target::install_actions` give. No target writes HTML: each action kind has its own
 //! template here, and askama escapes every value.
 
+pub mod admin;
 mod choices;
 mod error;
 mod install;
+mod release;
 
 pub use askama::Template;
 pub use choices::{ChannelChoices, Choice};
 pub use error::ErrorPage;
 pub use install::{ActionItem, FileFacts, InstallPage, TargetPart};
+pub use release::{
+    AppPage, ArtifactSection, ChannelLine, DeviceAnswer, DeviceCheck, ReleasePage, SCRIPT,
+    SCRIPT_PATH, SourceFacts, notes_html, qr_svg,
+};
 
 use std::borrow::Cow;
 

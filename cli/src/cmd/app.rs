@@ -62,7 +62,9 @@ Example:
 The platform's target reads the key; a platform whose packages are signed with OpenPGP takes
 the signer's public key as `gpg --armor --export KEYID` writes it. Files attached after the key
 is added read `signed` when one of the app's keys verifies them, `unknown` with the key id
-otherwise; `dist app keys` lists them. A platform that takes no keys answers 422.
+otherwise; `dist app keys` lists them. A platform that takes no keys answers 422. The answer
+names the key's signer SHA-256: `dist app set-identity --signer-sha256` with it accepts
+that key's signatures only.
 
 Example:
   gpg --armor --export release@acme.example > acme.asc
@@ -265,6 +267,12 @@ pub async fn run(cmd: AppCommand, ctx: &Ctx) -> anyhow::Result<()> {
                 "{} {what} {} key {} {}",
                 a.slug, key.platform, key.fingerprint, key.label
             ));
+            if let Some(pin) = &key.signer_sha256 {
+                ctx.ui.note(&format!(
+                    "to accept only this key's signatures: dist app set-identity {} --platform {} --signer-sha256 {pin}",
+                    a.slug, key.platform
+                ));
+            }
             Ok(())
         }
         AppCommand::Keys { slug } => {
@@ -273,15 +281,22 @@ pub async fn run(cmd: AppCommand, ctx: &Ctx) -> anyhow::Result<()> {
                 return ui::print_json(&list);
             }
             let mut rows = vec![
-                ["PLATFORM", "FINGERPRINT", "LABEL", "ADDED"]
-                    .map(str::to_owned)
-                    .to_vec(),
+                [
+                    "PLATFORM",
+                    "FINGERPRINT",
+                    "LABEL",
+                    "SIGNER SHA-256 (to pin)",
+                    "ADDED",
+                ]
+                .map(str::to_owned)
+                .to_vec(),
             ];
             for k in &list.keys {
                 rows.push(vec![
                     k.platform.to_string(),
                     k.fingerprint.clone(),
                     k.label.clone(),
+                    k.signer_sha256.clone().unwrap_or_else(|| "-".into()),
                     k.added_at.clone(),
                 ]);
             }

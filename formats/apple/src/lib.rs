@@ -1,8 +1,8 @@
 //! Apple formats that more than one target reads (iOS today, macOS next): Mach-O files thin
 //! and fat and their load commands ([`macho`]), embedded code signatures with their
 //! CodeDirectories, page hashes and CMS ([`codesign`]), bundle resource seals
-//! (`_CodeSignature/CodeResources`, [`seal`]), provisioning profiles ([`profile`]), property
-//! lists ([`plistx`]) and Apple's root certificate with the chain check to it ([`roots`]).
+//! (`_CodeSignature/CodeResources`, [`seal`]), provisioning profiles ([`profile`]), one executable's signature
+//! checked as a whole ([`verify`]), property lists ([`plistx`]) and Apple's root certificate with the chain check to it ([`roots`]).
 //!
 //! A format crate: it reads and verifies, it does not judge. It produces parsed facts,
 //! verdicts and typed errors, never findings, and knows no `platform` type; the targets turn
@@ -18,6 +18,7 @@ pub mod plistx;
 pub mod profile;
 pub mod roots;
 pub mod seal;
+pub mod verify;
 
 /// Unix seconds as RFC 3339 (`2021-01-15T06:40:53Z`), the form findings and details show.
 pub fn rfc3339(unix: i64) -> String {

@@ -253,6 +253,26 @@ pub fn fat_arches(head: &[u8]) -> Option<Vec<(u64, u64, u32, u32)>> {
     Some(out)
 }
 
+/// Where the first slice starts in a Mach-O whose first bytes are `head`: 0 for a thin
+/// file, the lowest slice offset for a fat one. None when `head` is not Mach-O, or when
+/// that slice would overlap the fat table or is too small to hold a header.
+pub fn first_slice_offset(head: &[u8]) -> Option<u64> {
+    match fat_arches(head) {
+        Some(arches) => {
+            let (off, size, _, _) = *arches.iter().min_by_key(|a| a.0)?;
+            let table_end = 8 + arches.len() as u64 * 20;
+            if off < table_end || size < 28 {
+                return None;
+            }
+            Some(off)
+        }
+        None => {
+            thin_magic(u32_at(head, 0, false)?)?;
+            Some(0)
+        }
+    }
+}
+
 /// Pass one: headers, load commands and the signature blob of every slice.
 pub fn scan(input: &mut dyn Read, limits: &Limits) -> Result<MachO, MachoError> {
     scan_stream(Stream::new(input), limits)

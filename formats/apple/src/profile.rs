@@ -27,6 +27,22 @@ pub fn looks_like_profile(head: &[u8]) -> bool {
                 && find(head, b"<key>ExpirationDate</key>")))
 }
 
+/// Whether a profile (as far as `head` shows its plist) is for macOS: its `Platform` array
+/// names `OSX` and not `iOS`. Mac profiles (`.provisionprofile`) and iOS ones share a format.
+pub fn is_macos_profile(head: &[u8]) -> bool {
+    let key = b"<key>Platform</key>";
+    let Some(at) = head.windows(key.len()).position(|w| w == key) else {
+        return false;
+    };
+    let rest = &head[at..];
+    let end = rest
+        .windows(8)
+        .position(|w| w == b"</array>")
+        .unwrap_or(rest.len().min(256));
+    let list = &rest[..end];
+    find(list, b"<string>OSX</string>") && !find(list, b"<string>iOS</string>")
+}
+
 fn trim_start(b: &[u8]) -> &[u8] {
     let b = b.strip_prefix(b"\xef\xbb\xbf").unwrap_or(b);
     let n = b.iter().take_while(|c| c.is_ascii_whitespace()).count();

@@ -230,6 +230,26 @@ pub trait BundleFiles {
     fn link_target(&mut self, rel: &str) -> Result<Vec<u8>, String>;
 }
 
+/// SHA-1 and SHA-256 of everything `r` yields, in one pass: the two digests a seal lists
+/// for a file. The caller's reader carries the size cap.
+pub fn file_digests(r: &mut dyn std::io::Read) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
+    let mut s1 = ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY);
+    let mut s256 = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        s1.update(&buf[..n]);
+        s256.update(&buf[..n]);
+    }
+    Ok((
+        s1.finish().as_ref().to_vec(),
+        s256.finish().as_ref().to_vec(),
+    ))
+}
+
 /// Compares the files of a bundle with its seal. `exe` is the bundle's executable (sealed
 /// by the code signature, not the seal). Files under nested code roots are left to those
 /// roots' own seals.

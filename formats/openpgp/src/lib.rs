@@ -1,6 +1,7 @@
 //! OpenPGP as Linux packages use it: transferable public keys (armored or binary) and
 //! detached signature packets, as rpm headers and AppImage `.sha256_sig` sections carry
-//! them. It parses v4 public keys (RSA, EdDSA legacy and RFC 9580 Ed25519) with their user
+//! them. It parses v4 public keys (RSA, EdDSA legacy and RFC 9580 Ed25519, ECDSA on P-256 and
+//! P-384) with their user
 //! ids and subkeys, computes v4 fingerprints and key ids, parses v3 and v4 signature
 //! packets, and verifies a signature over data with `ring`.
 //!
@@ -152,8 +153,40 @@ pub enum KeyMaterial {
         e: Vec<u8>,
     },
     Ed25519([u8; 32]),
-    /// An algorithm this crate does not verify (DSA, ECDSA, ...), by its number.
+    /// ECDSA on NIST P-256 or P-384: the uncompressed point (`04 || x || y`).
+    Ecdsa {
+        curve: Curve,
+        point: Vec<u8>,
+    },
+    /// An algorithm this crate does not verify (DSA, ECDSA on other curves, ...), by its
+    /// number.
     Other(u8),
+}
+
+/// The ECDSA curves this crate verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Curve {
+    P256,
+    P384,
+}
+
+impl Curve {
+    /// By the OID a key packet names it with (RFC 6637).
+    fn from_oid(oid: &[u8]) -> Option<Curve> {
+        match oid {
+            [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07] => Some(Curve::P256),
+            [0x2b, 0x81, 0x04, 0x00, 0x22] => Some(Curve::P384),
+            _ => None,
+        }
+    }
+
+    /// Bytes of one coordinate, of `r` and of `s`.
+    fn size(self) -> usize {
+        match self {
+            Curve::P256 => 32,
+            Curve::P384 => 48,
+        }
+    }
 }
 
 /// One public key or subkey.
@@ -213,6 +246,20 @@ fn parse_key(body: &[u8], user_ids: &[String], is_subkey: bool) -> Result<Public
                 q.try_into()
                     .map_err(|_| bad("Ed25519 point is not 32 bytes"))?,
             )
+        }
+        19 => {
+            let l = *rest.first().ok_or_else(|| bad("truncated curve OID"))? as usize;
+            let oid = rest
+                .get(1..1 + l)
+                .ok_or_else(|| bad("truncated curve OID"))?;
+            let Some(curve) = Curve::from_oid(oid) else {
+                return Ok(other(version, body, algo, user_ids, is_subkey));
+            };
+            let (point, _) = mpi(&rest[1 + l..])?;
+            if point.len() != 1 + 2 * curve.size() || point[0] != 0x04 {
+                return Err(bad("ECDSA point is not an uncompressed point of its curve"));
+            }
+            KeyMaterial::Ecdsa { curve, point }
         }
         27 => KeyMaterial::Ed25519(
             rest.get(..32)
@@ -431,7 +478,7 @@ pub fn parse_signature(data: &[u8]) -> Result<Signature, Error> {
     let mut rest = rest;
     let n = match sig.pub_algo {
         1..=3 => 1,
-        22 => 2,
+        17 | 19 | 22 => 2,
         _ => 0,
     };
     for _ in 0..n {
@@ -525,6 +572,34 @@ pub fn verify(sig: &Signature, key: &PublicKey, data: &[u8]) -> Result<(), Error
                 .verify(&d, &rs)
                 .is_ok()
         }
+        (KeyMaterial::Ecdsa { curve, point }, 19) => {
+            // ring hashes the message itself, as for RSA; r and s, each left-padded to the
+            // curve's size, are the fixed form when the hash matches the curve, DER else.
+            let mut msg = Vec::with_capacity(data.len() + sig.trailer.len());
+            msg.extend_from_slice(data);
+            msg.extend_from_slice(&sig.trailer);
+            let size = curve.size();
+            let (r, s) = match sig.values.as_slice() {
+                [r, s] if r.len() <= size && s.len() <= size => (r, s),
+                _ => return Err(bad("ECDSA signature values do not fit the curve")),
+            };
+            let (alg, encoded): (&dyn signature::VerificationAlgorithm, Vec<u8>) =
+                match (curve, sig.hash_algo) {
+                    (Curve::P256, 8) => (&signature::ECDSA_P256_SHA256_FIXED, fixed(r, s, size)),
+                    (Curve::P384, 9) => (&signature::ECDSA_P384_SHA384_FIXED, fixed(r, s, size)),
+                    (Curve::P256, 9) => (&signature::ECDSA_P256_SHA384_ASN1, der(r, s)),
+                    (Curve::P384, 8) => (&signature::ECDSA_P384_SHA256_ASN1, der(r, s)),
+                    (c, h) => {
+                        return Err(Error::Unsupported(format!(
+                            "ECDSA on {c:?} with hash {h} ({})",
+                            hash_name(h)
+                        )));
+                    }
+                };
+            UnparsedPublicKey::new(alg, point)
+                .verify(&msg, &encoded)
+                .is_ok()
+        }
         (KeyMaterial::Other(a), _) => {
             return Err(Error::Unsupported(format!("public key algorithm {a}")));
         }
@@ -537,9 +612,50 @@ pub fn verify(sig: &Signature, key: &PublicKey, data: &[u8]) -> Result<(), Error
     }
 }
 
+/// `r || s`, each left-padded to `size` bytes.
+fn fixed(r: &[u8], s: &[u8], size: usize) -> Vec<u8> {
+    let mut out = vec![0u8; 2 * size];
+    out[size - r.len()..size].copy_from_slice(r);
+    out[2 * size - s.len()..].copy_from_slice(s);
+    out
+}
+
+/// `SEQUENCE { INTEGER r, INTEGER s }` in DER; r and s are at most 48 bytes, so every
+/// length fits one byte.
+fn der(r: &[u8], s: &[u8]) -> Vec<u8> {
+    let int = |v: &[u8]| {
+        let v = &v[v.iter().position(|b| *b != 0).unwrap_or(v.len())..];
+        let mut out = vec![0x02];
+        if v.first().is_none_or(|b| *b & 0x80 != 0) {
+            out.push(v.len() as u8 + 1);
+            out.push(0);
+        } else {
+            out.push(v.len() as u8);
+        }
+        out.extend_from_slice(v);
+        out
+    };
+    let (r, s) = (int(r), int(s));
+    let mut out = vec![0x30, (r.len() + s.len()) as u8];
+    out.extend(r);
+    out.extend(s);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ecdsa_values_encode_as_ring_reads_them() {
+        assert_eq!(fixed(&[1], &[2, 3], 4), [0, 0, 0, 1, 0, 0, 2, 3]);
+        // A high bit gets a zero byte in front; leading zeros go.
+        assert_eq!(
+            der(&[0x80, 1], &[0, 0x7f]),
+            [0x30, 0x08, 0x02, 0x03, 0, 0x80, 1, 0x02, 0x01, 0x7f]
+        );
+        assert_eq!(der(&[], &[0]), [0x30, 0x06, 0x02, 0x01, 0, 0x02, 0x01, 0]);
+    }
 
     #[test]
     fn packet_headers_are_bounded() {

@@ -3,7 +3,7 @@
 //! an odd but genuine signer certificate (APK signers are often self-made) still names its
 //! signer.
 
-use crate::der::{BIT_STRING, CONTEXT_0, Der, INTEGER, SEQUENCE, algorithm_oid};
+use crate::der::{BIT_STRING, CONTEXT_0, Der, INTEGER, OID, SEQUENCE, algorithm_oid, oid_string};
 use crate::name::{self, Style};
 use crate::signature::{self, Verdict};
 use crate::{Error, sha256_hex, time};
@@ -100,6 +100,47 @@ impl Certificate {
             Some((kind, hash)) => signature::verify(&issuer.spki, kind, hash, &self.tbs, sig),
             None => Verdict::Unsupported(format!("certificate signature algorithm {alg}")),
         }
+    }
+
+    /// The extended key usage OIDs, `None` when the certificate has no such extension (it is
+    /// then good for any usage) or its extensions do not parse.
+    pub fn extended_key_usage(&self) -> Option<Vec<String>> {
+        const EKU: &str = "2.5.29.37";
+        let mut top = Der::new(&self.tbs);
+        let tbs = top.expect(SEQUENCE).ok()?;
+        let mut t = tbs.inner();
+        // version, serial, signature, issuer, validity, subject, key, then the optional
+        // unique ids [1] [2] and the extensions [3].
+        t.optional(CONTEXT_0).ok()?;
+        for _ in 0..6 {
+            t.read().ok()?;
+        }
+        while !t.is_empty() {
+            let item = t.read().ok()?;
+            if item.tag != 0xa3 {
+                continue;
+            }
+            let mut exts = item.inner().expect(SEQUENCE).ok()?.inner();
+            while !exts.is_empty() {
+                let ext = exts.expect(SEQUENCE).ok()?;
+                let mut e = ext.inner();
+                if oid_string(e.expect(OID).ok()?.content) != EKU {
+                    continue;
+                }
+                let mut value = e.read().ok()?;
+                if value.tag == 0x01 {
+                    value = e.read().ok()?; // the critical flag
+                }
+                let mut seq = Der::new(value.content);
+                let mut list = seq.expect(SEQUENCE).ok()?.inner();
+                let mut out = Vec::new();
+                while !list.is_empty() {
+                    out.push(oid_string(list.expect(OID).ok()?.content));
+                }
+                return Some(out);
+            }
+        }
+        None
     }
 
     /// Whether the certificate is within its validity period at `now` (Unix seconds).

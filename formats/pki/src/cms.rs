@@ -38,14 +38,24 @@ pub struct SignerInfo {
     pub signature: Vec<u8>,
     /// The RFC 3161 time-stamp token (a ContentInfo) among the unsigned attributes.
     pub timestamp_token: Option<Vec<u8>>,
+    /// Every signed attribute: its OID and each value's whole encoding (Authenticode's
+    /// signing time and opus info live here).
+    pub signed_attribute_values: Vec<(String, Vec<Vec<u8>>)>,
+    /// Every unsigned attribute, likewise (Authenticode nests further signatures and
+    /// countersignatures here).
+    pub unsigned_attribute_values: Vec<(String, Vec<Vec<u8>>)>,
 }
 
 #[derive(Debug, Clone)]
 pub struct SignedData {
     /// The encapsulated content's type (`1.2.840.113549.1.7.1` for data).
     pub content_type: String,
-    /// The encapsulated content, `None` when detached.
+    /// The encapsulated content, `None` when detached: an OCTET STRING's bytes, or for any
+    /// other type (Authenticode's SpcIndirectDataContent) the content octets of its
+    /// encoding, without tag and length, which is what PKCS #7 digests.
     pub content: Option<Vec<u8>>,
+    /// The encapsulated content's whole encoding (tag and length included).
+    pub content_encoded: Option<Vec<u8>>,
     pub certificates: Vec<Certificate>,
     pub signers: Vec<SignerInfo>,
 }
@@ -69,9 +79,16 @@ impl SignedData {
         let encap = s.expect(SEQUENCE)?;
         let mut e = encap.inner();
         let content_type = oid_string(e.expect(OID)?.content);
-        let content = match e.optional(CONTEXT_0)? {
-            Some(wrapped) => Some(wrapped.inner().read()?.octets()?.into_owned()),
-            None => None,
+        let (content, content_encoded) = match e.optional(CONTEXT_0)? {
+            Some(wrapped) => {
+                let inner = wrapped.inner().read()?;
+                let bytes = match inner.octets() {
+                    Ok(b) => b.into_owned(),
+                    Err(_) => inner.content.to_vec(),
+                };
+                (Some(bytes), Some(inner.raw.to_vec()))
+            }
+            None => (None, None),
         };
         let mut certificates = Vec::new();
         if let Some(set) = s.optional(CONTEXT_0)? {
@@ -100,6 +117,7 @@ impl SignedData {
         Ok(SignedData {
             content_type,
             content,
+            content_encoded,
             certificates,
             signers,
         })
@@ -140,8 +158,11 @@ fn parse_signer(info: &Tlv<'_>) -> Result<SignerInfo, Error> {
     let signature = si.read()?.octets()?.into_owned();
     let unsigned = si.optional(CONTEXT_1)?;
     let mut message_digest = None;
+    let mut signed_attribute_values = Vec::new();
+    let mut unsigned_attribute_values = Vec::new();
     if let Some(attrs) = &signed_attrs {
         for (oid, values) in attributes(attrs)? {
+            signed_attribute_values.push((oid.clone(), value_list(&values)?));
             if oid == MESSAGE_DIGEST {
                 let v = values.inner().read()?;
                 if v.tag != OCTET_STRING {
@@ -154,6 +175,7 @@ fn parse_signer(info: &Tlv<'_>) -> Result<SignerInfo, Error> {
     let mut timestamp_token = None;
     if let Some(attrs) = &unsigned {
         for (oid, values) in attributes(attrs)? {
+            unsigned_attribute_values.push((oid.clone(), value_list(&values)?));
             if oid == TIME_STAMP_TOKEN {
                 timestamp_token = Some(values.inner().read()?.raw.to_vec());
             }
@@ -167,7 +189,30 @@ fn parse_signer(info: &Tlv<'_>) -> Result<SignerInfo, Error> {
         signature_algorithm,
         signature,
         timestamp_token,
+        signed_attribute_values,
+        unsigned_attribute_values,
     })
+}
+
+/// Most values kept of one attribute.
+const MAX_ATTRIBUTE_VALUES: usize = 16;
+
+fn value_list(set: &Tlv<'_>) -> Result<Vec<Vec<u8>>, Error> {
+    let mut out = Vec::new();
+    let mut v = set.inner();
+    while !v.is_empty() {
+        if out.len() >= MAX_ATTRIBUTE_VALUES {
+            return Err(bad("an attribute with more values than the limit"));
+        }
+        out.push(v.read()?.raw.to_vec());
+    }
+    Ok(out)
+}
+
+/// Parses one SignerInfo on its own (a PKCS #9 countersignature is one).
+pub fn parse_signer_info(raw: &[u8]) -> Result<SignerInfo, Error> {
+    let mut top = Der::new(raw);
+    parse_signer(&top.expect(SEQUENCE)?)
 }
 
 /// (OID, SET of values) of each attribute in a `[0]`/`[1]` attribute list.

@@ -2,7 +2,8 @@
 //! BER's indefinite lengths and constructed strings, which Apple's provisioning profiles
 //! use), certificates, CMS SignedData with its signer infos, signature checks through `ring`
 //! (and `p256` for ECDSA P-256 with SHA-512, which `ring` lacks), chains built to a root set
-//! the caller supplies, and RFC 3161 time-stamp tokens.
+//! the caller supplies, RFC 3161 time-stamp tokens, and Authenticode (the PKCS #7 form that
+//! signs Windows files: indirect data, nested signatures, countersignatures).
 //!
 //! A format crate: it depends on no crate of the workspace, knows no platform (which roots
 //! to trust is the caller's choice) and produces no findings, only parsed facts, verdicts
@@ -10,11 +11,13 @@
 //! Targets depend on `platform` and `formats/*`, never on each other; formats never depend
 //! on targets.
 
+pub mod authenticode;
 pub mod cert;
 pub mod chain;
 pub mod cms;
 pub mod der;
 pub mod name;
+pub mod prehashed;
 pub mod signature;
 pub mod time;
 pub mod timestamp;

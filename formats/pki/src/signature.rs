@@ -143,6 +143,8 @@ pub fn verify(spki: &[u8], kind: SigKind, hash: Hash, msg: &[u8], sig: &[u8]) ->
         (SigKind::Ecdsa, KeyKind::EcP384, Hash::Sha256) => &signature::ECDSA_P384_SHA256_ASN1,
         (SigKind::Ecdsa, KeyKind::EcP384, Hash::Sha384) => &signature::ECDSA_P384_SHA384_ASN1,
         (SigKind::Ecdsa, KeyKind::EcP256, Hash::Sha512) => return p256_sha512(key, msg, sig),
+        (SigKind::Ecdsa, KeyKind::EcP256, Hash::Sha1) => return ecdsa_sha1_p256(key, msg, sig),
+        (SigKind::Ecdsa, KeyKind::EcP384, Hash::Sha1) => return ecdsa_sha1_p384(key, msg, sig),
         (k, key, h) => {
             return Verdict::Unsupported(format!("{k:?} with {h:?} on a {key:?} key"));
         }
@@ -165,6 +167,48 @@ fn p256_sha512(point: &[u8], msg: &[u8], sig: &[u8]) -> Verdict {
     };
     let digest = ring::digest::digest(&ring::digest::SHA512, msg);
     match key.verify_prehash(digest.as_ref(), &sig) {
+        Ok(()) => Verdict::Valid,
+        Err(_) => Verdict::Invalid,
+    }
+}
+
+/// A SHA-1 digest as a curve's field element: the 160 bits, left-padded (ECDSA takes the
+/// leftmost bits of a digest only when it is longer than the order).
+fn sha1_field<const N: usize>(msg: &[u8]) -> [u8; N] {
+    let d = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, msg);
+    let mut z = [0u8; N];
+    z[N - 20..].copy_from_slice(d.as_ref());
+    z
+}
+
+/// ECDSA over P-256 with SHA-1 (old Authenticode signatures), which `ring` does not offer.
+fn ecdsa_sha1_p256(point: &[u8], msg: &[u8], sig: &[u8]) -> Verdict {
+    use ecdsa::hazmat::VerifyPrimitive;
+    let (Ok(key), Ok(sig)) = (
+        p256::ecdsa::VerifyingKey::from_sec1_bytes(point),
+        p256::ecdsa::Signature::from_der(sig),
+    ) else {
+        return Verdict::Invalid;
+    };
+    let z = sha1_field::<32>(msg);
+    match key.as_affine().verify_prehashed(&z.into(), &sig) {
+        Ok(()) => Verdict::Valid,
+        Err(_) => Verdict::Invalid,
+    }
+}
+
+/// ECDSA over P-384 with SHA-1. `verify_prehash` refuses a digest shorter than half the
+/// field, so the field element is built here and the primitive checked directly.
+fn ecdsa_sha1_p384(point: &[u8], msg: &[u8], sig: &[u8]) -> Verdict {
+    use ecdsa::hazmat::VerifyPrimitive;
+    let (Ok(key), Ok(sig)) = (
+        p384::ecdsa::VerifyingKey::from_sec1_bytes(point),
+        p384::ecdsa::Signature::from_der(sig),
+    ) else {
+        return Verdict::Invalid;
+    };
+    let z = sha1_field::<48>(msg);
+    match key.as_affine().verify_prehashed(&z.into(), &sig) {
         Ok(()) => Verdict::Valid,
         Err(_) => Verdict::Invalid,
     }

@@ -49,6 +49,9 @@ pub struct Entry {
     pub size: u64,
     /// Up to [`Reader::head_len`] first bytes of a regular file's data.
     pub head: Vec<u8>,
+    /// A symbolic or hard link's target (pax `linkpath` or the header's link name); empty
+    /// for other entries.
+    pub link: String,
 }
 
 impl Entry {
@@ -56,6 +59,9 @@ impl Entry {
         self.kind == EntryType::File && self.mode & 0o111 != 0
     }
 }
+
+/// What [`Reader::next_entry_with`] hands a regular file's data to.
+pub type Visit<'a> = dyn FnMut(&Entry, &mut dyn Read) -> io::Result<()> + 'a;
 
 /// Reads entries one after another from a tar stream.
 pub struct Reader<R> {
@@ -88,9 +94,9 @@ fn cstr(field: &[u8]) -> String {
     String::from_utf8_lossy(&field[..end]).into_owned()
 }
 
-/// Pax records `LEN key=value\n`; returns (path, size) overrides.
-fn pax(data: &[u8]) -> (Option<String>, Option<u64>) {
-    let (mut path, mut size) = (None, None);
+/// Pax records `LEN key=value\n`; returns (path, size, linkpath) overrides.
+fn pax(data: &[u8]) -> (Option<String>, Option<u64>, Option<String>) {
+    let (mut path, mut size, mut link) = (None, None, None);
     let mut rest = data;
     while !rest.is_empty() {
         let Some(sp) = rest.iter().position(|b| *b == b' ') else {
@@ -112,12 +118,13 @@ fn pax(data: &[u8]) -> (Option<String>, Option<u64>) {
             match k {
                 b"path" => path = Some(String::from_utf8_lossy(v).into_owned()),
                 b"size" => size = std::str::from_utf8(v).ok().and_then(|s| s.parse().ok()),
+                b"linkpath" => link = Some(String::from_utf8_lossy(v).into_owned()),
                 _ => {}
             }
         }
         rest = &rest[len..];
     }
-    (path, size)
+    (path, size, link)
 }
 
 fn clean(path: &str) -> String {
@@ -190,12 +197,25 @@ impl<R: Read> Reader<R> {
 
     /// The next entry, or `None` at the end-of-archive blocks (or a clean end of stream).
     pub fn next_entry(&mut self) -> Result<Option<Entry>, Error> {
+        self.next_inner(None)
+    }
+
+    /// The next entry, handing a regular file's data to `visit` as a reader of exactly its
+    /// bytes (the entry's `head` is then empty). What `visit` leaves unread is skipped; an
+    /// error from `visit` ends the walk with that error.
+    pub fn next_entry_with(&mut self, visit: &mut Visit<'_>) -> Result<Option<Entry>, Error> {
+        self.next_inner(Some(visit))
+    }
+
+    fn next_inner(&mut self, mut visit: Option<&mut Visit<'_>>) -> Result<Option<Entry>, Error> {
         if self.done {
             return Ok(None);
         }
         let mut long_name: Option<String> = None;
         let mut pax_path: Option<String> = None;
         let mut pax_size: Option<u64> = None;
+        let mut long_link: Option<String> = None;
+        let mut pax_link: Option<String> = None;
         loop {
             let offset = self.offset;
             let index = self.index;
@@ -240,7 +260,7 @@ impl<R: Read> Reader<R> {
                 }
             };
             match typeflag {
-                b'L' | b'x' | b'g' => {
+                b'L' | b'K' | b'x' | b'g' => {
                     if size > MAX_META {
                         return Err(bad(format!(
                             "a long name or pax header of {size} bytes (at most {MAX_META})"
@@ -249,7 +269,8 @@ impl<R: Read> Reader<R> {
                     let d = self.data(size, size as usize, &name)?;
                     match typeflag {
                         b'L' => long_name = Some(cstr(&d)),
-                        b'x' => (pax_path, pax_size) = pax(&d),
+                        b'K' => long_link = Some(cstr(&d)),
+                        b'x' => (pax_path, pax_size, pax_link) = pax(&d),
                         _ => {}
                     }
                     continue;
@@ -271,19 +292,42 @@ impl<R: Read> Reader<R> {
                 EntryType::File | EntryType::Other(_) => size,
                 _ => 0,
             };
+            let link = match kind {
+                EntryType::Symlink | EntryType::Hardlink => pax_link
+                    .take()
+                    .or(long_link.take())
+                    .unwrap_or_else(|| cstr(&h[157..257])),
+                _ => String::new(),
+            };
+            let mut entry = Entry {
+                path,
+                kind,
+                mode,
+                size,
+                head: Vec::new(),
+                link,
+            };
+            if kind == EntryType::File
+                && let Some(visit) = visit.as_mut()
+            {
+                let padded = data_len.div_ceil(512) * 512;
+                let mut take = (&mut self.inner).take(data_len);
+                visit(&entry, &mut take)?;
+                let rest = take.limit() + (padded - data_len);
+                let skipped = io::copy(&mut (&mut self.inner).take(rest), &mut io::sink())?;
+                if skipped < rest {
+                    return Err(Error::Truncated(entry.path));
+                }
+                self.offset += padded;
+                return Ok(Some(entry));
+            }
             let keep = if kind == EntryType::File {
                 self.head_len
             } else {
                 0
             };
-            let head = self.data(data_len, keep, &path)?;
-            return Ok(Some(Entry {
-                path,
-                kind,
-                mode,
-                size,
-                head,
-            }));
+            entry.head = self.data(data_len, keep, &entry.path)?;
+            return Ok(Some(entry));
         }
     }
 }
@@ -387,5 +431,52 @@ mod tests {
         let h = ustar_header("L", (1 << 33) - 1, 0, b'L');
         huge[..512].copy_from_slice(&h);
         assert!(Reader::new(&huge[..], 0).next_entry().is_err());
+    }
+
+    #[test]
+    fn hands_file_data_to_a_visitor_and_reads_link_targets() {
+        let mut link = ustar_header("A.app/Current", 0, 0o777, b'2');
+        link[157..158].copy_from_slice(b"A");
+        link[148..156].copy_from_slice(b"        ");
+        let sum: u32 = link.iter().map(|b| u32::from(*b)).sum();
+        link[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        let mut v = tar(&[
+            ("A.app/a", b"hello", 0o644, b'0'),
+            ("A.app/b", b"world!", 0o644, b'0'),
+        ]);
+        v.truncate(v.len() - 1024);
+        v.extend_from_slice(&link);
+        v.extend_from_slice(&[0u8; 1024]);
+        let mut r = Reader::new(&v[..], 0);
+        let mut seen = Vec::new();
+        let mut visit = |e: &Entry, d: &mut dyn Read| {
+            let mut b = Vec::new();
+            if e.path.ends_with('a') {
+                d.read_to_end(&mut b)?;
+            }
+            seen.push((e.path.clone(), b));
+            Ok(())
+        };
+        let mut links = Vec::new();
+        while let Some(e) = r.next_entry_with(&mut visit).unwrap() {
+            links.push(e.link);
+        }
+        assert_eq!(
+            seen,
+            vec![
+                ("A.app/a".to_owned(), b"hello".to_vec()),
+                ("A.app/b".to_owned(), Vec::new())
+            ]
+        );
+        assert_eq!(links, vec!["", "", "A"]);
+        // Cut inside the second file's data: truncated, whatever the visitor read.
+        let cut = &v[..512 * 3 + 3];
+        let mut r = Reader::new(cut, 0);
+        let mut noop = |_: &Entry, _: &mut dyn Read| Ok(());
+        assert!(r.next_entry_with(&mut noop).unwrap().is_some());
+        assert!(matches!(
+            r.next_entry_with(&mut noop),
+            Err(Error::Truncated(_))
+        ));
     }
 }

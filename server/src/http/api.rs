@@ -759,22 +759,7 @@ async fn audit_list(
     // An app-limited admin reads its app's rows only; the whole log is the unrestricted
     // admin's.
     let app_param = q.app.clone();
-    let app = match (&p.app, q.app) {
-        (Some(only), Some(asked)) if only.as_str() != asked => {
-            return Err(AppError::forbidden(format!(
-                "token {} is limited to app {only}: it may read only that app's audit events",
-                p.name
-            )));
-        }
-        (Some(only), _) => Some(only.to_string()),
-        (None, asked) if p.is_unrestricted_admin() => asked,
-        (None, _) => {
-            return Err(AppError::forbidden(format!(
-                "token {} has channel limits: the audit log is for admin tokens without limits",
-                p.name
-            )));
-        }
-    };
+    let app = audit_app(&p, q.app)?;
     let limit = paging::limit(q.limit, 100, 1000);
     let after = paging::decode_seq(q.cursor.as_deref())?.or(q.after);
     let filter = AuditFilter {
@@ -827,4 +812,21 @@ async fn audit_verify(
         .read(move |c| crate::audit::verify_with_head(c, head))
         .await?;
     Ok(json(StatusCode::OK, v))
+}
+
+/// The app whose audit events `p` reads when it asks for `asked`: an app-limited admin its
+/// own app only, the unrestricted admin any (or all); a token with channel limits none.
+pub(crate) fn audit_app(p: &Principal, asked: Option<String>) -> AppResult<Option<String>> {
+    match (&p.app, asked) {
+        (Some(only), Some(asked)) if only.as_str() != asked => Err(AppError::forbidden(format!(
+            "token {} is limited to app {only}: it may read only that app's audit events",
+            p.name
+        ))),
+        (Some(only), _) => Ok(Some(only.to_string())),
+        (None, asked) if p.is_unrestricted_admin() => Ok(asked),
+        (None, _) => Err(AppError::forbidden(format!(
+            "token {} has channel limits: the audit log is for admin tokens without limits",
+            p.name
+        ))),
+    }
 }

@@ -99,16 +99,16 @@ impl<R: Requirement> FromRequestParts<AppState> for Auth<R> {
             Some(None) => None,
             None => known.and_then(|t| t.query_token.clone()),
         };
-        let result: AppResult<Principal> = match secret {
+        let result: AppResult<(Principal, bool)> = match secret {
             None if from_header.is_some() => Err(AppError::unauthorized(
                 "malformed Authorization header: send Authorization: Bearer <token>",
             )),
             None => Err(AppError::unauthorized(
                 "missing token: send Authorization: Bearer <token>",
             )),
-            Some(secret) => state.db.read(move |c| auth::authenticate(c, &secret)).await,
+            Some(secret) => authenticate_cached(state, secret).await,
         };
-        let principal = match result {
+        let (principal, first_use) = match result {
             Ok(p) => p,
             Err(e) => {
                 if let Some(action) = R::ACTION {
@@ -118,32 +118,66 @@ impl<R: Requirement> FromRequestParts<AppState> for Auth<R> {
             }
         };
         let target = target?;
-        let app = target.app.as_ref().map(AppSlug::as_str);
-        let allowed = R::SCOPE
-            .map_or(Ok(()), |s| principal.require(s))
-            .and_then(|_| app.map_or(Ok(()), |a| principal.require_app(a)))
-            .and_then(|_| {
-                target
-                    .channel
-                    .as_ref()
-                    .map_or(Ok(()), |c| principal.require_channel(c.as_str()))
-            });
-        if let Err(e) = allowed {
-            if let Some(action) = R::ACTION {
-                deny(state, action, app, Some(&principal), &e).await;
-            }
-            return Err(e);
-        }
+        authorize::<R>(
+            state,
+            &principal,
+            target.app.as_ref().map(AppSlug::as_str),
+            target.channel.as_ref().map(ChannelName::as_str),
+        )
+        .await?;
         if principal.needs_touch {
-            let (db, id) = (state.db.clone(), principal.id.clone());
-            tokio::spawn(async move {
-                let _ = db
-                    .write(move |tx| Ok(crate::db::touch_token(tx, &id, &crate::util::now())?))
-                    .await;
-            });
+            state.read.note_use(principal.id.as_str());
+            if first_use {
+                // A token's first use shows at once; later ones within a batch.
+                let state = state.clone();
+                tokio::spawn(async move { crate::caches::write_touches(&state).await });
+            }
         }
         Ok(Self(principal, PhantomData))
     }
+}
+
+/// `R`'s checks for a known caller: the scope, the app limit against `app` and the channel
+/// limit against `channel`; refusals of write routes are recorded as `auth.denied`. The API's
+/// extractor and the admin console (whose caller comes from a session cookie) both decide
+/// with this, so a page can never allow what the API refuses.
+pub async fn authorize<R: Requirement>(
+    state: &AppState,
+    principal: &Principal,
+    app: Option<&str>,
+    channel: Option<&str>,
+) -> AppResult<()> {
+    let allowed = R::SCOPE
+        .map_or(Ok(()), |s| principal.require(s))
+        .and_then(|_| app.map_or(Ok(()), |a| principal.require_app(a)))
+        .and_then(|_| channel.map_or(Ok(()), |c| principal.require_channel(c)));
+    if let Err(e) = allowed {
+        if let Some(action) = R::ACTION {
+            deny(state, action, app, Some(principal), &e).await;
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// The caller behind a secret without a database read when the token is known: its row is
+/// kept at the database's write count ([`crate::caches`]), so a revoke (a write) drops it, and
+/// revocation and expiry are judged again at every use. An unknown secret always reads the
+/// database: a token made a moment ago by `distd token create` works at once.
+/// True with it for a token never used before.
+async fn authenticate_cached(state: &AppState, secret: String) -> AppResult<(Principal, bool)> {
+    let hash = auth::hash_secret(&secret);
+    let generation = state.db.generation();
+    let row = match state.read.tokens.get(&hash, generation) {
+        Some(row) => row,
+        None => {
+            let row = state.db.read(move |c| auth::token_row(c, &secret)).await?;
+            state.read.tokens.put(hash, generation, row.clone());
+            row
+        }
+    };
+    let first_use = row.last_used_at.is_none();
+    auth::principal_of(row).map(|p| (p, first_use))
 }
 
 /// The requirement of every API route, by name.

@@ -49,9 +49,9 @@ const READ_AHEAD: usize = 4;
 /// A file addressed by artifact id never changes (releases are immutable).
 const CACHE_IMMUTABLE: &str = "private, max-age=31536000, immutable";
 /// A channel URL moves on promote: revalidate every time (the ETag is the digest).
-const CACHE_REVALIDATE: &str = "no-cache";
+pub(super) const CACHE_REVALIDATE: &str = "no-cache";
 /// HTML and documents whose links carry grants must not be kept.
-const CACHE_NONE: &str = "no-store";
+pub(super) const CACHE_NONE: &str = "no-store";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -66,6 +66,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/i/{id}", get(install_page))
         .route(ui::STYLESHEET_PATH, get(stylesheet))
+        .route(ui::SCRIPT_PATH, get(script))
         .route("/i/{id}/download", get(page_download))
         .route("/i/{id}/{doc}", get(install_document))
 }
@@ -73,12 +74,12 @@ pub fn router() -> Router<AppState> {
 /// What page-side routes read from the query.
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
-    token: Option<String>,
-    grant: Option<String>,
+    pub(super) token: Option<String>,
+    pub(super) grant: Option<String>,
 }
 
 /// How a page-side request got in.
-enum Entry {
+pub(super) enum Entry {
     /// The release is public: links need nothing either.
     Public,
     /// A grant for this artifact and purpose.
@@ -89,7 +90,7 @@ enum Entry {
 
 /// How a caller presented its token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Via {
+pub(super) enum Via {
     Link,
     Bearer,
     AdminSession,
@@ -98,7 +99,7 @@ enum Via {
 
 /// The token behind a page-side request, if any: `?token=`, then the bearer header, then the
 /// admin session, then the page session. A revoked or expired token is a 401 saying so.
-fn page_caller(
+pub(super) fn page_caller(
     c: &Connection,
     h: &HeaderMap,
     query_token: Option<&str>,
@@ -133,7 +134,7 @@ fn page_caller(
 
 /// Pages and their files need the download scope; an admin session's read scope opens them too
 /// (a release manager checking what testers get).
-fn page_scope(p: &Principal, via: Via) -> AppResult<()> {
+pub(super) fn page_scope(p: &Principal, via: Via) -> AppResult<()> {
     if p.has(Scope::Download) || (via == Via::AdminSession && p.has(Scope::Read)) {
         Ok(())
     } else {
@@ -144,7 +145,7 @@ fn page_scope(p: &Principal, via: Via) -> AppResult<()> {
     }
 }
 
-fn no_credential() -> AppError {
+pub(super) fn no_credential() -> AppError {
     AppError::unauthorized(
         "this page needs a download link: open the link you were sent (it carries ?token=), or ask for a new one; links inside pages expire after a while, so reload the page you came from",
     )
@@ -285,7 +286,7 @@ struct Served<'a> {
 }
 
 /// `If-None-Match` names this entity tag (or `*`).
-fn not_modified(h: &HeaderMap, etag: &str) -> bool {
+pub(super) fn not_modified(h: &HeaderMap, etag: &str) -> bool {
     h.get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -985,11 +986,11 @@ async fn page_data(
 }
 
 /// The install page's name for an artifact's icon (a blob like any other).
-const ICON_DOC: &str = "icon.png";
+pub(super) const ICON_DOC: &str = "icon.png";
 
 /// Links for one artifact's page and documents. A public release's links are plain; any
 /// other's carry fresh grants (one per purpose), never the viewer's token.
-fn links(st: &AppState, id: &str, entry: &Entry, has_icon: bool) -> Links {
+pub(super) fn links(st: &AppState, id: &str, entry: &Entry, has_icon: bool) -> Links {
     let base = st.base().to_owned();
     let grant = |purpose| match entry {
         Entry::Public => String::new(),
@@ -1076,6 +1077,18 @@ async fn exchange_link(st: &AppState, uri: &Uri, id: String, token: String) -> A
             sessions::create(tx, Kind::Page, &p, sessions::PAGE_SESSION_SECS)
         })
         .await?;
+    session_redirect(st, uri, &value, max_age)
+}
+
+/// The answer to a link whose `?token=` became the page session `value`: the cookie, and a
+/// redirect to the same address without the token, so it leaves the address bar, the history
+/// and any shared screenshot. The install page and the release, channel and app pages use it.
+pub(super) fn session_redirect(
+    st: &AppState,
+    uri: &Uri,
+    value: &str,
+    max_age: i64,
+) -> AppResult<Response> {
     let rest: Vec<&str> = uri
         .query()
         .unwrap_or("")
@@ -1087,7 +1100,7 @@ async fn exchange_link(st: &AppState, uri: &Uri, id: String, token: String) -> A
     } else {
         format!("{}?{}", uri.path(), rest.join("&"))
     };
-    let cookie = sessions::set_cookie(Kind::Page, &value, max_age, st.secure_cookies());
+    let cookie = sessions::set_cookie(Kind::Page, value, max_age, st.secure_cookies());
     let mut res = StatusCode::SEE_OTHER.into_response();
     let hs = res.headers_mut();
     hs.insert(
@@ -1137,6 +1150,7 @@ async fn install_page(
             )
         })?;
     let sha256 = d.art.sha256.map(|d| d.hex());
+    let release_page = services::release_url(st.base(), &d.rel.app, &d.rel.id);
     let page = ui::InstallPage {
         app_name: &d.app_name,
         version: d.rel.version.as_str(),
@@ -1148,6 +1162,7 @@ async fn install_page(
         }),
         icon_url: links.icon.as_deref(),
         notes: d.rel.notes.as_deref().filter(|n| !n.trim().is_empty()),
+        release_page: Some(&release_page),
         target: ui::TargetPart {
             platform: &platform,
             kind: view.kind,
@@ -1179,6 +1194,17 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         ui::STYLESHEET,
+    )
+        .into_response()
+}
+
+async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        ui::SCRIPT,
     )
         .into_response()
 }

@@ -119,6 +119,7 @@ pub async fn html_errors(req: Request, next: Next) -> Response {
         title: title(parts.status),
         code: info.code.as_str(),
         message: &info.message,
+        next: None,
     };
     let html = match page.render() {
         Ok(h) => h,

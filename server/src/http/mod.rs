@@ -3,14 +3,17 @@
 //! (`openapi`), and request logging. Feature routers live in the submodules and are merged in
 //! [`app`].
 
+pub mod admin;
 mod api;
 pub mod auth;
 mod blobs;
+mod compress;
 pub mod denials;
 mod downloads;
 pub mod edge;
 mod health;
 mod openapi;
+pub mod pages;
 pub mod paging;
 
 use axum::Router;
@@ -44,7 +47,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     openapi::document(api_routes().1)
 }
 
-/// The whole application: API, downloads, install pages, health.
+/// The whole application: API, downloads, install pages, the admin console, health.
 pub fn app(state: AppState) -> Router {
     let client_addr = axum::middleware::from_fn_with_state(state.clone(), edge::client_addr);
     let (api, doc) = api_routes();
@@ -52,6 +55,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(downloads::router())
+        .merge(admin::router())
+        .merge(pages::router())
         .merge(health::router())
         .fallback(not_found)
         // After every route is registered: it applies to the routes known at this point.
@@ -73,6 +78,9 @@ pub fn app(state: AppState) -> Router {
                     },
                 ),
         )
+        // HTML and JSON go out gzipped to clients that ask; files never (they are packed
+        // already, and a Range or a digest refers to their bytes as stored).
+        .layer(axum::middleware::from_fn(compress::gzip))
         // Outermost last: every answer, HTML error pages included, gets the headers.
         .layer(client_addr)
         .layer(axum::middleware::from_fn(edge::html_errors))

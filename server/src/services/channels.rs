@@ -67,6 +67,17 @@ fn app_exists(c: &rusqlite::Connection, app: &str) -> AppResult<()> {
     super::app_row(c, app).map(|_| ())
 }
 
+/// The app exists and has a channel `name`: not found, naming which, otherwise.
+fn channel_exists(c: &rusqlite::Connection, app: &str, name: &str) -> AppResult<()> {
+    app_exists(c, app)?;
+    if db::get_channel(c, app, name)?.is_none() {
+        return Err(AppError::not_found(format!(
+            "app {app} has no channel {name}"
+        )));
+    }
+    Ok(())
+}
+
 pub async fn list(state: &AppState, app: String) -> AppResult<Vec<Channel>> {
     state
         .db
@@ -81,7 +92,14 @@ pub async fn list(state: &AppState, app: String) -> AppResult<Vec<Channel>> {
 }
 
 pub async fn get(state: &AppState, app: String, name: String) -> AppResult<Channel> {
-    state
+    // Kept until the next write (a promote, a rollback, a policy change): see `caches`.
+    let generation = state.db.generation();
+    let key = (app, name);
+    if let Some(ch) = state.read.channels.get(&key, generation) {
+        return Ok(ch);
+    }
+    let (app, name) = key.clone();
+    let ch = state
         .db
         .read(move |c| {
             app_exists(c, &app)?;
@@ -89,7 +107,9 @@ pub async fn get(state: &AppState, app: String, name: String) -> AppResult<Chann
                 .map(|r| channel_to_api(&r))
                 .ok_or_else(|| AppError::not_found(format!("app {app} has no channel {name}")))?
         })
-        .await
+        .await?;
+    state.read.channels.put(key, generation, ch.clone());
+    Ok(ch)
 }
 
 /// One page of a channel's moves: after seq `after`, at most `limit`.
@@ -103,12 +123,7 @@ pub async fn history(
     state
         .db
         .read(move |c| {
-            app_exists(c, &app)?;
-            if db::get_channel(c, &app, &name)?.is_none() {
-                return Err(AppError::not_found(format!(
-                    "app {app} has no channel {name}"
-                )));
-            }
+            channel_exists(c, &app, &name)?;
             Ok(db::list_history(c, &app, &name, after, limit)?
                 .into_iter()
                 .map(|h| ChannelHistoryEntry {
@@ -251,6 +266,106 @@ async fn record_move(
     })
 }
 
+/// What promoting `release_id` to channel `name` would meet, read without moving anything.
+async fn promote_plan(
+    state: &AppState,
+    app: &str,
+    name: &str,
+    release_id: &platform::ReleaseId,
+) -> AppResult<MovePlan> {
+    let (app, name, release_id) = (app.to_owned(), name.to_owned(), release_id.clone());
+    state
+        .db
+        .read(move |c| {
+            app_exists(c, &app)?;
+            let target = db::get_release(c, release_id.as_str())?
+                .ok_or_else(|| AppError::not_found(format!("release {release_id} not found")))?;
+            if target.app.as_str() != app {
+                return Err(AppError::invalid(format!(
+                    "release {release_id} belongs to app {}, not {app}",
+                    target.app
+                )));
+            }
+            match target.status {
+                platform::api::ReleaseStatus::Draft => {
+                    return Err(AppError::conflict(format!(
+                        "release {release_id} is a draft; publish it before promoting"
+                    )));
+                }
+                platform::api::ReleaseStatus::Revoked => {
+                    return Err(AppError::conflict(format!(
+                        "release {release_id} was revoked and cannot be promoted"
+                    )));
+                }
+                _ => {}
+            }
+            let channel = db::get_channel(c, &app, &name)?;
+            let (current, current_arts) = match channel.as_ref().and_then(|c| c.release_id.as_ref())
+            {
+                Some(cur) => (
+                    db::get_release(c, cur.as_str())?,
+                    db::list_artifacts(c, cur.as_str())?,
+                ),
+                None => (None, Vec::new()),
+            };
+            let target_arts = db::list_artifacts(c, release_id.as_str())?;
+            Ok(MovePlan {
+                channel,
+                current,
+                target,
+                current_arts,
+                target_arts,
+            })
+        })
+        .await
+}
+
+/// A promotion's outcome told before it is asked for (the admin console's confirm step):
+/// the channel's current release and policy, every finding the move would report, those that
+/// would block it, and the refusal a stale downgrade meets without `allow_downgrade`.
+pub struct PromotePreview {
+    pub current: Option<ReleaseRow>,
+    pub target: ReleaseRow,
+    pub policy: ChannelPolicy,
+    pub findings: Vec<Finding>,
+    pub blocking: Vec<Finding>,
+    pub downgrade: Option<String>,
+}
+
+pub async fn preview(
+    state: &AppState,
+    app: String,
+    name: String,
+    release_id: platform::ReleaseId,
+) -> AppResult<PromotePreview> {
+    let plan = promote_plan(state, &app, &name, &release_id).await?;
+    let policy: ChannelPolicy = match &plan.channel {
+        Some(c) => stored_policy(c)?,
+        None => ChannelPolicy::default(),
+    };
+    let already = plan.channel.as_ref().and_then(|c| c.release_id.as_ref()) == Some(&release_id);
+    let (findings, blocking) = if already {
+        let (all, _) = move_findings(state, &policy, &[], &plan.target_arts)?;
+        (all, Vec::new())
+    } else {
+        move_findings(state, &policy, &plan.current_arts, &plan.target_arts)?
+    };
+    let downgrade = match (&plan.current, already) {
+        (Some(current), false) => refuse_stale(&name, current, &plan.target)
+            .err()
+            .map(|e| e.message),
+        _ => None,
+    };
+    Ok(PromotePreview {
+        current: plan.current,
+        target: plan.target,
+        policy,
+        findings,
+        blocking,
+        downgrade,
+    })
+}
+
 pub async fn promote(
     state: &AppState,
     p: &Principal,
@@ -259,54 +374,7 @@ pub async fn promote(
     release_id: platform::ReleaseId,
     allow_downgrade: bool,
 ) -> AppResult<ChannelMove> {
-    let plan = {
-        let (app, name, release_id) = (app.clone(), name.clone(), release_id.clone());
-        state
-            .db
-            .read(move |c| {
-                app_exists(c, &app)?;
-                let target = db::get_release(c, release_id.as_str())?.ok_or_else(|| {
-                    AppError::not_found(format!("release {release_id} not found"))
-                })?;
-                if target.app.as_str() != app {
-                    return Err(AppError::invalid(format!(
-                        "release {release_id} belongs to app {}, not {app}",
-                        target.app
-                    )));
-                }
-                match target.status {
-                    platform::api::ReleaseStatus::Draft => {
-                        return Err(AppError::conflict(format!(
-                            "release {release_id} is a draft; publish it before promoting"
-                        )));
-                    }
-                    platform::api::ReleaseStatus::Revoked => {
-                        return Err(AppError::conflict(format!(
-                            "release {release_id} was revoked and cannot be promoted"
-                        )));
-                    }
-                    _ => {}
-                }
-                let channel = db::get_channel(c, &app, &name)?;
-                let (current, current_arts) =
-                    match channel.as_ref().and_then(|c| c.release_id.as_ref()) {
-                        Some(cur) => (
-                            db::get_release(c, cur.as_str())?,
-                            db::list_artifacts(c, cur.as_str())?,
-                        ),
-                        None => (None, Vec::new()),
-                    };
-                let target_arts = db::list_artifacts(c, release_id.as_str())?;
-                Ok(MovePlan {
-                    channel,
-                    current,
-                    target,
-                    current_arts,
-                    target_arts,
-                })
-            })
-            .await?
-    };
+    let plan = promote_plan(state, &app, &name, &release_id).await?;
     let policy: ChannelPolicy = match &plan.channel {
         Some(c) => stored_policy(c)?,
         None => ChannelPolicy::default(),
@@ -378,6 +446,26 @@ fn rollback_target(history: &[HistoryRow]) -> Option<Option<platform::ReleaseId>
         }
     }
     None
+}
+
+/// The release a roll back of channel `name` would return to, if any (read only: the admin
+/// console names it before the person confirms).
+pub async fn rollback_preview(
+    state: &AppState,
+    app: String,
+    name: String,
+) -> AppResult<Option<ReleaseRow>> {
+    state
+        .db
+        .read(move |c| {
+            channel_exists(c, &app, &name)?;
+            let history = db::list_history(c, &app, &name, 0, i64::MAX)?;
+            match rollback_target(&history).flatten() {
+                Some(id) => Ok(db::get_release(c, id.as_str())?),
+                None => Ok(None),
+            }
+        })
+        .await
 }
 
 pub async fn rollback(

@@ -12,7 +12,7 @@ use crate::auth::Principal;
 use crate::db::{self, AppKeyRow};
 use crate::error::{AppError, AppResult};
 
-fn key_to_api(r: &AppKeyRow) -> AppResult<AppKey> {
+fn key_to_api(registry: &platform::Registry, r: &AppKeyRow) -> AppResult<AppKey> {
     Ok(AppKey {
         platform: r.platform.parse().map_err(|e| {
             AppError::internal(
@@ -22,6 +22,10 @@ fn key_to_api(r: &AppKeyRow) -> AppResult<AppKey> {
         })?,
         fingerprint: r.fingerprint.clone(),
         label: r.label.clone(),
+        signer_sha256: registry
+            .get(&r.platform)
+            .ok()
+            .and_then(|t| t.key_pin(&r.key)),
         added_at: r.added_at.clone(),
         added_by: r.added_by.clone(),
     })
@@ -37,7 +41,10 @@ pub async fn list(state: &AppState, app: String) -> AppResult<AppKeyList> {
         .await?;
     Ok(AppKeyList {
         schema_version: platform::SCHEMA_VERSION,
-        keys: rows.iter().map(key_to_api).collect::<AppResult<_>>()?,
+        keys: rows
+            .iter()
+            .map(|r| key_to_api(state.registry, r))
+            .collect::<AppResult<_>>()?,
     })
 }
 
@@ -116,7 +123,7 @@ pub async fn add(
             Ok((stored, added))
         })
         .await?;
-    Ok((key_to_api(&row)?, added))
+    Ok((key_to_api(state.registry, &row)?, added))
 }
 
 pub async fn remove(

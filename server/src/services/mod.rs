@@ -33,6 +33,10 @@ pub struct AppState {
     pub inspections: Arc<tokio::sync::Semaphore>,
     /// Digests of stored files a download found missing since start, for `/healthz`.
     pub missing_blobs: Arc<std::sync::Mutex<std::collections::BTreeSet<platform::Sha256>>>,
+    /// Rendered release pages and channel states (`http::pages`).
+    pub pages: Arc<crate::http::pages::PageCaches>,
+    /// Known tokens, channel states, batched `last_used_at` writes (`caches`).
+    pub read: Arc<crate::caches::ReadCaches>,
 }
 
 impl AppState {
@@ -77,12 +81,10 @@ impl AppState {
     }
 }
 
-/// The `url` of a release: a route that exists today, the API release document (JSON; a
-/// token that may read the release). Issue 12, item 4: it used to name the release page
-/// `/apps/{app}/releases/{id}`, which no route serves yet; the install-pages work points it
-/// there when that page exists. Testers get each artifact's `install_url` (`/i/{id}`).
-pub fn release_url(base: &str, id: &ReleaseId) -> String {
-    format!("{base}/api/v1/releases/{id}")
+/// The `url` of a release: its page, `/apps/{app}/releases/{id}` (what `dist ci publish`
+/// prints; testers see every artifact there, the one for their device first).
+pub fn release_url(base: &str, app: &platform::AppSlug, id: &ReleaseId) -> String {
+    format!("{base}/apps/{app}/releases/{id}")
 }
 
 pub fn download_url(base: &str, artifact_id: &ArtifactId) -> String {
@@ -183,7 +185,7 @@ pub fn release_to_api(
         published_at: r.published_at.clone(),
         revoked_at: r.revoked_at.clone(),
         revoke_reason: r.revoke_reason.clone(),
-        url: release_url(base, &r.id),
+        url: release_url(base, &r.app, &r.id),
         artifacts: artifacts
             .iter()
             .map(|a| artifact_to_api(registry, base, a))

@@ -432,6 +432,7 @@ pub async fn attach(state: &AppState, p: &Principal, id: ArtifactId) -> AppResul
         .map_or_else(|| "artifact".to_owned(), |f| f.to_string());
     let hint = art.platform.clone();
     let spec_install = art.spec_install.clone();
+    let listed_arch = art.arch.clone();
     let mut row = art.clone();
     // At most DIST_MAX_INSPECTIONS at once; the permit lives as long as the inspection.
     let permit = state.inspection_permit().await?;
@@ -446,6 +447,7 @@ pub async fn attach(state: &AppState, p: &Principal, id: ArtifactId) -> AppResul
             file_name: &file_name,
             hint: hint.as_ref(),
             install: spec_install,
+            arch: listed_arch.as_ref(),
             rules: &rules,
             limits: Limits::default(),
             now_unix: util::now_unix(),
@@ -577,7 +579,13 @@ fn publish_findings(
         };
         findings.extend(insp.findings.iter().cloned());
         if let Some((v, b)) = &version {
-            findings.extend(platform::versions::version_mismatch(&insp, v, b, policy));
+            findings.extend(platform::versions::version_mismatch(
+                state.registry,
+                &insp,
+                v,
+                b,
+                policy,
+            ));
         }
         if insp.parse == platform::Parse::Reject
             && !insp.findings.iter().any(|f| f.severity == Severity::Error)

@@ -148,6 +148,34 @@ fn visible_app(p: &Principal) -> Option<String> {
     }
 }
 
+/// Revokes token `id` if `visible` lets the caller see it (others answer as if they did not
+/// exist), auditing the revocation once, and answers the token as it now stands.
+fn revoke_visible(
+    tx: &rusqlite::Connection,
+    actor: &str,
+    id: &platform::TokenId,
+    visible: impl Fn(&crate::db::TokenRow) -> bool,
+) -> AppResult<TokenInfo> {
+    let row = db::get_token(tx, id.as_str())?
+        .filter(|r| visible(r))
+        .ok_or_else(|| AppError::not_found(format!("token {id} not found")))?;
+    if db::revoke_token(tx, id.as_str(), &util::now())? == 1 {
+        audit::append(
+            tx,
+            Event {
+                actor,
+                action: "token.revoke",
+                app: row.app.as_deref(),
+                subject: Some(id.as_str()),
+                details: json!({"name": row.name}),
+            },
+        )?;
+    }
+    let row = db::get_token(tx, id.as_str())?
+        .ok_or_else(|| AppError::not_found(format!("token {id} not found")))?;
+    auth::to_info(&row)
+}
+
 pub async fn revoke(
     state: &AppState,
     p: &Principal,
@@ -158,26 +186,47 @@ pub async fn revoke(
     let only = visible_app(p);
     state
         .db
-        .write(move |tx| {
-            let row = db::get_token(tx, id.as_str())?
-                .filter(|r| only.is_none() || r.app == only)
-                .ok_or_else(|| AppError::not_found(format!("token {id} not found")))?;
-            if db::revoke_token(tx, id.as_str(), &util::now())? == 1 {
-                audit::append(
-                    tx,
-                    Event {
-                        actor: &actor,
-                        action: "token.revoke",
-                        app: row.app.as_deref(),
-                        subject: Some(id.as_str()),
-                        details: json!({"name": row.name}),
-                    },
-                )?;
-            }
-            let row = db::get_token(tx, id.as_str())?
-                .ok_or_else(|| AppError::not_found(format!("token {id} not found")))?;
-            auth::to_info(&row)
+        .write(move |tx| revoke_visible(tx, &actor, &id, |r| only.is_none() || r.app == only))
+        .await
+}
+
+/// Whether `row` is the caller's own: the token itself or one it created. A person without
+/// the admin scope sees and revokes only these (the admin console's Tokens page).
+fn made_by(row: &crate::db::TokenRow, p: &Principal) -> bool {
+    row.id == p.id.as_str()
+        || row
+            .created_by
+            .as_deref()
+            .and_then(|c| c.split_once(':'))
+            .is_some_and(|(id, _)| id == p.id.as_str())
+}
+
+/// The caller's token and the tokens it created (at most 1000).
+pub async fn list_own(state: &AppState, p: &Principal) -> AppResult<Vec<TokenInfo>> {
+    let id = p.id.to_string();
+    state
+        .db
+        .read(move |c| {
+            db::list_tokens_made_by(c, &id)?
+                .iter()
+                .map(auth::to_info)
+                .collect()
         })
+        .await
+}
+
+/// Revokes a token the caller made (or the caller's own), whatever its scopes: a person may
+/// always withdraw what they handed out. Others answer as if they did not exist.
+pub async fn revoke_own(
+    state: &AppState,
+    p: &Principal,
+    id: platform::TokenId,
+) -> AppResult<TokenInfo> {
+    let actor = p.actor();
+    let caller = p.clone();
+    state
+        .db
+        .write(move |tx| revoke_visible(tx, &actor, &id, |r| made_by(r, &caller)))
         .await
 }
 

@@ -8,30 +8,14 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 fn fixture(name: &str) -> Vec<u8> {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/linux")
-        .join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    project_fixture("linux", name)
 }
 
 /// Attaches `bytes` to a new draft of acme and answers the artifact's signature state.
 async fn signature_of(s: &Server, build: &str, name: &str, bytes: &[u8]) -> Value {
-    let (st, v) = s.put_blob("acme", &s.admin, bytes.to_vec()).await;
-    assert!(st.is_success(), "{st}: {v}");
-    let v = s
-        .create_release("acme", release_body("1.0", build, &[(name, bytes)]))
-        .await;
-    let id = v["release"]["artifacts"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (st, v) = s
-        .post_empty(&format!("/artifacts/{id}/attach"), &s.admin)
-        .await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    let (st, v) = s.get(&format!("/artifacts/{id}"), &s.admin).await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    v["inspection"]["signature"].clone()
+    s.attached_inspection("acme", "1.0", build, name, bytes)
+        .await["signature"]
+        .clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,9 +14,19 @@ async fn publish_promote_rollback_revoke_download_cycle() {
     s.create_app("acme").await;
 
     let (r1, a1) = publish(&s, "acme", "1", "tiny app.apk", &apk1).await;
-    // Release URLs are absolute and name a route that exists (issue 12, item 4).
+    // Release URLs are absolute and name a route that exists (issue 12, item 4): the
+    // release page (issue 20).
     let (_, rel) = s.get(&format!("/releases/{r1}"), &s.admin).await;
-    assert_eq!(rel["url"], format!("{}/api/v1/releases/{r1}", s.base));
+    assert_eq!(rel["url"], format!("{}/apps/acme/releases/{r1}", s.base));
+    let page = s
+        .client
+        .get(rel["url"].as_str().unwrap())
+        .bearer_auth(&s.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("tiny app.apk"));
     assert_eq!(
         rel["artifacts"][0]["download_url"],
         format!("{}/api/v1/artifacts/{a1}/download", s.base)

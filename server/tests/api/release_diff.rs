@@ -4,10 +4,7 @@
 use super::*;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/android")
-        .join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    crate::common::project_fixture("android", name)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -262,6 +262,31 @@ impl Server {
         (rid, aid, v)
     }
 
+    /// Uploads one file, creates a draft release `version`/`build` of it in `app`, attaches it
+    /// and answers the artifact's inspection as distd then serves it.
+    pub async fn attached_inspection(
+        &self,
+        app: &str,
+        version: &str,
+        build: &str,
+        name: &str,
+        bytes: &[u8],
+    ) -> Value {
+        let (st, v) = self.put_blob(app, &self.admin, bytes.to_vec()).await;
+        assert!(st.is_success(), "{st}: {v}");
+        let v = self
+            .create_release(app, release_body(version, build, &[(name, bytes)]))
+            .await;
+        let (_, id) = release_ids(&v);
+        let (st, v) = self
+            .post_empty(&format!("/artifacts/{id}/attach"), &self.admin)
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let (st, v) = self.get(&format!("/artifacts/{id}"), &self.admin).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        v["inspection"].clone()
+    }
+
     pub async fn create_app(&self, slug: &str) {
         let (s, v) = self
             .post(
@@ -347,6 +372,15 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
+/// One of the project's own fixtures (`fixtures/<platform>/<name>`), failing with its path.
+pub fn project_fixture(platform: &str, name: &str) -> Vec<u8> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(platform)
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
 /// A file of the real corpus (`DIST_CORPUS`), or `None` with a note when the variable is unset.
 /// With the variable set, a missing file fails the test.
 pub fn corpus(rel: &str) -> Option<Vec<u8>> {
@@ -425,4 +459,111 @@ pub fn release_body(version: &str, build: &str, arts: &[(&str, &[u8])]) -> Value
             "file_name": name, "sha256": sha256_hex(bytes), "size": bytes.len(),
         })).collect::<Vec<_>>(),
     })
+}
+
+/// What [`Server::mixed_release`] made.
+pub struct MixedRelease {
+    pub release: String,
+    /// Artifact ids by role: `apk`, `ipa_file` (an App Store build, artifact-only), `ipa_ota`
+    /// (the ad hoc build, enterprise mode),
+    /// `testflight`, `toy_arm64`, `toy_universal`, `deb` (amd64).
+    pub artifacts: std::collections::BTreeMap<&'static str, String>,
+    pub ipa: Vec<u8>,
+    pub apk: Vec<u8>,
+}
+
+impl Server {
+    /// Publishes one release of app `app` holding every kind the install pages tell apart: an
+    /// APK, an App Store IPA shipped as a file, an ad hoc IPA delivered over the air, a TestFlight link
+    /// two toy builds (the desktop stand-in: one arm64, one universal) and a .deb; promotes it to
+    /// `beta`. The corpus holds no IPA whose Apple signature passes today's checks, so the
+    /// over-the-air one is the project's ad hoc fixture published as a file and switched to
+    /// the enterprise mode in SQLite (the page and its manifest are what is tested, not
+    /// Apple's signature).
+    pub async fn mixed_release(&self, app: &str) -> MixedRelease {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let apk = std::fs::read(root.join("fixtures/android/signed-v1v2v3.apk")).unwrap();
+        let ipa = std::fs::read(root.join("fixtures/ios/tiny-adhoc.ipa")).unwrap();
+        let store_ipa = std::fs::read(root.join("fixtures/ios/tiny-appstore.ipa")).unwrap();
+        let deb =
+            std::fs::read(root.join("fixtures/linux/hello-dist_1.2.3-4_amd64.xz.deb")).unwrap();
+        let toy_a = dist_targets::toy::file("com.example.toy", "1.0", "7");
+        let toy_u = dist_targets::toy::file("com.example.toy", "1.0", "7 ");
+        for b in [&apk, &ipa, &store_ipa, &toy_a, &toy_u, &deb] {
+            let (st, v) = self.put_blob(app, &self.admin, b.clone()).await;
+            assert!(st.is_success(), "{st}: {v}");
+        }
+        let file = |name: &str, b: &[u8]| serde_json::json!({"file_name": name, "sha256": sha256_hex(b), "size": b.len()});
+        let mut ipa_file = file("Tiny.ipa", &store_ipa);
+        ipa_file["install"] = "artifact-only".into();
+        let mut ipa_ota = file("Tiny-OTA.ipa", &ipa);
+        ipa_ota["install"] = "artifact-only".into();
+        let mut toy_arm = file("acme-arm64.toy", &toy_a);
+        toy_arm["arch"] = "arm64".into();
+        let mut toy_uni = file("acme-universal.toy", &toy_u);
+        toy_uni["arch"] = "universal".into();
+        let v = self
+            .create_release(
+                app,
+                serde_json::json!({"version": "1.0", "build": "7",
+                    "notes": "## What's new\n\n- **Faster** start\n- <script>alert(1)</script>fixed",
+                    "source": {"commit": "3f2c1ab", "branch": "main", "ci_url": "https://ci.example/run/1"},
+                    "artifacts": [
+                        file("acme.apk", &apk), ipa_file, ipa_ota,
+                        {"platform": "ios", "link": "https://testflight.apple.com/join/ABCDEFGH"},
+                        toy_arm, toy_uni, file("hello-dist_1.2.3-4_amd64.deb", &deb)]}),
+            )
+            .await;
+        let release = v["release"]["id"].as_str().unwrap().to_owned();
+        let roles = [
+            "apk",
+            "ipa_file",
+            "ipa_ota",
+            "testflight",
+            "toy_arm64",
+            "toy_universal",
+            "deb",
+        ];
+        let mut artifacts = std::collections::BTreeMap::new();
+        for (i, role) in roles.iter().enumerate() {
+            let aid = v["release"]["artifacts"][i]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            if *role != "testflight" {
+                let (st, v) = self
+                    .post_empty(&format!("/artifacts/{aid}/attach"), &self.admin)
+                    .await;
+                assert_eq!(st, StatusCode::OK, "{role}: {v}");
+            }
+            artifacts.insert(*role, aid);
+        }
+        let db = rusqlite::Connection::open(self.data.join("distd.sqlite3")).unwrap();
+        db.busy_timeout(Duration::from_secs(10)).unwrap();
+        let n = db
+            .execute(
+                "UPDATE artifacts SET install_mode = 'enterprise' WHERE id = ?1",
+                [&artifacts["ipa_ota"]],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+        let (st, v) = self
+            .post_empty(&format!("/releases/{release}/publish"), &self.admin)
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let (st, v) = self
+            .post(
+                &format!("/apps/{app}/channels/beta/promote"),
+                &self.admin,
+                serde_json::json!({"release_id": release}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        MixedRelease {
+            release,
+            artifacts,
+            ipa,
+            apk,
+        }
+    }
 }

@@ -200,6 +200,78 @@ impl Target for AndroidTarget {
     fn page_facts(&self, artifact: &ArtifactView<'_>) -> Vec<PageFact> {
         page_facts(artifact)
     }
+
+    fn device_os(&self) -> Option<platform::DeviceOs> {
+        Some(platform::DeviceOs::Android)
+    }
+
+    fn fit(&self, artifact: &ArtifactView<'_>, device: &platform::Device) -> platform::Fit {
+        fit(artifact, device)
+    }
+}
+
+/// The API level of an Android release as browsers name it (`Android 14`): the first level
+/// of that major version.
+fn api_level(major: u32) -> Option<u32> {
+    Some(match major {
+        5 => 21,
+        6 => 23,
+        7 => 24,
+        8 => 26,
+        9 => 28,
+        10 => 29,
+        11 => 30,
+        12 => 31,
+        13 => 33,
+        14 => 34,
+        15 => 35,
+        16 => 36,
+        n if n > 16 => 36 + (n - 16),
+        _ => return None,
+    })
+}
+
+/// How well an Android artifact fits the device a page is open on: an APK installs on an
+/// Android device whose API level reaches its minSdk and whose ABI its native code covers;
+/// a bundle or split set installs only with a computer.
+pub fn fit(artifact: &ArtifactView<'_>, device: &platform::Device) -> platform::Fit {
+    use platform::{DeviceOs, Fit, FitRank};
+    let generic = Fit::generic(
+        Some(DeviceOs::Android),
+        "Android",
+        &platform::registry::artifact_archs(artifact),
+        device,
+    );
+    if device.os != DeviceOs::Android {
+        return generic;
+    }
+    if let (Some(min), Some(level)) = (
+        artifact
+            .inspection
+            .and_then(|i| i.min_os.as_deref())
+            .and_then(|m| m.parse::<u32>().ok()),
+        device.major_version().and_then(api_level),
+    ) && level < min
+    {
+        return Fit::new(
+            FitRank::WillNotRun,
+            Some(format!(
+                "Needs Android API level {min}; this device runs Android {} (API level {level}).",
+                device.os_version.as_deref().unwrap_or("?")
+            )),
+        );
+    }
+    match artifact.kind.as_str() {
+        "aab" => Fit::new(
+            FitRank::Fits,
+            Some("An app bundle for Google Play or bundletool: a device cannot install it from a page.".into()),
+        ),
+        "apks" | "xapk" => Fit::new(
+            FitRank::Fits,
+            Some("A split-APK set: it installs from a computer (bundletool or adb), not from a page.".into()),
+        ),
+        _ => generic,
+    }
 }
 
 /// What the install page tells a tester about an Android artifact: the oldest Android it
@@ -494,3 +566,49 @@ fn rotated_finding(next: &Inspection) -> Finding {
 
 /// The first SDK (Android 9) that reads a v3 proof-of-rotation lineage.
 const LINEAGE_SDK: u64 = 28;
+
+#[cfg(test)]
+mod fit_tests {
+    use super::*;
+    use platform::{Device, FitRank, Inspection};
+
+    #[test]
+    fn min_sdk_and_bundles_decide_the_fit() {
+        let kind: platform::Kind = "apk".parse().unwrap();
+        let mut i = Inspection::new("a.apk", 1, "android".parse().unwrap(), kind.clone());
+        i.min_os = Some("33".into());
+        let v = ArtifactView {
+            id: "art_1",
+            file_name: None,
+            kind: &kind,
+            size: 1,
+            sha256: None,
+            arch: None,
+            install_mode: None,
+            link: None,
+            inspection: Some(&i),
+            app_name: "a",
+        };
+        let android = |n: &str| {
+            Device::from_user_agent(&format!("Mozilla/5.0 (Linux; Android {n}; Pixel)"), None)
+        };
+        assert_eq!(fit(&v, &android("14")).rank, FitRank::Installs);
+        let f = fit(&v, &android("12"));
+        assert_eq!(f.rank, FitRank::WillNotRun);
+        assert!(f.note.unwrap().contains("API level 33"));
+        let aab: platform::Kind = "aab".parse().unwrap();
+        let b = ArtifactView {
+            kind: &aab,
+            inspection: None,
+            ..v.clone()
+        };
+        assert_eq!(fit(&b, &android("14")).rank, FitRank::Fits);
+        let iphone = Device::from_user_agent(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)",
+            None,
+        );
+        assert_eq!(fit(&v, &iphone).rank, FitRank::Elsewhere);
+        assert_eq!(api_level(14), Some(34));
+        assert_eq!(api_level(4), None);
+    }
+}

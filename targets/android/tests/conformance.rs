@@ -4,7 +4,7 @@
 
 mod common;
 
-use dist_testkit::corpus::{self, check};
+use dist_testkit::corpus::{self, check_fields};
 use serde_json::Value;
 
 fn signer_set(v: &Value) -> Vec<String> {
@@ -37,28 +37,32 @@ fn android_corpus_matches_truth() {
         let file = e.file.as_str();
         let t = &e.truth;
         let got = serde_json::to_value(common::inspect_path(&e.path).inspection).unwrap();
-        for field in [
-            "parse",
-            "kind",
-            "identity",
-            "version",
-            "build",
-            "min_os",
-            "target_sdk",
-            "archs",
-            "display_name",
-        ] {
-            check(field, &t[field], &got[field], file, mismatches);
-        }
-        for field in ["state", "schemes"] {
-            check(
-                &format!("signature.{field}"),
-                &t["signature"][field],
-                &got["signature"][field],
-                file,
-                mismatches,
-            );
-        }
+        check_fields(
+            "",
+            t,
+            &got,
+            &[
+                "parse",
+                "kind",
+                "identity",
+                "version",
+                "build",
+                "min_os",
+                "target_sdk",
+                "archs",
+                "display_name",
+            ],
+            file,
+            mismatches,
+        );
+        check_fields(
+            "signature.",
+            &t["signature"],
+            &got["signature"],
+            &["state", "schemes"],
+            file,
+            mismatches,
+        );
         let want = &t["signature"]["signers"];
         if !want.is_null() && signer_set(want) != signer_set(&got["signature"]["signers"]) {
             mismatches.push(format!(

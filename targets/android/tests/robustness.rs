@@ -7,18 +7,15 @@ mod common;
 
 use std::path::PathBuf;
 
+use dist_testkit::corpus;
 use dist_testkit::cost::{self, Budget};
 use dist_testkit::mutate::{Plan, mutations};
-use dist_testkit::{corpus, files_with};
 use platform::Limits;
 
 const EXTS: &[&str] = &["apk", "aab"];
 
 fn files() -> Vec<PathBuf> {
-    let mut files = files_with(&common::fixtures(), EXTS);
-    assert!(!files.is_empty(), "no fixtures in fixtures/android");
-    files.extend(corpus::platform_files("android", EXTS).unwrap_or_default());
-    files
+    corpus::fixtures_and_corpus("android", EXTS)
 }
 
 #[test]

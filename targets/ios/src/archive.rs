@@ -96,23 +96,7 @@ impl<'a> Archive<'a> {
 
     /// Hashes a member with SHA-1 and SHA-256 in one pass.
     pub fn digests(&mut self, e: &Entry, limit: u64) -> Result<(Vec<u8>, Vec<u8>), String> {
-        let out = self.stream(e, limit, |r| {
-            let mut s1 = ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY);
-            let mut s256 = ring::digest::Context::new(&ring::digest::SHA256);
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                let n = r.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                s1.update(&buf[..n]);
-                s256.update(&buf[..n]);
-            }
-            std::io::Result::Ok((
-                s1.finish().as_ref().to_vec(),
-                s256.finish().as_ref().to_vec(),
-            ))
-        })?;
+        let out = self.stream(e, limit, format_apple::seal::file_digests)?;
         out.map_err(|err| {
             let z = zipindex::read_error(&e.name, err);
             self.note(&z);

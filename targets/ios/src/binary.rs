@@ -1,5 +1,6 @@
-//! The code signature of one Mach-O executable, judged as a whole: every slice's SuperBlob,
-//! its CMS over the primary CodeDirectory, the chain to Apple's root, and the code pages.
+//! The code signature of one Mach-O executable judged for iOS: `formats/apple` checks every
+//! slice's SuperBlob, CMS, chain and code pages ([`verify::check_code`]); this turns what it
+//! found into iOS findings.
 
 use std::collections::BTreeSet;
 
@@ -7,9 +8,8 @@ use platform::{Finding, Limits, Signature, SignatureState, Signer};
 use serde_json::json;
 
 use format_apple::bytes::Stream;
-use format_apple::codesign::{self, EmbeddedSignature};
-use format_apple::macho::{self, MachO};
-use format_apple::{plistx, rfc3339};
+use format_apple::macho::MachO;
+use format_apple::{rfc3339, verify};
 
 pub struct BinaryReport {
     pub signature: Signature,
@@ -36,8 +36,8 @@ impl BinaryReport {
     }
 }
 
-/// `bundle_files`: the bundle's Info.plist and `_CodeSignature/CodeResources`, for the
-/// special slots (None when not read). `pages` re-reads the executable from its start.
+/// `info_plist` and `resources`: the bundle's Info.plist and `_CodeSignature/CodeResources`,
+/// for the special slots (None when not read). `pages` re-reads the executable from its start.
 pub fn check(
     m: &MachO,
     pages: Stream<'_>,
@@ -46,18 +46,15 @@ pub fn check(
     now: i64,
     limits: &Limits,
 ) -> BinaryReport {
+    let c = verify::check_code(
+        m,
+        pages,
+        info_plist,
+        resources,
+        &crate::macho_limits(limits),
+    );
     let mut findings = Vec::new();
-    let mut sigs: Vec<(u64, &str, Result<EmbeddedSignature, String>)> = Vec::new();
-    for s in &m.slices {
-        if let Some(raw) = &s.signature {
-            sigs.push((
-                s.offset,
-                &s.arch,
-                EmbeddedSignature::parse(raw).map_err(|e| e.to_string()),
-            ));
-        }
-    }
-    if sigs.is_empty() {
+    if c.unsigned() {
         return BinaryReport {
             signature: Signature::unsigned(),
             identifier: None,
@@ -69,148 +66,36 @@ pub fn check(
             details: json!({}),
         };
     }
-    let mut digest_ok = sigs.len() == m.slices.len();
-    if !digest_ok {
+    if !c.unsigned_slices.is_empty() {
         findings.push(Finding::error(
             "ios.signature.invalid",
             "some architectures of the executable carry no code signature",
         ));
     }
-    let mut errors: Vec<String> = Vec::new();
-    let plans: Vec<(u64, Vec<&codesign::CodeDirectory>)> = sigs
-        .iter()
-        .filter_map(|(off, _, s)| {
-            s.as_ref()
-                .ok()
-                .map(|s| (*off, s.code_directories.iter().collect()))
-        })
-        .collect();
-    match macho::verify_pages(pages, &plans, &crate::macho_limits(limits)) {
-        Ok(verdicts) => {
-            for ((off, _), v) in plans.iter().zip(verdicts) {
-                if let Err(e) = v {
-                    let arch = m
-                        .slices
-                        .iter()
-                        .find(|s| s.offset == *off)
-                        .map(|s| s.arch.as_str())
-                        .unwrap_or("?");
-                    errors.push(format!("{arch}: {e}"));
-                    digest_ok = false;
-                }
-            }
-        }
-        Err(e) => {
-            errors.push(format!("reading code pages: {e}"));
-            digest_ok = false;
-        }
-    }
-
-    let mut any_cms = false;
-    let mut all_cms = true;
-    let mut signature_ok = true;
-    let mut chain_ok = true;
-    let mut timestamp = false;
-    let mut signers: Vec<Signer> = Vec::new();
-    let mut identifier = None;
-    let mut team_id = None;
-    let mut signer_team = None;
-    let mut cdhashes = Vec::new();
-    let mut entitlements = None;
     let mut expired: BTreeSet<(String, i64)> = BTreeSet::new();
     let mut not_yet: BTreeSet<(String, i64)> = BTreeSet::new();
-    for (_, arch, sig) in &sigs {
-        let sig = match sig {
-            Ok(s) => s,
-            Err(e) => {
-                errors.push(format!("{arch}: {e}"));
-                digest_ok = false;
-                signature_ok = false;
-                continue;
-            }
-        };
-        let cd = sig.primary();
-        identifier.get_or_insert_with(|| cd.identifier.clone());
-        if team_id.is_none() {
-            team_id = cd.team_id.clone();
-        }
-        for c in &sig.code_directories {
-            cdhashes.push(json!({
-                "arch": arch,
-                "hash": c.hash_type.name(),
-                "cdhash": c.cdhash(),
-                "version": format!("{:#x}", c.version),
-                "flags": format!("{:#x}", c.flags),
-            }));
-        }
-        if entitlements.is_none()
-            && let Some(xml) = sig.entitlements_xml()
-            && let Ok(p) = plistx::parse(xml)
-        {
-            entitlements = Some(plistx::to_json(&p.value));
-        }
-        if let Err(e) = sig.check_special_slots(info_plist, resources) {
-            errors.push(format!("{arch}: {e}"));
-            digest_ok = false;
-        }
-        match sig.cms.as_deref() {
-            None | Some([]) => all_cms = false,
-            Some(cms) => {
-                any_cms = true;
-                match codesign::verify_cms(cms, Some(&cd.raw)) {
-                    Err(e) => {
-                        errors.push(format!("{arch}: {e}"));
-                        signature_ok = false;
-                    }
-                    Ok((_, c)) => {
-                        if !c.signature_ok {
-                            signature_ok = false;
-                            errors.push(format!(
-                                "{arch}: CMS {}",
-                                c.error.as_deref().unwrap_or("does not verify")
-                            ));
-                        }
-                        chain_ok &= c.chain_ok;
-                        timestamp |= c.timestamp;
-                        if signer_team.is_none() {
-                            signer_team = c.signer_team.clone();
-                        }
-                        for (subject, sha256) in c.signers {
-                            if !signers.iter().any(|s| s.sha256 == sha256) {
-                                signers.push(Signer { subject, sha256 });
-                            }
-                        }
-                        for (subject, nb, na) in c.cert_windows {
-                            if na < now {
-                                expired.insert((subject, na));
-                            } else if nb > now {
-                                not_yet.insert((subject, nb));
-                            }
-                        }
-                    }
-                }
-            }
+    for (subject, nb, na) in &c.cert_windows {
+        if *na < now {
+            expired.insert((subject.clone(), *na));
+        } else if *nb > now {
+            not_yet.insert((subject.clone(), *nb));
         }
     }
-    if team_id.is_none() {
-        team_id = signer_team;
-    }
-    let adhoc = !any_cms;
-    if any_cms && !all_cms {
-        signature_ok = false;
-        errors.push("some architectures are signed ad hoc, others with a certificate".into());
-    }
-    let state = if !digest_ok || !signature_ok {
+    let adhoc = !c.any_cms;
+    let state = if !c.digest_ok || !c.signature_ok {
         SignatureState::Invalid
-    } else if adhoc || !chain_ok {
+    } else if adhoc || !c.chain_ok {
         SignatureState::Untrusted
     } else {
         SignatureState::Signed
     };
-    if !errors.is_empty() {
+    if !c.problems.is_empty() {
         findings.push(Finding::error(
             "ios.signature.invalid",
-            format!("the code signature does not verify: {}", errors.join("; ")),
+            format!(
+                "the code signature does not verify: {}",
+                c.problems.join("; ")
+            ),
         ));
     }
     if adhoc && state != SignatureState::Invalid {
@@ -218,7 +103,7 @@ pub fn check(
             "ios.signature.adhoc",
             "the executable is signed ad hoc (no certificate); only a simulator or a jailbroken device runs it",
         ));
-    } else if any_cms && !chain_ok {
+    } else if c.any_cms && !c.chain_ok {
         findings.push(Finding::error(
             "ios.signature.untrusted",
             "the signing certificate does not chain to the Apple Root CA",
@@ -239,23 +124,43 @@ pub fn check(
             ),
         ));
     }
+    let cdhashes: Vec<serde_json::Value> = c
+        .directories
+        .iter()
+        .map(|d| {
+            json!({
+                "arch": d.arch,
+                "hash": d.hash,
+                "cdhash": d.cdhash,
+                "version": format!("{:#x}", d.version),
+                "flags": format!("{:#x}", d.flags),
+            })
+        })
+        .collect();
     BinaryReport {
         signature: Signature {
             state,
             schemes: vec![if adhoc { "adhoc" } else { "apple-codesign" }.into()],
-            signers,
-            digest_ok: Some(digest_ok),
-            chain_ok: if adhoc { None } else { Some(chain_ok) },
-            timestamp: if adhoc { None } else { Some(timestamp) },
+            signers: c
+                .signers
+                .iter()
+                .map(|(subject, sha256)| Signer {
+                    subject: subject.clone(),
+                    sha256: sha256.clone(),
+                })
+                .collect(),
+            digest_ok: Some(c.digest_ok),
+            chain_ok: if adhoc { None } else { Some(c.chain_ok) },
+            timestamp: if adhoc { None } else { Some(c.timestamp) },
         },
-        identifier: identifier.clone(),
-        team_id: team_id.clone(),
+        identifier: c.identifier.clone(),
+        team_id: c.team_id.clone(),
         findings,
         details: json!({
-            "identifier": identifier,
-            "team_id": team_id,
+            "identifier": c.identifier,
+            "team_id": c.team_id,
             "cdhashes": cdhashes,
-            "entitlements": entitlements,
+            "entitlements": c.entitlements,
         }),
     }
 }

@@ -370,6 +370,80 @@ pub fn actions(a: &ArtifactView<'_>, links: &Links, client: &Client) -> Vec<Inst
     }
 }
 
+/// How well an iOS artifact fits the device a page is open on: TestFlight and over-the-air
+/// builds install on an iPhone or iPad (unless the device's iOS is older than the build needs,
+/// or the build is for the other family); an artifact-only IPA is a file for a computer.
+pub fn fit(a: &ArtifactView<'_>, device: &platform::Device) -> platform::Fit {
+    use platform::{DeviceOs, Fit, FitRank};
+    if device.os != DeviceOs::Ios {
+        let what = if a.kind.as_str() == "testflight" {
+            "A TestFlight invite for iPhone and iPad"
+        } else {
+            "For iPhone and iPad"
+        };
+        return Fit::new(
+            FitRank::Elsewhere,
+            Some(format!(
+                "{what}; this page is open on {}.",
+                device.describe()
+            )),
+        );
+    }
+    if let Some(i) = a.inspection {
+        if let (Some(min), Some(have)) = (i.min_os.as_deref(), device.os_version.as_deref())
+            && older(have, min)
+        {
+            return Fit::new(
+                FitRank::WillNotRun,
+                Some(format!(
+                    "Needs iOS {min} or later; this device runs {have}."
+                )),
+            );
+        }
+        if let Some(families) = i.device_family.as_ref().filter(|f| !f.is_empty()) {
+            let has = |f: &str| families.iter().any(|x| x == f);
+            // iPhone apps run on an iPad; iPad-only apps do not run on an iPhone.
+            if !device.tablet && !has("iphone") {
+                return Fit::new(
+                    FitRank::WillNotRun,
+                    Some("Built for iPad only; this is an iPhone.".into()),
+                );
+            }
+        }
+    }
+    match mode_of(a) {
+        IosMode::Testflight | IosMode::Enterprise => Fit::new(FitRank::Installs, None),
+        IosMode::ArtifactOnly => Fit::new(
+            FitRank::Fits,
+            Some("A file for Xcode or Apple Configurator: tapping it installs nothing.".into()),
+        ),
+    }
+}
+
+/// Whether dotted version `have` is older than `need` (`16.4` < `17.0`).
+fn older(have: &str, need: &str) -> bool {
+    let parts = |v: &str| -> Vec<u32> { v.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
+    let (mut h, mut n) = (parts(have), parts(need));
+    let len = h.len().max(n.len());
+    h.resize(len, 0);
+    n.resize(len, 0);
+    h < n
+}
+
+/// The UDIDs an ad hoc or development profile lets install, as the inspection keeps them.
+pub fn provisioned_devices(i: &Inspection) -> Option<Vec<String>> {
+    let list = i
+        .details
+        .get("profile")?
+        .get("provisioned_devices")?
+        .as_array()?;
+    Some(
+        list.iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+    )
+}
+
 /// What the install page tells a tester about an IPA before they try: the iOS version and
 /// devices it needs and, for an over-the-air build, whose devices its profile lets in.
 pub fn page_facts(a: &ArtifactView<'_>) -> Vec<PageFact> {
@@ -535,6 +609,48 @@ mod tests {
             inspection: Some(i),
             app_name: "Acme",
         }
+    }
+
+    #[test]
+    fn fit_follows_the_device_its_os_and_the_mode() {
+        use platform::{Device, FitRank};
+        let iphone = |v: &str| {
+            Device::from_user_agent(
+                &format!("Mozilla/5.0 (iPhone; CPU iPhone OS {v} like Mac OS X)"),
+                None,
+            )
+        };
+        let kind: platform::Kind = "ipa".parse().unwrap();
+        let mut i = ipa(Some(ProfileType::Adhoc));
+        i.min_os = Some("16.0".into());
+        let mut v = view(&i, &kind);
+        v.install_mode = Some(IosMode::Enterprise.mode());
+        assert_eq!(fit(&v, &iphone("17_4")).rank, FitRank::Installs);
+        let old = fit(&v, &iphone("15_7"));
+        assert_eq!(old.rank, FitRank::WillNotRun);
+        assert_eq!(
+            old.note.as_deref(),
+            Some("Needs iOS 16.0 or later; this device runs 15.7.")
+        );
+        v.install_mode = Some(IosMode::ArtifactOnly.mode());
+        assert_eq!(fit(&v, &iphone("17_4")).rank, FitRank::Fits);
+        let mac = Device::from_user_agent("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)", None);
+        assert_eq!(fit(&v, &mac).rank, FitRank::Elsewhere);
+        assert!(older("9.3", "10.0") && !older("10.0", "10") && !older("17.4.1", "17.4"));
+    }
+
+    #[test]
+    fn only_ad_hoc_and_development_profiles_list_devices() {
+        let mut i = ipa(Some(ProfileType::Adhoc));
+        assert_eq!(provisioned_devices(&i), None, "no list stored: none");
+        i.details.insert(
+            "profile".into(),
+            serde_json::json!({"type": "adhoc", "provisioned_devices": ["00008030-ABC"]}),
+        );
+        assert_eq!(
+            provisioned_devices(&i),
+            Some(vec!["00008030-ABC".to_owned()])
+        );
     }
 
     #[test]

@@ -162,6 +162,29 @@ impl Target for IosTarget {
         install::page_facts(artifact)
     }
 
+    fn registered_devices(&self, artifact: &ArtifactView<'_>) -> Option<platform::DeviceList> {
+        let i = artifact.inspection.filter(|i| i.kind.as_str() == "ipa")?;
+        match profile::profile_of(i)?.profile_type {
+            profile::ProfileType::Adhoc | profile::ProfileType::Development => {
+                Some(platform::DeviceList {
+                    ids: install::provisioned_devices(i)?,
+                    id_name: "UDID".into(),
+                    where_to_find: "Finder or Apple Configurator shows it while the device is connected to a Mac".into(),
+                    not_listed: "It is not in this build's provisioning profile: iOS will refuse the install. Ask the team to register the device and ship a new build.".into(),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    fn device_os(&self) -> Option<platform::DeviceOs> {
+        Some(platform::DeviceOs::Ios)
+    }
+
+    fn fit(&self, artifact: &ArtifactView<'_>, device: &platform::Device) -> platform::Fit {
+        install::fit(artifact, device)
+    }
+
     fn needs_https_for(&self) -> Option<&'static str> {
         Some("iOS over-the-air installs (itms-services)")
     }
@@ -199,10 +222,16 @@ fn detect(probe: &Probe) -> Option<Detection> {
     }
     let head = &probe.head;
     if profile::looks_like_profile(head) {
-        return Some(Detection::new(
-            "mobileprovision",
-            if head.first() == Some(&0x30) { 100 } else { 90 },
-        ));
+        // A macOS profile is the macOS target's; claimed weakly so a build without it still
+        // names the file.
+        let confidence = if format_apple::profile::is_macos_profile(head) {
+            30
+        } else if head.first() == Some(&0x30) {
+            100
+        } else {
+            90
+        };
+        return Some(Detection::new("mobileprovision", confidence));
     }
     macho_detect(head).map(|c| Detection::new("macho", c))
 }
@@ -210,20 +239,7 @@ fn detect(probe: &Probe) -> Option<Detection> {
 /// Confidence that `head` starts an iOS-family Mach-O: 100 when the first slice's load
 /// commands name an iOS-family platform, 40 when they cannot be seen, none for macOS.
 fn macho_detect(head: &[u8]) -> Option<u8> {
-    let slice_start = match macho::fat_arches(head) {
-        Some(arches) => {
-            let (off, size, _, _) = *arches.iter().min_by_key(|a| a.0)?;
-            let table_end = 8 + arches.len() as u64 * 20;
-            if off < table_end || size < 28 {
-                return None;
-            }
-            off
-        }
-        None => {
-            macho::thin_magic(bytes::u32_at(head, 0, false)?)?;
-            0
-        }
-    };
+    let slice_start = macho::first_slice_offset(head)?;
     let Some(h) = head.get(slice_start as usize..) else {
         return Some(40);
     };

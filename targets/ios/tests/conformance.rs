@@ -1,7 +1,7 @@
 //! Conformance against the real corpus: every iOS entry of `$DIST_CORPUS/truth.json`, every
 //! field the truth fills (the walk, and its failure on a missing file, is `dist-testkit`'s).
 
-use dist_testkit::corpus::{self, check};
+use dist_testkit::corpus::{self, check, check_fields};
 use platform::{Limits, registry};
 use serde_json::Value;
 use target_ios as _;
@@ -22,31 +22,35 @@ fn truth_json_ios_entries() {
                 return;
             }
         };
-        for field in [
-            "platform",
-            "kind",
-            "parse",
-            "identity",
-            "version",
-            "build",
-            "min_os",
-            "target_sdk",
-            "archs",
-            "device_family",
-            "display_name",
-        ] {
-            check(field, &t[field], &got[field], rel, errors);
-        }
+        check_fields(
+            "",
+            t,
+            &got,
+            &[
+                "platform",
+                "kind",
+                "parse",
+                "identity",
+                "version",
+                "build",
+                "min_os",
+                "target_sdk",
+                "archs",
+                "device_family",
+                "display_name",
+            ],
+            rel,
+            errors,
+        );
         let (ts, gs) = (&t["signature"], &got["signature"]);
-        for field in ["state", "schemes", "digest_ok", "chain_ok"] {
-            check(
-                &format!("signature.{field}"),
-                &ts[field],
-                &gs[field],
-                rel,
-                errors,
-            );
-        }
+        check_fields(
+            "signature.",
+            ts,
+            gs,
+            &["state", "schemes", "digest_ok", "chain_ok"],
+            rel,
+            errors,
+        );
         let want_signers: Vec<&Value> = ts["signers"].as_array().unwrap().iter().collect();
         let got_signers = gs["signers"].as_array().cloned().unwrap_or_default();
         if want_signers.len() != got_signers.len() {

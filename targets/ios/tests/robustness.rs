@@ -6,9 +6,9 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 
+use dist_testkit::corpus;
 use dist_testkit::cost::{self, Budget, Cost};
 use dist_testkit::mutate::{Plan, mutations};
-use dist_testkit::{corpus, files_with};
 use platform::{Kind, Limits};
 use target_ios::IosTarget;
 
@@ -18,10 +18,7 @@ const EXTS: &[&str] = &["ipa", "macho", "mobileprovision"];
 const MACHO_FIELDS: [usize; 6] = [4, 8, 16, 20, 24, 28];
 
 fn files() -> Vec<PathBuf> {
-    let mut out = files_with(&corpus::fixtures("ios"), EXTS);
-    assert!(!out.is_empty(), "no fixtures in fixtures/ios");
-    out.extend(corpus::platform_files("ios", EXTS).unwrap_or_default());
-    out
+    corpus::fixtures_and_corpus("ios", EXTS)
 }
 
 fn limits() -> Limits {

@@ -1,7 +1,8 @@
 //! AppImages. Type 2: an ELF runtime whose section table ends where a squashfs image
 //! starts; its `.upd_info` section holds the update information and `.sha256_sig` /
 //! `.sig_key` an embedded OpenPGP signature and key. Type 1: an ISO 9660 image with the
-//! runtime in its system area. Inside either, the root holds the desktop entry (`*.desktop`),
+//! runtime in its system area and the update information in its primary volume descriptor's
+//! application-use field (byte 33651). Inside either, the root holds the desktop entry (`*.desktop`),
 //! the icon (`.DirIcon` or the entry's `Icon` as a PNG) and `AppRun`.
 //!
 //! The embedded signature is verified as appimagetool makes it: a detached OpenPGP
@@ -113,6 +114,11 @@ pub fn inspect(
     out.icon_png = icon;
     Ok(out)
 }
+
+/// Type 1's update information: the ISO 9660 primary volume descriptor (sector 16) holds
+/// 512 bytes of application use at its byte 883.
+const TYPE1_UPDATE_AT: u64 = 16 * 2048 + 883;
+const TYPE1_UPDATE_LEN: u64 = 512;
 
 fn read_section(r: &mut dyn ReadSeek, s: &format_elf::Section) -> Result<Vec<u8>, Error> {
     if s.size > MAX_SMALL {
@@ -261,11 +267,21 @@ fn read(
         )),
     }
 
-    // Update information and the embedded signature (type 2 sections).
+    // Update information: type 2's `.upd_info` section; type 1's 512 bytes of the primary
+    // volume descriptor's application-use field, where AppImageKit wrote it.
     let section = |n: &str| sections.iter().find(|s| s.name == n && !s.nobits).cloned();
-    let upd = match section(".upd_info") {
-        Some(s) => Some(text_of(&read_section(r, &s)?)).filter(|t| !t.is_empty()),
-        None => None,
+    let upd = if ty == 1 {
+        let mut b = vec![0u8; TYPE1_UPDATE_LEN as usize];
+        if ctx.size >= TYPE1_UPDATE_AT + TYPE1_UPDATE_LEN {
+            r.seek(SeekFrom::Start(TYPE1_UPDATE_AT))?;
+            r.read_exact(&mut b)?;
+        }
+        Some(text_of(&b)).filter(|t| !t.is_empty())
+    } else {
+        match section(".upd_info") {
+            Some(s) => Some(text_of(&read_section(r, &s)?)).filter(|t| !t.is_empty()),
+            None => None,
+        }
     };
     ins.details.insert("update_information".into(), json!(upd));
     if upd.is_none() {
@@ -286,12 +302,14 @@ fn read(
     let sig_text = text_of(&sig_bytes);
     if sig_text.is_empty() {
         ins.signature.state = SignatureState::Unsigned;
+        let what = if ty == 1 {
+            "the AppImage is type 1, which has no place for a signature; build a type 2 AppImage and sign it with appimagetool --sign"
+        } else {
+            "the AppImage has no embedded signature; sign it with appimagetool --sign"
+        };
         ins.findings.push(Finding::info(
             "linux.appimage.unsigned",
-            format!(
-                "{}: the AppImage has no embedded signature; sign it with appimagetool --sign",
-                ins.file
-            ),
+            format!("{}: {what}", ins.file),
         ));
         return Ok(());
     }

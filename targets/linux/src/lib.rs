@@ -13,6 +13,7 @@
 pub mod appimage;
 pub mod deb;
 mod detect;
+mod fit;
 mod install;
 mod iso9660;
 pub mod rpm;
@@ -68,6 +69,14 @@ pub enum Error {
 }
 
 impl Target for LinuxTarget {
+    fn device_os(&self) -> Option<platform::DeviceOs> {
+        Some(platform::DeviceOs::Linux)
+    }
+
+    fn fit(&self, artifact: &ArtifactView<'_>, device: &platform::Device) -> platform::Fit {
+        fit::fit(artifact, device)
+    }
+
     fn id(&self) -> &'static str {
         "linux"
     }
@@ -123,6 +132,33 @@ impl Target for LinuxTarget {
                 );
             }
         }
+        out
+    }
+
+    /// A deb's version is its whole Version (`1:1.2.3-4`, as `dpkg-deb` prints it) and an
+    /// rpm's is `VERSION-RELEASE` (`1.2.3-1.fc40`): the epoch and the revision or release
+    /// number the packaging, not the software. A release named after the software's version
+    /// (`1.2.3`), or the deb's version without its epoch (`1.2.3-4`; a release version has
+    /// no `:`), holds such a package without a mismatch.
+    fn release_versions(&self, inspection: &platform::Inspection) -> Vec<String> {
+        let Some(v) = inspection.version.as_deref() else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = match inspection.kind.as_str() {
+            "deb" => {
+                let (_, upstream, _) = deb::split_version(v);
+                let no_epoch = v.split_once(':').map_or(v, |(_, rest)| rest);
+                vec![no_epoch.to_owned(), upstream.to_owned()]
+            }
+            // RELEASE has no '-' (rpm refuses one), so the last '-' splits VERSION-RELEASE.
+            "rpm" => v
+                .rsplit_once('-')
+                .map(|(version, _)| vec![version.to_owned()])
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        out.retain(|a| !a.is_empty() && a != v);
+        out.dedup();
         out
     }
 
@@ -184,6 +220,17 @@ impl Target for LinuxTarget {
             fingerprint: primary.fingerprint.to_ascii_lowercase(),
             label: primary.user_ids.first().cloned().unwrap_or_default(),
         }))
+    }
+
+    /// The SHA-256 of the primary key's packet: what a signer of an rpm, AppImage or
+    /// debsigs deb verified by this key reports (`signature.signers[].sha256`).
+    fn key_pin(&self, key: &[u8]) -> Option<String> {
+        let keys = format_openpgp::parse_keys(key).ok()?;
+        let mut primaries = keys.iter().filter(|k| !k.is_subkey);
+        match (primaries.next(), primaries.next()) {
+            (Some(k), None) => Some(k.sha256.to_ascii_lowercase()),
+            _ => None,
+        }
     }
 
     fn page_facts(&self, artifact: &ArtifactView<'_>) -> Vec<PageFact> {

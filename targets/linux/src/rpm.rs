@@ -1,18 +1,21 @@
 //! RPM packages: the 96-byte lead, the signature header (padded to 8 bytes), the main header
 //! and the compressed cpio payload. The fields come from the main header; the header's
 //! SHA-256 (signature tag 273) and the payload's digest (header tag 5092) are recomputed, and
-//! OpenPGP signatures (header-only V4, tag 268; header+payload V3, tag 1002) are verified
-//! against the trusted keys in the inspection context.
+//! OpenPGP signatures (rpm 6's header-only tag 278, one or more in base64, of which the first
+//! by a trusted key is checked; header-only V4, tag 268 or 267; header+payload V3, tag 1002)
+//! are verified against the trusted keys in the inspection context.
 //!
 //! `details` schema: `name`, `epoch`, `version`, `release`, `arch`, `summary`, `license`,
 //! `url`, `source` (bool), `source_rpm`, `payload_format`, `payload_compressor`,
 //! `payload_bytes` (decompressed size, when no payload digest vouches for it), `requires`
 //! (up to 256 `name [op version]` strings), `digests` (`header_sha256`, `header_sha1`,
-//! `payload`: each `ok`, `bad` or `absent`), `signature` (`scheme`, `key_id`,
-//! `fingerprint`, `hash`, `created`, `verified`), `depends` (requires joined, for the page).
+//! `payload`: each `ok`, `bad` or `absent`), `signature` (`scheme` `rpm-v6`, `rpm-v4` or
+//! `rpm-v3`, `key_id`, `fingerprint`, `hash`, `created`, `verified`, and `other_key_ids` when
+//! an rpm 6 header lists more signatures), `depends` (requires joined, for the page).
 
 use std::io::{Read, SeekFrom};
 
+use base64::Engine;
 use format_compress::Codec;
 use platform::{Finding, InspectContext, Inspection, ReadSeek, SignatureState};
 use serde_json::json;
@@ -26,6 +29,8 @@ const MAX_INDEX: u32 = 65_536;
 /// V3 signatures cover header and payload, which must then be read into memory: only up
 /// to this size.
 const MAX_V3_SIGNED: u64 = 16 << 20;
+/// Signatures one rpm 6 signature header may list (tag 278): a package has one or two.
+const MAX_OPENPGP_SIGS: usize = 16;
 
 // Tags (rpm's rpmtag.h).
 const SIG_SIZE: u32 = 1000;
@@ -36,6 +41,8 @@ const SIG_DSA: u32 = 267;
 const SIG_RSA: u32 = 268;
 const SIG_SHA1: u32 = 269;
 const SIG_SHA256: u32 = 273;
+/// rpm 6: OpenPGP signatures of the header, base64, one string each.
+const SIG_OPENPGP: u32 = 278;
 const NAME: u32 = 1000;
 const VERSION: u32 = 1001;
 const RELEASE: u32 = 1002;
@@ -395,12 +402,35 @@ fn signatures(
     payload_at: u64,
     payload_len: u64,
 ) -> Result<(), Error> {
-    // The header-only signature is what rpm checks first; a V3 one over header and payload
-    // is read when it is the only one.
-    let (scheme, packet, covers_payload) = if let Some(p) = sig.bin(SIG_RSA).or(sig.bin(SIG_DSA)) {
-        ("rpm-v4", p, false)
+    // The header-only signatures are what rpm checks first: rpm 6's OpenPGP tag (one or
+    // more, base64), then v4's RSA/DSA tag; a V3 one over header and payload is read when
+    // it is the only one.
+    let v6 = sig.strings(SIG_OPENPGP, MAX_OPENPGP_SIGS);
+    let (scheme, packets, covers_payload) = if !v6.is_empty() {
+        let mut decoded = Vec::new();
+        for (i, b64) in v6.iter().enumerate() {
+            match base64::engine::general_purpose::STANDARD.decode(b64.trim()) {
+                Ok(d) => decoded.push(d),
+                Err(e) => {
+                    ins.signature.schemes = vec!["rpm-v6".into()];
+                    ins.signature.state = SignatureState::Invalid;
+                    ins.findings.push(Finding::error(
+                        "linux.rpm.signature_malformed",
+                        format!(
+                            "{}: OpenPGP signature {} of the signature header (tag 278) is not base64 ({e}); sign the package again",
+                            ins.file,
+                            i + 1
+                        ),
+                    ));
+                    return Ok(());
+                }
+            }
+        }
+        ("rpm-v6", decoded, false)
+    } else if let Some(p) = sig.bin(SIG_RSA).or(sig.bin(SIG_DSA)) {
+        ("rpm-v4", vec![p.to_vec()], false)
     } else if let Some(p) = sig.bin(SIG_PGP).or(sig.bin(SIG_GPG)) {
-        ("rpm-v3", p, true)
+        ("rpm-v3", vec![p.to_vec()], true)
     } else {
         ins.signature.state = SignatureState::Unsigned;
         ins.findings.push(Finding::info(
@@ -413,21 +443,33 @@ fn signatures(
         return Ok(());
     };
     ins.signature.schemes = vec![scheme.into()];
-    let parsed = match format_openpgp::parse_signature(packet) {
-        Ok(s) => s,
-        Err(e) => {
-            ins.signature.state = SignatureState::Invalid;
-            ins.findings.push(Finding::error(
-                "linux.rpm.signature_malformed",
-                format!(
-                    "{}: the {scheme} signature does not parse ({e}); sign the package again",
-                    ins.file
-                ),
-            ));
-            return Ok(());
+    let mut all = Vec::new();
+    for packet in &packets {
+        match format_openpgp::parse_signature(packet) {
+            Ok(s) => all.push(s),
+            Err(e) => {
+                ins.signature.state = SignatureState::Invalid;
+                ins.findings.push(Finding::error(
+                    "linux.rpm.signature_malformed",
+                    format!(
+                        "{}: the {scheme} signature does not parse ({e}); sign the package again",
+                        ins.file
+                    ),
+                ));
+                return Ok(());
+            }
         }
-    };
-    let key_id = parsed.issuer.clone().unwrap_or_default();
+    }
+    // Of several (rpm 6 lets a package carry one per key), the first by a trusted key is
+    // the one checked, as rpm accepts a package when one of them verifies.
+    let issuer = |s: &format_openpgp::Signature| s.issuer.clone().unwrap_or_default();
+    let chosen = all
+        .iter()
+        .position(|s| crate::trust::key_for(ctx, &issuer(s)).is_some())
+        .unwrap_or(0);
+    let parsed = all.swap_remove(chosen);
+    let key_id = issuer(&parsed);
+    let others: Vec<String> = all.iter().map(issuer).filter(|k| !k.is_empty()).collect();
     let mut info = json!({
         "scheme": scheme,
         "key_id": key_id,
@@ -436,13 +478,20 @@ fn signatures(
         "created": parsed.created,
         "verified": false,
     });
+    if !others.is_empty() {
+        info["other_key_ids"] = json!(others);
+    }
     let Some(key) = crate::trust::key_for(ctx, &key_id) else {
         ins.signature.state = SignatureState::Unknown;
         ins.findings.push(Finding::warning(
             "linux.rpm.signature_unknown_key",
             format!(
-                "{}: signed ({scheme}) by OpenPGP key {key_id}, which is not among the app's trusted keys, so the signature cannot be checked; add the team's public key to the app",
-                ins.file
+                "{}: signed ({scheme}) by OpenPGP key {}, which is not among the app's trusted keys, so the signature cannot be checked; add the team's public key to the app",
+                ins.file,
+                std::iter::once(key_id.clone())
+                    .chain(others.iter().cloned())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ));
         ins.details.insert("signature".into(), info);

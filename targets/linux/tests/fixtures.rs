@@ -156,6 +156,85 @@ fn rpms_fields_digests_and_signatures() {
     );
     assert_eq!(i.signature.schemes, ["rpm-v3"]);
 
+    // rpm 6 (tag 278): signed by an untrusted key and by the EdDSA one; the trusted one is
+    // checked, the other named. Without the EdDSA key both are unknown and both named.
+    let i = inspect("hello-1.0-1.x86_64-v6.rpm");
+    assert_eq!(
+        i.signature.state,
+        SignatureState::Signed,
+        "{:?}",
+        i.findings
+    );
+    assert_eq!(i.signature.schemes, ["rpm-v6"]);
+    assert!(i.signature.signers[0].subject.contains("EdDSA"));
+    let other = i.details["signature"]["other_key_ids"][0].as_str().unwrap();
+    assert_eq!(other.len(), 16);
+    let data = corpus::read(&common::fixtures().join("hello-1.0-1.x86_64-v6.rpm"));
+    let rsa_only = [keys().remove(0)];
+    let i = common::inspect_with_keys("hello-1.0-1.x86_64-v6.rpm", &data, &rsa_only)
+        .unwrap()
+        .inspection;
+    assert_eq!(i.signature.state, SignatureState::Unknown);
+    let f = i
+        .findings
+        .iter()
+        .find(|f| f.code == "linux.rpm.signature_unknown_key")
+        .expect("the unknown keys are named");
+    assert!(f.message.contains(other), "{}", f.message);
+    // A character changed inside the EdDSA signature's base64 (the second string of tag
+    // 278, found through the signature header's index) no longer verifies.
+    let be32 = |at: usize| u32::from_be_bytes(data[at..at + 4].try_into().unwrap()) as usize;
+    let count = be32(96 + 8);
+    let store = 96 + 16 + 16 * count;
+    let entry = (0..count)
+        .map(|i| 96 + 16 + 16 * i)
+        .find(|&e| be32(e) == 278)
+        .expect("tag 278 in the signature header");
+    let first = store + be32(entry + 8);
+    let second = first + data[first..].iter().position(|b| *b == 0).unwrap() + 1;
+    let mut bad = data.clone();
+    let c = &mut bad[second + 40];
+    *c = if *c == b'A' { b'B' } else { b'A' };
+    let i = common::inspect_with_keys("v6.rpm", &bad, &keys())
+        .unwrap()
+        .inspection;
+    assert_ne!(
+        i.signature.state,
+        SignatureState::Signed,
+        "{:?}",
+        i.findings
+    );
+
+    // ECDSA: P-256 with SHA-256 and SHA-384, P-384 with SHA-384, each against its key; with
+    // only the other curve's key trusted, unknown.
+    for (f, key) in [
+        ("hello-1.0-1.x86_64-p256.rpm", "p256.pub"),
+        ("hello-1.0-1.x86_64-p256-sha384.rpm", "p256.pub"),
+        ("hello-1.0-1.x86_64-p384.rpm", "p384.pub"),
+    ] {
+        let data = corpus::read(&common::fixtures().join(f));
+        let key = corpus::read(&common::fixtures().join("keys").join(key));
+        let i = common::inspect_with_keys(f, &data, &[key])
+            .unwrap()
+            .inspection;
+        assert_eq!(
+            i.signature.state,
+            SignatureState::Signed,
+            "{f}: {:?}",
+            i.findings
+        );
+        assert!(i.signature.signers[0].subject.contains("ECDSA"), "{f}");
+        assert_eq!(
+            common::inspect_with_keys(f, &data, &keys())
+                .unwrap()
+                .inspection
+                .signature
+                .state,
+            SignatureState::Unknown,
+            "{f}"
+        );
+    }
+
     let i = inspect("hello-1.0-1.src.rpm");
     assert_eq!(i.details["source"], true);
     assert_eq!(i.archs, Some(vec!["src".to_owned()]));
@@ -213,6 +292,49 @@ fn appimages_desktop_update_info_and_signatures() {
         .inspection;
     assert_eq!(i.signature.state, SignatureState::Unknown);
     assert!(codes(&inspect("NoDesktop-x86_64.AppImage")).contains(&"linux.appimage.no_desktop"));
+}
+
+/// Type 1 (an ISO 9660 image made by xorriso around the runtime): the same desktop facts,
+/// the update information from the volume descriptor, and no place for a signature.
+#[test]
+fn type_1_appimages() {
+    let i = inspect("Hello1-x86_64.AppImage");
+    assert_eq!(i.parse, Parse::Ok, "{:?}", i.findings);
+    assert_eq!(i.details["type"], 1);
+    assert_eq!(
+        (
+            i.identity.as_deref(),
+            i.version.as_deref(),
+            i.display_name.as_deref()
+        ),
+        (Some("hello"), Some("1.0.1"), Some("Hello One"))
+    );
+    assert_eq!(i.archs, Some(vec!["x86_64".to_owned()]));
+    assert_eq!(
+        i.details["update_information"],
+        "zsync|https://example.org/Hello1-x86_64.AppImage.zsync"
+    );
+    assert_eq!(i.signature.state, SignatureState::Unsigned);
+    assert!(!codes(&i).contains(&"linux.appimage.no_update_info"));
+    let unsigned = i
+        .findings
+        .iter()
+        .find(|f| f.code == "linux.appimage.unsigned")
+        .unwrap();
+    assert!(unsigned.message.contains("type 1"), "{}", unsigned.message);
+
+    let i = inspect("Hello1-noupdate-x86_64.AppImage");
+    assert_eq!(i.details["update_information"], serde_json::Value::Null);
+    assert!(codes(&i).contains(&"linux.appimage.no_update_info"));
+
+    // Cut inside the ISO's directory records: an error naming the image, not a panic.
+    let data = corpus::read(&common::fixtures().join("Hello1-x86_64.AppImage"));
+    for cut in [32 * 1024, 17 * 2048 + 100, data.len() / 2] {
+        match common::inspect_with_keys("cut.AppImage", &data[..cut], &keys()) {
+            Ok(i) => assert_ne!(i.inspection.parse, Parse::Ok, "cut at {cut}"),
+            Err(e) => assert!(!e.to_string().is_empty()),
+        }
+    }
 }
 
 /// Renamed files are recognised by content, and a file named like a package but holding
@@ -287,6 +409,25 @@ fn flipped_signed_bytes_never_read_signed() {
     };
     flips_change_the_verdict(&rpm, &cov, 100, 8, |d| verdict("x.rpm", d))
         .unwrap_or_else(|e| panic!("{e:#?}"));
+    // The same over an ECDSA (P-256) signed header, its key trusted.
+    let p256 = [corpus::read(&common::fixtures().join("keys/p256.pub"))];
+    let rpm = corpus::read(&common::fixtures().join("hello-1.0-1.x86_64-p256.rpm"));
+    let cov = Coverage {
+        format: "rpm-v4-ecdsa",
+        what: "the main header",
+        ranges: vec![rpm_header(&rpm)],
+    };
+    let n = flips_change_the_verdict(&rpm, &cov, 200, 9, |d| {
+        match common::inspect_with_keys("x.rpm", d, &p256) {
+            Ok(i) => format!(
+                "{:?}/{:?}",
+                i.inspection.parse, i.inspection.signature.state
+            ),
+            Err(e) => format!("error {e}"),
+        }
+    })
+    .unwrap_or_else(|e| panic!("{e:#?}"));
+    assert_eq!(n, 200);
     // debsigs: the data of the first three ar members (60-byte headers, even padding).
     let deb = corpus::read(&common::fixtures().join("signed-debsig.deb"));
     let mut ranges = Vec::new();
@@ -359,4 +500,57 @@ fn continuity_of_the_signing_key() {
         "linux.signer.dropped"
     );
     assert!(target_linux::check_continuity(&unsigned, &rsa).is_empty());
+}
+
+/// A package's version carries packaging parts (a deb's epoch and revision, an rpm's
+/// release): a release named after the software's version holds it without a
+/// `release.version_mismatch`; another version is still one, and says what would fit.
+#[test]
+fn package_versions_fit_the_release_named_after_the_software() {
+    use platform::versions::{MismatchPolicy, version_mismatch};
+    use platform::{Registry, Target};
+    let registry = Registry::new([&target_linux::LinuxTarget as &'static dyn Target]);
+    let fits = |i: &Inspection, release: &str| {
+        version_mismatch(
+            &registry,
+            i,
+            &release.parse().unwrap(),
+            &"1".parse().unwrap(),
+            MismatchPolicy::Error,
+        )
+    };
+    let deb = inspect("hello-dist_1.2.3-4_amd64.xz.deb");
+    assert_eq!(deb.version.as_deref(), Some("1:1.2.3-4"));
+    let rpm = inspect("hello-1.0-1.x86_64.rpm");
+    assert_eq!(rpm.version.as_deref(), Some("1.0-1"));
+    for (i, release) in [
+        (&deb, "1.2.3"),
+        (&deb, "1.2.3-4"),
+        (&rpm, "1.0"),
+        (&rpm, "1.0-1"),
+    ] {
+        assert_eq!(fits(i, release), None, "{} in {release}", i.file);
+    }
+    let f = fits(&deb, "1.2.4").expect("1.2.3 is not 1.2.4");
+    assert!(
+        f.message
+            .contains("the file also fits a release named 1.2.3-4 or 1.2.3"),
+        "{}",
+        f.message
+    );
+    assert!(
+        fits(&deb, "4").is_some(),
+        "the revision alone is not the version"
+    );
+    assert!(fits(&rpm, "1").is_some(), "nor the rpm release");
+    // An AppImage's X-AppImage-Version is the software's: compared as it is.
+    let appimage = inspect("Hello-x86_64.AppImage");
+    assert_eq!(appimage.version.as_deref(), Some("1.2.3"));
+    assert_eq!(fits(&appimage, "1.2.3"), None);
+    assert!(fits(&appimage, "1.2").is_some());
+    assert!(
+        target_linux::LinuxTarget
+            .release_versions(&appimage)
+            .is_empty()
+    );
 }

@@ -15,10 +15,7 @@ use platform::{Limits, Parse};
 const EXTS: &[&str] = &["deb", "rpm", "appimage", "gz", "xz", "zst", "bz2", "tgz"];
 
 fn files() -> Vec<PathBuf> {
-    let mut files = files_with(&common::fixtures(), EXTS);
-    assert!(!files.is_empty(), "no fixtures in fixtures/linux");
-    files.extend(corpus::platform_files("linux", EXTS).unwrap_or_default());
-    files
+    corpus::fixtures_and_corpus("linux", EXTS)
 }
 
 #[test]

@@ -58,6 +58,11 @@ pub fn toybox(identity: &str, version: &str, build: &str) -> Vec<u8> {
 }
 
 impl Target for ToyTarget {
+    /// The toy stands in for a desktop platform on pages (tests of device fit): a Mac's.
+    fn device_os(&self) -> Option<platform::DeviceOs> {
+        Some(platform::DeviceOs::Mac)
+    }
+
     fn id(&self) -> &'static str {
         "toy"
     }

@@ -176,7 +176,7 @@ mod tests {
                 name: "beta".parse().unwrap(),
                 release_id: "rel_1".into(),
                 previous_release_id: None,
-                share_url: "https://d.example/api/v1/apps/acme/channels/beta".into(),
+                share_url: "https://d.example/apps/acme/channels/beta".into(),
             }),
             error: None,
         };

@@ -429,13 +429,17 @@ impl<'a> Job<'a> {
 
     /// The channel's address on the server, built on the base the server writes into the
     /// release's `url` (its public URL, which may differ from the one this job reached).
+    /// The channel's page, `/apps/{app}/channels/{channel}`, beside the release page the
+    /// server named (`/apps/{app}/releases/{id}`).
     fn channel_url(&self, ch: &ChannelName) -> String {
-        let url = &self.release().url;
-        let base = url.find("/api/v1/").map_or(url.as_str(), |i| &url[..i]);
-        format!(
-            "{base}/api/v1/apps/{}/channels/{ch}",
-            self.manifest.app.as_str()
-        )
+        let release = self.release();
+        let app = self.manifest.app.as_str();
+        let url = &release.url;
+        let base = url
+            .strip_suffix(&format!("/apps/{app}/releases/{}", release.id))
+            .or_else(|| url.find("/api/v1/").map(|i| &url[..i]))
+            .unwrap_or(url.as_str());
+        format!("{base}/apps/{app}/channels/{ch}")
     }
 
     // ---- the document ----

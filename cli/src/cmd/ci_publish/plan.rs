@@ -6,12 +6,9 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use platform::api::{App, Artifact, ArtifactSpec, Release};
-use platform::manifest::{MAX_MANIFEST_BYTES, Manifest, check_relative_path};
+use platform::manifest::{MAX_MANIFEST_BYTES, Manifest, ManifestArtifact, check_relative_path};
 use platform::versions::{MismatchPolicy, version_mismatch};
-use platform::{
-    Admission, FileName, Finding, IdentityRules, InstallMode, Kind, Limits, PlatformId, Severity,
-    Sha256,
-};
+use platform::{Admission, FileName, Finding, IdentityRules, Kind, Limits, Severity, Sha256};
 
 use super::doc::ArtifactDoc;
 use crate::exit::{Exit, Failure};
@@ -208,8 +205,7 @@ pub(super) fn local_checks(
         match e {
             Entry::File { entry, path, name } => {
                 let m = &manifest.artifacts[*entry];
-                let (admission, sha, size) =
-                    admit_path(path, name.as_str(), m.platform.as_ref(), m.install.clone())?;
+                let (admission, sha, size) = admit_path(path, name.as_str(), m)?;
                 let inspection = admission.inspection().cloned();
                 let platform = admission.platform.clone().or_else(|| m.platform.clone());
                 let kind = inspection.as_ref().map(|i| i.kind.clone());
@@ -294,8 +290,7 @@ pub(super) fn local_checks(
 fn admit_path(
     path: &Path,
     name: &str,
-    hint: Option<&PlatformId>,
-    install: Option<InstallMode>,
+    entry: &ManifestArtifact,
 ) -> Result<(Admission, Sha256, u64), Failure> {
     let unreadable =
         |e: std::io::Error| Failure::usage(format!("{}: cannot read: {e}", path.display()));
@@ -304,8 +299,9 @@ fn admit_path(
     let no_rules = IdentityRules::new();
     let req = platform::admission::Request {
         file_name: name,
-        hint,
-        install,
+        hint: entry.platform.as_ref(),
+        install: entry.install.clone(),
+        arch: entry.arch.as_ref(),
         rules: &no_rules,
         limits: Limits::default(),
         now_unix: crate::cmd::now_unix(),
@@ -339,7 +335,13 @@ pub(super) fn check_versions(
 ) {
     for p in planned.iter_mut() {
         let Some(i) = &p.inspection else { continue };
-        let Some(f) = version_mismatch(i, &manifest.version, &manifest.build, policy) else {
+        let Some(f) = version_mismatch(
+            platform::registry(),
+            i,
+            &manifest.version,
+            &manifest.build,
+            policy,
+        ) else {
             continue;
         };
         if f.severity != Severity::Error {

@@ -1,10 +1,10 @@
-//! Shared helpers for the integration tests: inspection through the registry, with or
-//! without trusted keys in the context.
+//! Shared helpers for the integration tests: inspection through the Linux target
+//! (`dist_testkit::inspect`), with or without trusted keys in the context.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
-use platform::{InspectContext, Inspected, Limits, Probe, Target};
+use platform::Inspected;
 use target_linux::LinuxTarget;
 
 /// Fixed clock for reproducible inspections.
@@ -26,18 +26,5 @@ pub fn inspect_bytes(name: &str, data: &[u8]) -> Result<Inspected, String> {
 
 /// Detects through the Linux target and inspects with `keys` as the admin's trusted keys.
 pub fn inspect_with_keys(name: &str, data: &[u8], keys: &[Vec<u8>]) -> Result<Inspected, String> {
-    let mut cur = std::io::Cursor::new(data);
-    let limits = Limits::default();
-    let probe = Probe::read(name, &mut cur, &limits).map_err(|e| e.to_string())?;
-    let d = LinuxTarget
-        .detect(&probe)
-        .ok_or_else(|| format!("{name}: not detected as a Linux artifact"))?;
-    let mut ctx = InspectContext::new(name, data.len() as u64, limits, NOW);
-    ctx.trusted_keys = keys.to_vec();
-    cur.set_position(0);
-    let mut i = LinuxTarget
-        .inspect(&mut cur, &d.kind, &ctx)
-        .map_err(|e| e.to_string())?;
-    i.inspection.size = data.len() as u64;
-    Ok(i)
+    dist_testkit::inspect::through(&LinuxTarget, name, data, keys, NOW)
 }

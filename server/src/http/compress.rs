@@ -1,0 +1,169 @@
+//! gzip for pages, JSON, the stylesheet and the script, through the workspace's one deflate
+//! stack (flate2 over zlib-rs, docs/CRATES.md). Files are never compressed: they are packed
+//! already, and a Range or a digest refers to their bytes as stored. Only answers whose length
+//! is known and small are compressed, so a streamed answer (an export, a download) is never
+//! held in memory.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::io::Write;
+
+/// Answers above this many bytes go out as they are (pages and JSON pages stay far below).
+const MAX_COMPRESSED_BODY: u64 = 4 << 20;
+/// Below this, gzip's header costs more than it saves.
+const MIN_COMPRESSED_BODY: u64 = 256;
+const COMPRESSIBLE_TYPES: [&str; 4] = [
+    "text/html",
+    "application/json",
+    "text/css",
+    "text/javascript",
+];
+
+/// Middleware: gzips a compressible answer when the request accepts gzip.
+pub async fn gzip(req: Request, next: Next) -> Response {
+    let accepts = accepts_gzip(req.headers());
+    let res = next.run(req).await;
+    if !compressible(&res) {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    parts
+        .headers
+        .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if !accepts {
+        return Response::from_parts(parts, body);
+    }
+    // The length is known and bounded (checked in `compressible`), so this cannot grow.
+    let bytes = match to_bytes(body, MAX_COMPRESSED_BODY as usize).await {
+        Ok(b) => b,
+        Err(_) => return Response::from_parts(parts, Body::empty()),
+    };
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 3),
+        flate2::Compression::default(),
+    );
+    let zipped = match enc.write_all(&bytes).and_then(|_| enc.finish()) {
+        Ok(z) => z,
+        Err(_) => return Response::from_parts(parts, Body::from(bytes)),
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    Response::from_parts(parts, Body::from(zipped))
+}
+
+/// Whether `Accept-Encoding` names gzip (or `*`) with a weight above zero.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';');
+            let coding = parts.next().unwrap_or("").trim();
+            let zero = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !zero
+        })
+}
+
+/// A successful or error answer of a compressible type, not encoded yet, not partial, with a
+/// known length between the bounds.
+fn compressible(res: &Response) -> bool {
+    use axum::body::HttpBody;
+    let status = res.status();
+    if status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+        || status == StatusCode::PARTIAL_CONTENT
+        || status.is_informational()
+    {
+        return false;
+    }
+    let h = res.headers();
+    if h.contains_key(header::CONTENT_ENCODING) || h.contains_key(header::CONTENT_RANGE) {
+        return false;
+    }
+    let typed = h
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| COMPRESSIBLE_TYPES.iter().any(|m| t.starts_with(m)));
+    let hint = res.body().size_hint();
+    typed
+        && hint.upper() == Some(hint.lower())
+        && (MIN_COMPRESSED_BODY..=MAX_COMPRESSED_BODY).contains(&hint.lower())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(value).unwrap(),
+        );
+        h
+    }
+
+    #[test]
+    fn reads_accept_encoding_weights() {
+        assert!(accepts_gzip(&with("gzip, deflate, br")));
+        assert!(accepts_gzip(&with("br;q=1.0, gzip;q=0.8")));
+        assert!(accepts_gzip(&with("*")));
+        assert!(!accepts_gzip(&with("gzip;q=0")));
+        assert!(!accepts_gzip(&with("br, identity")));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+
+    #[tokio::test]
+    async fn compresses_pages_not_files() {
+        use axum::Router;
+        use axum::routing::get;
+        use tower::ServiceExt;
+        let page = "<p>dist</p>".repeat(200);
+        let app =
+            Router::new()
+                .route(
+                    "/page",
+                    get(move || async move {
+                        ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page)
+                    }),
+                )
+                .route(
+                    "/file",
+                    get(|| async {
+                        (
+                            [(header::CONTENT_TYPE, "application/octet-stream")],
+                            vec![0u8; 4096],
+                        )
+                    }),
+                )
+                .layer(axum::middleware::from_fn(gzip));
+        let ask = |path: &str| {
+            Request::builder()
+                .uri(path)
+                .header(header::ACCEPT_ENCODING, "gzip")
+                .body(Body::empty())
+                .unwrap()
+        };
+        let res = app.clone().oneshot(ask("/page")).await.unwrap();
+        assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
+        let zipped = to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&zipped[..]), &mut text)
+            .unwrap();
+        assert_eq!(text, "<p>dist</p>".repeat(200));
+        let res = app.oneshot(ask("/file")).await.unwrap();
+        assert!(res.headers().get(header::CONTENT_ENCODING).is_none());
+    }
+}
