@@ -180,6 +180,62 @@ impl Inspection {
             .iter()
             .filter(|f| f.severity == Severity::Error)
     }
+
+    /// Settles a reader's result into what `Target::inspect` returns: a cap or a malformed
+    /// structure is a `parse: reject` with a finding (`<platform>.limit`,
+    /// `<platform>.<area>.malformed`); an I/O error that is not the file's fault is the
+    /// caller's error. One place, so every target words these the same way.
+    pub fn settle(
+        mut self,
+        result: Result<(), ReadFailure>,
+        platform: &str,
+        area: &str,
+    ) -> Result<Inspected, crate::InspectError> {
+        let malformed = format!("{platform}.{area}.malformed");
+        match result {
+            Ok(()) => {}
+            Err(ReadFailure::Io(e)) => {
+                if let Some(over) = format_zip::over_limit(&e) {
+                    let why = format!("{}; the file is refused rather than read further", over.0);
+                    self.reject(&format!("{platform}.limit"), why);
+                } else if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::UnexpectedEof
+                        | std::io::ErrorKind::InvalidData
+                        | std::io::ErrorKind::InvalidInput
+                        | std::io::ErrorKind::Other
+                ) {
+                    self.reject(
+                        &malformed,
+                        format!(
+                            "the {area} is truncated or corrupt ({e}); rebuild or download it again"
+                        ),
+                    );
+                } else {
+                    return Err(crate::InspectError::Io {
+                        file: self.file.clone(),
+                        source: e,
+                    });
+                }
+            }
+            Err(ReadFailure::Limit(m)) => self.reject(&format!("{platform}.limit"), m),
+            Err(ReadFailure::Malformed(m)) => {
+                self.reject(&malformed, format!("{m}; rebuild or download it again"))
+            }
+        }
+        Ok(self.into())
+    }
+}
+
+/// The three ways a target's reader stops early, as [`Inspection::settle`] takes them.
+#[derive(Debug)]
+pub enum ReadFailure {
+    /// Reading failed; a budget overrun or a truncated file arrive this way too.
+    Io(std::io::Error),
+    /// A size or count the reader bounds was over its limit.
+    Limit(String),
+    /// A structure does not read as its format says.
+    Malformed(String),
 }
 
 /// What `Target::inspect` returns: the inspection plus the app icon as a standard PNG (not part

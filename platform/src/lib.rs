@@ -37,7 +37,7 @@ pub use device::{Device, DeviceOs, Fit, FitRank};
 pub use format_zip::InflateBudget;
 pub use identity::{IdentityFact, IdentityRules, PlatformRules};
 pub use inspection::{
-    Finding, Inspected, Inspection, Parse, Severity, Signature, SignatureState, Signer,
+    Finding, Inspected, Inspection, Parse, ReadFailure, Severity, Signature, SignatureState, Signer,
 };
 pub use install::{
     ActionKind, ArtifactView, Client, DeviceList, Document, InstallAction, Links, PageFact,

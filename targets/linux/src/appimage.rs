@@ -110,7 +110,7 @@ pub fn inspect(
     let mut ins = crate::fresh_inspection(kind, ctx);
     let mut icon = None;
     let result = read(r, ctx, &mut ins, &mut icon);
-    let mut out = crate::finish(ins, result, ctx, "appimage")?;
+    let mut out = crate::finish(ins, result, "appimage")?;
     out.icon_png = icon;
     Ok(out)
 }

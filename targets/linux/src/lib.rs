@@ -308,47 +308,24 @@ fn inspect_with(
 ) -> Result<Inspected, InspectError> {
     let mut ins = fresh_inspection(kind, ctx);
     let result = read(r, ctx, &mut ins);
-    finish(ins, result, ctx, area)
+    finish(ins, result, area)
 }
 
+/// Settles a reader's result the way every target does (`Inspection::settle`).
 pub(crate) fn finish(
-    mut ins: platform::Inspection,
+    ins: platform::Inspection,
     result: Result<(), Error>,
-    ctx: &InspectContext,
     area: &str,
 ) -> Result<Inspected, InspectError> {
-    match result {
-        Ok(()) => {}
-        Err(Error::Io(e)) if format_compress::over_limit(&e).is_some() => {
-            let why = format_compress::over_limit(&e)
-                .map(|o| o.0.clone())
-                .unwrap_or_default();
-            ins.reject(
-                "linux.limit",
-                format!("{why}; the file is refused rather than read further"),
-            );
+    ins.settle(result.map_err(Into::into), "linux", area)
+}
+
+impl From<Error> for platform::ReadFailure {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Io(e) => platform::ReadFailure::Io(e),
+            Error::Limit(m) => platform::ReadFailure::Limit(m),
+            Error::Malformed(m) => platform::ReadFailure::Malformed(m),
         }
-        Err(Error::Io(e))
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::UnexpectedEof
-                    | std::io::ErrorKind::InvalidData
-                    | std::io::ErrorKind::Other
-            ) =>
-        {
-            ins.reject(
-                &format!("linux.{area}.malformed"),
-                format!("the {area} is truncated or corrupt ({e}); rebuild or download it again"),
-            );
-        }
-        Err(Error::Io(e)) => {
-            return Err(InspectError::Io {
-                file: ctx.file_name.clone(),
-                source: e,
-            });
-        }
-        Err(Error::Limit(m)) => ins.reject("linux.limit", m),
-        Err(Error::Malformed(m)) => ins.reject(&format!("linux.{area}.malformed"), m),
     }
-    Ok(ins.into())
 }

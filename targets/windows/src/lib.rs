@@ -306,7 +306,7 @@ fn run(
             });
         }
     };
-    finish(ins, result, ctx, area)
+    finish(ins, result, area)
 }
 
 /// A fresh Inspection of this platform: unsigned until a reader finds a signature.
@@ -317,50 +317,21 @@ pub(crate) fn fresh_inspection(kind: &Kind, ctx: &InspectContext) -> platform::I
     ins
 }
 
-/// Turns a reader's error into the inspection's result: an I/O error of the reader is the
-/// caller's error; a cap or a malformed structure is a `parse: reject` with a finding.
+/// Settles a reader's result the way every target does (`Inspection::settle`).
 pub(crate) fn finish(
-    mut ins: platform::Inspection,
+    ins: platform::Inspection,
     result: Result<(), Error>,
-    ctx: &InspectContext,
     area: &str,
 ) -> Result<Inspected, InspectError> {
-    match result {
-        Ok(()) => {}
-        Err(Error::Io(e)) if format_zip::over_limit(&e).is_some() => {
-            let why = format_zip::over_limit(&e)
-                .map(|o| o.0.clone())
-                .unwrap_or_default();
-            ins.reject(
-                "windows.limit",
-                format!("{why}; the file is refused rather than read further"),
-            );
+    ins.settle(result.map_err(Into::into), "windows", area)
+}
+
+impl From<Error> for platform::ReadFailure {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Io(e) => platform::ReadFailure::Io(e),
+            Error::Limit(m) => platform::ReadFailure::Limit(m),
+            Error::Malformed(m) => platform::ReadFailure::Malformed(m),
         }
-        Err(Error::Io(e))
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::UnexpectedEof
-                    | std::io::ErrorKind::InvalidData
-                    | std::io::ErrorKind::InvalidInput
-                    | std::io::ErrorKind::Other
-            ) =>
-        {
-            ins.reject(
-                &format!("windows.{area}.malformed"),
-                format!("the {area} is truncated or corrupt ({e}); rebuild or download it again"),
-            );
-        }
-        Err(Error::Io(e)) => {
-            return Err(InspectError::Io {
-                file: ctx.file_name.clone(),
-                source: e,
-            });
-        }
-        Err(Error::Limit(m)) => ins.reject("windows.limit", m),
-        Err(Error::Malformed(m)) => ins.reject(
-            &format!("windows.{area}.malformed"),
-            format!("{m}; rebuild or download it again"),
-        ),
     }
-    Ok(ins.into())
 }
