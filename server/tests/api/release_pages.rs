@@ -233,6 +233,10 @@ async fn release_pages_put_the_device_s_build_first_and_explain_the_rest() {
         .await
         .unwrap();
     assert_eq!(res.headers()["content-encoding"], "gzip");
+    assert_eq!(res.headers()["vary"], "accept-encoding");
+    // The gzipped bytes (kept with the page) are another representation: another tag.
+    let gz_etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    assert_ne!(gz_etag, etag);
     let zipped = res.bytes().await.unwrap();
     assert!(
         zipped.len() < body.len() / 2,
@@ -240,6 +244,28 @@ async fn release_pages_put_the_device_s_build_first_and_explain_the_rest() {
         zipped.len(),
         body.len()
     );
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(&zipped[..]),
+        &mut unzipped,
+    )
+    .unwrap();
+    assert_eq!(unzipped, body, "the same page, gzipped");
+    for (accept, tag, want) in [
+        ("gzip", gz_etag.as_str(), StatusCode::NOT_MODIFIED),
+        ("gzip", etag.as_str(), StatusCode::OK),
+        ("identity", gz_etag.as_str(), StatusCode::OK),
+    ] {
+        let res = raw
+            .get(format!("{}/apps/acme/channels/beta", s.base))
+            .header("user-agent", IPHONE)
+            .header("accept-encoding", accept)
+            .header("if-none-match", tag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), want, "{accept}, {tag}");
+    }
 
     // Revoked: the release page says it was withdrawn and links the channel's current
     // build; the channel page (pointing at it) says so too.
@@ -378,4 +404,103 @@ async fn cached_tokens_and_channels_follow_every_write() {
         .get("/apps/acme/channels/beta", v["secret"].as_str().unwrap())
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
+}
+
+/// Commits made by another process on the same data folder (here the test's own SQLite
+/// connection, as `distd token` or a second distd would make them) count on the very next
+/// request: a revoked token is refused by the API and on pages (bearer and page session), a
+/// channel made token-only stops answering anonymous page requests, and a channel moved
+/// elsewhere is followed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commits_by_another_process_count_on_the_next_request() {
+    let (_dir, s) = Server::fresh(&["acme"]).await;
+    let toy = dist_targets::toy::file("com.example.toy", "1.0", "1");
+    let (r1, _) = publish(&s, "acme", "1", "a.toy", &toy).await;
+    let toy2 = dist_targets::toy::file("com.example.toy", "1.1", "2");
+    let (r2, _) = publish(&s, "acme", "2", "b.toy", &toy2).await;
+    promote(&s, "acme", "beta", &r1).await;
+    let reader = s
+        .token(json!({"name": "reader", "scopes": ["read", "download"], "app": "acme"}))
+        .await;
+    let tester = s
+        .token(json!({"name": "tester", "scopes": ["download"], "app": "acme"}))
+        .await;
+    let nr = common::no_redirect_client();
+    let res = nr
+        .get(format!("{}/apps/acme/channels/beta?token={tester}", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let with_cookie = || async {
+        let res = s
+            .client
+            .get(format!("{}/apps/acme/channels/beta", s.base))
+            .header("user-agent", MAC)
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        (res.status(), res.text().await.unwrap())
+    };
+    // Known to the caches: each is served twice.
+    for _ in 0..2 {
+        let (st, v) = s.get("/apps/acme/channels/beta", &reader).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let (st, html) = page(&s, "/apps/acme/channels/beta", MAC, Some(&reader)).await;
+        assert_eq!(st, StatusCode::OK, "{html}");
+        let (st, html) = with_cookie().await;
+        assert_eq!(st, StatusCode::OK, "{html}");
+    }
+
+    let db = rusqlite::Connection::open(s.data.join("distd.sqlite3")).unwrap();
+    db.busy_timeout(Duration::from_secs(10)).unwrap();
+    let revoke = |name: &str| {
+        let n = db
+            .execute(
+                "UPDATE tokens SET revoked_at = '2026-01-01T00:00:00Z' WHERE name = ?1",
+                [name],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+    };
+
+    // The channel moves in the database: the lookup follows at once.
+    db.execute(
+        "UPDATE channels SET release_id = ?1 WHERE app = 'acme' AND name = 'beta'",
+        [&r2],
+    )
+    .unwrap();
+    let (_, v) = s.get("/apps/acme/channels/beta", &reader).await;
+    assert_eq!(v["release_id"], r2.as_str(), "{v}");
+
+    revoke("reader");
+    let (st, v) = s.get("/apps/acme/channels/beta", &reader).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "{v}");
+    assert!(err_msg(&v).contains("revoked"), "{v}");
+    let (st, html) = page(&s, "/apps/acme/channels/beta", MAC, Some(&reader)).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "{html}");
+    assert!(html.contains("revoked"), "{html}");
+
+    revoke("tester");
+    let (st, html) = with_cookie().await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "{html}");
+    assert!(html.contains("revoked"), "{html}");
+
+    // A public channel page, kept rendered, stops at once when the channel is made
+    // token-only.
+    set_access(&s, "/apps/acme/channels/beta/access", "public").await;
+    for _ in 0..2 {
+        let (st, html) = page(&s, "/apps/acme/channels/beta", MAC, None).await;
+        assert_eq!(st, StatusCode::OK, "{html}");
+    }
+    db.execute(
+        "UPDATE channels SET access = 'token' WHERE app = 'acme' AND name = 'beta'",
+        [],
+    )
+    .unwrap();
+    let (st, html) = page(&s, "/apps/acme/channels/beta", MAC, None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "{html}");
 }
