@@ -19,9 +19,9 @@ use platform::{AppSlug, ChannelName};
 
 use super::{deny, parse_seg};
 use crate::auth::{self, Principal};
-use crate::sessions;
 use crate::error::{AppError, AppResult};
 use crate::services::AppState;
+use crate::sessions;
 
 /// What a route needs of its caller, declared as a type (see [`need`]).
 pub trait Requirement: Send + Sync + 'static {

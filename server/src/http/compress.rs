@@ -196,7 +196,9 @@ mod tests {
                 Err(std::io::Error::other("the page's producer failed"))
             } else {
                 self.sent = true;
-                Ok(http_body::Frame::data(vec![b'x'; self.len as usize / 2].into()))
+                Ok(http_body::Frame::data(
+                    vec![b'x'; self.len as usize / 2].into(),
+                ))
             }))
         }
         fn size_hint(&self) -> http_body::SizeHint {

@@ -870,8 +870,7 @@ async fn channel_page(
     // A public channel shows its release to anyone; else the caller's rights decide.
     let public = state.channel_public || state.data.public;
     if !public {
-        caller_may_see_cached(&st, &h, &state.release, &state.data, Some(channel.as_str()))
-            .await?;
+        caller_may_see_cached(&st, &h, &state.release, &state.data, Some(channel.as_str())).await?;
     }
     release_response(
         &st,

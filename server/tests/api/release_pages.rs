@@ -150,13 +150,9 @@ async fn release_pages_put_the_device_s_build_first_and_explain_the_rest() {
         "{html}"
     );
 
-    // A Mac (the toy target stands in for a desktop platform): the universal build first, the
-    // arm64 one with how to tell Apple silicon from Intel.
+    // A Mac: the universal app first, the Intel one with how to tell Apple silicon from Intel.
     let (_, html) = page(&s, &rel_path, MAC, Some(&tester)).await;
-    assert!(
-        first_section(&html).contains("acme-universal.toy"),
-        "{html}"
-    );
+    assert!(first_section(&html).contains("Tiny-mac.zip"), "{html}");
     assert!(html.contains("About This Mac"), "{html}");
     // An iPad asking for desktop sites: the page's script adds ?device=ipad.
     let (_, html) = page(&s, &format!("{rel_path}?device=ipad"), MAC, Some(&tester)).await;
