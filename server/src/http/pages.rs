@@ -598,9 +598,10 @@ fn udid_of(q: &PagesQuery) -> AppResult<Option<String>> {
     Ok(Some(u.to_owned()))
 }
 
-/// The page of a release, rendered or from the cache.
+/// The page of a release, rendered or from the cache, once the caller may see it (anyone
+/// when `public`).
 #[allow(clippy::too_many_arguments)]
-fn release_response(
+async fn release_response(
     st: &AppState,
     h: &HeaderMap,
     q: &PagesQuery,
@@ -611,6 +612,9 @@ fn release_response(
     public: bool,
     generation: u64,
 ) -> AppResult<Response> {
+    if !public {
+        caller_may_see_cached(st, h, rel, data, channel).await?;
+    }
     let device = device_of(h, q);
     let udid = udid_of(q)?;
     if udid.is_some() {
@@ -767,9 +771,6 @@ async fn release_page(
         }
     };
     let public = state.data.public;
-    if !public {
-        caller_may_see_cached(&st, &h, &state.release, &state.data, None).await?;
-    }
     release_response(
         &st,
         &h,
@@ -781,6 +782,7 @@ async fn release_page(
         public,
         generation,
     )
+    .await
 }
 
 fn page_id_slug(app: &str) -> AppResult<AppSlug> {
@@ -869,9 +871,6 @@ async fn channel_page(
     };
     // A public channel shows its release to anyone; else the caller's rights decide.
     let public = state.channel_public || state.data.public;
-    if !public {
-        caller_may_see_cached(&st, &h, &state.release, &state.data, Some(channel.as_str())).await?;
-    }
     release_response(
         &st,
         &h,
@@ -883,6 +882,7 @@ async fn channel_page(
         public,
         generation,
     )
+    .await
 }
 
 async fn app_page(

@@ -9,16 +9,43 @@ const ANDROID: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.
 const MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15";
 
 async fn page(s: &Server, path: &str, ua: &str, token: Option<&str>) -> (StatusCode, String) {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
+    page_with(s, path, ua, &headers).await
+}
+
+/// A page as a browser with `headers` (a cookie, say) asks for it.
+async fn page_with(
+    s: &Server,
+    path: &str,
+    ua: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, String) {
     let mut rb = s
         .client
         .get(format!("{}{path}", s.base))
         .header("user-agent", ua)
         .header("accept", "text/html");
-    if let Some(t) = token {
-        rb = rb.bearer_auth(t);
+    for (k, v) in headers {
+        rb = rb.header(*k, *v);
     }
     let res = rb.send().await.unwrap();
     (res.status(), res.text().await.unwrap())
+}
+
+/// Opens `path?token=` as a tester's link does: a redirect to `path` without the token and a
+/// page session cookie, answered as a `Cookie` header value.
+async fn page_session(s: &Server, path: &str, token: &str) -> String {
+    let res = common::no_redirect_client()
+        .get(format!("{}{path}?token={token}", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], path);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("dist_page="), "{cookie}");
+    cookie.split(';').next().unwrap().to_owned()
 }
 
 /// The file name in the first artifact section of a page.
@@ -174,20 +201,7 @@ async fn release_pages_put_the_device_s_build_first_and_explain_the_rest() {
     assert!(html.contains("Slack's built-in browser"), "{html}");
 
     // `?token=` is exchanged for a page session and leaves the address.
-    let nr = common::no_redirect_client();
-    let res = nr
-        .get(format!("{}/apps/acme/channels/beta?token={tester}", s.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(res.headers()["location"], "/apps/acme/channels/beta");
-    assert!(
-        res.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .starts_with("dist_page=")
-    );
+    page_session(&s, "/apps/acme/channels/beta", &tester).await;
 
     // The app page lists its channels.
     let (st, html) = page(&s, "/apps/acme", IPHONE, Some(&tester)).await;
@@ -421,26 +435,8 @@ async fn commits_by_another_process_count_on_the_next_request() {
     let tester = s
         .token(json!({"name": "tester", "scopes": ["download"], "app": "acme"}))
         .await;
-    let nr = common::no_redirect_client();
-    let res = nr
-        .get(format!("{}/apps/acme/channels/beta?token={tester}", s.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let cookie = res.headers()["set-cookie"].to_str().unwrap();
-    let cookie = cookie.split(';').next().unwrap().to_owned();
-    let with_cookie = || async {
-        let res = s
-            .client
-            .get(format!("{}/apps/acme/channels/beta", s.base))
-            .header("user-agent", MAC)
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
-        (res.status(), res.text().await.unwrap())
-    };
+    let cookie = page_session(&s, "/apps/acme/channels/beta", &tester).await;
+    let with_cookie = || page_with(&s, "/apps/acme/channels/beta", MAC, &[("cookie", &cookie)]);
     // Known to the caches: each is served twice.
     for _ in 0..2 {
         let (st, v) = s.get("/apps/acme/channels/beta", &reader).await;
