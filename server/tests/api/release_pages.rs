@@ -436,7 +436,8 @@ async fn commits_by_another_process_count_on_the_next_request() {
         .token(json!({"name": "tester", "scopes": ["download"], "app": "acme"}))
         .await;
     let cookie = page_session(&s, "/apps/acme/channels/beta", &tester).await;
-    let with_cookie = || page_with(&s, "/apps/acme/channels/beta", MAC, &[("cookie", &cookie)]);
+    let cookie_header = [("cookie", cookie.as_str())];
+    let with_cookie = || page_with(&s, "/apps/acme/channels/beta", MAC, &cookie_header);
     // Known to the caches: each is served twice.
     for _ in 0..2 {
         let (st, v) = s.get("/apps/acme/channels/beta", &reader).await;
