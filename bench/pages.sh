@@ -10,6 +10,7 @@
 # p99 < 10 ms.
 # Usage: bench/pages.sh [WORKDIR]
 #   BENCH_RUNS   rounds (default 5)   BENCH_SECS  seconds per wrk run (default 5)
+#   BENCH_DISTD  a distd binary to measure instead of building the release one
 # Not a test: it prints figures. Installs wrk and nginx from apt when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,9 +28,12 @@ need nginx nginx-light
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 maxof() { printf '%s\n' "$@" | sort -g | tail -1; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
-echo "building the release distd..." >&2
-cargo build -q --release -p server
-distd=$root/target/release/distd
+distd=${BENCH_DISTD:-}
+if [ -z "$distd" ]; then
+  echo "building the release distd..." >&2
+  cargo build -q --release -p server
+  distd=$root/target/release/distd
+fi
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; nginx -c "$work/nginx.conf" -s stop 2>/dev/null || true' EXIT
 

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The longest an entry is used without reading the database again.
@@ -65,8 +65,8 @@ impl<K: Hash + Eq, V: Clone> GenCache<K, V> {
 /// their token), channel states for the lookup JSON, and the tokens whose `last_used_at` is
 /// due, written together ([`run_touch_writer`]).
 pub struct ReadCaches {
-    pub tokens: GenCache<[u8; 32], crate::db::TokenRow>,
-    pub sessions: GenCache<[u8; 32], crate::sessions::Found>,
+    pub tokens: GenCache<[u8; 32], Arc<crate::db::TokenRow>>,
+    pub sessions: GenCache<[u8; 32], Arc<crate::sessions::Found>>,
     pub channels: GenCache<(String, String), platform::api::Channel>,
     touches: Mutex<Touches>,
 }

@@ -115,7 +115,7 @@ pub fn judge(kind: Kind, found: &Found) -> AppResult<Option<Principal>> {
     if !live {
         return Ok(None);
     }
-    auth::principal_of(found.token.clone()).map(Some)
+    auth::principal_of(&found.token).map(Some)
 }
 
 /// Ends the session behind a cookie value (sign-out): the value no longer opens anything.

@@ -181,12 +181,13 @@ pub(crate) async fn authenticate_cached(
         Some(row) => row,
         None => {
             let row = state.db.read(move |c| auth::token_row(c, &secret)).await?;
+            let row = std::sync::Arc::new(row);
             state.read.tokens.put(hash, generation, row.clone());
             row
         }
     };
     let first_use = row.last_used_at.is_none();
-    auth::principal_of(row).map(|p| (p, first_use))
+    auth::principal_of(&row).map(|p| (p, first_use))
 }
 
 /// The caller behind a session cookie value, as [`crate::sessions::principal`] finds it,
@@ -210,6 +211,7 @@ pub(crate) async fn session_cached(
             let Some(f) = state.db.read(move |c| sessions::lookup(c, &value)).await? else {
                 return Ok(None);
             };
+            let f = std::sync::Arc::new(f);
             state.read.sessions.put(key, generation, f.clone());
             f
         }
