@@ -122,6 +122,15 @@ pub fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// The connection that asks `PRAGMA data_version` ([`Db::generation`]). Requests wait on it,
+/// so it waits little for a lock: a check that fails counts as a change (a cache miss), which
+/// is always safe.
+fn open_watch(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = open_reader(path)?;
+    conn.busy_timeout(std::time::Duration::from_millis(100))?;
+    Ok(conn)
+}
+
 /// Opens for reading only, without migrating, and lets a database from before migration 6
 /// (`artifacts.link` was `testflight_url`) be read under today's column names, through a
 /// temporary view on this connection only: for commands that promise not to write, such as
@@ -204,7 +213,7 @@ impl Db {
                 read_only: std::sync::RwLock::new(None),
                 generation: AtomicU64::new(0),
                 watch: Mutex::new(Watch {
-                    conn: open_reader(path)?,
+                    conn: open_watch(path)?,
                     done: 0,
                     read: 0,
                     failed: 0,

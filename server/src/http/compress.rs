@@ -30,9 +30,18 @@ pub async fn gzip(req: Request, next: Next) -> Response {
         return res;
     }
     let (mut parts, body) = res.into_parts();
-    parts
+    let varies = parts
         .headers
-        .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| v.trim().eq_ignore_ascii_case("accept-encoding"));
+    if !varies {
+        parts
+            .headers
+            .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
     if !accepts {
         return Response::from_parts(parts, body);
     }

@@ -275,6 +275,8 @@ async fn release_pages_put_the_device_s_build_first_and_explain_the_rest() {
             .await
             .unwrap();
         assert_eq!(res.status(), want, "{accept}, {tag}");
+        let vary: Vec<_> = res.headers().get_all("vary").iter().collect();
+        assert_eq!(vary, ["accept-encoding"], "{accept}, {tag}");
     }
 
     // Revoked: the release page says it was withdrawn and links the channel's current
