@@ -27,6 +27,24 @@ pub enum Use {
 
 /// Checks app limit, the publish gate and channel limits for one release.
 pub fn check_release(c: &Connection, p: &Principal, rel: &ReleaseRow, what: Use) -> AppResult<()> {
+    check_release_on(p, rel, what, |channels| {
+        Ok(db::release_on_channels(
+            c,
+            rel.app.as_str(),
+            channels,
+            rel.id.as_str(),
+        )?)
+    })
+}
+
+/// [`check_release`] with `was_on` answering whether the release is or was on any of the
+/// named channels (a page that keeps the release's channels answers it without a read).
+pub fn check_release_on(
+    p: &Principal,
+    rel: &ReleaseRow,
+    what: Use,
+    was_on: impl FnOnce(&[String]) -> AppResult<bool>,
+) -> AppResult<()> {
     p.require_app(rel.app.as_str())?;
     let publisher = p.has(Scope::Publish);
     if rel.status == platform::api::ReleaseStatus::Draft
@@ -43,10 +61,7 @@ pub fn check_release(c: &Connection, p: &Principal, rel: &ReleaseRow, what: Use)
         )));
     }
     // A publisher made the app's releases; a channel limit narrows what the others see.
-    if !p.channels.is_empty()
-        && !publisher
-        && !db::release_on_channels(c, rel.app.as_str(), &p.channels, rel.id.as_str())?
-    {
+    if !p.channels.is_empty() && !publisher && !was_on(&p.channels)? {
         return Err(AppError::forbidden(format!(
             "token {} is limited to channel(s) {}, and release {} was never on them",
             p.name,

@@ -121,7 +121,7 @@ pub fn authenticate(c: &Connection, secret: &str) -> AppResult<Principal> {
             "malformed token: dist tokens start with {TOKEN_PREFIX}"
         )));
     }
-    principal_of(token_row(c, secret)?)
+    principal_of(&token_row(c, secret)?)
 }
 
 /// The stored row of a secret (revoked and expired ones too: [`principal_of`] judges them at
@@ -141,7 +141,7 @@ pub fn token_row(c: &Connection, secret: &str) -> AppResult<TokenRow> {
 
 /// The caller a stored token stands for, or 401 when it was revoked or expired. Sessions
 /// come through here too, so revoking a token ends its sessions at once.
-pub fn principal_of(row: TokenRow) -> AppResult<Principal> {
+pub fn principal_of(row: &TokenRow) -> AppResult<Principal> {
     if row.revoked_at.is_some() {
         return Err(AppError::unauthorized(format!(
             "token {} ({}) was revoked",
@@ -164,14 +164,14 @@ pub fn principal_of(row: TokenRow) -> AppResult<Principal> {
         Some(t) => (now - t).whole_seconds() >= TOUCH_EVERY_SECS,
         None => true,
     };
-    let info = to_info(&row)?;
+    let info = to_info(row)?;
     Ok(Principal {
         id: info.id,
-        name: row.name,
+        name: row.name.clone(),
         scopes: info.scopes,
         app: info.app,
         channels: info.channels.into_iter().map(String::from).collect(),
-        expires_at: row.expires_at,
+        expires_at: row.expires_at.clone(),
         needs_touch,
     })
 }

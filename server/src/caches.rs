@@ -1,14 +1,15 @@
-//! Read-path caches: what a page or a lookup read from the database (a token, a channel's
-//! state, a rendered page), kept with the database's write count at the time
-//! ([`crate::db::Db::generation`]). Any write this process makes (a promote, a revoke, a new
-//! token) makes every older entry a miss, and a miss always reads the database, so nothing is
-//! served staler than the last write. Entries also age out after [`MAX_AGE`], which bounds
-//! how long a change made by another process (`distd token revoke` on the same data folder)
-//! or a passing expiry time can go unseen.
+//! Read-path caches: what a page or a lookup read from the database (a token, a session, a
+//! channel's state, a rendered page), kept with the database's generation at the time
+//! ([`crate::db::Db::generation`]). Any commit to the database, by this process (a promote, a
+//! revoke, a new token, a sign-out) or by another on the same data folder (`distd token
+//! create`, a second distd), makes every older entry a miss, and a miss always reads the
+//! database, so nothing is served staler than the last commit. Entries also age out after
+//! [`MAX_AGE`]: that bounds only what depends on the clock and not on the database (a page's
+//! "expires in N days"); revocation and expiry are judged again at every use.
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The longest an entry is used without reading the database again.
@@ -60,10 +61,12 @@ impl<K: Hash + Eq, V: Clone> GenCache<K, V> {
     }
 }
 
-/// Tokens known by the SHA-256 of their secret, channel states for the lookup JSON, and the
-/// tokens whose `last_used_at` is due, written together ([`run_touch_writer`]).
+/// Tokens known by the SHA-256 of their secret, sessions by the SHA-256 of their cookie (with
+/// their token), channel states for the lookup JSON, and the tokens whose `last_used_at` is
+/// due, written together ([`run_touch_writer`]).
 pub struct ReadCaches {
-    pub tokens: GenCache<[u8; 32], crate::db::TokenRow>,
+    pub tokens: GenCache<[u8; 32], Arc<crate::db::TokenRow>>,
+    pub sessions: GenCache<[u8; 32], Arc<crate::sessions::Found>>,
     pub channels: GenCache<(String, String), platform::api::Channel>,
     touches: Mutex<Touches>,
 }
@@ -76,12 +79,14 @@ struct Touches {
 /// first use is written at once: a new token shows it was used).
 pub const TOUCH_BATCH: Duration = Duration::from_secs(10);
 const TOKEN_ENTRIES: usize = 10_000;
+const SESSION_ENTRIES: usize = 10_000;
 const CHANNEL_ENTRIES: usize = 10_000;
 
 impl Default for ReadCaches {
     fn default() -> Self {
         Self {
             tokens: GenCache::new(TOKEN_ENTRIES),
+            sessions: GenCache::new(SESSION_ENTRIES),
             channels: GenCache::new(CHANNEL_ENTRIES),
             touches: Mutex::new(Touches {
                 due: Default::default(),

@@ -777,7 +777,7 @@ fn serve(data: Option<PathBuf>, listen: Option<String>, start_over: bool) -> any
             platform::INSPECTOR_VERSION
         );
     }
-    let state = AppState {
+    let state = AppState::new(crate::services::Shared {
         cfg: Arc::new(cfg.clone()),
         db,
         blobs: store,
@@ -788,7 +788,7 @@ fn serve(data: Option<PathBuf>, listen: Option<String>, start_over: bool) -> any
         missing_blobs: Default::default(),
         pages: Default::default(),
         read: Default::default(),
-    };
+    });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

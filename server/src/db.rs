@@ -8,7 +8,7 @@ use platform::{
     Version,
 };
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
@@ -78,7 +78,22 @@ struct Inner {
     read_only: std::sync::RwLock<Option<String>>,
     /// Counts write transactions: read-path caches keep what they read with the count at the
     /// time and drop it once a write has happened since ([`Db::generation`]).
-    generation: std::sync::atomic::AtomicU64,
+    generation: AtomicU64,
+    /// A connection kept only to ask `PRAGMA data_version`, which changes when any other
+    /// connection (this process's writer, `distd token create`, a second distd) commits.
+    watch: Mutex<Watch>,
+    /// Checks of `data_version` begun so far (see [`Db::data_version`]).
+    checks_begun: AtomicU64,
+}
+
+struct Watch {
+    conn: Connection,
+    /// The number of the last check that completed.
+    done: u64,
+    /// The last `data_version` read, and how many checks failed: their sum is the answer, so
+    /// a failed check counts as a change and the answer never goes back.
+    read: u64,
+    failed: u64,
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -104,6 +119,15 @@ pub fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     configure(&conn)?;
+    Ok(conn)
+}
+
+/// The connection that asks `PRAGMA data_version` ([`Db::generation`]). Requests wait on it,
+/// so it waits little for a lock: a check that fails counts as a change (a cache miss), which
+/// is always safe.
+fn open_watch(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = open_reader(path)?;
+    conn.busy_timeout(std::time::Duration::from_millis(100))?;
     Ok(conn)
 }
 
@@ -187,7 +211,14 @@ impl Db {
                 audit_head: crate::audit::head_path(path),
                 audit_head_seq: AtomicI64::new(0),
                 read_only: std::sync::RwLock::new(None),
-                generation: std::sync::atomic::AtomicU64::new(0),
+                generation: AtomicU64::new(0),
+                watch: Mutex::new(Watch {
+                    conn: open_watch(path)?,
+                    done: 0,
+                    read: 0,
+                    failed: 0,
+                }),
+                checks_begun: AtomicU64::new(0),
             }),
         })
     }
@@ -247,11 +278,43 @@ impl Db {
         .map_err(|e| AppError::internal("db task", e))?
     }
 
-    /// How many writes this process has made: a value read at generation `g` is still what
-    /// the database holds while `generation()` is `g` (writes by another process, such as
-    /// `distd token revoke`, are not counted: caches also age their entries out).
+    /// Changes whenever the database has: a value read at generation `g` is still what the
+    /// database holds while `generation()` is `g`. It counts this process's writes and adds
+    /// SQLite's `data_version`, so a commit by another process (a token revoked or created by
+    /// `distd token`, a second distd on the same data folder) counts from the next call on.
+    /// Both parts only grow, so the sum never comes back to a value it had.
     pub fn generation(&self) -> u64 {
-        self.inner.generation.load(Ordering::Acquire)
+        let own = self.inner.generation.load(Ordering::Acquire);
+        own.wrapping_add(self.data_version())
+    }
+
+    /// `PRAGMA data_version` of the watching connection, as of a moment after this call began.
+    /// Concurrent callers share one check: a caller that finds a check completed that began
+    /// after it arrived takes that check's answer (it saw every commit before the caller
+    /// arrived), else it checks itself. So a busy server asks SQLite about once per queue of
+    /// waiting requests, and none is answered from a check older than its own arrival.
+    fn data_version(&self) -> u64 {
+        let arrived = self.inner.checks_begun.load(Ordering::Acquire);
+        let mut w = self.inner.watch.lock().unwrap_or_else(|p| p.into_inner());
+        if w.done <= arrived {
+            let number = self.inner.checks_begun.fetch_add(1, Ordering::AcqRel) + 1;
+            let read = w
+                .conn
+                .prepare_cached("PRAGMA data_version")
+                .and_then(|mut st| st.query_row([], |r| r.get::<_, i64>(0)));
+            match read {
+                // data_version only grows while the connection is open.
+                Ok(v) => w.read = v as u64,
+                Err(e) => {
+                    // Unknown counts as changed: every cached entry misses, and the reads that
+                    // follow report the database's trouble themselves.
+                    tracing::warn!("PRAGMA data_version: {e}");
+                    w.failed += 1;
+                }
+            }
+            w.done = number;
+        }
+        w.read.wrapping_add(w.failed)
     }
 
     /// Runs `f` on one of the reader connections.
@@ -978,6 +1041,21 @@ pub fn release_on_channels(
         params![app, names, release_id],
         |r| r.get(0),
     )
+}
+
+/// The channels of `app` that point, or ever pointed, at `release_id` (what
+/// [`release_on_channels`] asks, for every channel at once).
+pub fn release_channels_ever(
+    c: &Connection,
+    app: &str,
+    release_id: &str,
+) -> rusqlite::Result<Vec<String>> {
+    let mut st = c.prepare_cached(
+        "SELECT name FROM channels WHERE app = ?1 AND release_id = ?2 \
+         UNION SELECT channel FROM channel_history WHERE app = ?1 AND to_release_id = ?2",
+    )?;
+    st.query_map(params![app, release_id], |r| r.get(0))?
+        .collect()
 }
 
 /// Whether a public channel of `app` points, or ever pointed, at `release_id`.

@@ -75,21 +75,47 @@ pub fn create(
 /// The caller behind a session cookie value, or `None` when there is no such live session.
 /// A revoked or expired token answers 401 with its reason.
 pub fn principal(c: &Connection, kind: Kind, value: &str) -> AppResult<Option<Principal>> {
-    if value.is_empty() || value.len() > 128 {
-        return Ok(None);
+    match lookup(c, value)? {
+        Some(found) => judge(kind, &found),
+        None => Ok(None),
     }
-    let Some(row) = db::get_session(c, &hash(value))? else {
+}
+
+/// A session as stored, with its token's row: what [`judge`] decides on, so it may be kept
+/// (the read-path caches do) and judged again at each use.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub session: db::SessionRow,
+    pub token: db::TokenRow,
+}
+
+/// The key a session is stored and cached under: the SHA-256 of its cookie value, or `None`
+/// for a value no session can have.
+pub fn key_of(value: &str) -> Option<[u8; 32]> {
+    (!value.is_empty() && value.len() <= 128).then(|| hash(value))
+}
+
+/// The stored session behind a cookie value and its token, if both exist.
+pub fn lookup(c: &Connection, value: &str) -> AppResult<Option<Found>> {
+    let Some(key) = key_of(value) else {
         return Ok(None);
     };
-    let live = row.kind == kind.as_str()
-        && util::parse_time(&row.expires_at).is_some_and(|t| t > time::OffsetDateTime::now_utc());
+    let Some(session) = db::get_session(c, &key)? else {
+        return Ok(None);
+    };
+    Ok(db::get_token(c, &session.token_id)?.map(|token| Found { session, token }))
+}
+
+/// The caller a stored session stands for now: `None` when it is of another kind or has
+/// expired, 401 when its token was revoked or expired.
+pub fn judge(kind: Kind, found: &Found) -> AppResult<Option<Principal>> {
+    let live = found.session.kind == kind.as_str()
+        && util::parse_time(&found.session.expires_at)
+            .is_some_and(|t| t > time::OffsetDateTime::now_utc());
     if !live {
         return Ok(None);
     }
-    match db::get_token(c, &row.token_id)? {
-        Some(t) => auth::principal_of(t).map(Some),
-        None => Ok(None),
-    }
+    auth::principal_of(&found.token).map(Some)
 }
 
 /// Ends the session behind a cookie value (sign-out): the value no longer opens anything.

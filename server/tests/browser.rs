@@ -165,6 +165,33 @@ async fn release_pages_in_chromium_per_device() {
     )
     .await;
     s.create_app("acme").await;
+    // The project's enterprise IPA, published as a user would: attached in its default mode,
+    // the enterprise (OTA) install, it carries the blocking finding, and the publish refuses
+    // it naming why: the fixture is signed through the project's test root, not Apple's, and
+    // its extension carries another team's profile. So the OTA case below is mixed_release's
+    // stand-in.
+    let enterprise = std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/ios/tiny-enterprise.ipa"),
+    )
+    .unwrap();
+    let (rid, _, v) = s
+        .upload_and_attach("acme", "42", "Tiny-enterprise.ipa", &enterprise)
+        .await;
+    assert_eq!(v["install_mode"], "enterprise", "{v}");
+    assert_eq!(v["inspection"]["details"]["profile"]["type"], "enterprise");
+    let (st, v) = s
+        .post_empty(&format!("/releases/{rid}/publish"), &s.admin)
+        .await;
+    assert_eq!(st.as_u16(), 422, "{v}");
+    let said = v.to_string();
+    for why in [
+        "ios.install.blocked",
+        "ios.profile.untrusted",
+        "ios.signature.untrusted",
+        "ios.extension.team_mismatch",
+    ] {
+        assert!(said.contains(why), "{why}: {v}");
+    }
     let m = s.mixed_release("acme").await;
     let tester = s
         .token(serde_json::json!({"name": "tester", "scopes": ["download"], "app": "acme"}))

@@ -21,6 +21,7 @@ use super::{deny, parse_seg};
 use crate::auth::{self, Principal};
 use crate::error::{AppError, AppResult};
 use crate::services::AppState;
+use crate::sessions;
 
 /// What a route needs of its caller, declared as a type (see [`need`]).
 pub trait Requirement: Send + Sync + 'static {
@@ -125,14 +126,7 @@ impl<R: Requirement> FromRequestParts<AppState> for Auth<R> {
             target.channel.as_ref().map(ChannelName::as_str),
         )
         .await?;
-        if principal.needs_touch {
-            state.read.note_use(principal.id.as_str());
-            if first_use {
-                // A token's first use shows at once; later ones within a batch.
-                let state = state.clone();
-                tokio::spawn(async move { crate::caches::write_touches(&state).await });
-            }
-        }
+        note_use(state, &principal, first_use);
         Ok(Self(principal, PhantomData))
     }
 }
@@ -160,24 +154,73 @@ pub async fn authorize<R: Requirement>(
     Ok(())
 }
 
+/// Queues the write of a token's `last_used_at` when it is due: a token's first use shows at
+/// once, later ones within a batch ([`crate::caches::TOUCH_BATCH`]).
+pub(crate) fn note_use(state: &AppState, principal: &Principal, first_use: bool) {
+    if principal.needs_touch {
+        state.read.note_use(principal.id.as_str());
+        if first_use {
+            let state = state.clone();
+            tokio::spawn(async move { crate::caches::write_touches(&state).await });
+        }
+    }
+}
+
 /// The caller behind a secret without a database read when the token is known: its row is
-/// kept at the database's write count ([`crate::caches`]), so a revoke (a write) drops it, and
-/// revocation and expiry are judged again at every use. An unknown secret always reads the
-/// database: a token made a moment ago by `distd token create` works at once.
-/// True with it for a token never used before.
-async fn authenticate_cached(state: &AppState, secret: String) -> AppResult<(Principal, bool)> {
+/// kept at the database's generation ([`crate::caches`]), so a revoke (a commit, by this
+/// process or another) drops it, and revocation and expiry are judged again at every use. An
+/// unknown secret always reads the database: a token made a moment ago by `distd token
+/// create` works at once. True with it for a token never used before.
+pub(crate) async fn authenticate_cached(
+    state: &AppState,
+    secret: String,
+) -> AppResult<(Principal, bool)> {
     let hash = auth::hash_secret(&secret);
     let generation = state.db.generation();
     let row = match state.read.tokens.get(&hash, generation) {
         Some(row) => row,
         None => {
             let row = state.db.read(move |c| auth::token_row(c, &secret)).await?;
+            let row = std::sync::Arc::new(row);
             state.read.tokens.put(hash, generation, row.clone());
             row
         }
     };
     let first_use = row.last_used_at.is_none();
-    auth::principal_of(row).map(|p| (p, first_use))
+    auth::principal_of(&row).map(|p| (p, first_use))
+}
+
+/// The caller behind a session cookie value, as [`crate::sessions::principal`] finds it,
+/// without a database read when the session is known: the session and its token's row are
+/// kept at the database's generation, so a sign-out or a revoke (commits) drops them, and the
+/// session's and the token's expiry and revocation are judged again at every use. An unknown
+/// value always reads the database. The token's `last_used_at` is written as a bearer's is.
+pub(crate) async fn session_cached(
+    state: &AppState,
+    kind: sessions::Kind,
+    value: &str,
+) -> AppResult<Option<Principal>> {
+    let Some(key) = sessions::key_of(value) else {
+        return Ok(None);
+    };
+    let generation = state.db.generation();
+    let found = match state.read.sessions.get(&key, generation) {
+        Some(f) => f,
+        None => {
+            let value = value.to_owned();
+            let Some(f) = state.db.read(move |c| sessions::lookup(c, &value)).await? else {
+                return Ok(None);
+            };
+            let f = std::sync::Arc::new(f);
+            state.read.sessions.put(key, generation, f.clone());
+            f
+        }
+    };
+    let principal = sessions::judge(kind, &found)?;
+    if let Some(p) = &principal {
+        note_use(state, p, found.token.last_used_at.is_none());
+    }
+    Ok(principal)
 }
 
 /// The requirement of every API route, by name.

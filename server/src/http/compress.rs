@@ -8,7 +8,7 @@ use axum::body::{Body, to_bytes};
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use std::io::Write;
 
 /// Answers above this many bytes go out as they are (pages and JSON pages stay far below).
@@ -30,22 +30,32 @@ pub async fn gzip(req: Request, next: Next) -> Response {
         return res;
     }
     let (mut parts, body) = res.into_parts();
-    parts
+    let varies = parts
         .headers
-        .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| v.trim().eq_ignore_ascii_case("accept-encoding"));
+    if !varies {
+        parts
+            .headers
+            .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
     if !accepts {
         return Response::from_parts(parts, body);
     }
     // The length is known and bounded (checked in `compressible`), so this cannot grow.
     let bytes = match to_bytes(body, MAX_COMPRESSED_BODY as usize).await {
         Ok(b) => b,
-        Err(_) => return Response::from_parts(parts, Body::empty()),
+        // The answer broke off before its end (its producer failed): what it would have been
+        // is gone and its headers promise a length, so the client is told it failed.
+        Err(e) => {
+            return crate::error::AppError::internal("an answer's body, read to compress it", e)
+                .into_response();
+        }
     };
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(bytes.len() / 3),
-        flate2::Compression::default(),
-    );
-    let zipped = match enc.write_all(&bytes).and_then(|_| enc.finish()) {
+    let zipped = match gzip_bytes(&bytes) {
         Ok(z) => z,
         Err(_) => return Response::from_parts(parts, Body::from(bytes)),
     };
@@ -56,8 +66,19 @@ pub async fn gzip(req: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(zipped))
 }
 
+/// `bytes` gzipped at the default level (what the middleware sends; the pages keep a
+/// public page's once).
+pub(super) fn gzip_bytes(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 3),
+        flate2::Compression::default(),
+    );
+    enc.write_all(bytes)?;
+    enc.finish()
+}
+
 /// Whether `Accept-Encoding` names gzip (or `*`) with a weight above zero.
-fn accepts_gzip(headers: &HeaderMap) -> bool {
+pub(super) fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()
@@ -165,5 +186,75 @@ mod tests {
         assert_eq!(text, "<p>dist</p>".repeat(200));
         let res = app.oneshot(ask("/file")).await.unwrap();
         assert!(res.headers().get(header::CONTENT_ENCODING).is_none());
+    }
+
+    /// A body that promises `len` bytes, gives half of them and fails.
+    struct Broken {
+        len: u64,
+        sent: bool,
+    }
+
+    impl http_body::Body for Broken {
+        type Data = axum::body::Bytes;
+        type Error = std::io::Error;
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+            std::task::Poll::Ready(Some(if self.sent {
+                Err(std::io::Error::other("the page's producer failed"))
+            } else {
+                self.sent = true;
+                Ok(http_body::Frame::data(
+                    vec![b'x'; self.len as usize / 2].into(),
+                ))
+            }))
+        }
+        fn size_hint(&self) -> http_body::SizeHint {
+            http_body::SizeHint::with_exact(self.len)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_that_fails_midway_is_a_500_not_an_empty_200() {
+        use axum::Router;
+        use axum::routing::get;
+        use tower::ServiceExt;
+        let app = Router::new()
+            .route(
+                "/page",
+                get(|| async {
+                    (
+                        [
+                            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                            (header::CONTENT_LENGTH, "4096"),
+                        ],
+                        Body::new(Broken {
+                            len: 4096,
+                            sent: false,
+                        }),
+                    )
+                }),
+            )
+            .layer(axum::middleware::from_fn(gzip));
+        let req = Request::builder()
+            .uri("/page")
+            .header(header::ACCEPT_ENCODING, "gzip")
+            .body(Body::empty())
+            .unwrap();
+        let res = app.oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(res.headers().get(header::CONTENT_ENCODING).is_none());
+        let declared = res
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .map(|v| v.to_str().unwrap().parse::<usize>().unwrap());
+        let body = to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        assert!(!body.is_empty(), "the 500 says what happened");
+        assert!(
+            declared.is_none_or(|n| n == body.len()),
+            "the length sent is the body's: {declared:?} vs {}",
+            body.len()
+        );
     }
 }

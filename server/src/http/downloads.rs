@@ -107,16 +107,7 @@ pub(super) fn page_caller(
     if let Some(t) = query_token {
         return auth::authenticate(c, t).map(|p| Some((p, Via::Link)));
     }
-    if let Some(v) = h.get(header::AUTHORIZATION) {
-        let secret = v
-            .to_str()
-            .ok()
-            .and_then(|s| auth::bearer(Some(s)))
-            .ok_or_else(|| {
-                AppError::unauthorized(
-                    "malformed Authorization header: send Authorization: Bearer <token>",
-                )
-            })?;
+    if let Some(secret) = bearer_of(h)? {
         return auth::authenticate(c, secret).map(|p| Some((p, Via::Bearer)));
     }
     for (kind, via) in [
@@ -125,6 +116,48 @@ pub(super) fn page_caller(
     ] {
         if let Some(v) = sessions::cookie(h, kind.cookie())
             && let Some(p) = sessions::principal(c, kind, v)?
+        {
+            return Ok(Some((p, via)));
+        }
+    }
+    Ok(None)
+}
+
+/// The secret of an `Authorization: Bearer` header, if one came; a header of another shape
+/// is a 401 saying what to send.
+fn bearer_of(h: &HeaderMap) -> AppResult<Option<&str>> {
+    let Some(v) = h.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    v.to_str()
+        .ok()
+        .and_then(|s| auth::bearer(Some(s)))
+        .map(Some)
+        .ok_or_else(|| {
+            AppError::unauthorized(
+                "malformed Authorization header: send Authorization: Bearer <token>",
+            )
+        })
+}
+
+/// [`page_caller`] for a request without `?token=`, from the read-path caches: a known bearer
+/// token or session costs no database read (`http::auth`'s `authenticate_cached` and
+/// `session_cached` say when they read it).
+pub(super) async fn page_caller_cached(
+    st: &AppState,
+    h: &HeaderMap,
+) -> AppResult<Option<(Principal, Via)>> {
+    if let Some(secret) = bearer_of(h)? {
+        let (p, first_use) = super::auth::authenticate_cached(st, secret.to_owned()).await?;
+        super::auth::note_use(st, &p, first_use);
+        return Ok(Some((p, Via::Bearer)));
+    }
+    for (kind, via) in [
+        (Kind::Admin, Via::AdminSession),
+        (Kind::Page, Via::PageSession),
+    ] {
+        if let Some(v) = sessions::cookie(h, kind.cookie())
+            && let Some(p) = super::auth::session_cached(st, kind, v).await?
         {
             return Ok(Some((p, via)));
         }

@@ -14,6 +14,7 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -25,6 +26,7 @@ use sha2::Digest;
 use platform::api::ReleaseStatus;
 use platform::{AppSlug, ArtifactView, ChannelName, Client, Device, FitRank, Links, ReleaseId};
 
+use super::compress;
 use super::downloads::{self, CACHE_NONE, CACHE_REVALIDATE, ICON_DOC, Via};
 use super::{ApiPath, ApiQuery, page_id, parse_seg};
 use crate::access::{self, Use};
@@ -42,6 +44,8 @@ use ui::Template;
 const PAGE_CACHE_ENTRIES: usize = 4096;
 /// Channel states kept (app x channel).
 const CHANNEL_CACHE_ENTRIES: usize = 4096;
+/// Release states kept (release pages).
+const RELEASE_CACHE_ENTRIES: usize = 4096;
 /// A UDID is 25 or 40 characters; anything longer is not one.
 const MAX_UDID: usize = 64;
 /// Findings listed per artifact, worst first.
@@ -58,6 +62,7 @@ pub fn router() -> Router<AppState> {
 pub struct PageCaches {
     pages: GenCache<PageKey, Arc<Rendered>>,
     channels: GenCache<(String, String), Arc<ChannelState>>,
+    releases: GenCache<(String, String), Arc<ReleaseState>>,
 }
 
 impl Default for PageCaches {
@@ -65,6 +70,7 @@ impl Default for PageCaches {
         Self {
             pages: GenCache::new(PAGE_CACHE_ENTRIES),
             channels: GenCache::new(CHANNEL_CACHE_ENTRIES),
+            releases: GenCache::new(RELEASE_CACHE_ENTRIES),
         }
     }
 }
@@ -79,10 +85,34 @@ struct PageKey {
 
 /// A page as rendered, before its grants are filled in.
 struct Rendered {
-    html: String,
+    html: Bytes,
     /// The artifacts whose grant placeholders the page holds.
     artifacts: Vec<String>,
     etag: String,
+    /// A public page gzipped, made on its first answer to a client that accepts gzip and
+    /// kept with the page (`None` if compressing failed: the page then goes out as it is).
+    /// A non-public page gets fresh grants per answer, so the middleware compresses those.
+    gzipped: std::sync::OnceLock<Option<Gzipped>>,
+}
+
+struct Gzipped {
+    bytes: Bytes,
+    /// The gzipped bytes are another representation, so they have their own tag.
+    etag: String,
+}
+
+impl Rendered {
+    fn gzipped(&self) -> Option<&Gzipped> {
+        self.gzipped
+            .get_or_init(|| {
+                let bytes = compress::gzip_bytes(&self.html).ok()?;
+                Some(Gzipped {
+                    bytes: bytes.into(),
+                    etag: format!("{}-gz\"", self.etag.trim_end_matches('"')),
+                })
+            })
+            .as_ref()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,6 +122,13 @@ pub struct PagesQuery {
     device: Option<String>,
     /// "Is my device in this build?"
     udid: Option<String>,
+}
+
+/// What a release page needs from the database, kept per release ([`PageCaches`]).
+struct ReleaseState {
+    app: AppRow,
+    release: ReleaseRow,
+    data: ReleaseData,
 }
 
 /// What a channel page needs from the database, kept per channel ([`PageCaches`]).
@@ -107,6 +144,8 @@ struct ReleaseData {
     artifacts: Vec<ArtifactRow>,
     /// Channels pointing at it now.
     on_channels: Vec<String>,
+    /// Channels that point or ever pointed at it (a channel-limited token's reach).
+    ever_on: Vec<String>,
     /// Whether anyone may see it without a credential.
     public: bool,
     /// The release the channel pointed at before this one, with its artifacts (to warn of a
@@ -146,6 +185,7 @@ fn load_release_data(
     Ok(ReleaseData {
         artifacts,
         on_channels,
+        ever_on: db::release_channels_ever(c, rel.app.as_str(), rel.id.as_str())?,
         public: access::release_is_public(c, rel)?,
         previous,
     })
@@ -160,16 +200,44 @@ fn caller_may_see(
     app: &str,
     channel: Option<&str>,
 ) -> AppResult<()> {
-    let (p, via) = downloads::page_caller(c, h, None)?.ok_or_else(downloads::no_credential)?;
+    let caller = downloads::page_caller(c, h, None)?;
+    let p = may_open(caller, app, channel)?;
+    if let Some(rel) = rel {
+        access::check_release(c, &p, rel, Use::Page)?;
+    }
+    Ok(())
+}
+
+/// [`caller_may_see`] for a release whose data is at hand, from the read-path caches: a
+/// known token or session and the release's channels decide without a database read.
+async fn caller_may_see_cached(
+    st: &AppState,
+    h: &HeaderMap,
+    rel: &ReleaseRow,
+    data: &ReleaseData,
+    channel: Option<&str>,
+) -> AppResult<()> {
+    let caller = downloads::page_caller_cached(st, h).await?;
+    let p = may_open(caller, rel.app.as_str(), channel)?;
+    access::check_release_on(&p, rel, Use::Page, |limit| {
+        Ok(limit.iter().any(|c| data.ever_on.contains(c)))
+    })
+}
+
+/// The checks of a caller that do not depend on a release: a credential, the page scope, the
+/// app limit and the channel limit.
+fn may_open(
+    caller: Option<(auth::Principal, Via)>,
+    app: &str,
+    channel: Option<&str>,
+) -> AppResult<auth::Principal> {
+    let (p, via) = caller.ok_or_else(downloads::no_credential)?;
     downloads::page_scope(&p, via)?;
     p.require_app(app)?;
     if let Some(ch) = channel {
         p.require_channel(ch)?;
     }
-    if let Some(rel) = rel {
-        access::check_release(c, &p, rel, Use::Page)?;
-    }
-    Ok(())
+    Ok(p)
 }
 
 /// `?token=` on a page: checks the token may open the app's pages, starts a page session and
@@ -452,30 +520,48 @@ fn render_release(
     Ok(Rendered {
         etag: format!("\"p-{}\"", hex::encode(&digest[..12])),
         artifacts: data.artifacts.iter().map(|a| a.id.to_string()).collect(),
-        html,
+        html: html.into(),
+        gzipped: Default::default(),
     })
 }
 
-/// Serves a rendered page: a public one with its ETag (304 when the browser has it), any
-/// other with fresh grants in place of the placeholders and never kept by the browser.
+/// Serves a rendered page: a public one with its ETag (304 when the browser has it), gzipped
+/// from the bytes kept with it when the client accepts that; any other with fresh grants in
+/// place of the placeholders and never kept by the browser.
 fn serve_rendered(st: &AppState, h: &HeaderMap, r: &Rendered, public: bool) -> Response {
-    if public && downloads::not_modified(h, &r.etag) {
-        let mut res = StatusCode::NOT_MODIFIED.into_response();
+    let html_type = HeaderValue::from_static("text/html; charset=utf-8");
+    let mut res = if public {
+        let gz = compress::accepts_gzip(h).then(|| r.gzipped()).flatten();
+        let etag = gz.map_or(r.etag.as_str(), |g| g.etag.as_str());
+        let mut res = if downloads::not_modified(h, etag) {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else {
+            let mut res = match gz {
+                Some(g) => Response::new(Body::from(g.bytes.clone())),
+                None => Response::new(Body::from(r.html.clone())),
+            };
+            res.headers_mut().insert(header::CONTENT_TYPE, html_type);
+            if gz.is_some() {
+                res.headers_mut()
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
+            res
+        };
         let hs = res.headers_mut();
-        if let Ok(v) = HeaderValue::from_str(&r.etag) {
+        if let Ok(v) = HeaderValue::from_str(etag) {
             hs.insert(header::ETAG, v);
         }
+        // Set here: the middleware leaves an answer that is encoded already alone.
+        hs.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
         hs.insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static(CACHE_REVALIDATE),
         );
-        return res;
-    }
-    let html = if public {
-        r.html.clone()
+        res
     } else {
         let now = util::now_unix();
-        let mut html = r.html.clone();
+        // Rendered from a String: lossless.
+        let mut html = String::from_utf8_lossy(&r.html).into_owned();
         for id in &r.artifacts {
             for purpose in [Purpose::Download, Purpose::Document] {
                 let ph = placeholder(id, purpose);
@@ -484,27 +570,17 @@ fn serve_rendered(st: &AppState, h: &HeaderMap, r: &Rendered, public: bool) -> R
                 }
             }
         }
-        html
+        let mut res = Html(html).into_response();
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_NONE));
+        res
     };
-    let mut res = Html(html).into_response();
-    let hs = res.headers_mut();
-    hs.insert(
+    res.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; form-action 'self'",
         ),
     );
-    if public {
-        if let Ok(v) = HeaderValue::from_str(&r.etag) {
-            hs.insert(header::ETAG, v);
-        }
-        hs.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(CACHE_REVALIDATE),
-        );
-    } else {
-        hs.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_NONE));
-    }
     res
 }
 
@@ -522,9 +598,10 @@ fn udid_of(q: &PagesQuery) -> AppResult<Option<String>> {
     Ok(Some(u.to_owned()))
 }
 
-/// The page of a release, rendered or from the cache.
+/// The page of a release, rendered or from the cache, once the caller may see it (anyone
+/// when `public`).
 #[allow(clippy::too_many_arguments)]
-fn release_response(
+async fn release_response(
     st: &AppState,
     h: &HeaderMap,
     q: &PagesQuery,
@@ -535,6 +612,9 @@ fn release_response(
     public: bool,
     generation: u64,
 ) -> AppResult<Response> {
+    if !public {
+        caller_may_see_cached(st, h, rel, data, channel).await?;
+    }
     let device = device_of(h, q);
     let udid = udid_of(q)?;
     if udid.is_some() {
@@ -654,32 +734,55 @@ async fn release_page(
     }
     let id: ReleaseId = page_id(&id)?;
     let generation = st.db.generation();
-    let (st2, h2) = (st.clone(), h.clone());
-    let loaded = st
-        .db
-        .read(move |c| {
-            let app = services::app_row(c, slug.as_str())?;
-            let rel = db::get_release(c, id.as_str())?
-                .filter(|r| r.app == slug)
-                .ok_or_else(|| AppError::not_found(format!("app {slug} has no release {id}")))?;
-            if rel.status == ReleaseStatus::Revoked {
-                may_hear_of(c, &h2, &rel)?;
-                return Ok(Err((current_instead(&st2, c, &rel)?, rel)));
+    let key = (slug.to_string(), id.to_string());
+    let state = match st.pages.releases.get(&key, generation) {
+        Some(s) => s,
+        None => {
+            let (st2, h2) = (st.clone(), h.clone());
+            let loaded = st
+                .db
+                .read(move |c| {
+                    let app = services::app_row(c, slug.as_str())?;
+                    let rel = db::get_release(c, id.as_str())?
+                        .filter(|r| r.app == slug)
+                        .ok_or_else(|| {
+                            AppError::not_found(format!("app {slug} has no release {id}"))
+                        })?;
+                    if rel.status == ReleaseStatus::Revoked {
+                        may_hear_of(c, &h2, &rel)?;
+                        return Ok(Err((current_instead(&st2, c, &rel)?, rel)));
+                    }
+                    let data = load_release_data(c, &rel, None)?;
+                    Ok(Ok(ReleaseState {
+                        app,
+                        release: rel,
+                        data,
+                    }))
+                })
+                .await?;
+            match loaded {
+                Err((next, rel)) => return Ok(withdrawn(&st, &rel, next)),
+                Ok(s) => {
+                    let s = Arc::new(s);
+                    st.pages.releases.put(key, generation, s.clone());
+                    s
+                }
             }
-            let data = load_release_data(c, &rel, None)?;
-            if !data.public {
-                caller_may_see(c, &h2, Some(&rel), slug.as_str(), None)?;
-            }
-            Ok(Ok((app, rel, data)))
-        })
-        .await?;
-    match loaded {
-        Err((next, rel)) => Ok(withdrawn(&st, &rel, next)),
-        Ok((app, rel, data)) => {
-            let public = data.public;
-            release_response(&st, &h, &q, &app, &rel, &data, None, public, generation)
         }
-    }
+    };
+    let public = state.data.public;
+    release_response(
+        &st,
+        &h,
+        &q,
+        &state.app,
+        &state.release,
+        &state.data,
+        None,
+        public,
+        generation,
+    )
+    .await
 }
 
 fn page_id_slug(app: &str) -> AppResult<AppSlug> {
@@ -768,12 +871,6 @@ async fn channel_page(
     };
     // A public channel shows its release to anyone; else the caller's rights decide.
     let public = state.channel_public || state.data.public;
-    if !public {
-        let (h2, rel, ch) = (h.clone(), state.release.clone(), channel.to_string());
-        st.db
-            .read(move |c| caller_may_see(c, &h2, Some(&rel), rel.app.as_str(), Some(&ch)))
-            .await?;
-    }
     release_response(
         &st,
         &h,
@@ -785,6 +882,7 @@ async fn channel_page(
         public,
         generation,
     )
+    .await
 }
 
 async fn app_page(

@@ -19,9 +19,26 @@ use crate::db::{self, ArtifactRow, Db, ReleaseRow};
 use crate::error::{AppError, AppResult};
 use crate::grants::GrantKeys;
 
-/// Everything a request needs; cheap to clone.
+/// Everything a request needs; cheap to clone: one shared allocation, so a clone (axum makes
+/// several per request) is one reference count, not one per part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct Shared {
     pub cfg: Arc<Config>,
     pub db: Db,
     pub blobs: Arc<LocalBlobStore>,
@@ -39,7 +56,7 @@ pub struct AppState {
     pub read: Arc<crate::caches::ReadCaches>,
 }
 
-impl AppState {
+impl Shared {
     /// Notes a stored file that is gone (deleted behind distd's back), with its digest and
     /// path in the log, and the 503 that names the artifact.
     pub fn blob_missing(&self, digest: &platform::Sha256, artifact: &str, file: &str) -> AppError {

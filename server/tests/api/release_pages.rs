@@ -9,16 +9,43 @@ const ANDROID: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.
 const MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15";
 
 async fn page(s: &Server, path: &str, ua: &str, token: Option<&str>) -> (StatusCode, String) {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
+    page_with(s, path, ua, &headers).await
+}
+
+/// A page as a browser with `headers` (a cookie, say) asks for it.
+async fn page_with(
+    s: &Server,
+    path: &str,
+    ua: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, String) {
     let mut rb = s
         .client
         .get(format!("{}{path}", s.base))
         .header("user-agent", ua)
         .header("accept", "text/html");
-    if let Some(t) = token {
-        rb = rb.bearer_auth(t);
+    for (k, v) in headers {
+        rb = rb.header(*k, *v);
     }
     let res = rb.send().await.unwrap();
     (res.status(), res.text().await.unwrap())
+}
+
+/// Opens `path?token=` as a tester's link does: a redirect to `path` without the token and a
+/// page session cookie, answered as a `Cookie` header value.
+async fn page_session(s: &Server, path: &str, token: &str) -> String {
+    let res = common::no_redirect_client()
+        .get(format!("{}{path}?token={token}", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], path);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("dist_page="), "{cookie}");
+    cookie.split(';').next().unwrap().to_owned()
 }
 
 /// The file name in the first artifact section of a page.
@@ -150,13 +177,9 @@ async fn release_pages_put_the_device_s_build_first_and_explain_the_rest() {
         "{html}"
     );
 
-    // A Mac (the toy target stands in for a desktop platform): the universal build first, the
-    // arm64 one with how to tell Apple silicon from Intel.
+    // A Mac: the universal app first, the Intel one with how to tell Apple silicon from Intel.
     let (_, html) = page(&s, &rel_path, MAC, Some(&tester)).await;
-    assert!(
-        first_section(&html).contains("acme-universal.toy"),
-        "{html}"
-    );
+    assert!(first_section(&html).contains("Tiny-mac.zip"), "{html}");
     assert!(html.contains("About This Mac"), "{html}");
     // An iPad asking for desktop sites: the page's script adds ?device=ipad.
     let (_, html) = page(&s, &format!("{rel_path}?device=ipad"), MAC, Some(&tester)).await;
@@ -178,20 +201,7 @@ async fn release_pages_put_the_device_s_build_first_and_explain_the_rest() {
     assert!(html.contains("Slack's built-in browser"), "{html}");
 
     // `?token=` is exchanged for a page session and leaves the address.
-    let nr = common::no_redirect_client();
-    let res = nr
-        .get(format!("{}/apps/acme/channels/beta?token={tester}", s.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(res.headers()["location"], "/apps/acme/channels/beta");
-    assert!(
-        res.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .starts_with("dist_page=")
-    );
+    page_session(&s, "/apps/acme/channels/beta", &tester).await;
 
     // The app page lists its channels.
     let (st, html) = page(&s, "/apps/acme", IPHONE, Some(&tester)).await;
@@ -233,6 +243,10 @@ async fn release_pages_put_the_device_s_build_first_and_explain_the_rest() {
         .await
         .unwrap();
     assert_eq!(res.headers()["content-encoding"], "gzip");
+    assert_eq!(res.headers()["vary"], "accept-encoding");
+    // The gzipped bytes (kept with the page) are another representation: another tag.
+    let gz_etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    assert_ne!(gz_etag, etag);
     let zipped = res.bytes().await.unwrap();
     assert!(
         zipped.len() < body.len() / 2,
@@ -240,6 +254,30 @@ async fn release_pages_put_the_device_s_build_first_and_explain_the_rest() {
         zipped.len(),
         body.len()
     );
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(&zipped[..]),
+        &mut unzipped,
+    )
+    .unwrap();
+    assert_eq!(unzipped, body, "the same page, gzipped");
+    for (accept, tag, want) in [
+        ("gzip", gz_etag.as_str(), StatusCode::NOT_MODIFIED),
+        ("gzip", etag.as_str(), StatusCode::OK),
+        ("identity", gz_etag.as_str(), StatusCode::OK),
+    ] {
+        let res = raw
+            .get(format!("{}/apps/acme/channels/beta", s.base))
+            .header("user-agent", IPHONE)
+            .header("accept-encoding", accept)
+            .header("if-none-match", tag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), want, "{accept}, {tag}");
+        let vary: Vec<_> = res.headers().get_all("vary").iter().collect();
+        assert_eq!(vary, ["accept-encoding"], "{accept}, {tag}");
+    }
 
     // Revoked: the release page says it was withdrawn and links the channel's current
     // build; the channel page (pointing at it) says so too.
@@ -378,4 +416,86 @@ async fn cached_tokens_and_channels_follow_every_write() {
         .get("/apps/acme/channels/beta", v["secret"].as_str().unwrap())
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
+}
+
+/// Commits made by another process on the same data folder (here the test's own SQLite
+/// connection, as `distd token` or a second distd would make them) count on the very next
+/// request: a revoked token is refused by the API and on pages (bearer and page session), a
+/// channel made token-only stops answering anonymous page requests, and a channel moved
+/// elsewhere is followed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commits_by_another_process_count_on_the_next_request() {
+    let (_dir, s) = Server::fresh(&["acme"]).await;
+    let toy = dist_targets::toy::file("com.example.toy", "1.0", "1");
+    let (r1, _) = publish(&s, "acme", "1", "a.toy", &toy).await;
+    let toy2 = dist_targets::toy::file("com.example.toy", "1.1", "2");
+    let (r2, _) = publish(&s, "acme", "2", "b.toy", &toy2).await;
+    promote(&s, "acme", "beta", &r1).await;
+    let reader = s
+        .token(json!({"name": "reader", "scopes": ["read", "download"], "app": "acme"}))
+        .await;
+    let tester = s
+        .token(json!({"name": "tester", "scopes": ["download"], "app": "acme"}))
+        .await;
+    let cookie = page_session(&s, "/apps/acme/channels/beta", &tester).await;
+    let cookie_header = [("cookie", cookie.as_str())];
+    let with_cookie = || page_with(&s, "/apps/acme/channels/beta", MAC, &cookie_header);
+    // Known to the caches: each is served twice.
+    for _ in 0..2 {
+        let (st, v) = s.get("/apps/acme/channels/beta", &reader).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let (st, html) = page(&s, "/apps/acme/channels/beta", MAC, Some(&reader)).await;
+        assert_eq!(st, StatusCode::OK, "{html}");
+        let (st, html) = with_cookie().await;
+        assert_eq!(st, StatusCode::OK, "{html}");
+    }
+
+    let db = rusqlite::Connection::open(s.data.join("distd.sqlite3")).unwrap();
+    db.busy_timeout(Duration::from_secs(10)).unwrap();
+    let revoke = |name: &str| {
+        let n = db
+            .execute(
+                "UPDATE tokens SET revoked_at = '2026-01-01T00:00:00Z' WHERE name = ?1",
+                [name],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+    };
+
+    // The channel moves in the database: the lookup follows at once.
+    db.execute(
+        "UPDATE channels SET release_id = ?1 WHERE app = 'acme' AND name = 'beta'",
+        [&r2],
+    )
+    .unwrap();
+    let (_, v) = s.get("/apps/acme/channels/beta", &reader).await;
+    assert_eq!(v["release_id"], r2.as_str(), "{v}");
+
+    revoke("reader");
+    let (st, v) = s.get("/apps/acme/channels/beta", &reader).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "{v}");
+    assert!(err_msg(&v).contains("revoked"), "{v}");
+    let (st, html) = page(&s, "/apps/acme/channels/beta", MAC, Some(&reader)).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "{html}");
+    assert!(html.contains("revoked"), "{html}");
+
+    revoke("tester");
+    let (st, html) = with_cookie().await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "{html}");
+    assert!(html.contains("revoked"), "{html}");
+
+    // A public channel page, kept rendered, stops at once when the channel is made
+    // token-only.
+    set_access(&s, "/apps/acme/channels/beta/access", "public").await;
+    for _ in 0..2 {
+        let (st, html) = page(&s, "/apps/acme/channels/beta", MAC, None).await;
+        assert_eq!(st, StatusCode::OK, "{html}");
+    }
+    db.execute(
+        "UPDATE channels SET access = 'token' WHERE app = 'acme' AND name = 'beta'",
+        [],
+    )
+    .unwrap();
+    let (st, html) = page(&s, "/apps/acme/channels/beta", MAC, None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "{html}");
 }

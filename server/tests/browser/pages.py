@@ -44,6 +44,7 @@ UA = {
     "android-chrome": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36",
     "windows-edge": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.0.0",
     "ubuntu-firefox": "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
+    "fedora-firefox": "Mozilla/5.0 (X11; Fedora; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
     "in-app-gmail": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 GSA/310.0 Gmail/6.0",
 }
 
@@ -132,6 +133,12 @@ def first_section(d):
     return d.find_element(By.CSS_SELECTOR, "section.artifact.first")
 
 
+def primary_action(section):
+    """The text of the first action of an artifact section: its one primary action."""
+    first = section.find_elements(By.CSS_SELECTOR, "ul.actions > li:first-child")
+    return first[0].text if first else ""
+
+
 def page_text(d):
     return d.find_element(By.TAG_NAME, "main").text
 
@@ -215,13 +222,16 @@ def run(d):
     check("Tiny-OTA.ipa" in first_section(d).text, "iPad desktop mode: the OTA IPA first", first_section(d).text)
     shoot(d, "ipad-desktop-mode")
 
-    # macOS Safari (the toy target stands in for a desktop platform): universal first.
+    # macOS Safari: the universal app first, downloaded; the arm64-only one says how to tell
+    # Apple silicon from Intel.
     as_client(d, "mac")
     d.get(CHANNEL)
     check("device=ipad" not in d.current_url, "Mac: no iPad refinement without touch", d.current_url)
     first = first_section(d)
-    check("acme-universal.toy" in first.text, "Mac: the universal build first", first.text)
-    check("Download toy file" in first.text, "Mac: its download is the primary action", first.text)
+    check("Tiny-mac.zip" in first.text, "Mac: the universal app (zip) first", first.text)
+    check(primary_action(first).startswith("Download app (zip) for Apple silicon and Intel"),
+          "Mac: its download is the primary action", first.text)
+    check("Tiny-mac-arm64.tar.xz" in page_text(d), "Mac: the arm64 app is listed too", page_text(d))
     check("About This Mac" in page_text(d), "Mac: how to tell Apple silicon from Intel", page_text(d))
     shoot(d, "macos-safari")
 
@@ -234,19 +244,37 @@ def run(d):
     check("For iPhone and iPad; this page is open on an Android device" in page_text(d), "Android: the IPAs say why not", page_text(d))
     shoot(d, "android-chrome")
 
-    # Ubuntu Firefox: the .deb (amd64) first with its install command.
+    # Ubuntu Firefox: the .deb (amd64) first, its apt command the primary action; the rpm and
+    # the AppImage listed below.
     as_client(d, "ubuntu-firefox")
     d.get(CHANNEL)
     first = first_section(d)
-    check("hello-dist" in first.text, "Ubuntu: the deb first", first.text)
-    check("apt" in first.text or "dpkg" in first.text, "Ubuntu: a copyable install command", first.text)
+    check("hello-dist_1.2.3-4_amd64.deb" in first.text, "Ubuntu: the deb first", first.text)
+    check(primary_action(first).startswith("Install with apt (Debian, Ubuntu)"), "Ubuntu: apt install is the primary action", first.text)
+    check("sudo apt install ./" in first.text, "Ubuntu: a copyable install command", first.text)
+    text = page_text(d)
+    check("hello-1.0-1.x86_64.rpm" in text and "Hello-x86_64.AppImage" in text, "Ubuntu: the rpm and the AppImage are listed", text)
     shoot(d, "ubuntu-firefox")
 
-    # Windows Edge: no Windows build in this release; every file says what it is for.
+    # Fedora Firefox: the rpm first, dnf the primary action.
+    as_client(d, "fedora-firefox")
+    d.get(CHANNEL)
+    first = first_section(d)
+    check("hello-1.0-1.x86_64.rpm" in first.text, "Fedora: the rpm first", first.text)
+    check(primary_action(first).startswith("Install with dnf (Fedora, RHEL)"), "Fedora: dnf install is the primary action", first.text)
+    shoot(d, "fedora-firefox")
+
+    # Windows Edge: the MSI first, its download the primary action, with what SmartScreen says
+    # of a certificate Windows does not trust; the MSIX listed too; the APK says what it is for.
     as_client(d, "windows-edge")
     d.get(CHANNEL)
     text = page_text(d)
     check("open on a Windows PC, x86_64" in text, "Windows: the device is named", text)
+    first = first_section(d)
+    check("DistHello.msi" in first.text, "Windows: the MSI first", first.text)
+    check(primary_action(first).startswith("Download the installer (.msi)"), "Windows: the MSI download is the primary action", first.text)
+    check("SmartScreen warns" in first.text, "Windows: what an untrusted signature means", first.text)
+    check("DistHello.msix" in text, "Windows: the MSIX is listed", text)
     check("For Android; this page is open on a Windows PC" in text, "Windows: the APK says it is for Android", text)
     shoot(d, "windows-edge")
 

@@ -465,31 +465,61 @@ pub fn release_body(version: &str, build: &str, arts: &[(&str, &[u8])]) -> Value
 pub struct MixedRelease {
     pub release: String,
     /// Artifact ids by role: `apk`, `ipa_file` (an App Store build, artifact-only), `ipa_ota`
-    /// (the ad hoc build, enterprise mode),
-    /// `testflight`, `toy_arm64`, `toy_universal`, `deb` (amd64).
+    /// (the ad hoc build, enterprise mode), `testflight`, `mac_universal` (an unsigned app zip),
+    /// `mac_arm64` (an ad hoc signed app tar), `msi`, `msix` (x64), `deb`, `rpm`, `appimage`
+    /// (x86_64).
     pub artifacts: std::collections::BTreeMap<&'static str, String>,
     pub ipa: Vec<u8>,
     pub apk: Vec<u8>,
 }
 
 impl Server {
-    /// Publishes one release of app `app` holding every kind the install pages tell apart: an
-    /// APK, an App Store IPA shipped as a file, an ad hoc IPA delivered over the air, a TestFlight link
-    /// two toy builds (the desktop stand-in: one arm64, one universal) and a .deb; promotes it to
-    /// `beta`. The corpus holds no IPA whose Apple signature passes today's checks, so the
-    /// over-the-air one is the project's ad hoc fixture published as a file and switched to
-    /// the enterprise mode in SQLite (the page and its manifest are what is tested, not
-    /// Apple's signature).
+    /// Publishes one release of app `app` holding every kind the install pages tell apart, from
+    /// the project's fixtures: an APK, an App Store IPA shipped as a file, an ad hoc IPA
+    /// delivered over the air, a TestFlight link, a universal macOS app (zip) and an arm64 one
+    /// (tar), an MSI and an MSIX, a deb, an rpm and an AppImage; promotes it to `beta`. No
+    /// fixture IPA passes the enterprise mode's checks (they chain to the project's test root,
+    /// not Apple's, and the API rightly refuses them for OTA: see browser.rs), so the
+    /// over-the-air one is the ad hoc fixture published as a file and switched to the
+    /// enterprise mode in SQLite (the page and its manifest are what is tested, not Apple's
+    /// signature).
     pub async fn mixed_release(&self, app: &str) -> MixedRelease {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let apk = std::fs::read(root.join("fixtures/android/signed-v1v2v3.apk")).unwrap();
-        let ipa = std::fs::read(root.join("fixtures/ios/tiny-adhoc.ipa")).unwrap();
-        let store_ipa = std::fs::read(root.join("fixtures/ios/tiny-appstore.ipa")).unwrap();
-        let deb =
-            std::fs::read(root.join("fixtures/linux/hello-dist_1.2.3-4_amd64.xz.deb")).unwrap();
-        let toy_a = dist_targets::toy::file("com.example.toy", "1.0", "7");
-        let toy_u = dist_targets::toy::file("com.example.toy", "1.0", "7 ");
-        for b in [&apk, &ipa, &store_ipa, &toy_a, &toy_u, &deb] {
+        let read = |path: &str| std::fs::read(root.join("fixtures").join(path)).unwrap();
+        let apk = read("android/signed-v1v2v3.apk");
+        let ipa = read("ios/tiny-adhoc.ipa");
+        let store_ipa = read("ios/tiny-appstore.ipa");
+        let desktop = [
+            // Unsigned and ad hoc (warnings): Developer ID ones chain to the test root,
+            // which macOS's checks refuse like the IPAs.
+            ("mac_universal", "Tiny-mac.zip", read("macos/unsigned.zip")),
+            (
+                "mac_arm64",
+                "Tiny-mac-arm64.tar.xz",
+                read("macos/linker-signed.tar.xz"),
+            ),
+            ("msi", "DistHello.msi", read("windows/hello-signed.msi")),
+            ("msix", "DistHello.msix", read("windows/hello-signed.msix")),
+            (
+                "deb",
+                "hello-dist_1.2.3-4_amd64.deb",
+                read("linux/hello-dist_1.2.3-4_amd64.xz.deb"),
+            ),
+            (
+                "rpm",
+                "hello-1.0-1.x86_64.rpm",
+                read("linux/hello-1.0-1.x86_64-rsa.rpm"),
+            ),
+            (
+                "appimage",
+                "Hello-x86_64.AppImage",
+                read("linux/Hello-signed-x86_64.AppImage"),
+            ),
+        ];
+        for b in [&apk, &ipa, &store_ipa]
+            .into_iter()
+            .chain(desktop.iter().map(|d| &d.2))
+        {
             let (st, v) = self.put_blob(app, &self.admin, b.clone()).await;
             assert!(st.is_success(), "{st}: {v}");
         }
@@ -498,45 +528,39 @@ impl Server {
         ipa_file["install"] = "artifact-only".into();
         let mut ipa_ota = file("Tiny-OTA.ipa", &ipa);
         ipa_ota["install"] = "artifact-only".into();
-        let mut toy_arm = file("acme-arm64.toy", &toy_a);
-        toy_arm["arch"] = "arm64".into();
-        let mut toy_uni = file("acme-universal.toy", &toy_u);
-        toy_uni["arch"] = "universal".into();
+        let mut files = vec![
+            file("acme.apk", &apk),
+            ipa_file,
+            ipa_ota,
+            serde_json::json!({"platform": "ios", "link": "https://testflight.apple.com/join/ABCDEFGH"}),
+        ];
+        files.extend(desktop.iter().map(|(_, name, b)| file(name, b)));
         let v = self
             .create_release(
                 app,
                 serde_json::json!({"version": "1.0", "build": "7",
                     "notes": "## What's new\n\n- **Faster** start\n- <script>alert(1)</script>fixed",
                     "source": {"commit": "3f2c1ab", "branch": "main", "ci_url": "https://ci.example/run/1"},
-                    "artifacts": [
-                        file("acme.apk", &apk), ipa_file, ipa_ota,
-                        {"platform": "ios", "link": "https://testflight.apple.com/join/ABCDEFGH"},
-                        toy_arm, toy_uni, file("hello-dist_1.2.3-4_amd64.deb", &deb)]}),
+                    "artifacts": files}),
             )
             .await;
         let release = v["release"]["id"].as_str().unwrap().to_owned();
-        let roles = [
-            "apk",
-            "ipa_file",
-            "ipa_ota",
-            "testflight",
-            "toy_arm64",
-            "toy_universal",
-            "deb",
-        ];
+        let roles = ["apk", "ipa_file", "ipa_ota", "testflight"]
+            .into_iter()
+            .chain(desktop.iter().map(|d| d.0));
         let mut artifacts = std::collections::BTreeMap::new();
-        for (i, role) in roles.iter().enumerate() {
+        for (i, role) in roles.enumerate() {
             let aid = v["release"]["artifacts"][i]["id"]
                 .as_str()
                 .unwrap()
                 .to_owned();
-            if *role != "testflight" {
+            if role != "testflight" {
                 let (st, v) = self
                     .post_empty(&format!("/artifacts/{aid}/attach"), &self.admin)
                     .await;
                 assert_eq!(st, StatusCode::OK, "{role}: {v}");
             }
-            artifacts.insert(*role, aid);
+            artifacts.insert(role, aid);
         }
         let db = rusqlite::Connection::open(self.data.join("distd.sqlite3")).unwrap();
         db.busy_timeout(Duration::from_secs(10)).unwrap();

@@ -107,12 +107,9 @@ impl FromRequestParts<AppState> for Session {
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, NoSession> {
         let cookie = sessions::cookie(&parts.headers, sessions::ADMIN_COOKIE).map(str::to_owned);
-        let found = match cookie.clone() {
-            Some(v) => {
-                st.db
-                    .read(move |c| sessions::principal(c, Kind::Admin, &v))
-                    .await
-            }
+        let found = match &cookie {
+            // From the read-path caches: a known session costs no database read.
+            Some(v) => crate::http::auth::session_cached(st, Kind::Admin, v).await,
             None => Ok(None),
         };
         let p = match found {
