@@ -3,7 +3,8 @@
 //! and `dist` share, the one rule for characters that hide or reorder text ([`text`]), the one
 //! decision whether a file may join a release ([`admission`]), whether its architectures fit
 //! the one it is listed under ([`arch`]), which file a channel URL names ([`channel`]) and
-//! which device a page is open on and how an artifact fits it ([`device`]).
+//! which device a page is open on and how an artifact fits it ([`device`]), and what a
+//! file's listed notarization submission means ([`notarization`]).
 //!
 //! This crate owns *shapes and rules*, not behaviour: it never opens a socket, a database or a
 //! path on disk. The only I/O it does is through `Read + Seek` handed to it (to build a
@@ -24,6 +25,7 @@ pub mod inspection;
 pub mod install;
 pub mod limits;
 pub mod manifest;
+pub mod notarization;
 pub mod probe;
 pub mod registry;
 pub mod text;
@@ -44,6 +46,7 @@ pub use install::{
     shell_quote,
 };
 pub use limits::Limits;
+pub use notarization::{Notarization, NotarizationStatus};
 pub use probe::Probe;
 pub use registry::{
     DetectError, Detection, InspectContext, InspectError, KindInfo, ModeInfo, ReadSeek, Registry,

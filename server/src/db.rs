@@ -57,6 +57,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0008_admin_console.sql",
         include_str!("../../migrations/0008_admin_console.sql"),
     ),
+    (
+        9,
+        "0009_notarization.sql",
+        include_str!("../../migrations/0009_notarization.sql"),
+    ),
 ];
 
 const READERS: usize = 4;
@@ -369,6 +374,9 @@ pub struct ArtifactRow {
     pub inspection: Option<String>,
     pub icon_sha256: Option<Sha256>,
     pub attached_at: Option<String>,
+    /// The notarization submission listed with the file (`notarization_submission_id`,
+    /// `notarization_status`).
+    pub notarization: Option<platform::Notarization>,
 }
 
 impl ArtifactRow {
@@ -391,6 +399,7 @@ impl ArtifactRow {
             inspection: None,
             icon_sha256: None,
             attached_at: None,
+            notarization: None,
         }
     }
 }
@@ -728,7 +737,8 @@ pub fn delete_draft(c: &Connection, id: &str) -> rusqlite::Result<usize> {
 // ---------------------------------------------------------------- artifacts
 
 const ARTIFACT_COLS: &str = "id, release_id, position, file_name, sha256, size, platform, arch, \
-     spec_install, install_mode, link, kind, attached, inspection, icon_sha256, attached_at";
+     spec_install, install_mode, link, kind, attached, inspection, icon_sha256, attached_at, \
+     notarization_submission_id, notarization_status";
 
 fn artifact_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ArtifactRow> {
     let id: String = r.get(0)?;
@@ -757,6 +767,18 @@ fn artifact_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ArtifactRow> {
         inspection: r.get(13)?,
         icon_sha256: typed_opt(r, 14, "icon_sha256", row)?,
         attached_at: r.get(15)?,
+        notarization: match (
+            r.get::<_, Option<String>>(16)?,
+            r.get::<_, Option<String>>(17)?,
+        ) {
+            (Some(submission_id), Some(status)) => Some(platform::Notarization {
+                submission_id,
+                status: status.parse().map_err(|e: platform::InvalidValue| {
+                    corrupt(17, row(), "notarization_status", status, e.to_string())
+                })?,
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -777,13 +799,15 @@ fn size_of(v: Option<u64>) -> rusqlite::Result<Option<i64>> {
 pub fn insert_artifact(c: &Connection, a: &ArtifactRow) -> rusqlite::Result<()> {
     c.execute(
         &format!(
-            "INSERT INTO artifacts({ARTIFACT_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)"
+            "INSERT INTO artifacts({ARTIFACT_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)"
         ),
         params![
             a.id.as_str(), a.release_id.as_str(), a.position, text(&a.file_name),
             hex_of(&a.sha256), size_of(a.size)?, text(&a.platform), text(&a.arch),
             text(&a.spec_install), text(&a.install_mode), a.link, text(&a.kind),
-            a.attached as i64, a.inspection, hex_of(&a.icon_sha256), a.attached_at
+            a.attached as i64, a.inspection, hex_of(&a.icon_sha256), a.attached_at,
+            a.notarization.as_ref().map(|n| n.submission_id.as_str()),
+            a.notarization.as_ref().map(|n| n.status.as_str())
         ],
     )?;
     Ok(())

@@ -15,6 +15,7 @@ mod install_page;
 mod keys;
 mod lifecycle;
 mod linux;
+mod macos;
 mod ops;
 mod pages;
 mod paging;

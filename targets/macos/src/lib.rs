@@ -170,6 +170,20 @@ impl Target for MacosTarget {
         install::page_facts(artifact)
     }
 
+    /// Every macOS file takes a submission: it is judged against the status read from the
+    /// file (`details.notarization.status`), whatever the kind.
+    fn notarization_findings(
+        &self,
+        inspection: &Inspection,
+        claim: &platform::Notarization,
+    ) -> Option<Vec<Finding>> {
+        Some(notarization::submission_findings(
+            install::status_of(inspection),
+            claim,
+            &inspection.file,
+        ))
+    }
+
     /// The generic rules, plus the code signature's team: a pinned team is met only by a
     /// signature that chains to Apple (`details.team_id` is set only then).
     fn check_identity(
