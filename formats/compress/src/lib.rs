@@ -323,15 +323,22 @@ mod tests {
             let e = pbzx(&p[..cut], &budget)
                 .read_to_end(&mut Vec::new())
                 .unwrap_err();
-            assert!(e.to_string().contains("pbzx: the stream ends"), "{cut}: {e}");
+            assert!(
+                e.to_string().contains("pbzx: the stream ends"),
+                "{cut}: {e}"
+            );
         }
         let small = InflateBudget::new(1000);
-        let e = pbzx(&p[..], &small).read_to_end(&mut Vec::new()).unwrap_err();
+        let e = pbzx(&p[..], &small)
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
         assert!(over_limit(&e).is_some(), "{e}");
         let mut huge = p[..12].to_vec();
         huge.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 1]);
         huge.extend_from_slice(&(1u64 << 40).to_be_bytes());
-        let e = pbzx(&huge[..], &budget).read_to_end(&mut Vec::new()).unwrap_err();
+        let e = pbzx(&huge[..], &budget)
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
         assert!(over_limit(&e).is_some(), "{e}");
     }
 

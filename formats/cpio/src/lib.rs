@@ -342,7 +342,10 @@ pub mod write {
             );
             out.extend_from_slice(name.as_bytes());
             out.push(0);
-            out.resize(out.len() + super::pad4(110 + name.len() as u64 + 1) as usize, 0);
+            out.resize(
+                out.len() + super::pad4(110 + name.len() as u64 + 1) as usize,
+                0,
+            );
             out.extend_from_slice(data);
             out.resize(out.len() + super::pad4(data.len() as u64) as usize, 0);
         };
@@ -381,7 +384,11 @@ mod tests {
         let list: &[(&str, &[u8], u32)] = &[
             (".", b"", 0o040755),
             ("./A.app/Contents/Info.plist", b"<plist/>", 0o100644),
-            ("./A.app/Contents/MacOS/A", b"\xcf\xfa\xed\xfe12345", 0o100755),
+            (
+                "./A.app/Contents/MacOS/A",
+                b"\xcf\xfa\xed\xfe12345",
+                0o100755,
+            ),
             ("./A.app/Contents/Link", b"MacOS/A", 0o120755),
         ];
         for a in [write::odc(list), write::newc(list)] {

@@ -20,6 +20,7 @@ pub mod code;
 mod detect;
 mod install;
 pub mod notarization;
+pub mod payload;
 pub mod pkg;
 pub mod tree;
 
@@ -233,12 +234,7 @@ fn inspect_zip(input: &mut dyn ReadSeek, ctx: &InspectContext, i: &mut Inspectio
 }
 
 fn inspect_tar(input: &mut dyn ReadSeek, ctx: &InspectContext, i: &mut Inspection) {
-    let keep = |p: &str, _size: u64| {
-        p.ends_with("/Info.plist")
-            || p.ends_with("/CodeResources")
-            || p.ends_with("/embedded.provisionprofile")
-    };
-    let mut tree = match tree::TarTree::open(input, &ctx.limits, &ctx.budget, &keep) {
+    let mut tree = match tree::TarTree::open(input, &ctx.limits, &ctx.budget, &tree::app_files) {
         Ok(t) => t,
         Err(tree::TarError::Limit(m)) => {
             i.reject(

@@ -178,6 +178,14 @@ impl Tree for ZipTree<'_> {
     }
 }
 
+/// The files of an app bundle a stream tree keeps in memory as it lists (besides Mach-O
+/// files): what the app reader reads whole.
+pub fn app_files(p: &str, _size: u64) -> bool {
+    p.ends_with("/Info.plist")
+        || p.ends_with("/CodeResources")
+        || p.ends_with("/embedded.provisionprofile")
+}
+
 /// One entry of an archive read as a stream, whatever its format.
 #[derive(Debug, Clone)]
 pub struct StreamEntry {
@@ -211,8 +219,7 @@ pub type EntryVisit<'v> = dyn FnMut(&StreamEntry, &mut dyn Read) -> std::io::Res
 /// An archive's entries, read from its start.
 pub trait Entries {
     /// The next entry; a regular file's data goes to `visit` first.
-    fn next_with(&mut self, visit: &mut EntryVisit<'_>)
-    -> Result<Option<StreamEntry>, EntryError>;
+    fn next_with(&mut self, visit: &mut EntryVisit<'_>) -> Result<Option<StreamEntry>, EntryError>;
     /// Reads what follows the last entry to its end: a compressor's trailer and checksum
     /// must read cleanly too, or the file is cut.
     fn finish(self: Box<Self>) -> std::io::Result<()>;
@@ -385,10 +392,7 @@ pub struct TarSource<'a> {
 struct TarEntries<R: Read>(format_tar::Reader<R>);
 
 impl<R: Read> Entries for TarEntries<R> {
-    fn next_with(
-        &mut self,
-        visit: &mut EntryVisit<'_>,
-    ) -> Result<Option<StreamEntry>, EntryError> {
+    fn next_with(&mut self, visit: &mut EntryVisit<'_>) -> Result<Option<StreamEntry>, EntryError> {
         let conv = |e: &format_tar::Entry| StreamEntry {
             path: e.path.clone(),
             size: e.size,
@@ -454,10 +458,7 @@ impl<'a> StreamTree<TarSource<'a>> {
 pub struct CpioEntries<R: Read>(pub format_cpio::Reader<R>);
 
 impl<R: Read> Entries for CpioEntries<R> {
-    fn next_with(
-        &mut self,
-        visit: &mut EntryVisit<'_>,
-    ) -> Result<Option<StreamEntry>, EntryError> {
+    fn next_with(&mut self, visit: &mut EntryVisit<'_>) -> Result<Option<StreamEntry>, EntryError> {
         let conv = |e: &format_cpio::Entry| StreamEntry {
             path: e.path.clone(),
             size: e.size,
