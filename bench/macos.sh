@@ -30,8 +30,7 @@ if command -v rcodesign >/dev/null 2>&1; then
     --code-signature-flags runtime Big.app >/dev/null 2>&1
 fi
 zip -q -0 -r big-app.zip Big.app
-# gzip streams byte by byte: detection sees the bundle in the probe's first 64 KiB (a zstd or
-# bzip2 block of incompressible data is larger than that; see the README).
+# Detection lists a tar's first entries with a bounded decompression (see the README).
 tar -cf - Big.app | gzip -1 > big-app.tar.gz
 python3 - "$root/fixtures/macos/make_xar.py" <<'P'
 import importlib.util, sys, gzip

@@ -10,8 +10,9 @@
 //! path on disk. The only I/O it does is through `Read + Seek` handed to it (to build a
 //! [`Probe`] for detection and to hand a file to its target). Platform knowledge lives in `targets/*`, which register
 //! themselves with [`inventory`] and are found through [`registry()`]; nothing here names a
-//! platform by hand. It depends on one format crate, `formats/zip`, to list a zip's members
-//! for detection; it never depends on a target. Its `openapi` feature (distd's only) derives
+//! platform by hand. It depends on three format crates, for detection only: `formats/zip`
+//! to list a zip's members, `formats/compress` and `formats/tar` to list a tar stream's
+//! first entries; it never depends on a target. Its `openapi` feature (distd's only) derives
 //! the OpenAPI schemas of the API types; `dist` builds without it.
 
 pub mod admission;

@@ -432,6 +432,7 @@ pub mod fuzzing {
             tail: data.to_vec(),
             zip_entries: None,
             zip_error: None,
+            tar_entries: None,
         };
         let _ = super::MacosTarget.detect(&probe);
     }
