@@ -231,7 +231,7 @@ pub trait EntrySource {
 }
 
 /// A stream archive's entries (a tar, a pkg's cpio Payload). The first pass lists every
-/// entry, hashes every file, keeps link targets, the small files `keep` selects and Mach-O
+/// entry, hashes every file inside an app bundle (`X.app/...`), keeps link targets, the small files `keep` selects and Mach-O
 /// files (up to [`MAX_KEPT`] in all); a later [`Tree::stream`] of a file not kept reads the
 /// stream again from its start up to that file, so the whole archive is never held.
 pub struct StreamTree<S: EntrySource> {
@@ -297,6 +297,14 @@ impl<S: EntrySource> StreamTree<S> {
             let mut kept_bytes = 0u64;
             let mut visit = |e: &StreamEntry, d: &mut dyn Read| -> std::io::Result<()> {
                 let path = e.path.trim_end_matches('/');
+                // Only a bundle's files are ever sealed or read: the rest of the stream (a
+                // pkg Payload's other files) is skipped unhashed.
+                if !path
+                    .split('/')
+                    .any(|c| c.len() > 4 && c.ends_with(".app"))
+                {
+                    return Ok(());
+                }
                 let fits = e.size <= max_member && kept_bytes.saturating_add(e.size) <= MAX_KEPT;
                 // The first bytes tell a Mach-O file: kept too (while it fits), so that
                 // checking its signature later does not read the stream again.
