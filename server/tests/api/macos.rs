@@ -8,17 +8,6 @@ use super::*;
 
 const ID: &str = "2efe2717-52ef-43a5-96dc-0797e4ca1041";
 
-/// Every finding with `code` in an answer (an attach's or a publish's).
-fn with_code(v: &Value, code: &str) -> Vec<Value> {
-    [&v["findings"], &v["inspection"]["findings"]]
-        .into_iter()
-        .filter_map(|f| f.as_array())
-        .flatten()
-        .filter(|f| f["code"] == code)
-        .cloned()
-        .collect()
-}
-
 /// Uploads `bytes`, creates a draft of acme listing it with `notarization` and attaches it;
 /// answers the release id, the artifact id and the attach answer.
 async fn attach(
@@ -28,15 +17,15 @@ async fn attach(
     bytes: &[u8],
     notarization: Value,
 ) -> (String, String, StatusCode, Value) {
-    let (st, v) = s.put_blob("acme", &s.admin, bytes.to_vec()).await;
-    assert!(st.is_success(), "{st}: {v}");
-    let mut body = release_body("1.0", build, &[(name, bytes)]);
-    body["artifacts"][0]["notarization"] = notarization;
-    let (rid, aid) = release_ids(&s.create_release("acme", body).await);
-    let (st, v) = s
-        .post_empty(&format!("/artifacts/{aid}/attach"), &s.admin)
-        .await;
-    (rid, aid, st, v)
+    attach_listed(
+        s,
+        "1.0",
+        build,
+        name,
+        bytes,
+        json!({ "notarization": notarization }),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,15 +171,7 @@ async fn a_bad_submission_is_refused_and_another_platform_has_none() {
 
 /// The install page's text, tags and entities dropped.
 async fn page_text(s: &Server, aid: &str) -> String {
-    let res = s
-        .client
-        .get(format!("{}/i/{aid}", s.base))
-        .bearer_auth(&s.admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let html = res.text().await.unwrap();
+    let html = crate::install_page::page(s, aid).await;
     let mut out = String::new();
     let mut in_tag = false;
     for c in html.chars() {

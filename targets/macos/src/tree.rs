@@ -299,10 +299,7 @@ impl<S: EntrySource> StreamTree<S> {
                 let path = e.path.trim_end_matches('/');
                 // Only a bundle's files are ever sealed or read: the rest of the stream (a
                 // pkg Payload's other files) is skipped unhashed.
-                if !path
-                    .split('/')
-                    .any(|c| c.len() > 4 && c.ends_with(".app"))
-                {
+                if !path.split('/').any(|c| c.len() > 4 && c.ends_with(".app")) {
                     return Ok(());
                 }
                 let fits = e.size <= max_member && kept_bytes.saturating_add(e.size) <= MAX_KEPT;
