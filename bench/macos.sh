@@ -12,6 +12,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
+# Debian's lld names its Mach-O linker ld64.lld-14: clang looks for ld64.lld.
+if ! command -v ld64.lld >/dev/null 2>&1; then
+  for l in /usr/bin/ld64.lld-*; do
+    [ -x "$l" ] || continue
+    mkdir -p "$work/bin" && ln -sf "$l" "$work/bin/ld64.lld" && PATH="$work/bin:$PATH"
+    break
+  done
+fi
 if command -v clang >/dev/null 2>&1 && command -v ld64.lld >/dev/null 2>&1; then
   printf 'int start(void) { return 42; }\n' > main.c
   clang -target arm64-apple-macos11.0 -fuse-ld=lld -nostdlib -e _start -O1 -Wl,-adhoc_codesign \
