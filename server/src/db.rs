@@ -113,20 +113,32 @@ pub fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 /// Opens for reading only, without migrating, and lets a database from before migration 6
-/// (`artifacts.link` was `testflight_url`) be read under today's column names, through a
+/// (`artifacts.link` was `testflight_url`) or 9 (no notarization columns) be read under
+/// today's column names, through a
 /// temporary view on this connection only: for commands that promise not to write, such as
 /// `distd reinspect --dry-run` on a data folder not yet started by this distd.
 pub fn open_reader_any_version(path: &Path) -> rusqlite::Result<Connection> {
     let conn = open_reader(path)?;
-    let old_link: bool = conn.query_row(
-        "SELECT EXISTS(SELECT 1 FROM pragma_table_info('artifacts') WHERE name = 'testflight_url')",
-        [],
-        |r| r.get(0),
-    )?;
-    if old_link {
-        conn.execute_batch(
-            "CREATE TEMP VIEW artifacts AS SELECT *, testflight_url AS link FROM main.artifacts",
-        )?;
+    let has = |column: &str| -> rusqlite::Result<bool> {
+        conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM pragma_table_info('artifacts') WHERE name = ?1)",
+            [column],
+            |r| r.get(0),
+        )
+    };
+    // Columns later migrations renamed or added, as the queries name them.
+    let mut extra = Vec::new();
+    if has("testflight_url")? {
+        extra.push("testflight_url AS link");
+    }
+    if !has("notarization_submission_id")? {
+        extra.push("NULL AS notarization_submission_id, NULL AS notarization_status");
+    }
+    if !extra.is_empty() {
+        conn.execute_batch(&format!(
+            "CREATE TEMP VIEW artifacts AS SELECT *, {} FROM main.artifacts",
+            extra.join(", ")
+        ))?;
     }
     Ok(conn)
 }
