@@ -1,19 +1,33 @@
 #!/bin/sh
 # The macOS target's inspect bench: a ~200 MB app (random, so incompressible, data as one
 # resource file) signed ad hoc by the linker or, with rcodesign, sealed with a Developer ID
-# style test certificate; zipped (stored), tarred with zstd, and packed into a pkg. Then
+# style test certificate; zipped (stored), tarred with gzip and with zstd, and packed into a
+# pkg (gzip cpio Payload holding the app). Then
 # bytes read, bytes decompressed and time of `inspect` against one SHA-256 pass over each
 # file. Not run in CI.
-#   sh bench/macos.sh     (needs clang + ld64.lld, zip, zstd, python3; rcodesign optional;
+#   sh bench/macos.sh     (needs zip, zstd, python3; clang + ld64.lld and rcodesign optional;
 #                          about 1 GB of /tmp; BENCH_PROFILE=dev skips the release build)
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-printf 'int start(void) { return 42; }\n' > main.c
-clang -target arm64-apple-macos11.0 -fuse-ld=lld -nostdlib -e _start -O1 -Wl,-adhoc_codesign \
-  -o Big main.c
+# Debian's lld names its Mach-O linker ld64.lld-14: clang looks for ld64.lld.
+if ! command -v ld64.lld >/dev/null 2>&1; then
+  for l in /usr/bin/ld64.lld-*; do
+    [ -x "$l" ] || continue
+    mkdir -p "$work/bin" && ln -sf "$l" "$work/bin/ld64.lld" && PATH="$work/bin:$PATH"
+    break
+  done
+fi
+if command -v clang >/dev/null 2>&1 && command -v ld64.lld >/dev/null 2>&1; then
+  printf 'int start(void) { return 42; }\n' > main.c
+  clang -target arm64-apple-macos11.0 -fuse-ld=lld -nostdlib -e _start -O1 -Wl,-adhoc_codesign \
+    -o Big main.c
+else
+  # Without clang and lld: the fixtures' universal Mach-O (signed with the test certificate).
+  cp "$root/fixtures/macos/tiny-universal.macho" Big
+fi
 mkdir -p Big.app/Contents/MacOS Big.app/Contents/Resources
 cp Big Big.app/Contents/MacOS/Big
 head -c 200000000 /dev/urandom > Big.app/Contents/Resources/big.bin
@@ -30,19 +44,28 @@ if command -v rcodesign >/dev/null 2>&1; then
     --code-signature-flags runtime Big.app >/dev/null 2>&1
 fi
 zip -q -0 -r big-app.zip Big.app
-# gzip streams byte by byte: detection sees the bundle in the probe's first 64 KiB (a zstd or
-# bzip2 block of incompressible data is larger than that; see the README).
+# Detection lists a tar's first entries with a bounded decompression (see the README).
 tar -cf - Big.app | gzip -1 > big-app.tar.gz
+tar -cf - Big.app | zstd -q -3 > big-app.tar.zst
 python3 - "$root/fixtures/macos/make_xar.py" <<'P'
 import importlib.util, sys, gzip
 spec = importlib.util.spec_from_file_location("mx", sys.argv[1]); mx = importlib.util.module_from_spec(spec); spec.loader.exec_module(mx)
-big = open("Big.app/Contents/Resources/big.bin", "rb").read()
+import os
+# The Payload holds the app (./Big.app/...), as pkgbuild lays it out; the PackageInfo lists
+# no <bundle>, so the outermost app is read.
+entries = []
+for d, dirs, files in sorted(os.walk("Big.app")):
+    dirs.sort()
+    entries.append(("./" + d, b"", 0o40755))
+    for f in sorted(files):
+        p = os.path.join(d, f)
+        entries.append(("./" + p, open(p, "rb").read(), 0o100755))
 x = mx.Xar()
-x.add("PackageInfo", mx.package_info("com.dist.big", "1.0", True))
+x.add("PackageInfo", mx.package_info("com.dist.big", "1.0", False))
 x.add("Bom", b"BOMStore" + b"\0" * 24)
-x.add("Payload", gzip.compress(mx.cpio_newc([("./big.bin", big, 0o100644)]), compresslevel=1, mtime=0), encoding="raw")
+x.add("Payload", gzip.compress(mx.cpio_newc(entries), compresslevel=1, mtime=0), encoding="raw")
 open("big.pkg", "wb").write(x.build())
 P
 cd "$root"
 cargo run -q --profile "${BENCH_PROFILE:-release}" -p target-macos --example macos_bench -- \
-  "$work/big-app.zip" "$work/big-app.tar.gz" "$work/big.pkg"
+  "$work/big-app.zip" "$work/big-app.tar.gz" "$work/big-app.tar.zst" "$work/big.pkg"

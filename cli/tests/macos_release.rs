@@ -22,7 +22,10 @@ fn a_mixed_macos_release_is_published_and_each_kind_fetched() {
             "schema_version": 2, "app": "acme", "version": "1.2.0", "build": "42",
             "channel": "beta",
             "artifacts": [
-                {"path": "Tiny.zip"},
+                // Issue 16: the notarization submission travels with the file.
+                {"path": "Tiny.zip", "notarization": {
+                    "submission_id": "2efe2717-52ef-43a5-96dc-0797e4ca1041",
+                    "status": "in-progress"}},
                 {"path": "Tiny-arm64.tar.xz", "arch": "arm64"},
                 {"path": "Tiny.pkg"},
             ],
@@ -46,6 +49,17 @@ fn a_mixed_macos_release_is_published_and_each_kind_fetched() {
         .filter_map(|a| a["kind"].as_str())
         .collect();
     assert_eq!(kinds, ["app-zip", "app-tar", "pkg"], "{out}");
+    // Listed in dist.json, judged against the file by distd: Apple had not finished.
+    let codes: Vec<&str> = out["artifacts"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert!(
+        codes.contains(&"macos.notarization.in_progress"),
+        "{codes:?}"
+    );
 
     let tmp = tempfile::tempdir().unwrap();
     let dest = tmp.path().join("got");

@@ -163,6 +163,38 @@ fn python_jsonschema_and_the_rust_types_agree() {
     with(&["artifacts", "1", "install"], json!("Side Load!"));
     with(&["artifacts", "3", "path"], json!("also.ipa"));
     with(&["unknown"], json!(true));
+    // Issue 16: a file's notarization submission, its id a UUID and its status one the
+    // notary service reports; a link carries none.
+    with(&["artifacts", "4", "notarization", "status"], json!("done"));
+    with(
+        &["artifacts", "4", "notarization", "status"],
+        json!("Accepted"),
+    );
+    with(
+        &["artifacts", "4", "notarization", "status"],
+        json!("in-progress"),
+    );
+    with(
+        &["artifacts", "4", "notarization", "status"],
+        json!("rejected"),
+    );
+    with(
+        &["artifacts", "4", "notarization", "submission_id"],
+        json!("42"),
+    );
+    with(
+        &["artifacts", "4", "notarization", "submission_id"],
+        json!("2EFE2717-52EF-43A5-96DC-0797E4CA1041"),
+    );
+    with(&["artifacts", "4", "notarization", "ticket"], json!(true));
+    with(
+        &["artifacts", "4", "notarization"],
+        json!({"submission_id": "2efe2717-52ef-43a5-96dc-0797e4ca1041"}),
+    );
+    with(
+        &["artifacts", "3", "notarization"],
+        json!({"submission_id": "2efe2717-52ef-43a5-96dc-0797e4ca1041", "status": "accepted"}),
+    );
     // Issue 14: version 1 named the link `testflight_url`; both versions read, each with its
     // own name only.
     with(
@@ -241,12 +273,14 @@ fn manifest_check_reports_valid_invalid_and_old_schema_files() {
     let example = readme_example();
     let apk = workspace_root().join("fixtures/android/signed-v1v2v3.apk");
     let ipa = workspace_root().join("fixtures/ios/tiny-adhoc.ipa");
+    let app_zip = workspace_root().join("fixtures/macos/unsigned.zip");
     let job = Job::new(
         &example,
         &[
             ("out/app-release.apk", apk.as_path()),
             ("out/app-arm64.apk", apk.as_path()),
             ("out/App.ipa", ipa.as_path()),
+            ("out/Acme.zip", app_zip.as_path()),
         ],
     );
     let m = job.manifest_str();
@@ -257,7 +291,12 @@ fn manifest_check_reports_valid_invalid_and_old_schema_files() {
     assert_eq!(v["app"], "acme");
     assert_eq!(
         v["files"],
-        json!(["out/app-release.apk", "out/App.ipa", "out/app-arm64.apk"])
+        json!([
+            "out/app-release.apk",
+            "out/App.ipa",
+            "out/app-arm64.apk",
+            "out/Acme.zip"
+        ])
     );
     assert_eq!(v["links"].as_array().unwrap().len(), 1);
     let r = dist_offline(&["manifest", "check", &m]);

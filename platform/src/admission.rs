@@ -5,7 +5,8 @@
 //!
 //! The steps, in order: detect (which target, which kind), inspect, publishable (a kind only
 //! `dist inspect` reads stays out), install mode (the one asked for or the target's default,
-//! and its findings), the architecture listed for it against the one read, the app's
+//! and its findings), the architecture listed for it against the one read, the notarization
+//! submission listed with it against what the file carries, the app's
 //! identity rules for the platform. A file is *refused* when it
 //! cannot be attached at all: no target takes it, it is another platform than the manifest
 //! says, its kind is not publishable, or it breaks an identity rule. Other error findings (a
@@ -34,6 +35,9 @@ pub struct Request<'a> {
     /// built for another is admitted with [`crate::arch::ARCH_MISMATCH`], which blocks a
     /// publish.
     pub arch: Option<&'a Arch>,
+    /// The notarization submission the manifest (or the API call) lists with the file, if
+    /// any: its target's findings on it join the inspection's ([`crate::notarization::check`]).
+    pub notarization: Option<&'a crate::Notarization>,
     /// The app's identity rules, every platform's; an empty map checks nothing.
     pub rules: &'a IdentityRules,
     pub limits: Limits,
@@ -234,6 +238,10 @@ pub fn admit<R: Read + Seek>(
     {
         inspected.inspection.findings.push(f);
     }
+    // The listed notarization submission, stored with the inspection for the same reason.
+    if let Some(claim) = req.notarization {
+        crate::notarization::check(target, &mut inspected.inspection, claim);
+    }
     // Identity rules.
     let mut admission = Admission {
         platform: Some(platform_of(target)),
@@ -424,6 +432,7 @@ mod tests {
             hint: None,
             install: None,
             arch: None,
+            notarization: None,
             rules,
             limits: Limits::default(),
             now_unix: 0,
@@ -476,6 +485,41 @@ mod tests {
     }
 
     #[test]
+    fn a_notarization_submission_on_a_platform_without_one_is_an_error() {
+        let none = IdentityRules::new();
+        let claim = crate::Notarization {
+            submission_id: "2efe2717-52ef-43a5-96dc-0797e4ca1041".into(),
+            status: crate::NotarizationStatus::Accepted,
+        };
+        let req = Request {
+            file_name: "f",
+            hint: None,
+            install: None,
+            arch: None,
+            notarization: Some(&claim),
+            rules: &none,
+            limits: Limits::default(),
+            now_unix: 0,
+            trusted_keys: &[],
+        };
+        let a = admit(
+            &registry(),
+            &mut Cursor::new(b"T1 pkg com.acme.app".as_slice()),
+            &req,
+        )
+        .unwrap();
+        assert!(a.refused().is_none());
+        assert!(a.blocks_publish());
+        assert!(
+            a.findings()
+                .iter()
+                .any(|f| f.code == crate::notarization::UNSUPPORTED),
+            "{:?}",
+            a.findings()
+        );
+    }
+
+    #[test]
     fn a_file_built_for_another_arch_is_admitted_with_an_error() {
         let none = IdentityRules::new();
         let listed: Arch = "amd64".parse().unwrap();
@@ -485,6 +529,7 @@ mod tests {
                 hint: None,
                 install: None,
                 arch: Some(&listed),
+                notarization: None,
                 rules: &none,
                 limits: Limits::default(),
                 now_unix: 0,

@@ -618,6 +618,9 @@ pub struct ArtifactSpec {
     /// server reads it as `link` and answers with a `Deprecation` header. Never sent by `dist`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub testflight_url: Option<String>,
+    /// The file's notarization submission, as dist.json lists it (files only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notarization: Option<crate::Notarization>,
 }
 
 impl ArtifactSpec {
@@ -705,6 +708,11 @@ pub struct Artifact {
     pub arch: Option<Arch>,
     pub install_mode: Option<InstallMode>,
     pub link: Option<String>,
+    /// The notarization submission listed with the file (its id and the status the notary
+    /// service reported), as given when the release was created; what the file itself
+    /// carries is in the inspection (`details.notarization`).
+    #[serde(default)]
+    pub notarization: Option<crate::Notarization>,
     /// True once the blob is attached and inspected.
     pub attached: bool,
     pub inspection: Option<Inspection>,

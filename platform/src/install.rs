@@ -95,6 +95,8 @@ pub struct ArtifactView<'a> {
     pub install_mode: Option<InstallMode>,
     pub link: Option<&'a str>,
     pub inspection: Option<&'a Inspection>,
+    /// The notarization submission listed with the file, if any.
+    pub notarization: Option<&'a crate::Notarization>,
     /// Display name of the app, from the server's records.
     pub app_name: &'a str,
 }

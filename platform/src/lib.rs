@@ -3,14 +3,16 @@
 //! and `dist` share, the one rule for characters that hide or reorder text ([`text`]), the one
 //! decision whether a file may join a release ([`admission`]), whether its architectures fit
 //! the one it is listed under ([`arch`]), which file a channel URL names ([`channel`]) and
-//! which device a page is open on and how an artifact fits it ([`device`]).
+//! which device a page is open on and how an artifact fits it ([`device`]), and what a
+//! file's listed notarization submission means ([`notarization`]).
 //!
 //! This crate owns *shapes and rules*, not behaviour: it never opens a socket, a database or a
 //! path on disk. The only I/O it does is through `Read + Seek` handed to it (to build a
 //! [`Probe`] for detection and to hand a file to its target). Platform knowledge lives in `targets/*`, which register
 //! themselves with [`inventory`] and are found through [`registry()`]; nothing here names a
-//! platform by hand. It depends on one format crate, `formats/zip`, to list a zip's members
-//! for detection; it never depends on a target. Its `openapi` feature (distd's only) derives
+//! platform by hand. It depends on three format crates, for detection only: `formats/zip`
+//! to list a zip's members, `formats/compress` and `formats/tar` to list a tar stream's
+//! first entries; it never depends on a target. Its `openapi` feature (distd's only) derives
 //! the OpenAPI schemas of the API types; `dist` builds without it.
 
 pub mod admission;
@@ -24,6 +26,7 @@ pub mod inspection;
 pub mod install;
 pub mod limits;
 pub mod manifest;
+pub mod notarization;
 pub mod probe;
 pub mod registry;
 pub mod text;
@@ -44,6 +47,7 @@ pub use install::{
     shell_quote,
 };
 pub use limits::Limits;
+pub use notarization::{Notarization, NotarizationStatus};
 pub use probe::Probe;
 pub use registry::{
     DetectError, Detection, InspectContext, InspectError, KindInfo, ModeInfo, ReadSeek, Registry,

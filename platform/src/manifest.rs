@@ -64,6 +64,10 @@ pub struct ManifestArtifact {
     /// Called `testflight_url` in schema_version 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// The notarization submission of this file (`{"submission_id", "status"}`), shown
+    /// beside what the file carries; its platform's target says which files take one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notarization: Option<crate::Notarization>,
 }
 
 /// A manifest as read, with what was migrated from an older `schema_version` to get it.
@@ -258,7 +262,18 @@ impl Manifest {
                     ));
                 }
                 (Some(path), None) => {
-                    check_relative_path(path).map_err(|m| ManifestError::new(field("path"), m))?
+                    check_relative_path(path).map_err(|m| ManifestError::new(field("path"), m))?;
+                    if let Some(n) = &a.notarization {
+                        n.validate().map_err(|m| {
+                            ManifestError::new(field("notarization.submission_id"), m)
+                        })?;
+                    }
+                }
+                (None, Some(_)) if a.notarization.is_some() => {
+                    return Err(ManifestError::new(
+                        field("notarization"),
+                        "a link has no notarization; list it with the file it belongs to",
+                    ));
                 }
                 (None, Some(url)) => {
                     // The shape only: which links a platform takes, and with which install
@@ -390,6 +405,11 @@ fn example_of(field: &str) -> Option<&'static str> {
         "install" => examples().install.as_deref()?,
         "arch" => r#""arm64""#,
         "link" => r#""https://...""#,
+        "notarization" => {
+            r#"{"submission_id": "2efe2717-52ef-43a5-96dc-0797e4ca1041", "status": "accepted"}"#
+        }
+        "submission_id" => r#""2efe2717-52ef-43a5-96dc-0797e4ca1041""#,
+        "status" => r#""accepted""#,
         "source" => r#"{"commit": "3f2c1ab", "branch": "main"}"#,
         "artifacts" => &examples().artifacts,
         _ => return None,
@@ -508,6 +528,45 @@ mod tests {
             empty_key.message.contains("unknown field ``"),
             "{empty_key}"
         );
+    }
+
+    #[test]
+    fn a_notarization_submission_is_checked_where_it_stands() {
+        let with = |n: &str| {
+            GOOD.replace(
+                r#"{"path": "out/app-release.apk"}"#,
+                &format!(r#"{{"path": "out/app-release.apk", "notarization": {n}}}"#),
+            )
+        };
+        let id = "2efe2717-52ef-43a5-96dc-0797e4ca1041";
+        let m = Manifest::from_json(
+            with(&format!(
+                r#"{{"submission_id": "{id}", "status": "in-progress"}}"#
+            ))
+            .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(
+            m.artifacts[1].notarization.as_ref().map(|n| n.status),
+            Some(crate::NotarizationStatus::InProgress)
+        );
+        let e = err(&with(&format!(
+            r#"{{"submission_id": "{id}", "status": "done"}}"#
+        )));
+        assert_eq!(e.field, "artifacts[1].notarization.status", "{e}");
+        assert!(
+            e.message.contains("accepted") && e.message.contains("in-progress"),
+            "{e}"
+        );
+        let e = err(&with(r#"{"submission_id": "42", "status": "accepted"}"#));
+        assert_eq!(e.field, "artifacts[1].notarization.submission_id", "{e}");
+        let e = err(&GOOD.replace(
+            r#""link": "https://testflight.apple.com/join/ABCDEFGH""#,
+            &format!(
+                r#""link": "https://testflight.apple.com/join/ABCDEFGH", "notarization": {{"submission_id": "{id}", "status": "accepted"}}"#
+            ),
+        ));
+        assert_eq!(e.field, "artifacts[3].notarization", "{e}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! What detection sees of a file: its name, its first and last bytes and, for zip files, the
-//! list of member names. Built once per file by the registry and shown to every target.
+//! What detection sees of a file: its name, its first and last bytes, for zip files the list
+//! of member names, and for tar streams (compressed or not) their first entry names. Built once per file by the registry and shown to every target.
 
 use std::io::{Read, Seek, SeekFrom};
 
@@ -22,7 +22,23 @@ pub struct Probe {
     pub zip_entries: Option<Vec<String>>,
     /// Why a file that starts like a zip did not open as one.
     pub zip_error: Option<String>,
+    /// The first entry names of a tar stream, when the file starts with one (compressed
+    /// with a codec `formats/compress` knows, or not): its index as far as
+    /// [`TAR_PROBE_ENTRIES`] entries, [`TAR_PROBE_READ`] stored bytes and
+    /// [`TAR_PROBE_INFLATE`] decompressed bytes reach. `None` when the file is no tar or
+    /// the probe was built without a reader.
+    pub tar_entries: Option<Vec<String>>,
 }
+
+/// Most entry names [`Probe::tar_entries`] lists.
+pub const TAR_PROBE_ENTRIES: usize = 64;
+/// Most stored bytes read for [`Probe::tar_entries`]: a bzip2 block (900 KB) and several zstd
+/// or xz blocks of incompressible data fit, so a first header that lies past the probe's
+/// head is still reached.
+pub const TAR_PROBE_READ: u64 = 4 << 20;
+/// Most decompressed bytes for [`Probe::tar_entries`] (a large first entry's data is
+/// decompressed to reach the next header; past this the names so far are the answer).
+pub const TAR_PROBE_INFLATE: u64 = 8 << 20;
 
 impl Probe {
     /// Reads the probe from `reader`, leaving it at an unspecified position.
@@ -50,7 +66,12 @@ impl Probe {
             tail,
             zip_entries: None,
             zip_error: None,
+            tar_entries: None,
         };
+        if !probe.looks_like_zip() && probe.may_start_a_tar() {
+            reader.seek(SeekFrom::Start(0))?;
+            probe.tar_entries = first_tar_entries(&mut *reader)?;
+        }
         if probe.looks_like_zip() {
             reader.seek(SeekFrom::Start(0))?;
             // The same reader every target inspects with: what detection lists is what
@@ -68,6 +89,13 @@ impl Probe {
             }
         }
         Ok(probe)
+    }
+
+    /// Whether the head is a compressed stream `formats/compress` knows or a ustar header:
+    /// the files whose first entries [`Probe::tar_entries`] lists.
+    fn may_start_a_tar(&self) -> bool {
+        format_compress::Codec::sniff(&self.head) != format_compress::Codec::None
+            || self.head.get(257..262) == Some(b"ustar")
     }
 
     /// A zip local header at the start, or an empty archive's end record.
@@ -92,6 +120,44 @@ impl Probe {
             .as_ref()
             .is_some_and(|e| e.iter().any(|n| pred(n)))
     }
+}
+
+/// The first entry names of the tar stream `reader` starts, within the `TAR_PROBE_*` bounds;
+/// `None` when it is no tar (or a compressed stream of something else). A name is listed as
+/// soon as its header is read, so a first entry too large to skip still names itself.
+fn first_tar_entries<R: Read>(reader: R) -> std::io::Result<Option<Vec<String>>> {
+    let mut magic = [0u8; 16];
+    let mut raw = reader.take(TAR_PROBE_READ);
+    let mut n = 0;
+    while n < magic.len() {
+        match raw.read(&mut magic[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    let codec = format_compress::Codec::sniff(&magic[..n]);
+    let budget = format_compress::InflateBudget::new(TAR_PROBE_INFLATE);
+    let stream = std::io::Cursor::new(magic[..n].to_vec()).chain(raw);
+    let Ok(dec) = format_compress::decoder(codec, stream, &budget) else {
+        return Ok(None);
+    };
+    let mut tar = format_tar::Reader::new(dec, 0);
+    let names = std::cell::RefCell::new(Vec::new());
+    let mut visit = |e: &format_tar::Entry, _: &mut dyn Read| {
+        names.borrow_mut().push(e.path.clone());
+        Ok(())
+    };
+    while names.borrow().len() < TAR_PROBE_ENTRIES {
+        match tar.next_entry_with(&mut visit) {
+            Ok(Some(e)) if e.kind != format_tar::EntryType::File => names.borrow_mut().push(e.path),
+            Ok(Some(_)) => {}
+            // The end, a cut stream, a bound reached, or no tar at all: what was read is
+            // the answer (nothing, for no tar).
+            Ok(None) | Err(_) => break,
+        }
+    }
+    let names = names.into_inner();
+    Ok((!names.is_empty()).then_some(names))
 }
 
 /// The last path component of a name that may carry `/` or `\` folders.

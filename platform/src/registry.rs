@@ -200,6 +200,18 @@ pub trait Target: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// What this file's notarization submission, as the manifest lists it, means beside what
+    /// the file says of itself (a stapled ticket or none): findings in plain words when the
+    /// two disagree. `None` (the default) when the platform's files take no submission, which
+    /// [`crate::notarization::check`] reports as an error.
+    fn notarization_findings(
+        &self,
+        _inspection: &Inspection,
+        _claim: &crate::notarization::Notarization,
+    ) -> Option<Vec<Finding>> {
+        None
+    }
+
     /// An artifact that is a link rather than a file (a store or beta-testing invite). `None`
     /// when the platform takes no links; `Some(Err)` names what is wrong with this link.
     fn link_artifact(&self, _url: &str) -> Option<Result<Inspection, String>> {

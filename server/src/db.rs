@@ -57,6 +57,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0008_admin_console.sql",
         include_str!("../../migrations/0008_admin_console.sql"),
     ),
+    (
+        9,
+        "0009_notarization.sql",
+        include_str!("../../migrations/0009_notarization.sql"),
+    ),
 ];
 
 const READERS: usize = 4;
@@ -132,20 +137,32 @@ fn open_watch(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 /// Opens for reading only, without migrating, and lets a database from before migration 6
-/// (`artifacts.link` was `testflight_url`) be read under today's column names, through a
+/// (`artifacts.link` was `testflight_url`) or 9 (no notarization columns) be read under
+/// today's column names, through a
 /// temporary view on this connection only: for commands that promise not to write, such as
 /// `distd reinspect --dry-run` on a data folder not yet started by this distd.
 pub fn open_reader_any_version(path: &Path) -> rusqlite::Result<Connection> {
     let conn = open_reader(path)?;
-    let old_link: bool = conn.query_row(
-        "SELECT EXISTS(SELECT 1 FROM pragma_table_info('artifacts') WHERE name = 'testflight_url')",
-        [],
-        |r| r.get(0),
-    )?;
-    if old_link {
-        conn.execute_batch(
-            "CREATE TEMP VIEW artifacts AS SELECT *, testflight_url AS link FROM main.artifacts",
-        )?;
+    let has = |column: &str| -> rusqlite::Result<bool> {
+        conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM pragma_table_info('artifacts') WHERE name = ?1)",
+            [column],
+            |r| r.get(0),
+        )
+    };
+    // Columns later migrations renamed or added, as the queries name them.
+    let mut extra = Vec::new();
+    if has("testflight_url")? {
+        extra.push("testflight_url AS link");
+    }
+    if !has("notarization_submission_id")? {
+        extra.push("NULL AS notarization_submission_id, NULL AS notarization_status");
+    }
+    if !extra.is_empty() {
+        conn.execute_batch(&format!(
+            "CREATE TEMP VIEW artifacts AS SELECT *, {} FROM main.artifacts",
+            extra.join(", ")
+        ))?;
     }
     Ok(conn)
 }
@@ -432,6 +449,9 @@ pub struct ArtifactRow {
     pub inspection: Option<String>,
     pub icon_sha256: Option<Sha256>,
     pub attached_at: Option<String>,
+    /// The notarization submission listed with the file (`notarization_submission_id`,
+    /// `notarization_status`).
+    pub notarization: Option<platform::Notarization>,
 }
 
 impl ArtifactRow {
@@ -454,6 +474,7 @@ impl ArtifactRow {
             inspection: None,
             icon_sha256: None,
             attached_at: None,
+            notarization: None,
         }
     }
 }
@@ -791,7 +812,8 @@ pub fn delete_draft(c: &Connection, id: &str) -> rusqlite::Result<usize> {
 // ---------------------------------------------------------------- artifacts
 
 const ARTIFACT_COLS: &str = "id, release_id, position, file_name, sha256, size, platform, arch, \
-     spec_install, install_mode, link, kind, attached, inspection, icon_sha256, attached_at";
+     spec_install, install_mode, link, kind, attached, inspection, icon_sha256, attached_at, \
+     notarization_submission_id, notarization_status";
 
 fn artifact_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ArtifactRow> {
     let id: String = r.get(0)?;
@@ -820,6 +842,18 @@ fn artifact_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ArtifactRow> {
         inspection: r.get(13)?,
         icon_sha256: typed_opt(r, 14, "icon_sha256", row)?,
         attached_at: r.get(15)?,
+        notarization: match (
+            r.get::<_, Option<String>>(16)?,
+            r.get::<_, Option<String>>(17)?,
+        ) {
+            (Some(submission_id), Some(status)) => Some(platform::Notarization {
+                submission_id,
+                status: status.parse().map_err(|e: platform::InvalidValue| {
+                    corrupt(17, row(), "notarization_status", status, e.to_string())
+                })?,
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -840,13 +874,15 @@ fn size_of(v: Option<u64>) -> rusqlite::Result<Option<i64>> {
 pub fn insert_artifact(c: &Connection, a: &ArtifactRow) -> rusqlite::Result<()> {
     c.execute(
         &format!(
-            "INSERT INTO artifacts({ARTIFACT_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)"
+            "INSERT INTO artifacts({ARTIFACT_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)"
         ),
         params![
             a.id.as_str(), a.release_id.as_str(), a.position, text(&a.file_name),
             hex_of(&a.sha256), size_of(a.size)?, text(&a.platform), text(&a.arch),
             text(&a.spec_install), text(&a.install_mode), a.link, text(&a.kind),
-            a.attached as i64, a.inspection, hex_of(&a.icon_sha256), a.attached_at
+            a.attached as i64, a.inspection, hex_of(&a.icon_sha256), a.attached_at,
+            a.notarization.as_ref().map(|n| n.submission_id.as_str()),
+            a.notarization.as_ref().map(|n| n.status.as_str())
         ],
     )?;
     Ok(())

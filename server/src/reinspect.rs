@@ -215,6 +215,10 @@ fn inspect_again(
     {
         i.findings.push(f);
     }
+    // The listed notarization submission, as attach checked it.
+    if let (Some(claim), Ok(target)) = (&a.notarization, registry.get(i.platform.as_str())) {
+        platform::notarization::check(target, &mut i, claim);
+    }
     Ok(i)
 }
 

@@ -145,3 +145,35 @@ async fn distd_serves_the_document_without_a_token() {
     let served: Value = res.json().await.unwrap();
     assert_eq!(served, document());
 }
+
+/// Issue 16: an artifact's notarization submission is in the document as the API answers it:
+/// a UUID and one of the statuses the notary service reports, on the spec and the artifact.
+#[test]
+fn the_notarization_submission_is_documented() {
+    let doc = document();
+    let schemas = &doc["components"]["schemas"];
+    for owner in ["Artifact", "ArtifactSpec"] {
+        let prop = &schemas[owner]["properties"]["notarization"];
+        assert!(
+            prop.to_string()
+                .contains("#/components/schemas/Notarization"),
+            "{owner}.notarization: {prop}"
+        );
+    }
+    let n = &schemas["Notarization"];
+    assert_eq!(
+        n["required"],
+        serde_json::json!(["submission_id", "status"]),
+        "{n}"
+    );
+    assert!(
+        n["properties"]["submission_id"]["pattern"]
+            .as_str()
+            .is_some_and(|p| p.contains("[0-9A-Fa-f]{8}-")),
+        "{n}"
+    );
+    assert_eq!(
+        schemas["NotarizationStatus"]["enum"],
+        serde_json::json!(["accepted", "in-progress", "invalid", "rejected"])
+    );
+}

@@ -129,6 +129,108 @@ pub fn decoder<'a, R: Read + 'a>(
     Ok(Box::new(Charged::new(r, budget)))
 }
 
+/// Largest compressed pbzx chunk accepted: Apple's writer cuts the input into 16 MiB chunks,
+/// and an incompressible one is stored, so a chunk is never much larger.
+pub const MAX_PBZX_CHUNK: u64 = 32 << 20;
+
+/// A reader of the decompressed bytes of a pbzx stream (a macOS installer package's Payload
+/// as Apple's own tools write it: `pbzx`, a big-endian u64 of flags, then chunks, each a
+/// big-endian u64 of its uncompressed size and one of its stored length, then an xz stream
+/// or, when it does not start with xz's magic, the bytes themselves). Charged to `budget`.
+/// One chunk (at most [`MAX_PBZX_CHUNK`] bytes) is held at a time.
+pub fn pbzx<'a, R: Read + 'a>(inner: R, budget: &InflateBudget) -> Box<dyn Read + 'a> {
+    Box::new(Charged::new(
+        Pbzx {
+            inner,
+            started: false,
+            chunk: None,
+        },
+        budget,
+    ))
+}
+
+struct Pbzx<R: Read> {
+    inner: R,
+    started: bool,
+    chunk: Option<Box<dyn Read>>,
+}
+
+fn pbzx_error(m: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("pbzx: {}", m.into()))
+}
+
+impl<R: Read> Pbzx<R> {
+    /// Opens the next chunk; `false` at a clean end of the stream.
+    fn next_chunk(&mut self) -> io::Result<bool> {
+        if !self.started {
+            let mut h = [0u8; 12];
+            self.inner.read_exact(&mut h).map_err(|e| {
+                if e.kind() == io::ErrorKind::UnexpectedEof {
+                    pbzx_error("the stream ends inside its header")
+                } else {
+                    e
+                }
+            })?;
+            if &h[..4] != b"pbzx" {
+                return Err(pbzx_error("no pbzx magic"));
+            }
+            self.started = true;
+        }
+        // A chunk header, or the end of the stream exactly at a chunk boundary.
+        let mut h = [0u8; 16];
+        let mut got = 0;
+        while got < h.len() {
+            match self.inner.read(&mut h[got..])? {
+                0 if got == 0 => return Ok(false),
+                0 => return Err(pbzx_error("the stream ends inside a chunk header")),
+                n => got += n,
+            }
+        }
+        let length = u64::from_be_bytes(h[8..16].try_into().expect("8 bytes"));
+        if length > MAX_PBZX_CHUNK {
+            return Err(io::Error::other(OverLimit(format!(
+                "a pbzx chunk of {length} bytes, more than the {MAX_PBZX_CHUNK} accepted"
+            ))));
+        }
+        let mut data = Vec::with_capacity(length as usize);
+        (&mut self.inner).take(length).read_to_end(&mut data)?;
+        if (data.len() as u64) < length {
+            return Err(pbzx_error("the stream ends inside a chunk"));
+        }
+        self.chunk = Some(if Codec::sniff(&data) == Codec::Xz {
+            let stream = liblzma::stream::Stream::new_stream_decoder(MAX_LZMA_MEMORY, 0)
+                .map_err(io::Error::other)?;
+            Box::new(liblzma::read::XzDecoder::new_stream(
+                io::Cursor::new(data),
+                stream,
+            ))
+        } else {
+            Box::new(io::Cursor::new(data))
+        });
+        Ok(true)
+    }
+}
+
+impl<R: Read> Read for Pbzx<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if let Some(c) = self.chunk.as_mut() {
+                let n = c.read(buf)?;
+                if n > 0 {
+                    return Ok(n);
+                }
+                self.chunk = None;
+            }
+            if !self.next_chunk()? {
+                return Ok(0);
+            }
+        }
+    }
+}
+
 /// Decompresses one whole block (a squashfs metadata or data block) into at most `max`
 /// bytes, charged to `budget`. More than `max` is an error, not a truncation.
 pub fn decompress_block(
@@ -186,6 +288,58 @@ mod tests {
             .read_to_end(&mut Vec::new())
             .unwrap_err();
         assert!(over_limit(&err).is_some());
+    }
+
+    /// A pbzx stream of `chunks` (xz-compressed when `xz`), as Apple's writer lays it out.
+    fn pbzx_of(chunks: &[(&[u8], bool)]) -> Vec<u8> {
+        let mut out = b"pbzx".to_vec();
+        out.extend_from_slice(&(1u64 << 24).to_be_bytes());
+        for (plain, xz) in chunks {
+            let stored = if *xz {
+                let mut e = liblzma::write::XzEncoder::new(Vec::new(), 6);
+                e.write_all(plain).unwrap();
+                e.finish().unwrap()
+            } else {
+                plain.to_vec()
+            };
+            out.extend_from_slice(&(plain.len() as u64).to_be_bytes());
+            out.extend_from_slice(&(stored.len() as u64).to_be_bytes());
+            out.extend_from_slice(&stored);
+        }
+        out
+    }
+
+    #[test]
+    fn pbzx_chunks_decode_in_order_and_a_cut_one_is_an_error() {
+        let a = vec![b'a'; 70_000];
+        let p = pbzx_of(&[(&a, true), (b"raw chunk", false), (b"tail", true)]);
+        let budget = InflateBudget::new(1 << 20);
+        let mut out = Vec::new();
+        pbzx(&p[..], &budget).read_to_end(&mut out).unwrap();
+        assert_eq!(out.len(), 70_000 + 9 + 4);
+        assert!(out.ends_with(b"raw chunktail"));
+        assert_eq!(budget.used(), out.len() as u64);
+        for cut in [3, 14, 20, p.len() - 1] {
+            let e = pbzx(&p[..cut], &budget)
+                .read_to_end(&mut Vec::new())
+                .unwrap_err();
+            assert!(
+                e.to_string().contains("pbzx: the stream ends"),
+                "{cut}: {e}"
+            );
+        }
+        let small = InflateBudget::new(1000);
+        let e = pbzx(&p[..], &small)
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
+        assert!(over_limit(&e).is_some(), "{e}");
+        let mut huge = p[..12].to_vec();
+        huge.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 1]);
+        huge.extend_from_slice(&(1u64 << 40).to_be_bytes());
+        let e = pbzx(&huge[..], &budget)
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
+        assert!(over_limit(&e).is_some(), "{e}");
     }
 
     #[test]

@@ -1090,6 +1090,7 @@ impl ViewParts {
             install_mode: d.art.install_mode.clone(),
             link: d.art.link.as_deref(),
             inspection: self.inspection.as_ref(),
+            notarization: d.art.notarization.as_ref(),
             app_name: &d.app_name,
         }
     }

@@ -375,6 +375,7 @@ fn render_release(
             install_mode: a.install_mode.clone(),
             link: a.link.as_deref(),
             inspection: inspection.as_ref(),
+            notarization: a.notarization.as_ref(),
             app_name: &app.name,
         };
         let mut actions = target.install_actions(&view, &links, &client);

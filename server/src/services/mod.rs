@@ -164,6 +164,7 @@ pub fn artifact_to_api(
         arch: a.arch.clone(),
         install_mode: a.install_mode.clone(),
         link: a.link.clone(),
+        notarization: a.notarization.clone(),
         attached: a.attached,
         inspection: stored_inspection(a)?,
         download_url: has_file.then(|| download_url(base, &a.id)),

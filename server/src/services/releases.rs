@@ -90,6 +90,16 @@ fn plan_artifacts(
         row.platform = s.platform.clone();
         row.arch = s.arch.clone();
         row.spec_install = s.install.clone();
+        if let Some(n) = &s.notarization {
+            if s.link.is_some() {
+                return Err(at(
+                    "notarization: a link has no notarization; list it with the file it belongs to",
+                ));
+            }
+            n.validate()
+                .map_err(|m| at(&format!("notarization: {m}")))?;
+            row.notarization = Some(n.normalized());
+        }
         match (&s.sha256, &s.link) {
             (Some(d), None) => {
                 let name = s
@@ -433,6 +443,7 @@ pub async fn attach(state: &AppState, p: &Principal, id: ArtifactId) -> AppResul
     let hint = art.platform.clone();
     let spec_install = art.spec_install.clone();
     let listed_arch = art.arch.clone();
+    let notarization = art.notarization.clone();
     let mut row = art.clone();
     // At most DIST_MAX_INSPECTIONS at once; the permit lives as long as the inspection.
     let permit = state.inspection_permit().await?;
@@ -448,6 +459,7 @@ pub async fn attach(state: &AppState, p: &Principal, id: ArtifactId) -> AppResul
             hint: hint.as_ref(),
             install: spec_install,
             arch: listed_arch.as_ref(),
+            notarization: notarization.as_ref(),
             rules: &rules,
             limits: Limits::default(),
             now_unix: util::now_unix(),

@@ -896,3 +896,33 @@ async fn a_backup_taken_while_distd_runs_shows_as_the_last_backup_and_the_chain_
     assert_eq!(st, StatusCode::OK);
     assert_eq!(h["status"], "ok", "{h}");
 }
+
+/// Issue 16: a release's detail shows a macOS file's notarization submission (dist.json's
+/// word) beside the status read from the file, and the finding that says they disagree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_detail_shows_the_notarization_submission_beside_the_files_status() {
+    let (_dir, s) = Server::fresh(&["acme"]).await;
+    let zip = common::project_fixture("macos", "unsigned.zip");
+    let (st, v) = s.put_blob("acme", &s.admin, zip.clone()).await;
+    assert!(st.is_success(), "{v}");
+    let id = "2efe2717-52ef-43a5-96dc-0797e4ca1041";
+    let mut body = common::release_body("1.0", "1", &[("Tiny.zip", &zip)]);
+    body["artifacts"][0]["notarization"] = json!({"submission_id": id, "status": "accepted"});
+    let (rid, aid) = common::release_ids(&s.create_release("acme", body).await);
+    let (st, v) = s
+        .post_empty(&format!("/artifacts/{aid}/attach"), &s.admin)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let c = Console::sign_in(&s, &s.admin).await;
+    let rel = c.get(&format!("/admin/releases/{rid}")).await;
+    assert_eq!(rel.status, StatusCode::OK, "{}", rel.body);
+    for want in [
+        "Notarization submission",
+        &format!("{id} accepted (dist.json)"),
+        "status: not-notarizable",
+        "macos.notarization.accepted_not_developer_id",
+        "dist.json says Apple accepted this build, but the file is not signed with a Developer ID",
+    ] {
+        assert!(rel.body.contains(want), "{want}: {}", rel.body);
+    }
+}

@@ -13,7 +13,7 @@ fn escaped(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-async fn page(s: &Server, aid: &str) -> String {
+pub(crate) async fn page(s: &Server, aid: &str) -> String {
     let res = s
         .client
         .get(format!("{}/i/{aid}", s.base))

@@ -8,22 +8,6 @@ fn fixture(name: &str) -> Vec<u8> {
     crate::common::project_fixture("linux", name)
 }
 
-/// Every finding with `code` in an answer (a publish's `findings`, an error's, or an
-/// artifact's inspection's).
-fn with_code(v: &Value, code: &str) -> Vec<Value> {
-    [
-        &v["findings"],
-        &v["error"]["findings"],
-        &v["inspection"]["findings"],
-    ]
-    .into_iter()
-    .filter_map(|f| f.as_array())
-    .flatten()
-    .filter(|f| f["code"] == code)
-    .cloned()
-    .collect()
-}
-
 /// Uploads `bytes`, creates a draft of acme listing it (with `arch` when given) and attaches
 /// it; answers the release id and the attach answer.
 async fn attach(
@@ -34,16 +18,8 @@ async fn attach(
     bytes: &[u8],
     arch: Option<&str>,
 ) -> (String, StatusCode, Value) {
-    let (st, v) = s.put_blob("acme", &s.admin, bytes.to_vec()).await;
-    assert!(st.is_success(), "{st}: {v}");
-    let mut body = release_body(version, build, &[(name, bytes)]);
-    if let Some(a) = arch {
-        body["artifacts"][0]["arch"] = json!(a);
-    }
-    let (rid, aid) = release_ids(&s.create_release("acme", body).await);
-    let (st, v) = s
-        .post_empty(&format!("/artifacts/{aid}/attach"), &s.admin)
-        .await;
+    let listed = arch.map_or_else(|| json!({}), |a| json!({ "arch": a }));
+    let (rid, _, st, v) = attach_listed(s, version, build, name, bytes, listed).await;
     (rid, st, v)
 }
 

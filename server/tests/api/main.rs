@@ -15,6 +15,7 @@ mod install_page;
 mod keys;
 mod lifecycle;
 mod linux;
+mod macos;
 mod ops;
 mod pages;
 mod paging;
@@ -43,6 +44,46 @@ use common::{Rng, Server, corpus, release_body, release_ids, sha256_hex, tiny_zi
 const APK1: &str = "android/apksig-golden-aligned-v1v2v3-out.apk";
 const APK2: &str = "android/apksig-golden-aligned-v1-out.apk";
 const APK_OTHER_KEY: &str = "android/apksig-v3-only-with-ecdsa-sha256-p256.apk";
+
+/// Every finding with `code` in an answer (a publish's `findings`, an error's, or an
+/// artifact's inspection's).
+fn with_code(v: &Value, code: &str) -> Vec<Value> {
+    [
+        &v["findings"],
+        &v["error"]["findings"],
+        &v["inspection"]["findings"],
+    ]
+    .into_iter()
+    .filter_map(|f| f.as_array())
+    .flatten()
+    .filter(|f| f["code"] == code)
+    .cloned()
+    .collect()
+}
+
+/// Uploads `bytes`, creates a draft of acme listing it with the spec fields of `listed` (an
+/// object: `{"arch": "arm64"}`, say) and attaches it; answers the release id, the artifact
+/// id, and the attach answer.
+async fn attach_listed(
+    s: &Server,
+    version: &str,
+    build: &str,
+    name: &str,
+    bytes: &[u8],
+    listed: Value,
+) -> (String, String, StatusCode, Value) {
+    let (st, v) = s.put_blob("acme", &s.admin, bytes.to_vec()).await;
+    assert!(st.is_success(), "{st}: {v}");
+    let mut body = release_body(version, build, &[(name, bytes)]);
+    for (k, v) in listed.as_object().into_iter().flatten() {
+        body["artifacts"][0][k] = v.clone();
+    }
+    let (rid, aid) = release_ids(&s.create_release("acme", body).await);
+    let (st, v) = s
+        .post_empty(&format!("/artifacts/{aid}/attach"), &s.admin)
+        .await;
+    (rid, aid, st, v)
+}
 
 fn err_code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or("")

@@ -587,6 +587,7 @@ mod fit_tests {
             install_mode: None,
             link: None,
             inspection: Some(&i),
+            notarization: None,
             app_name: "a",
         };
         let android = |n: &str| {

@@ -218,6 +218,7 @@ fn view<'a>(kind: &'a Kind, i: &'a Inspection) -> ArtifactView<'a> {
         install_mode: None,
         link: None,
         inspection: Some(i),
+        notarization: None,
         app_name: "Fixture",
     }
 }

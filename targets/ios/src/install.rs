@@ -607,6 +607,7 @@ mod tests {
             install_mode: None,
             link: None,
             inspection: Some(i),
+            notarization: None,
             app_name: "Acme",
         }
     }

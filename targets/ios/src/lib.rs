@@ -419,6 +419,7 @@ pub mod fuzzing {
             tail: data.to_vec(),
             zip_entries: None,
             zip_error: None,
+            tar_entries: None,
         };
         let _ = super::IosTarget.detect(&probe);
     }
@@ -436,6 +437,7 @@ mod tests {
             tail: head.to_vec(),
             zip_entries: None,
             zip_error: None,
+            tar_entries: None,
         }
     }
 

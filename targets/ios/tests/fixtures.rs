@@ -174,6 +174,7 @@ fn appstore_ipa_modes() {
         install_mode: None,
         link: None,
         inspection: Some(&i.inspection),
+        notarization: None,
         app_name: "Tiny",
     };
     let links = Links {
@@ -330,6 +331,7 @@ fn enterprise_manifest_document() {
         install_mode: Some(mode("enterprise")),
         link: None,
         inspection: Some(&i.inspection),
+        notarization: None,
         app_name: "Tiny",
     };
     let links = Links {

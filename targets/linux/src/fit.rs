@@ -50,6 +50,7 @@ mod tests {
             install_mode: None,
             link: None,
             inspection: None,
+            notarization: None,
             app_name: "a",
         }
     }

@@ -169,6 +169,7 @@ mod tests {
             install_mode: None,
             link: None,
             inspection: None,
+            notarization: None,
             app_name: "Hello",
         }
     }

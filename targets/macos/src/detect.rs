@@ -1,6 +1,6 @@
 //! Detection by content, never by the extension alone: a zip whose index holds
-//! `X.app/Contents/Info.plist`, a tar stream (compressed or not) whose first entries are an
-//! app bundle's, a xar archive, a Mach-O file built for macOS, a provisioning profile for
+//! `X.app/Contents/Info.plist`, a tar stream (compressed or not) whose first entries (the
+//! probe's bounded listing, `Probe::tar_entries`) are an app bundle's, a xar archive, a Mach-O file built for macOS, a provisioning profile for
 //! macOS (`Platform` names `OSX`).
 
 use std::io::Read;
@@ -92,8 +92,14 @@ pub fn detect_probe(probe: &Probe) -> Option<Detection> {
             && first.is_some_and(|n| in_app_bundle(&n)))
         .then(|| Detection::new("app-zip", 40));
     }
-    let paths = tar_paths(head);
-    if !paths.is_empty() && paths.iter().any(|p| in_app_bundle(p)) {
+    // The probe's bounded listing of the stream's first entries reaches headers past its
+    // head (a large first entry, a bzip2 or zstd block of incompressible data); a probe
+    // built without a reader has only the head to decompress.
+    let paths = match &probe.tar_entries {
+        Some(p) => p.clone(),
+        None => tar_paths(head),
+    };
+    if paths.iter().any(|p| in_app_bundle(p)) {
         // More confident than a generic tarball (Linux claims those at 50).
         return Some(Detection::new("app-tar", 80));
     }
@@ -112,6 +118,7 @@ mod tests {
             tail: head.to_vec(),
             zip_entries: None,
             zip_error: None,
+            tar_entries: None,
         }
     }
 

@@ -139,8 +139,8 @@ pub fn page_facts(artifact: &ArtifactView<'_>) -> Vec<PageFact> {
             },
         ));
     }
-    if let Some(s) = status_of(i) {
-        out.push(PageFact::new("Notarization", s.id()));
+    if let Some(line) = crate::notarization::beside(status_of(i), artifact.notarization) {
+        out.push(PageFact::new("Notarization", line));
     }
     out
 }
@@ -195,6 +195,7 @@ mod tests {
                 install_mode: None,
                 link: None,
                 inspection: Some(&i),
+                notarization: None,
                 app_name: "Tiny",
             };
             let a = actions(&view, &links(), &mac);
@@ -231,6 +232,7 @@ mod tests {
             install_mode: None,
             link: None,
             inspection: Some(&i),
+            notarization: None,
             app_name: "Tiny",
         };
         let a = actions(
@@ -248,7 +250,26 @@ mod tests {
         assert!(
             facts
                 .iter()
-                .any(|f| f.label == "Notarization" && f.value == "stapled")
+                .any(|f| f.label == "Notarization" && f.value == "stapled (the file)")
+        );
+        // A submission dist.json lists is shown beside it, and a disagreement in words.
+        let claim = platform::Notarization {
+            submission_id: "2efe2717-52ef-43a5-96dc-0797e4ca1041".into(),
+            status: platform::NotarizationStatus::Accepted,
+        };
+        let unstapled = inspection("not-stapled", true);
+        let view = ArtifactView {
+            notarization: Some(&claim),
+            inspection: Some(&unstapled),
+            ..view
+        };
+        let facts = page_facts(&view);
+        let n = facts.iter().find(|f| f.label == "Notarization").unwrap();
+        assert!(
+            n.value.contains("accepted (dist.json). They disagree")
+                && n.value.contains("no ticket is stapled"),
+            "{}",
+            n.value
         );
     }
 }

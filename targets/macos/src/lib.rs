@@ -20,6 +20,7 @@ pub mod code;
 mod detect;
 mod install;
 pub mod notarization;
+pub mod payload;
 pub mod pkg;
 pub mod tree;
 
@@ -170,6 +171,20 @@ impl Target for MacosTarget {
         install::page_facts(artifact)
     }
 
+    /// Every macOS file takes a submission: it is judged against the status read from the
+    /// file (`details.notarization.status`), whatever the kind.
+    fn notarization_findings(
+        &self,
+        inspection: &Inspection,
+        claim: &platform::Notarization,
+    ) -> Option<Vec<Finding>> {
+        Some(notarization::submission_findings(
+            install::status_of(inspection),
+            claim,
+            &inspection.file,
+        ))
+    }
+
     /// The generic rules, plus the code signature's team: a pinned team is met only by a
     /// signature that chains to Apple (`details.team_id` is set only then).
     fn check_identity(
@@ -219,12 +234,7 @@ fn inspect_zip(input: &mut dyn ReadSeek, ctx: &InspectContext, i: &mut Inspectio
 }
 
 fn inspect_tar(input: &mut dyn ReadSeek, ctx: &InspectContext, i: &mut Inspection) {
-    let keep = |p: &str, _size: u64| {
-        p.ends_with("/Info.plist")
-            || p.ends_with("/CodeResources")
-            || p.ends_with("/embedded.provisionprofile")
-    };
-    let mut tree = match tree::TarTree::open(input, &ctx.limits, &ctx.budget, &keep) {
+    let mut tree = match tree::TarTree::open(input, &ctx.limits, &ctx.budget, &tree::app_files) {
         Ok(t) => t,
         Err(tree::TarError::Limit(m)) => {
             i.reject(
@@ -422,6 +432,7 @@ pub mod fuzzing {
             tail: data.to_vec(),
             zip_entries: None,
             zip_error: None,
+            tar_entries: None,
         };
         let _ = super::MacosTarget.detect(&probe);
     }

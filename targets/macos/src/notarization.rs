@@ -3,9 +3,11 @@
 //! `Contents/_CodeSignature/`) and after the xar archive of a pkg (a `t8lr` trailer); both
 //! placements are those apple-codesign's stapler writes. A ticket is Apple's signed
 //! statement; it cannot be checked against Apple offline, so `stapled` means "a ticket is
-//! attached", not "Apple accepted this build".
+//! attached", not "Apple accepted this build". A notarization submission dist.json lists
+//! with the file (its id and the status the notary service reported) is the CI job's word,
+//! shown beside the file's; where they disagree, [`disagreement`] says so in plain words.
 
-use platform::Finding;
+use platform::{Finding, Notarization, NotarizationStatus};
 use serde_json::json;
 
 use crate::code::Signing;
@@ -119,10 +121,148 @@ pub fn details(status: Status, ticket: &Ticket, place: &str) -> serde_json::Valu
     })
 }
 
+/// Where the notarization submission dist.json lists and what the file carries disagree:
+/// the finding's code and severity, what it means in plain words (the install page and the
+/// admin console show them), and what the release manager should do.
+pub struct Disagreement {
+    pub code: &'static str,
+    pub error: bool,
+    pub plain: String,
+    pub todo: String,
+}
+
+/// Compares the listed submission with the status read from the file (`None` when the file's
+/// signature was not read). Agreement is an accepted submission with a ticket stapled.
+pub fn disagreement(detected: Option<Status>, claim: &Notarization) -> Option<Disagreement> {
+    let id = &claim.submission_id;
+    let detected = detected?;
+    let stapled = detected == Status::Stapled;
+    Some(match (claim.status, detected) {
+        (NotarizationStatus::Accepted, Status::Stapled) => return None,
+        (NotarizationStatus::Accepted, Status::NotStapled) => Disagreement {
+            code: "macos.notarization.accepted_not_stapled",
+            error: false,
+            plain: "Apple accepted this build, but no ticket is stapled to the file: a Mac that is offline the first time it opens it blocks it".into(),
+            todo: format!("run `xcrun stapler staple` on the file notarized as submission {id} and publish the stapled file"),
+        },
+        (NotarizationStatus::Accepted, _) => Disagreement {
+            code: "macos.notarization.accepted_not_developer_id",
+            error: true,
+            plain: "dist.json says Apple accepted this build, but the file is not signed with a Developer ID that verifies, and Apple notarizes nothing else: the submission was for another file".into(),
+            todo: format!("publish the file that was notarized as submission {id}, or correct dist.json"),
+        },
+        (NotarizationStatus::InProgress, _) => Disagreement {
+            code: "macos.notarization.in_progress",
+            error: false,
+            plain: if stapled {
+                "dist.json says Apple was still notarizing this build, yet a ticket is stapled to the file: dist.json is out of date".into()
+            } else {
+                "Apple had not finished notarizing this build when it was published: until it does, macOS may block it".into()
+            },
+            todo: format!("wait for the submission (`xcrun notarytool wait {id}`), staple the ticket and publish again with its status"),
+        },
+        (status, _) => Disagreement {
+            code: "macos.notarization.rejected",
+            error: true,
+            plain: if stapled {
+                format!("Apple did not notarize this build (submission {status}), yet a ticket is stapled to the file: the ticket is from another submission")
+            } else {
+                format!("Apple did not notarize this build (submission {status}): macOS blocks it")
+            },
+            todo: format!("read `xcrun notarytool log {id}`, fix what it lists, notarize again and publish the stapled file"),
+        },
+    })
+}
+
+/// The findings for a listed submission: at most one, when it and the file disagree.
+pub fn submission_findings(
+    detected: Option<Status>,
+    claim: &Notarization,
+    what: &str,
+) -> Vec<Finding> {
+    disagreement(detected, claim)
+        .map(|d| {
+            let message = format!(
+                "{what}: {} (dist.json: submission {} {}); {}",
+                d.plain, claim.submission_id, claim.status, d.todo
+            );
+            if d.error {
+                Finding::error(d.code, message)
+            } else {
+                Finding::warning(d.code, message)
+            }
+        })
+        .into_iter()
+        .collect()
+}
+
+/// One line for a page or the admin console: what the file carries beside what dist.json
+/// lists, and in plain words where they disagree.
+pub fn beside(detected: Option<Status>, claim: Option<&Notarization>) -> Option<String> {
+    let file = detected.map(|s| format!("{} (the file)", s.id()));
+    let listed = claim.map(|c| format!("submission {} {} (dist.json)", c.submission_id, c.status));
+    let mut line = match (file, listed) {
+        (None, None) => return None,
+        (Some(f), None) => f,
+        (None, Some(l)) => format!("{l}; the file's signature was not read"),
+        (Some(f), Some(l)) => format!("{f}; {l}"),
+    };
+    if let Some(d) = claim.and_then(|c| disagreement(detected, c)) {
+        line.push_str(&format!(". They disagree: {}", d.plain));
+    }
+    Some(line)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use platform::SignatureState::{Signed, Untrusted};
+
+    fn claim(status: NotarizationStatus) -> Notarization {
+        Notarization {
+            submission_id: "2efe2717-52ef-43a5-96dc-0797e4ca1041".into(),
+            status,
+        }
+    }
+
+    #[test]
+    fn a_submission_beside_what_the_file_carries() {
+        use NotarizationStatus::*;
+        assert!(submission_findings(Some(Status::Stapled), &claim(Accepted), "x").is_empty());
+        assert!(submission_findings(None, &claim(Rejected), "x").is_empty());
+        let code = |d, c| {
+            submission_findings(Some(d), &claim(c), "x")
+                .first()
+                .map(|f| (f.code.clone(), f.severity))
+        };
+        use platform::Severity::{Error, Warning};
+        assert_eq!(
+            code(Status::NotStapled, Accepted),
+            Some(("macos.notarization.accepted_not_stapled".into(), Warning))
+        );
+        assert_eq!(
+            code(Status::NotNotarizable, Accepted),
+            Some(("macos.notarization.accepted_not_developer_id".into(), Error))
+        );
+        assert_eq!(
+            code(Status::NotStapled, InProgress),
+            Some(("macos.notarization.in_progress".into(), Warning))
+        );
+        assert_eq!(
+            code(Status::Stapled, Invalid),
+            Some(("macos.notarization.rejected".into(), Error))
+        );
+        assert_eq!(
+            code(Status::NotStapled, Rejected),
+            Some(("macos.notarization.rejected".into(), Error))
+        );
+        let line = beside(Some(Status::NotStapled), Some(&claim(Accepted))).unwrap();
+        assert!(line.starts_with("not-stapled (the file); submission 2efe2717-52ef-43a5-96dc-0797e4ca1041 accepted (dist.json). They disagree: Apple accepted this build, but no ticket"), "{line}");
+        assert_eq!(
+            beside(Some(Status::Stapled), None).as_deref(),
+            Some("stapled (the file)")
+        );
+    }
 
     #[test]
     fn status_follows_signing_and_ticket() {

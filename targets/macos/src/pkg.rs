@@ -2,14 +2,16 @@
 //! (`PackageInfo`, `Bom`, `Payload` at the top) or product archive (`Distribution` and one
 //! folder per component package), the Distribution's product, packages, minimum OS, host
 //! architectures and choices, each component's PackageInfo, the Payload's compression
-//! (told from its first bytes, never extracted), the TOC checksum and every file's archived
+//! (told from its first bytes) and the apps in it (read as a stream by [`crate::payload`],
+//! never extracted), the TOC checksum and every file's archived
 //! checksum, the installer signature over the TOC checksum with its chain, and a stapled
 //! notarization ticket.
 //!
 //! `details` schema (README, "Platform details", macOS): `pkg_type` (`product` or
 //! `component`), `product` (`{id, version, title}`), `packages` (each `{id, version,
-//! install_location, payload, payload_bytes, bundles}`), `choices`, `host_architectures`,
-//! `min_os_source`, `toc` (`{checksum, checksum_ok, files, files_checked}`),
+//! install_location, payload, payload_bytes, bundles, apps}`; `apps` as in
+//! [`crate::payload`]), `choices`, `host_architectures`, `archs_source` (when the archs are
+//! the payload apps'), `min_os_source`, `toc` (`{checksum, checksum_ok, files, files_checked}`),
 //! `installer_signature` (`{style, signing, signer, chain, x_signature}`), `notarization`.
 
 use std::io::Read;
@@ -294,6 +296,9 @@ pub fn read(r: &mut dyn ReadSeek, ctx: &InspectContext, i: &mut Inspection) {
         vec![String::new()]
     };
     let mut packages = Vec::new();
+    // The architectures of the apps inside the payloads: the package's where the
+    // Distribution names none.
+    let mut payload_archs: Vec<String> = Vec::new();
     for dir in &component_dirs {
         let mut p = match x
             .file(&format!("{dir}PackageInfo"))
@@ -327,7 +332,7 @@ pub fn read(r: &mut dyn ReadSeek, ctx: &InspectContext, i: &mut Inspection) {
             .and_then(|f| f.data.clone())
         {
             p["payload_bytes"] = json!(d.size);
-            match x.open_data(r, &d, limits.max_streamed_bytes, &ctx.budget) {
+            let opened = match x.open_data(r, &d, limits.max_streamed_bytes, &ctx.budget) {
                 Ok(mut rd) => {
                     let mut head = [0u8; 16];
                     let mut n = 0;
@@ -339,6 +344,7 @@ pub fn read(r: &mut dyn ReadSeek, ctx: &InspectContext, i: &mut Inspection) {
                         }
                     }
                     p["payload"] = json!(payload_format(&head[..n]));
+                    true
                 }
                 Err(e) => {
                     p["payload"] = json!(null);
@@ -346,6 +352,14 @@ pub fn read(r: &mut dyn ReadSeek, ctx: &InspectContext, i: &mut Inspection) {
                         "macos.pkg.malformed",
                         format!("{dir}Payload cannot be read: {e}"),
                     ));
+                    false
+                }
+            };
+            if opened {
+                for a in crate::payload::read_apps(&x, r, &d, dir, &mut p, ctx, i) {
+                    if !payload_archs.contains(&a) {
+                        payload_archs.push(a);
+                    }
                 }
             }
         } else {
@@ -422,6 +436,13 @@ pub fn read(r: &mut dyn ReadSeek, ctx: &InspectContext, i: &mut Inspection) {
         i.identity = p["id"].as_str().map(str::to_owned);
         i.version = p["version"].as_str().map(str::to_owned);
         details.insert("identity_source".into(), json!("PackageInfo identifier"));
+    }
+    if i.archs.is_none() && !payload_archs.is_empty() {
+        i.archs = Some(payload_archs);
+        details.insert(
+            "archs_source".into(),
+            json!("the main executables of the apps in the Payload"),
+        );
     }
     if i.identity.is_none() && i.parse == platform::Parse::Ok {
         i.reject(

@@ -1,7 +1,8 @@
 //! The files of an archive as the app reader sees them, wherever they are stored: a zip
-//! (random access through `formats/zip`), a tar stream (through `formats/compress` and
-//! `formats/tar`, read again from the start for each file it streams), and later a disk
-//! image's file system. The app reader ([`crate::app`]) reads only through [`Tree`], so a
+//! (random access through `formats/zip`), a stream archive read again from the start for
+//! each file it streams (a tar through `formats/compress` and `formats/tar`; a pkg's cpio
+//! Payload through `formats/xar`, `formats/compress` and `formats/cpio`), and a disk image's
+//! file system. The app reader ([`crate::app`]) reads only through [`Tree`], so a
 //! bundle reached through another container is read the same way.
 
 use std::collections::BTreeMap;
@@ -177,13 +178,64 @@ impl Tree for ZipTree<'_> {
     }
 }
 
-/// A tar stream's entries. The first pass lists every entry, hashes every file, keeps link
-/// targets, the small files `keep` selects and Mach-O files (up to [`MAX_KEPT`] in all); a
-/// later [`Tree::stream`] of a file not kept reads the stream again from its start up to that
-/// file, so the whole archive is never held.
-pub struct TarTree<'a> {
-    r: &'a mut dyn ReadSeek,
-    codec: Codec,
+/// The files of an app bundle a stream tree keeps in memory as it lists (besides Mach-O
+/// files): what the app reader reads whole.
+pub fn app_files(p: &str, _size: u64) -> bool {
+    p.ends_with("/Info.plist")
+        || p.ends_with("/CodeResources")
+        || p.ends_with("/embedded.provisionprofile")
+}
+
+/// One entry of an archive read as a stream, whatever its format.
+#[derive(Debug, Clone)]
+pub struct StreamEntry {
+    pub path: String,
+    pub size: u64,
+    pub kind: StreamKind,
+    /// A symbolic or hard link's target; empty for other entries.
+    pub link: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamKind {
+    File,
+    Dir,
+    Symlink,
+    /// Reads as the file its link names.
+    Hardlink,
+    Other,
+}
+
+/// Why reading a stream's next entry stopped: its bytes, or its format.
+#[derive(Debug)]
+pub enum EntryError {
+    Io(std::io::Error),
+    Format(String),
+}
+
+/// What [`Entries::next_with`] hands a regular file's data to.
+pub type EntryVisit<'v> = dyn FnMut(&StreamEntry, &mut dyn Read) -> std::io::Result<()> + 'v;
+
+/// An archive's entries, read from its start.
+pub trait Entries {
+    /// The next entry; a regular file's data goes to `visit` first.
+    fn next_with(&mut self, visit: &mut EntryVisit<'_>) -> Result<Option<StreamEntry>, EntryError>;
+    /// Reads what follows the last entry to its end: a compressor's trailer and checksum
+    /// must read cleanly too, or the file is cut.
+    fn finish(self: Box<Self>) -> std::io::Result<()>;
+}
+
+/// Where a stream's entries come from: opened again from the start for every re-read.
+pub trait EntrySource {
+    fn open(&mut self) -> Result<Box<dyn Entries + '_>, TarError>;
+}
+
+/// A stream archive's entries (a tar, a pkg's cpio Payload). The first pass lists every
+/// entry, hashes every file inside an app bundle (`X.app/...`), keeps link targets, the small files `keep` selects and Mach-O
+/// files (up to [`MAX_KEPT`] in all); a later [`Tree::stream`] of a file not kept reads the
+/// stream again from its start up to that file, so the whole archive is never held.
+pub struct StreamTree<S: EntrySource> {
+    src: S,
     nodes: Vec<Node>,
     digests: BTreeMap<String, (Vec<u8>, Vec<u8>)>,
     links: BTreeMap<String, String>,
@@ -192,19 +244,22 @@ pub struct TarTree<'a> {
     limit_hit: Option<String>,
 }
 
-/// Why a tar stream could not be listed.
+/// A tar stream, compressed or not.
+pub type TarTree<'a> = StreamTree<TarSource<'a>>;
+
+/// Why a stream archive could not be listed.
 #[derive(Debug)]
 pub enum TarError {
-    /// The stream is not a tar, or is cut or corrupt.
+    /// The stream is not an archive of its kind, or is cut or corrupt.
     Malformed(String),
     /// A cap or the decompression budget stopped the listing.
     Limit(String),
     Io(std::io::Error),
 }
 
-fn tar_error(e: format_tar::Error) -> TarError {
+fn stream_error(e: EntryError) -> TarError {
     match e {
-        format_tar::Error::Io(io) => match format_compress::over_limit(&io) {
+        EntryError::Io(io) => match format_compress::over_limit(&io) {
             Some(o) => TarError::Limit(o.0.clone()),
             None if matches!(
                 io.kind(),
@@ -218,37 +273,35 @@ fn tar_error(e: format_tar::Error) -> TarError {
             }
             None => TarError::Io(io),
         },
-        other => TarError::Malformed(other.to_string()),
+        EntryError::Format(m) => TarError::Malformed(m),
     }
 }
 
-impl<'a> TarTree<'a> {
+impl<S: EntrySource> StreamTree<S> {
     /// Lists the stream; `keep(path, size)` says which files to keep in memory (each at most
     /// `limits.max_member_bytes`).
-    pub fn open(
-        r: &'a mut dyn ReadSeek,
+    pub fn list(
+        mut src: S,
         limits: &Limits,
         budget: &InflateBudget,
         keep: &dyn Fn(&str, u64) -> bool,
     ) -> Result<Self, TarError> {
-        let mut magic = [0u8; 16];
-        r.seek(SeekFrom::Start(0)).map_err(TarError::Io)?;
-        let n = (&mut *r).take(16).read(&mut magic).map_err(TarError::Io)?;
-        let codec = Codec::sniff(&magic[..n]);
-        r.seek(SeekFrom::Start(0)).map_err(TarError::Io)?;
         let mut nodes = Vec::new();
         let mut digests = BTreeMap::new();
         let mut links = BTreeMap::new();
         let mut kept = BTreeMap::new();
         let mut hard_links: Vec<(String, String)> = Vec::new();
         {
-            let dec = format_compress::decoder(codec, &mut *r, budget)
-                .map_err(|e| TarError::Malformed(e.to_string()))?;
-            let mut tar = format_tar::Reader::new(dec, 0);
+            let mut entries = src.open()?;
             let max_member = limits.max_member_bytes;
             let mut kept_bytes = 0u64;
-            let mut visit = |e: &format_tar::Entry, d: &mut dyn Read| -> std::io::Result<()> {
+            let mut visit = |e: &StreamEntry, d: &mut dyn Read| -> std::io::Result<()> {
                 let path = e.path.trim_end_matches('/');
+                // Only a bundle's files are ever sealed or read: the rest of the stream (a
+                // pkg Payload's other files) is skipped unhashed.
+                if !path.split('/').any(|c| c.len() > 4 && c.ends_with(".app")) {
+                    return Ok(());
+                }
                 let fits = e.size <= max_member && kept_bytes.saturating_add(e.size) <= MAX_KEPT;
                 // The first bytes tell a Mach-O file: kept too (while it fits), so that
                 // checking its signature later does not read the stream again.
@@ -279,7 +332,7 @@ impl<'a> TarTree<'a> {
                 }
                 Ok(())
             };
-            while let Some(e) = tar.next_entry_with(&mut visit).map_err(tar_error)? {
+            while let Some(e) = entries.next_with(&mut visit).map_err(stream_error)? {
                 if nodes.len() >= limits.max_entries {
                     return Err(TarError::Limit(format!(
                         "the archive holds more than {} entries",
@@ -288,13 +341,13 @@ impl<'a> TarTree<'a> {
                 }
                 let path = e.path.trim_end_matches('/').to_owned();
                 let kind = match e.kind {
-                    format_tar::EntryType::Dir => NodeKind::Dir,
-                    format_tar::EntryType::Symlink => {
+                    StreamKind::Dir => NodeKind::Dir,
+                    StreamKind::Symlink => {
                         links.insert(path.clone(), e.link.clone());
                         NodeKind::Symlink
                     }
                     // A hard link reads as the file it names: record it as that file's copy.
-                    format_tar::EntryType::Hardlink => {
+                    StreamKind::Hardlink => {
                         hard_links.push((path.clone(), e.link.trim_end_matches('/').to_owned()));
                         NodeKind::File
                     }
@@ -306,10 +359,9 @@ impl<'a> TarTree<'a> {
                     kind,
                 });
             }
-            // The compressor's trailer and checksum must read cleanly too, or the file is cut.
-            let mut rest = tar.into_inner();
-            std::io::copy(&mut rest, &mut std::io::sink())
-                .map_err(|e| tar_error(format_tar::Error::Io(e)))?;
+            entries
+                .finish()
+                .map_err(|e| stream_error(EntryError::Io(e)))?;
         }
         for (path, target) in hard_links {
             if let Some(d) = digests.get(&target).cloned() {
@@ -320,8 +372,7 @@ impl<'a> TarTree<'a> {
             return Err(TarError::Malformed("the archive holds no entries".into()));
         }
         Ok(Self {
-            r,
-            codec,
+            src,
             nodes,
             digests,
             links,
@@ -331,12 +382,114 @@ impl<'a> TarTree<'a> {
         })
     }
 
-    pub fn codec(&self) -> Codec {
-        self.codec
+    pub fn source(&self) -> &S {
+        &self.src
     }
 }
 
-impl Tree for TarTree<'_> {
+/// A tar stream's bytes, decompressed by `formats/compress`.
+pub struct TarSource<'a> {
+    r: &'a mut dyn ReadSeek,
+    codec: Codec,
+    budget: InflateBudget,
+}
+
+struct TarEntries<R: Read>(format_tar::Reader<R>);
+
+impl<R: Read> Entries for TarEntries<R> {
+    fn next_with(&mut self, visit: &mut EntryVisit<'_>) -> Result<Option<StreamEntry>, EntryError> {
+        let conv = |e: &format_tar::Entry| StreamEntry {
+            path: e.path.clone(),
+            size: e.size,
+            kind: match e.kind {
+                format_tar::EntryType::Dir => StreamKind::Dir,
+                format_tar::EntryType::Symlink => StreamKind::Symlink,
+                format_tar::EntryType::Hardlink => StreamKind::Hardlink,
+                format_tar::EntryType::File => StreamKind::File,
+                _ => StreamKind::Other,
+            },
+            link: e.link.clone(),
+        };
+        let mut v = |e: &format_tar::Entry, d: &mut dyn Read| visit(&conv(e), d);
+        match self.0.next_entry_with(&mut v) {
+            Ok(e) => Ok(e.as_ref().map(conv)),
+            Err(format_tar::Error::Io(io)) => Err(EntryError::Io(io)),
+            Err(other) => Err(EntryError::Format(other.to_string())),
+        }
+    }
+
+    fn finish(self: Box<Self>) -> std::io::Result<()> {
+        let mut rest = self.0.into_inner();
+        std::io::copy(&mut rest, &mut std::io::sink()).map(|_| ())
+    }
+}
+
+impl EntrySource for TarSource<'_> {
+    fn open(&mut self) -> Result<Box<dyn Entries + '_>, TarError> {
+        self.r.seek(SeekFrom::Start(0)).map_err(TarError::Io)?;
+        let dec = format_compress::decoder(self.codec, &mut *self.r, &self.budget)
+            .map_err(|e| TarError::Malformed(e.to_string()))?;
+        Ok(Box::new(TarEntries(format_tar::Reader::new(dec, 0))))
+    }
+}
+
+impl<'a> StreamTree<TarSource<'a>> {
+    /// Lists a tar stream, compressed as its first bytes say; `keep` as in
+    /// [`StreamTree::list`].
+    pub fn open(
+        r: &'a mut dyn ReadSeek,
+        limits: &Limits,
+        budget: &InflateBudget,
+        keep: &dyn Fn(&str, u64) -> bool,
+    ) -> Result<Self, TarError> {
+        let mut magic = [0u8; 16];
+        r.seek(SeekFrom::Start(0)).map_err(TarError::Io)?;
+        let n = (&mut *r).take(16).read(&mut magic).map_err(TarError::Io)?;
+        let codec = Codec::sniff(&magic[..n]);
+        let src = TarSource {
+            r,
+            codec,
+            budget: budget.clone(),
+        };
+        Self::list(src, limits, budget, keep)
+    }
+
+    pub fn codec(&self) -> Codec {
+        self.src.codec
+    }
+}
+
+/// A cpio stream (what a pkg's Payload holds once decompressed).
+pub struct CpioEntries<R: Read>(pub format_cpio::Reader<R>);
+
+impl<R: Read> Entries for CpioEntries<R> {
+    fn next_with(&mut self, visit: &mut EntryVisit<'_>) -> Result<Option<StreamEntry>, EntryError> {
+        let conv = |e: &format_cpio::Entry| StreamEntry {
+            path: e.path.clone(),
+            size: e.size,
+            kind: match e.kind {
+                format_cpio::EntryType::Dir => StreamKind::Dir,
+                format_cpio::EntryType::Symlink => StreamKind::Symlink,
+                format_cpio::EntryType::File => StreamKind::File,
+                format_cpio::EntryType::Other => StreamKind::Other,
+            },
+            link: e.link.clone(),
+        };
+        let mut v = |e: &format_cpio::Entry, d: &mut dyn Read| visit(&conv(e), d);
+        match self.0.next_entry_with(&mut v) {
+            Ok(e) => Ok(e.as_ref().map(conv)),
+            Err(format_cpio::Error::Io(io)) => Err(EntryError::Io(io)),
+            Err(other) => Err(EntryError::Format(other.to_string())),
+        }
+    }
+
+    fn finish(self: Box<Self>) -> std::io::Result<()> {
+        let mut rest = self.0.into_inner();
+        std::io::copy(&mut rest, &mut std::io::sink()).map(|_| ())
+    }
+}
+
+impl<S: EntrySource> Tree for StreamTree<S> {
     fn nodes(&self) -> &[Node] {
         &self.nodes
     }
@@ -382,13 +535,18 @@ impl Tree for TarTree<'_> {
                 "{path}: {size} bytes, more than the limit of {cap}"
             ));
         }
-        self.r.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
-        let dec = format_compress::decoder(self.codec, &mut *self.r, &self.budget)
-            .map_err(|e| e.to_string())?;
-        let mut tar = format_tar::Reader::new(dec, 0);
+        let mut entries = match self.src.open() {
+            Ok(e) => e,
+            Err(e) => {
+                return Err(match e {
+                    TarError::Limit(m) | TarError::Malformed(m) => m,
+                    TarError::Io(e) => e.to_string(),
+                });
+            }
+        };
         let mut found = false;
         let mut result: Result<(), String> = Ok(());
-        let mut v = |e: &format_tar::Entry, d: &mut dyn Read| -> std::io::Result<()> {
+        let mut v = |e: &StreamEntry, d: &mut dyn Read| -> std::io::Result<()> {
             if !found && e.path.trim_end_matches('/') == path {
                 found = true;
                 result = visit(d);
@@ -397,26 +555,32 @@ impl Tree for TarTree<'_> {
             }
             Ok(())
         };
+        let mut hit = None;
         loop {
-            match tar.next_entry_with(&mut v) {
+            match entries.next_with(&mut v) {
                 Ok(Some(_)) => {}
                 Ok(None) => break,
-                Err(format_tar::Error::Io(e)) if e.get_ref().is_some_and(|i| i.is::<FoundIt>()) => {
+                Err(EntryError::Io(e)) if e.get_ref().is_some_and(|i| i.is::<FoundIt>()) => {
                     break;
                 }
                 Err(e) => {
-                    let msg = match tar_error(e) {
+                    let msg = match stream_error(e) {
                         TarError::Limit(m) => {
-                            self.limit_hit.get_or_insert(m.clone());
+                            hit = Some(m.clone());
                             m
                         }
                         TarError::Malformed(m) => m,
                         TarError::Io(e) => e.to_string(),
                     };
+                    drop(entries);
+                    if let Some(m) = hit {
+                        self.limit_hit.get_or_insert(m);
+                    }
                     return Err(format!("{path}: {msg}"));
                 }
             }
         }
+        drop(entries);
         if !found {
             return Err(format!("{path} was not found reading the archive again"));
         }

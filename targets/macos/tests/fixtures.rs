@@ -56,6 +56,98 @@ fn signed_product_archive() {
     assert!(has(&i, "macos.pkg.signature_untrusted"), "{:?}", codes(&i));
 }
 
+/// Issue 16: the app inside a package's Payload (gzip odc cpio written by bsdtar; pbzx of a
+/// newc cpio written by GNU cpio) is found where the PackageInfo's <bundle> says and read by
+/// the app reader: its identity, archs, signature and seal.
+#[test]
+fn the_app_in_a_payload_is_read() {
+    for (name, payload) in [
+        ("app-payload-gzip-odc.pkg", "gzip cpio"),
+        ("app-payload-pbzx-newc.pkg", "pbzx"),
+    ] {
+        let i = inspect(name);
+        assert_eq!(i.parse, Parse::Ok, "{name}: {:?}", i.findings);
+        let p = &i.details["packages"][0];
+        assert_eq!(p["payload"], payload, "{name}");
+        let apps = p["apps"].as_array().unwrap();
+        assert_eq!(apps.len(), 1, "{name}: {p}");
+        let a = &apps[0];
+        assert_eq!(a["path"], "Tiny.app", "{name}");
+        assert_eq!(a["identity"], "com.dist.tiny", "{name}");
+        assert_eq!(a["version"], "1.2.0");
+        assert_eq!(a["build"], "42");
+        assert_eq!(a["min_os"], "11.0");
+        assert_eq!(a["archs"], serde_json::json!(["x86_64", "arm64"]), "{name}");
+        // Its seal and code directory verify; the chain ends at the test root.
+        assert_eq!(a["signature"], "untrusted", "{name}: {a}");
+        assert_eq!(a["signing"], "developer-id", "{name}");
+        assert_eq!(a["hardened_runtime"], true, "{name}");
+        assert_eq!(a["notarization"], "not-notarizable", "{name}");
+        assert!(
+            a["signer"]
+                .as_str()
+                .unwrap()
+                .contains("Developer ID Application: Dist Test"),
+            "{a}"
+        );
+        // No hostArchitectures in either package: the archs are the app's.
+        assert_eq!(
+            i.archs,
+            Some(vec!["x86_64".to_owned(), "arm64".to_owned()]),
+            "{name}"
+        );
+        assert_eq!(
+            i.details["archs_source"],
+            "the main executables of the apps in the Payload"
+        );
+        assert!(
+            has(&i, "macos.pkg.app_not_notarizable"),
+            "{name}: {:?}",
+            codes(&i)
+        );
+    }
+    // The product archive's Distribution names the product.
+    let i = inspect("app-payload-pbzx-newc.pkg");
+    assert_eq!(i.details["pkg_type"], "product");
+    assert_eq!(i.identity.as_deref(), Some("com.dist.tiny"));
+    // A PackageInfo that lists an app its Payload does not hold says so.
+    let i = inspect("signed-product.pkg");
+    assert!(has(&i, "macos.pkg.bundle_missing"), "{:?}", codes(&i));
+    assert_eq!(i.details["packages"][0]["apps"], serde_json::json!([]));
+}
+
+/// A Payload changed inside a package whose checksums are not signed: the cpio reader meets
+/// the damage as an error finding, never a panic; a payload that is not cpio says so.
+#[test]
+fn a_broken_payload_is_an_error_finding() {
+    let good = std::fs::read(common::fixtures().join("app-payload-gzip-odc.pkg")).unwrap();
+    let x = {
+        let mut c = std::io::Cursor::new(&good);
+        let limits = format_xar::Limits {
+            max_structure_bytes: 1 << 20,
+            max_files: 100,
+        };
+        format_xar::open(&mut c, good.len() as u64, &limits).unwrap()
+    };
+    let d = x.file("Payload").unwrap().data.clone().unwrap();
+    let at = (x.heap_start + d.offset) as usize;
+    // Replace the stored gzip Payload by plain bytes that are no cpio, same length.
+    let mut bad = good.clone();
+    for b in &mut bad[at..at + d.length as usize] {
+        *b = b'x';
+    }
+    let i = common::inspect_bytes("bad-payload.pkg", &bad)
+        .unwrap()
+        .inspection;
+    assert!(has(&i, "macos.pkg.payload_malformed"), "{:?}", codes(&i));
+    let f = i
+        .findings
+        .iter()
+        .find(|f| f.code == "macos.pkg.payload_malformed")
+        .unwrap();
+    assert!(f.message.contains("cpio"), "{}", f.message);
+}
+
 #[test]
 fn a_stapled_ticket_is_seen_after_the_archive() {
     let i = inspect("signed-product-stapled.pkg");
@@ -281,4 +373,30 @@ fn nested_versioned_framework_is_verified_and_its_swap_caught() {
         "{}",
         f.message
     );
+}
+
+/// Payloads written by Apple's pkgbuild (gzip odc cpio, `./` names) in the real corpus: the
+/// apps the PackageInfo lists are found and read (these are script apps: no Mach-O, so no
+/// archs, and no signature). `corpus::read` fails when DIST_CORPUS is set and a file is gone.
+#[test]
+fn pkgbuild_payloads_in_the_corpus() {
+    let Some(dir) = dist_testkit::corpus::dir() else {
+        return;
+    };
+    for (name, app, build) in [
+        ("gino0631-Product.pkg", "My Test App.app", "1.0.0.20170409"),
+        ("sparkle-test.pkg", "sparklepkgtest.app", ""),
+    ] {
+        let i = common::inspect_path(&dir.join("macos").join(name)).inspection;
+        let p = &i.details["packages"][0];
+        assert_eq!(p["payload"], "gzip cpio", "{name}");
+        let apps = p["apps"].as_array().unwrap();
+        assert_eq!(apps.len(), 1, "{name}: {p}");
+        assert_eq!(apps[0]["path"], app, "{name}");
+        assert_eq!(apps[0]["signature"], "unsigned", "{name}");
+        if !build.is_empty() {
+            assert_eq!(apps[0]["build"], build, "{name}");
+        }
+        assert_eq!(i.archs, None, "{name}: no Mach-O, no archs");
+    }
 }

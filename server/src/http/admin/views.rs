@@ -300,7 +300,18 @@ pub fn artifact(a: &Artifact) -> ArtifactView {
             .unwrap_or_default(),
         sha256: a.sha256.map(|d| d.to_string()).unwrap_or_default(),
         attached: a.attached,
-        facts: a.inspection.as_ref().map(facts).unwrap_or_default(),
+        facts: {
+            let mut f = a.inspection.as_ref().map(facts).unwrap_or_default();
+            // The CI job's word, beside the file's own "Notarization" fact; a disagreement
+            // is one of the inspection's findings.
+            if let Some(n) = &a.notarization {
+                f.push(Fact {
+                    label: "Notarization submission".into(),
+                    value: format!("{} {} (dist.json)", n.submission_id, n.status),
+                });
+            }
+            f
+        },
         raw_json: a
             .inspection
             .as_ref()
