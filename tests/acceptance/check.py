@@ -359,18 +359,22 @@ def cmd_console(rel1, rel2):
     home = text_of(c.get("/admin"))
     check("acme" in home and "toy" in home.lower(), "console: the apps page lists acme and its platforms, the toy too", home)
 
+    # Build 1 goes to stable first, the channel a team ships from.
+    first = text_of(c.get(f"/admin/apps/acme/promote?release={rel1}&channel=stable"))
+    check("checks pass" in first, "console: build 1 may go to stable", first)
+    c.post("/admin/apps/acme/channels/stable/promote", [("release", rel1)])
+    check(api("/api/v1/apps/acme/channels/stable")["release_id"] == rel1, "stable points at build 1")
+
     # The new release's page: every artifact's inspection, its findings, the diff.
     page = c.get(f"/admin/releases/{rel2}")
     words = text_of(page)
     for want in ["com.dist.tiny", "org.dist.fixture", "hello-dist", "Dist.Hello", "com.example.toy",
                  "ios.signature.untrusted", "linux.deb.signature_unknown_key", "windows.signature.untrusted"]:
         check(want in words, f"console: release page shows {want}", words)
-
-    # Build 1 goes to stable first, the channel a team ships from.
-    first = text_of(c.get(f"/admin/apps/acme/promote?release={rel1}&channel=stable"))
-    check("checks pass" in first, "console: build 1 may go to stable", first)
-    c.post("/admin/apps/acme/channels/stable/promote", [("release", rel1)])
-    check(api("/api/v1/apps/acme/channels/stable")["release_id"] == rel1, "stable points at build 1")
+    # Its diff against stable's release: only the toy file changed, its version and build.
+    diff = re.sub(r"\s+", " ", words[words.find("Changes against"):words.find("Artifacts (")])
+    check(f"stable now 1.0.0 (1) {rel1}" in diff and "toy: version 1.0.0 -> 1.0.1" in diff
+          and "toy: build 1 -> 2" in diff, "console: the diff against stable names the toy's new version", diff)
 
     # Review the promotion of rel2 to stable (where rel1 is): current release, policy, diff.
     review = text_of(c.get(f"/admin/apps/acme/promote?release={rel2}&channel=stable"))
