@@ -369,7 +369,8 @@ def cmd_console(rel1, rel2):
     page = c.get(f"/admin/releases/{rel2}")
     words = text_of(page)
     for want in ["com.dist.tiny", "org.dist.fixture", "hello-dist", "Dist.Hello", "com.example.toy",
-                 "ios.signature.untrusted", "linux.deb.signature_unknown_key", "windows.signature.untrusted"]:
+                 "ios.signature.untrusted", "linux.deb.signature_unknown_key", "windows.signature.untrusted",
+                 "release.version_mismatch"]:
         check(want in words, f"console: release page shows {want}", words)
     # Its diff against stable's release: only the toy file changed, its version and build.
     diff = re.sub(r"\s+", " ", words[words.find("Changes against"):words.find("Artifacts (")])
@@ -381,6 +382,8 @@ def cmd_console(rel1, rel2):
     check(rel1 in review, "console: the promote review names stable's current release", review)
     check("1.0.0 (1)" in review and "1.0.1 (2)" in review, "console: the diff names both versions", review)
     check("checks pass" in review, "console: the policy result", review)
+    check("hello-signed.msi: the file declares version 1.2.3 (?), the release is 1.0.1 (2)" in review,
+          "console: the review lists the release's findings, a file's other version too", review)
     where = c.post("/admin/apps/acme/channels/stable/promote", [("release", rel2)])
     check(where.startswith("/admin/apps/acme/channels/stable"), "console: promoted", where)
     check(api("/api/v1/apps/acme/channels/stable")["release_id"] == rel2, "stable points at build 2")
