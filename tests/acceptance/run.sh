@@ -113,7 +113,7 @@ step "1. start the image as the NAS guide does, tokens, publish (README quick st
 t=$(now)
 qs start
 qs tokens
-[ -s ci-token ] && [ -s tester-token ] && [ -n "${DIST_TOKEN:-}" ] || fail "the tokens block made no tokens"
+[ -s ci-token ] && [ -n "${DIST_TOKEN:-}" ] || fail "the tokens block made no tokens"
 [ ! -e dist-data/initial-admin-token ] || fail "initial-admin-token is still there"
 check platforms
 check job "$root/$list" . 1.0.0 1
@@ -131,7 +131,8 @@ t_publish=$(since "$t")
 
 step "2. the channel page in chromium as each device class (README quick start 4)"
 t=$(now)
-url=$(qs page)
+qs page >page-url
+url=$(cat page-url)
 case $url in "$DIST_SERVER/apps/acme/channels/beta?token=dist_"*) ;; *) fail "the page block printed $url" ;; esac
 rm -rf "$shots"
 check pages "$url" "$shots"
