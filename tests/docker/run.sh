@@ -16,7 +16,8 @@
 #   - unwritable data folder (and subfolder): the message names the uids and both fixes;
 #   - upgrade: every fixtures/data folder (v0.1.0, v0.2-pre-link: made by older distds) starts
 #     and migrates with its releases, channels, blobs, TestFlight link and audit chain intact;
-#   - compose.yaml brought up with `docker compose` as the NAS user.
+#   - compose.yaml brought up with `docker compose` as the NAS user;
+#   - the acceptance test (tests/acceptance/run.sh): the README's quick start on this image.
 # It removes everything it made when it ends, pass or fail.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -346,6 +347,14 @@ if grep WARN "$work/compose.log" | grep -F "DIST_PUBLIC_URL" >/dev/null; then fa
 echo "compose: up to /healthz 200 in $compose_s s, healthy, uid 1000, restart unless-stopped, data and logs in the NAS folder"
 docker-compose -f "$work/compose/compose.yaml" down -t 10
 
+# --- Acceptance (issue 23): the README's quick start on this image ---------------------------
+# Last, since it tags distd:latest as the image plus a test layer with the toy target.
+step "acceptance: tests/acceptance/run.sh"
+t=$(now)
+DIST_NETNS="$ns" DIST_IMAGE="$tag" DIST_RUST_TARGET="$(basename "$(dirname "$musl_bin")")" \
+  tests/acceptance/run.sh
+acceptance_s=$(since "$t")
+
 step "figures"
 echo "image size:                 $size bytes ($size_mb MB; goal 30 MB)"
 echo "to /healthz 200:             $started_a s from Docker's StartedAt, $healthy_a s from 'docker run' (goal 1 s)"
@@ -354,5 +363,6 @@ echo "old data folders:           $upgrade_s (from 'docker run')"
 echo "compose:                    $compose_s s from 'docker compose up'"
 echo "docker stop:                $stop_s s and $stop2_s s (goal 2 s)"
 echo "image build (build-image):  $build_s s"
+echo "acceptance:                 $acceptance_s s (toy build included)"
 echo "docker test in all:         $(since "$t_all") s"
 echo "docker tests passed"

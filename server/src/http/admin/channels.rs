@@ -16,7 +16,7 @@ use crate::db;
 use crate::error::AppError;
 use crate::http::auth::{authorize, need};
 use crate::http::{ApiPath, ApiQuery};
-use crate::services::{AppState, channels, releases};
+use crate::services::{AppState, apps, channels, releases};
 
 /// Moves shown on a channel page, newest first.
 const HISTORY_ROWS: usize = 100;
@@ -154,6 +154,11 @@ pub async fn promote_review(
     let pv = channels::preview(&st, app.to_string(), channel.to_string(), release)
         .await
         .or_page(&s)?;
+    let policy = apps::get(&st, app.to_string())
+        .await
+        .or_page(&s)?
+        .version_mismatch;
+    let versions = views::version_findings(st.registry, &target, policy);
     let current = match &pv.current {
         Some(c) => Some(releases::get(&st, &s.p, c.id.clone()).await.or_page(&s)?),
         None => None,
@@ -174,7 +179,7 @@ pub async fn promote_review(
         channel: channel.to_string(),
         release: views::release_row(&target),
         current: current.as_ref().map(views::release_row),
-        findings: views::finding_groups(pv.findings.iter()),
+        findings: views::finding_groups(pv.findings.iter().chain(&versions)),
         diff,
         blocking: pv.blocking.iter().map(views::finding).collect(),
         downgrade: pv.downgrade,

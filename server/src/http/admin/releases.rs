@@ -13,7 +13,7 @@ use super::session::Session;
 use super::{OrPage, PageResult, notice, ok, views};
 use crate::http::auth::{authorize, need};
 use crate::http::{ApiPath, ApiQuery};
-use crate::services::{AppState, channels, releases};
+use crate::services::{AppState, apps, channels, releases};
 
 pub async fn show(
     State(st): State<AppState>,
@@ -27,6 +27,10 @@ pub async fn show(
     // The service checks the app limit, drafts and channel limits, as for the API.
     let r = releases::get(&st, &s.p, id).await.or_page(&s)?;
     let app = r.app.to_string();
+    let policy = apps::get(&st, app.clone())
+        .await
+        .or_page(&s)?
+        .version_mismatch;
     let mut diffs = Vec::new();
     let mut promote_to = Vec::new();
     let may_promote =
@@ -68,7 +72,7 @@ pub async fn show(
         notes: r.notes.clone().filter(|n| !n.trim().is_empty()),
         revoke_reason: r.revoke_reason.clone(),
         artifacts: r.artifacts.iter().map(views::artifact).collect(),
-        findings: views::release_findings(&r),
+        findings: views::release_findings(&r, &views::version_findings(st.registry, &r, policy)),
         diffs,
         promote_to,
     }))

@@ -121,8 +121,25 @@ pub fn finding(f: &Finding) -> FindingView {
     }
 }
 
-pub fn release_findings(r: &Release) -> Vec<FindingGroup> {
-    finding_groups(inspections(r).flat_map(|i| i.findings.iter()))
+/// Each file's findings and `extra` (the release's own, as [`version_findings`]).
+pub fn release_findings(r: &Release, extra: &[Finding]) -> Vec<FindingGroup> {
+    finding_groups(inspections(r).flat_map(|i| i.findings.iter()).chain(extra))
+}
+
+/// The `release.version_mismatch` findings the publish weighed (and `dist ci publish` printed)
+/// for files that declare another version or build than the release, at the severity the
+/// app's setting gives them: a file's inspection does not hold them, since they are about the
+/// release it is in.
+pub fn version_findings(
+    registry: &platform::Registry,
+    r: &Release,
+    policy: platform::versions::MismatchPolicy,
+) -> Vec<Finding> {
+    inspections(r)
+        .filter_map(|i| {
+            platform::versions::version_mismatch(registry, i, &r.version, &r.build, policy)
+        })
+        .collect()
 }
 
 fn yes_no(v: Option<bool>) -> Option<&'static str> {
