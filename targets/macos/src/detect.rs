@@ -1,4 +1,4 @@
-//! Detection by content, never by the extension alone: a zip whose index holds
+//! Detection by content, never by the extension alone: a UDIF trailer, a zip whose index holds
 //! `X.app/Contents/Info.plist`, a tar stream (compressed or not) whose first entries are an
 //! app bundle's, a xar archive, a Mach-O file built for macOS, a provisioning profile for
 //! macOS (`Platform` names `OSX`).
@@ -64,6 +64,11 @@ fn macho_confidence(head: &[u8]) -> Option<u8> {
 
 /// The macOS claim on a probed file.
 pub fn detect_probe(probe: &Probe) -> Option<Detection> {
+    // A UDIF trailer in the last 512 bytes (or an encrypted image's header): a disk image,
+    // whatever the name; inspection refuses an encrypted one with a clear message.
+    if crate::dmg::looks_like_dmg(&probe.head, &probe.tail) {
+        return Some(Detection::new("dmg", 100));
+    }
     if probe.zip_entries.is_some() {
         return probe
             .any_entry(is_app_info_plist)

@@ -1,5 +1,5 @@
-//! The macOS target: reads zipped app bundles (`app-zip`), app bundles in compressed tar
-//! archives (`app-tar`), installer packages (`pkg`), and for `dist inspect` bare Mach-O
+//! The macOS target: reads disk images (`dmg`: UDIF, HFS+ inside), zipped app bundles
+//! (`app-zip`), app bundles in compressed tar archives (`app-tar`), installer packages (`pkg`), and for `dist inspect` bare Mach-O
 //! files (`macho`) and macOS provisioning profiles (`mobileprovision`, `.provisionprofile`);
 //! says who signed each (Developer ID, Apple Development, ad hoc, ...), whether the hardened
 //! runtime is on, whether a notarization ticket is stapled, and what Gatekeeper will say.
@@ -8,7 +8,7 @@
 //! certificates Gatekeeper accepts, where a stapler puts a ticket, what an installer
 //! package's Distribution and PackageInfo mean, and which findings those earn. The formats
 //! belong below it: Mach-O, code signatures, seals and profiles to `formats/apple` (shared
-//! with iOS), xar to `formats/xar`, X.509 to `formats/pki`, zip to `formats/zip`, tar and the
+//! with iOS), xar to `formats/xar`, UDIF and HFS+ to `formats/udif` and `formats/hfsplus`, X.509 to `formats/pki`, zip to `formats/zip`, tar and the
 //! one decompression stack to `formats/tar` and `formats/compress`. Targets depend on
 //! `platform` and `formats/*`, never on each other. It never extracts to disk, never
 //! executes anything, never loads a whole artifact into memory, and bounds every length by
@@ -18,6 +18,8 @@
 pub mod app;
 pub mod code;
 mod detect;
+pub mod dmg;
+mod dmgsig;
 mod install;
 pub mod notarization;
 pub mod pkg;
@@ -40,6 +42,11 @@ pub struct MacosTarget;
 inventory::submit!(platform::TargetRegistration(&MacosTarget));
 
 const KINDS: &[KindInfo] = &[
+    KindInfo {
+        kind: "dmg",
+        description: "macOS disk image (.dmg: open it, then drag the app to Applications)",
+        publishable: true,
+    },
     KindInfo {
         kind: "pkg",
         description: "macOS installer package (.pkg, opened with Installer)",
@@ -86,10 +93,11 @@ impl Target for MacosTarget {
         KINDS
     }
 
-    /// A zipped app is what most Mac users expect (Safari unzips it); a pkg when the app
-    /// needs installing; a tar is for people at a terminal.
+    /// A disk image is what most Mac users expect (open it, drag the app to Applications);
+    /// then a zipped app (Safari unzips it); a pkg when the app needs installing; a tar is
+    /// for people at a terminal.
     fn preferred_kinds(&self) -> &'static [&'static str] {
-        &["app-zip", "pkg", "app-tar"]
+        &["dmg", "app-zip", "pkg", "app-tar"]
     }
 
     fn identity_facts(&self) -> &'static [platform::IdentityFact] {
@@ -135,6 +143,7 @@ impl Target for MacosTarget {
             "app-zip" => inspect_zip(input, ctx, &mut i),
             "app-tar" => inspect_tar(input, ctx, &mut i),
             "pkg" => pkg::read(input, ctx, &mut i),
+            "dmg" => dmg::read(input, ctx, &mut i),
             "macho" => inspect_macho(input, ctx, &mut i).map_err(io)?,
             "mobileprovision" => inspect_profile(input, ctx, &mut i).map_err(io)?,
             other => {
@@ -153,6 +162,7 @@ impl Target for MacosTarget {
             "app-zip" => "application/zip",
             "pkg" => "application/octet-stream",
             "app-tar" => "application/x-tar",
+            "dmg" => "application/x-apple-diskimage",
             _ => "application/octet-stream",
         }
     }

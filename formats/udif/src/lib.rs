@@ -1,0 +1,192 @@
+//! UDIF, the format of macOS disk images (`.dmg`): the 512-byte `koly` trailer at the end of
+//! the file, the block map (`blkx` resources, in the XML property list the trailer points at
+//! or, in old images, in a classic resource fork), each partition's `mish` table of chunks,
+//! and a random-access reader over the logical disk those chunks describe that decompresses
+//! only the chunks a read touches (zlib, bzip2 and LZMA through `formats/compress`, raw and
+//! zero chunks directly). It also reads the partition map of that disk (Apple partition map,
+//! GPT, MBR, or none) and tells which file system each partition starts with.
+//!
+//! A format crate: it reads and checks, it does not judge. It knows no `platform` type and
+//! produces facts and typed errors, never findings. It never writes anything to disk. Every
+//! length read from the file is checked against the file's size and the caps below before
+//! anything is allocated, and every decompressed byte is charged to the caller's
+//! [`InflateBudget`]. What is inside a partition (HFS+, APFS) belongs to other crates.
+
+mod blkx;
+mod disk;
+mod koly;
+pub mod partition;
+
+use std::io::{self, SeekFrom};
+
+pub use blkx::{Chunk, ChunkKind, Partition};
+pub use disk::{ChunkRead, Disk, over_budget, unsupported};
+pub use format_compress::InflateBudget;
+pub use format_zip::ReadSeek;
+pub use koly::{Checksum, Koly};
+
+/// Size of the trailer.
+pub const KOLY_SIZE: u64 = 512;
+/// Sector size of the logical disk (UDIF counts in 512-byte sectors).
+pub const SECTOR: u64 = 512;
+/// Largest XML property list or resource fork read (real ones are tens of KiB).
+pub const MAX_MAP_BYTES: u64 = 16 << 20;
+/// Most partitions (`blkx` entries) one image may list.
+pub const MAX_PARTITIONS: usize = 256;
+/// Most chunks over all partitions.
+pub const MAX_CHUNKS: usize = 1 << 20;
+/// Largest chunk that is decompressed into memory (hdiutil writes at most 1 MiB).
+pub const MAX_CHUNK_BYTES: u64 = 64 << 20;
+/// Largest logical disk accepted (16 TiB).
+pub const MAX_DISK_BYTES: u64 = 1 << 44;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("not a UDIF disk image: {0}")]
+    NotUdif(String),
+    #[error(
+        "the disk image is encrypted ({0} header): its contents cannot be read without the password"
+    )]
+    Encrypted(&'static str),
+    #[error("malformed disk image: {0}")]
+    Malformed(String),
+    #[error("{0}")]
+    Limit(String),
+    #[error("reading the disk image: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// The encryption header an encrypted image carries instead of a koly trailer: `encrcdsa`
+/// at the start (version 2) or `cdsaencr` at the end (version 1).
+pub fn encryption(head: &[u8], tail: &[u8]) -> Option<&'static str> {
+    if head.starts_with(b"encrcdsa") {
+        Some("encrcdsa")
+    } else if tail.ends_with(b"cdsaencr") {
+        Some("cdsaencr")
+    } else {
+        None
+    }
+}
+
+/// Whether the last bytes of a file are a koly trailer (`tail` ends where the file ends).
+pub fn has_koly(tail: &[u8]) -> bool {
+    tail.len() >= KOLY_SIZE as usize && tail[tail.len() - KOLY_SIZE as usize..].starts_with(b"koly")
+}
+
+/// An opened image: the trailer and the block map.
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub koly: Koly,
+    pub partitions: Vec<Partition>,
+    /// Where the block map was read from: `xml` or `resource-fork`.
+    pub map_source: &'static str,
+    /// The master checksum (CRC32 over the partitions' checksums) checked against the map:
+    /// `Some(true)` matches, `Some(false)` does not, `None` when not CRC32.
+    pub master_checksum_ok: Option<bool>,
+}
+
+impl Image {
+    /// Reads the trailer and the block map of the image `r` of `size` bytes.
+    pub fn open(r: &mut dyn ReadSeek, size: u64) -> Result<Self, Error> {
+        let head = read_at(r, 0, 8.min(size) as usize)?;
+        let tail_len = 8.min(size);
+        let tail = read_at(r, size - tail_len, tail_len as usize)?;
+        if let Some(kind) = encryption(&head, &tail) {
+            return Err(Error::Encrypted(kind));
+        }
+        if size < KOLY_SIZE {
+            return Err(Error::NotUdif(format!(
+                "{size} bytes, shorter than the 512-byte trailer"
+            )));
+        }
+        let trailer = read_at(r, size - KOLY_SIZE, KOLY_SIZE as usize)?;
+        let koly = Koly::parse(&trailer, size)?;
+        let (partitions, map_source) = if koly.xml_length > 0 {
+            let xml = read_at(r, koly.xml_offset, koly.xml_length as usize)?;
+            (blkx::from_xml(&xml, &koly)?, "xml")
+        } else if koly.rsrc_fork_length > 0 {
+            let rsrc = read_at(r, koly.rsrc_fork_offset, koly.rsrc_fork_length as usize)?;
+            (blkx::from_resource_fork(&rsrc, &koly)?, "resource-fork")
+        } else {
+            return Err(Error::Malformed(
+                "the trailer points at neither a property list nor a resource fork".into(),
+            ));
+        };
+        let master_checksum_ok = koly.master_checksum.crc32().map(|want| {
+            let mut crc = flate2::Crc::new();
+            for p in &partitions {
+                if let Some(c) = p.checksum.crc32() {
+                    crc.update(&c.to_be_bytes());
+                }
+            }
+            crc.sum() == want
+        });
+        Ok(Self {
+            koly,
+            partitions,
+            map_source,
+            master_checksum_ok,
+        })
+    }
+
+    /// Number of chunks over all partitions, terminators and comments left out.
+    pub fn chunk_count(&self) -> usize {
+        self.partitions.iter().map(|p| p.chunks.len()).sum()
+    }
+
+    /// Size of the logical disk in bytes: the end of the last chunk.
+    pub fn disk_size(&self) -> u64 {
+        self.partitions
+            .iter()
+            .flat_map(|p| p.chunks.iter())
+            .map(|c| (c.sector + c.sectors) * SECTOR)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// CRC32 over the data fork, streamed from `r`: a pass over the whole compressed image
+    /// (the verification pass), `None` when the trailer's data checksum is not CRC32.
+    pub fn check_data_fork(&self, r: &mut dyn ReadSeek) -> Result<Option<bool>, Error> {
+        let Some(want) = self.koly.data_checksum.crc32() else {
+            return Ok(None);
+        };
+        r.seek(SeekFrom::Start(self.koly.data_fork_offset))?;
+        let mut crc = flate2::Crc::new();
+        let mut left = self.koly.data_fork_length;
+        let mut buf = vec![0u8; 1 << 16];
+        while left > 0 {
+            let n = left.min(buf.len() as u64) as usize;
+            r.read_exact(&mut buf[..n])?;
+            crc.update(&buf[..n]);
+            left -= n as u64;
+        }
+        Ok(Some(crc.sum() == want))
+    }
+}
+
+/// `len` bytes at `off`, short reads an error (the caller bounded `len`).
+pub(crate) fn read_at(r: &mut dyn ReadSeek, off: u64, len: usize) -> Result<Vec<u8>, Error> {
+    r.seek(SeekFrom::Start(off))?;
+    let mut b = vec![0u8; len];
+    r.read_exact(&mut b).map_err(|e| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            Error::Malformed(format!("the file ends before byte {}", off + len as u64))
+        } else {
+            Error::Io(e)
+        }
+    })?;
+    Ok(b)
+}
+
+pub(crate) fn be16(d: &[u8], o: usize) -> u16 {
+    u16::from_be_bytes([d[o], d[o + 1]])
+}
+
+pub(crate) fn be32(d: &[u8], o: usize) -> u32 {
+    u32::from_be_bytes(d[o..o + 4].try_into().expect("4 bytes"))
+}
+
+pub(crate) fn be64(d: &[u8], o: usize) -> u64 {
+    u64::from_be_bytes(d[o..o + 8].try_into().expect("8 bytes"))
+}
