@@ -107,6 +107,9 @@ pub struct Header {
     pub name: Option<String>,
 }
 
+/// The extents-overflow records: (fork type, file ID) → (first block, extents) runs.
+type Overflow = HashMap<(u8, u32), Vec<(u32, Vec<Extent>)>>;
+
 /// An open volume on the device `R`.
 pub struct Volume<R> {
     r: R,
@@ -114,7 +117,7 @@ pub struct Volume<R> {
     extents_file: ForkData,
     catalog_file: ForkData,
     attributes_file: ForkData,
-    overflow: Option<HashMap<(u8, u32), Vec<(u32, Vec<Extent>)>>>,
+    overflow: Option<Overflow>,
     decmpfs: Option<HashMap<u32, Vec<u8>>>,
     limits: Limits,
     budget: InflateBudget,
@@ -252,7 +255,7 @@ impl<R: Read + Seek> Volume<R> {
             return Ok(v);
         }
         if self.overflow.is_none() {
-            let mut map: HashMap<(u8, u32), Vec<(u32, Vec<Extent>)>> = HashMap::new();
+            let mut map = Overflow::new();
             let ef = self.extents_file.clone();
             let bs = self.header.block_size;
             btree::walk_leaves(

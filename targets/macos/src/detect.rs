@@ -102,6 +102,12 @@ pub fn detect_probe(probe: &Probe) -> Option<Detection> {
         // More confident than a generic tarball (Linux claims those at 50).
         return Some(Detection::new("app-tar", 80));
     }
+    // Named .dmg but without a trailer (cut short, or not UDIF at all): claimed weakly, so
+    // that inspection says what is wrong instead of "unknown file"; any target that
+    // recognises the content claims it with more confidence.
+    if probe.file_name.to_ascii_lowercase().ends_with(".dmg") {
+        return Some(Detection::new("dmg", 10));
+    }
     None
 }
 
@@ -148,6 +154,26 @@ mod tests {
         o.extend_from_slice(&format_tar::ustar_header("usr/", 0, 0o755, b'5'));
         o.extend_from_slice(&[0u8; 1024]);
         assert_eq!(detect_probe(&probe("a.tar", &o)), None);
+    }
+
+    #[test]
+    fn disk_images_by_trailer_and_by_name_only_weakly() {
+        let mut img = vec![0u8; 4096];
+        img.extend_from_slice(b"koly");
+        img.extend_from_slice(&[0u8; 508]);
+        assert_eq!(
+            detect_probe(&probe("renamed.bin", &img)),
+            Some(Detection::new("dmg", 100))
+        );
+        assert_eq!(
+            detect_probe(&probe("x.img", b"encrcdsa\0\0\0\x02")),
+            Some(Detection::new("dmg", 100))
+        );
+        assert_eq!(
+            detect_probe(&probe("cut.dmg", &img[..4096])),
+            Some(Detection::new("dmg", 10))
+        );
+        assert_eq!(detect_probe(&probe("cut.bin", &img[..4096])), None);
     }
 
     #[test]

@@ -1,0 +1,149 @@
+//! Disk images made by `fixtures/macos/make_dmg.py`: one HFS+ volume holding the Developer
+//! ID style `Tiny.app` in every chunk compression (zlib, bzip2, LZMA, raw) and partition
+//! scheme (Apple partition map, GPT, MBR, none), several apps, an APFS stub, an encrypted
+//! stub, a tampered chunk, a truncated image, and an image signed with a throwaway
+//! certificate, intact and changed after signing.
+
+mod common;
+
+use platform::{Inspection, Parse, SignatureState};
+
+fn inspect(name: &str) -> Inspection {
+    common::inspect_path(&common::fixtures().join(name)).inspection
+}
+
+fn codes(i: &Inspection) -> Vec<&str> {
+    i.findings.iter().map(|f| f.code.as_str()).collect()
+}
+
+fn has(i: &Inspection, code: &str) -> bool {
+    i.findings.iter().any(|f| f.code == code)
+}
+
+#[test]
+fn every_compression_and_partition_scheme_reads_the_app() {
+    for (file, format, scheme) in [
+        ("devid-zlib-apm.dmg", "UDZO", "apm"),
+        ("devid-bzip2-gpt.dmg", "UDBZ", "gpt"),
+        ("devid-lzma-bare.dmg", "ULMO", "none"),
+        ("devid-raw-mbr.dmg", "UDRO", "mbr"),
+    ] {
+        let i = inspect(file);
+        assert_eq!(i.kind.as_str(), "dmg", "{file}");
+        assert_eq!(i.parse, Parse::Ok, "{file}: {:?}", i.findings);
+        assert_eq!(i.identity.as_deref(), Some("com.dist.tiny"), "{file}");
+        assert_eq!(i.version.as_deref(), Some("1.2.0"), "{file}");
+        assert_eq!(i.build.as_deref(), Some("42"), "{file}");
+        assert_eq!(i.min_os.as_deref(), Some("11.0"), "{file}");
+        assert_eq!(
+            i.archs.clone().unwrap_or_default(),
+            vec!["x86_64".to_string(), "arm64".to_string()],
+            "{file}"
+        );
+        // The app's signature verifies against the throwaway root: untrusted.
+        assert_eq!(i.signature.state, SignatureState::Untrusted, "{file}");
+        assert_eq!(i.signature.digest_ok, Some(true), "{file}");
+        let d = &i.details["dmg"];
+        assert_eq!(d["format"], format, "{file}");
+        assert_eq!(d["partition_scheme"], scheme, "{file}");
+        assert_eq!(d["file_system"]["type"], "hfs+", "{file}");
+        assert_eq!(d["file_system"]["volume_name"], "Tiny", "{file}");
+        assert_eq!(d["checksums"]["data_fork"], "ok", "{file}");
+        assert_eq!(d["checksums"]["master"], "ok", "{file}");
+        // Only the chunks holding the volume's structures and the app's files are read.
+        let read = d["chunks"]["read"].as_u64().unwrap();
+        let total = d["chunks"]["total"].as_u64().unwrap();
+        assert!(read > 0 && read < total, "{file}: {read} of {total} chunks");
+        assert!(has(&i, "macos.dmg.unsigned"), "{file}: {:?}", codes(&i));
+        assert!(has(&i, "macos.dmg.app_not_notarizable"), "{file}");
+        assert_eq!(i.details["app"], "Tiny.app", "{file}");
+    }
+}
+
+#[test]
+fn several_apps_are_listed_and_the_one_named_as_the_volume_is_the_identity() {
+    let i = inspect("two-apps.dmg");
+    assert_eq!(i.parse, Parse::Ok);
+    assert_eq!(i.details["app"], "Extras/Unsigned.app");
+    assert_eq!(i.signature.state, SignatureState::Unsigned);
+    let apps = i.details["apps"].as_array().unwrap();
+    assert_eq!(apps.len(), 2);
+    assert_eq!(apps[0]["app"], "Extras/Unsigned.app");
+    assert_eq!(apps[0]["is_identity"], true);
+    assert_eq!(apps[0]["why"], "named as the volume");
+    assert_eq!(apps[1]["app"], "Tiny.app");
+    assert_eq!(apps[1]["signature"], "untrusted");
+    assert!(has(&i, "macos.dmg.several_apps"));
+}
+
+#[test]
+fn the_image_signature_is_verified_and_a_change_after_signing_is_invalid() {
+    let i = inspect("signed-image.dmg");
+    assert_eq!(i.parse, Parse::Ok);
+    let s = &i.details["dmg"]["code_signature"];
+    assert_eq!(s["state"], "untrusted", "{s}");
+    assert_eq!(s["signing"], "developer-id");
+    assert_eq!(s["team_id"], "DISTTEST01");
+    assert!(
+        i.signature
+            .schemes
+            .contains(&"apple-codesign-dmg".to_string())
+    );
+    assert!(has(&i, "macos.dmg.not_stapled"), "{:?}", codes(&i));
+    assert!(!has(&i, "macos.dmg.unsigned"));
+
+    let c = inspect("signed-image-changed.dmg");
+    assert_eq!(c.signature.state, SignatureState::Invalid);
+    assert_eq!(c.details["dmg"]["code_signature"]["state"], "invalid");
+    assert!(has(&c, "macos.dmg.signature_invalid"), "{:?}", codes(&c));
+}
+
+#[test]
+fn damaged_encrypted_and_unreadable_images() {
+    let t = inspect("tampered-chunk.dmg");
+    assert_eq!(t.parse, Parse::Reject);
+    assert!(has(&t, "macos.dmg.checksum_mismatch"), "{:?}", codes(&t));
+    assert_ne!(t.signature.state, SignatureState::Signed);
+
+    let t = inspect("truncated.dmg");
+    assert_eq!(t.kind.as_str(), "dmg");
+    assert_eq!(t.parse, Parse::Reject);
+    assert!(has(&t, "macos.dmg.not_udif"), "{:?}", codes(&t));
+
+    let e = inspect("encrypted-stub.dmg");
+    assert_eq!(e.parse, Parse::Reject);
+    assert!(has(&e, "macos.dmg.encrypted"), "{:?}", codes(&e));
+    assert_eq!(e.signature.state, SignatureState::Unknown);
+
+    let a = inspect("apfs-stub.dmg");
+    assert_eq!(a.identity, None);
+    assert_eq!(a.details["dmg"]["file_system"]["type"], "apfs");
+    assert_eq!(a.details["dmg"]["file_system"]["read"], false);
+    assert!(has(&a, "macos.dmg.file_system_not_read"), "{:?}", codes(&a));
+}
+
+#[test]
+fn a_file_compressed_by_the_file_system_reads_through_decmpfs() {
+    use format_hfsplus::{InflateBudget, Limits, Volume};
+    use format_udif::{Disk, Image, partition};
+    let data = std::fs::read(common::fixtures().join("devid-zlib-apm.dmg")).unwrap();
+    let mut f = std::io::Cursor::new(&data[..]);
+    let image = Image::open(&mut f, data.len() as u64).unwrap();
+    let budget = InflateBudget::new(64 << 20);
+    let mut disk = Disk::new(&mut f, &image, &budget);
+    let size = disk.size();
+    let (_, parts) = partition::read_map(&mut disk, size).unwrap();
+    let hfs = parts.iter().find(|p| p.kind == "Apple_HFS").unwrap();
+    let mut v = Volume::open(disk, hfs.offset, Limits::default(), &budget).unwrap();
+    let list = v.list().unwrap();
+    let readme = list
+        .iter()
+        .find(|e| e.path == ".background/README.txt")
+        .unwrap();
+    assert!(readme.compressed);
+    assert_eq!(readme.data.logical_size, 0);
+    let text = v.read(readme, 1 << 20).unwrap();
+    assert_eq!(text, b"Drag Tiny to Applications.\n".repeat(40));
+    let link = list.iter().find(|e| e.path == "Applications").unwrap();
+    assert_eq!(v.read(link, 1024).unwrap(), b"/Applications");
+}
