@@ -598,3 +598,43 @@ fn path_of(
     }
     prefix
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    #[test]
+    fn refuses_what_is_not_hfs_plus_and_bad_block_sizes() {
+        let budget = InflateBudget::new(1 << 20);
+        let zeros = vec![0u8; 4096];
+        let e = Volume::open(Cursor::new(&zeros[..]), 0, Limits::default(), &budget)
+            .err()
+            .unwrap();
+        assert!(matches!(e, Error::NotHfs(_)), "{e}");
+        let mut v = zeros.clone();
+        v[1024..1026].copy_from_slice(b"H+");
+        v[1024 + 40..1024 + 44].copy_from_slice(&1000u32.to_be_bytes());
+        let e = Volume::open(Cursor::new(&v[..]), 0, Limits::default(), &budget)
+            .err()
+            .unwrap();
+        assert!(matches!(e, Error::Malformed(_)), "{e}");
+        let e = Volume::open(Cursor::new(&zeros[..100]), 0, Limits::default(), &budget)
+            .err()
+            .unwrap();
+        assert!(matches!(e, Error::Malformed(_)), "{e}");
+    }
+
+    #[test]
+    fn paths_stop_at_loops_and_missing_parents() {
+        let mut f = HashMap::new();
+        f.insert(16, (2, "A".to_owned()));
+        f.insert(17, (16, "B".to_owned()));
+        f.insert(18, (19, "x".to_owned()));
+        f.insert(19, (18, "y".to_owned()));
+        let mut memo = HashMap::new();
+        assert_eq!(path_of(17, &f, &mut memo).as_deref(), Some("A/B"));
+        assert_eq!(path_of(18, &f, &mut memo), None);
+        assert_eq!(path_of(99, &f, &mut memo), None);
+    }
+}

@@ -190,3 +190,129 @@ pub(crate) fn be32(d: &[u8], o: usize) -> u32 {
 pub(crate) fn be64(d: &[u8], o: usize) -> u64 {
     u64::from_be_bytes(d[o..o + 8].try_into().expect("8 bytes"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Cursor, Read, Seek};
+
+    /// A one-partition image of `disk` (a whole number of sectors) in zlib chunks of
+    /// `chunk` sectors, all-zero chunks stored as nothing.
+    fn image(disk: &[u8], chunk: usize) -> Vec<u8> {
+        let mut fork = Vec::new();
+        let mut table = Vec::new();
+        let sectors = disk.len() / 512;
+        for s in (0..sectors).step_by(chunk) {
+            let n = chunk.min(sectors - s);
+            let piece = &disk[s * 512..(s + n) * 512];
+            let (t, stored) = if piece.iter().all(|&b| b == 0) {
+                (2u32, Vec::new())
+            } else {
+                let mut e =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+                std::io::Write::write_all(&mut e, piece).unwrap();
+                (0x8000_0005, e.finish().unwrap())
+            };
+            table.push((
+                t,
+                s as u64,
+                n as u64,
+                fork.len() as u64,
+                stored.len() as u64,
+            ));
+            fork.extend(stored);
+        }
+        table.push((0xffff_ffff, sectors as u64, 0, fork.len() as u64, 0));
+        let mut mish = b"mish".to_vec();
+        mish.extend(1u32.to_be_bytes());
+        mish.extend(0u64.to_be_bytes());
+        mish.extend((sectors as u64).to_be_bytes());
+        mish.extend([0u8; 8 + 4 + 4 + 24 + 136]);
+        mish.extend((table.len() as u32).to_be_bytes());
+        for (t, s, n, o, l) in table {
+            mish.extend(t.to_be_bytes());
+            mish.extend(0u32.to_be_bytes());
+            for v in [s, n, o, l] {
+                mish.extend(v.to_be_bytes());
+            }
+        }
+        let mut d = plist::Dictionary::new();
+        d.insert("Name".into(), "disk image (Apple_HFS : 0)".into());
+        d.insert("Data".into(), plist::Value::Data(mish));
+        let mut rf = plist::Dictionary::new();
+        rf.insert("blkx".into(), vec![plist::Value::Dictionary(d)].into());
+        let mut top = plist::Dictionary::new();
+        top.insert("resource-fork".into(), rf.into());
+        let mut xml = Vec::new();
+        plist::Value::Dictionary(top)
+            .to_writer_xml(&mut xml)
+            .unwrap();
+        let mut k = vec![0u8; 512];
+        k[..4].copy_from_slice(b"koly");
+        k[4..8].copy_from_slice(&4u32.to_be_bytes());
+        k[8..12].copy_from_slice(&512u32.to_be_bytes());
+        k[32..40].copy_from_slice(&(fork.len() as u64).to_be_bytes());
+        k[216..224].copy_from_slice(&(fork.len() as u64).to_be_bytes());
+        k[224..232].copy_from_slice(&(xml.len() as u64).to_be_bytes());
+        k[492..500].copy_from_slice(&(sectors as u64).to_be_bytes());
+        let mut out = fork;
+        out.extend(xml);
+        out.extend(k);
+        out
+    }
+
+    #[test]
+    fn reads_only_the_chunks_a_read_touches() {
+        let mut disk = vec![0u8; 64 * 512];
+        disk[5 * 512..5 * 512 + 5].copy_from_slice(b"first");
+        disk[40 * 512..40 * 512 + 6].copy_from_slice(b"second");
+        let img = image(&disk, 8);
+        let mut c = Cursor::new(&img[..]);
+        let im = Image::open(&mut c, img.len() as u64).unwrap();
+        assert_eq!(im.disk_size(), disk.len() as u64);
+        let budget = InflateBudget::new(1 << 20);
+        let mut d = Disk::new(&mut c, &im, &budget);
+        d.seek(SeekFrom::Start(40 * 512)).unwrap();
+        let mut b = [0u8; 6];
+        d.read_exact(&mut b).unwrap();
+        assert_eq!(&b, b"second");
+        let read = d.chunks_read();
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].kind, ChunkKind::Zlib);
+        // The whole disk reads back equal, zero chunks included.
+        d.seek(SeekFrom::Start(0)).unwrap();
+        let mut all = Vec::new();
+        d.read_to_end(&mut all).unwrap();
+        assert_eq!(all, disk);
+        assert_eq!(budget.used(), 2 * 8 * 512);
+    }
+
+    #[test]
+    fn refuses_regions_past_the_end_and_encrypted_images() {
+        let disk = vec![1u8; 16 * 512];
+        let mut img = image(&disk, 8);
+        let n = img.len();
+        // The property list's length runs past the trailer.
+        img[n - 512 + 224..n - 512 + 232].copy_from_slice(&(n as u64).to_be_bytes());
+        let e = Image::open(&mut Cursor::new(&img[..]), n as u64).unwrap_err();
+        assert!(matches!(e, Error::Malformed(_)), "{e}");
+        let mut enc = b"encrcdsa".to_vec();
+        enc.extend([0u8; 600]);
+        let e = Image::open(&mut Cursor::new(&enc[..]), enc.len() as u64).unwrap_err();
+        assert!(matches!(e, Error::Encrypted("encrcdsa")), "{e}");
+        let e = Image::open(&mut Cursor::new(&[0u8; 100][..]), 100).unwrap_err();
+        assert!(matches!(e, Error::NotUdif(_)), "{e}");
+    }
+
+    #[test]
+    fn decompression_stops_at_the_budget() {
+        let disk = vec![7u8; 16 * 512];
+        let img = image(&disk, 16);
+        let mut c = Cursor::new(&img[..]);
+        let im = Image::open(&mut c, img.len() as u64).unwrap();
+        let small = InflateBudget::new(1000);
+        let mut d = Disk::new(&mut c, &im, &small);
+        let e = d.read(&mut [0u8; 10]).unwrap_err();
+        assert!(over_budget(&e).is_some(), "{e}");
+    }
+}

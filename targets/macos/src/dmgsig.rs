@@ -33,15 +33,24 @@ pub(crate) struct ImageSignature {
 fn ticket_bytes(blob: &[u8]) -> Option<usize> {
     let be = |o: usize| {
         blob.get(o..o + 4)
-            .map(|b| u32::from_be_bytes(b.try_into().expect("4")))
+            .map(|b| u32::from_be_bytes(b.try_into().expect("4")) as usize)
     };
-    let count = be(8)?.min(64) as usize;
-    (0..count).find_map(|i| {
-        (be(12 + i * 8)? == SLOT_TICKET).then(|| {
-            let off = be(16 + i * 8)? as usize;
-            be(off + 4).map(|n| n as usize)
-        })?
-    })
+    let total = be(4)?.min(blob.len());
+    let count = be(8)?.min(64);
+    let index: Vec<(usize, usize)> = (0..count)
+        .filter_map(|i| Some((be(12 + i * 8)?, be(16 + i * 8)?)))
+        .collect();
+    let (_, off) = index
+        .iter()
+        .find(|(slot, _)| *slot == SLOT_TICKET as usize)?;
+    // The ticket runs to the next blob or the end of the SuperBlob, however it is wrapped.
+    let end = index
+        .iter()
+        .map(|(_, o)| *o)
+        .filter(|o| o > off)
+        .min()
+        .unwrap_or(total);
+    end.checked_sub(*off).filter(|n| *n > 0)
 }
 
 /// Checks the image's code signature, reading the image from `input`.

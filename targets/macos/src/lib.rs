@@ -417,7 +417,38 @@ pub mod fuzzing {
         InspectContext::new("fuzz", len as u64, limits, 1_798_761_600)
     }
 
-    /// Inspects `data` as `kind` (app-zip, app-tar, pkg, macho, mobileprovision).
+    /// The UDIF layer alone: trailer, block map, partition map, and every byte of the
+    /// logical disk read through the chunk reader (within a small budget).
+    pub fn udif(data: &[u8]) {
+        use std::io::Read;
+        let mut c = Cursor::new(data);
+        let Ok(image) = format_udif::Image::open(&mut c, data.len() as u64) else {
+            return;
+        };
+        let budget = format_udif::InflateBudget::new(16 << 20);
+        let mut disk = format_udif::Disk::new(&mut c, &image, &budget);
+        let size = disk.size();
+        let _ = format_udif::partition::read_map(&mut disk, size);
+        let _ = std::io::copy(&mut (&mut disk).take(8 << 20), &mut std::io::sink());
+    }
+
+    /// The HFS+ layer alone, on `data` as a bare volume: list, then read every file.
+    pub fn hfsplus(data: &[u8]) {
+        let budget = format_hfsplus::InflateBudget::new(16 << 20);
+        let limits = format_hfsplus::Limits {
+            max_records: 100_000,
+            max_tree_bytes: 16 << 20,
+        };
+        let Ok(mut v) = format_hfsplus::Volume::open(Cursor::new(data), 0, limits, &budget) else {
+            return;
+        };
+        let Ok(list) = v.list() else { return };
+        for e in list.iter().take(256) {
+            let _ = v.read(e, 1 << 20);
+        }
+    }
+
+    /// Inspects `data` as `kind` (dmg, app-zip, app-tar, pkg, macho, mobileprovision).
     pub fn inspect(data: &[u8], kind: &str) {
         let kind = kind.parse().expect("literal kind");
         let _ = super::MacosTarget.inspect(&mut Cursor::new(data), &kind, &ctx(data.len()));

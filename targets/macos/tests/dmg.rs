@@ -92,6 +92,12 @@ fn the_image_signature_is_verified_and_a_change_after_signing_is_invalid() {
     assert!(has(&i, "macos.dmg.not_stapled"), "{:?}", codes(&i));
     assert!(!has(&i, "macos.dmg.unsigned"));
 
+    let st = inspect("signed-image-stapled.dmg");
+    let s = &st.details["dmg"]["code_signature"];
+    assert_eq!(s["state"], "untrusted", "{s}");
+    assert_eq!(s["ticket"]["bytes"], 64, "{s}");
+    assert!(!has(&st, "macos.dmg.not_stapled"), "{:?}", codes(&st));
+
     let c = inspect("signed-image-changed.dmg");
     assert_eq!(c.signature.state, SignatureState::Invalid);
     assert_eq!(c.details["dmg"]["code_signature"]["state"], "invalid");
