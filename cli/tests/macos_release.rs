@@ -26,14 +26,14 @@ fn a_mixed_macos_release_is_published_and_each_kind_fetched() {
                 {"path": "Tiny.zip"},
                 {"path": "Tiny-arm64.tar.xz", "arch": "arm64"},
                 {"path": "Tiny.pkg"},
-                {"path": "Tiny.dmg"},
+                {"path": "Tiny-x86_64.dmg", "arch": "x86_64"},
             ],
         }),
         &[
             ("Tiny.zip", &zip),
             ("Tiny-arm64.tar.xz", &tar),
             ("Tiny.pkg", &pkg),
-            ("Tiny.dmg", &dmg),
+            ("Tiny-x86_64.dmg", &dmg),
         ],
     );
     let r = d.dist(
@@ -73,7 +73,7 @@ fn a_mixed_macos_release_is_published_and_each_kind_fetched() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(sha256_hex(&dest), sha256_hex(&dmg));
     for (extra, want) in [
-        (vec!["--kind", "dmg", "--arch", "arm64"], &dmg),
+        (vec!["--kind", "dmg", "--arch", "x86_64"], &dmg),
         (vec!["--kind", "pkg"], &pkg),
         (vec!["--kind", "app-tar", "--arch", "arm64"], &tar),
         (vec!["--kind", "app-zip"], &zip),
