@@ -116,17 +116,7 @@ impl<R: Read + Seek> Read for ForkReader<'_, R> {
 
 impl<R: Read + Seek> Seek for ForkReader<'_, R> {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        let p = match to {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::End(d) => self.size.checked_add_signed(d),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        };
-        self.pos = p.ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "seek before the start of a fork",
-            )
-        })?;
+        self.pos = format_zip::seek_target(self.pos, self.size, to)?;
         Ok(self.pos)
     }
 }

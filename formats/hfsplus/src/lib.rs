@@ -123,17 +123,7 @@ pub struct Volume<R> {
     budget: InflateBudget,
 }
 
-pub(crate) fn be16(d: &[u8], o: usize) -> u16 {
-    u16::from_be_bytes([d[o], d[o + 1]])
-}
-
-pub(crate) fn be32(d: &[u8], o: usize) -> u32 {
-    u32::from_be_bytes(d[o..o + 4].try_into().expect("4 bytes"))
-}
-
-pub(crate) fn be64(d: &[u8], o: usize) -> u64 {
-    u64::from_be_bytes(d[o..o + 8].try_into().expect("8 bytes"))
-}
+pub(crate) use format_zip::be::{u16_at as be16, u32_at as be32, u64_at as be64};
 
 fn read_exact_at<R: Read + Seek>(r: &mut R, off: u64, buf: &mut [u8]) -> Result<(), Error> {
     r.seek(SeekFrom::Start(off))?;
@@ -498,17 +488,7 @@ impl<R: Read + Seek> Volume<R> {
             let d = self.read_compressed(e, cap)?;
             return visit(&mut &d[..]).map_err(Error::Io);
         }
-        let ext = self.all_extents(e.cnid, 0, &e.data)?;
-        let bs = self.header.block_size;
-        let base = self.header.offset;
-        let mut f = ForkReader::new(
-            &mut self.r,
-            base,
-            bs,
-            ext,
-            e.data.logical_size,
-            e.data.total_blocks,
-        )?;
+        let mut f = self.fork_reader(e.cnid, 0, &e.data)?;
         visit(&mut f).map_err(Error::Io)
     }
 
@@ -520,17 +500,19 @@ impl<R: Read + Seek> Volume<R> {
                 e.path
             )));
         }
-        let ext = self.all_extents(e.cnid, 0, &e.data)?;
-        let bs = self.header.block_size;
-        let base = self.header.offset;
-        ForkReader::new(
-            &mut self.r,
-            base,
-            bs,
-            ext,
-            e.data.logical_size,
-            e.data.total_blocks,
-        )
+        self.fork_reader(e.cnid, 0, &e.data)
+    }
+
+    /// A reader of fork `fork_type` (0 data, 0xFF resource) of file `cnid`.
+    fn fork_reader(
+        &mut self,
+        cnid: u32,
+        fork_type: u8,
+        f: &ForkData,
+    ) -> Result<ForkReader<'_, R>, Error> {
+        let ext = self.all_extents(cnid, fork_type, f)?;
+        let (bs, base) = (self.header.block_size, self.header.offset);
+        ForkReader::new(&mut self.r, base, bs, ext, f.logical_size, f.total_blocks)
     }
 
     /// The resource fork of a file, at most `cap` bytes.
@@ -541,17 +523,8 @@ impl<R: Read + Seek> Volume<R> {
                 e.path, e.rsrc.logical_size
             )));
         }
-        let ext = self.all_extents(e.cnid, 0xff, &e.rsrc)?;
-        let bs = self.header.block_size;
-        let base = self.header.offset;
-        let mut f = ForkReader::new(
-            &mut self.r,
-            base,
-            bs,
-            ext,
-            e.rsrc.logical_size,
-            e.rsrc.total_blocks,
-        )?;
+        let rsrc = e.rsrc.clone();
+        let mut f = self.fork_reader(e.cnid, 0xff, &rsrc)?;
         let mut out = Vec::with_capacity(e.rsrc.logical_size as usize);
         f.read_to_end(&mut out)?;
         Ok(out)

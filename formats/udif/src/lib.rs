@@ -179,17 +179,7 @@ pub(crate) fn read_at(r: &mut dyn ReadSeek, off: u64, len: usize) -> Result<Vec<
     Ok(b)
 }
 
-pub(crate) fn be16(d: &[u8], o: usize) -> u16 {
-    u16::from_be_bytes([d[o], d[o + 1]])
-}
-
-pub(crate) fn be32(d: &[u8], o: usize) -> u32 {
-    u32::from_be_bytes(d[o..o + 4].try_into().expect("4 bytes"))
-}
-
-pub(crate) fn be64(d: &[u8], o: usize) -> u64 {
-    u64::from_be_bytes(d[o..o + 8].try_into().expect("8 bytes"))
-}
+pub(crate) use format_zip::be::{u16_at as be16, u32_at as be32, u64_at as be64};
 
 #[cfg(test)]
 mod tests {

@@ -6,19 +6,9 @@
 
 mod common;
 
-use platform::{Inspection, Parse, SignatureState};
+use platform::{Parse, SignatureState};
 
-fn inspect(name: &str) -> Inspection {
-    common::inspect_path(&common::fixtures().join(name)).inspection
-}
-
-fn codes(i: &Inspection) -> Vec<&str> {
-    i.findings.iter().map(|f| f.code.as_str()).collect()
-}
-
-fn has(i: &Inspection, code: &str) -> bool {
-    i.findings.iter().any(|f| f.code == code)
-}
+use common::{codes, has, inspect};
 
 #[test]
 fn every_compression_and_partition_scheme_reads_the_app() {
