@@ -17,6 +17,7 @@ fn every_compression_and_partition_scheme_reads_the_app() {
         ("devid-bzip2-gpt.dmg", "UDBZ", "gpt"),
         ("devid-lzma-bare.dmg", "ULMO", "none"),
         ("devid-raw-mbr.dmg", "UDRO", "mbr"),
+        ("devid-zlib-rsrc.dmg", "UDZO", "apm"),
     ] {
         let i = inspect(file);
         assert_eq!(i.kind.as_str(), "dmg", "{file}");
@@ -36,6 +37,12 @@ fn every_compression_and_partition_scheme_reads_the_app() {
         let d = &i.details["dmg"];
         assert_eq!(d["format"], format, "{file}");
         assert_eq!(d["partition_scheme"], scheme, "{file}");
+        let map = if file.contains("rsrc") {
+            "resource-fork"
+        } else {
+            "xml"
+        };
+        assert_eq!(d["block_map"], map, "{file}");
         assert_eq!(d["file_system"]["type"], "hfs+", "{file}");
         assert_eq!(d["file_system"]["volume_name"], "Tiny", "{file}");
         assert_eq!(d["checksums"]["data_fork"], "ok", "{file}");
@@ -142,4 +149,28 @@ fn a_file_compressed_by_the_file_system_reads_through_decmpfs() {
     assert_eq!(text, b"Drag Tiny to Applications.\n".repeat(40));
     let link = list.iter().find(|e| e.path == "Applications").unwrap();
     assert_eq!(v.read(link, 1024).unwrap(), b"/Applications");
+}
+
+#[test]
+fn hard_links_read_as_the_file_they_name_and_the_private_folder_is_hidden() {
+    use format_hfsplus::{InflateBudget, Limits, Volume};
+    use format_udif::{Disk, Image, partition};
+    let data = std::fs::read(common::fixtures().join("two-apps.dmg")).unwrap();
+    let mut f = std::io::Cursor::new(&data[..]);
+    let image = Image::open(&mut f, data.len() as u64).unwrap();
+    let budget = InflateBudget::new(64 << 20);
+    let mut disk = Disk::new(&mut f, &image, &budget);
+    let size = disk.size();
+    let (_, parts) = partition::read_map(&mut disk, size).unwrap();
+    let hfs = parts.iter().find(|p| p.kind == "Apple_HFS").unwrap();
+    let mut v = Volume::open(disk, hfs.offset, Limits::default(), &budget).unwrap();
+    let list = v.list().unwrap();
+    assert!(list.iter().all(|e| !e.path.contains("Private Data")));
+    let want = b"Two apps, one file under two names.\n";
+    for p in ["Notes.txt", "Extras/Notes.txt"] {
+        let e = list.iter().find(|e| e.path == p).unwrap();
+        assert!(e.hard_link.is_some(), "{p}");
+        assert_eq!(e.size, want.len() as u64, "{p}");
+        assert_eq!(v.read(e, 1024).unwrap(), want, "{p}");
+    }
 }
