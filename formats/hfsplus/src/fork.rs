@@ -61,7 +61,7 @@ impl<'a, R: Read + Seek> ForkReader<'a, R> {
         total_blocks: u32,
     ) -> Result<Self, Error> {
         let covered: u64 = extents.iter().map(|e| e.count as u64).sum();
-        if covered * block_size as u64 >= size.max(1) || size == 0 {
+        if covered.saturating_mul(block_size as u64) >= size.max(1) || size == 0 {
             Ok(Self {
                 r,
                 base,

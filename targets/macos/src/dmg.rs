@@ -222,7 +222,8 @@ pub(crate) fn read(input: &mut dyn ReadSeek, ctx: &InspectContext, i: &mut Inspe
     dmg.insert("code_signature".into(), image_sig.details.clone());
     i.findings.extend(image_sig.findings);
 
-    let verify_bytes = ctx.size;
+    // The checksum pass reads the data fork; a signature's check, everything it covers.
+    let verify_bytes = image.koly.data_fork_length + image.koly.code_signature_offset;
     input.seek(SeekFrom::Start(0)).ok();
     let disk = Disk::new(&mut *input, &image, &ctx.budget);
     read_volume(disk, &image, ctx, i, &mut dmg);

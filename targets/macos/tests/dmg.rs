@@ -174,3 +174,35 @@ fn hard_links_read_as_the_file_they_name_and_the_private_folder_is_hidden() {
         assert_eq!(v.read(e, 1024).unwrap(), want, "{p}");
     }
 }
+
+#[test]
+fn an_hfs_plus_volume_inside_an_hfs_wrapper_is_found() {
+    use format_hfsplus::{InflateBudget, Limits, Volume};
+    use format_udif::{Disk, Image};
+    use std::io::{Read, Seek, SeekFrom};
+    let data = std::fs::read(common::fixtures().join("devid-lzma-bare.dmg")).unwrap();
+    let mut f = std::io::Cursor::new(&data[..]);
+    let image = Image::open(&mut f, data.len() as u64).unwrap();
+    let budget = InflateBudget::new(64 << 20);
+    let mut disk = Disk::new(&mut f, &image, &budget);
+    let mut volume = Vec::new();
+    disk.seek(SeekFrom::Start(0)).unwrap();
+    disk.read_to_end(&mut volume).unwrap();
+    // A classic HFS master directory block whose embedded volume starts at allocation block
+    // 1 (4096-byte blocks) after 8 sectors: 8192 bytes in.
+    let mut wrapped = vec![0u8; 8192];
+    wrapped[1024..1026].copy_from_slice(b"BD");
+    wrapped[1024 + 0x14..1024 + 0x18].copy_from_slice(&4096u32.to_be_bytes());
+    wrapped[1024 + 0x1c..1024 + 0x1e].copy_from_slice(&8u16.to_be_bytes());
+    wrapped[1024 + 0x7c..1024 + 0x7e].copy_from_slice(b"H+");
+    wrapped[1024 + 0x7e..1024 + 0x80].copy_from_slice(&1u16.to_be_bytes());
+    wrapped.extend(volume);
+    let mut v = Volume::open(std::io::Cursor::new(wrapped), 0, Limits::default(), &budget).unwrap();
+    assert!(v.header.wrapped);
+    assert_eq!(v.header.offset, 8192);
+    let list = v.list().unwrap();
+    assert!(
+        list.iter()
+            .any(|e| e.path == "Tiny.app/Contents/Info.plist")
+    );
+}
