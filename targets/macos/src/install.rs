@@ -297,4 +297,54 @@ mod tests {
                 .any(|f| f.label == "Notarization" && f.value == "stapled")
         );
     }
+
+    #[test]
+    fn a_disk_image_says_drag_the_app_and_mounts_it_for_the_terminal() {
+        let mac = Client::new("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) Safari/605.1.15");
+        let k: Kind = "dmg".parse().unwrap();
+        let n: platform::FileName = "Tiny 1.2.dmg".parse().unwrap();
+        let mut i = inspection("not-notarizable", true);
+        i.details.insert("app".into(), json!("Tiny.app"));
+        let view = ArtifactView {
+            id: "art_1",
+            file_name: Some(&n),
+            kind: &k,
+            size: 1,
+            sha256: None,
+            arch: None,
+            install_mode: None,
+            link: None,
+            inspection: Some(&i),
+            app_name: "Tiny",
+        };
+        let a = actions(&view, &links(), &mac);
+        assert!(
+            a[0].label.starts_with("Download disk image"),
+            "{}",
+            a[0].label
+        );
+        assert!(
+            a[0].caveats[0].contains("Open Anyway"),
+            "{:?}",
+            a[0].caveats
+        );
+        assert!(
+            a[0].caveats
+                .iter()
+                .any(|c| c.contains("drag Tiny.app to the Applications folder")),
+            "{:?}",
+            a[0].caveats
+        );
+        let cmd = a[1].command.as_deref().unwrap();
+        assert!(
+            cmd.contains(
+                "hdiutil attach -nobrowse -readonly -mountpoint /tmp/dist-dmg 'Tiny 1.2.dmg'"
+            ),
+            "{cmd}"
+        );
+        assert!(
+            cmd.contains("ditto '/tmp/dist-dmg/Tiny.app' '/Applications/Tiny.app'"),
+            "{cmd}"
+        );
+    }
 }
