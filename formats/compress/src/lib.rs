@@ -1,5 +1,6 @@
 //! The one decompression stack for streams (docs/CRATES.md): gzip through `flate2`, xz and
-//! lzma through `liblzma`, zstd through `zstd`, bzip2 through `bzip2`. A stream is told apart
+//! lzma through `liblzma`, zstd through `zstd`, bzip2 through `bzip2`, and LZFSE blocks (disk
+//! image chunks) through `lzfse_rust`. A stream is told apart
 //! by its magic bytes, never by a file name, and every byte it yields is charged to the
 //! inspection's [`InflateBudget`], so a bomb stops at the budget instead of burning CPU.
 //!
@@ -161,6 +162,21 @@ pub fn zlib_block(data: &[u8], max: usize, budget: &InflateBudget) -> io::Result
     Ok(out)
 }
 
+/// Decompresses one LZFSE block (a disk image chunk) into at most `max` bytes, charged to
+/// `budget`. More than `max` is an error, not a truncation.
+pub fn lzfse_block(data: &[u8], max: usize, budget: &InflateBudget) -> io::Result<Vec<u8>> {
+    let mut dec = lzfse_rust::LzfseRingDecoder::default();
+    let r = Charged::new(dec.reader_bytes(data), budget);
+    let mut out = Vec::with_capacity(max.min(1 << 20));
+    r.take(max as u64 + 1).read_to_end(&mut out)?;
+    if out.len() > max {
+        return Err(io::Error::other(OverLimit(format!(
+            "a compressed block decompresses to more than {max} bytes"
+        ))));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +202,20 @@ mod tests {
             .read_to_end(&mut Vec::new())
             .unwrap_err();
         assert!(over_limit(&err).is_some());
+    }
+
+    #[test]
+    fn lzfse_round_trip_bounded_and_charged() {
+        let data = b"disk image chunk ".repeat(500);
+        let mut enc = Vec::new();
+        lzfse_rust::LzfseEncoder::default()
+            .encode_bytes(&data, &mut enc)
+            .unwrap();
+        let budget = InflateBudget::new(1 << 20);
+        assert_eq!(lzfse_block(&enc, data.len(), &budget).unwrap(), data);
+        assert_eq!(budget.used(), data.len() as u64);
+        assert!(lzfse_block(&enc, 100, &budget).is_err());
+        assert!(lzfse_block(&enc[..enc.len() / 2], data.len(), &budget).is_err());
     }
 
     #[test]

@@ -158,7 +158,10 @@ impl<R: Read + Seek> Disk<R> {
                 };
                 format_compress::decompress_block(codec, &s, want, &self.budget)?
             }
-            ChunkKind::Lzfse => return Err(unsupported("LZFSE-compressed")),
+            ChunkKind::Lzfse => {
+                let s = self.stored(&c)?;
+                format_compress::lzfse_block(&s, want, &self.budget)?
+            }
             ChunkKind::Adc => return Err(unsupported("ADC-compressed")),
             ChunkKind::Other(t) => return Err(unsupported(&format!("of type 0x{t:08x}"))),
             ChunkKind::Zero | ChunkKind::Raw => unreachable!("not cached"),

@@ -2,8 +2,8 @@
 //! the file, the block map (`blkx` resources, in the XML property list the trailer points at
 //! or, in old images, in a classic resource fork), each partition's `mish` table of chunks,
 //! and a random-access reader over the logical disk those chunks describe that decompresses
-//! only the chunks a read touches (zlib, bzip2 and LZMA through `formats/compress`, raw and
-//! zero chunks directly). It also reads the partition map of that disk (Apple partition map,
+//! only the chunks a read touches (zlib, bzip2, LZFSE and LZMA through `formats/compress`,
+//! raw and zero chunks directly; ADC chunks are named, not read). It also reads the partition map of that disk (Apple partition map,
 //! GPT, MBR, or none) and tells which file system each partition starts with.
 //!
 //! A format crate: it reads and checks, it does not judge. It knows no `platform` type and
@@ -189,6 +189,11 @@ mod tests {
     /// A one-partition image of `disk` (a whole number of sectors) in zlib chunks of
     /// `chunk` sectors, all-zero chunks stored as nothing.
     fn image(disk: &[u8], chunk: usize) -> Vec<u8> {
+        image_with(disk, chunk, false)
+    }
+
+    /// As [`image`], the chunks in LZFSE when `lzfse`.
+    fn image_with(disk: &[u8], chunk: usize, lzfse: bool) -> Vec<u8> {
         let mut fork = Vec::new();
         let mut table = Vec::new();
         let sectors = disk.len() / 512;
@@ -197,6 +202,12 @@ mod tests {
             let piece = &disk[s * 512..(s + n) * 512];
             let (t, stored) = if piece.iter().all(|&b| b == 0) {
                 (2u32, Vec::new())
+            } else if lzfse {
+                let mut out = Vec::new();
+                lzfse_rust::LzfseEncoder::default()
+                    .encode_bytes(piece, &mut out)
+                    .unwrap();
+                (0x8000_0007, out)
             } else {
                 let mut e =
                     flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
@@ -275,6 +286,20 @@ mod tests {
         d.read_to_end(&mut all).unwrap();
         assert_eq!(all, disk);
         assert_eq!(budget.used(), 2 * 8 * 512);
+    }
+
+    #[test]
+    fn lzfse_chunks_read_back() {
+        let disk: Vec<u8> = (0..32 * 512).map(|i| (i / 7 % 251) as u8).collect();
+        let img = image_with(&disk, 8, true);
+        let mut c = Cursor::new(&img[..]);
+        let im = Image::open(&mut c, img.len() as u64).unwrap();
+        let budget = InflateBudget::new(1 << 20);
+        let mut d = Disk::new(&mut c, &im, &budget);
+        let mut all = Vec::new();
+        d.read_to_end(&mut all).unwrap();
+        assert_eq!(all, disk);
+        assert!(d.chunks_read().iter().all(|c| c.kind == ChunkKind::Lzfse));
     }
 
     #[test]

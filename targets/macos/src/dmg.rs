@@ -404,9 +404,7 @@ fn record_chunks(disk: &Dev<'_>, image: &Image, dmg: &mut Map<String, Json>) {
         .filter(|c| {
             matches!(
                 c.kind,
-                format_udif::ChunkKind::Lzfse
-                    | format_udif::ChunkKind::Adc
-                    | format_udif::ChunkKind::Other(_)
+                format_udif::ChunkKind::Adc | format_udif::ChunkKind::Other(_)
             )
         })
         .take(16)
