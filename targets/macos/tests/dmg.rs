@@ -1,5 +1,5 @@
 //! Disk images made by `fixtures/macos/make_dmg.py`: one HFS+ volume holding the Developer
-//! ID style `Tiny.app` in every chunk compression (zlib, bzip2, LZMA, raw) and partition
+//! ID style `Tiny.app` in every chunk compression (zlib, bzip2, LZFSE, LZMA, raw) and partition
 //! scheme (Apple partition map, GPT, MBR, none), several apps, an APFS stub, an encrypted
 //! stub, a tampered chunk, a truncated image, and an image signed with a throwaway
 //! certificate, intact and changed after signing.
@@ -16,6 +16,7 @@ fn every_compression_and_partition_scheme_reads_the_app() {
         ("devid-zlib-apm.dmg", "UDZO", "apm"),
         ("devid-bzip2-gpt.dmg", "UDBZ", "gpt"),
         ("devid-lzma-bare.dmg", "ULMO", "none"),
+        ("devid-lzfse-gpt.dmg", "ULFO", "gpt"),
         ("devid-raw-mbr.dmg", "UDRO", "mbr"),
         ("devid-zlib-rsrc.dmg", "UDZO", "apm"),
     ] {
