@@ -139,6 +139,11 @@ pub fn decompress_block(
     budget: &InflateBudget,
 ) -> io::Result<Vec<u8>> {
     let r = decoder(codec, data, budget).map_err(io::Error::other)?;
+    read_at_most(r, max)
+}
+
+/// Everything `r` yields, at most `max` bytes: more is an error, not a truncation.
+fn read_at_most(r: impl Read, max: usize) -> io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(max.min(1 << 20));
     r.take(max as u64 + 1).read_to_end(&mut out)?;
     if out.len() > max {
@@ -151,30 +156,17 @@ pub fn decompress_block(
 
 /// Squashfs stores zlib (not gzip) streams; this is its decoder, on the same crate.
 pub fn zlib_block(data: &[u8], max: usize, budget: &InflateBudget) -> io::Result<Vec<u8>> {
-    let r = Charged::new(flate2::read::ZlibDecoder::new(data), budget);
-    let mut out = Vec::with_capacity(max.min(1 << 20));
-    r.take(max as u64 + 1).read_to_end(&mut out)?;
-    if out.len() > max {
-        return Err(io::Error::other(OverLimit(format!(
-            "a compressed block decompresses to more than {max} bytes"
-        ))));
-    }
-    Ok(out)
+    read_at_most(
+        Charged::new(flate2::read::ZlibDecoder::new(data), budget),
+        max,
+    )
 }
 
 /// Decompresses one LZFSE block (a disk image chunk) into at most `max` bytes, charged to
 /// `budget`. More than `max` is an error, not a truncation.
 pub fn lzfse_block(data: &[u8], max: usize, budget: &InflateBudget) -> io::Result<Vec<u8>> {
     let mut dec = lzfse_rust::LzfseRingDecoder::default();
-    let r = Charged::new(dec.reader_bytes(data), budget);
-    let mut out = Vec::with_capacity(max.min(1 << 20));
-    r.take(max as u64 + 1).read_to_end(&mut out)?;
-    if out.len() > max {
-        return Err(io::Error::other(OverLimit(format!(
-            "a compressed block decompresses to more than {max} bytes"
-        ))));
-    }
-    Ok(out)
+    read_at_most(Charged::new(dec.reader_bytes(data), budget), max)
 }
 
 #[cfg(test)]

@@ -206,6 +206,26 @@ mod tests {
         }
     }
 
+    fn view<'a>(
+        kind: &'a Kind,
+        name: &'a platform::FileName,
+        arch: Option<&'a platform::Arch>,
+        i: &'a Inspection,
+    ) -> ArtifactView<'a> {
+        ArtifactView {
+            id: "art_1",
+            file_name: Some(name),
+            kind,
+            size: 1,
+            sha256: None,
+            arch,
+            install_mode: None,
+            link: None,
+            inspection: Some(i),
+            app_name: "Tiny",
+        }
+    }
+
     fn inspection(status: &str, universal: bool) -> Inspection {
         let mut i = Inspection::new(
             "Tiny.zip",
@@ -231,18 +251,7 @@ mod tests {
             ("not-notarizable", "Open Anyway"),
         ] {
             let i = inspection(status, false);
-            let view = ArtifactView {
-                id: "art_1",
-                file_name: Some(&n),
-                kind: &k,
-                size: 1,
-                sha256: None,
-                arch: Some(&arm),
-                install_mode: None,
-                link: None,
-                inspection: Some(&i),
-                app_name: "Tiny",
-            };
+            let view = view(&k, &n, Some(&arm), &i);
             let a = actions(&view, &links(), &mac);
             assert_eq!(a[0].kind, ActionKind::Download);
             assert!(a[0].primary);
@@ -267,18 +276,7 @@ mod tests {
         }
         // A universal app without an artifact arch says so; a non-Mac client is told.
         let i = inspection("stapled", true);
-        let view = ArtifactView {
-            id: "art_1",
-            file_name: Some(&n),
-            kind: &k,
-            size: 1,
-            sha256: None,
-            arch: None,
-            install_mode: None,
-            link: None,
-            inspection: Some(&i),
-            app_name: "Tiny",
-        };
+        let view = view(&k, &n, None, &i);
         let a = actions(
             &view,
             &links(),
@@ -305,18 +303,7 @@ mod tests {
         let n: platform::FileName = "Tiny 1.2.dmg".parse().unwrap();
         let mut i = inspection("not-notarizable", true);
         i.details.insert("app".into(), json!("Tiny.app"));
-        let view = ArtifactView {
-            id: "art_1",
-            file_name: Some(&n),
-            kind: &k,
-            size: 1,
-            sha256: None,
-            arch: None,
-            install_mode: None,
-            link: None,
-            inspection: Some(&i),
-            app_name: "Tiny",
-        };
+        let view = view(&k, &n, None, &i);
         let a = actions(&view, &links(), &mac);
         assert!(
             a[0].label.starts_with("Download disk image"),

@@ -10,6 +10,20 @@ use platform::{Parse, SignatureState};
 
 use common::{codes, has, inspect};
 
+/// The HFS+ volume of a fixture image, opened through the UDIF reader and the partition map.
+fn volume(file: &str) -> format_hfsplus::Volume<format_udif::Disk<std::io::Cursor<Vec<u8>>>> {
+    use format_hfsplus::{InflateBudget, Limits, Volume};
+    use format_udif::{Disk, Image, partition};
+    let data = std::fs::read(common::fixtures().join(file)).unwrap();
+    let image = Image::open(&mut std::io::Cursor::new(&data[..]), data.len() as u64).unwrap();
+    let budget = InflateBudget::new(64 << 20);
+    let mut disk = Disk::new(std::io::Cursor::new(data), &image, &budget);
+    let size = disk.size();
+    let (_, parts) = partition::read_map(&mut disk, size).unwrap();
+    let at = parts.iter().find(|p| p.fs.name() == "hfs+").unwrap().offset;
+    Volume::open(disk, at, Limits::default(), &budget).unwrap()
+}
+
 #[test]
 fn every_compression_and_partition_scheme_reads_the_app() {
     for (file, format, scheme) in [
@@ -128,17 +142,7 @@ fn damaged_encrypted_and_unreadable_images() {
 
 #[test]
 fn a_file_compressed_by_the_file_system_reads_through_decmpfs() {
-    use format_hfsplus::{InflateBudget, Limits, Volume};
-    use format_udif::{Disk, Image, partition};
-    let data = std::fs::read(common::fixtures().join("devid-zlib-apm.dmg")).unwrap();
-    let mut f = std::io::Cursor::new(&data[..]);
-    let image = Image::open(&mut f, data.len() as u64).unwrap();
-    let budget = InflateBudget::new(64 << 20);
-    let mut disk = Disk::new(&mut f, &image, &budget);
-    let size = disk.size();
-    let (_, parts) = partition::read_map(&mut disk, size).unwrap();
-    let hfs = parts.iter().find(|p| p.kind == "Apple_HFS").unwrap();
-    let mut v = Volume::open(disk, hfs.offset, Limits::default(), &budget).unwrap();
+    let mut v = volume("devid-zlib-apm.dmg");
     let list = v.list().unwrap();
     let readme = list
         .iter()
@@ -154,17 +158,7 @@ fn a_file_compressed_by_the_file_system_reads_through_decmpfs() {
 
 #[test]
 fn hard_links_read_as_the_file_they_name_and_the_private_folder_is_hidden() {
-    use format_hfsplus::{InflateBudget, Limits, Volume};
-    use format_udif::{Disk, Image, partition};
-    let data = std::fs::read(common::fixtures().join("two-apps.dmg")).unwrap();
-    let mut f = std::io::Cursor::new(&data[..]);
-    let image = Image::open(&mut f, data.len() as u64).unwrap();
-    let budget = InflateBudget::new(64 << 20);
-    let mut disk = Disk::new(&mut f, &image, &budget);
-    let size = disk.size();
-    let (_, parts) = partition::read_map(&mut disk, size).unwrap();
-    let hfs = parts.iter().find(|p| p.kind == "Apple_HFS").unwrap();
-    let mut v = Volume::open(disk, hfs.offset, Limits::default(), &budget).unwrap();
+    let mut v = volume("two-apps.dmg");
     let list = v.list().unwrap();
     assert!(list.iter().all(|e| !e.path.contains("Private Data")));
     let want = b"Two apps, one file under two names.\n";
@@ -179,16 +173,13 @@ fn hard_links_read_as_the_file_they_name_and_the_private_folder_is_hidden() {
 #[test]
 fn an_hfs_plus_volume_inside_an_hfs_wrapper_is_found() {
     use format_hfsplus::{InflateBudget, Limits, Volume};
-    use format_udif::{Disk, Image};
     use std::io::{Read, Seek, SeekFrom};
-    let data = std::fs::read(common::fixtures().join("devid-lzma-bare.dmg")).unwrap();
-    let mut f = std::io::Cursor::new(&data[..]);
-    let image = Image::open(&mut f, data.len() as u64).unwrap();
-    let budget = InflateBudget::new(64 << 20);
-    let mut disk = Disk::new(&mut f, &image, &budget);
+    let mut bare = volume("devid-lzma-bare.dmg");
+    let disk = bare.device();
     let mut volume = Vec::new();
     disk.seek(SeekFrom::Start(0)).unwrap();
     disk.read_to_end(&mut volume).unwrap();
+    let budget = InflateBudget::new(64 << 20);
     // A classic HFS master directory block whose embedded volume starts at allocation block
     // 1 (4096-byte blocks) after 8 sectors: 8192 bytes in.
     let mut wrapped = vec![0u8; 8192];
