@@ -89,6 +89,16 @@ fn several_apps_are_listed_and_the_one_named_as_the_volume_is_the_identity() {
 }
 
 #[test]
+fn an_image_without_an_app_is_read_through_its_package() {
+    let i = inspect("pkg-only.dmg");
+    assert_eq!(i.parse, Parse::Ok, "{:?}", codes(&i));
+    assert_eq!(i.identity.as_deref(), Some("com.dist.tiny.pkg"));
+    assert_eq!(i.details["pkg"], "Install Tiny.pkg");
+    assert_eq!(i.details["pkg_type"], "component");
+    assert!(has(&i, "macos.pkg.unsigned"), "{:?}", codes(&i));
+}
+
+#[test]
 fn the_image_signature_is_verified_and_a_change_after_signing_is_invalid() {
     let i = inspect("signed-image.dmg");
     assert_eq!(i.parse, Parse::Ok);
