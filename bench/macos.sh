@@ -1,8 +1,9 @@
 #!/bin/sh
 # The macOS target's inspect bench: a ~200 MB app (random, so incompressible, data as one
 # resource file) signed ad hoc by the linker or, with rcodesign, sealed with a Developer ID
-# style test certificate; zipped (stored), tarred with gzip and with zstd, and packed into a
-# pkg (gzip cpio Payload holding the app). Then
+# style test certificate; zipped (stored), tarred with gzip and with zstd, packed into a pkg
+# (gzip cpio Payload holding the app), and put on an HFS+ volume in a zlib disk image
+# (fixtures/macos/make_dmg.py's writers). Then
 # bytes read, bytes decompressed and time of `inspect` against one SHA-256 pass over each
 # file. Not run in CI.
 #   sh bench/macos.sh     (needs zip, zstd, python3; clang + ld64.lld and rcodesign optional;
@@ -66,6 +67,19 @@ x.add("Bom", b"BOMStore" + b"\0" * 24)
 x.add("Payload", gzip.compress(mx.cpio_newc(entries), compresslevel=1, mtime=0), encoding="raw")
 open("big.pkg", "wb").write(x.build())
 P
+python3 - "$root/fixtures/macos/make_dmg.py" <<'P'
+import importlib.util, os, sys
+spec = importlib.util.spec_from_file_location("md", sys.argv[1]); md = importlib.util.module_from_spec(spec); spec.loader.exec_module(md)
+v = md.Volume("Big")
+for d, _, files in os.walk("Big.app"):
+    v.mkdir(d)
+    for f in files:
+        p = os.path.join(d, f)
+        v.add(p, open(p, "rb").read(), 0o100755 if "MacOS" in p else 0o100644)
+v.symlink("Applications", "/Applications")
+img = v.image(((os.path.getsize("Big.app/Contents/Resources/big.bin") >> 20) + 8) << 20)
+open("big.dmg", "wb").write(md.udif(md.apm_disk(img), "zlib", level=1))
+P
 cd "$root"
 cargo run -q --profile "${BENCH_PROFILE:-release}" -p target-macos --example macos_bench -- \
-  "$work/big-app.zip" "$work/big-app.tar.gz" "$work/big-app.tar.zst" "$work/big.pkg"
+  "$work/big-app.zip" "$work/big-app.tar.gz" "$work/big-app.tar.zst" "$work/big.pkg" "$work/big.dmg"

@@ -1,7 +1,7 @@
-//! Issue 16's evidence: a mixed release of macOS kinds (a zipped app, an app in a tar.xz, an
-//! installer package) published with `dist ci publish`, promoted to a channel, and each file
-//! fetched back through the channel URL by kind and architecture; with no kind asked for,
-//! the target's preferred order (app-zip first) decides.
+//! Issues 16 and 17's evidence: a mixed release of macOS kinds (a disk image, a zipped app,
+//! an app in a tar.xz, an installer package) published with `dist ci publish`, promoted to a
+//! channel, and each file fetched back through the channel URL by kind and architecture;
+//! with no kind asked for, the target's preferred order (dmg first) decides.
 
 mod common;
 
@@ -12,6 +12,7 @@ use serde_json::json;
 fn a_mixed_macos_release_is_published_and_each_kind_fetched() {
     let d = Distd::start();
     let fixtures = workspace_root().join("fixtures/macos");
+    let dmg = fixtures.join("unsigned-zlib.dmg");
     let (zip, tar, pkg) = (
         fixtures.join("unsigned.zip"),
         fixtures.join("linker-signed.tar.xz"),
@@ -28,12 +29,14 @@ fn a_mixed_macos_release_is_published_and_each_kind_fetched() {
                     "status": "in-progress"}},
                 {"path": "Tiny-arm64.tar.xz", "arch": "arm64"},
                 {"path": "Tiny.pkg"},
+                {"path": "Tiny-x86_64.dmg", "arch": "x86_64"},
             ],
         }),
         &[
             ("Tiny.zip", &zip),
             ("Tiny-arm64.tar.xz", &tar),
             ("Tiny.pkg", &pkg),
+            ("Tiny-x86_64.dmg", &dmg),
         ],
     );
     let r = d.dist(
@@ -48,7 +51,7 @@ fn a_mixed_macos_release_is_published_and_each_kind_fetched() {
         .iter()
         .filter_map(|a| a["kind"].as_str())
         .collect();
-    assert_eq!(kinds, ["app-zip", "app-tar", "pkg"], "{out}");
+    assert_eq!(kinds, ["app-zip", "app-tar", "pkg", "dmg"], "{out}");
     // Listed in dist.json, judged against the file by distd: Apple had not finished.
     let codes: Vec<&str> = out["artifacts"][0]["findings"]
         .as_array()
@@ -79,11 +82,12 @@ fn a_mixed_macos_release_is_published_and_each_kind_fetched() {
         args.extend_from_slice(extra);
         d.dist(&d.admin, &args)
     };
-    // No kind asked for: the preferred order picks the zipped app.
+    // No kind asked for: the preferred order picks the disk image.
     let r = fetch(&[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(sha256_hex(&dest), sha256_hex(&zip));
+    assert_eq!(sha256_hex(&dest), sha256_hex(&dmg));
     for (extra, want) in [
+        (vec!["--kind", "dmg", "--arch", "x86_64"], &dmg),
         (vec!["--kind", "pkg"], &pkg),
         (vec!["--kind", "app-tar", "--arch", "arm64"], &tar),
         (vec!["--kind", "app-zip"], &zip),
@@ -93,10 +97,10 @@ fn a_mixed_macos_release_is_published_and_each_kind_fetched() {
         assert_eq!(sha256_hex(&dest), sha256_hex(want), "{extra:?}");
     }
     // A kind the platform does not have names the ones it has.
-    let r = fetch(&["--kind", "dmg"]);
+    let r = fetch(&["--kind", "msi"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
-        r.stderr.contains("use one of: pkg, app-zip, app-tar"),
+        r.stderr.contains("use one of: dmg, pkg, app-zip, app-tar"),
         "{}",
         r.stderr
     );

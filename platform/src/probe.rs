@@ -5,8 +5,8 @@ use std::io::{Read, Seek, SeekFrom};
 
 use crate::Limits;
 
-/// Bytes read from each end of the file for magic numbers and trailers (a dmg's `koly`
-/// trailer sits in the last 512 bytes).
+/// Bytes read from each end of the file for magic numbers and trailers (a disk image's
+/// 512-byte trailer sits at the very end).
 pub const PROBE_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone, Default)]

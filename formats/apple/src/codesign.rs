@@ -264,6 +264,19 @@ impl EmbeddedSignature {
             };
             let slot = be32(data, idx).ok_or(oob.clone())?;
             let offset = be32(data, idx + 4).ok_or(oob)? as usize;
+            // Slots this reader does not use (a stapled ticket, which is not framed as a
+            // blob) are skipped unread.
+            if !matches!(
+                slot,
+                SLOT_CODE_DIRECTORY | SLOT_ALTERNATE_FIRST
+                    ..=SLOT_ALTERNATE_LAST
+                        | SLOT_REQUIREMENTS
+                        | SLOT_ENTITLEMENTS
+                        | SLOT_DER_ENTITLEMENTS
+                        | SLOT_SIGNATURE
+            ) {
+                continue;
+            }
             let blob = blob_at(data, offset)?;
             match slot {
                 SLOT_CODE_DIRECTORY => sig.code_directories.insert(0, CodeDirectory::parse(blob)?),

@@ -1,5 +1,6 @@
 //! The one decompression stack for streams (docs/CRATES.md): gzip through `flate2`, xz and
-//! lzma through `liblzma`, zstd through `zstd`, bzip2 through `bzip2`. A stream is told apart
+//! lzma through `liblzma`, zstd through `zstd`, bzip2 through `bzip2`, and LZFSE blocks (disk
+//! image chunks) through `lzfse_rust`. A stream is told apart
 //! by its magic bytes, never by a file name, and every byte it yields is charged to the
 //! inspection's [`InflateBudget`], so a bomb stops at the budget instead of burning CPU.
 //!
@@ -240,6 +241,11 @@ pub fn decompress_block(
     budget: &InflateBudget,
 ) -> io::Result<Vec<u8>> {
     let r = decoder(codec, data, budget).map_err(io::Error::other)?;
+    read_at_most(r, max)
+}
+
+/// Everything `r` yields, at most `max` bytes: more is an error, not a truncation.
+fn read_at_most(r: impl Read, max: usize) -> io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(max.min(1 << 20));
     r.take(max as u64 + 1).read_to_end(&mut out)?;
     if out.len() > max {
@@ -252,15 +258,17 @@ pub fn decompress_block(
 
 /// Squashfs stores zlib (not gzip) streams; this is its decoder, on the same crate.
 pub fn zlib_block(data: &[u8], max: usize, budget: &InflateBudget) -> io::Result<Vec<u8>> {
-    let r = Charged::new(flate2::read::ZlibDecoder::new(data), budget);
-    let mut out = Vec::with_capacity(max.min(1 << 20));
-    r.take(max as u64 + 1).read_to_end(&mut out)?;
-    if out.len() > max {
-        return Err(io::Error::other(OverLimit(format!(
-            "a compressed block decompresses to more than {max} bytes"
-        ))));
-    }
-    Ok(out)
+    read_at_most(
+        Charged::new(flate2::read::ZlibDecoder::new(data), budget),
+        max,
+    )
+}
+
+/// Decompresses one LZFSE block (a disk image chunk) into at most `max` bytes, charged to
+/// `budget`. More than `max` is an error, not a truncation.
+pub fn lzfse_block(data: &[u8], max: usize, budget: &InflateBudget) -> io::Result<Vec<u8>> {
+    let mut dec = lzfse_rust::LzfseRingDecoder::default();
+    read_at_most(Charged::new(dec.reader_bytes(data), budget), max)
 }
 
 #[cfg(test)]
@@ -340,6 +348,20 @@ mod tests {
             .read_to_end(&mut Vec::new())
             .unwrap_err();
         assert!(over_limit(&e).is_some(), "{e}");
+    }
+
+    #[test]
+    fn lzfse_round_trip_bounded_and_charged() {
+        let data = b"disk image chunk ".repeat(500);
+        let mut enc = Vec::new();
+        lzfse_rust::LzfseEncoder::default()
+            .encode_bytes(&data, &mut enc)
+            .unwrap();
+        let budget = InflateBudget::new(1 << 20);
+        assert_eq!(lzfse_block(&enc, data.len(), &budget).unwrap(), data);
+        assert_eq!(budget.used(), data.len() as u64);
+        assert!(lzfse_block(&enc, 100, &budget).is_err());
+        assert!(lzfse_block(&enc[..enc.len() / 2], data.len(), &budget).is_err());
     }
 
     #[test]

@@ -627,15 +627,37 @@ impl Read for Window<'_> {
 
 impl std::io::Seek for Window<'_> {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        let new = match pos {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::End(d) => self.len.checked_add_signed(d),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        };
-        self.pos = new
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
+        self.pos = seek_target(self.pos, self.len, pos)?;
         Ok(self.pos)
     }
+}
+
+/// Big-endian integers at an offset of a slice the caller has bounds-checked (the
+/// structures of the Apple formats are big-endian): a short slice panics.
+pub mod be {
+    pub fn u16_at(d: &[u8], o: usize) -> u16 {
+        u16::from_be_bytes([d[o], d[o + 1]])
+    }
+
+    pub fn u32_at(d: &[u8], o: usize) -> u32 {
+        u32::from_be_bytes(d[o..o + 4].try_into().expect("4 bytes"))
+    }
+
+    pub fn u64_at(d: &[u8], o: usize) -> u64 {
+        u64::from_be_bytes(d[o..o + 8].try_into().expect("8 bytes"))
+    }
+}
+
+/// Where a seek of a reader at `pos` in `len` bytes lands (past the end is allowed and
+/// reads nothing, as for a file); before the start is an error. For the windows and virtual
+/// disks the format crates serve as `Read + Seek`.
+pub fn seek_target(pos: u64, len: u64, to: SeekFrom) -> io::Result<u64> {
+    match to {
+        SeekFrom::Start(p) => Some(p),
+        SeekFrom::End(d) => len.checked_add_signed(d),
+        SeekFrom::Current(d) => pos.checked_add_signed(d),
+    }
+    .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))
 }
 
 #[cfg(test)]

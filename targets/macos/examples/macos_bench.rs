@@ -51,6 +51,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             i.inspection.parse,
             i.inspection.signature.state
         );
+        // A disk image: what the metadata pass read of the image (the chunks it decompressed)
+        // apart from the verification pass (the data fork's CRC32 over the whole file).
+        if let Some(dmg) = i.inspection.details.get("dmg") {
+            println!(
+                "  dmg metadata pass: {} of {} chunks, {:.2} MB of the image read; verification pass: {:.1} MB",
+                dmg["chunks"]["read"],
+                dmg["chunks"]["total"],
+                mb(dmg["chunks"]["stored_bytes_read"].as_u64().unwrap_or(0)),
+                mb(dmg["verification_bytes_read"].as_u64().unwrap_or(0)),
+            );
+        }
     }
     Ok(())
 }

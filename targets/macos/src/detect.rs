@@ -1,6 +1,7 @@
-//! Detection by content, never by the extension alone: a zip whose index holds
+//! Detection by content, never by the extension alone: a UDIF trailer, a zip whose index holds
 //! `X.app/Contents/Info.plist`, a tar stream (compressed or not) whose first entries (the
-//! probe's bounded listing, `Probe::tar_entries`) are an app bundle's, a xar archive, a Mach-O file built for macOS, a provisioning profile for
+//! probe's bounded listing, `Probe::tar_entries`) are an app bundle's, a xar archive, a Mach-O
+//! file built for macOS, a provisioning profile for
 //! macOS (`Platform` names `OSX`).
 
 use std::io::Read;
@@ -64,6 +65,11 @@ fn macho_confidence(head: &[u8]) -> Option<u8> {
 
 /// The macOS claim on a probed file.
 pub fn detect_probe(probe: &Probe) -> Option<Detection> {
+    // A UDIF trailer in the last 512 bytes (or an encrypted image's header): a disk image,
+    // whatever the name; inspection refuses an encrypted one with a clear message.
+    if crate::dmg::looks_like_dmg(&probe.head, &probe.tail) {
+        return Some(Detection::new("dmg", 100));
+    }
     if probe.zip_entries.is_some() {
         return probe
             .any_entry(is_app_info_plist)
@@ -102,6 +108,12 @@ pub fn detect_probe(probe: &Probe) -> Option<Detection> {
     if paths.iter().any(|p| in_app_bundle(p)) {
         // More confident than a generic tarball (Linux claims those at 50).
         return Some(Detection::new("app-tar", 80));
+    }
+    // Named .dmg but without a trailer (cut short, or not UDIF at all): claimed weakly, so
+    // that inspection says what is wrong instead of "unknown file"; any target that
+    // recognises the content claims it with more confidence.
+    if probe.file_name.to_ascii_lowercase().ends_with(".dmg") {
+        return Some(Detection::new("dmg", 10));
     }
     None
 }
@@ -150,6 +162,26 @@ mod tests {
         o.extend_from_slice(&format_tar::ustar_header("usr/", 0, 0o755, b'5'));
         o.extend_from_slice(&[0u8; 1024]);
         assert_eq!(detect_probe(&probe("a.tar", &o)), None);
+    }
+
+    #[test]
+    fn disk_images_by_trailer_and_by_name_only_weakly() {
+        let mut img = vec![0u8; 4096];
+        img.extend_from_slice(b"koly");
+        img.extend_from_slice(&[0u8; 508]);
+        assert_eq!(
+            detect_probe(&probe("renamed.bin", &img)),
+            Some(Detection::new("dmg", 100))
+        );
+        assert_eq!(
+            detect_probe(&probe("x.img", b"encrcdsa\0\0\0\x02")),
+            Some(Detection::new("dmg", 100))
+        );
+        assert_eq!(
+            detect_probe(&probe("cut.dmg", &img[..4096])),
+            Some(Detection::new("dmg", 10))
+        );
+        assert_eq!(detect_probe(&probe("cut.bin", &img[..4096])), None);
     }
 
     #[test]

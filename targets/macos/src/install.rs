@@ -41,10 +41,12 @@ pub fn actions(artifact: &ArtifactView<'_>, links: &Links, client: &Client) -> V
         .unwrap_or_else(|| match kind {
             "pkg" => "installer.pkg".into(),
             "app-tar" => "app.tar.gz".into(),
+            "dmg" => "app.dmg".into(),
             _ => "app.zip".into(),
         });
     let what = match kind {
         "pkg" => "installer package",
+        "dmg" => "disk image",
         "app-tar" => "app (tar archive)",
         _ => "app (zip)",
     };
@@ -64,6 +66,15 @@ pub fn actions(artifact: &ArtifactView<'_>, links: &Links, client: &Client) -> V
         "pkg" => dl.caveats.push(
             "Open the downloaded package to run Installer; it asks for an administrator password when it installs for all users.".into(),
         ),
+        "dmg" => dl.caveats.push(match dmg_content(artifact) {
+            Some(DmgContent::Pkg(p)) => format!(
+                "Open the downloaded disk image, then open {p} in its window to run Installer; eject the image afterwards."
+            ),
+            Some(DmgContent::App(a)) => format!(
+                "Open the downloaded disk image, drag {a} to the Applications folder (the shortcut in its window), then eject the image."
+            ),
+            None => "Open the downloaded disk image and follow what its window shows; eject it afterwards.".into(),
+        }),
         "app-tar" => dl.caveats.push(
             "Safari does not unpack tar archives: open it in Finder (Archive Utility) or run the command below, then move the app to Applications.".into(),
         ),
@@ -80,6 +91,27 @@ pub fn actions(artifact: &ArtifactView<'_>, links: &Links, client: &Client) -> V
     let command = match kind {
         "pkg" => format!("{fetch} && sudo installer -pkg {q} -target /"),
         "app-tar" => format!("{fetch} && tar -xf {q} -C /Applications"),
+        "dmg" => {
+            // A mount point of our own: the volume's name may hold spaces or clash.
+            let mnt = "/tmp/dist-dmg";
+            let attach =
+                format!("{fetch} && hdiutil attach -nobrowse -readonly -mountpoint {mnt} {q}");
+            match dmg_content(artifact) {
+                Some(DmgContent::App(a)) => format!(
+                    "{attach} && ditto {} {} ; hdiutil detach {mnt}",
+                    shell_quote(&format!("{mnt}/{a}")),
+                    shell_quote(&format!(
+                        "/Applications/{}",
+                        a.rsplit('/').next().unwrap_or(&a)
+                    ))
+                ),
+                Some(DmgContent::Pkg(p)) => format!(
+                    "{attach} && sudo installer -pkg {} -target / ; hdiutil detach {mnt}",
+                    shell_quote(&format!("{mnt}/{p}"))
+                ),
+                None => attach,
+            }
+        }
         _ => format!("{fetch} && ditto -x -k {q} /Applications"),
     };
     let terminal = InstallAction {
@@ -95,6 +127,20 @@ pub fn actions(artifact: &ArtifactView<'_>, links: &Links, client: &Client) -> V
         primary: false,
     };
     vec![dl, terminal]
+}
+
+/// What a disk image holds, as its inspection recorded it.
+enum DmgContent {
+    App(String),
+    Pkg(String),
+}
+
+fn dmg_content(artifact: &ArtifactView<'_>) -> Option<DmgContent> {
+    let d = &artifact.inspection?.details;
+    let s = |k: &str| d.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    s("app")
+        .map(DmgContent::App)
+        .or_else(|| s("pkg").map(DmgContent::Pkg))
 }
 
 /// What the install page tells about a macOS artifact.
@@ -160,6 +206,27 @@ mod tests {
         }
     }
 
+    fn view<'a>(
+        kind: &'a Kind,
+        name: &'a platform::FileName,
+        arch: Option<&'a platform::Arch>,
+        i: &'a Inspection,
+    ) -> ArtifactView<'a> {
+        ArtifactView {
+            id: "art_1",
+            file_name: Some(name),
+            kind,
+            size: 1,
+            sha256: None,
+            arch,
+            install_mode: None,
+            link: None,
+            inspection: Some(i),
+            notarization: None,
+            app_name: "Tiny",
+        }
+    }
+
     fn inspection(status: &str, universal: bool) -> Inspection {
         let mut i = Inspection::new(
             "Tiny.zip",
@@ -185,19 +252,7 @@ mod tests {
             ("not-notarizable", "Open Anyway"),
         ] {
             let i = inspection(status, false);
-            let view = ArtifactView {
-                id: "art_1",
-                file_name: Some(&n),
-                kind: &k,
-                size: 1,
-                sha256: None,
-                arch: Some(&arm),
-                install_mode: None,
-                link: None,
-                inspection: Some(&i),
-                notarization: None,
-                app_name: "Tiny",
-            };
+            let view = view(&k, &n, Some(&arm), &i);
             let a = actions(&view, &links(), &mac);
             assert_eq!(a[0].kind, ActionKind::Download);
             assert!(a[0].primary);
@@ -222,19 +277,7 @@ mod tests {
         }
         // A universal app without an artifact arch says so; a non-Mac client is told.
         let i = inspection("stapled", true);
-        let view = ArtifactView {
-            id: "art_1",
-            file_name: Some(&n),
-            kind: &k,
-            size: 1,
-            sha256: None,
-            arch: None,
-            install_mode: None,
-            link: None,
-            inspection: Some(&i),
-            notarization: None,
-            app_name: "Tiny",
-        };
+        let view = view(&k, &n, None, &i);
         let a = actions(
             &view,
             &links(),
@@ -270,6 +313,45 @@ mod tests {
                 && n.value.contains("no ticket is stapled"),
             "{}",
             n.value
+        );
+    }
+
+    #[test]
+    fn a_disk_image_says_drag_the_app_and_mounts_it_for_the_terminal() {
+        let mac = Client::new("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) Safari/605.1.15");
+        let k: Kind = "dmg".parse().unwrap();
+        let n: platform::FileName = "Tiny 1.2.dmg".parse().unwrap();
+        let mut i = inspection("not-notarizable", true);
+        i.details.insert("app".into(), json!("Tiny.app"));
+        let view = view(&k, &n, None, &i);
+        let a = actions(&view, &links(), &mac);
+        assert!(
+            a[0].label.starts_with("Download disk image"),
+            "{}",
+            a[0].label
+        );
+        assert!(
+            a[0].caveats[0].contains("Open Anyway"),
+            "{:?}",
+            a[0].caveats
+        );
+        assert!(
+            a[0].caveats
+                .iter()
+                .any(|c| c.contains("drag Tiny.app to the Applications folder")),
+            "{:?}",
+            a[0].caveats
+        );
+        let cmd = a[1].command.as_deref().unwrap();
+        assert!(
+            cmd.contains(
+                "hdiutil attach -nobrowse -readonly -mountpoint /tmp/dist-dmg 'Tiny 1.2.dmg'"
+            ),
+            "{cmd}"
+        );
+        assert!(
+            cmd.contains("ditto '/tmp/dist-dmg/Tiny.app' '/Applications/Tiny.app'"),
+            "{cmd}"
         );
     }
 }

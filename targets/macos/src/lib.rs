@@ -1,5 +1,5 @@
-//! The macOS target: reads zipped app bundles (`app-zip`), app bundles in compressed tar
-//! archives (`app-tar`), installer packages (`pkg`), and for `dist inspect` bare Mach-O
+//! The macOS target: reads disk images (`dmg`: UDIF, HFS+ inside), zipped app bundles
+//! (`app-zip`), app bundles in compressed tar archives (`app-tar`), installer packages (`pkg`), and for `dist inspect` bare Mach-O
 //! files (`macho`) and macOS provisioning profiles (`mobileprovision`, `.provisionprofile`);
 //! says who signed each (Developer ID, Apple Development, ad hoc, ...), whether the hardened
 //! runtime is on, whether a notarization ticket is stapled, and what Gatekeeper will say.
@@ -8,7 +8,7 @@
 //! certificates Gatekeeper accepts, where a stapler puts a ticket, what an installer
 //! package's Distribution and PackageInfo mean, and which findings those earn. The formats
 //! belong below it: Mach-O, code signatures, seals and profiles to `formats/apple` (shared
-//! with iOS), xar to `formats/xar`, X.509 to `formats/pki`, zip to `formats/zip`, tar and the
+//! with iOS), xar to `formats/xar`, UDIF and HFS+ to `formats/udif` and `formats/hfsplus`, X.509 to `formats/pki`, zip to `formats/zip`, tar and the
 //! one decompression stack to `formats/tar` and `formats/compress`. Targets depend on
 //! `platform` and `formats/*`, never on each other. It never extracts to disk, never
 //! executes anything, never loads a whole artifact into memory, and bounds every length by
@@ -18,6 +18,8 @@
 pub mod app;
 pub mod code;
 mod detect;
+pub mod dmg;
+mod dmgsig;
 mod install;
 pub mod notarization;
 pub mod payload;
@@ -41,6 +43,11 @@ pub struct MacosTarget;
 inventory::submit!(platform::TargetRegistration(&MacosTarget));
 
 const KINDS: &[KindInfo] = &[
+    KindInfo {
+        kind: "dmg",
+        description: "macOS disk image (.dmg: open it, then drag the app to Applications)",
+        publishable: true,
+    },
     KindInfo {
         kind: "pkg",
         description: "macOS installer package (.pkg, opened with Installer)",
@@ -87,10 +94,11 @@ impl Target for MacosTarget {
         KINDS
     }
 
-    /// A zipped app is what most Mac users expect (Safari unzips it); a pkg when the app
-    /// needs installing; a tar is for people at a terminal.
+    /// A disk image is what most Mac users expect (open it, drag the app to Applications);
+    /// then a zipped app (Safari unzips it); a pkg when the app needs installing; a tar is
+    /// for people at a terminal.
     fn preferred_kinds(&self) -> &'static [&'static str] {
-        &["app-zip", "pkg", "app-tar"]
+        &["dmg", "app-zip", "pkg", "app-tar"]
     }
 
     fn identity_facts(&self) -> &'static [platform::IdentityFact] {
@@ -136,6 +144,7 @@ impl Target for MacosTarget {
             "app-zip" => inspect_zip(input, ctx, &mut i),
             "app-tar" => inspect_tar(input, ctx, &mut i),
             "pkg" => pkg::read(input, ctx, &mut i),
+            "dmg" => dmg::read(input, ctx, &mut i),
             "macho" => inspect_macho(input, ctx, &mut i).map_err(io)?,
             "mobileprovision" => inspect_profile(input, ctx, &mut i).map_err(io)?,
             other => {
@@ -154,6 +163,7 @@ impl Target for MacosTarget {
             "app-zip" => "application/zip",
             "pkg" => "application/octet-stream",
             "app-tar" => "application/x-tar",
+            "dmg" => "application/x-apple-diskimage",
             _ => "application/octet-stream",
         }
     }
@@ -417,7 +427,38 @@ pub mod fuzzing {
         InspectContext::new("fuzz", len as u64, limits, 1_798_761_600)
     }
 
-    /// Inspects `data` as `kind` (app-zip, app-tar, pkg, macho, mobileprovision).
+    /// The UDIF layer alone: trailer, block map, partition map, and every byte of the
+    /// logical disk read through the chunk reader (within a small budget).
+    pub fn udif(data: &[u8]) {
+        use std::io::Read;
+        let mut c = Cursor::new(data);
+        let Ok(image) = format_udif::Image::open(&mut c, data.len() as u64) else {
+            return;
+        };
+        let budget = format_udif::InflateBudget::new(16 << 20);
+        let mut disk = format_udif::Disk::new(&mut c, &image, &budget);
+        let size = disk.size();
+        let _ = format_udif::partition::read_map(&mut disk, size);
+        let _ = std::io::copy(&mut (&mut disk).take(8 << 20), &mut std::io::sink());
+    }
+
+    /// The HFS+ layer alone, on `data` as a bare volume: list, then read every file.
+    pub fn hfsplus(data: &[u8]) {
+        let budget = format_hfsplus::InflateBudget::new(16 << 20);
+        let limits = format_hfsplus::Limits {
+            max_records: 100_000,
+            max_tree_bytes: 16 << 20,
+        };
+        let Ok(mut v) = format_hfsplus::Volume::open(Cursor::new(data), 0, limits, &budget) else {
+            return;
+        };
+        let Ok(list) = v.list() else { return };
+        for e in list.iter().take(256) {
+            let _ = v.read(e, 1 << 20);
+        }
+    }
+
+    /// Inspects `data` as `kind` (dmg, app-zip, app-tar, pkg, macho, mobileprovision).
     pub fn inspect(data: &[u8], kind: &str) {
         let kind = kind.parse().expect("literal kind");
         let _ = super::MacosTarget.inspect(&mut Cursor::new(data), &kind, &ctx(data.len()));

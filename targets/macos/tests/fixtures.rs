@@ -7,17 +7,7 @@ mod common;
 
 use platform::{Inspection, Parse, SignatureState};
 
-fn inspect(name: &str) -> Inspection {
-    common::inspect_path(&common::fixtures().join(name)).inspection
-}
-
-fn codes(i: &Inspection) -> Vec<&str> {
-    i.findings.iter().map(|f| f.code.as_str()).collect()
-}
-
-fn has(i: &Inspection, code: &str) -> bool {
-    i.findings.iter().any(|f| f.code == code)
-}
+use common::{codes, has, inspect};
 
 // --- installer packages ------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ use target_macos::MacosTarget;
 
 const NOW: i64 = 1_795_000_000;
 const EXTS: &[&str] = &[
+    "dmg",
     "zip",
     "pkg",
     "xz",

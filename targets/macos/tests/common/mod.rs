@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use platform::Inspected;
+use platform::{Inspected, Inspection};
 use target_macos::MacosTarget;
 
 /// Fixed clock for reproducible inspections (2026-11-17).
@@ -23,4 +23,18 @@ pub fn inspect_path(path: &Path) -> Inspected {
 /// Detects through the macOS target and inspects what it claims.
 pub fn inspect_bytes(name: &str, data: &[u8]) -> Result<Inspected, String> {
     dist_testkit::inspect::through(&MacosTarget, name, data, &[], NOW)
+}
+
+/// The inspection of a fixture of `fixtures/macos`.
+pub fn inspect(name: &str) -> Inspection {
+    inspect_path(&fixtures().join(name)).inspection
+}
+
+/// The codes of an inspection's findings.
+pub fn codes(i: &Inspection) -> Vec<&str> {
+    i.findings.iter().map(|f| f.code.as_str()).collect()
+}
+
+pub fn has(i: &Inspection, code: &str) -> bool {
+    i.findings.iter().any(|f| f.code == code)
 }

@@ -1,0 +1,8 @@
+//! One parser: UDIF (trailer, block map, chunk reader, partition map) through
+//! `target_macos::fuzzing`.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    target_macos::fuzzing::udif(data);
+});
