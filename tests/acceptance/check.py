@@ -243,8 +243,9 @@ EXPECT = {
     "iphone": ("Open in TestFlight", None, "TestFlight invite link"),
     "ipad-desktop-mode": ("Open in TestFlight", None, "TestFlight invite link"),
     "android": ("Download and install APK", "signed-v1v2v3.apk", "Android application package"),
-    # The toy target says it is for a Mac (its device_os): it ranks with the app zip there.
-    "mac": ("Download toy file", "acme.toy", "Toy artifact"),
+    # The universal app's disk image, listed before the app zip: both install on any Mac.
+    "mac": ("Download disk image for Apple silicon and Intel", "unsigned-zlib.dmg",
+            "drag Unsigned.app to the Applications folder"),
     # An MSIX signed by an untrusted certificate installs only once that is trusted: the MSI.
     "windows": ("Download the installer (.msi)", "hello-signed.msi", "msiexec /i"),
     # A deb's primary action is the command to copy (curl with a grant, then apt install).

@@ -30,6 +30,29 @@ fn arch_words(artifact: &ArtifactView<'_>) -> Option<String> {
     None
 }
 
+/// How a macOS artifact fits the device: the generic judgement, except that an app holding
+/// both an Apple silicon and an Intel slice installs on every Mac. Safari does not say which
+/// chip a Mac has, so without this a universal build would read "built for x86_64, arm64 only"
+/// and rank below a file that names no architecture.
+pub fn fit(artifact: &ArtifactView<'_>, device: &platform::Device) -> platform::Fit {
+    let archs = platform::registry::artifact_archs(artifact);
+    let normal: Vec<&str> = archs
+        .iter()
+        .filter_map(|a| platform::device::normal_arch(a))
+        .collect();
+    let universal = artifact.arch.is_none()
+        && (normal.contains(&"x86_64") && normal.contains(&"arm64")
+            || artifact
+                .inspection
+                .and_then(|i| i.details.get("universal"))
+                .and_then(|u| u.as_bool())
+                == Some(true));
+    if device.os == platform::DeviceOs::Mac && universal {
+        return platform::Fit::new(platform::FitRank::Installs, None);
+    }
+    platform::Fit::generic(Some(platform::DeviceOs::Mac), "macOS", &archs, device)
+}
+
 pub fn actions(artifact: &ArtifactView<'_>, links: &Links, client: &Client) -> Vec<InstallAction> {
     let kind = artifact.kind.as_str();
     let on_mac = client.user_agent_names(&["macintosh", "mac os x"])
@@ -314,6 +337,31 @@ mod tests {
             "{}",
             n.value
         );
+    }
+
+    #[test]
+    fn a_universal_app_installs_on_any_mac_and_a_one_chip_app_asks_which() {
+        let mac = platform::Device::from_user_agent(
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+            None,
+        );
+        let windows = platform::Device::from_user_agent(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36",
+            None,
+        );
+        let k: Kind = "dmg".parse().unwrap();
+        let n: platform::FileName = "Tiny.dmg".parse().unwrap();
+        let mut universal = inspection("not-notarizable", false);
+        universal.archs = Some(vec!["x86_64".into(), "arm64".into()]);
+        let v = view(&k, &n, None, &universal);
+        assert_eq!(fit(&v, &mac).rank, platform::FitRank::Installs);
+        assert_eq!(fit(&v, &windows).rank, platform::FitRank::Elsewhere);
+        let mut intel = inspection("not-notarizable", false);
+        intel.archs = Some(vec!["x86_64".into()]);
+        let v = view(&k, &n, None, &intel);
+        let f = fit(&v, &mac);
+        assert_eq!(f.rank, platform::FitRank::Fits);
+        assert!(f.note.unwrap().contains("Safari does not tell"));
     }
 
     #[test]

@@ -82,6 +82,10 @@ impl Target for MacosTarget {
         Some(platform::DeviceOs::Mac)
     }
 
+    fn fit(&self, artifact: &ArtifactView<'_>, device: &platform::Device) -> platform::Fit {
+        install::fit(artifact, device)
+    }
+
     fn id(&self) -> &'static str {
         "macos"
     }
