@@ -19,7 +19,7 @@ pub const ENV_LISTEN: &str = "DIST_LISTEN";
 pub const ENV_PUBLIC_URL: &str = "DIST_PUBLIC_URL";
 /// Largest blob upload in bytes. Default 8 GiB.
 pub const ENV_MAX_UPLOAD_BYTES: &str = "DIST_MAX_UPLOAD_BYTES";
-/// `tracing` filter (`info`, `debug`, `server=debug,tower_http=warn`). Default `info`.
+/// `tracing` filter (`info`, `debug`, `server=debug,hyper=warn`). Default `info`.
 pub const ENV_LOG: &str = "DIST_LOG";
 /// Lifetime in seconds of the grants pages put in links (OTA manifests, copied commands).
 /// Default 3600.

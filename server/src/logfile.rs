@@ -2,11 +2,19 @@
 //! `DATA/logs/distd.log`, rotated by size: when the next line would take the file past
 //! `DIST_LOG_FILE_MAX_BYTES` it becomes `distd.log.1` (older ones shift up to
 //! `distd.log.<DIST_LOG_FILE_KEEP>`, the oldest is removed) and a new file starts.
+//!
+//! The line each answered request adds ([`REQUEST_TARGET`] at info) is not written by the
+//! request: it joins a batch that a thread of its own writes within [`BATCH_DELAY`] (one write
+//! for many lines, so a busy server does not make a system call per request). Every other
+//! line, and every warning or error, is written at once, after the batch before it, so the
+//! order holds. [`flush`] writes what waits (the process calls it on its way out).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -55,7 +63,7 @@ pub fn init(filter: &str, data: &Path) -> anyhow::Result<Option<PathBuf>> {
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(crate::config::DEFAULT_LOG))
     };
     let stderr = tracing_subscriber::fmt::layer()
-        .with_writer(io::stderr)
+        .with_writer(Batched::start(io::stderr()))
         .with_ansi(io::IsTerminal::is_terminal(&io::stderr()));
     let file = match settings_from_env()? {
         None => None,
@@ -73,7 +81,7 @@ pub fn init(filter: &str, data: &Path) -> anyhow::Result<Option<PathBuf>> {
     let path = file.as_ref().map(|(p, _)| p.clone());
     let file_layer = file.map(|(_, w)| {
         tracing_subscriber::fmt::layer()
-            .with_writer(w)
+            .with_writer(Batched::start(w))
             .with_ansi(false)
     });
     tracing_subscriber::registry()
@@ -84,8 +92,151 @@ pub fn init(filter: &str, data: &Path) -> anyhow::Result<Option<PathBuf>> {
     Ok(path)
 }
 
-/// A log file that rotates itself by size. Each `write` is one formatted event, so a line is
-/// never split across two files.
+/// The target of the line each answered request logs (`http::app`'s trace layer): the only
+/// lines written in batches.
+pub const REQUEST_TARGET: &str = "server::http";
+/// How long a request's line may wait for the lines after it.
+pub const BATCH_DELAY: Duration = Duration::from_millis(10);
+/// Past this many waiting bytes the request that adds a line writes the batch itself (the
+/// writer thread is behind: the requests slow down rather than the memory grow).
+const MAX_WAITING: usize = 256 * 1024;
+
+/// Every batched writer made, for [`flush`].
+static WRITERS: Mutex<Vec<Arc<Shared>>> = Mutex::new(Vec::new());
+
+/// Writes every line still waiting in a batch.
+pub fn flush() {
+    let writers = WRITERS.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    for w in writers {
+        w.write_waiting();
+    }
+}
+
+/// A log sink whose request lines are written in batches (see the module's introduction).
+#[derive(Clone)]
+pub struct Batched {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    waiting: Mutex<Vec<u8>>,
+    /// Wakes the writer thread when a line joins an empty batch.
+    arrived: Condvar,
+    /// The sink; held while a batch or an urgent line is written, so lines keep their order.
+    sink: Mutex<Box<dyn Write + Send>>,
+    /// Whether the writer thread runs (else every line is written by its request).
+    writer_runs: AtomicBool,
+}
+
+impl Batched {
+    /// Wraps `sink` and starts its writer thread.
+    pub fn start(sink: impl Write + Send + 'static) -> Self {
+        let shared = Arc::new(Shared {
+            waiting: Mutex::new(Vec::new()),
+            arrived: Condvar::new(),
+            sink: Mutex::new(Box::new(sink)),
+            writer_runs: AtomicBool::new(false),
+        });
+        WRITERS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(shared.clone());
+        let thread = shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name("log-writer".into())
+            .spawn(move || thread.run());
+        shared.writer_runs.store(spawned.is_ok(), Ordering::Release);
+        Self { shared }
+    }
+}
+
+impl Shared {
+    fn lock_waiting(&self) -> MutexGuard<'_, Vec<u8>> {
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn run(&self) {
+        loop {
+            {
+                let mut w = self.lock_waiting();
+                while w.is_empty() {
+                    w = self.arrived.wait(w).unwrap_or_else(|p| p.into_inner());
+                }
+            }
+            std::thread::sleep(BATCH_DELAY);
+            self.write_waiting();
+        }
+    }
+
+    /// Writes the batch waiting now, then `urgent` after it.
+    fn write_waiting_then(&self, urgent: &[u8]) {
+        let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
+        let batch = std::mem::take(&mut *self.lock_waiting());
+        // A log that cannot be written has nowhere to say so.
+        let _ = sink.write_all(&batch);
+        let _ = sink.write_all(urgent);
+        let _ = sink.flush();
+    }
+
+    fn write_waiting(&self) {
+        self.write_waiting_then(&[]);
+    }
+}
+
+/// One event's writer: `tracing_subscriber` formats the event and writes it in one call.
+pub struct LineWriter<'a> {
+    shared: &'a Shared,
+    batched: bool,
+}
+
+impl Write for LineWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.batched {
+            self.shared.write_waiting_then(buf);
+            return Ok(buf.len());
+        }
+        let (first, full) = {
+            let mut w = self.shared.lock_waiting();
+            let first = w.is_empty();
+            w.extend_from_slice(buf);
+            (first, w.len() >= MAX_WAITING)
+        };
+        if full {
+            self.shared.write_waiting();
+        } else if first {
+            self.shared.arrived.notify_one();
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Batched {
+    type Writer = LineWriter<'a>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        LineWriter {
+            shared: &self.shared,
+            batched: false,
+        }
+    }
+
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
+        let batched = self.shared.writer_runs.load(Ordering::Acquire)
+            && meta.target() == REQUEST_TARGET
+            && !matches!(*meta.level(), tracing::Level::ERROR | tracing::Level::WARN);
+        LineWriter {
+            shared: &self.shared,
+            batched,
+        }
+    }
+}
+
+/// A log file that rotates itself by size. Each `write` is one formatted event or a batch of
+/// whole lines, so a line is never split across two files.
 pub struct RotatingFile {
     state: Mutex<State>,
 }
@@ -166,17 +317,72 @@ impl Write for &RotatingFile {
     }
 }
 
-impl<'a> MakeWriter<'a> for RotatingFile {
-    type Writer = &'a RotatingFile;
+impl Write for RotatingFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
 
-    fn make_writer(&'a self) -> Self::Writer {
-        self
+    fn flush(&mut self) -> io::Result<()> {
+        (&*self).flush()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A sink whose bytes the test can read.
+    #[derive(Clone, Default)]
+    struct Shown(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shown {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Shown {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    #[test]
+    fn request_lines_wait_for_their_batch_and_others_keep_the_order() {
+        let shown = Shown::default();
+        let b = Batched::start(shown.clone());
+        let line = |batched: bool, text: &str| {
+            LineWriter {
+                shared: &b.shared,
+                batched,
+            }
+            .write_all(text.as_bytes())
+            .unwrap();
+        };
+        line(true, "a\n");
+        line(true, "b\n");
+        line(false, "warning\n");
+        // The urgent line is written at once, after the batch before it.
+        assert_eq!(shown.text(), "a\nb\nwarning\n");
+        line(true, "c\n");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while shown.text() != "a\nb\nwarning\nc\n" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the writer thread did not write the batch: {:?}",
+                shown.text()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // A batch past the bound is written by the request that fills it.
+        let big = "x".repeat(MAX_WAITING);
+        line(true, &big);
+        assert!(shown.text().ends_with(&big));
+    }
 
     #[test]
     fn rotates_by_size_and_keeps_n() {

@@ -91,12 +91,22 @@ async fn install_page_renders_in_chromium_with_its_stylesheet_and_icon() {
     );
     assert!(dom.contains("grant="), "links carry grants: {dom}");
 
-    // What the browser itself fetched, from distd's request log.
-    let log = std::fs::read_to_string(data.with_extension("log")).unwrap();
-    let fetched = |path: &str| {
+    // What the browser itself fetched, from distd's request log (request lines are written
+    // in batches within `logfile::BATCH_DELAY`: wait for the icon's line).
+    let fetched_in = |log: &str, path: &str| {
         log.lines()
-            .any(|l| l.contains(&format!("path={path}}}")) && l.contains("status=200"))
+            .any(|l| l.contains(&format!(" path={path} ")) && l.contains("status=200"))
     };
+    let icon_path = format!("/i/{aid}/icon.png");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let log = loop {
+        let log = std::fs::read_to_string(data.with_extension("log")).unwrap();
+        if fetched_in(&log, &icon_path) || std::time::Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let fetched = |path: &str| fetched_in(&log, path);
     assert!(fetched("/static/dist.css"), "stylesheet not loaded:\n{log}");
     // The fixture has a launcher icon; the page shows it.
     assert!(dom.contains("class=\"icon\""), "{dom}");
@@ -108,7 +118,7 @@ async fn install_page_renders_in_chromium_with_its_stylesheet_and_icon() {
     // start's one-time admin token line is the one place a secret is printed, by design.)
     if let Some(line) = log
         .lines()
-        .find(|l| l.contains("http{") && (l.contains(&s.admin) || l.contains(&dl)))
+        .find(|l| l.contains("server::http: request") && (l.contains(&s.admin) || l.contains(&dl)))
     {
         panic!("the token reached a request line: {line}");
     }

@@ -5,9 +5,7 @@
 //! held in memory.
 
 use axum::body::{Body, to_bytes};
-use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::io::Write;
 
@@ -22,10 +20,9 @@ const COMPRESSIBLE_TYPES: [&str; 4] = [
     "text/javascript",
 ];
 
-/// Middleware: gzips a compressible answer when the request accepts gzip.
-pub async fn gzip(req: Request, next: Next) -> Response {
-    let accepts = accepts_gzip(req.headers());
-    let res = next.run(req).await;
+/// Gzips a compressible answer when its request accepted gzip (`accepts`, from
+/// [`accepts_gzip`]); says `Vary: Accept-Encoding` on every compressible one.
+pub async fn gzip(accepts: bool, res: Response) -> Response {
     if !compressible(&res) {
         return res;
     }
@@ -126,6 +123,14 @@ fn compressible(res: &Response) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::extract::Request;
+    use axum::middleware::Next;
+
+    /// [`gzip`] as a layer of its own, as `edge::edge` applies it.
+    async fn gzip_layer(req: Request, next: Next) -> Response {
+        let accepts = accepts_gzip(req.headers());
+        gzip(accepts, next.run(req).await).await
+    }
 
     fn with(value: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -169,7 +174,7 @@ mod tests {
                         )
                     }),
                 )
-                .layer(axum::middleware::from_fn(gzip));
+                .layer(axum::middleware::from_fn(gzip_layer));
         let ask = |path: &str| {
             Request::builder()
                 .uri(path)
@@ -236,7 +241,7 @@ mod tests {
                     )
                 }),
             )
-            .layer(axum::middleware::from_fn(gzip));
+            .layer(axum::middleware::from_fn(gzip_layer));
         let req = Request::builder()
             .uri("/page")
             .header(header::ACCEPT_ENCODING, "gzip")

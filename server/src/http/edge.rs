@@ -1,9 +1,16 @@
-//! What every request and response goes through at the edge, whatever the route:
-//! - [`client_addr`]: who the client is (the TCP peer, or the `X-Forwarded-For` hop a trusted
-//!   proxy vouches for), as a request extension and for the rest of the request's task;
-//! - [`html_errors`]: a person's browser gets an HTML error page, API clients the JSON shape;
-//! - [`security_headers`]: `nosniff`, `no-referrer` and `frame-ancestors 'none'` on every
-//!   response.
+//! What every request and response goes through at the edge, whatever the route, in one
+//! middleware ([`edge`]: one layer, where five cost a boxed service and future each per
+//! request on the read path, issue 20):
+//! - who the client is (the TCP peer, or the `X-Forwarded-For` hop a trusted proxy vouches
+//!   for), as a request extension and for the rest of the request's task ([`current_client`]);
+//! - one `data_version` check for the request's cache lookups
+//!   ([`crate::db::one_check_per_request`]);
+//! - the request's log line ([`crate::logfile::REQUEST_TARGET`]: method, path without the
+//!   query, which may carry `?token=`, status and time), and at debug level a span around the
+//!   request for the lines logged inside it;
+//! - gzip for HTML and JSON ([`super::compress`]);
+//! - a person's browser gets an HTML error page, API clients the JSON error shape;
+//! - `nosniff`, `no-referrer` and `frame-ancestors 'none'` on every response.
 //!
 //! Answers hyper writes itself (a malformed request line, headers over its limit) never reach
 //! these and carry none of it.
@@ -16,13 +23,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ipnet::IpNet;
+use tracing::Instrument;
 
 use platform::api::ErrorCode;
 use ui::Template;
 
 use crate::services::AppState;
 
-/// The client's address as distd believes it (see [`client_addr`]).
+/// The client's address as distd believes it (see [`edge`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub IpAddr);
 
@@ -30,25 +38,51 @@ tokio::task_local! {
     static CLIENT: ClientAddr;
 }
 
-/// The client of the request this task serves, when it came through [`client_addr`] (not in
+/// The client of the request this task serves, when it came through [`edge`] (not in
 /// tests that drive the router without a socket).
 pub fn current_client() -> Option<IpAddr> {
     CLIENT.try_with(|c| c.0).ok()
 }
 
-/// Sets [`ClientAddr`] from the peer address (`ConnectInfo`, set by the accept loop) and
+/// The middleware every request goes through (see the module's introduction). The client
+/// address comes from the peer address (`ConnectInfo`, set by the accept loop) and
 /// `X-Forwarded-For`, which counts only when the peer is a trusted proxy.
-pub async fn client_addr(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
-    let peer = req
+pub async fn edge(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let accepts_gzip = super::compress::accepts_gzip(req.headers());
+    let wants_html = !is_api(&path) && accepts_html(req.headers());
+    let client = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let Some(peer) = peer else {
-        return next.run(req).await;
+        .map(|c| ClientAddr(resolve(c.0.ip(), req.headers(), &st.cfg.trusted_proxies)));
+    if let Some(client) = client {
+        req.extensions_mut().insert(client);
+    }
+    let span = tracing::debug_span!("http", method = %method, path = %path);
+    let run = crate::db::one_check_per_request(next.run(req)).instrument(span);
+    let res = match client {
+        Some(client) => CLIENT.scope(client, run).await,
+        None => run.await,
     };
-    let client = ClientAddr(resolve(peer, req.headers(), &st.cfg.trusted_proxies));
-    req.extensions_mut().insert(client);
-    CLIENT.scope(client, next.run(req)).await
+    tracing::info!(
+        target: crate::logfile::REQUEST_TARGET,
+        method = %method,
+        path = %path,
+        status = res.status().as_u16(),
+        ms = started.elapsed().as_micros() as f64 / 1000.0,
+        "request"
+    );
+    // The page first, so that it is what gets compressed.
+    let res = if wants_html {
+        html_error_page(res)
+    } else {
+        res
+    };
+    let mut res = super::compress::gzip(accepts_gzip, res).await;
+    add_security_headers(res.headers_mut());
+    res
 }
 
 /// The client address: `X-Forwarded-For` is read from the right, skipping hops that are
@@ -94,7 +128,7 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// What `impl IntoResponse for AppError` leaves on its response, so that [`html_errors`] can
+/// What `impl IntoResponse for AppError` leaves on its response, so that [`edge`] can
 /// say the same thing in HTML.
 #[derive(Debug, Clone)]
 pub struct ErrorInfo {
@@ -102,14 +136,9 @@ pub struct ErrorInfo {
     pub message: String,
 }
 
-/// People get an HTML error page, API clients the JSON error shape: the page only when the
-/// request's `Accept` names `text/html` and the path is not under `/api/v1`.
-pub async fn html_errors(req: Request, next: Next) -> Response {
-    let wants_html = !is_api(req.uri().path()) && accepts_html(req.headers());
-    let res = next.run(req).await;
-    if !wants_html {
-        return res;
-    }
+/// The error page a person's browser gets for an error answer (the caller asks only when the
+/// request's `Accept` names `text/html` and the path is not under `/api/v1`).
+fn html_error_page(res: Response) -> Response {
     let Some(info) = res.extensions().get::<ErrorInfo>().cloned() else {
         return res;
     };
@@ -172,12 +201,6 @@ pub fn accepts_html(headers: &HeaderMap) -> bool {
 /// `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer` (unless the handler
 /// chose one) and `frame-ancestors 'none'`, merged into the handler's Content-Security-Policy
 /// (replacing any `frame-ancestors` it had) or on its own.
-pub async fn security_headers(req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
-    add_security_headers(res.headers_mut());
-    res
-}
-
 pub fn add_security_headers(h: &mut HeaderMap) {
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -22,7 +22,6 @@ use axum::http::{HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::json;
-use tower_http::trace::TraceLayer;
 
 use platform::api::{ErrorBody, ErrorCode, ErrorDetail, UPLOAD_OFFSET};
 
@@ -49,7 +48,6 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 
 /// The whole application: API, downloads, install pages, the admin console, health.
 pub fn app(state: AppState) -> Router {
-    let client_addr = axum::middleware::from_fn_with_state(state.clone(), edge::client_addr);
     let (api, doc) = api_routes();
     openapi::publish(&openapi::document(doc));
     Router::new()
@@ -61,30 +59,11 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         // After every route is registered: it applies to the routes known at this point.
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(
-            TraceLayer::new_for_http()
-                // Path only: no query string (it may carry ?token=) and no headers.
-                .make_span_with(|req: &Request| {
-                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
-                })
-                .on_request(())
-                .on_response(
-                    |res: &Response, latency: std::time::Duration, _span: &tracing::Span| {
-                        tracing::info!(
-                            status = res.status().as_u16(),
-                            ms = latency.as_micros() as f64 / 1000.0,
-                            "request"
-                        );
-                    },
-                ),
-        )
-        // HTML and JSON go out gzipped to clients that ask; files never (they are packed
-        // already, and a Range or a digest refers to their bytes as stored).
-        .layer(axum::middleware::from_fn(compress::gzip))
-        // Outermost last: every answer, HTML error pages included, gets the headers.
-        .layer(client_addr)
-        .layer(axum::middleware::from_fn(edge::html_errors))
-        .layer(axum::middleware::from_fn(edge::security_headers))
+        // Around every route: client address, request log, gzip, HTML errors, headers.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            edge::edge,
+        ))
         .with_state(state)
 }
 
@@ -126,7 +105,7 @@ impl IntoResponse for AppError {
             },
         };
         let mut res = (status, axum::Json(body)).into_response();
-        // For `edge::html_errors`, which gives a browser the same error as a page.
+        // For `edge::edge`, which gives a browser the same error as a page.
         res.extensions_mut().insert(info);
         if let Some(off) = self.upload_offset {
             res.headers_mut()

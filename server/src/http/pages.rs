@@ -46,6 +46,8 @@ const PAGE_CACHE_ENTRIES: usize = 4096;
 const CHANNEL_CACHE_ENTRIES: usize = 4096;
 /// Release states kept (release pages).
 const RELEASE_CACHE_ENTRIES: usize = 4096;
+/// App overviews kept (app pages).
+const APP_CACHE_ENTRIES: usize = 1024;
 /// A UDID is 25 or 40 characters; anything longer is not one.
 const MAX_UDID: usize = 64;
 /// Findings listed per artifact, worst first.
@@ -63,6 +65,7 @@ pub struct PageCaches {
     pages: GenCache<PageKey, Arc<Rendered>>,
     channels: GenCache<(String, String), Arc<ChannelState>>,
     releases: GenCache<(String, String), Arc<ReleaseState>>,
+    apps: GenCache<String, Arc<AppOverview>>,
 }
 
 impl Default for PageCaches {
@@ -71,6 +74,7 @@ impl Default for PageCaches {
             pages: GenCache::new(PAGE_CACHE_ENTRIES),
             channels: GenCache::new(CHANNEL_CACHE_ENTRIES),
             releases: GenCache::new(RELEASE_CACHE_ENTRIES),
+            apps: GenCache::new(APP_CACHE_ENTRIES),
         }
     }
 }
@@ -897,97 +901,73 @@ async fn app_page(
     if let Some(token) = q.token.clone() {
         return exchange_link(&st, &uri, slug.to_string(), None, token).await;
     }
-    let (h2, slug2) = (h.clone(), slug.clone());
-    let (app, lines, icon) = st
-        .db
-        .read(move |c| {
-            let app = services::app_row(c, slug2.as_str())?;
-            let app_public = app.access == platform::api::Access::Public.as_str();
-            let caller = downloads::page_caller(c, &h2, None)?;
-            let caller = match caller {
-                Some((p, via)) => {
-                    downloads::page_scope(&p, via)?;
-                    p.require_app(slug2.as_str())?;
-                    Some(p)
-                }
-                None => None,
-            };
-            let mut lines = Vec::new();
-            let mut icon = None;
-            for ch in db::list_channels(c, slug2.as_str())? {
-                let visible = app_public
-                    || ch.access == platform::api::Access::Public.as_str()
-                    || caller
-                        .as_ref()
-                        .is_some_and(|p| p.require_channel(&ch.name).is_ok());
-                if !visible {
-                    continue;
-                }
-                let current = match &ch.release_id {
-                    None => "no release yet".to_owned(),
-                    Some(rid) => match db::get_release(c, rid.as_str())? {
-                        Some(r) if r.status == ReleaseStatus::Published => {
-                            if icon.is_none() {
-                                icon = db::list_artifacts(c, rid.as_str())?
-                                    .into_iter()
-                                    .find(|a| a.icon_sha256.is_some())
-                                    .map(|a| (a.id, r.clone()));
-                            }
-                            format!(
-                                "{} ({}){}",
-                                r.version,
-                                r.build,
-                                r.published_at
-                                    .as_deref()
-                                    .map(|d| format!(", {}", d.get(..10).unwrap_or(d)))
-                                    .unwrap_or_default()
-                            )
-                        }
-                        Some(r) if r.status == ReleaseStatus::Revoked => {
-                            format!("{} ({}) was withdrawn", r.version, r.build)
-                        }
-                        _ => "no published release".to_owned(),
-                    },
-                };
-                lines.push((ch.name, current));
-            }
-            if lines.is_empty() && !app_public && caller.is_none() {
-                return Err(downloads::no_credential());
-            }
-            // The icon links with a grant unless its release is public.
-            let icon = match icon {
-                Some((aid, rel)) => Some((aid, access::release_is_public(c, &rel)?)),
-                None => None,
-            };
-            Ok((app, lines, icon))
+    let generation = st.db.generation();
+    let overview = match st.pages.apps.get(&slug.to_string(), generation) {
+        Some(o) => o,
+        None => {
+            let (slug2, url) = (slug.clone(), app_url(&st, slug.as_str()));
+            let o = Arc::new(
+                st.db
+                    .read(move |c| load_app_overview(c, &slug2, url))
+                    .await?,
+            );
+            st.pages.apps.put(slug.to_string(), generation, o.clone());
+            o
+        }
+    };
+    // The caller from the caches: a known token or session decides without a database read.
+    let caller = match downloads::page_caller_cached(&st, &h).await? {
+        Some((p, via)) => {
+            downloads::page_scope(&p, via)?;
+            p.require_app(slug.as_str())?;
+            Some(p)
+        }
+        None => None,
+    };
+    let visible: Vec<&ChannelOverview> = overview
+        .channels
+        .iter()
+        .filter(|ch| {
+            overview.app_public
+                || ch.public
+                || caller
+                    .as_ref()
+                    .is_some_and(|p| p.require_channel(&ch.name).is_ok())
         })
-        .await?;
-    let base = app_url(&st, &app.slug);
-    let icon_url = icon.map(|(aid, public)| {
-        let grant = if public {
-            String::new()
-        } else {
-            format!(
-                "?grant={}",
-                st.grants
-                    .mint(aid.as_str(), Purpose::Document, util::now_unix())
-            )
-        };
-        format!("{}/i/{aid}/{ICON_DOC}{grant}", st.base())
-    });
+        .collect();
+    if visible.is_empty() && !overview.app_public && caller.is_none() {
+        return Err(downloads::no_credential());
+    }
+    // The icon of the first channel shown whose release has one; it links with a grant
+    // unless its release is public.
+    let icon_url = visible
+        .iter()
+        .find_map(|ch| ch.icon.as_ref())
+        .map(|(aid, public)| {
+            let grant = if *public {
+                String::new()
+            } else {
+                format!(
+                    "?grant={}",
+                    st.grants
+                        .mint(aid.as_str(), Purpose::Document, util::now_unix())
+                )
+            };
+            format!("{}/i/{aid}/{ICON_DOC}{grant}", st.base())
+        });
     let page = ui::AppPage {
-        app_name: app.name.clone(),
+        app_name: overview.app.name.clone(),
         icon_url,
-        channels: lines
-            .into_iter()
-            .map(|(name, current)| ui::ChannelLine {
-                url: format!("{base}/channels/{name}"),
-                name,
-                current,
+        channels: visible
+            .iter()
+            .map(|ch| ui::ChannelLine {
+                url: format!("{}/channels/{}", overview.page_url, ch.name),
+                name: ch.name.clone(),
+                current: ch.current.clone(),
             })
             .collect(),
-        qr_svg: ui::qr_svg(&base).unwrap_or_default(),
-        page_url: base,
+        qr_svg: overview.qr_svg.clone(),
+        page_url: overview.page_url.clone(),
     };
     let html = page
         .render()
@@ -1003,4 +983,73 @@ async fn app_page(
         Html(html),
     )
         .into_response())
+}
+
+/// What the app page needs from the database, kept per app ([`PageCaches`]): every channel,
+/// whoever asks; each answer keeps the ones its caller may see.
+struct AppOverview {
+    app: AppRow,
+    app_public: bool,
+    channels: Vec<ChannelOverview>,
+    page_url: String,
+    /// The page URL's QR code, made once per app and generation.
+    qr_svg: String,
+}
+
+struct ChannelOverview {
+    name: String,
+    public: bool,
+    /// The current release in words ("1.2 (45), 2026-11-30", "no release yet").
+    current: String,
+    /// An artifact of the current published release with an icon, and whether that release
+    /// is public.
+    icon: Option<(platform::ArtifactId, bool)>,
+}
+
+fn load_app_overview(c: &Connection, slug: &AppSlug, page_url: String) -> AppResult<AppOverview> {
+    let app = services::app_row(c, slug.as_str())?;
+    let app_public = app.access == platform::api::Access::Public.as_str();
+    let mut channels = Vec::new();
+    for ch in db::list_channels(c, slug.as_str())? {
+        let mut icon = None;
+        let current = match &ch.release_id {
+            None => "no release yet".to_owned(),
+            Some(rid) => match db::get_release(c, rid.as_str())? {
+                Some(r) if r.status == ReleaseStatus::Published => {
+                    if let Some(a) = db::list_artifacts(c, rid.as_str())?
+                        .into_iter()
+                        .find(|a| a.icon_sha256.is_some())
+                    {
+                        icon = Some((a.id, access::release_is_public(c, &r)?));
+                    }
+                    format!(
+                        "{} ({}){}",
+                        r.version,
+                        r.build,
+                        r.published_at
+                            .as_deref()
+                            .map(|d| format!(", {}", d.get(..10).unwrap_or(d)))
+                            .unwrap_or_default()
+                    )
+                }
+                Some(r) if r.status == ReleaseStatus::Revoked => {
+                    format!("{} ({}) was withdrawn", r.version, r.build)
+                }
+                _ => "no published release".to_owned(),
+            },
+        };
+        channels.push(ChannelOverview {
+            public: ch.access == platform::api::Access::Public.as_str(),
+            name: ch.name,
+            current,
+            icon,
+        });
+    }
+    Ok(AppOverview {
+        app,
+        app_public,
+        channels,
+        qr_svg: ui::qr_svg(&page_url).unwrap_or_default(),
+        page_url,
+    })
 }

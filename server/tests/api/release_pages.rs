@@ -421,8 +421,8 @@ async fn cached_tokens_and_channels_follow_every_write() {
 /// Commits made by another process on the same data folder (here the test's own SQLite
 /// connection, as `distd token` or a second distd would make them) count on the very next
 /// request: a revoked token is refused by the API and on pages (bearer and page session), a
-/// channel made token-only stops answering anonymous page requests, and a channel moved
-/// elsewhere is followed.
+/// channel made token-only stops answering anonymous page requests (its page and the app's),
+/// and a channel moved elsewhere is followed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commits_by_another_process_count_on_the_next_request() {
     let (_dir, s) = Server::fresh(&["acme"]).await;
@@ -490,6 +490,13 @@ async fn commits_by_another_process_count_on_the_next_request() {
     for _ in 0..2 {
         let (st, html) = page(&s, "/apps/acme/channels/beta", MAC, None).await;
         assert_eq!(st, StatusCode::OK, "{html}");
+        // The app's page (its channels, kept too) lists the public channel at its move.
+        let (st, html) = page(&s, "/apps/acme", MAC, None).await;
+        assert_eq!(st, StatusCode::OK, "{html}");
+        assert!(
+            html.contains("1.0 (2)"),
+            "build 2, where the channel moved: {html}"
+        );
     }
     db.execute(
         "UPDATE channels SET access = 'token' WHERE app = 'acme' AND name = 'beta'",
@@ -498,4 +505,10 @@ async fn commits_by_another_process_count_on_the_next_request() {
     .unwrap();
     let (st, html) = page(&s, "/apps/acme/channels/beta", MAC, None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED, "{html}");
+    let (st, html) = page(&s, "/apps/acme", MAC, None).await;
+    assert_eq!(
+        st,
+        StatusCode::UNAUTHORIZED,
+        "no channel left to show: {html}"
+    );
 }
