@@ -67,7 +67,7 @@ impl<K: Hash + Eq, V: Clone> GenCache<K, V> {
 pub struct ReadCaches {
     pub tokens: GenCache<[u8; 32], Arc<crate::db::TokenRow>>,
     pub sessions: GenCache<[u8; 32], Arc<crate::sessions::Found>>,
-    pub channels: GenCache<(String, String), platform::api::Channel>,
+    pub channels: GenCache<(String, String), Arc<crate::services::channels::CachedChannel>>,
     touches: Mutex<Touches>,
 }
 

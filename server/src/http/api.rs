@@ -630,10 +630,16 @@ async fn channel_show(
     _: Auth<need::Read>,
     ApiPath(ChannelPath { app, channel }): ApiPath<ChannelPath>,
 ) -> AppResult<Response> {
-    Ok(json(
-        StatusCode::OK,
-        channels::get(&st, app.to_string(), channel.to_string()).await?,
-    ))
+    // The JSON kept with the channel: the lookup CI and devices poll.
+    let ch = channels::get_cached(&st, app.to_string(), channel.to_string()).await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        ch.json.clone(),
+    )
+        .into_response())
 }
 
 #[utoipa::path(get, path = "/apps/{app}/channels/{channel}/history", tag = "channels", params(ChannelPath, PageQuery),

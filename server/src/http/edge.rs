@@ -66,13 +66,11 @@ pub async fn edge(State(st): State<AppState>, mut req: Request, next: Next) -> R
         Some(client) => CLIENT.scope(client, run).await,
         None => run.await,
     };
-    tracing::info!(
-        target: crate::logfile::REQUEST_TARGET,
-        method = %method,
-        path = %path,
-        status = res.status().as_u16(),
-        ms = started.elapsed().as_micros() as f64 / 1000.0,
-        "request"
+    crate::logfile::request_line(
+        method.as_str(),
+        &path,
+        res.status().as_u16(),
+        started.elapsed(),
     );
     // The page first, so that it is what gets compressed.
     let res = if wants_html {

@@ -92,14 +92,30 @@ pub async fn list(state: &AppState, app: String) -> AppResult<Vec<Channel>> {
 }
 
 pub async fn get(state: &AppState, app: String, name: String) -> AppResult<Channel> {
-    // Kept until the next write (a promote, a rollback, a policy change): see `caches`.
+    Ok(get_cached(state, app, name).await?.channel.clone())
+}
+
+/// A channel as the lookup answers it, with its JSON made once.
+pub struct CachedChannel {
+    pub channel: Channel,
+    /// `channel` as JSON, the bytes `GET /api/v1/apps/{app}/channels/{channel}` answers.
+    pub json: axum::body::Bytes,
+}
+
+/// The channel `name` of `app`, kept until the next write (a promote, a rollback, a policy
+/// change: see `caches`).
+pub async fn get_cached(
+    state: &AppState,
+    app: String,
+    name: String,
+) -> AppResult<std::sync::Arc<CachedChannel>> {
     let generation = state.db.generation();
     let key = (app, name);
     if let Some(ch) = state.read.channels.get(&key, generation) {
         return Ok(ch);
     }
     let (app, name) = key.clone();
-    let ch = state
+    let channel = state
         .db
         .read(move |c| {
             app_exists(c, &app)?;
@@ -108,6 +124,10 @@ pub async fn get(state: &AppState, app: String, name: String) -> AppResult<Chann
                 .ok_or_else(|| AppError::not_found(format!("app {app} has no channel {name}")))?
         })
         .await?;
+    let json = serde_json::to_vec(&channel)
+        .map_err(|e| AppError::internal("channel as JSON", e))?
+        .into();
+    let ch = std::sync::Arc::new(CachedChannel { channel, json });
     state.read.channels.put(key, generation, ch.clone());
     Ok(ch)
 }
