@@ -373,8 +373,8 @@ impl Db {
     /// `distd token`, a second distd on the same data folder) counts from the next call on.
     /// Both parts only grow, so the sum never comes back to a value it had.
     ///
-    /// Inside [`one_check_per_request`] the first call checks `data_version` and the later
-    /// ones reuse that answer (a check made after the request arrived); this process's own
+    /// Inside [`one_check_per_request`] the first call checks for changes and the later ones
+    /// reuse that answer (a check made after the request arrived); this process's own
     /// writes are counted live, so a request still sees what it wrote itself.
     pub fn generation(&self) -> u64 {
         let own = self.inner.generation.load(Ordering::Acquire);
@@ -393,10 +393,11 @@ impl Db {
 
     /// How often the database changed, as of a moment after this call began: the changes of
     /// the wal-index header ([`WalIndex`]), or, without one, `PRAGMA data_version` of the
-    /// watching connection. Concurrent callers of the latter share one check: a caller that finds a check completed that began
-    /// after it arrived takes that check's answer (it saw every commit before the caller
-    /// arrived), else it checks itself. So a busy server asks SQLite about once per queue of
-    /// waiting requests, and none is answered from a check older than its own arrival.
+    /// watching connection. Concurrent callers of the latter share one check: a caller that
+    /// finds a check completed that began after it arrived takes that check's answer (it saw
+    /// every commit before the caller arrived), else it checks itself. So a busy server asks
+    /// SQLite about once per queue of waiting requests, and none is answered from a check
+    /// older than its own arrival.
     fn data_version(&self) -> u64 {
         if let Some(index) = &self.inner.wal_index {
             return index.changes();

@@ -3,11 +3,11 @@
 //! `DIST_LOG_FILE_MAX_BYTES` it becomes `distd.log.1` (older ones shift up to
 //! `distd.log.<DIST_LOG_FILE_KEEP>`, the oldest is removed) and a new file starts.
 //!
-//! The line each answered request adds ([`request_line`], [`REQUEST_TARGET`] at info) is not
-//! written by the request: it joins a batch that a thread of its own writes within [`BATCH_DELAY`] (one write
-//! for many lines, so a busy server does not make a system call per request). Every other
-//! line, and every warning or error, is written at once, after the batch before it, so the
-//! order holds. [`flush`] writes what waits (the process calls it on its way out).
+//! The line each answered request adds ([`request_line`]) is not written by the request: it
+//! joins a batch that a thread of its own writes within [`BATCH_DELAY`] (one write for many
+//! lines, so a busy server does not make a system call per request). Every other line is
+//! written at once, after the batch before it, so the order holds. [`flush`] writes what
+//! waits (the process calls it on its way out).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -88,7 +88,7 @@ pub fn init(filter: &str, data: &Path) -> anyhow::Result<Option<PathBuf>> {
             .with_writer(sink)
             .with_ansi(false)
     });
-    let _ = REQUEST_SINKS.set(sinks);
+    let _ = SINKS.set(sinks);
     tracing_subscriber::registry()
         .with(make_filter())
         .with(stderr)
@@ -97,8 +97,7 @@ pub fn init(filter: &str, data: &Path) -> anyhow::Result<Option<PathBuf>> {
     Ok(path)
 }
 
-/// The target of the line each answered request logs (`http::app`'s trace layer): the only
-/// lines written in batches.
+/// The target of the line each answered request logs ([`request_line`]).
 pub const REQUEST_TARGET: &str = "server::http";
 /// How long a request's line may wait for the lines after it.
 pub const BATCH_DELAY: Duration = Duration::from_millis(10);
@@ -106,18 +105,18 @@ pub const BATCH_DELAY: Duration = Duration::from_millis(10);
 /// writer thread is behind: the requests slow down rather than the memory grow).
 const MAX_WAITING: usize = 256 * 1024;
 
-/// Every batched writer made, for [`flush`].
-static WRITERS: Mutex<Vec<Arc<Shared>>> = Mutex::new(Vec::new());
+/// The sinks [`init`] made: stderr, and the log file when there is one.
+static SINKS: OnceLock<Vec<Arc<Shared>>> = OnceLock::new();
 
 /// Writes every line still waiting in a batch.
 pub fn flush() {
-    let writers = WRITERS.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    for w in writers {
-        w.write_waiting();
+    for sink in SINKS.get().into_iter().flatten() {
+        sink.write_waiting();
     }
 }
 
-/// A log sink whose request lines are written in batches (see the module's introduction).
+/// A log sink: request lines are written in batches, every other line at once (see the
+/// module's introduction).
 #[derive(Clone)]
 pub struct Batched {
     shared: Arc<Shared>,
@@ -142,10 +141,6 @@ impl Batched {
             sink: Mutex::new(Box::new(sink)),
             writer_runs: AtomicBool::new(false),
         });
-        WRITERS
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(shared.clone());
         let thread = shared.clone();
         let spawned = std::thread::Builder::new()
             .name("log-writer".into())
@@ -187,8 +182,12 @@ impl Shared {
         self.write_waiting_then(&[]);
     }
 
-    /// Adds whole lines to the batch.
+    /// Adds whole lines to the batch (without a writer thread, writes them at once).
     fn add_to_batch(&self, lines: &[u8]) {
+        if !self.writer_runs.load(Ordering::Acquire) {
+            self.write_waiting_then(lines);
+            return;
+        }
         let (first, full) = {
             let mut w = self.lock_waiting();
             let first = w.is_empty();
@@ -203,18 +202,15 @@ impl Shared {
     }
 }
 
-/// The sinks [`init`] made, for [`request_line`].
-static REQUEST_SINKS: OnceLock<Vec<Arc<Shared>>> = OnceLock::new();
-
 /// Logs an answered request: `request method=.. path=.. status=.. ms=..` at info under
 /// [`REQUEST_TARGET`], the line `tracing`'s formatter writes for that event (without its
 /// colours on a terminal). Formatted here and added to the batches directly: through the
-/// formatter it was a sixth of a cached lookup's time (issue 20's profile). The filter still
+/// formatter it was about a tenth of a cached lookup's time (issue 20's profile). The filter still
 /// decides (`DIST_LOG=warn` drops it); before [`init`] (tests that drive the router in
 /// process) it goes through `tracing` as any event.
 pub fn request_line(method: &str, path: &str, status: u16, elapsed: Duration) {
     let ms = elapsed.as_micros() as f64 / 1000.0;
-    let Some(sinks) = REQUEST_SINKS.get() else {
+    let Some(sinks) = SINKS.get() else {
         tracing::info!(target: REQUEST_TARGET, method, path, status, ms, "request");
         return;
     };
@@ -233,27 +229,19 @@ pub fn request_line(method: &str, path: &str, status: u16, elapsed: Duration) {
         t.microsecond()
     );
     for sink in sinks {
-        if sink.writer_runs.load(Ordering::Acquire) {
-            sink.add_to_batch(line.as_bytes());
-        } else {
-            sink.write_waiting_then(line.as_bytes());
-        }
+        sink.add_to_batch(line.as_bytes());
     }
 }
 
-/// One event's writer: `tracing_subscriber` formats the event and writes it in one call.
+/// One event's writer: `tracing_subscriber` formats the event and writes it in one call,
+/// which goes out at once, after the batch waiting before it.
 pub struct LineWriter<'a> {
     shared: &'a Shared,
-    batched: bool,
 }
 
 impl Write for LineWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if !self.batched {
-            self.shared.write_waiting_then(buf);
-            return Ok(buf.len());
-        }
-        self.shared.add_to_batch(buf);
+        self.shared.write_waiting_then(buf);
         Ok(buf.len())
     }
 
@@ -268,17 +256,6 @@ impl<'a> MakeWriter<'a> for Batched {
     fn make_writer(&'a self) -> Self::Writer {
         LineWriter {
             shared: &self.shared,
-            batched: false,
-        }
-    }
-
-    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
-        let batched = self.shared.writer_runs.load(Ordering::Acquire)
-            && meta.target() == REQUEST_TARGET
-            && !matches!(*meta.level(), tracing::Level::ERROR | tracing::Level::WARN);
-        LineWriter {
-            shared: &self.shared,
-            batched,
         }
     }
 }
@@ -404,12 +381,13 @@ mod tests {
         let shown = Shown::default();
         let b = Batched::start(shown.clone());
         let line = |batched: bool, text: &str| {
-            LineWriter {
-                shared: &b.shared,
-                batched,
+            if batched {
+                b.shared.add_to_batch(text.as_bytes());
+            } else {
+                LineWriter { shared: &b.shared }
+                    .write_all(text.as_bytes())
+                    .unwrap();
             }
-            .write_all(text.as_bytes())
-            .unwrap();
         };
         line(true, "a\n");
         line(true, "b\n");
